@@ -1,0 +1,218 @@
+"""How the CLI shows things: tables for people, JSON for scripts, live progress for runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from .engine.events import EngineEvent, ItemFinished, ItemStarted
+from .models import Batch, BatchItem, BatchStatus, ItemStatus
+from .models import Progress as BatchProgress
+from .textsafe import one_line
+
+STATUS_ICONS: dict[str, str] = {
+    BatchStatus.DRAFT: "✎",
+    BatchStatus.LOCKED: "🔒",
+    BatchStatus.PROCESSING: "▶",
+    BatchStatus.COMPLETE: "✔",
+    BatchStatus.PARTIAL: "◐",
+    BatchStatus.FAILED: "✖",
+    ItemStatus.PENDING: "·",
+    ItemStatus.RUNNING: "▶",
+    ItemStatus.SUCCEEDED: "✔",
+    ItemStatus.FAILED: "✖",
+    ItemStatus.CANCELLED: "⊘",
+    ItemStatus.INTERRUPTED: "⚡",
+}
+
+
+def print_json(data: Any, out: TextIO | None = None) -> None:
+    """Machine-readable output: one JSON document, UTF-8, stable key order."""
+    out = out or sys.stdout
+    out.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def batch_json(batch: Batch) -> dict[str, Any]:
+    """A batch as JSON, with its derived progress."""
+    data = batch.model_dump(mode="json")
+    data["progress"] = batch.progress().model_dump(mode="json")
+    return data
+
+
+def item_json(item: BatchItem) -> dict[str, Any]:
+    return item.model_dump(mode="json")
+
+
+def when(moment: datetime | None) -> str:
+    """A local, minute-precision timestamp ('' for none)."""
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def seconds(value: float | None) -> str:
+    """A duration as 1h02m, 3m05s or 4.2s."""
+    if value is None:
+        return "—"
+    if value >= 3600:
+        return f"{int(value // 3600)}h{int(value % 3600 // 60):02d}m"
+    if value >= 60:
+        return f"{int(value // 60)}m{int(value % 60):02d}s"
+    return f"{value:.1f}s"
+
+
+def status_text(status: str) -> str:
+    return f"{STATUS_ICONS.get(status, '?')} {status}"
+
+
+def console(out: TextIO | None = None) -> Console:
+    return Console(file=out or sys.stdout, highlight=False, soft_wrap=False)
+
+
+def batches_table(batches: list[Batch]) -> Table:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("ID", "NAME", "STATUS", "ITEMS", "PLATFORM", "UPDATED"):
+        table.add_column(column, no_wrap=column != "NAME", overflow="ellipsis")
+    for batch in batches:
+        progress = batch.progress()
+        table.add_row(
+            batch.id,
+            Text(one_line(batch.name, 40)),
+            status_text(batch.status),
+            f"{progress.succeeded}/{progress.total}",
+            batch.config.platform,
+            when(batch.updated_at),
+        )
+    return table
+
+
+def items_table(items: list[BatchItem], *, detail: str = "auto") -> Table:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("#", "STATUS", "TRY", "CONTENT", "TIME", "RESULT"):
+        table.add_column(column, no_wrap=True, overflow="ellipsis")
+    for item in items:
+        if item.error:
+            result = Text(one_line(item.error, 80), style="red")
+        else:
+            result = Text(one_line(item.output_path or "", 80))
+        table.add_row(
+            str(item.position),
+            status_text(item.status),
+            str(item.attempts),
+            Text(one_line(item.content, 40)),
+            seconds(item.duration_seconds) if item.started_at else "",
+            result,
+        )
+    return table
+
+
+def show_batch(batch: Batch, out: Console) -> None:
+    """The human view of one batch: header, config, progress, items."""
+    config = batch.config
+    progress = batch.progress()
+    out.print(Text(f"{one_line(batch.name)}  ({batch.id})", style="bold"))
+    out.print(f"status    {status_text(batch.status)}")
+    out.print(
+        f"config    {config.platform} {config.width}x{config.height}, {config.duration:g}s "
+        f"@ {config.fps}fps, generator {config.generator}, concurrency {config.concurrency}, "
+        f"max {config.max_items} items"
+    )
+    if config.command:
+        out.print(Text(f"command   {one_line(config.command)}"))
+    out.print(Text(f"output    {config.output_dir}"))
+    if batch.config_hash:
+        out.print(f"locked    {when(batch.locked_at)}  hash {batch.config_hash}")
+    out.print(progress_line(progress))
+    if batch.items:
+        out.print()
+        out.print(items_table(batch.items))
+    else:
+        out.print(f"\nno items yet: batchtui add {batch.id} \"a prompt\" …")
+
+
+def progress_line(progress: BatchProgress) -> str:
+    """One line: status, counts, percent, elapsed and ETA."""
+    counts = ", ".join(
+        f"{n} {status.value.lower()}" for status, n in progress.counts.items() if n
+    )
+    line = (
+        f"progress  {progress.percent:.0f}% — {progress.finished}/{progress.total} done"
+        f" ({counts or 'no items'})"
+    )
+    if progress.elapsed is not None:
+        line += f", elapsed {seconds(progress.elapsed)}"
+    if progress.status is BatchStatus.PROCESSING:
+        line += f", ETA {seconds(progress.eta)}"
+    return line
+
+
+class RunDisplay:
+    """Shows a headless run: a live bar on a terminal, one line per status change otherwise."""
+
+    def __init__(self, batch: Batch, out: TextIO | None = None, *, live: bool | None = None):
+        self.out = out or sys.stdout
+        self.live = self.out.isatty() if live is None else live
+        self.total = len(batch.items)
+        self.console = console(self.out)
+        self._progress: Progress | None = None
+        self._overall = None
+        if self.live:
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.percentage:>3.0f}%"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=False,
+            )
+            done = sum(1 for it in batch.items if it.status is ItemStatus.SUCCEEDED)
+            self._overall = self._progress.add_task(
+                one_line(batch.name, 30), total=self.total, completed=done
+            )
+
+    def __enter__(self) -> RunDisplay:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def on_event(self, event: EngineEvent, batch: Batch) -> None:
+        """Engine listener: update the bar or print a line for starts and ends."""
+        if not isinstance(event, ItemStarted | ItemFinished):
+            if self._progress is not None:
+                self._update(batch)
+            return
+        item = batch.item(event.item_id)
+        if self._progress is not None:
+            self._update(batch)
+            if isinstance(event, ItemFinished) and event.status is not ItemStatus.SUCCEEDED:
+                self._progress.console.print(self._line(item))
+            return
+        self.console.print(self._line(item))
+        self.out.flush()
+
+    def _update(self, batch: Batch) -> None:
+        assert self._progress is not None and self._overall is not None
+        finished = sum(
+            1.0 if it.status not in (ItemStatus.PENDING, ItemStatus.RUNNING) else it.progress
+            for it in batch.items
+        )
+        self._progress.update(self._overall, completed=finished)
+
+    def _line(self, item: BatchItem) -> Text:
+        text = Text(f"[{item.position}/{self.total}] {status_text(item.status):<13} ")
+        text.append(one_line(item.content, 50))
+        if item.status is ItemStatus.SUCCEEDED and item.output_path:
+            text.append(f"  → {one_line(item.output_path)}")
+        elif item.error:
+            text.append(f"  — {one_line(item.error, 120)}", style="red")
+        return text

@@ -1,0 +1,79 @@
+"""After a generator returns: is the output real, and where does it go?
+
+"Success" means a valid output, not exit code 0: the file exists, is not empty, and for video
+has the locked resolution and duration. Valid outputs are moved into place atomically and get
+a JSON sidecar recording how they were made.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from ..generators.base import GeneratorError
+from ..media import ProbeError, probe_video
+from ..models import BatchConfig
+
+
+def slugify(text: str, limit: int = 40, fallback: str = "item") -> str:
+    """A file-name-safe ASCII slug: never empty, never '.', '..' or a path."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    slug = slug[:limit].rstrip("-")
+    return slug or fallback
+
+
+def batch_folder(config: BatchConfig, batch_id: str, batch_name: str) -> Path:
+    """`<output>/<name-slug>-<short id>`: two batches of one name never share a folder."""
+    return Path(config.output_dir) / f"{slugify(batch_name, fallback='batch')}-{batch_id[:6]}"
+
+
+def output_name(position: int, content: str, max_items: int, ext: str) -> str:
+    """`NN-<content-slug>.<ext>` with NN zero-padded to the batch's capacity."""
+    width = max(2, len(str(max_items)))
+    return f"{position:0{width}d}-{slugify(content)}.{ext}"
+
+
+def duration_tolerance(config: BatchConfig) -> float:
+    """How far a video's duration may stray from the locked one: two frames, at least 0.1s."""
+    return max(2.0 / config.fps, 0.1)
+
+
+async def verify_output(path: Path, config: BatchConfig) -> None:
+    """Raise GeneratorError unless `path` is a valid output for `config`."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise GeneratorError("finished without writing its output file") from None
+    if config.validate_output == "exists":
+        return
+    if size == 0:
+        raise GeneratorError("wrote an empty output file")
+    if not config.expects_video:
+        return
+    try:
+        info = await probe_video(path)
+    except ProbeError as exc:
+        raise GeneratorError(f"output is not a valid video: {exc}") from None
+    if (info.width, info.height) != (config.width, config.height):
+        raise GeneratorError(
+            f"output is {info.width}x{info.height}, the batch is locked to "
+            f"{config.width}x{config.height}"
+        )
+    if abs(info.duration - config.duration) > duration_tolerance(config):
+        raise GeneratorError(
+            f"output lasts {info.duration:.2f}s, the batch is locked to {config.duration:g}s"
+        )
+
+
+def write_sidecar(output: Path, record: dict[str, Any]) -> Path:
+    """Write `<output>.json` beside the output, atomically."""
+    sidecar = output.with_suffix(".json")
+    tmp = sidecar.with_name(f".{sidecar.name}.tmp")
+    tmp.write_text(json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n")
+    os.replace(tmp, sidecar)
+    return sidecar

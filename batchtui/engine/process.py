@@ -1,0 +1,185 @@
+"""Running one child process for an item: own session, capped log, clean group kill.
+
+Children start with `start_new_session=True`, so the child and everything it spawns share one
+process group; on cancel or timeout the whole group gets SIGTERM, then SIGKILL after a grace
+period. Output goes line by line to the item's log file, capped so a runaway child cannot fill
+the disk or the memory; the last lines are kept to explain a failure in one line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import os
+import signal
+import subprocess
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+from anyio.abc import ByteReceiveStream, Process
+
+from ..generators.base import GeneratorError
+
+LOG_CAP_BYTES = 4 * 1024 * 1024
+MAX_LINE = 16 * 1024
+TAIL_LINES = 20
+
+
+class ItemLog:
+    """An append-only, size-capped log file for one item (shared by all its attempts)."""
+
+    def __init__(self, path: Path, cap: int = LOG_CAP_BYTES) -> None:
+        self.path = path
+        self.cap = cap
+        self.written = 0
+        self.truncated = False
+        self.tail: deque[str] = deque(maxlen=TAIL_LINES)
+        self.stderr_tail: deque[str] = deque(maxlen=TAIL_LINES)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = open(path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
+
+    def write(self, line: str, stream: str = "") -> None:
+        """Log one line (kept in the tail even once the file cap is reached)."""
+        line = line.rstrip("\r\n")
+        self.tail.append(line)
+        if stream == "stderr":
+            self.stderr_tail.append(line)
+        if self.truncated:
+            return
+        data = line + "\n"
+        if self.written + len(data) > self.cap:
+            self.truncated = True
+            self._handle.write(f"[batchtui: log capped at {self.cap // 1024} KiB; rest dropped]\n")
+            self._handle.flush()
+            return
+        self._handle.write(data)
+        self.written += len(data)
+
+    def flush(self) -> None:
+        self._handle.flush()
+
+    def close(self) -> None:
+        if self.truncated and self.tail:
+            self._handle.write("[batchtui: last lines before exit]\n")
+            self._handle.write("\n".join(self.tail) + "\n")
+        with contextlib.suppress(OSError):
+            self._handle.close()
+
+    def last_error_line(self) -> str | None:
+        """The most telling line for a failure: last stderr line, else last stdout line."""
+        for source in (self.stderr_tail, self.tail):
+            for line in reversed(source):
+                if line.strip():
+                    return line.strip()
+        return None
+
+
+async def _pump(
+    stream: ByteReceiveStream | None,
+    name: str,
+    log: ItemLog,
+    on_line: Callable[[str, str], None] | None,
+) -> None:
+    if stream is None:
+        return
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    buffer = ""
+    async for chunk in stream:
+        buffer += decoder.decode(chunk)
+        # ffmpeg ends progress lines with \r; treat it as a line end too.
+        buffer = buffer.replace("\r\n", "\n").replace("\r", "\n")
+        *lines, buffer = buffer.split("\n")
+        if len(buffer) > MAX_LINE:  # a line with no end in sight: log it in pieces
+            lines.append(buffer)
+            buffer = ""
+        for line in lines:
+            log.write(line, name)
+            if on_line is not None:
+                on_line(name, line)
+    buffer += decoder.decode(b"", final=True)
+    if buffer:
+        log.write(buffer, name)
+        if on_line is not None:
+            on_line(name, buffer)
+
+
+def kill_group(pid: int, sig: int) -> None:
+    """Send `sig` to the process group led by `pid` (ignore it if already gone)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def describe_exit(returncode: int, log: ItemLog) -> str:
+    """One line explaining a failed exit, with the child's last words when it left some."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        reason = f"killed by {name}"
+    elif returncode == 137:
+        reason = "exit code 137 (killed: SIGKILL, often out of memory)"
+    else:
+        reason = f"exit code {returncode}"
+    last = log.last_error_line()
+    if last:
+        reason = f"{reason}: {last}"
+    return reason
+
+
+async def run_logged(
+    argv: list[str],
+    log: ItemLog,
+    *,
+    cwd: Path | None = None,
+    on_line: Callable[[str, str], None] | None = None,
+    on_start: Callable[[Process], None] | None = None,
+    grace: float = 3.0,
+) -> None:
+    """Run argv to completion, logging its output; raise GeneratorError on failure.
+
+    Cancellation (batch cancel, item timeout) terminates the child's whole process group.
+    """
+    log.write(f"$ {' '.join(argv)}", "batchtui")
+    try:
+        process = await anyio.open_process(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        raise GeneratorError(f"executable not found: {argv[0]}") from None
+    except PermissionError:
+        raise GeneratorError(f"executable not runnable (permission denied): {argv[0]}") from None
+    except OSError as exc:
+        raise GeneratorError(f"could not start {argv[0]}: {exc.strerror or exc}") from None
+    if on_start is not None:
+        on_start(process)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_pump, process.stdout, "stdout", log, on_line)
+            tg.start_soon(_pump, process.stderr, "stderr", log, on_line)
+        returncode = await process.wait()
+    finally:
+        if process.returncode is None:
+            with anyio.CancelScope(shield=True):
+                kill_group(process.pid, signal.SIGTERM)
+                with anyio.move_on_after(grace):
+                    await process.wait()
+                if process.returncode is None:
+                    kill_group(process.pid, signal.SIGKILL)
+                    await process.wait()
+                log.write(f"[batchtui: stopped process group {process.pid}]", "batchtui")
+        else:
+            # The leader exited; make sure nothing it spawned lingers in its group.
+            kill_group(process.pid, signal.SIGKILL)
+        with contextlib.suppress(Exception):
+            await process.aclose()
+        log.flush()
+    if returncode != 0:
+        raise GeneratorError(describe_exit(returncode, log))

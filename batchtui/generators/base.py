@@ -1,0 +1,84 @@
+"""The generator protocol: how one item becomes one output file.
+
+A generator gets a `Job` (what to make, where to write it) and a `Context` (report progress,
+run a child process with logging and clean cancellation). It writes `job.output`; the engine
+then checks the file, moves it into place and records the item. Generators never touch the
+database and never import Textual.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+from ..models import BatchConfig
+
+
+class GeneratorError(Exception):
+    """A generation failed for a reason a person can read on one line."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a generator needs to make one item's output."""
+
+    batch_id: str
+    batch_name: str
+    item_id: str
+    index: int
+    total: int
+    content: str
+    attempt: int
+    config: BatchConfig
+    output: Path
+    """Where to write (a temporary name beside the final one, same extension)."""
+    final_output: Path
+    scratch: Path
+    """A private folder for intermediate files; removed after the item ends."""
+    log_path: Path
+
+
+LineHandler = Callable[[str, str], None]
+"""Called with (stream name, line) for each line a child process prints."""
+
+
+class Context(Protocol):
+    """What the engine offers a running generator."""
+
+    def progress(self, fraction: float) -> None:
+        """Report how far along the item is, 0.0 to 1.0."""
+
+    def log(self, text: str) -> None:
+        """Append a line to the item's log file."""
+
+    async def run(
+        self, argv: list[str], *, cwd: Path | None = None, on_line: LineHandler | None = None
+    ) -> None:
+        """Run a child process (no shell), logging its output; raise GeneratorError if it fails.
+
+        The child gets its own session; if the item is cancelled or times out, its whole process
+        group is terminated, then killed after a grace period.
+        """
+
+
+class Generator(ABC):
+    """Base class of generators; register third-party ones in entry-point group
+    `batchtui.generators`."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+
+    def check(self, config: BatchConfig) -> list[str]:
+        """Problems that must block locking a batch with this config (empty when fine)."""
+        return []
+
+    def output_ext(self, config: BatchConfig) -> str:
+        """The file extension outputs get."""
+        return config.output_ext
+
+    @abstractmethod
+    async def generate(self, job: Job, ctx: Context) -> None:
+        """Write `job.output`, reporting progress through `ctx`; raise GeneratorError to fail."""

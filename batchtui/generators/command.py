@@ -1,0 +1,191 @@
+"""The command generator: run any pipeline as an argv template, never through a shell.
+
+The template is split into argv once (shell-like quoting, `shlex`); each `{placeholder}` is then
+replaced inside its own argument, so item content — whatever it holds — is exactly one argument.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import string
+from pathlib import Path
+
+from ..models import BatchConfig
+from .base import Context, Generator, GeneratorError, Job
+
+PLACEHOLDERS: dict[str, str] = {
+    "content": "the item's text",
+    "output": "the file to write (required)",
+    "index": "the item's position, 1-based",
+    "total": "how many items the batch has",
+    "batch": "the batch name",
+    "batch_id": "the batch id",
+    "item_id": "the item id",
+    "attempt": "the attempt number, from 1",
+    "width": "frame width in pixels",
+    "height": "frame height in pixels",
+    "duration": "duration in seconds",
+    "fps": "frames per second",
+    "ext": "the output extension",
+    "background": "background colour",
+    "text_color": "text colour",
+    "scratch": "a private folder for temporary files",
+}
+
+_PROGRESS_LINE = re.compile(r"^\s*PROGRESS\s+([0-9]*\.?[0-9]+)\s*$")
+_PERCENT = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*%")
+_FORMATTER = string.Formatter()
+
+
+def split_template(template: str) -> list[str]:
+    """Split a template into argv; ValueError with a readable reason when it cannot be."""
+    try:
+        argv = shlex.split(template)
+    except ValueError as exc:
+        raise ValueError(f"command template cannot be split: {exc} (unbalanced quotes?)") from None
+    if not argv:
+        raise ValueError("command template is empty")
+    return argv
+
+
+def _fields(arg: str) -> list[tuple[str, str | None]]:
+    try:
+        return [(literal, field) for literal, field, _, _ in _FORMATTER.parse(arg)]
+    except ValueError as exc:
+        raise ValueError(f"bad placeholder in '{arg}': {exc} (write {{{{ and }}}} for braces)")
+
+
+def template_problems(template: str | None, workdir: str) -> list[str]:
+    """Everything wrong with a command template, as readable one-line problems."""
+    if not template or not template.strip():
+        return ["the command generator needs a command template (--command)"]
+    try:
+        argv = split_template(template)
+    except ValueError as exc:
+        return [str(exc)]
+    problems: list[str] = []
+    used: set[str] = set()
+    for arg in argv:
+        try:
+            fields = _fields(arg)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        for _, field in fields:
+            if field is None:
+                continue
+            if field not in PLACEHOLDERS:
+                problems.append(
+                    f"unknown placeholder {{{field}}} (known: "
+                    + " ".join(f"{{{name}}}" for name in PLACEHOLDERS)
+                    + ")"
+                )
+            used.add(field)
+    if "output" not in used:
+        problems.append("command template must write to {output}")
+    if any(field for _, field in _safe_fields(argv[0])):
+        problems.append("the executable (first word) cannot be a placeholder")
+    else:
+        problem = executable_problem(argv[0], workdir)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def _safe_fields(arg: str) -> list[tuple[str, str | None]]:
+    try:
+        return _fields(arg)
+    except ValueError:
+        return []
+
+
+def executable_problem(program: str, workdir: str) -> str | None:
+    """Why `program` cannot be run from `workdir`, or None if it can."""
+    if os.sep in program:
+        path = Path(workdir, program) if not os.path.isabs(program) else Path(program)
+        if not path.exists():
+            return f"executable not found: {path}"
+        if not path.is_file():
+            return f"executable is not a file: {path}"
+        if not os.access(path, os.X_OK):
+            return f"executable is not executable (chmod +x?): {path}"
+        return None
+    if shutil.which(program) is None:
+        return f"executable '{program}' not found on PATH"
+    return None
+
+
+def render_argv(argv: list[str], values: dict[str, str]) -> list[str]:
+    """Substitute placeholders inside each argument; values are never re-parsed or split."""
+    out = []
+    for arg in argv:
+        parts = []
+        for literal, field in _fields(arg):
+            parts.append(literal)
+            if field is not None:
+                parts.append(values[field])
+        out.append("".join(parts))
+    return out
+
+
+def job_values(job: Job) -> dict[str, str]:
+    """The placeholder values for one job."""
+    config = job.config
+    return {
+        "content": job.content,
+        "output": str(job.output),
+        "index": str(job.index),
+        "total": str(job.total),
+        "batch": job.batch_name,
+        "batch_id": job.batch_id,
+        "item_id": job.item_id,
+        "attempt": str(job.attempt),
+        "width": str(config.width),
+        "height": str(config.height),
+        "duration": f"{config.duration:g}",
+        "fps": str(config.fps),
+        "ext": config.output_ext,
+        "background": config.background,
+        "text_color": config.text_color,
+        "scratch": str(job.scratch),
+    }
+
+
+def parse_progress(line: str) -> float | None:
+    """A fraction from `PROGRESS 0.42` or `42%`, else None."""
+    match = _PROGRESS_LINE.match(line)
+    if match:
+        return float(match.group(1))
+    match = _PERCENT.search(line)
+    if match:
+        value = float(match.group(1))
+        if value <= 100:
+            return value / 100.0
+    return None
+
+
+class CommandGenerator(Generator):
+    """Runs `config.command` per item; success is judged by the output file, not the exit code
+    alone."""
+
+    name = "command"
+    description = "run any program per item: an argv template with {content}, {output}, …"
+
+    def check(self, config: BatchConfig) -> list[str]:
+        return template_problems(config.command, config.workdir)
+
+    async def generate(self, job: Job, ctx: Context) -> None:
+        if not job.config.command:
+            raise GeneratorError("no command template configured")
+        argv = render_argv(split_template(job.config.command), job_values(job))
+
+        def on_line(stream: str, line: str) -> None:
+            if stream == "stdout":
+                fraction = parse_progress(line)
+                if fraction is not None:
+                    ctx.progress(fraction)
+
+        await ctx.run(argv, on_line=on_line)

@@ -1,0 +1,400 @@
+"""The data model: batches, items, their shared config, statuses and the one transition table.
+
+Everything here is plain pydantic; no I/O, no Textual. The rules of what may happen in which
+state live here and nowhere else (`require`, `BATCH_TRANSITIONS`, `ITEM_TRANSITIONS`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .errors import TransitionError
+from .platforms import DEFAULT_PLATFORM, PLATFORMS, Platform
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware (UTC)."""
+    return datetime.now(UTC)
+
+
+class BatchStatus(StrEnum):
+    """Where a batch is in its lifecycle."""
+
+    DRAFT = "DRAFT"
+    LOCKED = "LOCKED"
+    PROCESSING = "PROCESSING"
+    COMPLETE = "COMPLETE"
+    PARTIAL = "PARTIAL"
+    FAILED = "FAILED"
+
+
+class ItemStatus(StrEnum):
+    """Where one item is: INTERRUPTED means it was RUNNING when its runner went away."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    INTERRUPTED = "INTERRUPTED"
+
+
+TERMINAL_ITEM = frozenset(
+    {ItemStatus.SUCCEEDED, ItemStatus.FAILED, ItemStatus.CANCELLED, ItemStatus.INTERRUPTED}
+)
+ENDED_BATCH = frozenset({BatchStatus.COMPLETE, BatchStatus.PARTIAL, BatchStatus.FAILED})
+
+BATCH_TRANSITIONS: dict[BatchStatus, frozenset[BatchStatus]] = {
+    BatchStatus.DRAFT: frozenset({BatchStatus.LOCKED}),
+    BatchStatus.LOCKED: frozenset({BatchStatus.DRAFT, BatchStatus.PROCESSING}),
+    BatchStatus.PROCESSING: frozenset(
+        {BatchStatus.COMPLETE, BatchStatus.PARTIAL, BatchStatus.FAILED}
+    ),
+    BatchStatus.PARTIAL: frozenset({BatchStatus.PROCESSING}),
+    BatchStatus.FAILED: frozenset({BatchStatus.PROCESSING}),
+    BatchStatus.COMPLETE: frozenset(),
+}
+
+ITEM_TRANSITIONS: dict[ItemStatus, frozenset[ItemStatus]] = {
+    ItemStatus.PENDING: frozenset({ItemStatus.RUNNING, ItemStatus.CANCELLED}),
+    ItemStatus.RUNNING: frozenset(
+        {
+            ItemStatus.SUCCEEDED,
+            ItemStatus.FAILED,
+            ItemStatus.CANCELLED,
+            ItemStatus.INTERRUPTED,
+        }
+    ),
+    ItemStatus.SUCCEEDED: frozenset(),
+    ItemStatus.FAILED: frozenset({ItemStatus.PENDING}),
+    ItemStatus.CANCELLED: frozenset({ItemStatus.PENDING}),
+    ItemStatus.INTERRUPTED: frozenset({ItemStatus.PENDING, ItemStatus.SUCCEEDED}),
+}
+
+# Which batch states each user operation needs, and what to say otherwise.
+ACTIONS: dict[str, frozenset[BatchStatus]] = {
+    "edit": frozenset({BatchStatus.DRAFT}),
+    "lock": frozenset({BatchStatus.DRAFT}),
+    "unlock": frozenset({BatchStatus.LOCKED}),
+    "start": frozenset({BatchStatus.LOCKED}),
+    "retry": frozenset({BatchStatus.PARTIAL, BatchStatus.FAILED}),
+    "cancel": frozenset({BatchStatus.PROCESSING}),
+    "delete": frozenset(set(BatchStatus) - {BatchStatus.PROCESSING}),
+    "concurrency": frozenset({BatchStatus.DRAFT, BatchStatus.LOCKED, BatchStatus.PROCESSING}),
+}
+
+# What a user in a given state should do next, to end a refusal with a way forward.
+_NEXT_STEP: dict[BatchStatus, str] = {
+    BatchStatus.DRAFT: "add items and lock it first",
+    BatchStatus.LOCKED: "unlock it to edit, or start it",
+    BatchStatus.PROCESSING: "cancel it first, or wait for it to finish",
+    BatchStatus.COMPLETE: "it is finished; create a new batch for more",
+    BatchStatus.PARTIAL: "retry it to re-run the items that did not succeed",
+    BatchStatus.FAILED: "retry it to re-run the items that did not succeed",
+}
+
+_ACTION_WORDS = {
+    "edit": "editing items or config",
+    "lock": "locking",
+    "unlock": "unlocking",
+    "start": "starting",
+    "retry": "retrying",
+    "cancel": "cancelling",
+    "delete": "deleting",
+    "concurrency": "changing concurrency",
+}
+
+
+def require(batch: Batch, action: str) -> None:
+    """Raise `TransitionError` unless `action` is allowed in the batch's current state."""
+    allowed = ACTIONS[action]
+    if batch.status in allowed:
+        return
+    needs = " or ".join(s.value for s in BatchStatus if s in allowed)
+    raise TransitionError(
+        f"batch '{batch.name}' is {batch.status.value}; {_ACTION_WORDS[action]} needs "
+        f"{needs} — {_NEXT_STEP[batch.status]}"
+    )
+
+
+def check_batch_transition(old: BatchStatus, new: BatchStatus) -> None:
+    """Raise `TransitionError` if the table forbids moving a batch from `old` to `new`."""
+    if new not in BATCH_TRANSITIONS[old]:
+        allowed = ", ".join(s.value for s in BATCH_TRANSITIONS[old]) or "nothing"
+        raise TransitionError(f"a {old.value} batch cannot become {new.value} (allowed: {allowed})")
+
+
+def check_item_transition(old: ItemStatus, new: ItemStatus) -> None:
+    """Raise `TransitionError` if the table forbids moving an item from `old` to `new`."""
+    if new not in ITEM_TRANSITIONS[old]:
+        allowed = ", ".join(s.value for s in ITEM_TRANSITIONS[old]) or "nothing"
+        raise TransitionError(f"a {old.value} item cannot become {new.value} (allowed: {allowed})")
+
+
+ValidateMode = Literal["auto", "video", "nonempty", "exists"]
+VIDEO_EXTENSIONS = frozenset({"mp4", "mov", "mkv", "webm", "m4v", "avi"})
+
+
+def _check_colour(value: str) -> str:
+    from PIL import ImageColor  # local: only config validation needs it
+
+    try:
+        ImageColor.getrgb(value)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a colour (use a name like 'navy' or '#rrggbb')") from None
+    return value
+
+
+class BatchConfig(BaseModel):
+    """The one config every item of a batch is generated with; frozen (and hashed) at lock."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    platform: str = DEFAULT_PLATFORM
+    generator: str = "titlecard"
+    command: str | None = Field(
+        default=None, description="argv template for the command generator"
+    )
+    output_ext: str = Field(default="mp4", pattern=r"^[A-Za-z0-9]{1,8}$")
+    duration: float = Field(default=5.0, gt=0, le=43200)
+    fps: int = Field(default=30, ge=1, le=120)
+    background: str = "#0f172a"
+    text_color: str = "#f8fafc"
+    concurrency: int = Field(default=3, ge=1, le=64)
+    max_items: int = Field(default=10, ge=1, le=100_000)
+    timeout: float = Field(default=600.0, gt=0, le=7 * 24 * 3600)
+    output_dir: str = Field(default_factory=lambda: default_output_dir())
+    workdir: str = Field(default_factory=os.getcwd)
+    validate_output: ValidateMode = "auto"
+
+    @field_validator("platform")
+    @classmethod
+    def _known_platform(cls, value: str) -> str:
+        if value not in PLATFORMS:
+            raise ValueError(f"unknown platform '{value}' (known: {', '.join(PLATFORMS)})")
+        return value
+
+    @field_validator("background", "text_color")
+    @classmethod
+    def _colour(cls, value: str) -> str:
+        return _check_colour(value)
+
+    @field_validator("output_dir", "workdir")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return os.path.abspath(os.path.expanduser(value))
+
+    @field_validator("output_ext")
+    @classmethod
+    def _lower_ext(cls, value: str) -> str:
+        return value.lower()
+
+    @property
+    def preset(self) -> Platform:
+        """The platform preset this config targets."""
+        return PLATFORMS[self.platform]
+
+    @property
+    def width(self) -> int:
+        return self.preset.width
+
+    @property
+    def height(self) -> int:
+        return self.preset.height
+
+    @property
+    def expects_video(self) -> bool:
+        """Whether outputs are probed for resolution and duration."""
+        if self.validate_output == "auto":
+            return self.output_ext in VIDEO_EXTENSIONS
+        return self.validate_output == "video"
+
+    def render_fields(self) -> dict[str, object]:
+        """The settings that decide what an output looks like (what the lock hash covers)."""
+        return {
+            "platform": self.platform,
+            "width": self.width,
+            "height": self.height,
+            "generator": self.generator,
+            "command": self.command,
+            "output_ext": self.output_ext,
+            "duration": self.duration,
+            "fps": self.fps,
+            "background": self.background,
+            "text_color": self.text_color,
+            "validate_output": self.validate_output,
+        }
+
+    def fingerprint(self) -> str:
+        """A short stable hash of the render settings: equal hashes, identically made outputs."""
+        blob = json.dumps(self.render_fields(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def default_output_dir() -> str:
+    """Where outputs go unless a batch says otherwise (`BATCHTUI_OUTPUT` overrides)."""
+    env = os.environ.get("BATCHTUI_OUTPUT")
+    if env:
+        return os.path.abspath(os.path.expanduser(env))
+    import platformdirs
+
+    return os.path.join(platformdirs.user_videos_dir(), "batchtui")
+
+
+class BatchItem(BaseModel):
+    """One prompt/topic of a batch and everything known about generating it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    position: int = Field(ge=1)
+    content: str
+    status: ItemStatus = ItemStatus.PENDING
+    job_ref: str | None = None
+    output_path: str | None = None
+    error: str | None = None
+    attempts: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    progress: float = Field(default=0.0, ge=0.0, le=1.0)
+    log_path: str | None = None
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """How long the last attempt ran (so far, when still running)."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at or utcnow()
+        return max(0.0, (end - self.started_at).total_seconds())
+
+
+class RunnerInfo(BaseModel):
+    """Who is processing a batch: one runner per batch, found dead by pid and host."""
+
+    pid: int
+    host: str
+    started_at: datetime
+    heartbeat: datetime
+
+
+class Progress(BaseModel):
+    """A batch's progress, derived from its items (never stored)."""
+
+    batch_id: str
+    status: BatchStatus
+    total: int
+    counts: dict[ItemStatus, int]
+    finished: int
+    succeeded: int
+    failed: int
+    percent: float
+    elapsed: float | None
+    eta: float | None
+
+
+class Batch(BaseModel):
+    """A named series: one config, up to `config.max_items` items, one lifecycle."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    name: str = Field(min_length=1, max_length=200)
+    status: BatchStatus = BatchStatus.DRAFT
+    config: BatchConfig
+    items: list[BatchItem] = Field(default_factory=list)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    locked_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    config_hash: str | None = None
+    runner: RunnerInfo | None = None
+    cancel_requested: bool = False
+
+    @model_validator(mode="after")
+    def _positions(self) -> Batch:
+        for index, item in enumerate(self.items, start=1):
+            item.position = index
+        return self
+
+    def item(self, item_id: str) -> BatchItem:
+        """The item with this exact id (KeyError if none)."""
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        raise KeyError(item_id)
+
+    def counts(self) -> dict[ItemStatus, int]:
+        """How many items are in each status (every status present, zero or not)."""
+        counts = dict.fromkeys(ItemStatus, 0)
+        for item in self.items:
+            counts[item.status] += 1
+        return counts
+
+    def derived_end_status(self) -> BatchStatus:
+        """The end state the items imply: all succeeded, none, or some."""
+        succeeded = sum(1 for item in self.items if item.status is ItemStatus.SUCCEEDED)
+        if self.items and succeeded == len(self.items):
+            return BatchStatus.COMPLETE
+        if succeeded == 0:
+            return BatchStatus.FAILED
+        return BatchStatus.PARTIAL
+
+    def progress(self, now: datetime | None = None) -> Progress:
+        """Counts, percent, elapsed and ETA for the current (or last) run."""
+        now = now or utcnow()
+        counts = self.counts()
+        total = len(self.items)
+        finished = sum(counts[s] for s in TERMINAL_ITEM)
+        done_work = sum(1.0 if it.status in TERMINAL_ITEM else it.progress for it in self.items)
+        percent = 100.0 * done_work / total if total else 0.0
+        elapsed = eta = None
+        if self.started_at is not None:
+            end = self.finished_at if self.status in ENDED_BATCH and self.finished_at else now
+            elapsed = max(0.0, (end - self.started_at).total_seconds())
+            if self.status is BatchStatus.PROCESSING:
+                eta = self._eta(elapsed)
+            elif self.status in ENDED_BATCH:
+                eta = 0.0
+        return Progress(
+            batch_id=self.id,
+            status=self.status,
+            total=total,
+            counts=counts,
+            finished=finished,
+            succeeded=counts[ItemStatus.SUCCEEDED],
+            failed=counts[ItemStatus.FAILED]
+            + counts[ItemStatus.CANCELLED]
+            + counts[ItemStatus.INTERRUPTED],
+            percent=round(percent, 1),
+            elapsed=elapsed,
+            eta=eta,
+        )
+
+    def _eta(self, elapsed: float) -> float | None:
+        # Rate over this run only: items that succeeded before it started are not its work.
+        started = self.started_at
+        in_run = [
+            it
+            for it in self.items
+            if not (
+                it.status is ItemStatus.SUCCEEDED
+                and it.finished_at is not None
+                and started is not None
+                and it.finished_at < started
+            )
+        ]
+        done = sum(1.0 if it.status in TERMINAL_ITEM else it.progress for it in in_run)
+        remaining = len(in_run) - done
+        if done <= 0 or elapsed <= 0:
+            return None
+        return max(0.0, elapsed * remaining / done)

@@ -1,0 +1,127 @@
+"""Applies engine events to a batch in memory and persists them, coalesced.
+
+TinyDB rewrites the whole file on every write, so writing once per event would make a
+1,000-item batch cost a million item-writes. The recorder keeps the running batch in memory,
+marks it dirty, and flushes on a short timer (and at the end). Each flush is also when the
+runner hears from other processes: a cancel request or a new concurrency limit.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from datetime import datetime
+
+import anyio
+
+from .engine.events import EngineEvent, ItemFinished, ItemProgress, ItemStarted
+from .engine.runner import Engine
+from .models import Batch, BatchStatus, ItemStatus, RunnerInfo
+from .store import Repository
+
+Listener = Callable[[EngineEvent, Batch], None]
+HEARTBEAT_SECONDS = 2.0
+
+
+def runner_info(now: datetime) -> RunnerInfo:
+    """This process as a batch's runner."""
+    return RunnerInfo(pid=os.getpid(), host=socket.gethostname(), started_at=now, heartbeat=now)
+
+
+class RunRecorder:
+    """The single writer of a PROCESSING batch's item states while its run lasts."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        batch: Batch,
+        clock: Callable[[], datetime],
+        listener: Listener | None = None,
+        flush_interval: float = 0.25,
+    ) -> None:
+        self.repo = repo
+        self.batch = batch
+        self.clock = clock
+        self.listener = listener
+        self.flush_interval = flush_interval
+        self.dirty = False
+        self._last_write = 0.0
+
+    def apply(self, event: EngineEvent) -> None:
+        """Fold one engine event into the in-memory batch (called on the event loop)."""
+        try:
+            item = self.batch.item(event.item_id)
+        except KeyError:
+            return
+        if isinstance(event, ItemStarted):
+            item.status = ItemStatus.RUNNING
+            item.attempts = event.attempt
+            item.started_at = event.at
+            item.finished_at = None
+            item.progress = 0.0
+            item.error = None
+            item.log_path = event.log_path
+            item.job_ref = event.job_ref
+        elif isinstance(event, ItemProgress):
+            if item.status is ItemStatus.RUNNING:
+                item.progress = event.fraction
+        elif isinstance(event, ItemFinished):
+            item.status = event.status
+            item.finished_at = event.at
+            item.error = event.error
+            if event.status is ItemStatus.SUCCEEDED:
+                item.output_path = event.output_path
+                item.progress = 1.0
+        self.dirty = True
+        if self.listener is not None:
+            self.listener(event, self.batch)
+
+    def _write(self, engine: Engine | None) -> None:
+        """Persist the batch; pick up a cancel request or concurrency change from the store."""
+        now = self.clock()
+        if self.batch.runner is not None:
+            self.batch.runner.heartbeat = now
+        with self.repo.transaction() as tx:
+            stored = tx.get(self.batch.id)
+            if stored is not None and engine is not None:
+                if stored.cancel_requested and not self.batch.cancel_requested:
+                    self.batch.cancel_requested = True
+                    engine.cancel()
+                if stored.config.concurrency != self.batch.config.concurrency:
+                    self.batch.config.concurrency = stored.config.concurrency
+                    engine.set_concurrency(stored.config.concurrency)
+            self.batch.updated_at = now
+            tx.save(self.batch)
+        self.dirty = False
+        self._last_write = anyio.current_time()
+
+    async def flush_loop(self, engine: Engine) -> None:
+        """Flush while the run lasts: when dirty, every `flush_interval`; a heartbeat anyway."""
+        while True:
+            await anyio.sleep(self.flush_interval)
+            if self.dirty or anyio.current_time() - self._last_write >= HEARTBEAT_SECONDS:
+                self._write(engine)
+
+    def finish(self) -> Batch:
+        """End the run: items left mid-flight become INTERRUPTED, the end state is derived."""
+        now = self.clock()
+        for item in self.batch.items:
+            if item.status is ItemStatus.RUNNING:
+                item.status = ItemStatus.INTERRUPTED
+                item.finished_at = now
+                item.error = item.error or "runner stopped while it was running"
+            elif item.status is ItemStatus.PENDING:
+                item.status = ItemStatus.CANCELLED
+                item.error = "never started"
+        self.batch.status = self.batch.derived_end_status()
+        self.batch.finished_at = now
+        self.batch.runner = None
+        self.batch.cancel_requested = False
+        self._write(None)
+        return self.batch
+
+
+def is_processing(batch: Batch) -> bool:
+    """Whether a batch is mid-run."""
+    return batch.status is BatchStatus.PROCESSING

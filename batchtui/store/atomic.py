@@ -1,0 +1,126 @@
+"""A TinyDB storage that never leaves half a file, and refuses files it cannot read.
+
+TinyDB's own `JSONStorage` truncates and rewrites in place: a kill mid-write leaves a corrupt
+file. Here every write goes to a temporary file in the same folder, is fsynced, and replaces the
+old file with `os.replace`, so a crash leaves the old or the new database, never a mix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tinydb.storages import Storage
+
+from ..errors import StoreError
+
+SCHEMA_VERSION = 1
+META_TABLE = "_meta"
+APP_TAG = "batchtui"
+
+
+def read_database_file(path: Path) -> dict[str, Any] | None:
+    """Parse the database file; None when it does not exist yet.
+
+    Raises `StoreError` (naming the path and the reason) for anything we must not overwrite:
+    an empty or truncated file, text that is not JSON, JSON from another program, or a file
+    written by a newer batchtui.
+    """
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise StoreError(f"database {path} is a folder, not a file") from None
+    except PermissionError:
+        raise StoreError(f"database {path} cannot be read: permission denied") from None
+    if not raw.strip():
+        raise StoreError(
+            f"database {path} is empty (not written by batchtui); move it away or pass another --db"
+        )
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise StoreError(
+            f"database {path} is not valid JSON ({exc.__class__.__name__} at byte "
+            f"{getattr(exc, 'pos', '?')}); it was left untouched"
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get(META_TABLE), dict):
+        raise StoreError(f"database {path} was not written by batchtui; it was left untouched")
+    meta = next(iter(data[META_TABLE].values()), None)
+    if not isinstance(meta, dict) or meta.get("app") != APP_TAG:
+        raise StoreError(f"database {path} was not written by batchtui; it was left untouched")
+    schema = meta.get("schema")
+    if not isinstance(schema, int) or schema > SCHEMA_VERSION:
+        raise StoreError(
+            f"database {path} has schema {schema!r}, newer than this batchtui understands "
+            f"({SCHEMA_VERSION}); upgrade batchtui"
+        )
+    return data
+
+
+def write_database_file(path: Path, data: dict[str, Any]) -> None:
+    """Write `data` atomically with mode 0600 (temp file, fsync, rename, fsync the folder)."""
+    data.setdefault(META_TABLE, {"1": {"app": APP_TAG, "schema": SCHEMA_VERSION}})
+    folder = path.parent
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except FileNotFoundError:
+        raise StoreError(f"database folder {folder} does not exist") from None
+    except PermissionError:
+        raise StoreError(f"database folder {folder} is not writable") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, ensure_ascii=False, separators=(",", ":"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise StoreError(f"database {path} could not be written: {exc.strerror}") from None
+        raise
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+class TransactionStorage(Storage):
+    """A TinyDB storage scoped to one locked transaction.
+
+    It reads the file once, lets TinyDB modify the data in memory, and writes the file once
+    at `commit()` — and only if something changed. An exception before commit leaves the file
+    byte-for-byte as it was.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._data: dict[str, Any] | None = None
+        self._loaded = False
+        self.dirty = False
+
+    def read(self) -> dict[str, Any] | None:
+        if not self._loaded:
+            self._data = read_database_file(self.path)
+            self._loaded = True
+        return self._data
+
+    def write(self, data: dict[str, Any]) -> None:
+        self._data = data
+        self._loaded = True
+        self.dirty = True
+
+    def commit(self) -> None:
+        """Write the data to disk if any TinyDB operation changed it."""
+        if self.dirty and self._data is not None:
+            write_database_file(self.path, self._data)
+            self.dirty = False

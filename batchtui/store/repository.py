@@ -1,0 +1,118 @@
+"""The batch repository: TinyDB documents, one per batch, items embedded.
+
+Every read-modify-write happens inside `Repository.transaction()`, which holds an inter-process
+file lock, reads the file once and writes it once (atomically) at the end. Readers outside a
+transaction need no lock: the file is only ever replaced whole.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+from tinydb import Query, TinyDB
+
+from ..errors import BusyError, StoreError
+from ..models import Batch
+from .atomic import TransactionStorage
+
+BATCHES = "batches"
+_Q = Query()
+
+
+def default_db_path() -> Path:
+    """`BATCHTUI_DB` if set, else `batchtui.json` in the user data folder."""
+    env = os.environ.get("BATCHTUI_DB")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("batchtui", appauthor=False)) / "batchtui.json"
+
+
+class Transaction:
+    """One locked unit of work; changes reach the file only if the block ends without error."""
+
+    def __init__(self, db: TinyDB) -> None:
+        self._table = db.table(BATCHES)
+
+    def get(self, batch_id: str) -> Batch | None:
+        doc = self._table.get(_Q.id == batch_id)
+        return None if doc is None else Batch.model_validate(doc)
+
+    def all(self) -> list[Batch]:
+        return [Batch.model_validate(doc) for doc in self._table.all()]
+
+    def save(self, batch: Batch) -> None:
+        self._table.upsert(batch.model_dump(mode="json"), _Q.id == batch.id)
+
+    def delete(self, batch_id: str) -> None:
+        self._table.remove(_Q.id == batch_id)
+
+
+class Repository:
+    """Where batches live. One instance per database file; safe across processes."""
+
+    def __init__(self, path: Path | str | None = None, *, lock_timeout: float = 15.0) -> None:
+        self.path = Path(path).expanduser() if path is not None else default_db_path()
+        self.path = self.path.absolute()
+        self.lock_timeout = lock_timeout
+        self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
+
+    def _ensure_folder(self) -> None:
+        folder = self.path.parent
+        if folder.is_dir():
+            return
+        if folder.exists():
+            raise StoreError(f"database folder {folder} is not a folder")
+        try:
+            folder.mkdir(parents=True, mode=0o700)
+        except OSError as exc:
+            raise StoreError(f"database folder {folder} cannot be created: {exc.strerror}") from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Lock the database, yield a `Transaction`, and write once if it changed anything."""
+        self._ensure_folder()
+        try:
+            self._lock.acquire()
+        except Timeout:
+            raise BusyError(
+                f"database {self.path} is locked by another batchtui process "
+                f"(waited {self.lock_timeout:g}s)"
+            ) from None
+        except PermissionError:
+            raise StoreError(f"database folder {self.path.parent} is not writable") from None
+        try:
+            storage_holder: list[TransactionStorage] = []
+
+            def factory(path: Path) -> TransactionStorage:
+                storage = TransactionStorage(path)
+                storage_holder.append(storage)
+                return storage
+
+            db = TinyDB(self.path, storage=factory)
+            yield Transaction(db)
+            storage_holder[0].commit()
+        finally:
+            self._lock.release()
+
+    def _reader(self) -> Transaction:
+        return Transaction(TinyDB(self.path, storage=TransactionStorage))
+
+    def all(self) -> list[Batch]:
+        """Every batch, oldest first (a lock-free snapshot)."""
+        batches = self._reader().all()
+        batches.sort(key=lambda b: b.created_at)
+        return batches
+
+    def get(self, batch_id: str) -> Batch | None:
+        """One batch by exact id, or None (a lock-free snapshot)."""
+        return self._reader().get(batch_id)
+
+    def exists(self) -> bool:
+        """Whether the database file has been written yet."""
+        return self.path.exists()
