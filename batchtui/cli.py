@@ -89,9 +89,21 @@ def _config_flags(parser: argparse.ArgumentParser) -> None:
 
 
 _CONFIG_KEYS = (
-    "platform generator command duration fps concurrency max_items timeout output_dir "
-    "workdir output_ext background text_color validate_output"
-).split()
+    "platform",
+    "generator",
+    "command",
+    "duration",
+    "fps",
+    "concurrency",
+    "max_items",
+    "timeout",
+    "output_dir",
+    "workdir",
+    "output_ext",
+    "background",
+    "text_color",
+    "validate_output",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,10 +173,7 @@ def _config_fields(args: argparse.Namespace) -> dict[str, Any]:
 def _read_lines(source: str) -> list[str]:
     """Items from a file (or stdin for '-'): one per line, blank lines skipped."""
     try:
-        if source == "-":
-            text = sys.stdin.read()
-        else:
-            text = Path(source).read_text(encoding="utf-8")
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ValidationError(f"no such file: {source}") from None
     except IsADirectoryError:
@@ -201,7 +210,7 @@ class Cli:
         return self.batch_result(
             batch,
             f"created '{batch.name}' ({batch.id}), DRAFT — next: batchtui add {batch.id} "
-            f"\"a prompt\" …",
+            f'"a prompt" …',
         )
 
     def do_list(self) -> int:
@@ -313,8 +322,12 @@ class Cli:
     def do_outputs(self) -> int:
         items = self.service.outputs(self.args.id)
         data = [
-            {"position": it.position, "item_id": it.id, "content": it.content,
-             "output_path": it.output_path}
+            {
+                "position": it.position,
+                "item_id": it.id,
+                "content": it.content,
+                "output_path": it.output_path,
+            }
             for it in items
         ]
 

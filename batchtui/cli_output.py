@@ -71,13 +71,20 @@ def status_text(status: str) -> str:
 
 
 def console(out: TextIO | None = None) -> Console:
-    return Console(file=out or sys.stdout, highlight=False, soft_wrap=False)
+    """A rich console; when not a terminal, wide enough that pipes and logs never wrap."""
+    out = out or sys.stdout
+    width = None if out.isatty() else 200
+    return Console(file=out, highlight=False, width=width, soft_wrap=not out.isatty())
 
 
 def batches_table(batches: list[Batch]) -> Table:
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("ID", "NAME", "STATUS", "ITEMS", "PLATFORM", "UPDATED"):
-        table.add_column(column, no_wrap=column != "NAME", overflow="ellipsis")
+    table.add_column("ID", no_wrap=True)
+    table.add_column("NAME", no_wrap=True, overflow="ellipsis", ratio=1, min_width=10)
+    table.add_column("STATUS", no_wrap=True, min_width=12)
+    table.add_column("ITEMS", justify="right", no_wrap=True)
+    table.add_column("PLATFORM", no_wrap=True)
+    table.add_column("UPDATED", no_wrap=True)
     for batch in batches:
         progress = batch.progress()
         table.add_row(
@@ -93,8 +100,12 @@ def batches_table(batches: list[Batch]) -> Table:
 
 def items_table(items: list[BatchItem], *, detail: str = "auto") -> Table:
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("#", "STATUS", "TRY", "CONTENT", "TIME", "RESULT"):
-        table.add_column(column, no_wrap=True, overflow="ellipsis")
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("STATUS", no_wrap=True, min_width=13)
+    table.add_column("TRY", justify="right", no_wrap=True)
+    table.add_column("CONTENT", no_wrap=True, overflow="ellipsis", ratio=1, min_width=12)
+    table.add_column("TIME", justify="right", no_wrap=True)
+    table.add_column("RESULT", no_wrap=True, overflow="ellipsis", ratio=2, min_width=12)
     for item in items:
         if item.error:
             result = Text(one_line(item.error, 80), style="red")
@@ -132,14 +143,12 @@ def show_batch(batch: Batch, out: Console) -> None:
         out.print()
         out.print(items_table(batch.items))
     else:
-        out.print(f"\nno items yet: batchtui add {batch.id} \"a prompt\" …")
+        out.print(f'\nno items yet: batchtui add {batch.id} "a prompt" …')
 
 
 def progress_line(progress: BatchProgress) -> str:
     """One line: status, counts, percent, elapsed and ETA."""
-    counts = ", ".join(
-        f"{n} {status.value.lower()}" for status, n in progress.counts.items() if n
-    )
+    counts = ", ".join(f"{n} {status.value.lower()}" for status, n in progress.counts.items() if n)
     line = (
         f"progress  {progress.percent:.0f}% — {progress.finished}/{progress.total} done"
         f" ({counts or 'no items'})"

@@ -148,7 +148,9 @@ def _check_colour(value: str) -> str:
     try:
         ImageColor.getrgb(value)
     except ValueError:
-        raise ValueError(f"'{value}' is not a colour (use a name like 'navy' or '#rrggbb')") from None
+        raise ValueError(
+            f"'{value}' is not a colour (use a name like 'navy' or '#rrggbb')"
+        ) from None
     return value
 
 
@@ -159,9 +161,7 @@ class BatchConfig(BaseModel):
 
     platform: str = DEFAULT_PLATFORM
     generator: str = "titlecard"
-    command: str | None = Field(
-        default=None, description="argv template for the command generator"
-    )
+    command: str | None = Field(default=None, description="argv template for the command generator")
     output_ext: str = Field(default="mp4", pattern=r"^[A-Za-z0-9]{1,8}$")
     duration: float = Field(default=5.0, gt=0, le=43200)
     fps: int = Field(default=30, ge=1, le=120)

@@ -6,6 +6,7 @@ so a refused operation leaves the database byte-for-byte as it was.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -34,7 +35,7 @@ from .models import (
     utcnow,
 )
 from .recorder import Listener, RunRecorder, runner_info
-from .store import Repository, Transaction
+from .store import Repository
 
 MAX_CONTENT_CHARS = 100_000
 # Linux refuses a single argv string over 128 KiB; keep content well inside it.
@@ -271,9 +272,7 @@ class BatchService:
                 )
             added = []
             for content in contents:
-                item = BatchItem(
-                    id=self.new_id(), position=len(batch.items) + 1, content=content
-                )
+                item = BatchItem(id=self.new_id(), position=len(batch.items) + 1, content=content)
                 batch.items.append(item)
                 added.append(item)
             return added
@@ -484,6 +483,7 @@ class BatchService:
             self._engines.pop(batch.id, None)
             with anyio.CancelScope(shield=True):
                 batch = recorder.finish()
+            _remove_empty(batch_folder(batch.config, batch.id, batch.name) / ".work")
         return batch
 
     async def start(self, ref: str, listener: Listener | None = None) -> Batch:
@@ -544,6 +544,11 @@ def _interrupt(batch: Batch, now: datetime) -> None:
     batch.runner = None
     batch.cancel_requested = False
     batch.updated_at = now
+
+
+def _remove_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        folder.rmdir()
 
 
 def _renumber(batch: Batch) -> None:

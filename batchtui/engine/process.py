@@ -81,6 +81,7 @@ async def _pump(
     name: str,
     log: ItemLog,
     on_line: Callable[[str, str], None] | None,
+    to_log: bool = True,
 ) -> None:
     if stream is None:
         return
@@ -95,12 +96,14 @@ async def _pump(
             lines.append(buffer)
             buffer = ""
         for line in lines:
-            log.write(line, name)
+            if to_log:
+                log.write(line, name)
             if on_line is not None:
                 on_line(name, line)
     buffer += decoder.decode(b"", final=True)
     if buffer:
-        log.write(buffer, name)
+        if to_log:
+            log.write(buffer, name)
         if on_line is not None:
             on_line(name, buffer)
 
@@ -137,6 +140,7 @@ async def run_logged(
     on_line: Callable[[str, str], None] | None = None,
     on_start: Callable[[Process], None] | None = None,
     grace: float = 3.0,
+    log_stdout: bool = True,
 ) -> None:
     """Run argv to completion, logging its output; raise GeneratorError on failure.
 
@@ -162,7 +166,7 @@ async def run_logged(
         on_start(process)
     try:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(_pump, process.stdout, "stdout", log, on_line)
+            tg.start_soon(_pump, process.stdout, "stdout", log, on_line, log_stdout)
             tg.start_soon(_pump, process.stderr, "stderr", log, on_line)
         returncode = await process.wait()
     finally:

@@ -52,7 +52,12 @@ class _ItemContext:
             self.log_file.write(line, "batchtui")
 
     async def run(
-        self, argv: list[str], *, cwd: Path | None = None, on_line: LineHandler | None = None
+        self,
+        argv: list[str],
+        *,
+        cwd: Path | None = None,
+        on_line: LineHandler | None = None,
+        log_stdout: bool = True,
     ) -> None:
         pids: list[int] = []
 
@@ -68,6 +73,7 @@ class _ItemContext:
                 on_line=on_line,
                 on_start=started,
                 grace=self.grace,
+                log_stdout=log_stdout,
             )
         finally:
             self.pids.difference_update(pids)
@@ -121,18 +127,35 @@ class Engine:
                 await self._attempt(job)
         except anyio.get_cancelled_exc_class():
             if not began:  # cancelled while waiting for a slot: it never started
-                self.emit(ItemFinished(job.batch_id, job.item_id, ItemStatus.CANCELLED,
-                                       utcnow(), error="cancelled before it started"))
+                self.emit(
+                    ItemFinished(
+                        job.batch_id,
+                        job.item_id,
+                        ItemStatus.CANCELLED,
+                        utcnow(),
+                        error="cancelled before it started",
+                    )
+                )
             raise
 
     async def _attempt(self, job: Job) -> None:
         started = utcnow()
         job.output.parent.mkdir(parents=True, exist_ok=True)
         log = ItemLog(job.log_path)
-        log.write(f"=== attempt {job.attempt} of item {job.index} at {started.isoformat()} ===",
-                  "batchtui")
-        self.emit(ItemStarted(job.batch_id, job.item_id, job.attempt, started, str(job.log_path),
-                              f"pid {os.getpid()}"))
+        log.write(
+            f"=== attempt {job.attempt} of item {job.index} at {started.isoformat()} ===",
+            "batchtui",
+        )
+        self.emit(
+            ItemStarted(
+                job.batch_id,
+                job.item_id,
+                job.attempt,
+                started,
+                str(job.log_path),
+                f"pid {os.getpid()}",
+            )
+        )
         ctx = _ItemContext(job, log, self.emit, self.grace, self.running_pids)
         status, error, output = ItemStatus.FAILED, None, None
         try:
@@ -150,8 +173,15 @@ class Engine:
             log.write("[batchtui: cancelled]", "batchtui")
             with anyio.CancelScope(shield=True):
                 self._cleanup(job, log)
-            self.emit(ItemFinished(job.batch_id, job.item_id, ItemStatus.CANCELLED, utcnow(),
-                                   error="cancelled while running"))
+            self.emit(
+                ItemFinished(
+                    job.batch_id,
+                    job.item_id,
+                    ItemStatus.CANCELLED,
+                    utcnow(),
+                    error="cancelled while running",
+                )
+            )
             raise
         except GeneratorError as exc:
             error = _one_line(str(exc))

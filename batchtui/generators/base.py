@@ -55,9 +55,16 @@ class Context(Protocol):
         """Append a line to the item's log file."""
 
     async def run(
-        self, argv: list[str], *, cwd: Path | None = None, on_line: LineHandler | None = None
+        self,
+        argv: list[str],
+        *,
+        cwd: Path | None = None,
+        on_line: LineHandler | None = None,
+        log_stdout: bool = True,
     ) -> None:
         """Run a child process (no shell), logging its output; raise GeneratorError if it fails.
+
+        `log_stdout=False` keeps machine-readable stdout (progress) out of the log.
 
         The child gets its own session; if the item is cancelled or times out, its whole process
         group is terminated, then killed after a grace period.

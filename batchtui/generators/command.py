@@ -55,7 +55,9 @@ def _fields(arg: str) -> list[tuple[str, str | None]]:
     try:
         return [(literal, field) for literal, field, _, _ in _FORMATTER.parse(arg)]
     except ValueError as exc:
-        raise ValueError(f"bad placeholder in '{arg}': {exc} (write {{{{ and }}}} for braces)")
+        raise ValueError(
+            f"bad placeholder in '{arg}': {exc} (write {{{{ and }}}} for braces)"
+        ) from None
 
 
 def template_problems(template: str | None, workdir: str) -> list[str]:

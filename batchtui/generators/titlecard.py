@@ -8,7 +8,6 @@ fade-in, reporting progress as it encodes.
 from __future__ import annotations
 
 import functools
-import textwrap
 from pathlib import Path
 
 import anyio
@@ -38,17 +37,29 @@ def _printable(text: str) -> str:
 
 
 def _wrap(draw: ImageDraw.ImageDraw, text: str, font, max_width: int) -> list[str]:
+    """Greedy word wrap by rendered width; words wider than a line are split."""
     lines: list[str] = []
-    avg = max(1.0, draw.textlength("abcdefghijklmnopqrstuvwxyz", font=font) / 26)
-    chars = max(4, int(max_width / avg))
+
+    def fits(candidate: str) -> bool:
+        return draw.textlength(candidate, font=font) <= max_width
+
     for paragraph in text.splitlines() or [""]:
-        wrapped = textwrap.wrap(paragraph, width=chars, break_long_words=True) or [""]
-        for line in wrapped:
-            while line and draw.textlength(line, font=font) > max_width:
-                cut = max(1, len(line) - 1)
-                lines.append(line[:cut])
-                line = line[cut:]
-            lines.append(line)
+        line = ""
+        for word in paragraph.split():
+            candidate = f"{line} {word}" if line else word
+            if fits(candidate):
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            while not fits(word) and len(word) > 1:
+                cut = len(word) - 1
+                while cut > 1 and not fits(word[:cut]):
+                    cut -= 1
+                lines.append(word[:cut])
+                word = word[cut:]
+            line = word
+        lines.append(line)
     return lines
 
 
@@ -163,5 +174,5 @@ class TitlecardGenerator(Generator):
                 if value.isdigit():
                     ctx.progress(0.05 + 0.95 * min(1.0, int(value) / total_us))
 
-        await ctx.run(encode_argv(card, job.output, job.config), on_line=on_line)
+        await ctx.run(encode_argv(card, job.output, job.config), on_line=on_line, log_stdout=False)
         ctx.progress(1.0)

@@ -71,7 +71,9 @@ class Repository:
         try:
             folder.mkdir(parents=True, mode=0o700)
         except OSError as exc:
-            raise StoreError(f"database folder {folder} cannot be created: {exc.strerror}") from None
+            raise StoreError(
+                f"database folder {folder} cannot be created: {exc.strerror}"
+            ) from None
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
