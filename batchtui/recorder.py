@@ -84,13 +84,16 @@ class RunRecorder:
             self.batch.runner.heartbeat = now
         with self.repo.transaction() as tx:
             stored = tx.get(self.batch.id)
-            if stored is not None and engine is not None:
+            if stored is not None:
+                # Other processes may change only these while a batch runs.
                 if stored.cancel_requested and not self.batch.cancel_requested:
                     self.batch.cancel_requested = True
-                    engine.cancel()
+                    if engine is not None:
+                        engine.cancel()
                 if stored.config.concurrency != self.batch.config.concurrency:
                     self.batch.config.concurrency = stored.config.concurrency
-                    engine.set_concurrency(stored.config.concurrency)
+                    if engine is not None:
+                        engine.set_concurrency(stored.config.concurrency)
             self.batch.updated_at = now
             tx.save(self.batch)
         self.dirty = False

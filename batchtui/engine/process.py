@@ -43,9 +43,10 @@ class ItemLog:
     def write(self, line: str, stream: str = "") -> None:
         """Log one line (kept in the tail even once the file cap is reached)."""
         line = line.rstrip("\r\n")
-        self.tail.append(line)
         if stream == "stderr":
             self.stderr_tail.append(line)
+        if stream in ("stdout", "stderr"):
+            self.tail.append(line)
         if self.truncated:
             return
         data = line + "\n"

@@ -1,0 +1,113 @@
+"""Shared fixtures: every test gets its own database and output folder, never the user's."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import sys
+import textwrap
+from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from batchtui import cli
+from batchtui.generators import BUILTIN
+from batchtui.service import BatchService
+from batchtui.store import Repository
+
+from .fakes import FakeGenerator
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point every default location into the test's own folder."""
+    monkeypatch.setenv("BATCHTUI_DB", str(tmp_path / "data" / "batchtui.json"))
+    monkeypatch.setenv("BATCHTUI_OUTPUT", str(tmp_path / "out"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "batchtui.json"
+
+
+@pytest.fixture
+def out_dir(tmp_path: Path) -> Path:
+    return tmp_path / "out"
+
+
+@pytest.fixture
+def repo(db_path: Path) -> Repository:
+    return Repository(db_path)
+
+
+@pytest.fixture
+def service(repo: Repository) -> BatchService:
+    return BatchService(repo, flush_interval=0.02)
+
+
+@pytest.fixture
+def fake_generator(monkeypatch: pytest.MonkeyPatch) -> type[FakeGenerator]:
+    """Register the in-process fake generator under the name 'fake'."""
+    FakeGenerator.reset()
+    monkeypatch.setitem(BUILTIN, "fake", FakeGenerator)
+    return FakeGenerator
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run_cli(db_path: Path) -> Callable[..., CliResult]:
+    """Run `batchtui --db <test db> ARGS…` in-process and capture what it prints."""
+
+    def run(*args: str, stdin: str | None = None) -> CliResult:
+        out, err = io.StringIO(), io.StringIO()
+        old_stdin = sys.stdin
+        if stdin is not None:
+            sys.stdin = io.StringIO(stdin)
+        try:
+            with redirect_stdout(out), redirect_stderr(err):
+                try:
+                    code = cli.main(["--db", str(db_path), *args])
+                except SystemExit as exc:  # argparse usage errors
+                    code = int(exc.code or 0)
+        finally:
+            sys.stdin = old_stdin
+        return CliResult(code, out.getvalue(), err.getvalue())
+
+    return run
+
+
+@pytest.fixture
+def make_script(tmp_path: Path) -> Callable[[str, str], Path]:
+    """Write an executable Python script (for the command generator) and return its path."""
+
+    def make(name: str, body: str) -> Path:
+        path = tmp_path / "bin" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"#!{sys.executable}\n" + textwrap.dedent(body))
+        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        return path
+
+    return make
+
+
+def file_bytes(path: Path) -> bytes | None:
+    """A file's bytes, or None when it does not exist (for unchanged-database checks)."""
+    return path.read_bytes() if os.path.exists(path) else None

@@ -1,0 +1,57 @@
+"""Small test helpers: waiting on a condition without sleeping for timing, probing videos."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+
+from batchtui.media import ffmpeg_exe
+
+
+async def wait_until(condition: Callable[[], bool], *, limit: float = 10.0) -> None:
+    """Yield to the event loop until `condition()` holds; fail the test after `limit` seconds."""
+    with anyio.fail_after(limit):
+        while not condition():
+            await anyio.sleep(0.005)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def decode_frames(path: Path) -> int:
+    """Decode every frame of a video with ffmpeg; return how many there were."""
+    result = subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-i",
+            str(path),
+            "-map",
+            "0:v:0",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for line in reversed(result.stderr.replace("\r", "\n").splitlines()):
+        if line.startswith("frame="):
+            return int(line.split("=")[1].split()[0])
+    raise AssertionError(f"no frame count in ffmpeg output: {result.stderr[-500:]}")

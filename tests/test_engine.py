@@ -1,0 +1,316 @@
+"""The engine through the service: concurrency, isolation, timeouts, cancel, output checks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+
+from batchtui.engine.events import ItemProgress
+from batchtui.models import BatchStatus, ItemStatus
+from batchtui.service import BatchService
+from batchtui.store import Repository
+
+from .helpers import pid_alive, wait_until
+
+pytestmark = pytest.mark.anyio
+
+
+def fake_batch(service: BatchService, contents: list[str], **config) -> str:
+    batch = service.create("Fake", generator="fake", output_ext="txt", **config)
+    service.add_items(batch.id, contents)
+    service.lock(batch.id)
+    return batch.id
+
+
+def command_batch(service: BatchService, command: str, contents: list[str], **config) -> str:
+    config.setdefault("output_ext", "txt")
+    batch = service.create("Cmd", generator="command", command=command, **config)
+    service.add_items(batch.id, contents)
+    service.lock(batch.id)
+    return batch.id
+
+
+async def test_never_more_than_the_limit_run_at_once(service, fake_generator):
+    fake_generator.gate = anyio.Event()
+    ref = fake_batch(service, [f"item {n}" for n in range(9)], max_items=9)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(service.start, ref)
+        await wait_until(lambda: fake_generator.active == 3)
+        # Give waiting items every chance to (wrongly) take a fourth slot.
+        for _ in range(50):
+            await anyio.sleep(0)
+        assert fake_generator.active == 3
+        fake_generator.gate.set()
+    assert fake_generator.peak == 3
+    assert service.get(ref).status is BatchStatus.COMPLETE
+
+
+async def test_changing_the_limit_mid_run_takes_effect(service, fake_generator):
+    fake_generator.gate = anyio.Event()
+    ref = fake_batch(service, [f"item {n}" for n in range(9)], max_items=9, concurrency=2)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(service.start, ref)
+        await wait_until(lambda: fake_generator.active == 2)
+        service.set_concurrency(ref, 5)
+        await wait_until(lambda: fake_generator.active == 5)
+        fake_generator.gate.set()
+    assert fake_generator.peak == 5
+    assert service.get(ref).config.concurrency == 5
+
+
+async def test_limit_changed_by_another_process_is_picked_up(service, db_path, fake_generator):
+    fake_generator.gate = anyio.Event()
+    ref = fake_batch(service, [f"item {n}" for n in range(6)], concurrency=1)
+    other = BatchService(Repository(db_path))  # as a second batchtui process would
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(service.start, ref)
+        await wait_until(lambda: fake_generator.active == 1)
+        other.set_concurrency(ref, 4)
+        await wait_until(lambda: fake_generator.active == 4)
+        fake_generator.gate.set()
+    assert fake_generator.peak == 4
+
+
+async def test_real_processes_respect_the_limit(service, make_script, tmp_path):
+    """9 command items that each sleep, concurrency 3: their run intervals never overlap by 4."""
+    stamps = tmp_path / "stamps"
+    stamps.mkdir()
+    script = make_script(
+        "nap.py",
+        f"""
+        import sys, time, pathlib
+        out, index = sys.argv[1], sys.argv[2]
+        stamps = pathlib.Path({str(stamps)!r})
+        (stamps / f"{{index}}.start").write_text(repr(time.monotonic()))
+        time.sleep(0.3)
+        (stamps / f"{{index}}.end").write_text(repr(time.monotonic()))
+        pathlib.Path(out).write_text("slept")
+        """,
+    )
+    ref = command_batch(service, f"{script} {{output}} {{index}}", [f"n{n}" for n in range(9)])
+    batch = await service.start(ref)
+    assert batch.status is BatchStatus.COMPLETE
+    edges = []
+    for n in range(1, 10):
+        edges.append((float((stamps / f"{n}.start").read_text()), 1))
+        edges.append((float((stamps / f"{n}.end").read_text()), -1))
+    running = peak = 0
+    for _, step in sorted(edges):
+        running += step
+        peak = max(peak, running)
+    assert peak == 3
+
+
+async def test_one_failure_never_stops_the_others(service, fake_generator):
+    ref = fake_batch(service, ["a", "FAIL b", "BOOM c", "d"])
+    batch = await service.start(ref)
+    statuses = [item.status for item in batch.items]
+    assert statuses == [
+        ItemStatus.SUCCEEDED,
+        ItemStatus.FAILED,
+        ItemStatus.FAILED,
+        ItemStatus.SUCCEEDED,
+    ]
+    assert batch.status is BatchStatus.PARTIAL
+    assert batch.items[1].error == "refused: FAIL b"
+    assert batch.items[2].error == "RuntimeError: generator bug"
+    assert "Traceback" in Path(batch.items[2].log_path).read_text()
+
+
+async def test_all_failing_ends_failed(service, fake_generator):
+    batch = await service.start(fake_batch(service, ["FAIL 1", "FAIL 2"]))
+    assert batch.status is BatchStatus.FAILED
+
+
+async def test_success_writes_output_and_sidecar(service, fake_generator):
+    batch = await service.start(fake_batch(service, ["Why is space dark?"]))
+    item = batch.items[0]
+    output = Path(item.output_path)
+    assert output.name == "01-why-is-space-dark.txt"
+    assert output.parent.parent == Path(batch.config.output_dir)
+    assert output.read_text() == "Why is space dark?"
+    sidecar = json.loads(output.with_suffix(".json").read_text())
+    assert sidecar["item_id"] == item.id
+    assert sidecar["config_hash"] == batch.config_hash
+    assert sidecar["attempts"] == 1
+    assert item.attempts == 1 and item.progress == 1.0
+    assert item.started_at <= item.finished_at
+    assert not list(output.parent.glob(".*part*")), "temporary outputs are cleaned up"
+
+
+async def test_timeout_fails_the_item_and_kills_its_process_group(service, make_script, tmp_path):
+    pids = tmp_path / "pids"
+    script = make_script(
+        "hang.py",
+        f"""
+        import subprocess, sys, time
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        open({str(pids)!r}, "w").write(f"{{child.pid}}")
+        time.sleep(60)
+        """,
+    )
+    ref = command_batch(service, f"{script} {{output}}", ["slow"], timeout=1)
+    batch = await service.start(ref)
+    item = batch.items[0]
+    assert item.status is ItemStatus.FAILED
+    assert item.error == "timed out after 1s"
+    grandchild = int(pids.read_text())
+    await wait_until(lambda: not pid_alive(grandchild), limit=5)
+
+
+async def test_cancel_stops_running_and_waiting_items(service, make_script, tmp_path):
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    script = make_script(
+        "wait.py",
+        f"""
+        import os, subprocess, sys, time
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        open(os.path.join({str(pids)!r}, sys.argv[1]), "w").write(f"{{os.getpid()}} {{child.pid}}")
+        time.sleep(60)
+        """,
+    )
+    ref = command_batch(service, f"{script} {{index}} {{output}}", list("abcde"), concurrency=2)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(service.start, ref)
+        await wait_until(lambda: len(list(pids.iterdir())) == 2)
+        service.cancel(ref)
+    batch = service.get(ref)
+    assert [item.status for item in batch.items] == [ItemStatus.CANCELLED] * 5
+    assert batch.status is BatchStatus.FAILED
+    assert batch.runner is None
+    for record in pids.iterdir():
+        for pid in map(int, record.read_text().split()):
+            await wait_until(lambda pid=pid: not pid_alive(pid), limit=5)
+
+
+async def test_cancelled_items_run_again_on_retry(service, fake_generator):
+    fake_generator.gate = anyio.Event()
+    ref = fake_batch(service, list("abcd"), concurrency=1)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(service.start, ref)
+        await wait_until(lambda: fake_generator.active == 1)
+        service.cancel(ref)
+    fake_generator.gate = None
+    batch = await service.retry(ref)
+    assert batch.status is BatchStatus.COMPLETE
+    assert [item.attempts for item in batch.items] == [2, 1, 1, 1]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("import sys; sys.exit(0)", "finished without writing its output file"),
+        ("import sys; open(sys.argv[1], 'w').close()", "wrote an empty output file"),
+        (
+            "import sys; sys.stderr.write('render failed: no GPU\\n'); sys.exit(3)",
+            "exit code 3: render failed: no GPU",
+        ),
+        ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", "killed by SIGKILL"),
+        ("import sys; sys.exit(137)", "exit code 137 (killed: SIGKILL, often out of memory)"),
+    ],
+)
+async def test_generator_failures_have_readable_reasons(service, make_script, body, reason):
+    script = make_script("bad.py", body + "\n")
+    batch = await service.start(command_batch(service, f"{script} {{output}}", ["x"]))
+    assert batch.items[0].status is ItemStatus.FAILED
+    assert batch.items[0].error == reason
+
+
+async def test_missing_executable_at_run_time_fails_the_item(service, make_script):
+    script = make_script("gone.py", "")
+    ref = command_batch(service, f"{script} {{output}}", ["x"])
+    script.unlink()
+    with pytest.raises(Exception, match="executable not found"):
+        service.begin(ref)  # refused before anything runs
+    assert service.get(ref).status is BatchStatus.LOCKED
+
+
+async def test_wrong_resolution_video_fails_consistency_check(service, make_script):
+    from batchtui.media import ffmpeg_exe
+
+    script = make_script(
+        "small.py",
+        f"""
+        import subprocess, sys
+        subprocess.run([{ffmpeg_exe()!r}, "-loglevel", "error", "-f", "lavfi", "-i",
+                        "color=c=red:s=320x240:r=30", "-t", "1", "-pix_fmt", "yuv420p",
+                        "-y", sys.argv[1]], check=True)
+        """,
+    )
+    ref = command_batch(service, f"{script} {{output}}", ["x"], output_ext="mp4", duration=1)
+    batch = await service.start(ref)
+    assert batch.items[0].status is ItemStatus.FAILED
+    assert batch.items[0].error == "output is 320x240, the batch is locked to 1080x1920"
+
+
+async def test_progress_lines_and_log_capture(service, make_script):
+    script = make_script(
+        "chatty.py",
+        """
+        import sys
+        print("PROGRESS 0.25", flush=True)
+        print("halfway 50%", flush=True)
+        sys.stderr.write("a warning on stderr\\n")
+        open(sys.argv[1], "w").write("done")
+        """,
+    )
+    seen: list[float] = []
+
+    def listener(event, batch):
+        if isinstance(event, ItemProgress):
+            seen.append(event.fraction)
+
+    ref = command_batch(service, f"{script} {{output}}", ["x"])
+    batch = await service.start(ref, listener)
+    assert seen[:2] == [0.25, 0.5]
+    log = Path(batch.items[0].log_path).read_text()
+    assert "PROGRESS 0.25" in log and "a warning on stderr" in log
+
+
+async def test_runaway_output_is_capped_in_the_log(service, make_script):
+    script = make_script(
+        "flood.py",
+        """
+        import sys
+        line = "x" * 1023 + "\\n"
+        for _ in range(20 * 1024):
+            sys.stderr.write(line)
+        sys.stderr.write("the real reason\\n")
+        sys.exit(1)
+        """,
+    )
+    batch = await service.start(command_batch(service, f"{script} {{output}}", ["x"]))
+    item = batch.items[0]
+    assert item.error == "exit code 1: the real reason"
+    assert Path(item.log_path).stat().st_size < 5 * 1024 * 1024
+
+
+async def test_progress_is_persisted_while_running(service, db_path, fake_generator):
+    fake_generator.gate = anyio.Event()
+    ref = fake_batch(service, ["a", "b"])
+    watcher = Repository(db_path)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(service.start, ref)
+        await wait_until(
+            lambda: [i.status for i in watcher.get(ref).items] == [ItemStatus.RUNNING] * 2
+        )
+        stored = watcher.get(ref)
+        assert stored.status is BatchStatus.PROCESSING
+        assert stored.runner is not None and stored.runner.pid == __import__("os").getpid()
+        fake_generator.gate.set()
+    assert watcher.get(ref).status is BatchStatus.COMPLETE
+
+
+def test_engine_never_imports_textual():
+    import subprocess
+
+    code = (
+        "import sys, batchtui.cli, batchtui.service, batchtui.engine, batchtui.generators;"
+        "sys.exit(1 if any(m.startswith('textual') for m in sys.modules) else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
