@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import anyio
+from rich.text import Text
 
 from . import __version__
 from .cli_output import (
@@ -34,6 +35,7 @@ from .models import Batch, BatchStatus
 from .platforms import PLATFORMS
 from .service import BatchService
 from .store import Repository
+from .textsafe import inert, one_line
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -42,7 +44,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors are one line and exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
+        sys.stderr.write(f"batchtui: error: {one_line(message)} (see: {self.prog} --help)\n")
         sys.exit(EXIT_USAGE)
 
 
@@ -182,7 +184,8 @@ def _read_lines(source: str) -> list[str]:
         raise ValidationError(f"{source} is not UTF-8 text") from None
     except OSError as exc:
         raise ValidationError(f"cannot read {source}: {exc.strerror}") from None
-    return [line for line in text.splitlines() if line.strip()]
+    # Only \n ends an item: splitlines() would also split on form feeds and U+2028.
+    return [line.removesuffix("\r") for line in text.split("\n") if line.strip()]
 
 
 class Cli:
@@ -200,8 +203,12 @@ class Cli:
             human()
         return EXIT_OK
 
+    def say(self, message: str) -> None:
+        """Print a plain message: never markup, never raw control characters."""
+        self.out.print(Text(inert(message, keep_newlines=True)))
+
     def batch_result(self, batch: Batch, message: str) -> int:
-        return self.emit(batch_json(batch), lambda: self.out.print(message, highlight=False))
+        return self.emit(batch_json(batch), lambda: self.say(message))
 
     # verbs -------------------------------------------------------------
 
@@ -243,10 +250,9 @@ class Cli:
         batch = self.service.get(self.args.id)
         return self.emit(
             [item_json(item) for item in items],
-            lambda: self.out.print(
+            lambda: self.say(
                 f"added {len(items)} item{'s' * (len(items) != 1)} to '{batch.name}' "
-                f"({len(batch.items)}/{batch.config.max_items})",
-                highlight=False,
+                f"({len(batch.items)}/{batch.config.max_items})"
             ),
         )
 
@@ -274,8 +280,7 @@ class Cli:
         return self.emit(
             batch.config.model_dump(mode="json"),
             lambda: [
-                self.out.print(f"{key:<16}{value}", highlight=False, markup=False)
-                for key, value in batch.config.model_dump().items()
+                self.say(f"{key:<16}{value}") for key, value in batch.config.model_dump().items()
             ],
         )
 
@@ -397,16 +402,14 @@ class Cli:
         progress = ended.progress()
 
         def human() -> None:
-            self.out.print(
+            self.say(
                 f"{ended.status.value}: {progress.succeeded}/{progress.total} succeeded"
-                f" in {progress.elapsed or 0:.1f}s",
-                highlight=False,
+                f" in {progress.elapsed or 0:.1f}s"
             )
             if ended.status is not BatchStatus.COMPLETE:
-                self.out.print(
+                self.say(
                     f"see why: batchtui failed {ended.id} — run them again: "
-                    f"batchtui retry {ended.id}",
-                    highlight=False,
+                    f"batchtui retry {ended.id}"
                 )
 
         self.emit(batch_json(ended), human)
@@ -428,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = getattr(Cli(args, service), f"do_{args.verb}")
         return handler()
     except BatchtuiError as exc:
-        sys.stderr.write(f"batchtui: error: {exc}\n")
+        sys.stderr.write(f"batchtui: error: {one_line(str(exc))}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("batchtui: interrupted\n")

@@ -349,6 +349,23 @@ class Batch(BaseModel):
             return BatchStatus.FAILED
         return BatchStatus.PARTIAL
 
+    def end_run(self, now: datetime, running_error: str) -> None:
+        """Close a run: items mid-flight become INTERRUPTED, never-started ones CANCELLED, and
+        the end state is derived from the items."""
+        for item in self.items:
+            if item.status is ItemStatus.RUNNING:
+                item.status = ItemStatus.INTERRUPTED
+                item.finished_at = now
+                item.error = item.error or running_error
+            elif item.status is ItemStatus.PENDING:
+                item.status = ItemStatus.CANCELLED
+                item.error = "never started: the run ended first"
+        self.status = self.derived_end_status()
+        self.finished_at = now
+        self.updated_at = now
+        self.runner = None
+        self.cancel_requested = False
+
     def progress(self, now: datetime | None = None) -> Progress:
         """Counts, percent, elapsed and ETA for the current (or last) run."""
         now = now or utcnow()

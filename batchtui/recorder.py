@@ -108,19 +108,7 @@ class RunRecorder:
 
     def finish(self) -> Batch:
         """End the run: items left mid-flight become INTERRUPTED, the end state is derived."""
-        now = self.clock()
-        for item in self.batch.items:
-            if item.status is ItemStatus.RUNNING:
-                item.status = ItemStatus.INTERRUPTED
-                item.finished_at = now
-                item.error = item.error or "runner stopped while it was running"
-            elif item.status is ItemStatus.PENDING:
-                item.status = ItemStatus.CANCELLED
-                item.error = "never started"
-        self.batch.status = self.batch.derived_end_status()
-        self.batch.finished_at = now
-        self.batch.runner = None
-        self.batch.cancel_requested = False
+        self.batch.end_run(self.clock(), "the run stopped while it was running")
         self._write(None)
         return self.batch
 

@@ -171,18 +171,16 @@ class BatchService:
     @staticmethod
     def _resolve_item(batch: Batch, ref: str | int) -> BatchItem:
         text = str(ref).strip()
-        if text.isdigit() and len(text) <= 6:
-            position = int(text)
-            if 1 <= position <= len(batch.items):
-                return batch.items[position - 1]
-            raise NotFoundError(
-                f"batch '{batch.name}' has no item {position} (it has {len(batch.items)})"
-            )
+        if text.isdigit() and 1 <= int(text) <= len(batch.items):
+            return batch.items[int(text) - 1]
         matches = [item for item in batch.items if item.id.startswith(text.lower())] if text else []
         if len(matches) == 1:
             return matches[0]
         if not matches:
-            raise NotFoundError(f"batch '{batch.name}' has no item '{text}'")
+            raise NotFoundError(
+                f"batch '{batch.name}' has no item '{text}' (it has {len(batch.items)}; "
+                "give a position or an item id prefix)"
+            )
         raise AmbiguousError(f"'{text}' matches {len(matches)} items; give more of the id")
 
     def _mutate(self, ref: str, action: str, change: Callable[[Batch], Any]) -> Any:
@@ -527,23 +525,10 @@ class BatchService:
                 batch = tx.get(stale.id)
                 if batch is None or not orphaned(batch):
                     continue
-                _interrupt(batch, now)
+                batch.end_run(now, "its runner stopped (killed, crashed or rebooted)")
                 tx.save(batch)
                 recovered.append(batch)
         return recovered
-
-
-def _interrupt(batch: Batch, now: datetime) -> None:
-    for item in batch.items:
-        if item.status is ItemStatus.RUNNING:
-            item.status = ItemStatus.INTERRUPTED
-            item.finished_at = now
-            item.error = "its runner stopped (killed, crashed or rebooted)"
-    batch.status = batch.derived_end_status()
-    batch.finished_at = now
-    batch.runner = None
-    batch.cancel_requested = False
-    batch.updated_at = now
 
 
 def _remove_empty(folder: Path) -> None:

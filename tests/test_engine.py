@@ -133,7 +133,7 @@ async def test_success_writes_output_and_sidecar(service, fake_generator):
     assert output.name == "01-why-is-space-dark.txt"
     assert output.parent.parent == Path(batch.config.output_dir)
     assert output.read_text() == "Why is space dark?"
-    sidecar = json.loads(output.with_suffix(".json").read_text())
+    sidecar = json.loads(output.with_name("01-why-is-space-dark.info.json").read_text())
     assert sidecar["item_id"] == item.id
     assert sidecar["config_hash"] == batch.config_hash
     assert sidecar["attempts"] == 1

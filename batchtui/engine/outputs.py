@@ -70,9 +70,14 @@ async def verify_output(path: Path, config: BatchConfig) -> None:
         )
 
 
+def sidecar_path(output: Path) -> Path:
+    """`NN-slug.info.json` beside `NN-slug.ext` (never the output itself, whatever its ext)."""
+    return output.with_name(f"{output.stem}.info.json")
+
+
 def write_sidecar(output: Path, record: dict[str, Any]) -> Path:
-    """Write `<output>.json` beside the output, atomically."""
-    sidecar = output.with_suffix(".json")
+    """Write the sidecar beside the output, atomically."""
+    sidecar = sidecar_path(output)
     tmp = sidecar.with_name(f".{sidecar.name}.tmp")
     tmp.write_text(json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n")
     os.replace(tmp, sidecar)

@@ -18,6 +18,7 @@ from ..models import BatchConfig
 from .base import Context, Generator, Job
 
 VIDEO_CONTAINERS = ("mp4", "mov", "mkv", "m4v")
+CARD_TEXT_LIMIT = 280
 _FONT_CANDIDATES = ("DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf", "Arial Bold.ttf")
 
 
@@ -52,12 +53,16 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font, max_width: int) -> list[st
                 continue
             if line:
                 lines.append(line)
-            while not fits(word) and len(word) > 1:
-                cut = len(word) - 1
-                while cut > 1 and not fits(word[:cut]):
-                    cut -= 1
-                lines.append(word[:cut])
-                word = word[cut:]
+            while len(word) > 1 and not fits(word):
+                low, high = 1, len(word) - 1  # longest prefix that fits: binary search
+                while low < high:
+                    middle = (low + high + 1) // 2
+                    if fits(word[:middle]):
+                        low = middle
+                    else:
+                        high = middle - 1
+                lines.append(word[:low])
+                word = word[low:]
             line = word
         lines.append(line)
     return lines
@@ -71,6 +76,8 @@ def render_card(job: Job, path: Path) -> None:
     draw = ImageDraw.Draw(image)
     margin = width // 12
     text = _printable(job.content).strip() or " "
+    if len(text) > CARD_TEXT_LIMIT:  # a card shows a headline, not an essay
+        text = text[: CARD_TEXT_LIMIT - 1].rstrip() + "…"
     size = max(width, height) // 16
     lines: list[str] = []
     line_height = size

@@ -1,0 +1,357 @@
+"""The repository: round trips, file modes, atomic transactions, refusing foreign files."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from batchtui.errors import BusyError, StoreError
+from batchtui.models import Batch, BatchConfig, BatchItem, BatchStatus, ItemStatus, RunnerInfo
+from batchtui.service import BatchService
+from batchtui.store import Repository
+from batchtui.store.atomic import SCHEMA_VERSION
+
+from .conftest import file_bytes
+
+T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+def sample_batch(batch_id: str = "a1b2c3d4e5f6", name: str = "Space Facts") -> Batch:
+    return Batch(
+        id=batch_id,
+        name=name,
+        status=BatchStatus.PARTIAL,
+        config=BatchConfig(generator="fake", output_ext="txt", duration=7.5, concurrency=2),
+        items=[
+            BatchItem(
+                id="111111111111",
+                position=1,
+                content="line one\nline two «quoted» 🚀 $(id)",
+                status=ItemStatus.SUCCEEDED,
+                attempts=1,
+                started_at=T0,
+                finished_at=T0,
+                progress=1.0,
+                output_path="/out/01-line-one.txt",
+            ),
+            BatchItem(
+                id="222222222222",
+                position=2,
+                content="FAIL this one",
+                status=ItemStatus.FAILED,
+                error="refused",
+                attempts=2,
+            ),
+        ],
+        created_at=T0,
+        updated_at=T0,
+        locked_at=T0,
+        started_at=T0,
+        finished_at=T0,
+        config_hash="0123456789abcdef",
+        runner=RunnerInfo(pid=123, host="box", started_at=T0, heartbeat=T0),
+    )
+
+
+def save(repo: Repository, batch: Batch) -> None:
+    with repo.transaction() as tx:
+        tx.save(batch)
+
+
+# ---------------------------------------------------------------------- round trip
+
+
+def test_round_trip(repo: Repository) -> None:
+    batch = sample_batch()
+    save(repo, batch)
+    loaded = repo.get(batch.id)
+    assert loaded is not None
+    assert loaded.model_dump() == batch.model_dump()
+    assert loaded.items[0].content == "line one\nline two «quoted» 🚀 $(id)"
+    assert loaded.created_at.tzinfo is not None
+
+
+def test_round_trip_inside_a_transaction(repo: Repository) -> None:
+    batch = sample_batch()
+    save(repo, batch)
+    with repo.transaction() as tx:
+        assert [b.model_dump() for b in tx.all()] == [batch.model_dump()]
+        got = tx.get(batch.id)
+        assert got is not None and got.model_dump() == batch.model_dump()
+        assert tx.get("nope") is None
+
+
+def test_missing_file_reads_as_empty_and_is_not_created(repo: Repository, db_path: Path) -> None:
+    assert repo.all() == []
+    assert repo.get("anything") is None
+    assert not repo.exists()
+    assert not db_path.exists()
+
+
+def test_save_replaces_by_id_and_delete_removes(repo: Repository) -> None:
+    batch = sample_batch()
+    save(repo, batch)
+    batch.name = "Renamed"
+    save(repo, batch)
+    assert [b.name for b in repo.all()] == ["Renamed"]
+    with repo.transaction() as tx:
+        tx.delete(batch.id)
+    assert repo.all() == []
+    assert repo.get(batch.id) is None
+
+
+def test_all_is_sorted_oldest_first(repo: Repository) -> None:
+    newer = sample_batch("bbbbbbbbbbbb", "Newer")
+    newer.created_at = datetime(2025, 1, 1, tzinfo=UTC)
+    older = sample_batch("aaaaaaaaaaaa", "Older")
+    older.created_at = datetime(2023, 1, 1, tzinfo=UTC)
+    save(repo, newer)
+    save(repo, older)
+    assert [b.name for b in repo.all()] == ["Older", "Newer"]
+
+
+def test_file_is_batchtui_tagged_json(repo: Repository, db_path: Path) -> None:
+    save(repo, sample_batch())
+    data = json.loads(db_path.read_text(encoding="utf-8"))
+    meta = next(iter(data["_meta"].values()))
+    assert meta == {"app": "batchtui", "schema": SCHEMA_VERSION}
+    assert "batches" in data
+
+
+# ------------------------------------------------------------------ modes / folders
+
+
+def test_file_mode_is_0600(repo: Repository, db_path: Path) -> None:
+    save(repo, sample_batch())
+    assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
+
+
+def test_rewrite_resets_a_loose_mode_to_0600(repo: Repository, db_path: Path) -> None:
+    save(repo, sample_batch())
+    db_path.chmod(0o644)
+    save(repo, sample_batch("cccccccccccc", "Other"))
+    assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
+
+
+def test_missing_data_folder_is_created_0700(repo: Repository, db_path: Path) -> None:
+    assert not db_path.parent.exists()
+    save(repo, sample_batch())
+    assert db_path.parent.is_dir()
+    assert stat.S_IMODE(db_path.parent.stat().st_mode) == 0o700
+
+
+def test_no_temp_files_are_left_behind(repo: Repository, db_path: Path) -> None:
+    save(repo, sample_batch())
+    save(repo, sample_batch("dddddddddddd", "Two"))
+    leftovers = [p.name for p in db_path.parent.iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
+
+
+def test_data_folder_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a folder")
+    repo = Repository(blocker / "db.json")
+    with pytest.raises(StoreError) as info:
+        save(repo, sample_batch())
+    assert str(blocker) in str(info.value)
+    assert blocker.read_text() == "not a folder"
+
+
+def test_database_path_that_is_a_folder_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "db.json"
+    folder.mkdir()
+    with pytest.raises(StoreError) as info:
+        Repository(folder).all()
+    assert str(folder) in str(info.value)
+
+
+def test_relative_path_is_made_absolute(tmp_path: Path) -> None:
+    repo = Repository("rel/db.json")
+    assert repo.path == tmp_path / "rel" / "db.json"
+
+
+# -------------------------------------------------------------------- transactions
+
+
+def test_transaction_that_raises_changes_nothing(repo: Repository, db_path: Path) -> None:
+    save(repo, sample_batch())
+    before = file_bytes(db_path)
+    with pytest.raises(RuntimeError), repo.transaction() as tx:
+        tx.save(sample_batch("eeeeeeeeeeee", "Never saved"))
+        tx.delete("a1b2c3d4e5f6")
+        raise RuntimeError("boom")
+    assert file_bytes(db_path) == before
+    assert [b.id for b in repo.all()] == ["a1b2c3d4e5f6"]
+
+
+def test_transaction_that_raises_on_a_new_database_creates_no_file(
+    repo: Repository, db_path: Path
+) -> None:
+    with pytest.raises(RuntimeError), repo.transaction() as tx:
+        tx.save(sample_batch())
+        raise RuntimeError("boom")
+    assert file_bytes(db_path) is None
+
+
+def test_read_only_transaction_does_not_rewrite(repo: Repository, db_path: Path) -> None:
+    save(repo, sample_batch())
+    before = db_path.stat()
+    with repo.transaction() as tx:
+        tx.all()
+        tx.get("a1b2c3d4e5f6")
+    after = db_path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def test_lock_is_released_after_a_failed_transaction(repo: Repository, db_path: Path) -> None:
+    with pytest.raises(RuntimeError), repo.transaction():
+        raise RuntimeError("boom")
+    other = Repository(db_path, lock_timeout=0.5)
+    save(other, sample_batch())
+    assert repo.get("a1b2c3d4e5f6") is not None
+
+
+def test_a_held_lock_makes_other_writers_busy(repo: Repository, db_path: Path) -> None:
+    other = Repository(db_path, lock_timeout=0.05)
+    with repo.transaction() as tx:
+        tx.save(sample_batch())
+        with pytest.raises(BusyError) as info:
+            save(other, sample_batch("ffffffffffff", "Blocked"))
+        assert str(db_path) in str(info.value)
+    assert [b.id for b in repo.all()] == ["a1b2c3d4e5f6"]
+
+
+def test_two_repositories_see_each_others_writes(db_path: Path) -> None:
+    first, second = Repository(db_path), Repository(db_path)
+    assert second.all() == []
+    save(first, sample_batch())
+    seen = second.get("a1b2c3d4e5f6")
+    assert seen is not None and seen.name == "Space Facts"
+
+    with second.transaction() as tx:
+        batch = tx.get("a1b2c3d4e5f6")
+        assert batch is not None
+        batch.name = "Changed elsewhere"
+        tx.save(batch)
+    assert [b.name for b in first.all()] == ["Changed elsewhere"]
+
+    with first.transaction() as tx:
+        tx.delete("a1b2c3d4e5f6")
+    assert second.all() == []
+
+
+def test_two_services_see_each_others_writes(db_path: Path) -> None:
+    one = BatchService(Repository(db_path))
+    two = BatchService(Repository(db_path))
+    made = one.create("Shared", generator="titlecard")
+    assert two.get(made.id).name == "Shared"
+    two.rename(made.id, "Renamed")
+    assert one.get(made.id).name == "Renamed"
+
+
+# --------------------------------------------------------------- refusing to read
+
+
+def _schema_99(path: Path) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for meta in data["_meta"].values():
+        meta["schema"] = 99
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def _foreign(content: bytes):
+    def write(path: Path) -> None:
+        path.write_bytes(content)
+
+    return write
+
+
+BAD_FILES = {
+    "empty": _foreign(b""),
+    "whitespace": _foreign(b"  \n\n "),
+    "truncated": None,  # built from a real file below
+    "not-json": _foreign(b"hello, this is a text file\n"),
+    "binary": _foreign(b"\xff\xfe\x00garbage"),
+    "tinydb-default": _foreign(b'{"_default": {}}'),
+    "json-list": _foreign(b"[1, 2, 3]"),
+    "json-string": _foreign(b'"batchtui"'),
+    "meta-not-ours": _foreign(b'{"_meta": {"1": {"app": "other", "schema": 1}}, "batches": {}}'),
+    "meta-empty": _foreign(b'{"_meta": {}, "batches": {}}'),
+    "schema-99": _schema_99,
+    "schema-not-int": _foreign(b'{"_meta": {"1": {"app": "batchtui", "schema": "1"}}}'),
+}
+
+
+def _truncate(path: Path) -> None:
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+
+
+@pytest.fixture(params=sorted(BAD_FILES))
+def bad_db(request: pytest.FixtureRequest, service: BatchService, db_path: Path) -> Path:
+    """A database file batchtui must refuse, made from a real one where that matters."""
+    made = service.create("Real", generator="titlecard")
+    service.add_items(made.id, ["one", "two"])
+    spoil = _truncate if request.param == "truncated" else BAD_FILES[request.param]
+    spoil(db_path)
+    return db_path
+
+
+def test_refuses_unreadable_files_on_read(bad_db: Path, repo: Repository) -> None:
+    before = file_bytes(bad_db)
+    for read in (repo.all, lambda: repo.get("x")):
+        with pytest.raises(StoreError) as info:
+            read()
+        assert str(bad_db) in str(info.value)
+        assert "\n" not in str(info.value)
+    assert file_bytes(bad_db) == before
+
+
+def test_refuses_unreadable_files_and_never_overwrites_them(
+    bad_db: Path, service: BatchService
+) -> None:
+    before = file_bytes(bad_db)
+    with pytest.raises(StoreError) as info:
+        service.create("Would overwrite", generator="titlecard")
+    assert str(bad_db) in str(info.value)
+    with pytest.raises(StoreError):
+        service.list_batches()
+    with pytest.raises(StoreError):
+        service.recover_orphans()
+    assert file_bytes(bad_db) == before
+    # and no temporary file was left beside it
+    assert [p.name for p in bad_db.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_refuses_transaction_without_writing(bad_db: Path, repo: Repository) -> None:
+    before = file_bytes(bad_db)
+    with pytest.raises(StoreError), repo.transaction() as tx:
+        tx.save(sample_batch())
+    assert file_bytes(bad_db) == before
+
+
+def test_newer_schema_message_says_upgrade(service: BatchService, db_path: Path) -> None:
+    service.create("Real", generator="titlecard")
+    _schema_99(db_path)
+    with pytest.raises(StoreError) as info:
+        service.list_batches()
+    assert "99" in str(info.value)
+    assert "upgrade" in str(info.value)
+
+
+def test_unreadable_file_is_reported_not_crashed(service: BatchService, db_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root can read anything")
+    service.create("Real", generator="titlecard")
+    db_path.chmod(0)
+    try:
+        with pytest.raises(StoreError) as info:
+            service.list_batches()
+        assert "permission denied" in str(info.value)
+    finally:
+        db_path.chmod(0o600)
