@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="batchtui",
         description="Generate a series of related media: create a batch, add items, lock, "
         "start, watch, retry what failed. With no command, opens the terminal UI.",
-        epilog="IDs may be given as a unique prefix or the exact batch name.",
+        epilog="ID: a batch id, a unique prefix of it, its name, or a unique start of its name.",
     )
     parser.add_argument("--version", action="version", version=f"batchtui {__version__}")
     parser.add_argument(

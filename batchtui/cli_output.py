@@ -8,11 +8,17 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
-from .engine.events import EngineEvent, ItemFinished, ItemStarted
+from .engine.events import EngineEvent, ItemFinished, ItemProgress, ItemStarted
 from .models import Batch, BatchItem, BatchStatus, ItemStatus
 from .models import Progress as BatchProgress
 from .textsafe import one_line
@@ -170,11 +176,11 @@ class RunDisplay:
         self.console = console(self.out)
         self._progress: Progress | None = None
         self._overall = None
+        self._tasks: dict[str, TaskID] = {}
         if self.live:
             self._progress = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
-                MofNCompleteColumn(),
                 TextColumn("{task.percentage:>3.0f}%"),
                 TimeRemainingColumn(),
                 console=self.console,
@@ -195,19 +201,24 @@ class RunDisplay:
             self._progress.stop()
 
     def on_event(self, event: EngineEvent, batch: Batch) -> None:
-        """Engine listener: update the bar or print a line for starts and ends."""
-        if not isinstance(event, ItemStarted | ItemFinished):
-            if self._progress is not None:
-                self._update(batch)
-            return
+        """Engine listener: bars for the batch and each running item, a line per ending."""
         item = batch.item(event.item_id)
-        if self._progress is not None:
-            self._update(batch)
-            if isinstance(event, ItemFinished) and event.status is not ItemStatus.SUCCEEDED:
-                self._progress.console.print(self._line(item))
+        if self._progress is None:
+            if isinstance(event, ItemStarted | ItemFinished):
+                self.console.print(self._line(item))
+                self.out.flush()
             return
-        self.console.print(self._line(item))
-        self.out.flush()
+        self._update(batch)
+        if isinstance(event, ItemStarted):
+            label = f"  {item.position:>3} {one_line(item.content, 26)}"
+            self._tasks[item.id] = self._progress.add_task(label, total=1.0)
+        elif isinstance(event, ItemProgress) and item.id in self._tasks:
+            self._progress.update(self._tasks[item.id], completed=event.fraction)
+        elif isinstance(event, ItemFinished):
+            task = self._tasks.pop(item.id, None)
+            if task is not None:
+                self._progress.remove_task(task)
+            self._progress.console.print(self._line(item))
 
     def _update(self, batch: Batch) -> None:
         assert self._progress is not None and self._overall is not None

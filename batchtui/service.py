@@ -119,7 +119,7 @@ class BatchService:
         return self.repo.all()
 
     def get(self, ref: str) -> Batch:
-        """The batch an id, unique id prefix or exact name refers to."""
+        """The batch an id, unique id prefix, name or unique name prefix refers to."""
         return self._resolve(ref, self.repo.all())
 
     def progress(self, ref: str) -> Progress:
@@ -155,10 +155,15 @@ class BatchService:
             if batch.id == ref:
                 return batch
         candidates = [b for b in batches if b.id.startswith(ref.lower())]
-        if not candidates:
-            candidates = [b for b in batches if b.name == ref] or [
-                b for b in batches if b.name.casefold() == ref.casefold()
-            ]
+        folded = ref.casefold()
+        for match in (
+            lambda b: b.name == ref,
+            lambda b: b.name.casefold() == folded,
+            lambda b: b.name.casefold().startswith(folded),
+        ):
+            if candidates:
+                break
+            candidates = [b for b in batches if match(b)]
         if len(candidates) == 1:
             return candidates[0]
         if not candidates:

@@ -165,3 +165,19 @@ async def test_titlecard_makes_a_real_mp4(service, out_dir):
     assert (info.codec, info.width, info.height) == ("h264", 1920, 1080)
     assert info.duration == pytest.approx(1.0, abs=0.05)
     assert decode_frames(output) == 24
+
+
+def test_third_party_generators_register_through_entry_points(monkeypatch):
+    from importlib.metadata import EntryPoint
+
+    import batchtui.generators as registry
+
+    plugin = EntryPoint(
+        name="plugin", value="tests.fakes:FakeGenerator", group="batchtui.generators"
+    )
+    broken = EntryPoint(name="broken", value="tests.nowhere:Nothing", group="batchtui.generators")
+    monkeypatch.setattr(registry, "entry_points", lambda group: [plugin, broken])
+    assert {"plugin", "broken"} <= set(registry.available())
+    assert type(registry.get_generator("plugin")).__name__ == "FakeGenerator"
+    with pytest.raises(Exception, match="generator 'broken' failed to load"):
+        registry.get_generator("broken")
