@@ -441,10 +441,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _open_tui(service: BatchService) -> int:
-    sys.stderr.write(
-        "batchtui: the terminal UI is not built yet; use the commands (batchtui --help)\n"
-    )
-    return EXIT_RUN_FAILED
+    service.repo.all()  # refuse an unreadable database here, with one line, not in the UI
+    from .tui.app import BatchtuiApp  # Textual only loads for the UI
+
+    BatchtuiApp(service).run()
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from ..generators.base import GeneratorError
 LOG_CAP_BYTES = 4 * 1024 * 1024
 MAX_LINE = 16 * 1024
 TAIL_LINES = 20
+FLUSH_SECONDS = 0.2
 
 
 class ItemLog:
@@ -39,6 +41,7 @@ class ItemLog:
         self.stderr_tail: deque[str] = deque(maxlen=TAIL_LINES)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = open(path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
+        self._flushed = 0.0
 
     def write(self, line: str, stream: str = "") -> None:
         """Log one line (kept in the tail even once the file cap is reached)."""
@@ -57,6 +60,10 @@ class ItemLog:
             return
         self._handle.write(data)
         self.written += len(data)
+        now = time.monotonic()
+        if now - self._flushed >= FLUSH_SECONDS:  # readers follow the log live
+            self._handle.flush()
+            self._flushed = now
 
     def flush(self) -> None:
         self._handle.flush()

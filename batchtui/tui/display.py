@@ -1,0 +1,105 @@
+"""How batch data looks on screen: status icon and word, times, bars — always inert text.
+
+Everything returns `rich.text.Text`, never a markup string, so user content such as
+`[bold]x[/bold]` is shown as typed.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from rich.text import Text
+
+from ..models import BatchItem, BatchStatus, ItemStatus
+from ..textsafe import one_line
+
+ICONS: dict[str, str] = {
+    BatchStatus.DRAFT: "✎",
+    BatchStatus.LOCKED: "■",
+    BatchStatus.PROCESSING: "▶",
+    BatchStatus.COMPLETE: "✔",
+    BatchStatus.PARTIAL: "◐",
+    BatchStatus.FAILED: "✖",
+    ItemStatus.PENDING: "·",
+    ItemStatus.RUNNING: "▶",
+    ItemStatus.SUCCEEDED: "✔",
+    ItemStatus.FAILED: "✖",
+    ItemStatus.CANCELLED: "⊘",
+    ItemStatus.INTERRUPTED: "↯",
+}
+
+# Colour is only a help: the icon and the word carry the meaning (16-colour safe names).
+STYLES: dict[str, str] = {
+    BatchStatus.DRAFT: "",
+    BatchStatus.LOCKED: "cyan",
+    BatchStatus.PROCESSING: "bold yellow",
+    BatchStatus.COMPLETE: "green",
+    BatchStatus.PARTIAL: "yellow",
+    BatchStatus.FAILED: "red",
+    ItemStatus.PENDING: "",
+    ItemStatus.RUNNING: "bold yellow",
+    ItemStatus.SUCCEEDED: "green",
+    ItemStatus.FAILED: "red",
+    ItemStatus.CANCELLED: "magenta",
+    ItemStatus.INTERRUPTED: "magenta",
+}
+
+
+def status(value: BatchStatus | ItemStatus) -> Text:
+    """Icon and word, e.g. '✔ COMPLETE'."""
+    return Text(f"{ICONS[value]} {value.value}", style=STYLES[value])
+
+
+def literal(text: str, limit: int | None = None) -> Text:
+    """User text on one line, shown exactly as typed (no markup, no control characters)."""
+    return Text(one_line(text, limit))
+
+
+def bar(fraction: float, width: int = 10) -> Text:
+    """A text progress bar with percent, e.g. '██████░░░░  60%'."""
+    fraction = min(1.0, max(0.0, fraction))
+    filled = round(fraction * width)
+    return Text(f"{'█' * filled}{'░' * (width - filled)} {fraction * 100:3.0f}%")
+
+
+def seconds(value: float | None) -> str:
+    """1h02m, 3m05s, 4.2s, or '—'."""
+    if value is None:
+        return "—"
+    if value >= 3600:
+        return f"{int(value // 3600)}h{int(value % 3600 // 60):02d}m"
+    if value >= 60:
+        return f"{int(value // 60)}m{int(value % 60):02d}s"
+    return f"{value:.1f}s"
+
+
+def ago(moment: datetime | None, now: datetime) -> str:
+    """How long ago, coarsely: 'just now', '5m ago', '3h ago', '2d ago'."""
+    if moment is None:
+        return ""
+    delta = (now - moment).total_seconds()
+    if delta < 60:
+        return "just now"
+    if delta < 3600:
+        return f"{int(delta // 60)}m ago"
+    if delta < 86400:
+        return f"{int(delta // 3600)}h ago"
+    return f"{int(delta // 86400)}d ago"
+
+
+def item_seconds(item: BatchItem, now: datetime) -> float | None:
+    """How long the item's last attempt ran (so far, while running)."""
+    if item.started_at is None:
+        return None
+    end = item.finished_at or now
+    return max(0.0, (end - item.started_at).total_seconds())
+
+
+def item_result(item: BatchItem, limit: int | None = None) -> Text:
+    """The output file name of a success, the one-line error of a failure, else ''."""
+    if item.error:
+        return Text(one_line(item.error, limit), style="red")
+    if item.output_path:
+        return Text(one_line(os.path.basename(item.output_path), limit))
+    return Text("")

@@ -1,0 +1,1 @@
+"""One screen per module: the three main screens and their dialogs."""

@@ -1,0 +1,23 @@
+"""What every batchtui screen shares: typed access to the app (service, runs, dialogs)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual.screen import Screen
+
+if TYPE_CHECKING:
+    from ..app import BatchtuiApp
+
+
+class AppScreen(Screen[None]):
+    """A screen of the batchtui app."""
+
+    HELP_TITLE = "batchtui"
+
+    @property
+    def bt(self) -> BatchtuiApp:
+        """The app, typed."""
+        from ..app import BatchtuiApp
+
+        return cast(BatchtuiApp, self.app)

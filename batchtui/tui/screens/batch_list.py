@@ -1,0 +1,236 @@
+"""The first screen: every batch, its status and progress, live; the keys to act on them."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Header, Input, Static
+
+from ...models import Batch, BatchStatus, ItemStatus
+from .. import display
+from ..messages import BatchUpdated, RunEnded
+from ..widgets.fitted_table import Column, FittedTable
+from .base import AppScreen
+
+PLATFORM_SHORT = {
+    "youtube_shorts": "YT Shorts",
+    "tiktok": "TikTok",
+    "instagram_reels": "IG Reels",
+    "youtube": "YouTube",
+}
+
+EMPTY_HELP = """\
+No batches yet. A batch is one shared config and a list of items (one prompt each).
+
+  n   create a batch and add your items
+  e   create the example batch "Space Facts" (three items, ready to lock and start)
+  ?   help — every key, and how batches work
+  q   quit"""
+
+COLUMNS = (
+    Column("name", "Name"),
+    Column("status", "Status", 12),
+    Column("items", "Done", 7),
+    Column("progress", "Progress", 13),
+    Column("platform", "Platform", 9),
+    Column("changed", "Changed", 8),
+)
+
+
+class BatchListScreen(AppScreen):
+    """All batches; `enter` opens one (editor while editable, progress once started)."""
+
+    HELP_TITLE = "batch list"
+    AUTO_FOCUS = "#batches"
+    BINDINGS = [
+        Binding("n", "new", "New", tooltip="Create a batch (name and platform)"),
+        Binding(
+            "enter",
+            "open",
+            "Open",
+            priority=True,
+            tooltip="Open: the editor for DRAFT/LOCKED, live progress otherwise",
+        ),
+        Binding("l", "lock", "Lock", tooltip="Lock a DRAFT (validates) or unlock a LOCKED batch"),
+        Binding("s", "start", "Start", tooltip="Start a LOCKED batch"),
+        Binding("r", "retry", "Retry", tooltip="Retry only the items that did not succeed"),
+        Binding("c", "cancel", "Cancel", tooltip="Cancel a running batch"),
+        Binding("x", "delete", "Delete", tooltip="Delete a batch (asks first; files are kept)"),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            key_display="/",
+            tooltip="Filter by name or status; escape clears",
+        ),
+        Binding(
+            "e",
+            "example",
+            "Example",
+            show=False,
+            tooltip='Create the example batch "Space Facts" with three items',
+        ),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(
+            placeholder="filter: name or status", id="filter", classes="hidden", disabled=True
+        )
+        yield FittedTable(COLUMNS, id="batches")
+        yield Static(Text(EMPTY_HELP), id="empty", classes="hidden")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "batches"
+        self._filter = ""
+        self._batches: dict[str, Batch] = {}
+        self.reload()
+        self.set_interval(self.bt.poll_interval, self._poll)
+        self.set_interval(30, self.reload)  # "Changed" column ages even when nothing happens
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    @property
+    def table(self) -> FittedTable:
+        return self.query_one("#batches", FittedTable)
+
+    # ------------------------------------------------------------ data → rows
+
+    def _poll(self) -> None:
+        if self.bt.store_changed(self):
+            self.reload()
+
+    def reload(self) -> None:
+        """Read every batch and show them (keeps the cursor on the same batch)."""
+        batches = self.bt.safe(self.bt.service.list_batches)
+        if batches is None:
+            return
+        live = self.bt.live_batches
+        self._batches = {b.id: live.get(b.id, b) for b in batches}
+        self._render_rows()
+
+    def _visible(self) -> list[Batch]:
+        needle = self._filter.casefold()
+        batches = sorted(self._batches.values(), key=lambda b: b.created_at)
+        if not needle:
+            return batches
+        return [
+            b for b in batches if needle in b.name.casefold() or needle in b.status.value.casefold()
+        ]
+
+    def _row(self, batch: Batch) -> tuple[Text, ...]:
+        progress = batch.progress(self.bt.service.clock())
+        done = progress.counts[ItemStatus.SUCCEEDED]
+        return (
+            display.literal(batch.name, 40),
+            display.status(batch.status),
+            Text(f"{done}/{progress.total}", justify="right"),
+            display.bar(progress.percent / 100, 8),
+            Text(PLATFORM_SHORT.get(batch.config.platform, batch.config.platform)),
+            Text(display.ago(batch.updated_at, self.bt.service.clock())),
+        )
+
+    def _render_rows(self) -> None:
+        empty = not self._batches
+        self.query_one("#empty").set_class(not empty, "hidden")
+        self.table.set_class(empty, "hidden")
+        self.table.sync([(batch.id, self._row(batch)) for batch in self._visible()])
+
+    @on(BatchUpdated)
+    def _batch_updated(self, message: BatchUpdated) -> None:
+        self._batches[message.batch.id] = message.batch
+        self.table.update_row(message.batch.id, self._row(message.batch))
+
+    @on(RunEnded)
+    def _run_ended(self, message: RunEnded) -> None:
+        self.reload()
+
+    # ---------------------------------------------------------------- actions
+
+    def selected_id(self) -> str | None:
+        """The batch under the cursor, if any."""
+        return self.table.selected_key()
+
+    def selected(self) -> Batch | None:
+        batch_id = self.selected_id()
+        return self._batches.get(batch_id) if batch_id else None
+
+    def select(self, batch_id: str) -> None:
+        """Move the cursor to a batch (after creating it, say)."""
+        self.reload()
+        self.table.select_key(batch_id)
+
+    def action_new(self) -> None:
+        self.bt.action_new_batch()
+
+    def action_example(self) -> None:
+        self.bt.action_example_batch()
+
+    def action_open(self) -> None:
+        if self.focused is self.query_one("#filter"):
+            self.table.focus()
+            return
+        batch = self.selected()
+        if batch is not None:
+            self.bt.open_batch(batch.id)
+
+    def action_lock(self) -> None:
+        batch = self.selected()
+        if batch is None:
+            return
+        if batch.status is BatchStatus.LOCKED:
+            self.bt.unlock(batch.id)
+        else:
+            self.bt.lock(batch.id)
+        self.reload()
+
+    def action_start(self) -> None:
+        batch = self.selected()
+        if batch is not None:
+            self.bt.start_run(batch.id)
+
+    def action_retry(self) -> None:
+        batch = self.selected()
+        if batch is not None:
+            self.bt.start_run(batch.id, retry=True)
+
+    def action_cancel(self) -> None:
+        batch = self.selected()
+        if batch is not None:
+            self.bt.confirm_cancel(batch)
+
+    def action_delete(self) -> None:
+        batch = self.selected()
+        if batch is not None:
+            self.bt.confirm_delete(batch)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.remove_class("hidden")
+        box.disabled = False
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.has_class("hidden") and not self._filter:
+            return
+        box.value = ""
+        box.add_class("hidden")
+        box.disabled = True
+        self._filter = ""
+        self._render_rows()
+        self.table.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._filter = event.value.strip()
+        self._render_rows()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        self.table.focus()

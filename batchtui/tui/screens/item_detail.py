@@ -1,0 +1,63 @@
+"""One item in full: its content, status, times, output or whole error, and its log."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from ...models import Batch, BatchItem
+from ...textsafe import inert
+from .. import display
+from ..widgets.log_tail import LogTail
+
+
+class ItemDetailScreen(ModalScreen[None]):
+    """Everything known about one item; escape closes."""
+
+    BINDINGS = [Binding("escape,q,enter", "close", "Close")]
+
+    def __init__(self, batch: Batch, item: BatchItem) -> None:
+        super().__init__()
+        self.batch = batch
+        self.item = item
+
+    def compose(self) -> ComposeResult:
+        item = self.item
+        facts = Table(box=None, show_header=False, pad_edge=False, expand=True)
+        facts.add_column(style="bold", no_wrap=True, width=10)
+        facts.add_column(overflow="fold")
+        facts.add_row("Status", display.status(item.status))
+        facts.add_row("Attempts", str(item.attempts))
+        facts.add_row("Started", _when(item.started_at))
+        facts.add_row("Finished", _when(item.finished_at))
+        took = display.item_seconds(item, self.app.service.clock())  # type: ignore[attr-defined]
+        facts.add_row("Took", display.seconds(took) if took is not None else "—")
+        facts.add_row("Output", Text(inert(item.output_path or "—")))
+        if item.error:
+            facts.add_row("Error", Text(inert(item.error), style="red"))
+        facts.add_row("Log", Text(inert(item.log_path or "not started yet")))
+        with Vertical(classes="dialog detail"):
+            yield Static(
+                Text(f"Item {item.position} of {len(self.batch.items)}", style="bold"),
+                classes="dialog-title",
+            )
+            yield Static(Text(inert(item.content, keep_newlines=True)), id="detail-content")
+            yield Static(facts)
+            yield LogTail(id="detail-log")
+            yield Static(Text("escape closes", style="dim"))
+
+    def on_mount(self) -> None:
+        self.query_one(LogTail).follow(self.item.log_path)
+        self.set_interval(0.3, self.query_one(LogTail).poll)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def _when(moment) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "—"

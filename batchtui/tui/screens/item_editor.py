@@ -1,0 +1,424 @@
+"""The item editor: a batch's items and its config, editable while DRAFT, read-only once LOCKED."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+
+from ...errors import ValidationError
+from ...generators import available
+from ...models import Batch, BatchStatus
+from ...platforms import PLATFORMS
+from ...textsafe import one_line
+from .. import display
+from ..messages import BatchUpdated, RunEnded
+from ..widgets.item_input import ItemInput
+from .base import AppScreen
+from .dialogs import PromptScreen
+
+# (field, label, kind) — kind says how the text in the box becomes a config value.
+FIELDS: tuple[tuple[str, str, type], ...] = (
+    ("command", "Command", str),
+    ("duration", "Duration s", float),
+    ("fps", "FPS", int),
+    ("concurrency", "Concurrency", int),
+    ("max_items", "Max items", int),
+    ("timeout", "Timeout s", float),
+    ("background", "Background", str),
+    ("text_color", "Text colour", str),
+    ("output_dir", "Output", str),
+)
+
+
+class ItemEditorScreen(AppScreen):
+    """Edit one batch: items on the left, config on the right."""
+
+    HELP_TITLE = "item editor"
+    BINDINGS = [
+        Binding("a", "add", "Add", tooltip="Add items (type one, or paste several lines)"),
+        Binding("e", "edit", "Edit", tooltip="Edit the selected item in place"),
+        Binding("d", "remove", "Delete", tooltip="Delete the selected item"),
+        Binding(
+            "shift+up,K", "move(-1)", "Up", key_display="⇧↑", tooltip="Move the selected item up"
+        ),
+        Binding(
+            "shift+down,J",
+            "move(1)",
+            "Down",
+            key_display="⇧↓",
+            tooltip="Move the selected item down",
+        ),
+        Binding("i", "import", "Import", tooltip="Import items from a text file (one a line)"),
+        Binding("l", "lock", "Lock", tooltip="Validate and lock the config (DRAFT → LOCKED)"),
+        Binding("u", "unlock", "Unlock", tooltip="Unlock to edit again (LOCKED → DRAFT)"),
+        Binding("s", "start", "Start", tooltip="Start the locked batch"),
+        Binding("escape", "back", "Back", tooltip="Back to the batch list"),
+    ]
+
+    def __init__(self, batch_id: str) -> None:
+        super().__init__()
+        self.batch_id = batch_id
+        self.batch: Batch | None = None
+        self._editing: str | None = None  # item id being edited in the input box
+        self._problems: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="editor-head")
+        with Horizontal(id="editor-body"):
+            with Vertical(id="items-pane"):
+                table: DataTable[Text] = DataTable(id="items", cursor_type="row")
+                table.add_column("#", key="pos")
+                table.add_column("Item", key="content")
+                yield table
+                yield ItemInput(
+                    placeholder="New item: type and press enter (paste lines: one item each)",
+                    id="item-input",
+                    compact=True,
+                )
+            with VerticalScroll(id="config-pane"):
+                yield Static(Text("Config", style="bold"), classes="pane-title")
+                with Horizontal(classes="field"):
+                    yield Label("Name")
+                    yield Input(id="f-name", compact=True)
+                with Horizontal(classes="field"):
+                    yield Label("Platform")
+                    yield Select(
+                        [(p.label, p.key) for p in PLATFORMS.values()],
+                        allow_blank=False,
+                        id="f-platform",
+                        compact=True,
+                    )
+                with Horizontal(classes="field"):
+                    yield Label("Generator")
+                    yield Select(
+                        [(name, name) for name in available()],
+                        allow_blank=False,
+                        id="f-generator",
+                        compact=True,
+                    )
+                for field, label, _ in FIELDS:
+                    with Horizontal(classes="field", id=f"row-{field}"):
+                        yield Label(label)
+                        yield Input(id=f"f-{field}", compact=True)
+        yield Static(id="problems", classes="hidden")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload(fill_form=True)
+        self.query_one("#items", DataTable).focus()
+
+    # ------------------------------------------------------------------ view
+
+    @property
+    def editable(self) -> bool:
+        return self.batch is not None and self.batch.status is BatchStatus.DRAFT
+
+    def reload(self, *, fill_form: bool = False) -> None:
+        batch = self.bt.batch(self.batch_id)
+        if batch is None:
+            return
+        status_changed = self.batch is None or self.batch.status is not batch.status
+        self.batch = batch
+        self.sub_title = one_line(batch.name, 40)
+        self._render_head()
+        self._render_items()
+        if fill_form or status_changed:
+            self._fill_form()
+        self.refresh_bindings()
+
+    def _render_head(self) -> None:
+        batch = self.batch
+        assert batch is not None
+        head = Text.assemble(
+            display.status(batch.status),
+            "  ",
+            display.literal(batch.name, 36),
+            f"   {len(batch.items)}/{batch.config.max_items} items",
+        )
+        if batch.config_hash:
+            head.append(f"   hash {batch.config_hash}", style="dim")
+        if batch.status is BatchStatus.LOCKED:
+            head.append("   read-only: u unlock · s start", style="cyan")
+        self.query_one("#editor-head", Static).update(head)
+
+    def _render_items(self) -> None:
+        batch = self.batch
+        assert batch is not None
+        table = self.query_one("#items", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for item in batch.items:
+            table.add_row(
+                Text(str(item.position), justify="right"),
+                display.literal(item.content),
+                key=item.id,
+            )
+        if batch.items:
+            table.move_cursor(row=min(max(cursor, 0), len(batch.items) - 1))
+        box = self.query_one("#item-input", ItemInput)
+        box.disabled = not self.editable
+        full = len(batch.items) >= batch.config.max_items
+        if not self.editable:
+            box.placeholder = "Locked: u to unlock and edit"
+        elif full:
+            box.placeholder = f"Full ({batch.config.max_items} items): raise Max items to add more"
+        elif self._editing is None:
+            box.placeholder = "New item: type and press enter (paste lines: one item each)"
+
+    def _fill_form(self) -> None:
+        batch = self.batch
+        assert batch is not None
+        config = batch.config
+        values: dict[str, Any] = config.model_dump()
+        self.query_one("#f-name", Input).value = batch.name
+        self.query_one("#f-platform", Select).value = config.platform
+        self.query_one("#f-generator", Select).value = config.generator
+        for field, _, _ in FIELDS:
+            value = values[field]
+            self.query_one(f"#f-{field}", Input).value = (
+                "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+            )
+        self.query_one("#row-command").display = config.generator == "command"
+        for widget in self.query("#config-pane Input, #config-pane Select"):
+            widget.disabled = not self.editable
+        # Concurrency may change in any state but a running one (that is on the progress screen).
+        self.query_one("#f-concurrency", Input).disabled = batch.status not in (
+            BatchStatus.DRAFT,
+            BatchStatus.LOCKED,
+        )
+
+    def show_problems(self, problems: list[str], title: str = "Cannot lock") -> None:
+        """Show validation problems under the panes (cleared by the next success)."""
+        self._problems = problems
+        panel = self.query_one("#problems", Static)
+        if not problems:
+            panel.add_class("hidden")
+            return
+        text = Text(f"{title}:\n", style="bold")
+        for problem in problems:
+            text.append(f" • {one_line(problem)}\n")
+        panel.update(text)
+        panel.remove_class("hidden")
+
+    @on(BatchUpdated)
+    def _updated(self, message: BatchUpdated) -> None:
+        if message.batch.id == self.batch_id:
+            self.reload()
+
+    @on(RunEnded)
+    def _ended(self, message: RunEnded) -> None:
+        if message.batch.id == self.batch_id:
+            self.reload()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        editing = {"add", "edit", "remove", "move", "import", "lock"}
+        if action in editing:
+            return True if self.editable else None
+        if action in ("unlock", "start"):
+            locked = self.batch is not None and self.batch.status is BatchStatus.LOCKED
+            return True if locked else None
+        return True
+
+    def selected_item_id(self) -> str | None:
+        table = self.query_one("#items", DataTable)
+        if self.batch is None or not self.batch.items or table.row_count == 0:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    # --------------------------------------------------------------- items
+
+    def action_add(self) -> None:
+        self._editing = None
+        box = self.query_one("#item-input", ItemInput)
+        box.value = ""
+        self._render_items()
+        box.focus()
+
+    def action_edit(self) -> None:
+        item_id = self.selected_item_id()
+        if item_id is None or self.batch is None:
+            return
+        item = self.batch.item(item_id)
+        self._editing = item_id
+        box = self.query_one("#item-input", ItemInput)
+        box.placeholder = f"Editing item {item.position}: enter saves, escape cancels"
+        box.value = item.content.replace("\n", " ")
+        box.focus()
+
+    def action_remove(self) -> None:
+        item_id = self.selected_item_id()
+        if item_id is not None and self.bt.safe(
+            self.bt.service.remove_item, self.batch_id, item_id
+        ):
+            self.reload()
+
+    def action_move(self, offset: int) -> None:
+        item_id = self.selected_item_id()
+        if item_id is None:
+            return
+        item = self.bt.safe(self.bt.service.move_item, self.batch_id, item_id, offset)
+        if item is not None:
+            self.reload()
+            self.query_one("#items", DataTable).move_cursor(row=item.position - 1)
+
+    def action_import(self) -> None:
+        def chosen(path: str | None) -> None:
+            if not path:
+                return
+            try:
+                text = Path(path).expanduser().read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                self.notify(f"cannot read {path}: {exc}", severity="error", markup=False)
+                return
+            lines = [line.rstrip("\r") for line in text.split("\n") if line.strip()]
+            self._add_many(lines, source=Path(path).name)
+
+        self.app.push_screen(
+            PromptScreen(
+                "Import items from a text file",
+                placeholder="path/to/topics.txt",
+                hint="One item per line; blank lines are skipped.",
+            ),
+            chosen,
+        )
+
+    def _add_many(self, contents: list[str], source: str = "paste") -> None:
+        if not contents:
+            self.notify("nothing to add", severity="warning")
+            return
+        added = self.bt.safe(self.bt.service.add_items, self.batch_id, contents)
+        if added:
+            self.notify(f"Added {len(added)} items from {one_line(source, 30)}", markup=False)
+            self.reload()
+            self.query_one("#items", DataTable).move_cursor(row=added[-1].position - 1)
+
+    @on(ItemInput.LinesPasted)
+    def _pasted(self, message: ItemInput.LinesPasted) -> None:
+        self._add_many(message.lines)
+
+    @on(Input.Submitted, "#item-input")
+    def _item_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        content = event.value
+        if not content.strip():
+            self.query_one("#items", DataTable).focus()
+            return
+        if self._editing is not None:
+            item = self.bt.safe(self.bt.service.edit_item, self.batch_id, self._editing, content)
+            if item is None:
+                return
+            self._editing = None
+            event.input.value = ""
+            self.reload()
+            self.query_one("#items", DataTable).focus()
+            return
+        added = self.bt.safe(self.bt.service.add_items, self.batch_id, [content])
+        if added:
+            event.input.value = ""
+            self.reload()
+            self.query_one("#items", DataTable).move_cursor(row=added[-1].position - 1)
+
+    @on(DataTable.RowSelected, "#items")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        if self.editable:
+            self.action_edit()
+
+    # --------------------------------------------------------------- config
+
+    def _save_field(self, field: str, raw: str) -> None:
+        if self.batch is None or not self.editable:
+            return
+        if field == "name":
+            changed = raw.strip() and raw != self.batch.name
+            if changed and self.bt.safe(self.bt.service.rename, self.batch_id, raw):
+                self.reload()
+            return
+        kind = dict((f, k) for f, _, k in FIELDS).get(field, str)
+        current = getattr(self.batch.config, field)
+        try:
+            value: Any = None if (raw.strip() == "" and field == "command") else kind(raw)
+        except ValueError:
+            label = dict((f, lbl) for f, lbl, _ in FIELDS).get(field, field)
+            noun = "number" if kind is float else "whole number"
+            self.show_problems([f"{label}: '{raw}' is not a {noun}"], "Not saved")
+            return
+        if value == current:
+            return
+        try:
+            self.bt.service.update_config(self.batch_id, **{field: value})
+        except ValidationError as exc:
+            self.show_problems([exc.message.removeprefix("invalid config: ")], "Not saved")
+            return
+        except Exception as exc:  # other refusals: shown, never raised into the app
+            self.show_problems([str(exc)], "Not saved")
+            return
+        self.show_problems([])
+        self.reload(fill_form=field in ("generator",))
+
+    @on(Input.Submitted, "#config-pane Input")
+    def _field_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._save_field(event.input.id.removeprefix("f-"), event.value)  # type: ignore[union-attr]
+
+    @on(Input.Blurred, "#config-pane Input")
+    def _field_blurred(self, event: Input.Blurred) -> None:
+        self._save_field(event.input.id.removeprefix("f-"), event.value)  # type: ignore[union-attr]
+
+    @on(Select.Changed, "#config-pane Select")
+    def _select_changed(self, event: Select.Changed) -> None:
+        if self.batch is None or event.value is Select.BLANK:
+            return
+        field = event.select.id.removeprefix("f-")  # type: ignore[union-attr]
+        if getattr(self.batch.config, field) == event.value:
+            return
+        self._save_field(field, str(event.value))
+
+    # -------------------------------------------------------------- lifecycle
+
+    def action_lock(self) -> None:
+        self._flush_focused_field()
+        try:
+            self.bt.service.lock(self.batch_id)
+        except ValidationError as exc:
+            self.show_problems(exc.problems)
+            self.notify("Cannot lock: see the problems below", severity="error")
+            return
+        except Exception as exc:
+            self.show_problems([str(exc)])
+            return
+        self.show_problems([])
+        self.reload()
+        self.notify(f"Locked — hash {self.batch.config_hash if self.batch else ''}; s to start")
+
+    def action_unlock(self) -> None:
+        if self.bt.unlock(self.batch_id) is not None:
+            self.reload()
+
+    def action_start(self) -> None:
+        if self.bt.start_run(self.batch_id, show=False):
+            self.dismiss()
+            self.bt.open_progress(self.batch_id)
+
+    def action_back(self) -> None:
+        box = self.query_one("#item-input", ItemInput)
+        if self.focused is box and (self._editing is not None or box.value):
+            self._editing = None
+            box.value = ""
+            self._render_items()
+            self.query_one("#items", DataTable).focus()
+            return
+        self._flush_focused_field()
+        self.dismiss()
+
+    def _flush_focused_field(self) -> None:
+        focused = self.focused
+        if isinstance(focused, Input) and focused.id and focused.id.startswith("f-"):
+            self._save_field(focused.id.removeprefix("f-"), focused.value)

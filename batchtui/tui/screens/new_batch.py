@@ -1,0 +1,64 @@
+"""The new-batch dialog: a name and a platform; everything else has sensible defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Select, Static
+
+from ...platforms import DEFAULT_PLATFORM, PLATFORMS
+
+
+@dataclass(frozen=True)
+class NewBatch:
+    """What the user asked for."""
+
+    name: str
+    platform: str
+
+
+class NewBatchScreen(ModalScreen[NewBatch | None]):
+    """Name the batch and pick a platform; `enter` creates, `escape` cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text("New batch", style="bold"), classes="dialog-title")
+            yield Input(placeholder="Name, e.g. Space Facts", id="name")
+            yield Select(
+                [
+                    (f"{p.label} — {p.width}×{p.height}, up to {p.max_duration:g}s", p.key)
+                    for p in PLATFORMS.values()
+                ],
+                value=DEFAULT_PLATFORM,
+                allow_blank=False,
+                id="platform",
+            )
+            yield Static(
+                Text("enter: create · tab: platform · escape: cancel"),
+                id="new-hint",
+                classes="dialog-detail",
+            )
+
+    def on_mount(self) -> None:
+        self.query_one("#name", Input).focus()
+
+    @on(Input.Submitted, "#name")
+    def _create(self, event: Input.Submitted) -> None:
+        event.stop()
+        name = event.value.strip()
+        if not name:
+            self.query_one("#new-hint", Static).update(Text("The batch needs a name."))
+            return
+        platform = self.query_one("#platform", Select).value
+        self.dismiss(NewBatch(name, str(platform)))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,315 @@
+"""Live progress of one batch: overall bar, counts, timing, a row per item, the log tail.
+
+It follows a run in this app through coalesced `BatchUpdated` messages, and a run in another
+process (or a finished batch) by polling the store, so it works for any batch.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+
+from ...models import Batch, BatchItem, BatchStatus, ItemStatus
+from ...textsafe import one_line
+from .. import display
+from ..messages import BatchUpdated, RunEnded
+from ..widgets.fitted_table import Column, FittedTable
+from ..widgets.log_tail import LogTail
+from .base import AppScreen
+from .item_detail import ItemDetailScreen
+
+FAILED_LIKE = frozenset({ItemStatus.FAILED, ItemStatus.CANCELLED, ItemStatus.INTERRUPTED})
+COLUMNS = (
+    Column("status", "Status", 13),
+    Column("pos", "#", 3),
+    Column("try", "Try", 3),
+    Column("progress", "Progress", 11),
+    Column("time", "Time", 6),
+    Column("content", "Item", weight=1),
+    Column("result", "Output / error", weight=1),
+)
+FILTERS = {"all": "all items", "failed": "failed only", "outputs": "outputs only"}
+
+
+class ProgressScreen(AppScreen):
+    """One batch, live."""
+
+    HELP_TITLE = "live progress"
+    BINDINGS = [
+        Binding("r", "retry", "Retry failed", tooltip="Run again only what did not succeed"),
+        Binding("c", "cancel", "Cancel", tooltip="Cancel the running batch (asks first)"),
+        Binding(
+            "plus,equals_sign",
+            "concurrency(1)",
+            "+1 worker",
+            key_display="+",
+            tooltip="Run one more item at once",
+        ),
+        Binding(
+            "minus",
+            "concurrency(-1)",
+            "-1 worker",
+            key_display="-",
+            tooltip="Run one fewer item at once",
+        ),
+        Binding("f", "filter('failed')", "Failed", tooltip="Show failed items only (again: all)"),
+        Binding("o", "filter('outputs')", "Outputs", tooltip="Show outputs only (again: all)"),
+        Binding(
+            "enter",
+            "detail",
+            "Detail",
+            priority=True,
+            tooltip="The selected item in full: error, times, log",
+        ),
+        Binding("escape", "back", "Back", tooltip="Back (the run goes on)"),
+    ]
+
+    def __init__(self, batch_id: str) -> None:
+        super().__init__()
+        self.batch_id = batch_id
+        self.batch: Batch | None = None
+        self.filter = "all"
+        self._stamp: object = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="run-head")
+        yield ProgressBar(total=1, show_eta=False, id="overall")
+        yield Static(id="run-counts")
+        yield Static(id="run-timing")
+        yield FittedTable(COLUMNS, id="run-items")
+        yield Static(id="log-title")
+        yield LogTail(id="log")
+        yield Static(id="next-step")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+        self.query_one("#run-items", FittedTable).focus()
+        self.set_interval(self.bt.poll_interval, self._poll)
+        self.set_interval(1.0, self._tick)
+        self.set_interval(0.3, self._poll_log)
+
+    # -------------------------------------------------------------- data in
+
+    def reload(self) -> None:
+        batch = self.bt.batch(self.batch_id)
+        if batch is not None:
+            self.show(batch)
+
+    def _poll(self) -> None:
+        # Runs in this app arrive as BatchUpdated; anything else (another process) is polled.
+        if self.batch_id not in self.bt.live_batches and self.bt.store_changed(self):
+            self.reload()
+
+    def _tick(self) -> None:
+        if self.batch is not None and self.batch.status is BatchStatus.PROCESSING:
+            self._render_summary()
+            self._render_rows(only_running=True)
+
+    def _poll_log(self) -> None:
+        self.query_one(LogTail).poll()
+
+    @on(BatchUpdated)
+    def _updated(self, message: BatchUpdated) -> None:
+        if message.batch.id == self.batch_id:
+            self.show(message.batch)
+
+    @on(RunEnded)
+    def _ended(self, message: RunEnded) -> None:
+        if message.batch.id == self.batch_id:
+            self.show(message.batch)
+
+    # ----------------------------------------------------------------- view
+
+    def show(self, batch: Batch) -> None:
+        """Redraw what differs from the last batch shown."""
+        self.batch = batch
+        self.sub_title = one_line(batch.name, 40)
+        self._render_summary()
+        self._render_rows()
+        self._follow_selected_log()
+        self.refresh_bindings()
+
+    def _render_summary(self) -> None:
+        batch = self.batch
+        assert batch is not None
+        now = self.bt.service.clock()
+        progress = batch.progress(now)
+        head = Text.assemble(display.status(batch.status), "  ", display.literal(batch.name, 50))
+        self.query_one("#run-head", Static).update(head)
+        bar = self.query_one("#overall", ProgressBar)
+        bar.update(total=100, progress=progress.percent)
+        counts = Text(f"{progress.finished}/{progress.total} done  ")
+        for status in ItemStatus:
+            count = progress.counts[status]
+            if count:
+                counts.append_text(
+                    Text(
+                        f" {display.ICONS[status]} {count} {status.value.lower()}",
+                        style=display.STYLES[status],
+                    )
+                )
+        self.query_one("#run-counts", Static).update(counts)
+        timing = f"elapsed {display.seconds(progress.elapsed)}"
+        if batch.status is BatchStatus.PROCESSING:
+            timing += f" · ETA {display.seconds(progress.eta)}"
+        if progress.elapsed and progress.finished:
+            finished_in_run = sum(
+                1
+                for item in batch.items
+                if item.finished_at is not None
+                and batch.started_at is not None
+                and item.finished_at >= batch.started_at
+            )
+            rate = finished_in_run / progress.elapsed * 60
+            timing += f" · {rate:.1f} items/min"
+        timing += f" · concurrency {batch.config.concurrency}"
+        if self.filter != "all":
+            timing += f" · showing {FILTERS[self.filter]}"
+        self.query_one("#run-timing", Static).update(Text(timing))
+        self.query_one("#next-step", Static).update(self._next_step(batch))
+
+    def _next_step(self, batch: Batch) -> Text:
+        progress = batch.progress()
+        if batch.status is BatchStatus.COMPLETE:
+            folder = ""
+            outputs = [item.output_path for item in batch.items if item.output_path]
+            if outputs:
+                folder = str(Path(outputs[0]).parent)
+            return Text.assemble(
+                ("✔ COMPLETE", "bold green"),
+                f" — all {progress.total} outputs in ",
+                Text(one_line(folder, 60)),
+                " · o lists them",
+            )
+        if batch.status in (BatchStatus.PARTIAL, BatchStatus.FAILED):
+            style = "bold yellow" if batch.status is BatchStatus.PARTIAL else "bold red"
+            return Text.assemble(
+                (f"{display.ICONS[batch.status]} {batch.status.value}", style),
+                f" — {progress.succeeded}/{progress.total} succeeded, {progress.failed} did not."
+                " f shows them, enter explains one, r retries only those.",
+            )
+        if batch.status is BatchStatus.PROCESSING:
+            if batch.cancel_requested:
+                return Text("Cancelling: stopping running items …", style="yellow")
+            return Text(
+                "Running · c cancels · +/- changes concurrency · escape goes back (the run goes on)"
+            )
+        return Text("")
+
+    def _visible(self) -> list[BatchItem]:
+        assert self.batch is not None
+        items = self.batch.items
+        if self.filter == "failed":
+            return [item for item in items if item.status in FAILED_LIKE]
+        if self.filter == "outputs":
+            return [item for item in items if item.output_path]
+        return items
+
+    def _row(self, item: BatchItem) -> tuple[Text, ...]:
+        now = self.bt.service.clock()
+        running = item.status is ItemStatus.RUNNING
+        fraction = 1.0 if item.status is ItemStatus.SUCCEEDED else item.progress
+        return (
+            display.status(item.status),
+            Text(str(item.position), justify="right"),
+            Text(str(item.attempts), justify="right"),
+            display.bar(fraction, 6) if (running or item.progress) else Text(""),
+            Text(display.seconds(took) if (took := display.item_seconds(item, now)) else ""),
+            display.literal(item.content),
+            display.item_result(item),
+        )
+
+    def _render_rows(self, *, only_running: bool = False) -> None:
+        table = self.query_one("#run-items", FittedTable)
+        if only_running:
+            for item in self._visible():
+                if item.status is ItemStatus.RUNNING:
+                    table.update_row(item.id, self._row(item))
+            return
+        table.sync([(item.id, self._row(item)) for item in self._visible()])
+
+    def selected_item_id(self) -> str | None:
+        return self.query_one("#run-items", FittedTable).selected_key()
+
+    def selected_item(self) -> BatchItem | None:
+        item_id = self.selected_item_id()
+        if item_id is None or self.batch is None:
+            return None
+        try:
+            return self.batch.item(item_id)
+        except KeyError:
+            return None
+
+    def _follow_selected_log(self) -> None:
+        item = self.selected_item()
+        log = self.query_one(LogTail)
+        title = self.query_one("#log-title", Static)
+        if item is None:
+            log.follow(None)
+            title.update(Text("log: no item selected", style="dim"))
+            return
+        log.follow(item.log_path)
+        if item.log_path:
+            name = os.path.basename(item.log_path)
+            title.update(Text(f"log of item {item.position}: {one_line(name, 60)}", style="dim"))
+        else:
+            title.update(Text(f"log of item {item.position}: not started yet", style="dim"))
+
+    @on(DataTable.RowHighlighted, "#run-items")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._follow_selected_log()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        status = self.batch.status if self.batch else None
+        if action == "retry":
+            return True if status in (BatchStatus.PARTIAL, BatchStatus.FAILED) else None
+        if action in ("cancel", "concurrency"):
+            return True if status is BatchStatus.PROCESSING else None
+        return True
+
+    # -------------------------------------------------------------- actions
+
+    def action_retry(self) -> None:
+        self.bt.start_run(self.batch_id, retry=True, show=False)
+        self.reload()
+
+    def action_cancel(self) -> None:
+        if self.batch is not None:
+            self.bt.confirm_cancel(self.batch)
+
+    def action_concurrency(self, delta: int) -> None:
+        if self.batch is None:
+            return
+        value = self.batch.config.concurrency + delta
+        if not 1 <= value <= 64:
+            self.notify(f"concurrency stays between 1 and 64 (now {value - delta})")
+            return
+        batch = self.bt.safe(self.bt.service.set_concurrency, self.batch_id, value)
+        if batch is not None:
+            if self.batch_id in self.bt.live_batches:
+                self.bt.live_batches[self.batch_id].config.concurrency = value
+            else:
+                self.batch = batch
+            self.notify(f"Concurrency {value}: {'more' if delta > 0 else 'fewer'} items at once")
+            self._render_summary()
+
+    def action_filter(self, which: str) -> None:
+        self.filter = "all" if self.filter == which else which
+        if self.batch is not None:
+            self.show(self.batch)
+
+    def action_detail(self) -> None:
+        item = self.selected_item()
+        if item is not None and self.batch is not None:
+            self.app.push_screen(ItemDetailScreen(self.batch, item))
+
+    def action_back(self) -> None:
+        self.dismiss()

@@ -1,0 +1,121 @@
+"""A row table with fixed-width columns plus flexible ones that share the remaining width.
+
+Fixed widths keep the layout still while values change (no jitter as times tick, and no
+width recomputation on every update), and `sync` touches only the cells that changed, so a
+burst of updates costs a few cell refreshes rather than a rebuilt table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import events
+from textual.widgets import DataTable
+
+Row = tuple[Text, ...]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column: a fixed `width`, or flexible (`width=None`) with a share `weight`."""
+
+    key: str
+    label: str
+    width: int | None = None
+    weight: int = 1
+
+
+def _signature(row: Row) -> tuple[str, ...]:
+    return tuple(cell.plain for cell in row)
+
+
+class FittedTable(DataTable[Text]):
+    """A DataTable of keyed rows that fits its flexible columns to its width."""
+
+    def __init__(
+        self, columns: Sequence[Column], *, min_flex: int = 8, id: str | None = None
+    ) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.spec = tuple(columns)
+        self.min_flex = min_flex
+        self._rows: dict[str, Row] = {}
+        self._signatures: dict[str, tuple[str, ...]] = {}
+        self._fitted_width = -1
+
+    def on_mount(self) -> None:
+        self._rebuild()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._fitted_width:
+            self._rebuild()
+
+    def _widths(self) -> list[int]:
+        total = self.size.width or self.app.size.width
+        fixed = sum(c.width for c in self.spec if c.width is not None)
+        padding = 2 * self.cell_padding * len(self.spec) + 1  # + room for a scrollbar
+        flexible = [c for c in self.spec if c.width is None]
+        room = max(self.min_flex * len(flexible), total - fixed - padding)
+        weights = sum(c.weight for c in flexible) or 1
+        widths = []
+        for column in self.spec:
+            if column.width is not None:
+                widths.append(column.width)
+            else:
+                widths.append(max(self.min_flex, room * column.weight // weights))
+        return widths
+
+    def _rebuild(self) -> None:
+        """Lay the columns out for the current width and re-add every row."""
+        selected = self.selected_key()
+        self._fitted_width = self.size.width
+        self.clear(columns=True)
+        for column, width in zip(self.spec, self._widths(), strict=True):
+            self.add_column(Text(column.label, style="bold"), key=column.key, width=width)
+        for key, row in self._rows.items():
+            self.add_row(*row, key=key)
+        self._restore(selected)
+
+    def _restore(self, key: str | None) -> None:
+        if key is not None and key in self._rows:
+            self.move_cursor(row=self.get_row_index(key), animate=False)
+
+    def sync(self, rows: Sequence[tuple[str, Row]]) -> None:
+        """Show exactly these rows: rebuilt when the keys change, else only changed cells."""
+        keys = [key for key, _ in rows]
+        if keys != list(self._rows):
+            selected = self.selected_key()
+            self._rows = dict(rows)
+            self._signatures = {key: _signature(row) for key, row in rows}
+            self.clear()
+            for key, row in rows:
+                self.add_row(*row, key=key)
+            self._restore(selected)
+            return
+        for key, row in rows:
+            self.update_row(key, row)
+
+    def update_row(self, key: str, row: Row) -> None:
+        """Refresh one row's changed cells (ignored if the row is not shown)."""
+        old = self._signatures.get(key)
+        if old is None:
+            return
+        new = _signature(row)
+        if new == old:
+            return
+        for column, cell, before, after in zip(self.spec, row, old, new, strict=True):
+            if before != after:
+                self.update_cell(key, column.key, cell)
+        self._rows[key] = row
+        self._signatures[key] = new
+
+    def selected_key(self) -> str | None:
+        """The key of the row under the cursor, if any."""
+        if self.row_count == 0:
+            return None
+        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+
+    def select_key(self, key: str) -> None:
+        """Move the cursor to a row by key."""
+        self._restore(key)
