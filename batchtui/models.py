@@ -211,11 +211,11 @@ class BatchConfig(BaseModel):
     def height(self) -> int:
         return self.preset.height
 
-    @property
-    def expects_video(self) -> bool:
-        """Whether outputs are probed for resolution and duration."""
+    def expects_video(self, ext: str | None = None) -> bool:
+        """Whether an output with extension `ext` (default: the configured one) is probed for
+        resolution and duration."""
         if self.validate_output == "auto":
-            return self.output_ext in VIDEO_EXTENSIONS
+            return (ext or self.output_ext).lower().lstrip(".") in VIDEO_EXTENSIONS
         return self.validate_output == "video"
 
     def render_fields(self) -> dict[str, object]:

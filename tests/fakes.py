@@ -7,6 +7,7 @@ from typing import ClassVar
 import anyio
 
 from batchtui.generators.base import Context, Generator, GeneratorError, Job
+from batchtui.models import BatchConfig
 
 
 class FakeGenerator(Generator):
@@ -27,6 +28,9 @@ class FakeGenerator(Generator):
         cls.calls = []
         cls.gate = None
         cls.delay = 0.0
+
+    def output_ext(self, config: BatchConfig) -> str:
+        return "txt"
 
     async def generate(self, job: Job, ctx: Context) -> None:
         cls = type(self)

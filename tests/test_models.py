@@ -259,10 +259,12 @@ def test_default_output_dir_follows_env(tmp_path) -> None:
 
 
 def test_expects_video() -> None:
-    assert BatchConfig(output_ext="mp4").expects_video
-    assert not BatchConfig(output_ext="txt").expects_video
-    assert BatchConfig(output_ext="txt", validate_output="video").expects_video
-    assert not BatchConfig(output_ext="mp4", validate_output="nonempty").expects_video
+    assert BatchConfig(output_ext="mp4").expects_video()
+    assert not BatchConfig(output_ext="txt").expects_video()
+    assert BatchConfig(output_ext="txt").expects_video(".mov")
+    assert not BatchConfig(output_ext="mp4").expects_video(".txt")
+    assert BatchConfig(output_ext="txt", validate_output="video").expects_video()
+    assert not BatchConfig(output_ext="mp4", validate_output="nonempty").expects_video()
 
 
 # ------------------------------------------------------------------- fingerprint

@@ -53,7 +53,7 @@ async def verify_output(path: Path, config: BatchConfig) -> None:
         return
     if size == 0:
         raise GeneratorError("wrote an empty output file")
-    if not config.expects_video:
+    if not config.expects_video(path.suffix):
         return
     try:
         info = await probe_video(path)

@@ -54,8 +54,10 @@ class BatchtuiApp(App[None]):
         *,
         tick: float = 0.15,
         poll_interval: float = 0.5,
+        blink: bool = True,
     ) -> None:
         super().__init__()
+        self.blink = blink
         self.service = service
         self.tick = tick
         self.poll_interval = poll_interval

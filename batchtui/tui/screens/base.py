@@ -6,11 +6,13 @@ from typing import TYPE_CHECKING, cast
 
 from textual.screen import Screen
 
+from .steady import SteadyCursor
+
 if TYPE_CHECKING:
     from ..app import BatchtuiApp
 
 
-class AppScreen(Screen[None]):
+class AppScreen(SteadyCursor, Screen[None]):
     """A screen of the batchtui app."""
 
     HELP_TITLE = "batchtui"

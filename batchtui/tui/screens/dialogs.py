@@ -10,6 +10,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from .steady import SteadyCursor
+
 
 class ConfirmScreen(ModalScreen[bool]):
     """Yes/no question; `y`/`enter` confirm, `n`/`escape` decline."""
@@ -46,7 +48,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(event.button.id == "yes")
 
 
-class PromptScreen(ModalScreen[str | None]):
+class PromptScreen(SteadyCursor, ModalScreen[str | None]):
     """Ask for one line of text; `enter` submits, `escape` cancels (returns None)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]

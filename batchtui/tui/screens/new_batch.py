@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
 from ...platforms import DEFAULT_PLATFORM, PLATFORMS
+from .steady import SteadyCursor
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class NewBatch:
     platform: str
 
 
-class NewBatchScreen(ModalScreen[NewBatch | None]):
+class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
     """Name the batch and pick a platform; `enter` creates, `escape` cancels."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
