@@ -376,6 +376,8 @@ class ItemEditorScreen(AppScreen):
     def _select_changed(self, event: Select.Changed) -> None:
         if self.batch is None or event.value is Select.BLANK:
             return
+        if event.value != event.select.value:
+            return  # a stale message from before the form was (re)filled
         field = event.select.id.removeprefix("f-")  # type: ignore[union-attr]
         if getattr(self.batch.config, field) == event.value:
             return

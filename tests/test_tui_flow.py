@@ -1,0 +1,158 @@
+"""The TUI driven by keys, as a user would: whole flows, bursts, quitting while running."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input
+
+from batchtui.engine.events import ItemFinished, ItemStarted
+from batchtui.models import BatchStatus, ItemStatus
+from batchtui.service import BatchService
+from batchtui.store import Repository
+from batchtui.tui.screens.batch_list import BatchListScreen
+from batchtui.tui.screens.item_editor import ItemEditorScreen
+from batchtui.tui.screens.progress import ProgressScreen
+
+from .helpers import wait_until
+from .tui_support import NOW, batch, item, make_app, store
+
+pytestmark = pytest.mark.anyio
+
+
+async def type_text(pilot, text: str) -> None:
+    for char in text:
+        await pilot.press(char if char != " " else "space")
+
+
+async def test_new_batch_to_complete_by_keys_alone(db_path, fake_generator):
+    service = BatchService(Repository(db_path), flush_interval=0.02)
+    app = make_app(service, tick=0.02, poll_interval=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert isinstance(app.screen, BatchListScreen)
+        await pilot.press("n")
+        await type_text(pilot, "Cats")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ItemEditorScreen)
+        editor = app.screen
+
+        # Generator: the fake one (type-to-search in the open list).
+        editor.query_one("#f-generator").focus()
+        await pilot.press("enter", "f", "enter")
+        await pilot.pause()
+        assert service.get("Cats").config.generator == "fake"
+
+        editor.query_one("#items").focus()
+        await pilot.press("a")
+        for topic in ("Why cats purr", "Why cats nap", "Why cats knead"):
+            await type_text(pilot, topic)
+            await pilot.press("enter")
+        await pilot.pause()
+        assert [i.content for i in service.get("Cats").items] == [
+            "Why cats purr",
+            "Why cats nap",
+            "Why cats knead",
+        ]
+        assert "3/10 items" in str(editor.query_one("#editor-head").render())
+
+        await pilot.press("escape")  # leave the item input
+        await pilot.press("l")
+        await pilot.pause()
+        assert service.get("Cats").status is BatchStatus.LOCKED
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, ProgressScreen)
+        progress = app.screen
+        await wait_until(lambda: progress.batch and progress.batch.status is BatchStatus.COMPLETE)
+        await pilot.pause(0.1)
+        assert "COMPLETE" in str(progress.query_one("#next-step").render())
+
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, BatchListScreen)
+        row = app.screen.table.get_row("000000000001" if False else app.screen.selected_id())
+        assert "✔ COMPLETE" in str(row[1]) and "3/3" in str(row[2])
+    assert service.get("Cats").status is BatchStatus.COMPLETE
+    assert len(service.outputs("Cats")) == 3
+
+
+async def test_a_burst_of_1000_events_keeps_keys_responsive(db_path):
+    """1,000 status events in one burst: a key press is still handled and the final counts show."""
+    running = batch(
+        1,
+        "Burst",
+        BatchStatus.PROCESSING,
+        [item(n + 1, f"item {n}") for n in range(1000)],
+        max_items=1000,
+    )
+    store(db_path, running)
+    service = BatchService(Repository(db_path), clock=lambda: NOW)
+    app = make_app(service, tick=0.05, poll_interval=10)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_progress(running.id)
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ProgressScreen)
+        live = service.get(running.id)
+        for it in live.items:  # the burst: every item starts and succeeds, 2,000 events
+            it.status = ItemStatus.RUNNING
+            app.record_event(ItemStarted(live.id, it.id, 1, NOW, "", "test"), live)
+            it.status = ItemStatus.SUCCEEDED
+            it.output_path = f"/render/out/{it.position}.txt"
+            app.record_event(ItemFinished(live.id, it.id, ItemStatus.SUCCEEDED, NOW), live)
+        await pilot.press("o")  # a key during the burst's redraw: outputs only
+        await pilot.pause(0.2)
+        assert screen.filter == "outputs"
+        counts = str(screen.query_one("#run-counts").render())
+        assert "1000/1000 done" in counts and "1000 succeeded" in counts
+
+
+async def test_markup_and_escapes_are_shown_literally(db_path):
+    hostile = "[bold]x[/bold] [link=http://e.vil]y[/link] \x1b[31mred\x1b[0m"
+    store(db_path, batch(1, "Hostile [red]name[/red]", BatchStatus.DRAFT, [item(1, hostile)]))
+    app = make_app(BatchService(Repository(db_path), clock=lambda: NOW))
+    async with app.run_test(size=(80, 24)) as pilot:
+        name_cell = app.screen.table.get_row(app.screen.selected_id())[0]
+        assert name_cell.plain == "Hostile [red]name[/red]"
+        await pilot.press("enter")
+        await pilot.pause()
+        content = app.screen.query_one("#items").get_row_at(0)[1]
+        assert content.plain == "[bold]x[/bold] [link=http://e.vil]y[/link] ␛[31mred␛[0m"
+
+
+async def test_quit_while_running_asks_then_stops_children(db_path, fake_generator):
+    import anyio
+
+    fake_generator.gate = anyio.Event()  # items never finish on their own
+    service = BatchService(Repository(db_path), flush_interval=0.02)
+    made = service.create("Long", generator="fake")
+    service.add_items(made.id, ["a", "b"])
+    service.lock(made.id)
+    app = make_app(service, tick=0.02)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.start_run(made.id)
+        await wait_until(lambda: fake_generator.active == 2)
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "ConfirmScreen"
+        await pilot.press("y")
+        await wait_until(lambda: not app.is_running)
+    ended = service.get(made.id)
+    assert ended.status is BatchStatus.FAILED
+    assert [i.status for i in ended.items] == [ItemStatus.CANCELLED] * 2
+
+
+async def test_paste_of_several_lines_adds_several_items(db_path):
+    from textual import events
+
+    service = BatchService(Repository(db_path))
+    made = service.create("Paste")
+    app = make_app(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_batch(made.id)
+        await pilot.pause()
+        box = app.screen.query_one("#item-input", Input)
+        box.focus()
+        box.post_message(events.Paste("one\ntwo\n\nthree\n"))
+        await pilot.pause()
+    assert [i.content for i in service.get(made.id).items] == ["one", "two", "three"]
