@@ -297,6 +297,7 @@ class Progress(BaseModel):
     succeeded: int
     failed: int
     percent: float
+    """Successful work: succeeded items count 1, running ones their progress, others 0."""
     elapsed: float | None
     eta: float | None
 
@@ -372,8 +373,17 @@ class Batch(BaseModel):
         counts = self.counts()
         total = len(self.items)
         finished = sum(counts[s] for s in TERMINAL_ITEM)
-        done_work = sum(1.0 if it.status in TERMINAL_ITEM else it.progress for it in self.items)
-        percent = 100.0 * done_work / total if total else 0.0
+        # Percent complete counts successful work only: a batch with failures never shows
+        # 100%, so the bar itself says "not all done" (ETA, below, counts every ended item).
+        good_work = sum(
+            1.0
+            if it.status is ItemStatus.SUCCEEDED
+            else it.progress
+            if it.status is ItemStatus.RUNNING
+            else 0.0
+            for it in self.items
+        )
+        percent = 100.0 * good_work / total if total else 0.0
         elapsed = eta = None
         if self.started_at is not None:
             end = self.finished_at if self.status in ENDED_BATCH and self.finished_at else now

@@ -176,8 +176,13 @@ class BatchService:
     @staticmethod
     def _resolve_item(batch: Batch, ref: str | int) -> BatchItem:
         text = str(ref).strip()
-        if text.isdigit() and 1 <= int(text) <= len(batch.items):
-            return batch.items[int(text) - 1]
+        if text.isdigit():  # a number is always a position (1-based), never an id prefix
+            position = int(text)
+            if 1 <= position <= len(batch.items):
+                return batch.items[position - 1]
+            raise NotFoundError(
+                f"batch '{batch.name}' has no item '{text}' (it has {len(batch.items)} items)"
+            )
         matches = [item for item in batch.items if item.id.startswith(text.lower())] if text else []
         if len(matches) == 1:
             return matches[0]

@@ -390,7 +390,7 @@ def test_progress_while_processing() -> None:
     assert progress.failed == 1
     assert progress.counts[ItemStatus.RUNNING] == 1
     assert progress.counts[ItemStatus.PENDING] == 1
-    assert progress.percent == 62.5  # (1 + 1 + 0.5 + 0) / 4
+    assert progress.percent == 37.5  # successful work only: (1 + 0 + 0.5 + 0) / 4
     assert progress.elapsed == pytest.approx(10.0)
     # 2.5 items of work in 10 s; 1.5 left → 6 s
     assert progress.eta == pytest.approx(6.0)
@@ -436,7 +436,7 @@ def test_progress_counts_cancelled_and_interrupted_as_failed() -> None:
     assert progress.failed == 3
     assert progress.succeeded == 1
     assert progress.finished == 4
-    assert progress.percent == 100.0
+    assert progress.percent == 25.0  # only the succeeded item counts as done work
     # an ended batch: elapsed stops at finished_at, ETA is zero
     assert progress.elapsed == pytest.approx(10.0)
     assert progress.eta == 0.0

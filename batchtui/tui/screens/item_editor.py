@@ -23,6 +23,8 @@ from ..widgets.item_input import ItemInput
 from .base import AppScreen
 from .dialogs import PromptScreen
 
+NEW_ITEM_HINT = "Type an item, enter adds it (paste: one per line) · esc: done"
+
 # (field, label, kind) — kind says how the text in the box becomes a config value.
 FIELDS: tuple[tuple[str, str, type], ...] = (
     ("command", "Command", str),
@@ -79,7 +81,7 @@ class ItemEditorScreen(AppScreen):
                 table.add_column("Item", key="content")
                 yield table
                 yield ItemInput(
-                    placeholder="New item: type and press enter (paste lines: one item each)",
+                    placeholder=NEW_ITEM_HINT,
                     id="item-input",
                     compact=True,
                 )
@@ -171,7 +173,7 @@ class ItemEditorScreen(AppScreen):
         elif full:
             box.placeholder = f"Full ({batch.config.max_items} items): raise Max items to add more"
         elif self._editing is None:
-            box.placeholder = "New item: type and press enter (paste lines: one item each)"
+            box.placeholder = NEW_ITEM_HINT
 
     def _fill_form(self) -> None:
         batch = self.batch
@@ -411,9 +413,10 @@ class ItemEditorScreen(AppScreen):
 
     def action_back(self) -> None:
         box = self.query_one("#item-input", ItemInput)
-        if self.focused is box and (self._editing is not None or box.value):
-            self._editing = None
-            box.value = ""
+        if self.focused is box:  # escape leaves the input (dropping an unsaved edit) first
+            if self._editing is not None:
+                self._editing = None
+                box.value = ""
             self._render_items()
             self.query_one("#items", DataTable).focus()
             return
