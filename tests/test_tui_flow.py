@@ -156,3 +156,45 @@ async def test_paste_of_several_lines_adds_several_items(db_path):
         box.post_message(events.Paste("one\ntwo\n\nthree\n"))
         await pilot.pause()
     assert [i.content for i in service.get(made.id).items] == ["one", "two", "three"]
+
+
+async def test_import_lock_errors_inline_then_unlock(db_path, tmp_path):
+    topics = tmp_path / "topics.txt"
+    topics.write_text("Volcanoes\n\nEarthquakes\nTsunamis\n")
+    service = BatchService(Repository(db_path))
+    made = service.create("Earth", duration=90)  # YouTube Shorts allow 60s at most
+    app = make_app(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_batch(made.id)
+        await pilot.pause()
+        await pilot.press("i")
+        await type_text(pilot, str(topics))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert [i.content for i in service.get(made.id).items] == [
+            "Volcanoes",
+            "Earthquakes",
+            "Tsunamis",
+        ]
+        await pilot.press("l")
+        await pilot.pause()
+        problems = str(app.screen.query_one("#problems").render())
+        assert "duration 90s exceeds YouTube Shorts's limit of 60s" in problems
+        assert service.get(made.id).status is BatchStatus.DRAFT
+
+        duration = app.screen.query_one("#f-duration", Input)
+        duration.focus()
+        duration.value = "20"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert service.get(made.id).config.duration == 20
+        app.screen.query_one("#items").focus()
+        await pilot.press("l")
+        await pilot.pause()
+        assert service.get(made.id).status is BatchStatus.LOCKED
+        assert duration.disabled, "a locked batch is read-only"
+        await pilot.press("a")  # refused quietly: the binding is disabled while locked
+        await pilot.press("u")
+        await pilot.pause()
+        assert service.get(made.id).status is BatchStatus.DRAFT
+        assert not duration.disabled

@@ -39,7 +39,9 @@ class HelpScreen(ModalScreen[None]):
                 continue
             seen.add(binding.description)
             display = binding.key_display or binding.key.split(",")[0]
-            keys.add_row(display.replace("question_mark", "?"), binding.description)
+            keys.add_row(
+                display.replace("question_mark", "?"), binding.tooltip or binding.description
+            )
         title = getattr(self.for_screen, "HELP_TITLE", "batchtui")
         with VerticalScroll(classes="dialog help"):
             yield Static(Text(f"Help — {title}", style="bold"), classes="dialog-title")
