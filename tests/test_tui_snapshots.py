@@ -1,0 +1,191 @@
+"""Snapshot tests: each main screen of the TUI in a known state, at 80x24.
+
+Every test builds its own database with the deterministic builders of `tui_support` (fixed
+clock, fixed ids, fake output paths under /render/out that are never written). Update the
+SVGs with `pytest tests/test_tui_snapshots.py --snapshot-update`, then look at them.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from batchtui.models import BatchStatus, ItemStatus
+
+from .tui_support import (
+    batch,
+    every_status,
+    item,
+    make_app,
+    make_service,
+    mid_run,
+    partial,
+    ran,
+    store,
+)
+
+SIZE = (80, 24)
+
+# Text that must reach the screen exactly as typed: markup, escapes, bidi text and emoji.
+HOSTILE_NAME = "[bold]Hostile[/bold] [/] name"
+HOSTILE_ITEMS = [
+    "[bold]x[/bold] stays plain",
+    "closing tag alone: [/]",
+    "[link=http://x]y[/link] is no link",
+    "\x1b[31mred\x1b[0m is not red",
+    "עברית: שלום עולם",
+    "العربية: مرحبا بالعالم",
+    "emoji 🎬🚀 and café ✨",
+]
+HOSTILE_ERROR = "[red]boom[/red] \x1b[2J cleared?"
+
+
+@pytest.fixture(autouse=True)
+def utc():
+    """Times on screen are local times: make 'local' UTC for these tests."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", "UTC")
+        time.tzset()
+        yield
+    time.tzset()
+
+
+@pytest.fixture
+def lock_checks_pass_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Locking validates: keep it from creating /render/out or depending on ffmpeg here."""
+    monkeypatch.setattr("batchtui.service._folder_problem", lambda folder: None)
+    monkeypatch.setattr("batchtui.generators.titlecard.ffmpeg_exe", lambda: "ffmpeg")
+
+
+def app_for(db_path, *batches):
+    if batches:
+        store(db_path, *batches)
+    return make_app(make_service(db_path))
+
+
+def opening(batch_id: str, *, progress: bool = False):
+    """A `run_before` that opens one batch (editor or progress) and lets it settle."""
+
+    async def run_before(pilot) -> None:
+        if progress:
+            pilot.app.open_progress(batch_id)
+        else:
+            pilot.app.open_batch(batch_id)
+        await pilot.pause()
+
+    return run_before
+
+
+def draft_with_items():
+    return batch(
+        1,
+        "Space Facts",
+        BatchStatus.DRAFT,
+        [
+            item(1, "Why is space dark?"),
+            item(2, "What are black holes?"),
+            item(3, "How stars die"),
+            item(4, "Is the Moon drifting away?"),
+            item(5, "What is a light year?"),
+        ],
+    )
+
+
+def hostile_run():
+    return batch(
+        1,
+        HOSTILE_NAME,
+        BatchStatus.PARTIAL,
+        [
+            ran(n, text, ItemStatus.SUCCEEDED, slug=f"hostile-{n}")
+            for n, text in enumerate(HOSTILE_ITEMS[:-1], start=1)
+        ]
+        + [ran(len(HOSTILE_ITEMS), HOSTILE_ITEMS[-1], ItemStatus.FAILED, error=HOSTILE_ERROR)],
+        max_items=20,
+    )
+
+
+def test_empty_list(snap_compare, db_path):
+    assert snap_compare(app_for(db_path), terminal_size=SIZE)
+
+
+def test_list_every_status(snap_compare, db_path):
+    assert snap_compare(app_for(db_path, *every_status()), terminal_size=SIZE)
+
+
+def test_editor_with_items(snap_compare, db_path):
+    draft = draft_with_items()
+    app = app_for(db_path, draft)
+    assert snap_compare(app, terminal_size=SIZE, run_before=opening(draft.id))
+
+
+def test_editor_validation_error(snap_compare, db_path, lock_checks_pass_offline):
+    too_long = batch(
+        1,
+        "Space Facts",
+        BatchStatus.DRAFT,
+        [item(1, "Why is space dark?"), item(2, "What are black holes?")],
+        platform="youtube_shorts",
+        duration=90,
+    )
+    app = app_for(db_path, too_long)
+    assert snap_compare(app, terminal_size=SIZE, run_before=opening(too_long.id), press=["l"])
+
+
+def test_editor_locked_batch(snap_compare, db_path):
+    locked = batch(
+        1,
+        "Space Facts",
+        BatchStatus.LOCKED,
+        [item(1, "Why is space dark?"), item(2, "What are black holes?"), item(3, "How stars die")],
+    )
+    app = app_for(db_path, locked)
+    assert snap_compare(app, terminal_size=SIZE, run_before=opening(locked.id))
+
+
+def test_progress_mid_run(snap_compare, db_path):
+    running = mid_run()
+    app = app_for(db_path, running)
+    assert snap_compare(app, terminal_size=SIZE, run_before=opening(running.id, progress=True))
+
+
+def test_progress_partial_failed_only(snap_compare, db_path):
+    ended = partial()
+    app = app_for(db_path, ended)
+    assert snap_compare(
+        app, terminal_size=SIZE, run_before=opening(ended.id, progress=True), press=["f"]
+    )
+
+
+def test_item_detail(snap_compare, db_path):
+    ended = partial()
+    app = app_for(db_path, ended)
+    assert snap_compare(
+        app,
+        terminal_size=SIZE,
+        run_before=opening(ended.id, progress=True),
+        press=["down", "enter"],
+    )
+
+
+def test_help_on_list(snap_compare, db_path):
+    assert snap_compare(app_for(db_path, *every_status()), terminal_size=SIZE, press=["?"])
+
+
+def test_hostile_content_in_editor(snap_compare, db_path):
+    draft = batch(
+        1,
+        HOSTILE_NAME,
+        BatchStatus.DRAFT,
+        [item(n, text) for n, text in enumerate(HOSTILE_ITEMS, start=1)],
+        max_items=20,
+    )
+    app = app_for(db_path, draft)
+    assert snap_compare(app, terminal_size=SIZE, run_before=opening(draft.id))
+
+
+def test_hostile_content_in_progress(snap_compare, db_path):
+    ended = hostile_run()
+    app = app_for(db_path, ended)
+    assert snap_compare(app, terminal_size=SIZE, run_before=opening(ended.id, progress=True))
