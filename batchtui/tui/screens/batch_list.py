@@ -22,17 +22,18 @@ PLATFORM_SHORT = {
 }
 
 EMPTY_HELP = """\
-No batches yet. A batch is one shared config and a list of items (one prompt each).
+No batches yet. A batch is one shared config plus a list of items,
+one prompt or topic each, all generated the same way.
 
   n   create a batch and add your items
-  e   create the example batch "Space Facts" (three items, ready to lock and start)
-  ?   help — every key, and how batches work
+  e   create the example "Space Facts" (three items, ready to lock)
+  ?   help: every key, and how batches work
   q   quit"""
 
 COLUMNS = (
     Column("name", "Name"),
     Column("status", "Status", 12),
-    Column("items", "Done", 7),
+    Column("items", "Done", 9, justify="right"),
     Column("progress", "Progress", 13),
     Column("platform", "Platform", 9),
     Column("changed", "Changed", 8),
@@ -53,7 +54,9 @@ class BatchListScreen(AppScreen):
             priority=True,
             tooltip="Open: the editor for DRAFT/LOCKED, live progress otherwise",
         ),
-        Binding("l", "lock", "Lock", tooltip="Lock a DRAFT (validates) or unlock a LOCKED batch"),
+        Binding(
+            "l", "lock", "Lock/unlock", tooltip="Lock a DRAFT (validates) or unlock a LOCKED one"
+        ),
         Binding("s", "start", "Start", tooltip="Start a LOCKED batch"),
         Binding("r", "retry", "Retry", tooltip="Retry only the items that did not succeed"),
         Binding("c", "cancel", "Cancel", tooltip="Cancel a running batch"),
@@ -72,7 +75,7 @@ class BatchListScreen(AppScreen):
             show=False,
             tooltip='Create the example batch "Space Facts" with three items',
         ),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("escape", "clear_filter", "", show=False),
     ]
 
     def compose(self) -> ComposeResult:
@@ -113,6 +116,7 @@ class BatchListScreen(AppScreen):
         live = self.bt.live_batches
         self._batches = {b.id: live.get(b.id, b) for b in batches}
         self._render_rows()
+        self.refresh_bindings()
 
     def _visible(self) -> list[Batch]:
         needle = self._filter.casefold()
@@ -127,9 +131,9 @@ class BatchListScreen(AppScreen):
         progress = batch.progress(self.bt.service.clock())
         done = progress.counts[ItemStatus.SUCCEEDED]
         return (
-            display.literal(batch.name, 40),
+            display.literal(batch.name),
             display.status(batch.status),
-            Text(f"{done}/{progress.total}", justify="right"),
+            Text(f"{done}/{progress.total}"),
             display.bar(progress.percent / 100, 8),
             Text(PLATFORM_SHORT.get(batch.config.platform, batch.config.platform)),
             Text(display.ago(batch.updated_at, self.bt.service.clock())),
@@ -164,6 +168,28 @@ class BatchListScreen(AppScreen):
         """Move the cursor to a batch (after creating it, say)."""
         self.reload()
         self.table.select_key(batch_id)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer only what the selected batch allows (the footer stays short and true)."""
+        needs = {
+            "open": None,
+            "lock": (BatchStatus.DRAFT, BatchStatus.LOCKED),
+            "start": (BatchStatus.LOCKED,),
+            "retry": (BatchStatus.PARTIAL, BatchStatus.FAILED),
+            "cancel": (BatchStatus.PROCESSING,),
+            "delete": tuple(s for s in BatchStatus if s is not BatchStatus.PROCESSING),
+        }
+        if action not in needs:
+            return True
+        batch = self.selected()
+        if batch is None:
+            return False
+        allowed = needs[action]
+        return allowed is None or batch.status in allowed
+
+    @on(FittedTable.RowHighlighted, "#batches")
+    def _highlighted(self, event: FittedTable.RowHighlighted) -> None:
+        self.refresh_bindings()
 
     def action_new(self) -> None:
         self.bt.action_new_batch()

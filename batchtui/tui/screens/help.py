@@ -11,11 +11,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 CONCEPTS = """\
-A batch is one config (platform, generator, style, concurrency) and up to N items.
-DRAFT → lock → LOCKED → start → PROCESSING → COMPLETE | PARTIAL | FAILED.
-Locking validates and freezes the config so every item is made the same way.
-Retry runs again only the items that did not succeed; succeeded items are never touched.
-ctrl+p opens the command palette: every action, searchable."""
+A batch: one config, up to N items. DRAFT → LOCKED → PROCESSING → COMPLETE,
+PARTIAL or FAILED. Locking validates and freezes the config. Retry re-runs only
+what did not succeed. ctrl+p searches every action. escape closes this help."""
 
 
 class HelpScreen(ModalScreen[None]):
@@ -47,7 +45,6 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text(f"Help — {title}", style="bold"), classes="dialog-title")
             yield Static(keys)
             yield Static(Text(CONCEPTS), classes="dialog-detail")
-            yield Static(Text("escape closes this help"), classes="dialog-detail")
 
     def action_close(self) -> None:
         self.dismiss(None)

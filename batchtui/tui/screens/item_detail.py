@@ -6,7 +6,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -41,7 +41,7 @@ class ItemDetailScreen(ModalScreen[None]):
         if item.error:
             facts.add_row("Error", Text(inert(item.error), style="red"))
         facts.add_row("Log", Text(inert(item.log_path or "not started yet")))
-        with Vertical(classes="dialog detail"):
+        with VerticalScroll(classes="dialog detail"):
             yield Static(
                 Text(f"Item {item.position} of {len(self.batch.items)}", style="bold"),
                 classes="dialog-title",
@@ -60,4 +60,4 @@ class ItemDetailScreen(ModalScreen[None]):
 
 
 def _when(moment) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z") if moment else "—"

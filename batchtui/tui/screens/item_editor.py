@@ -23,7 +23,7 @@ from ..widgets.item_input import ItemInput
 from .base import AppScreen
 from .dialogs import PromptScreen
 
-NEW_ITEM_HINT = "Type an item, enter adds it (paste: one per line) · esc: done"
+NEW_ITEM_HINT = "type an item + enter · esc: done"
 
 # (field, label, kind) — kind says how the text in the box becomes a config value.
 FIELDS: tuple[tuple[str, str, type], ...] = (
@@ -146,9 +146,7 @@ class ItemEditorScreen(AppScreen):
             f"   {len(batch.items)}/{batch.config.max_items} items",
         )
         if batch.config_hash:
-            head.append(f"   hash {batch.config_hash}", style="dim")
-        if batch.status is BatchStatus.LOCKED:
-            head.append("   read-only: u unlock · s start", style="cyan")
+            head.append(f"   hash {batch.config_hash}", style="cyan")
         self.query_one("#editor-head", Static).update(head)
 
     def _render_items(self) -> None:
@@ -169,9 +167,9 @@ class ItemEditorScreen(AppScreen):
         box.disabled = not self.editable
         full = len(batch.items) >= batch.config.max_items
         if not self.editable:
-            box.placeholder = "Locked: u to unlock and edit"
+            box.placeholder = "locked: u unlocks to edit"
         elif full:
-            box.placeholder = f"Full ({batch.config.max_items} items): raise Max items to add more"
+            box.placeholder = f"full at {batch.config.max_items}: raise Max items"
         elif self._editing is None:
             box.placeholder = NEW_ITEM_HINT
 
@@ -223,10 +221,9 @@ class ItemEditorScreen(AppScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         editing = {"add", "edit", "remove", "move", "import", "lock"}
         if action in editing:
-            return True if self.editable else None
+            return self.editable
         if action in ("unlock", "start"):
-            locked = self.batch is not None and self.batch.status is BatchStatus.LOCKED
-            return True if locked else None
+            return self.batch is not None and self.batch.status is BatchStatus.LOCKED
         return True
 
     def selected_item_id(self) -> str | None:
@@ -251,7 +248,7 @@ class ItemEditorScreen(AppScreen):
         item = self.batch.item(item_id)
         self._editing = item_id
         box = self.query_one("#item-input", ItemInput)
-        box.placeholder = f"Editing item {item.position}: enter saves, escape cancels"
+        box.placeholder = f"item {item.position}: enter saves · esc cancels"
         box.value = item.content.replace("\n", " ")
         box.focus()
 
@@ -393,7 +390,7 @@ class ItemEditorScreen(AppScreen):
             self.bt.service.lock(self.batch_id)
         except ValidationError as exc:
             self.show_problems(exc.problems)
-            self.notify("Cannot lock: see the problems below", severity="error")
+            self.bell()
             return
         except Exception as exc:
             self.show_problems([str(exc)])

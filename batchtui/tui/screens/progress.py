@@ -27,12 +27,12 @@ from .item_detail import ItemDetailScreen
 FAILED_LIKE = frozenset({ItemStatus.FAILED, ItemStatus.CANCELLED, ItemStatus.INTERRUPTED})
 COLUMNS = (
     Column("status", "Status", 13),
-    Column("pos", "#", 3),
-    Column("try", "Try", 3),
-    Column("progress", "Progress", 11),
-    Column("time", "Time", 6),
-    Column("content", "Item", weight=1),
-    Column("result", "Output / error", weight=1),
+    Column("pos", "#", 3, justify="right"),
+    Column("try", "Try", 3, justify="right"),
+    Column("progress", "Progress", 9),
+    Column("time", "Time", 6, justify="right"),
+    Column("content", "Item", weight=2),
+    Column("result", "Output / error", weight=3),
 )
 FILTERS = {"all": "all items", "failed": "failed only", "outputs": "outputs only"}
 
@@ -42,19 +42,19 @@ class ProgressScreen(AppScreen):
 
     HELP_TITLE = "live progress"
     BINDINGS = [
-        Binding("r", "retry", "Retry failed", tooltip="Run again only what did not succeed"),
+        Binding("r", "retry", "Retry", tooltip="Run again only what did not succeed"),
         Binding("c", "cancel", "Cancel", tooltip="Cancel the running batch (asks first)"),
         Binding(
             "plus,equals_sign",
             "concurrency(1)",
-            "+1 worker",
+            "More",
             key_display="+",
             tooltip="Run one more item at once",
         ),
         Binding(
             "minus",
             "concurrency(-1)",
-            "-1 worker",
+            "Fewer",
             key_display="-",
             tooltip="Run one fewer item at once",
         ),
@@ -146,16 +146,17 @@ class ProgressScreen(AppScreen):
         self.query_one("#run-head", Static).update(head)
         bar = self.query_one("#overall", ProgressBar)
         bar.update(total=100, progress=progress.percent)
-        counts = Text(f"{progress.finished}/{progress.total} done  ")
+        counts = Text()
         for status in ItemStatus:
             count = progress.counts[status]
             if count:
                 counts.append_text(
                     Text(
-                        f" {display.ICONS[status]} {count} {status.value.lower()}",
+                        f"{display.ICONS[status]} {count} {status.value.lower()}  ",
                         style=display.STYLES[status],
                     )
                 )
+        counts.append(f"({progress.finished}/{progress.total} finished)", style="dim")
         self.query_one("#run-counts", Static).update(counts)
         timing = f"elapsed {display.seconds(progress.elapsed)}"
         if batch.status is BatchStatus.PROCESSING:
@@ -185,23 +186,20 @@ class ProgressScreen(AppScreen):
                 folder = str(Path(outputs[0]).parent)
             return Text.assemble(
                 ("✔ COMPLETE", "bold green"),
-                f" — all {progress.total} outputs in ",
-                Text(one_line(folder, 60)),
-                " · o lists them",
+                f" — {progress.total} outputs in ",
+                Text(one_line(folder, 50)),
             )
         if batch.status in (BatchStatus.PARTIAL, BatchStatus.FAILED):
             style = "bold yellow" if batch.status is BatchStatus.PARTIAL else "bold red"
             return Text.assemble(
                 (f"{display.ICONS[batch.status]} {batch.status.value}", style),
-                f" — {progress.succeeded}/{progress.total} succeeded, {progress.failed} did not."
-                " f shows them, enter explains one, r retries only those.",
+                f" {progress.succeeded}/{progress.total} ok · f: the {progress.failed} others"
+                " · enter: why · r: retry them",
             )
         if batch.status is BatchStatus.PROCESSING:
             if batch.cancel_requested:
                 return Text("Cancelling: stopping running items …", style="yellow")
-            return Text(
-                "Running · c cancels · +/- changes concurrency · escape goes back (the run goes on)"
-            )
+            return Text("Running · c cancel · +/- workers · esc back (the run goes on)")
         return Text("")
 
     def _visible(self) -> list[BatchItem]:
@@ -219,9 +217,9 @@ class ProgressScreen(AppScreen):
         fraction = 1.0 if item.status is ItemStatus.SUCCEEDED else item.progress
         return (
             display.status(item.status),
-            Text(str(item.position), justify="right"),
-            Text(str(item.attempts), justify="right"),
-            display.bar(fraction, 6) if (running or item.progress) else Text(""),
+            Text(str(item.position)),
+            Text(str(item.attempts)),
+            display.bar(fraction, 4) if (running or item.progress) else Text(""),
             Text(display.seconds(took) if (took := display.item_seconds(item, now)) else ""),
             display.literal(item.content),
             display.item_result(item),
@@ -270,9 +268,9 @@ class ProgressScreen(AppScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         status = self.batch.status if self.batch else None
         if action == "retry":
-            return True if status in (BatchStatus.PARTIAL, BatchStatus.FAILED) else None
+            return status in (BatchStatus.PARTIAL, BatchStatus.FAILED)
         if action in ("cancel", "concurrency"):
-            return True if status is BatchStatus.PROCESSING else None
+            return status is BatchStatus.PROCESSING
         return True
 
     # -------------------------------------------------------------- actions

@@ -1,20 +1,22 @@
 """A row table with fixed-width columns plus flexible ones that share the remaining width.
 
 Fixed widths keep the layout still while values change (no jitter as times tick, and no
-width recomputation on every update), and `sync` touches only the cells that changed, so a
-burst of updates costs a few cell refreshes rather than a rebuilt table.
+width recomputation on every update); text that does not fit ends in '…'; and `sync` touches
+only the cells that changed, so a burst of updates costs a few cell refreshes, not a rebuild.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
 
 Row = tuple[Text, ...]
+GAP = 1  # one space between columns (DataTable's own padding would spend two)
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Column:
     label: str
     width: int | None = None
     weight: int = 1
+    justify: Literal["left", "right"] = "left"
 
 
 def _signature(row: Row) -> tuple[str, ...]:
@@ -37,9 +40,10 @@ class FittedTable(DataTable[Text]):
     def __init__(
         self, columns: Sequence[Column], *, min_flex: int = 8, id: str | None = None
     ) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True, cell_padding=0)
         self.spec = tuple(columns)
         self.min_flex = min_flex
+        self.widths = [c.width or min_flex for c in self.spec]
         self._rows: dict[str, Row] = {}
         self._signatures: dict[str, tuple[str, ...]] = {}
         self._fitted_width = -1
@@ -51,30 +55,44 @@ class FittedTable(DataTable[Text]):
         if event.size.width != self._fitted_width:
             self._rebuild()
 
-    def _widths(self) -> list[int]:
+    def _fit(self) -> list[int]:
         total = self.size.width or self.app.size.width
         fixed = sum(c.width for c in self.spec if c.width is not None)
-        padding = 2 * self.cell_padding * len(self.spec) + 1  # + room for a scrollbar
+        spare = total - fixed - GAP * len(self.spec) - 1  # - room for a scrollbar
         flexible = [c for c in self.spec if c.width is None]
-        room = max(self.min_flex * len(flexible), total - fixed - padding)
+        room = max(self.min_flex * len(flexible), spare)
         weights = sum(c.weight for c in flexible) or 1
-        widths = []
-        for column in self.spec:
-            if column.width is not None:
-                widths.append(column.width)
-            else:
-                widths.append(max(self.min_flex, room * column.weight // weights))
-        return widths
+        return [
+            c.width if c.width is not None else max(self.min_flex, room * c.weight // weights)
+            for c in self.spec
+        ]
+
+    def _cell(self, index: int, cell: Text) -> Text:
+        """Fit a cell to its column: cut with '…', aligned, with the gap on the left."""
+        column, width = self.spec[index], self.widths[index]
+        text = cell.copy()
+        text.truncate(width, overflow="ellipsis")
+        padding = Text(" " * (width - text.cell_len))
+        if column.justify == "right":
+            return Text(" " * GAP) + padding + text
+        return Text(" " * GAP) + text + padding
+
+    def _fitted(self, row: Row) -> list[Text]:
+        return [self._cell(index, cell) for index, cell in enumerate(row)]
 
     def _rebuild(self) -> None:
         """Lay the columns out for the current width and re-add every row."""
         selected = self.selected_key()
         self._fitted_width = self.size.width
+        self.widths = self._fit()
         self.clear(columns=True)
-        for column, width in zip(self.spec, self._widths(), strict=True):
-            self.add_column(Text(column.label, style="bold"), key=column.key, width=width)
+        for index, column in enumerate(self.spec):
+            label = Text(column.label, style="bold")
+            self.add_column(
+                self._cell(index, label), key=column.key, width=self.widths[index] + GAP
+            )
         for key, row in self._rows.items():
-            self.add_row(*row, key=key)
+            self.add_row(*self._fitted(row), key=key)
         self._restore(selected)
 
     def _restore(self, key: str | None) -> None:
@@ -90,7 +108,7 @@ class FittedTable(DataTable[Text]):
             self._signatures = {key: _signature(row) for key, row in rows}
             self.clear()
             for key, row in rows:
-                self.add_row(*row, key=key)
+                self.add_row(*self._fitted(row), key=key)
             self._restore(selected)
             return
         for key, row in rows:
@@ -104,9 +122,9 @@ class FittedTable(DataTable[Text]):
         new = _signature(row)
         if new == old:
             return
-        for column, cell, before, after in zip(self.spec, row, old, new, strict=True):
+        for index, (column, before, after) in enumerate(zip(self.spec, old, new, strict=True)):
             if before != after:
-                self.update_cell(key, column.key, cell)
+                self.update_cell(key, column.key, self._cell(index, row[index]))
         self._rows[key] = row
         self._signatures[key] = new
 

@@ -16,7 +16,7 @@ class LogTail(Log):
     """Shows the end of a log file and appends what gets written to it (call `poll`)."""
 
     DEFAULT_CSS = """
-    LogTail { height: 6; }
+    LogTail { height: 6; overflow-x: hidden; overflow-y: auto; }
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -38,6 +38,7 @@ class LogTail(Log):
         try:
             size = os.path.getsize(path)
         except OSError:
+            self.write_line("(no log file yet)")
             return
         self._offset = max(0, size - TAIL_BYTES)
         self.poll(skip_partial_line=self._offset > 0)
