@@ -104,7 +104,7 @@ async def test_a_burst_of_1000_events_keeps_keys_responsive(db_path):
         await pilot.pause(0.2)
         assert screen.filter == "outputs"
         counts = str(screen.query_one("#run-counts").render())
-        assert "1000/1000 done" in counts and "1000 succeeded" in counts
+        assert "1000/1000 finished" in counts and "1000 succeeded" in counts
 
 
 async def test_markup_and_escapes_are_shown_literally(db_path):
