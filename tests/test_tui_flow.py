@@ -70,7 +70,7 @@ async def test_new_batch_to_complete_by_keys_alone(db_path, fake_generator):
         await pilot.press("escape")
         await pilot.pause(0.1)
         assert isinstance(app.screen, BatchListScreen)
-        row = app.screen.table.get_row("000000000001" if False else app.screen.selected_id())
+        row = app.screen.table.source_row(app.screen.selected_id())
         assert "✔ COMPLETE" in str(row[1]) and "3/3" in str(row[2])
     assert service.get("Cats").status is BatchStatus.COMPLETE
     assert len(service.outputs("Cats")) == 3
@@ -112,7 +112,7 @@ async def test_markup_and_escapes_are_shown_literally(db_path):
     store(db_path, batch(1, "Hostile [red]name[/red]", BatchStatus.DRAFT, [item(1, hostile)]))
     app = make_app(BatchService(Repository(db_path), clock=lambda: NOW))
     async with app.run_test(size=(80, 24)) as pilot:
-        name_cell = app.screen.table.get_row(app.screen.selected_id())[0]
+        name_cell = app.screen.table.source_row(app.screen.selected_id())[0]
         assert name_cell.plain == "Hostile [red]name[/red]"
         await pilot.press("enter")
         await pilot.pause()

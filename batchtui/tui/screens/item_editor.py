@@ -390,7 +390,7 @@ class ItemEditorScreen(AppScreen):
             self.bt.service.lock(self.batch_id)
         except ValidationError as exc:
             self.show_problems(exc.problems)
-            self.bell()
+            self.app.bell()
             return
         except Exception as exc:
             self.show_problems([str(exc)])

@@ -128,6 +128,10 @@ class FittedTable(DataTable[Text]):
         self._rows[key] = row
         self._signatures[key] = new
 
+    def source_row(self, key: str) -> Row:
+        """The row as given (before fitting to the column widths)."""
+        return self._rows[key]
+
     def selected_key(self) -> str | None:
         """The key of the row under the cursor, if any."""
         if self.row_count == 0:
