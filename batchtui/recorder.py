@@ -18,15 +18,24 @@ import anyio
 from .engine.events import EngineEvent, ItemFinished, ItemProgress, ItemStarted
 from .engine.runner import Engine
 from .models import Batch, BatchStatus, ItemStatus, RunnerInfo
+from .runtime import process_token
 from .store import Repository
 
 Listener = Callable[[EngineEvent, Batch], None]
 HEARTBEAT_SECONDS = 2.0
 
 
-def runner_info(now: datetime) -> RunnerInfo:
-    """This process as a batch's runner."""
-    return RunnerInfo(pid=os.getpid(), host=socket.gethostname(), started_at=now, heartbeat=now)
+def runner_info(now: datetime, pid: int | None = None, **fields: object) -> RunnerInfo:
+    """This process (or `pid` on this host) as a batch's runner."""
+    pid = pid or os.getpid()
+    return RunnerInfo(
+        pid=pid,
+        host=socket.gethostname(),
+        started_at=now,
+        heartbeat=now,
+        token=process_token(pid),
+        **fields,
+    )
 
 
 class RunRecorder:
@@ -46,6 +55,8 @@ class RunRecorder:
         self.listener = listener
         self.flush_interval = flush_interval
         self.dirty = False
+        self.lost = False
+        self.owner = batch.runner.model_copy() if batch.runner else None
         self._last_write = 0.0
 
     def apply(self, event: EngineEvent) -> None:
@@ -84,6 +95,13 @@ class RunRecorder:
             self.batch.runner.heartbeat = now
         with self.repo.transaction() as tx:
             stored = tx.get(self.batch.id)
+            if not self._still_owner(stored):
+                # Another process declared this run dead (say, after a long suspend) and took
+                # the batch over: stop, and never overwrite what it recorded.
+                self.lost = True
+                if engine is not None:
+                    engine.cancel(interrupt=True)
+                return
             if stored is not None:
                 # Other processes may change only these while a batch runs.
                 if stored.cancel_requested and not self.batch.cancel_requested:
@@ -98,6 +116,16 @@ class RunRecorder:
             tx.save(self.batch)
         self.dirty = False
         self._last_write = anyio.current_time()
+
+    def _still_owner(self, stored: Batch | None) -> bool:
+        mine = self.owner
+        return (
+            stored is not None
+            and stored.status is BatchStatus.PROCESSING
+            and stored.runner is not None
+            and mine is not None
+            and (stored.runner.pid, stored.runner.host) == (mine.pid, mine.host)
+        )
 
     async def flush_loop(self, engine: Engine) -> None:
         """Flush while the run lasts: when dirty, every `flush_interval`; a heartbeat anyway."""

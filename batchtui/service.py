@@ -22,7 +22,7 @@ import pydantic
 
 from .engine.outputs import batch_folder, output_name
 from .engine.runner import Engine
-from .errors import AmbiguousError, NotFoundError, ValidationError
+from .errors import AmbiguousError, BusyError, NotFoundError, TransitionError, ValidationError
 from .generators import Job, get_generator
 from .models import (
     Batch,
@@ -35,6 +35,7 @@ from .models import (
     utcnow,
 )
 from .recorder import Listener, RunRecorder, runner_info
+from .runtime import kill_item_processes, same_process_alive
 from .store import Repository
 
 MAX_CONTENT_CHARS = 100_000
@@ -83,16 +84,6 @@ def check_content(content: str) -> None:
         content.encode("utf-8")
     except UnicodeEncodeError:
         raise ValidationError("item content is not valid text (unpaired surrogate)") from None
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class BatchService:
@@ -403,11 +394,28 @@ class BatchService:
 
     # ------------------------------------------------------------------ running
 
-    def begin(self, ref: str, *, retry: bool = False) -> Batch:
-        """Move a batch into PROCESSING for a run by this process (start or retry)."""
+    def begin(
+        self,
+        ref: str,
+        *,
+        retry: bool = False,
+        detached: bool = False,
+        log_path: str | None = None,
+    ) -> Batch:
+        """Move a batch into PROCESSING for a run by this process (start or retry).
+
+        Exactly one process wins this (it happens under the database lock); any other is told
+        who owns the batch. A detached run is begun here and then handed to its runner.
+        """
         self.recover_orphans()
 
         def change(batch: Batch) -> Batch:
+            if batch.status is BatchStatus.PROCESSING and batch.runner is not None:
+                raise TransitionError(
+                    f"batch '{batch.name}' is already being processed by "
+                    f"{batch.runner.describe(self.clock())} — watch it: batchtui attach "
+                    f"{batch.id}; stop it: batchtui cancel {batch.id}"
+                )
             if retry:
                 todo = [it for it in batch.items if it.status is not ItemStatus.SUCCEEDED]
                 if not todo:
@@ -434,7 +442,7 @@ class BatchService:
             batch.started_at = now
             batch.finished_at = None
             batch.cancel_requested = False
-            batch.runner = runner_info(now)
+            batch.runner = runner_info(now, detached=detached, log_path=log_path)
             return batch
 
         return self._mutate(ref, "retry" if retry else "start", change)
@@ -469,8 +477,43 @@ class BatchService:
             )
         return jobs
 
-    async def run(self, batch_id: str, listener: Listener | None = None) -> Batch:
+    def hand_over(self, batch_id: str, pid: int) -> Batch:
+        """Make process `pid` (a detached runner on this host) the owner of a PROCESSING batch
+        this process began."""
+        with self.repo.transaction() as tx:
+            batch = tx.get(batch_id)
+            if batch is None or batch.status is not BatchStatus.PROCESSING or not batch.runner:
+                raise NotFoundError(f"batch '{batch_id}' is not waiting for a runner")
+            if batch.runner.pid != os.getpid():
+                raise BusyError(f"batch '{batch.name}' belongs to pid {batch.runner.pid}")
+            batch.runner = runner_info(
+                self.clock(), pid, detached=True, log_path=batch.runner.log_path
+            )
+            tx.save(batch)
+        return batch
+
+    async def _await_ownership(self, batch_id: str, patience: float) -> Batch:
+        """The batch, once its runner record names this process (a detached runner may start
+        before its parent has handed the batch over)."""
+        with anyio.move_on_after(patience):
+            while True:
+                batch = self.repo.get(batch_id)
+                if batch is None:
+                    raise NotFoundError(f"no batch '{batch_id}'")
+                runner = batch.runner
+                if runner is not None and runner.pid == os.getpid():
+                    return batch
+                if batch.status is not BatchStatus.PROCESSING:
+                    break
+                await anyio.sleep(0.05)
+        raise BusyError(f"batch '{batch_id}' was not handed to this runner (pid {os.getpid()})")
+
+    async def run(
+        self, batch_id: str, listener: Listener | None = None, *, handover_wait: float = 0.0
+    ) -> Batch:
         """Run a PROCESSING batch that `begin` handed to this process; returns the ended batch."""
+        if handover_wait:
+            await self._await_ownership(batch_id, handover_wait)
         batch = self.repo.get(batch_id)
         if batch is None:
             raise NotFoundError(f"no batch '{batch_id}'")
@@ -480,11 +523,13 @@ class BatchService:
         recorder = RunRecorder(self.repo, batch, self.clock, listener, self.flush_interval)
         engine = Engine(generator, recorder.apply, concurrency=batch.config.concurrency)
         self._engines[batch.id] = engine
+        jobs = self.jobs(batch)
+        _remove_partials(jobs)
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(recorder.flush_loop, engine)
                 try:
-                    await engine.run(self.jobs(batch))
+                    await engine.run(jobs)
                 finally:
                     tg.cancel_scope.cancel()
         finally:
@@ -505,9 +550,15 @@ class BatchService:
         return await self.run(batch.id, listener)
 
     def cancel_all_here(self) -> None:
-        """Cancel every run this process is driving (quit, SIGHUP)."""
+        """Cancel every run this process is driving (the user asked: items become CANCELLED)."""
         for engine in list(self._engines.values()):
             engine.cancel()
+
+    def interrupt_all_here(self, reason: str) -> None:
+        """Stop every run this process drives because the process is going away (a signal):
+        running items are stopped cleanly and recorded INTERRUPTED, for retry to resume."""
+        for engine in list(self._engines.values()):
+            engine.cancel(interrupt=True, reason=reason)
 
     def recover_orphans(self) -> list[Batch]:
         """End PROCESSING batches whose runner is gone: RUNNING items become INTERRUPTED."""
@@ -520,10 +571,10 @@ class BatchService:
             runner = batch.runner
             if runner is None:
                 return True
-            if runner.host == host and runner.pid != os.getpid():
-                return not _pid_alive(runner.pid) or now - runner.heartbeat > STALE_RUNNER
-            if runner.host == host:
-                return False
+            if runner.host == host and runner.pid == os.getpid():
+                return False  # begun here; the run is about to start
+            if runner.host == host and not same_process_alive(runner.pid, runner.token):
+                return True
             return now - runner.heartbeat > STALE_RUNNER
 
         snapshot = [b for b in self.repo.all() if orphaned(b)]
@@ -535,10 +586,22 @@ class BatchService:
                 batch = tx.get(stale.id)
                 if batch is None or not orphaned(batch):
                     continue
+                running = [it.id for it in batch.items if it.status is ItemStatus.RUNNING]
+                if batch.runner is not None and batch.runner.host == host:
+                    kill_item_processes(running)  # children the dead runner left behind
                 batch.end_run(now, "its runner stopped (killed, crashed or rebooted)")
                 tx.save(batch)
                 recovered.append(batch)
         return recovered
+
+
+def _remove_partials(jobs: list[Job]) -> None:
+    """Delete half-written outputs that earlier, interrupted attempts left behind."""
+    for job in jobs:
+        final = job.final_output
+        for leftover in final.parent.glob(f".{final.stem}.part*{final.suffix}"):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
 
 
 def _remove_empty(folder: Path) -> None:

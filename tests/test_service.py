@@ -18,6 +18,7 @@ from batchtui.errors import AmbiguousError, NotFoundError, TransitionError, Vali
 from batchtui.generators import BUILTIN
 from batchtui.generators.base import Context, Job
 from batchtui.models import Batch, BatchStatus, ItemStatus
+from batchtui.runtime import process_token
 from batchtui.service import MAX_CONTENT_CHARS, BatchService
 from batchtui.store import Repository
 
@@ -1005,6 +1006,7 @@ def _orphan(service: BatchService, batch_id: str, pid: int, statuses: list[ItemS
     with service.repo.transaction() as tx:
         batch = tx.get(batch_id)
         batch.runner.pid = pid
+        batch.runner.token = process_token(pid)  # the start token that goes with that pid
         for it, status in zip(batch.items, statuses, strict=True):
             it.status = status
             if status is ItemStatus.SUCCEEDED:

@@ -149,6 +149,7 @@ async def run_logged(
     on_start: Callable[[Process], None] | None = None,
     grace: float = 3.0,
     log_stdout: bool = True,
+    env: dict[str, str] | None = None,
 ) -> None:
     """Run argv to completion, logging its output; raise GeneratorError on failure.
 
@@ -162,6 +163,7 @@ async def run_logged(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=cwd,
+            env=env,
             start_new_session=True,
         )
     except FileNotFoundError:

@@ -8,6 +8,7 @@ callback, so the same engine runs under the CLI and inside the TUI.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import shutil
@@ -22,8 +23,9 @@ from anyio.abc import Process
 
 from ..generators.base import Generator, GeneratorError, Job, LineHandler
 from ..models import ItemStatus, utcnow
+from ..runtime import BATCH_ENV, ITEM_ENV
 from .events import EngineEvent, ItemFinished, ItemProgress, ItemStarted
-from .outputs import verify_output, write_sidecar
+from .outputs import sidecar_path, verify_output, write_sidecar
 from .process import ItemLog, run_logged
 
 Emit = Callable[[EngineEvent], None]
@@ -74,6 +76,8 @@ class _ItemContext:
                 on_start=started,
                 grace=self.grace,
                 log_stdout=log_stdout,
+                # Inherited by grandchildren: how a crashed runner's leftovers are found.
+                env={**os.environ, ITEM_ENV: self.job.item_id, BATCH_ENV: self.job.batch_id},
             )
         finally:
             self.pids.difference_update(pids)
@@ -89,6 +93,8 @@ class Engine:
         self.limiter = anyio.CapacityLimiter(concurrency)
         self._scope: anyio.CancelScope | None = None
         self._cancel_requested = False
+        self._stop_status = ItemStatus.CANCELLED
+        self._stop_reason = "cancelled"
         self.running_pids: set[int] = set()
 
     @property
@@ -102,9 +108,13 @@ class Engine:
             raise ValueError("concurrency must be at least 1")
         self.limiter.total_tokens = value
 
-    def cancel(self) -> None:
-        """Stop the run: waiting items become CANCELLED, running ones are stopped and too."""
+    def cancel(self, *, interrupt: bool = False, reason: str | None = None) -> None:
+        """Stop the run. A user's cancel makes items CANCELLED; an interrupt (signal, shutdown,
+        lost ownership) makes running items INTERRUPTED, so they read as "did not finish"."""
         self._cancel_requested = True
+        if interrupt and self._stop_status is ItemStatus.CANCELLED:
+            self._stop_status = ItemStatus.INTERRUPTED
+            self._stop_reason = reason or "interrupted"
         if self._scope is not None:
             self._scope.cancel()
 
@@ -121,19 +131,21 @@ class Engine:
 
     async def _run_one(self, job: Job) -> None:
         began = False
+        if await self._adopt(job):
+            return
         try:
             async with self.limiter:
                 began = True
                 await self._attempt(job)
         except anyio.get_cancelled_exc_class():
-            if not began:  # cancelled while waiting for a slot: it never started
+            if not began:  # stopped while waiting for a slot: it never started
                 self.emit(
                     ItemFinished(
                         job.batch_id,
                         job.item_id,
                         ItemStatus.CANCELLED,
                         utcnow(),
-                        error="cancelled before it started",
+                        error=f"{self._stop_reason} before it started",
                     )
                 )
             raise
@@ -170,16 +182,16 @@ class Engine:
                 write_sidecar(job.final_output, self._sidecar(job, started))
                 status, output = ItemStatus.SUCCEEDED, str(job.final_output)
         except anyio.get_cancelled_exc_class():
-            log.write("[batchtui: cancelled]", "batchtui")
+            log.write(f"[batchtui: {self._stop_reason}]", "batchtui")
             with anyio.CancelScope(shield=True):
                 self._cleanup(job, log)
             self.emit(
                 ItemFinished(
                     job.batch_id,
                     job.item_id,
-                    ItemStatus.CANCELLED,
+                    self._stop_status,
                     utcnow(),
-                    error="cancelled while running",
+                    error=f"{self._stop_reason} while running",
                 )
             )
             raise
@@ -194,6 +206,36 @@ class Engine:
             log.write(f"[batchtui: SUCCEEDED: {output}]", "batchtui")
         self._cleanup(job, log)
         self.emit(ItemFinished(job.batch_id, job.item_id, status, utcnow(), output, error))
+
+    async def _adopt(self, job: Job) -> bool:
+        """Take over an output a previous attempt finished before its runner died.
+
+        The sidecar is written only after the output is complete and in place, so an output
+        with a sidecar naming this item and this exact config is whole; it is checked once
+        more and, if valid, recorded instead of rendered again.
+        """
+        sidecar = sidecar_path(job.final_output)
+        try:
+            record = json.loads(sidecar.read_text())
+        except (OSError, ValueError):
+            return False
+        if not isinstance(record, dict) or record.get("item_id") != job.item_id:
+            return False
+        if record.get("config_hash") != job.config.fingerprint():
+            return False
+        try:
+            await verify_output(job.final_output, job.config)
+        except GeneratorError:
+            return False
+        log = ItemLog(job.log_path)
+        log.write(f"[batchtui: adopted the finished output {job.final_output}]", "batchtui")
+        log.close()
+        self.emit(
+            ItemFinished(
+                job.batch_id, job.item_id, ItemStatus.SUCCEEDED, utcnow(), str(job.final_output)
+            )
+        )
+        return True
 
     def _cleanup(self, job: Job, log: ItemLog) -> None:
         log.close()
