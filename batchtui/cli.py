@@ -7,6 +7,7 @@ validation error (one line on stderr, nothing changed), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ from .cli_output import (
     progress_line,
     show_batch,
 )
+from .detach import start_detached
 from .errors import BatchtuiError, ValidationError
 from .generators import available
 from .generators.command import PLACEHOLDERS
@@ -38,6 +40,7 @@ from .store import Repository
 from .textsafe import inert, one_line
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+ATTACH_POLL = 0.2  # seconds between looks at the database while attached
 
 
 class _Parser(argparse.ArgumentParser):
@@ -155,8 +158,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("name", metavar="NAME")
     verb("lock", "validate and freeze the config (DRAFT → LOCKED)", json=True)
     verb("unlock", "back to DRAFT for editing (LOCKED → DRAFT)", json=True)
-    sub = verb("start", "run a LOCKED batch here, with live progress", json=True)
-    sub = verb("retry", "run again only the items that did not succeed", json=True)
+    for name, text in (
+        ("start", "run a LOCKED batch, here with live progress or --detach'ed"),
+        ("retry", "run again only the items that did not succeed"),
+        ("resume", "the same as retry: pick up a PARTIAL, FAILED or interrupted batch"),
+    ):
+        sub = verb(name, text, json=True)
+        sub.add_argument(
+            "--detach",
+            "-d",
+            action="store_true",
+            help="run in the background, surviving this terminal (watch: attach)",
+        )
+    verb("attach", "follow a running batch live (ctrl+c detaches; the run goes on)", json=True)
+    runner = verbs.add_parser("_runner")  # the background runner; not listed in --help
+    runner.add_argument("id")
+    runner.set_defaults(json=False)
     verb("cancel", "stop a PROCESSING batch", json=True)
     sub = verb("concurrency", "change how many items run at once (also while running)", json=True)
     sub.add_argument("value", metavar="N", type=_positive_int)
@@ -372,33 +389,117 @@ class Cli:
     def do_retry(self) -> int:
         return self._run(retry=True)
 
+    def do_resume(self) -> int:
+        return self._run(retry=True)
+
+    def do_attach(self) -> int:
+        """Follow a run from the database (any process's), until it ends or ctrl+c detaches."""
+        batch = self.service.get(self.args.id)
+        if batch.status in (BatchStatus.DRAFT, BatchStatus.LOCKED):
+            raise ValidationError(
+                f"batch '{batch.name}' is {batch.status.value}, not running — "
+                f"start it: batchtui start {batch.id}"
+            )
+        repo = self.service.repo
+        detached = False
+
+        async def follow() -> Batch:
+            nonlocal detached
+            current = batch
+            display = RunDisplay(current, sys.stderr if self.args.json else None)
+            if current.runner is not None:
+                display.console.print(
+                    Text(f"attached to {current.runner.describe(self.service.clock())}"),
+                    style="dim",
+                )
+            with display, anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                stop = anyio.Event()
+
+                async def on_signal() -> None:
+                    nonlocal detached
+                    async for _ in signals:
+                        detached = True
+                        stop.set()
+                        return
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(on_signal)
+                    seen: tuple[int, int] | None = None
+                    display.show_snapshot(current)
+                    while current.status is BatchStatus.PROCESSING and not stop.is_set():
+                        with anyio.move_on_after(ATTACH_POLL):
+                            await stop.wait()
+                        signature = repo.signature()
+                        if signature != seen:
+                            seen = signature
+                            current = repo.get(current.id) or current
+                            display.show_snapshot(current)
+                    tg.cancel_scope.cancel()
+            return current
+
+        ended = anyio.run(follow)
+        if detached:
+            self.say(
+                f"detached: '{ended.name}' goes on in the background — stop it: "
+                f"batchtui cancel {ended.id}"
+            )
+            return EXIT_OK
+        return self._ended(ended, interrupted_by=None)
+
+    def do__runner(self) -> int:
+        """The detached runner itself (started by `start --detach`)."""
+        now = self.service.clock().astimezone().isoformat(timespec="seconds")
+        print(f"batchtui runner pid {os.getpid()} for batch {self.args.id}, {now}", flush=True)
+        return self._execute(self.args.id, handover_wait=15.0)
+
     def _run(self, *, retry: bool) -> int:
+        if getattr(self.args, "detach", False):
+            started = start_detached(self.service, self.args.id, retry=retry)
+            batch = started.batch
+            return self.emit(
+                {**batch_json(batch), "runner_pid": started.pid, "log": str(started.log_path)},
+                lambda: self.say(
+                    f"started '{batch.name}' in the background (pid {started.pid}); it keeps "
+                    f"running if you close this terminal.\n"
+                    f"  watch: batchtui attach {batch.id}   (or open it in batchtui)\n"
+                    f"  stop:  batchtui cancel {batch.id}\n"
+                    f"  log:   {started.log_path}"
+                ),
+            )
         batch = self.service.begin(self.args.id, retry=retry)
-        interrupted = False
+        return self._execute(batch.id)
+
+    def _execute(self, batch_id: str, handover_wait: float = 0.0) -> int:
+        """Run a begun batch here with live progress; signals stop it cleanly (INTERRUPTED)."""
+        caught: signal.Signals | None = None
 
         async def main() -> Batch:
-            nonlocal interrupted
+            nonlocal caught
+            batch = self.service.repo.get(batch_id)
+            assert batch is not None
             display = RunDisplay(batch, sys.stderr if self.args.json else None)
 
-            async def watch_signals(scope: anyio.CancelScope) -> None:
-                nonlocal interrupted
+            async def watch_signals() -> None:
+                nonlocal caught
                 signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
                 with anyio.open_signal_receiver(*signals) as received:
                     async for signum in received:
-                        interrupted = True
-                        display.console.print(
-                            f"{signal.Signals(signum).name}: stopping running items …"
-                        )
-                        self.service.cancel_all_here()
+                        caught = signal.Signals(signum)
+                        display.console.print(f"{caught.name}: stopping running items …")
+                        self.service.interrupt_all_here(f"stopped by {caught.name}")
 
             with display:
                 async with anyio.create_task_group() as tg:
-                    tg.start_soon(watch_signals, tg.cancel_scope)
-                    ended = await self.service.run(batch.id, display.on_event)
+                    tg.start_soon(watch_signals)
+                    ended = await self.service.run(
+                        batch_id, display.on_event, handover_wait=handover_wait
+                    )
                     tg.cancel_scope.cancel()
             return ended
 
-        ended = anyio.run(main)
+        return self._ended(anyio.run(main), interrupted_by=caught)
+
+    def _ended(self, ended: Batch, interrupted_by: signal.Signals | None) -> int:
         progress = ended.progress()
 
         def human() -> None:
@@ -413,8 +514,8 @@ class Cli:
                 )
 
         self.emit(batch_json(ended), human)
-        if interrupted:
-            return EXIT_INTERRUPTED
+        if interrupted_by is not None:
+            return 128 + int(interrupted_by)
         return EXIT_OK if ended.status is BatchStatus.COMPLETE else EXIT_RUN_FAILED
 
 
@@ -428,7 +529,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verb in (None, "tui"):
             return _open_tui(service)
         service.recover_orphans()
-        handler = getattr(Cli(args, service), f"do_{args.verb}")
+        handler = getattr(Cli(args, service), f"do_{args.verb.replace('-', '_')}")
         return handler()
     except BatchtuiError as exc:
         sys.stderr.write(f"batchtui: error: {one_line(str(exc))}\n")

@@ -177,6 +177,7 @@ class RunDisplay:
         self._progress: Progress | None = None
         self._overall = None
         self._tasks: dict[str, TaskID] = {}
+        self._seen: dict[str, tuple[ItemStatus, float]] = {}
         if self.live:
             self._progress = Progress(
                 TextColumn("{task.description}"),
@@ -219,6 +220,29 @@ class RunDisplay:
             if task is not None:
                 self._progress.remove_task(task)
             self._progress.console.print(self._line(item))
+
+    def show_snapshot(self, batch: Batch) -> None:
+        """Show a batch read from the database (attach): what changed since the last one is
+        replayed as the events a live run would have sent."""
+        for item in batch.items:
+            before = self._seen.get(item.id)
+            now = (item.status, item.progress)
+            if before == now:
+                continue
+            self._seen[item.id] = now
+            if before is None and item.status is not ItemStatus.RUNNING:
+                continue  # the state found on attaching: the bars show it, no line per item
+            if item.status is ItemStatus.RUNNING:
+                if before is None or before[0] is not ItemStatus.RUNNING:
+                    self.on_event(
+                        ItemStarted(batch.id, item.id, item.attempts, item.started_at, "", ""),
+                        batch,
+                    )
+                self.on_event(ItemProgress(batch.id, item.id, item.progress), batch)
+            elif item.status is not ItemStatus.PENDING:
+                self.on_event(ItemFinished(batch.id, item.id, item.status, item.finished_at), batch)
+        if self._progress is not None:
+            self._update(batch)
 
     def _update(self, batch: Batch) -> None:
         assert self._progress is not None and self._overall is not None

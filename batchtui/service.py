@@ -410,12 +410,6 @@ class BatchService:
         self.recover_orphans()
 
         def change(batch: Batch) -> Batch:
-            if batch.status is BatchStatus.PROCESSING and batch.runner is not None:
-                raise TransitionError(
-                    f"batch '{batch.name}' is already being processed by "
-                    f"{batch.runner.describe(self.clock())} — watch it: batchtui attach "
-                    f"{batch.id}; stop it: batchtui cancel {batch.id}"
-                )
             if retry:
                 todo = [it for it in batch.items if it.status is not ItemStatus.SUCCEEDED]
                 if not todo:
@@ -445,7 +439,17 @@ class BatchService:
             batch.runner = runner_info(now, detached=detached, log_path=log_path)
             return batch
 
-        return self._mutate(ref, "retry" if retry else "start", change)
+        try:
+            return self._mutate(ref, "retry" if retry else "start", change)
+        except TransitionError:
+            current = self.get(ref)
+            if current.status is BatchStatus.PROCESSING and current.runner is not None:
+                raise TransitionError(
+                    f"batch '{current.name}' is already being processed by "
+                    f"{current.runner.describe(self.clock())} — watch it: batchtui attach "
+                    f"{current.id}; stop it: batchtui cancel {current.id}"
+                ) from None
+            raise
 
     def jobs(self, batch: Batch) -> list[Job]:
         """The jobs a run of `batch` has to do: its PENDING items, in order."""

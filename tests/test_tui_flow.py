@@ -61,6 +61,9 @@ async def test_new_batch_to_complete_by_keys_alone(db_path, fake_generator):
         assert service.get("Cats").status is BatchStatus.LOCKED
         await pilot.press("s")
         await pilot.pause()
+        assert app.screen.__class__.__name__ == "StartScreen"  # here, or in the background?
+        await pilot.press("enter")  # here
+        await pilot.pause()
         assert isinstance(app.screen, ProgressScreen)
         progress = app.screen
         await wait_until(lambda: progress.batch and progress.batch.status is BatchStatus.COMPLETE)

@@ -80,6 +80,7 @@ def write_database_file(path: Path, data: dict[str, Any]) -> None:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
+        _remove_stale_temps(path, keep=tmp)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -92,6 +93,14 @@ def write_database_file(path: Path, data: dict[str, Any]) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _remove_stale_temps(path: Path, keep: str) -> None:
+    """Delete temp files of writers killed mid-write (safe: we hold the write lock)."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        if str(stale) != keep:
+            with contextlib.suppress(OSError):
+                stale.unlink()
 
 
 class TransactionStorage(Storage):

@@ -115,6 +115,14 @@ class Repository:
         """One batch by exact id, or None (a lock-free snapshot)."""
         return self._reader().get(batch_id)
 
+    def signature(self) -> tuple[int, int] | None:
+        """(mtime, size) of the database file: a cheap "has anything changed?" check."""
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size)
+
     def exists(self) -> bool:
         """Whether the database file has been written yet."""
         return self.path.exists()

@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from ..detach import start_detached
 from ..engine.events import EngineEvent
 from ..errors import BatchtuiError, ValidationError
 from ..models import Batch, BatchStatus
@@ -30,6 +31,7 @@ from .messages import BatchUpdated, RunEnded
 from .screens.dialogs import ConfirmScreen
 from .screens.help import HelpScreen
 from .screens.new_batch import NewBatch, NewBatchScreen
+from .screens.start_choice import StartScreen
 
 T = TypeVar("T")
 
@@ -82,7 +84,9 @@ class BatchtuiApp(App[None]):
             loop.add_signal_handler(signal.SIGTERM, self._hangup)
 
     def _hangup(self) -> None:
-        self.service.cancel_all_here()
+        # The terminal is gone (or we were told to stop): stop our runs' children cleanly and
+        # record their items INTERRUPTED. Background runs are not ours and go on.
+        self.service.interrupt_all_here("stopped: batchtui was hung up or terminated")
         self.call_later(self._stop_runs_and_exit)
 
     # --------------------------------------------------------------- helpers
@@ -122,6 +126,46 @@ class BatchtuiApp(App[None]):
         return self.safe(self.service.get, batch_id)
 
     # ------------------------------------------------------------------ runs
+
+    def request_start(self, batch_id: str, *, retry: bool = False) -> None:
+        """Ask where to run (here or in the background), then start or retry the batch."""
+        batch = self.batch(batch_id)
+        if batch is None:
+            return
+        allowed = (BatchStatus.PARTIAL, BatchStatus.FAILED) if retry else (BatchStatus.LOCKED,)
+        if batch.status not in allowed:
+            self.safe(self.service.begin, batch_id, retry=retry)  # explains why not
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice == "here":
+                if self.start_run(batch_id, retry=retry, show=False):
+                    self.show_progress_instead_of_editor(batch_id)
+            elif choice == "background":
+                self.start_background(batch_id, retry=retry)
+
+        self.push_screen(StartScreen(batch, retry=retry), chosen)
+
+    def start_background(self, batch_id: str, *, retry: bool = False) -> bool:
+        """Hand the batch to a detached runner that outlives this app; follow it here."""
+        started = self.safe(start_detached, self.service, batch_id, retry=retry)
+        if started is None:
+            return False
+        self.notify(
+            f"{one_line(started.batch.name, 40)} runs in the background (pid {started.pid}); "
+            "it goes on if you quit.",
+            markup=False,
+        )
+        self.show_progress_instead_of_editor(batch_id)
+        return True
+
+    def show_progress_instead_of_editor(self, batch_id: str) -> None:
+        """Open live progress; an editor of that batch underneath is closed first."""
+        from .screens.item_editor import ItemEditorScreen
+
+        if isinstance(self.screen, ItemEditorScreen) and self.screen.batch_id == batch_id:
+            self.pop_screen()
+        self.open_progress(batch_id)
 
     def start_run(self, batch_id: str, *, retry: bool = False, show: bool = True) -> bool:
         """Start (or retry) a batch in a worker and, by default, show its progress."""
@@ -318,7 +362,6 @@ class BatchtuiApp(App[None]):
         if self._quitting:
             return
         self._quitting = True
-        self.service.cancel_all_here()
         await self.workers.wait_for_complete(self.running_workers())
         self.exit()
 

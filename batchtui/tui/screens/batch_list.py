@@ -218,12 +218,12 @@ class BatchListScreen(AppScreen):
     def action_start(self) -> None:
         batch = self.selected()
         if batch is not None:
-            self.bt.start_run(batch.id)
+            self.bt.request_start(batch.id)
 
     def action_retry(self) -> None:
         batch = self.selected()
         if batch is not None:
-            self.bt.start_run(batch.id, retry=True)
+            self.bt.request_start(batch.id, retry=True)
 
     def action_cancel(self) -> None:
         batch = self.selected()

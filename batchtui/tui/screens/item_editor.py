@@ -404,9 +404,7 @@ class ItemEditorScreen(AppScreen):
             self.reload()
 
     def action_start(self) -> None:
-        if self.bt.start_run(self.batch_id, show=False):
-            self.dismiss()
-            self.bt.open_progress(self.batch_id)
+        self.bt.request_start(self.batch_id)
 
     def action_back(self) -> None:
         box = self.query_one("#item-input", ItemInput)

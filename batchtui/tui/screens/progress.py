@@ -92,7 +92,9 @@ class ProgressScreen(AppScreen):
     def on_mount(self) -> None:
         self.reload()
         self.query_one("#run-items", FittedTable).focus()
-        self.set_interval(self.bt.poll_interval, self._poll)
+        # A run in another process (a background runner) is followed through the database;
+        # its runner flushes every 0.25 s, so polling as often keeps the lag under half a second.
+        self.set_interval(min(self.bt.poll_interval, 0.25), self._poll)
         self.set_interval(1.0, self._tick)
         self.set_interval(0.3, self._poll_log)
 
@@ -276,8 +278,7 @@ class ProgressScreen(AppScreen):
     # -------------------------------------------------------------- actions
 
     def action_retry(self) -> None:
-        self.bt.start_run(self.batch_id, retry=True, show=False)
-        self.reload()
+        self.bt.request_start(self.batch_id, retry=True)
 
     def action_cancel(self) -> None:
         if self.batch is not None:
