@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import anyio
-import pytest
 
 from batchtui.models import BatchStatus, ItemStatus
 from batchtui.service import BatchService
