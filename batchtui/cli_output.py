@@ -21,22 +21,10 @@ from rich.text import Text
 from .engine.events import EngineEvent, ItemFinished, ItemProgress, ItemStarted
 from .models import Batch, BatchItem, BatchStatus, ItemStatus
 from .models import Progress as BatchProgress
+from .symbols import ICONS, seconds
 from .textsafe import one_line
 
-STATUS_ICONS: dict[str, str] = {
-    BatchStatus.DRAFT: "✎",
-    BatchStatus.LOCKED: "🔒",
-    BatchStatus.PROCESSING: "▶",
-    BatchStatus.COMPLETE: "✔",
-    BatchStatus.PARTIAL: "◐",
-    BatchStatus.FAILED: "✖",
-    ItemStatus.PENDING: "·",
-    ItemStatus.RUNNING: "▶",
-    ItemStatus.SUCCEEDED: "✔",
-    ItemStatus.FAILED: "✖",
-    ItemStatus.CANCELLED: "⊘",
-    ItemStatus.INTERRUPTED: "⚡",
-}
+STATUS_ICONS = ICONS
 
 
 def print_json(data: Any, out: TextIO | None = None) -> None:
@@ -59,17 +47,6 @@ def item_json(item: BatchItem) -> dict[str, Any]:
 def when(moment: datetime | None) -> str:
     """A local, minute-precision timestamp ('' for none)."""
     return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
-def seconds(value: float | None) -> str:
-    """A duration as 1h02m, 3m05s or 4.2s."""
-    if value is None:
-        return "—"
-    if value >= 3600:
-        return f"{int(value // 3600)}h{int(value % 3600 // 60):02d}m"
-    if value >= 60:
-        return f"{int(value // 60)}m{int(value % 60):02d}s"
-    return f"{value:.1f}s"
 
 
 def status_text(status: str) -> str:

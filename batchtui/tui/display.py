@@ -12,22 +12,8 @@ from datetime import datetime
 from rich.text import Text
 
 from ..models import BatchItem, BatchStatus, ItemStatus
+from ..symbols import ICONS
 from ..textsafe import one_line
-
-ICONS: dict[str, str] = {
-    BatchStatus.DRAFT: "✎",
-    BatchStatus.LOCKED: "■",
-    BatchStatus.PROCESSING: "▶",
-    BatchStatus.COMPLETE: "✔",
-    BatchStatus.PARTIAL: "◐",
-    BatchStatus.FAILED: "✖",
-    ItemStatus.PENDING: "·",
-    ItemStatus.RUNNING: "▶",
-    ItemStatus.SUCCEEDED: "✔",
-    ItemStatus.FAILED: "✖",
-    ItemStatus.CANCELLED: "⊘",
-    ItemStatus.INTERRUPTED: "↯",
-}
 
 # Colour is only a help: the icon and the word carry the meaning (16-colour safe names).
 STYLES: dict[str, str] = {
@@ -61,17 +47,6 @@ def bar(fraction: float, width: int = 10) -> Text:
     fraction = min(1.0, max(0.0, fraction))
     filled = round(fraction * width)
     return Text(f"{'█' * filled}{'░' * (width - filled)} {fraction * 100:3.0f}%")
-
-
-def seconds(value: float | None) -> str:
-    """1h02m, 3m05s, 4.2s, or '—'."""
-    if value is None:
-        return "—"
-    if value >= 3600:
-        return f"{int(value // 3600)}h{int(value % 3600 // 60):02d}m"
-    if value >= 60:
-        return f"{int(value // 60)}m{int(value % 60):02d}s"
-    return f"{value:.1f}s"
 
 
 def ago(moment: datetime | None, now: datetime) -> str:

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ...models import Batch, BatchItem
+from ...symbols import seconds
 from ...textsafe import inert
 from .. import display
 from ..widgets.log_tail import LogTail
@@ -36,7 +37,7 @@ class ItemDetailScreen(ModalScreen[None]):
         facts.add_row("Started", _when(item.started_at))
         facts.add_row("Finished", _when(item.finished_at))
         took = display.item_seconds(item, self.app.service.clock())  # type: ignore[attr-defined]
-        facts.add_row("Took", display.seconds(took) if took is not None else "—")
+        facts.add_row("Took", seconds(took) if took is not None else "—")
         facts.add_row("Output", Text(inert(item.output_path or "—")))
         if item.error:
             facts.add_row("Error", Text(inert(item.error), style="red"))

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
 from ...models import Batch, BatchItem, BatchStatus, ItemStatus
+from ...symbols import seconds
 from ...textsafe import one_line
 from .. import display
 from ..messages import BatchUpdated, RunEnded
@@ -160,9 +161,9 @@ class ProgressScreen(AppScreen):
                 )
         counts.append(f"({progress.finished}/{progress.total} finished)", style="dim")
         self.query_one("#run-counts", Static).update(counts)
-        timing = f"elapsed {display.seconds(progress.elapsed)}"
+        timing = f"elapsed {seconds(progress.elapsed)}"
         if batch.status is BatchStatus.PROCESSING:
-            timing += f" · ETA {display.seconds(progress.eta)}"
+            timing += f" · ETA {seconds(progress.eta)}"
         if progress.elapsed and progress.finished:
             finished_in_run = sum(
                 1
@@ -222,7 +223,7 @@ class ProgressScreen(AppScreen):
             Text(str(item.position)),
             Text(str(item.attempts)),
             display.bar(fraction, 4) if (running or item.progress) else Text(""),
-            Text(display.seconds(took) if (took := display.item_seconds(item, now)) else ""),
+            Text(seconds(took) if (took := display.item_seconds(item, now)) else ""),
             display.literal(item.content),
             display.item_result(item),
         )
