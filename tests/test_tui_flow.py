@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from textual.widgets import Input
 
@@ -201,3 +203,44 @@ async def test_import_lock_errors_inline_then_unlock(db_path, tmp_path):
         await pilot.pause()
         assert service.get(made.id).status is BatchStatus.DRAFT
         assert not duration.disabled
+
+
+async def test_background_run_is_followed_and_cancelled_from_the_tui(db_path, make_script):
+    """A run in a detached runner process: the TUI follows it from the database and cancels it;
+    quitting the TUI never stops someone else's run."""
+    script = make_script(
+        "slow.py", "import sys, time\ntime.sleep(30)\nopen(sys.argv[1], 'w').write('x')\n"
+    )
+    service = BatchService(Repository(db_path), flush_interval=0.05)
+    made = service.create(
+        "Bg", generator="command", command=f"{script} {{output}}", output_ext="txt", concurrency=2
+    )
+    service.add_items(made.id, ["a", "b", "c"])
+    service.lock(made.id)
+    app = make_app(service, tick=0.02, poll_interval=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.press("b")  # in the background
+        await pilot.pause()
+        assert isinstance(app.screen, ProgressScreen)
+        screen = app.screen
+        await wait_until(
+            lambda: (
+                screen.batch is not None
+                and sum(i.status is ItemStatus.RUNNING for i in screen.batch.items) == 2
+            ),
+            limit=20,
+        )
+        runner = service.get(made.id).runner
+        assert runner.detached and runner.pid != os.getpid()
+        await pilot.press("c")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_until(
+            lambda: screen.batch is not None and screen.batch.status is not BatchStatus.PROCESSING,
+            limit=20,
+        )
+        assert "FAILED" in str(screen.query_one("#run-head").render())
+    ended = service.get(made.id)
+    assert [i.status for i in ended.items] == [ItemStatus.CANCELLED] * 3
