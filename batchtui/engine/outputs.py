@@ -48,6 +48,10 @@ async def verify_output(path: Path, config: BatchConfig) -> None:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
+        if not path.parent.is_dir():
+            raise GeneratorError(
+                f"the output folder {path.parent} was deleted while the item ran"
+            ) from None
         raise GeneratorError("finished without writing its output file") from None
     if config.validate_output == "exists":
         return

@@ -178,8 +178,7 @@ class Engine:
             if deadline.cancelled_caught:
                 error = f"timed out after {job.config.timeout:g}s"
             else:
-                os.replace(job.output, job.final_output)
-                write_sidecar(job.final_output, self._sidecar(job, started))
+                self._finalize(job, started)
                 status, output = ItemStatus.SUCCEEDED, str(job.final_output)
         except anyio.get_cancelled_exc_class():
             log.write(f"[batchtui: {self._stop_reason}]", "batchtui")
@@ -197,6 +196,11 @@ class Engine:
             raise
         except GeneratorError as exc:
             error = _one_line(str(exc))
+            if not job.output.parent.is_dir() and "was deleted" not in error:
+                error = _one_line(
+                    f"the output folder {job.output.parent} was deleted while the item ran "
+                    f"({error})"
+                )
         except Exception as exc:  # isolation: a generator bug fails this item only
             log.write("".join(traceback.format_exception(exc)), "batchtui")
             error = _one_line(f"{type(exc).__name__}: {exc}")
@@ -206,6 +210,17 @@ class Engine:
             log.write(f"[batchtui: SUCCEEDED: {output}]", "batchtui")
         self._cleanup(job, log)
         self.emit(ItemFinished(job.batch_id, job.item_id, status, utcnow(), output, error))
+
+    def _finalize(self, job: Job, started: datetime) -> None:
+        """Move the checked output into place and write its sidecar."""
+        try:
+            os.replace(job.output, job.final_output)
+            write_sidecar(job.final_output, self._sidecar(job, started))
+        except OSError as exc:
+            raise GeneratorError(
+                f"could not put the output in {job.final_output.parent}: {exc.strerror} "
+                "(was the output folder moved or deleted?)"
+            ) from None
 
     async def _adopt(self, job: Job) -> bool:
         """Take over an output a previous attempt finished before its runner died.

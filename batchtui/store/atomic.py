@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,12 @@ def read_database_file(path: Path) -> dict[str, Any] | None:
 def write_database_file(path: Path, data: dict[str, Any]) -> None:
     """Write `data` atomically with mode 0600 (temp file, fsync, rename, fsync the folder)."""
     data.setdefault(META_TABLE, {"1": {"app": APP_TAG, "schema": SCHEMA_VERSION}})
+    with contextlib.suppress(FileNotFoundError):
+        if not path.stat().st_mode & stat.S_IWUSR:
+            # The rename below would succeed even so: honour the owner's "read-only" instead.
+            raise StoreError(
+                f"database {path} is read-only (chmod u+w to allow changes); nothing was changed"
+            )
     folder = path.parent
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
