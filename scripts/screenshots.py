@@ -33,6 +33,7 @@ from tests.tui_support import (  # noqa: E402
     make_app,
     make_service,
     mid_run,
+    opening,
     partial,
     store,
 )
@@ -46,17 +47,6 @@ def draft() -> Batch:
     return batch(
         1, "Space Facts", BatchStatus.DRAFT, [item(i.position, i.content) for i in mid_run().items]
     )
-
-
-def opening(batch_id: str, *, progress: bool = False) -> Callable:
-    async def run_before(pilot) -> None:
-        if progress:
-            pilot.app.open_progress(batch_id)
-        else:
-            pilot.app.open_batch(batch_id)
-        await pilot.pause()
-
-    return run_before
 
 
 def shoot(

@@ -20,6 +20,7 @@ from .tui_support import (
     make_app,
     make_service,
     mid_run,
+    opening,
     partial,
     ran,
     store,
@@ -62,19 +63,6 @@ def app_for(db_path, *batches):
     if batches:
         store(db_path, *batches)
     return make_app(make_service(db_path))
-
-
-def opening(batch_id: str, *, progress: bool = False):
-    """A `run_before` that opens one batch (editor or progress) and lets it settle."""
-
-    async def run_before(pilot) -> None:
-        if progress:
-            pilot.app.open_progress(batch_id)
-        else:
-            pilot.app.open_batch(batch_id)
-        await pilot.pause()
-
-    return run_before
 
 
 def draft_with_items():

@@ -37,6 +37,19 @@ def make_app(service: BatchService, **kwargs) -> BatchtuiApp:
     return BatchtuiApp(service, **kwargs)
 
 
+def opening(batch_id: str, *, progress: bool = False):
+    """A `run_before` that opens one batch (editor or progress) and lets it settle."""
+
+    async def run_before(pilot) -> None:
+        if progress:
+            pilot.app.open_progress(batch_id)
+        else:
+            pilot.app.open_batch(batch_id)
+        await pilot.pause()
+
+    return run_before
+
+
 def config(**fields) -> BatchConfig:
     fields.setdefault("output_dir", OUT)
     fields.setdefault("workdir", "/render")
