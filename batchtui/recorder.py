@@ -104,10 +104,10 @@ class RunRecorder:
                 return
             if stored is not None:
                 # Other processes may change only these while a batch runs.
-                if stored.cancel_requested and not self.batch.cancel_requested:
+                running = engine is not None  # None: the final write, after end_run
+                if running and stored.cancel_requested and not self.batch.cancel_requested:
                     self.batch.cancel_requested = True
-                    if engine is not None:
-                        engine.cancel()
+                    engine.cancel()
                 if stored.config.concurrency != self.batch.config.concurrency:
                     self.batch.config.concurrency = stored.config.concurrency
                     if engine is not None:

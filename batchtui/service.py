@@ -45,8 +45,21 @@ STALE_RUNNER = timedelta(minutes=5)
 
 
 def new_id() -> str:
-    """A fresh 12-hex-digit id."""
-    return secrets.token_hex(6)
+    """A fresh 12-hex-digit id, never all decimal digits (those read as item positions)."""
+    while True:
+        candidate = secrets.token_hex(6)
+        if not candidate.isdigit():
+            return candidate
+
+
+def clean_name(name: str) -> str:
+    """A batch name with runs of whitespace folded; ValidationError if blank or too long."""
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError("batch name is blank")
+    if len(name) > 200:
+        raise ValidationError(f"batch name is too long ({len(name)} characters; at most 200)")
+    return name
 
 
 def _pydantic_message(exc: pydantic.ValidationError) -> str:
@@ -167,7 +180,10 @@ class BatchService:
     @staticmethod
     def _resolve_item(batch: Batch, ref: str | int) -> BatchItem:
         text = str(ref).strip()
-        if text.isdigit():  # a number is always a position (1-based), never an id prefix
+        for item in batch.items:  # an exact id always wins
+            if item.id == text:
+                return item
+        if text.isascii() and text.isdigit():  # a number is a position (1-based), not a prefix
             position = int(text)
             if 1 <= position <= len(batch.items):
                 return batch.items[position - 1]
@@ -198,11 +214,7 @@ class BatchService:
 
     def create(self, name: str, config: BatchConfig | None = None, **fields: Any) -> Batch:
         """A new DRAFT batch with `config` (or the defaults with `fields` changed)."""
-        name = " ".join(name.split())
-        if not name:
-            raise ValidationError("batch name is blank")
-        if len(name) > 200:
-            raise ValidationError("batch name is too long (at most 200 characters)")
+        name = clean_name(name)
         if config is None:
             config = make_config(**fields)
         elif fields:
@@ -226,9 +238,7 @@ class BatchService:
 
     def rename(self, ref: str, name: str) -> Batch:
         """Give a DRAFT batch a new name."""
-        name = " ".join(name.split())
-        if not name:
-            raise ValidationError("batch name is blank")
+        name = clean_name(name)
 
         def change(batch: Batch) -> Batch:
             batch.name = name
