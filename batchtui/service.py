@@ -155,19 +155,19 @@ class BatchService:
         ref = ref.strip()
         if not ref:
             raise NotFoundError("no batch given; pass an id, an id prefix or a name")
-        for batch in batches:
-            if batch.id == ref:
-                return batch
-        candidates = [b for b in batches if b.id.startswith(ref.lower())]
         folded = ref.casefold()
+        candidates: list[Batch] = []
+        # Most specific first: exact id, exact name, id prefix, name in any case, name start.
         for match in (
+            lambda b: b.id == ref,
             lambda b: b.name == ref,
+            lambda b: b.id.startswith(ref.lower()),
             lambda b: b.name.casefold() == folded,
             lambda b: b.name.casefold().startswith(folded),
         ):
+            candidates = [b for b in batches if match(b)]
             if candidates:
                 break
-            candidates = [b for b in batches if match(b)]
         if len(candidates) == 1:
             return candidates[0]
         if not candidates:
