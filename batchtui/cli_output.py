@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .engine.events import EngineEvent, ItemFinished, ItemProgress, ItemStarted
-from .models import Batch, BatchItem, BatchStatus, ItemStatus
+from .models import TERMINAL_ITEM, Batch, BatchItem, BatchStatus, ItemStatus
 from .models import Progress as BatchProgress
 from .symbols import ICONS, seconds
 from .textsafe import one_line
@@ -144,7 +144,11 @@ def progress_line(progress: BatchProgress) -> str:
 
 
 class RunDisplay:
-    """Shows a headless run: a live bar on a terminal, one line per status change otherwise."""
+    """Shows a headless run: a live bar on a terminal, one line per status change otherwise.
+
+    Work per event is constant (an index, a running count), so a 10,000-item run prints as
+    fast as a 10-item one; off a terminal, lines are plain text written straight out.
+    """
 
     def __init__(self, batch: Batch, out: TextIO | None = None, *, live: bool | None = None):
         self.out = out or sys.stdout
@@ -155,6 +159,10 @@ class RunDisplay:
         self._overall = None
         self._tasks: dict[str, TaskID] = {}
         self._seen: dict[str, tuple[ItemStatus, float]] = {}
+        self._source: Batch | None = None
+        self._items: dict[str, BatchItem] = {}
+        self._running: dict[str, float] = {}
+        self._done = sum(1 for it in batch.items if it.status in TERMINAL_ITEM)
         if self.live:
             self._progress = Progress(
                 TextColumn("{task.description}"),
@@ -164,9 +172,8 @@ class RunDisplay:
                 console=self.console,
                 transient=False,
             )
-            done = sum(1 for it in batch.items if it.status is ItemStatus.SUCCEEDED)
             self._overall = self._progress.add_task(
-                one_line(batch.name, 30), total=self.total, completed=done
+                one_line(batch.name, 30), total=self.total, completed=self._done
             )
 
     def __enter__(self) -> RunDisplay:
@@ -180,13 +187,27 @@ class RunDisplay:
 
     def on_event(self, event: EngineEvent, batch: Batch) -> None:
         """Engine listener: bars for the batch and each running item, a line per ending."""
-        item = batch.item(event.item_id)
+        if batch is not self._source:  # the live batch object of the run: index it once
+            self._source = batch
+            self._items = {it.id: it for it in batch.items}
+        item = self._items.get(event.item_id)
+        if item is None:
+            return
+        if isinstance(event, ItemStarted):
+            self._running[item.id] = 0.0
+        elif isinstance(event, ItemProgress):
+            if item.id in self._running:
+                self._running[item.id] = event.fraction
+        elif isinstance(event, ItemFinished):
+            self._running.pop(item.id, None)
+            self._done += 1
         if self._progress is None:
             if isinstance(event, ItemStarted | ItemFinished):
-                self.console.print(self._line(item))
+                self.out.write(self._plain(item) + "\n")
                 self.out.flush()
             return
-        self._update(batch)
+        assert self._overall is not None
+        self._progress.update(self._overall, completed=self._done + sum(self._running.values()))
         if isinstance(event, ItemStarted):
             label = f"  {item.position:>3} {one_line(item.content, 26)}"
             self._tasks[item.id] = self._progress.add_task(label, total=1.0)
@@ -218,16 +239,15 @@ class RunDisplay:
                 self.on_event(ItemProgress(batch.id, item.id, item.progress), batch)
             elif item.status is not ItemStatus.PENDING:
                 self.on_event(ItemFinished(batch.id, item.id, item.status, item.finished_at), batch)
-        if self._progress is not None:
-            self._update(batch)
 
-    def _update(self, batch: Batch) -> None:
-        assert self._progress is not None and self._overall is not None
-        finished = sum(
-            1.0 if it.status not in (ItemStatus.PENDING, ItemStatus.RUNNING) else it.progress
-            for it in batch.items
-        )
-        self._progress.update(self._overall, completed=finished)
+    def _plain(self, item: BatchItem) -> str:
+        line = f"[{item.position}/{self.total}] {status_text(item.status):<13} "
+        line += one_line(item.content, 50)
+        if item.status is ItemStatus.SUCCEEDED and item.output_path:
+            line += f"  → {one_line(item.output_path)}"
+        elif item.error:
+            line += f"  — {one_line(item.error, 120)}"
+        return line
 
     def _line(self, item: BatchItem) -> Text:
         text = Text(f"[{item.position}/{self.total}] {status_text(item.status):<13} ")

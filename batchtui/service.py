@@ -610,12 +610,21 @@ class BatchService:
 
 
 def _remove_partials(jobs: list[Job]) -> None:
-    """Delete half-written outputs that earlier, interrupted attempts left behind."""
-    for job in jobs:
-        final = job.final_output
-        for leftover in final.parent.glob(f".{final.stem}.part*{final.suffix}"):
+    """Delete half-written outputs that earlier, interrupted attempts left behind (one listing
+    of the folder, not one per item)."""
+    if not jobs:
+        return
+    folder = jobs[0].final_output.parent
+    stems = {f".{job.final_output.stem}.part" for job in jobs}
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if name.startswith(".") and ".part" in name and name[: name.index(".part") + 5] in stems:
             with contextlib.suppress(OSError):
-                leftover.unlink()
+                os.unlink(entry.path)
 
 
 def _remove_empty(folder: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import functools
 import os
 import signal
 import subprocess
@@ -116,6 +117,12 @@ async def _pump(
             on_line(name, buffer)
 
 
+@functools.cache
+def _devnull() -> int:
+    """One read-only /dev/null descriptor for every child's stdin (not an open per child)."""
+    return os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+
+
 def kill_group(pid: int, sig: int) -> None:
     """Send `sig` to the process group led by `pid` (ignore it if already gone)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -159,7 +166,7 @@ async def run_logged(
     try:
         process = await anyio.open_process(
             argv,
-            stdin=subprocess.DEVNULL,
+            stdin=_devnull(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=cwd,

@@ -8,6 +8,7 @@ callback, so the same engine runs under the CLI and inside the TUI.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
@@ -23,7 +24,7 @@ from anyio.abc import Process
 
 from ..generators.base import Generator, GeneratorError, Job, LineHandler
 from ..models import ItemStatus, utcnow
-from ..runtime import BATCH_ENV, ITEM_ENV
+from ..runtime import BATCH_ENV, ITEM_ENV, use_pidfd_child_watcher
 from .events import EngineEvent, ItemFinished, ItemProgress, ItemStarted
 from .outputs import sidecar_path, verify_output, write_sidecar
 from .process import ItemLog, run_logged
@@ -77,7 +78,7 @@ class _ItemContext:
                 grace=self.grace,
                 log_stdout=log_stdout,
                 # Inherited by grandchildren: how a crashed runner's leftovers are found.
-                env={**os.environ, ITEM_ENV: self.job.item_id, BATCH_ENV: self.job.batch_id},
+                env={**_base_env(), ITEM_ENV: self.job.item_id, BATCH_ENV: self.job.batch_id},
             )
         finally:
             self.pids.difference_update(pids)
@@ -120,6 +121,7 @@ class Engine:
 
     async def run(self, jobs: list[Job]) -> None:
         """Run every job; returns when all have ended (or the run was cancelled)."""
+        use_pidfd_child_watcher()
         with anyio.CancelScope() as scope:
             self._scope = scope
             if self._cancel_requested:
@@ -131,7 +133,8 @@ class Engine:
 
     async def _run_one(self, job: Job) -> None:
         began = False
-        if await self._adopt(job):
+        # Only a retried item can have a finished output that its last runner never recorded.
+        if job.attempt > 1 and await self._adopt(job):
             return
         try:
             async with self.limiter:
@@ -152,12 +155,9 @@ class Engine:
 
     async def _attempt(self, job: Job) -> None:
         started = utcnow()
-        job.output.parent.mkdir(parents=True, exist_ok=True)
-        log = ItemLog(job.log_path)
-        log.write(
-            f"=== attempt {job.attempt} of item {job.index} at {started.isoformat()} ===",
-            "batchtui",
-        )
+        # File system work runs in a worker thread: the event loop is shared by every item,
+        # so each millisecond it spends blocked on a disk is a millisecond all of them wait.
+        log = await anyio.to_thread.run_sync(self._open_log, job, started)
         self.emit(
             ItemStarted(
                 job.batch_id,
@@ -172,13 +172,12 @@ class Engine:
         status, error, output = ItemStatus.FAILED, None, None
         try:
             with anyio.move_on_after(job.config.timeout) as deadline:
-                job.scratch.mkdir(parents=True, exist_ok=True)
                 await self.generator.generate(job, ctx)
                 await verify_output(job.output, job.config)
             if deadline.cancelled_caught:
                 error = f"timed out after {job.config.timeout:g}s"
             else:
-                self._finalize(job, started)
+                await anyio.to_thread.run_sync(self._finalize, job, started)
                 status, output = ItemStatus.SUCCEEDED, str(job.final_output)
         except anyio.get_cancelled_exc_class():
             log.write(f"[batchtui: {self._stop_reason}]", "batchtui")
@@ -210,6 +209,16 @@ class Engine:
             log.write(f"[batchtui: SUCCEEDED: {output}]", "batchtui")
         self._cleanup(job, log)
         self.emit(ItemFinished(job.batch_id, job.item_id, status, utcnow(), output, error))
+
+    @staticmethod
+    def _open_log(job: Job, started: datetime) -> ItemLog:
+        job.output.parent.mkdir(parents=True, exist_ok=True)
+        log = ItemLog(job.log_path)
+        log.write(
+            f"=== attempt {job.attempt} of item {job.index} at {started.isoformat()} ===",
+            "batchtui",
+        )
+        return log
 
     def _finalize(self, job: Job, started: datetime) -> None:
         """Move the checked output into place and write its sidecar."""
@@ -256,7 +265,8 @@ class Engine:
         log.close()
         with contextlib.suppress(FileNotFoundError):
             job.output.unlink()
-        shutil.rmtree(job.scratch, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):  # only generators that need one make it
+            shutil.rmtree(job.scratch)
 
     def _sidecar(self, job: Job, started: datetime) -> dict[str, object]:
         return {
@@ -273,6 +283,12 @@ class Engine:
             "finished_at": utcnow().isoformat(),
             "log": str(job.log_path),
         }
+
+
+@functools.cache
+def _base_env() -> dict[str, str]:
+    """The environment children inherit, copied once (os.environ decodes on every read)."""
+    return dict(os.environ)
 
 
 def _one_line(text: str, limit: int = 300) -> str:

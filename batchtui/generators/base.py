@@ -37,8 +37,14 @@ class Job:
     """Where to write (a temporary name beside the final one, same extension)."""
     final_output: Path
     scratch: Path
-    """A private folder for intermediate files; removed after the item ends."""
+    """A private folder for intermediate files (not created until a generator needs it: call
+    `make_scratch()`); removed after the item ends."""
     log_path: Path
+
+    def make_scratch(self) -> Path:
+        """Create the item's scratch folder and return it."""
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        return self.scratch
 
 
 LineHandler = Callable[[str, str], None]

@@ -182,7 +182,10 @@ class CommandGenerator(Generator):
     async def generate(self, job: Job, ctx: Context) -> None:
         if not job.config.command:
             raise GeneratorError("no command template configured")
-        argv = render_argv(split_template(job.config.command), job_values(job))
+        template = split_template(job.config.command)
+        if any("{scratch}" in arg for arg in template):
+            job.make_scratch()
+        argv = render_argv(template, job_values(job))
 
         def on_line(stream: str, line: str) -> None:
             if stream == "stdout":

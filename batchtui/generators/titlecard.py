@@ -170,7 +170,7 @@ class TitlecardGenerator(Generator):
         return []
 
     async def generate(self, job: Job, ctx: Context) -> None:
-        card = job.scratch / "card.png"
+        card = job.make_scratch() / "card.png"
         await anyio.to_thread.run_sync(render_card, job, card)
         ctx.progress(0.05)
         total_us = job.config.duration * 1_000_000

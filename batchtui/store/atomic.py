@@ -81,8 +81,10 @@ def write_database_file(path: Path, data: dict[str, Any]) -> None:
     except PermissionError:
         raise StoreError(f"database folder {folder} is not writable") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, ensure_ascii=False, separators=(",", ":"))
+        # dumps (the C encoder, one string) is several times faster than dump's chunked writes.
+        blob = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(blob)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o600)

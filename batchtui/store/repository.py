@@ -46,8 +46,17 @@ class Transaction:
     def all(self) -> list[Batch]:
         return [Batch.model_validate(doc) for doc in self._table.all()]
 
+    def get_raw(self, batch_id: str) -> dict | None:
+        """The stored document as is (no validation: for hot paths that read a field or two)."""
+        doc = self._table.get(_Q.id == batch_id)
+        return None if doc is None else dict(doc)
+
     def save(self, batch: Batch) -> None:
-        self._table.upsert(batch.model_dump(mode="json"), _Q.id == batch.id)
+        self.save_raw(batch.model_dump(mode="json"))
+
+    def save_raw(self, doc: dict) -> None:
+        """Store an already serialised batch document (replacing the one with its id)."""
+        self._table.upsert(doc, _Q.id == doc["id"])
 
     def delete(self, batch_id: str) -> None:
         self._table.remove(_Q.id == batch_id)

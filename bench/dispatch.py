@@ -1,0 +1,77 @@
+"""Dispatch overhead and growth: N no-op items through batchtui vs xargs -P3 and parallel -j3.
+
+    python bench/dispatch.py [N ...]        (default: 1000 10000)
+
+Every tool runs `touch <file>` once per item with 3 at a time; batchtui runs the command
+generator headless (`batchtui start`, no terminal) with `--validate exists`. Prints wall times,
+ratios, and the per-item overhead over xargs (to see whether anything grows faster than N).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from common import ROOT, best, have, timed, workspace  # noqa: F401
+
+from batchtui.service import BatchService
+from batchtui.store import Repository
+
+CONCURRENCY = 3
+
+
+def batchtui_run(n: int) -> float:
+    with workspace("dispatch") as folder:
+        db = folder / "db.json"
+        service = BatchService(Repository(db))
+        batch = service.create(
+            "noop",
+            generator="command",
+            command="touch {output}",
+            output_ext="txt",
+            validate_output="exists",
+            concurrency=CONCURRENCY,
+            max_items=n,
+            output_dir=str(folder / "out"),
+        )
+        service.add_items(batch.id, [f"item {i}" for i in range(n)])
+        service.lock(batch.id)
+        return timed([sys.executable, "-m", "batchtui", "--db", str(db), "start", batch.id])
+
+
+def peer_run(n: int, tool: str) -> float:
+    with workspace(tool) as folder:
+        files = "\n".join(str(folder / f"{i:05d}.txt") for i in range(n)) + "\n"
+        if tool == "xargs":
+            argv = ["xargs", f"-P{CONCURRENCY}", "-n1", "touch"]
+        else:
+            argv = ["parallel", f"-j{CONCURRENCY}", "touch"]
+        return timed(argv, stdin=files)
+
+
+def main(sizes: list[int]) -> list[dict]:
+    rows = []
+    for n in sizes:
+        runs = 3 if n <= 1000 else 1
+        row = {"n": n, "xargs": best(runs, lambda n=n: peer_run(n, "xargs"))}
+        row["parallel"] = best(runs, lambda n=n: peer_run(n, "parallel")) if have("parallel") else None
+        row["batchtui"] = best(runs, lambda n=n: batchtui_run(n))
+        row["vs_xargs"] = row["batchtui"] / row["xargs"]
+        row["vs_parallel"] = row["batchtui"] / row["parallel"] if row["parallel"] else None
+        row["overhead_ms"] = (row["batchtui"] - row["xargs"]) / n * 1000
+        rows.append(row)
+        parallel = f"{row['parallel']:.2f}s" if row["parallel"] else "n/a (apt-get install parallel)"
+        vs_parallel = f"{row['vs_parallel']:.2f}x" if row["vs_parallel"] else "n/a"
+        print(
+            f"N={n:>6}: batchtui {row['batchtui']:.2f}s · xargs -P3 {row['xargs']:.2f}s · "
+            f"parallel -j3 {parallel} · vs xargs {row['vs_xargs']:.2f}x · vs parallel "
+            f"{vs_parallel} · overhead {row['overhead_ms']:.2f} ms/item",
+            flush=True,
+        )
+    if len(rows) >= 2:
+        growth = rows[-1]["overhead_ms"] / rows[0]["overhead_ms"]
+        print(f"growth: per-item overhead at N={rows[-1]['n']} is {growth:.2f}x that at N={rows[0]['n']}")
+    return rows
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or [1000, 10000])
