@@ -8,6 +8,7 @@ the disk or the memory; the last lines are kept to explain a failure in one line
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import contextlib
 import functools
@@ -20,7 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import anyio
-from anyio.abc import ByteReceiveStream, Process
 
 from ..generators.base import GeneratorError
 
@@ -85,36 +85,51 @@ class ItemLog:
         return None
 
 
-async def _pump(
-    stream: ByteReceiveStream | None,
-    name: str,
-    log: ItemLog,
-    on_line: Callable[[str, str], None] | None,
-    to_log: bool = True,
-) -> None:
-    if stream is None:
-        return
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    buffer = ""
-    async for chunk in stream:
-        buffer += decoder.decode(chunk)
+class _LineSplitter:
+    """Turns a stream of byte chunks into lines (\n, \r\n or a lone \r end a line)."""
+
+    def __init__(self, name: str, emit: Callable[[str, str], None]) -> None:
+        self.name = name
+        self.emit = emit
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.buffer = ""
+
+    def feed(self, chunk: bytes) -> None:
+        buffer = self.buffer + self.decoder.decode(chunk)
         # ffmpeg ends progress lines with \r; treat it as a line end too.
         buffer = buffer.replace("\r\n", "\n").replace("\r", "\n")
         *lines, buffer = buffer.split("\n")
-        if len(buffer) > MAX_LINE:  # a line with no end in sight: log it in pieces
+        if len(buffer) > MAX_LINE:  # a line with no end in sight: take it in pieces
             lines.append(buffer)
             buffer = ""
+        self.buffer = buffer
         for line in lines:
-            if to_log:
-                log.write(line, name)
-            if on_line is not None:
-                on_line(name, line)
-    buffer += decoder.decode(b"", final=True)
-    if buffer:
-        if to_log:
-            log.write(buffer, name)
-        if on_line is not None:
-            on_line(name, buffer)
+            self.emit(self.name, line)
+
+    def close(self) -> None:
+        rest = self.buffer + self.decoder.decode(b"", final=True)
+        self.buffer = ""
+        if rest:
+            self.emit(self.name, rest)
+
+
+class _ChildProtocol(asyncio.SubprocessProtocol):
+    """Receives a child's output by callbacks (no reader task per pipe): each line goes to the
+    log and to `on_line`; `done` resolves once the child has exited and closed its pipes."""
+
+    def __init__(self, emit: Callable[[str, str], None]) -> None:
+        self.splitters = {1: _LineSplitter("stdout", emit), 2: _LineSplitter("stderr", emit)}
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        self.splitters[fd].feed(data)
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        self.splitters[fd].close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
 
 
 @functools.cache
@@ -153,7 +168,7 @@ async def run_logged(
     *,
     cwd: Path | None = None,
     on_line: Callable[[str, str], None] | None = None,
-    on_start: Callable[[Process], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
     grace: float = 3.0,
     log_stdout: bool = True,
     env: dict[str, str] | None = None,
@@ -161,11 +176,22 @@ async def run_logged(
     """Run argv to completion, logging its output; raise GeneratorError on failure.
 
     Cancellation (batch cancel, item timeout) terminates the child's whole process group.
+    Output arrives through asyncio's subprocess protocol: no reader tasks, so a batch of
+    thousands of tiny commands costs little more than the commands themselves.
     """
     log.write(f"$ {' '.join(argv)}", "batchtui")
+
+    def emit(stream: str, line: str) -> None:
+        if stream == "stderr" or log_stdout:
+            log.write(line, stream)
+        if on_line is not None:
+            on_line(stream, line)
+
+    loop = asyncio.get_running_loop()
     try:
-        process = await anyio.open_process(
-            argv,
+        transport, protocol = await loop.subprocess_exec(
+            lambda: _ChildProtocol(emit),
+            *argv,
             stdin=_devnull(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -179,28 +205,27 @@ async def run_logged(
         raise GeneratorError(f"executable not runnable (permission denied): {argv[0]}") from None
     except OSError as exc:
         raise GeneratorError(f"could not start {argv[0]}: {exc.strerror or exc}") from None
+    pid = transport.get_pid()
     if on_start is not None:
-        on_start(process)
+        on_start(pid)
     try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_pump, process.stdout, "stdout", log, on_line, log_stdout)
-            tg.start_soon(_pump, process.stderr, "stderr", log, on_line)
-        returncode = await process.wait()
+        await protocol.done
     finally:
-        if process.returncode is None:
+        if transport.get_returncode() is None:
             with anyio.CancelScope(shield=True):
-                kill_group(process.pid, signal.SIGTERM)
+                kill_group(pid, signal.SIGTERM)
                 with anyio.move_on_after(grace):
-                    await process.wait()
-                if process.returncode is None:
-                    kill_group(process.pid, signal.SIGKILL)
-                    await process.wait()
-                log.write(f"[batchtui: stopped process group {process.pid}]", "batchtui")
+                    await protocol.done
+                if transport.get_returncode() is None:
+                    kill_group(pid, signal.SIGKILL)
+                    with anyio.move_on_after(grace):
+                        await protocol.done
+                log.write(f"[batchtui: stopped process group {pid}]", "batchtui")
         else:
             # The leader exited; make sure nothing it spawned lingers in its group.
-            kill_group(process.pid, signal.SIGKILL)
-        with contextlib.suppress(Exception):
-            await process.aclose()
+            kill_group(pid, signal.SIGKILL)
+        transport.close()
         log.flush()
+    returncode = transport.get_returncode()
     if returncode != 0:
-        raise GeneratorError(describe_exit(returncode, log))
+        raise GeneratorError(describe_exit(returncode if returncode is not None else -9, log))

@@ -20,7 +20,6 @@ from datetime import datetime
 from pathlib import Path
 
 import anyio
-from anyio.abc import Process
 
 from ..generators.base import Generator, GeneratorError, Job, LineHandler
 from ..models import ItemStatus, utcnow
@@ -64,9 +63,9 @@ class _ItemContext:
     ) -> None:
         pids: list[int] = []
 
-        def started(process: Process) -> None:
-            pids.append(process.pid)
-            self.pids.add(process.pid)
+        def started(pid: int) -> None:
+            pids.append(pid)
+            self.pids.add(pid)
 
         try:
             await run_logged(

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, TypeVar
@@ -80,14 +81,15 @@ class BatchtuiApp(App[None]):
             loop = asyncio.get_running_loop()
             # Textual installs no SIGHUP handler: an SSH drop would kill us without stopping
             # the children or recording their items.
-            loop.add_signal_handler(signal.SIGHUP, self._hangup)
-            loop.add_signal_handler(signal.SIGTERM, self._hangup)
+            loop.add_signal_handler(signal.SIGHUP, self._hangup, signal.SIGHUP)
+            loop.add_signal_handler(signal.SIGTERM, self._hangup, signal.SIGTERM)
 
-    def _hangup(self) -> None:
+    def _hangup(self, signum: int) -> None:
         # The terminal is gone (or we were told to stop): stop our runs' children cleanly and
         # record their items INTERRUPTED. Background runs are not ours and go on.
-        self.service.interrupt_all_here("stopped: batchtui was hung up or terminated")
-        self.call_later(self._stop_runs_and_exit)
+        name = signal.Signals(signum).name
+        self.service.interrupt_all_here(f"stopped: batchtui got {name}")
+        self.call_later(self._stop_runs_and_exit, signum)
 
     # --------------------------------------------------------------- helpers
 
@@ -358,12 +360,20 @@ class BatchtuiApp(App[None]):
             answered,
         )
 
-    async def _stop_runs_and_exit(self) -> None:
+    async def _stop_runs_and_exit(self, signum: int | None = None) -> None:
         if self._quitting:
             return
         self._quitting = True
         await self.workers.wait_for_complete(self.running_workers())
+        if signum == signal.SIGHUP:
+            # No terminal left to restore, and Textual's input thread would spin on the dead
+            # tty: everything is recorded, so leave at once.
+            os._exit(128 + signum)
         self.exit()
+        if signum is not None:  # a signal asked us to go: never linger if shutdown stalls
+            timer = threading.Timer(5.0, os._exit, (128 + signum,))
+            timer.daemon = True
+            timer.start()
 
     # ------------------------------------------------------- command palette
 
