@@ -108,39 +108,64 @@ class RunRecorder:
         doc["items"] = [self._dumped[item.id] for item in self.batch.items]
         return doc
 
-    def _write(self, engine: Engine | None) -> None:
-        """Persist the batch; pick up a cancel request or concurrency change from the store."""
-        started = time.perf_counter()
-        now = self.clock()
-        if self.batch.runner is not None:
-            self.batch.runner.heartbeat = now
+    def _commit(self, doc: dict, final: bool) -> tuple[bool, int | None] | None:
+        """Write `doc` under the lock, merged with what other processes may change meanwhile
+        (a cancel request, the concurrency). Returns (cancel requested, concurrency) as stored,
+        or None when this runner no longer owns the batch (then nothing is written)."""
         with self.repo.transaction() as tx:
             stored = tx.get_raw(self.batch.id)
             if not self._still_owner(stored):
-                # Another process declared this run dead (say, after a long suspend) and took
-                # the batch over: stop, and never overwrite what it recorded.
-                self.lost = True
-                if engine is not None:
-                    engine.cancel(interrupt=True)
-                return
+                return None
             assert stored is not None
-            # Other processes may change only these while a batch runs.
-            running = engine is not None  # None: the final write, after end_run
-            if running and stored.get("cancel_requested") and not self.batch.cancel_requested:
-                self.batch.cancel_requested = True
-                engine.cancel()
+            cancel = bool(stored.get("cancel_requested"))
             concurrency = stored.get("config", {}).get("concurrency")
-            if isinstance(concurrency, int) and concurrency != self.batch.config.concurrency:
-                self.batch.config.concurrency = concurrency
-                if engine is not None:
-                    engine.set_concurrency(concurrency)
-            self.batch.updated_at = now
-            tx.save_raw(self._document())
+            if not isinstance(concurrency, int):
+                concurrency = None
+            if not final:
+                doc["cancel_requested"] = doc["cancel_requested"] or cancel
+            if concurrency is not None:
+                doc["config"]["concurrency"] = concurrency
+            tx.save_raw(doc)
+        return cancel, concurrency
+
+    def _prepare(self) -> dict:
+        now = self.clock()
+        if self.batch.runner is not None:
+            self.batch.runner.heartbeat = now
+        self.batch.updated_at = now
         self.dirty = False
+        return self._document()
+
+    def _apply(self, stored: tuple[bool, int | None] | None, engine: Engine | None) -> None:
+        """Act on what the store said: lost ownership, a cancel request, a new limit."""
+        if stored is None:
+            # Another process declared this run dead (say, after a long suspend) and took
+            # the batch over: stop, and never overwrite what it recorded.
+            self.lost = True
+            if engine is not None:
+                engine.cancel(interrupt=True)
+            return
+        cancel, concurrency = stored
+        if engine is not None and cancel and not self.batch.cancel_requested:
+            self.batch.cancel_requested = True
+            engine.cancel()
+        if concurrency is not None and concurrency != self.batch.config.concurrency:
+            self.batch.config.concurrency = concurrency
+            if engine is not None:
+                engine.set_concurrency(concurrency)
+
+    def _pace(self, cost: float) -> None:
+        # Spend at most ~5% of the time persisting: a slow write spaces the next ones out.
         self._last_write = anyio.current_time()
-        # Spend at most ~10% of the time persisting: a slow write spaces the next ones out.
-        cost = time.perf_counter() - started
-        self._interval = min(5.0, max(self.flush_interval, 10 * cost))
+        self._interval = min(5.0, max(self.flush_interval, 20 * cost))
+
+    async def _flush(self, engine: Engine) -> None:
+        """One coalesced write, done in a worker thread so the event loop keeps running items."""
+        started = time.perf_counter()
+        doc = self._prepare()
+        stored = await anyio.to_thread.run_sync(self._commit, doc, False)
+        self._apply(stored, engine)
+        self._pace(time.perf_counter() - started)
 
     def _still_owner(self, stored: dict | None) -> bool:
         mine = self.owner
@@ -157,11 +182,11 @@ class RunRecorder:
         while True:
             await anyio.sleep(self._interval)
             if self.dirty or anyio.current_time() - self._last_write >= HEARTBEAT_SECONDS:
-                self._write(engine)
+                await self._flush(engine)
 
     def finish(self) -> Batch:
         """End the run: items left mid-flight become INTERRUPTED, the end state is derived."""
         self.batch.end_run(self.clock(), "the run stopped while it was running")
         self._changed.update(self._items)  # end_run may have touched any item
-        self._write(None)
+        self._apply(self._commit(self._prepare(), True), None)
         return self.batch

@@ -168,7 +168,7 @@ class Engine:
             )
         )
         ctx = _ItemContext(job, log, self.emit, self.grace, self.running_pids)
-        status, error, output = ItemStatus.FAILED, None, None
+        error = "failed"
         try:
             with anyio.move_on_after(job.config.timeout) as deadline:
                 await self.generator.generate(job, ctx)
@@ -176,8 +176,18 @@ class Engine:
             if deadline.cancelled_caught:
                 error = f"timed out after {job.config.timeout:g}s"
             else:
-                await anyio.to_thread.run_sync(self._finalize, job, started)
-                status, output = ItemStatus.SUCCEEDED, str(job.final_output)
+                # One trip to a worker thread: move into place, sidecar, log line, close.
+                await anyio.to_thread.run_sync(self._succeed, job, started, log)
+                self.emit(
+                    ItemFinished(
+                        job.batch_id,
+                        job.item_id,
+                        ItemStatus.SUCCEEDED,
+                        utcnow(),
+                        str(job.final_output),
+                    )
+                )
+                return
         except anyio.get_cancelled_exc_class():
             log.write(f"[batchtui: {self._stop_reason}]", "batchtui")
             with anyio.CancelScope(shield=True):
@@ -202,12 +212,9 @@ class Engine:
         except Exception as exc:  # isolation: a generator bug fails this item only
             log.write("".join(traceback.format_exception(exc)), "batchtui")
             error = _one_line(f"{type(exc).__name__}: {exc}")
-        if error is not None:
-            log.write(f"[batchtui: FAILED: {error}]", "batchtui")
-        else:
-            log.write(f"[batchtui: SUCCEEDED: {output}]", "batchtui")
+        log.write(f"[batchtui: FAILED: {error}]", "batchtui")
         self._cleanup(job, log)
-        self.emit(ItemFinished(job.batch_id, job.item_id, status, utcnow(), output, error))
+        self.emit(ItemFinished(job.batch_id, job.item_id, ItemStatus.FAILED, utcnow(), error=error))
 
     @staticmethod
     def _open_log(job: Job, started: datetime) -> ItemLog:
@@ -219,8 +226,8 @@ class Engine:
         )
         return log
 
-    def _finalize(self, job: Job, started: datetime) -> None:
-        """Move the checked output into place and write its sidecar."""
+    def _succeed(self, job: Job, started: datetime, log: ItemLog) -> None:
+        """Move the checked output into place, write its sidecar, close the log."""
         try:
             os.replace(job.output, job.final_output)
             write_sidecar(job.final_output, self._sidecar(job, started))
@@ -229,6 +236,8 @@ class Engine:
                 f"could not put the output in {job.final_output.parent}: {exc.strerror} "
                 "(was the output folder moved or deleted?)"
             ) from None
+        log.write(f"[batchtui: SUCCEEDED: {job.final_output}]", "batchtui")
+        self._cleanup(job, log)
 
     async def _adopt(self, job: Job) -> bool:
         """Take over an output a previous attempt finished before its runner died.
