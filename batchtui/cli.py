@@ -542,7 +542,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _open_tui(service: BatchService) -> int:
-    service.repo.all()  # refuse an unreadable database here, with one line, not in the UI
+    service.repo.check_readable()  # refuse an unreadable database here, in one line
     from .tui.app import BatchtuiApp  # Textual only loads for the UI
 
     BatchtuiApp(service).run()

@@ -591,7 +591,7 @@ class BatchService:
                 return True
             return now - runner.heartbeat > STALE_RUNNER
 
-        snapshot = [b for b in self.repo.all() if orphaned(b)]
+        snapshot = [b for b in self.repo.processing() if orphaned(b)]
         if not snapshot:
             return []
         recovered = []

@@ -17,7 +17,7 @@ from tinydb import Query, TinyDB
 
 from ..errors import BusyError, StoreError
 from ..models import Batch
-from .atomic import TransactionStorage
+from .atomic import TransactionStorage, read_database_file
 
 BATCHES = "batches"
 _Q = Query()
@@ -119,6 +119,15 @@ class Repository:
         batches = self._reader().all()
         batches.sort(key=lambda b: b.created_at)
         return batches
+
+    def processing(self) -> list[Batch]:
+        """Batches in PROCESSING, found without validating every other batch."""
+        docs = self._reader()._table.all()
+        return [Batch.model_validate(doc) for doc in docs if doc.get("status") == "PROCESSING"]
+
+    def check_readable(self) -> None:
+        """Raise StoreError if the database file exists but cannot be used (cheap: no models)."""
+        read_database_file(self.path)
 
     def get(self, batch_id: str) -> Batch | None:
         """One batch by exact id, or None (a lock-free snapshot)."""

@@ -19,7 +19,5 @@ class AppScreen(SteadyCursor, Screen[None]):
 
     @property
     def bt(self) -> BatchtuiApp:
-        """The app, typed."""
-        from ..app import BatchtuiApp
-
-        return cast(BatchtuiApp, self.app)
+        """The app, typed (a cast only: this is on hot paths)."""
+        return cast("BatchtuiApp", self.app)

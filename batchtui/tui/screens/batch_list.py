@@ -91,12 +91,11 @@ class BatchListScreen(AppScreen):
         self.sub_title = "batches"
         self._filter = ""
         self._batches: dict[str, Batch] = {}
-        self.reload()
         self.set_interval(self.bt.poll_interval, self._poll)
         self.set_interval(30, self.reload)  # "Changed" column ages even when nothing happens
 
     def on_screen_resume(self) -> None:
-        self.reload()
+        self.reload()  # also the first load: a screen resumes right after it mounts
 
     @property
     def table(self) -> FittedTable:
@@ -110,6 +109,7 @@ class BatchListScreen(AppScreen):
 
     def reload(self) -> None:
         """Read every batch and show them (keeps the cursor on the same batch)."""
+        self.bt.store_changed(self)  # what we read now is what the next poll compares with
         batches = self.bt.safe(self.bt.service.list_batches)
         if batches is None:
             return

@@ -1,0 +1,106 @@
+"""TUI start: time to the first frame and peak memory, with a large database, against a
+minimal Textual app started the same way (headless, in a fresh process each run).
+
+    python bench/tui_start.py [batches] [items-per-batch]     (default: 1000 10 → 10,000 items)
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from common import ROOT, machine  # noqa: F401
+
+PROBE = """
+import resource, sys, time
+start = time.perf_counter()
+{setup}
+def first_frame(app):
+    app.call_after_refresh(lambda: (print(round(time.perf_counter() - start, 4)), app.exit()))
+app = make()
+app.call_later(first_frame, app)
+app.run(headless=True, size=(80, 24))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+MINIMAL = """
+from textual.app import App
+from textual.widgets import DataTable, Footer, Header
+class Minimal(App):
+    def compose(self):
+        yield Header()
+        yield DataTable()
+        yield Footer()
+def make():
+    return Minimal()
+"""
+
+BATCHTUI = """
+from batchtui.service import BatchService
+from batchtui.store import Repository
+from batchtui.tui.app import BatchtuiApp
+def make():
+    return BatchtuiApp(BatchService(Repository({db!r})))
+"""
+
+
+def build_database(path: Path, batches: int, items: int) -> None:
+    sys.path.insert(0, str(ROOT))
+    from batchtui.models import Batch, BatchConfig, BatchItem
+    from batchtui.store import Repository
+
+    repo = Repository(path)
+    config = BatchConfig(output_dir="/tmp/bench-out")
+    with repo.transaction() as tx:
+        for b in range(batches):
+            tx.save(
+                Batch(
+                    id=f"{b:012x}",
+                    name=f"Batch {b}",
+                    config=config.model_copy(update={"max_items": max(10, items)}),
+                    items=[
+                        BatchItem(id=f"{b:06x}{i:06x}", position=i + 1, content=f"topic {i}")
+                        for i in range(items)
+                    ],
+                )
+            )
+
+
+def measure(setup: str, runs: int = 3) -> tuple[float, float]:
+    times, peaks = [], []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", PROBE.format(setup=setup)],
+            capture_output=True, text=True, check=True, cwd=ROOT,
+        ).stdout.split()  # fmt: skip
+        times.append(float(out[0]))
+        peaks.append(float(out[1]))
+    return min(times), max(peaks)
+
+
+def main(batches: int = 1000, items: int = 10) -> dict:
+    with tempfile.TemporaryDirectory(prefix="batchtui-bench-tui-") as folder:
+        db = Path(folder) / "db.json"
+        build_database(db, batches, items)
+        size_mb = db.stat().st_size / 1e6
+        minimal_t, minimal_m = measure(MINIMAL)
+        ours_t, ours_m = measure(BATCHTUI.format(db=str(db)))
+    result = {
+        "batches": batches, "items": batches * items, "db_mb": size_mb,
+        "minimal_s": minimal_t, "batchtui_s": ours_t, "ratio": ours_t / minimal_t,
+        "minimal_mib": minimal_m, "batchtui_mib": ours_m,
+    }  # fmt: skip
+    print(
+        f"TUI first frame with {batches} batches / {batches * items} items ({size_mb:.1f} MB db): "
+        f"batchtui {ours_t:.2f}s vs minimal Textual app {minimal_t:.2f}s → {result['ratio']:.2f}x;"
+        f" peak memory {ours_m:.0f} MiB (minimal {minimal_m:.0f} MiB)"
+    )
+    return result
+
+
+if __name__ == "__main__":
+    args = [int(a) for a in sys.argv[1:]]
+    print(json.dumps(main(*args)))
