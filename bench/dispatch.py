@@ -53,13 +53,17 @@ def main(sizes: list[int]) -> list[dict]:
     for n in sizes:
         runs = 3 if n <= 1000 else 1
         row = {"n": n, "xargs": best(runs, lambda n=n: peer_run(n, "xargs"))}
-        row["parallel"] = best(runs, lambda n=n: peer_run(n, "parallel")) if have("parallel") else None
+        row["parallel"] = (
+            best(runs, lambda n=n: peer_run(n, "parallel")) if have("parallel") else None
+        )
         row["batchtui"] = best(runs, lambda n=n: batchtui_run(n))
         row["vs_xargs"] = row["batchtui"] / row["xargs"]
         row["vs_parallel"] = row["batchtui"] / row["parallel"] if row["parallel"] else None
         row["overhead_ms"] = (row["batchtui"] - row["xargs"]) / n * 1000
         rows.append(row)
-        parallel = f"{row['parallel']:.2f}s" if row["parallel"] else "n/a (apt-get install parallel)"
+        parallel = (
+            f"{row['parallel']:.2f}s" if row["parallel"] else "n/a (apt-get install parallel)"
+        )
         vs_parallel = f"{row['vs_parallel']:.2f}x" if row["vs_parallel"] else "n/a"
         print(
             f"N={n:>6}: batchtui {row['batchtui']:.2f}s · xargs -P3 {row['xargs']:.2f}s · "
@@ -69,7 +73,10 @@ def main(sizes: list[int]) -> list[dict]:
         )
     if len(rows) >= 2:
         growth = rows[-1]["overhead_ms"] / rows[0]["overhead_ms"]
-        print(f"growth: per-item overhead at N={rows[-1]['n']} is {growth:.2f}x that at N={rows[0]['n']}")
+        print(
+            f"growth: per-item overhead at N={rows[-1]['n']} is {growth:.2f}x "
+            f"that at N={rows[0]['n']}"
+        )
     return rows
 
 
