@@ -168,7 +168,6 @@ async def run_logged(
     *,
     cwd: Path | None = None,
     on_line: Callable[[str, str], None] | None = None,
-    on_start: Callable[[int], None] | None = None,
     grace: float = 3.0,
     log_stdout: bool = True,
     env: dict[str, str] | None = None,
@@ -206,8 +205,6 @@ async def run_logged(
     except OSError as exc:
         raise GeneratorError(f"could not start {argv[0]}: {exc.strerror or exc}") from None
     pid = transport.get_pid()
-    if on_start is not None:
-        on_start(pid)
     try:
         await protocol.done
     finally:

@@ -39,7 +39,6 @@ class _ItemContext:
     log_file: ItemLog
     emit: Emit
     grace: float
-    pids: set[int]
     last_fraction: float = 0.0
 
     def progress(self, fraction: float) -> None:
@@ -61,26 +60,16 @@ class _ItemContext:
         on_line: LineHandler | None = None,
         log_stdout: bool = True,
     ) -> None:
-        pids: list[int] = []
-
-        def started(pid: int) -> None:
-            pids.append(pid)
-            self.pids.add(pid)
-
-        try:
-            await run_logged(
-                argv,
-                self.log_file,
-                cwd=cwd or Path(self.job.config.workdir),
-                on_line=on_line,
-                on_start=started,
-                grace=self.grace,
-                log_stdout=log_stdout,
-                # Inherited by grandchildren: how a crashed runner's leftovers are found.
-                env={**_base_env(), ITEM_ENV: self.job.item_id, BATCH_ENV: self.job.batch_id},
-            )
-        finally:
-            self.pids.difference_update(pids)
+        await run_logged(
+            argv,
+            self.log_file,
+            cwd=cwd or Path(self.job.config.workdir),
+            on_line=on_line,
+            grace=self.grace,
+            log_stdout=log_stdout,
+            # Inherited by grandchildren: how a crashed runner's leftovers are found.
+            env={**_base_env(), ITEM_ENV: self.job.item_id, BATCH_ENV: self.job.batch_id},
+        )
 
 
 class Engine:
@@ -95,7 +84,6 @@ class Engine:
         self._cancel_requested = False
         self._stop_status = ItemStatus.CANCELLED
         self._stop_reason = "cancelled"
-        self.running_pids: set[int] = set()
 
     @property
     def concurrency(self) -> int:
@@ -167,7 +155,7 @@ class Engine:
                 f"pid {os.getpid()}",
             )
         )
-        ctx = _ItemContext(job, log, self.emit, self.grace, self.running_pids)
+        ctx = _ItemContext(job, log, self.emit, self.grace)
         error = "failed"
         try:
             with anyio.move_on_after(job.config.timeout) as deadline:

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, TypeVar
 
-from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -106,11 +105,7 @@ class BatchtuiApp(App[None]):
 
     def store_changed(self, screen: Screen) -> bool:
         """Whether the database file changed since `screen` last asked (cheap: one stat)."""
-        try:
-            stat = os.stat(self.service.repo.path)
-            signature: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
-        except OSError:
-            signature = None
+        signature = self.service.repo.signature()
         key = id(screen)
         changed = key not in self._seen_store or self._seen_store[key] != signature
         self._seen_store[key] = signature
@@ -394,10 +389,3 @@ class BatchtuiApp(App[None]):
                 partial(self.call_later, self.run_action, binding.action, target),
             )
         yield from super().get_system_commands(screen)
-
-
-def status_line(batch: Batch) -> Text:
-    """'✔ COMPLETE  Space Facts' for headers."""
-    from . import display
-
-    return Text.assemble(display.status(batch.status), "  ", display.literal(batch.name, 50))
