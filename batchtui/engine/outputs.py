@@ -80,9 +80,29 @@ def sidecar_path(output: Path) -> Path:
 
 
 def write_sidecar(output: Path, record: dict[str, Any]) -> Path:
-    """Write the sidecar beside the output, atomically."""
+    """Write the sidecar beside the output (after the output is complete and in place).
+
+    Written straight to its name, not through a temp file and a rename: a sidecar torn by a
+    crash is not valid JSON, and an invalid sidecar is never adopted, so the temp file would
+    buy nothing but an extra inode and a rename per item.
+    """
     sidecar = sidecar_path(output)
-    tmp = sidecar.with_name(f".{sidecar.name}.tmp")
-    tmp.write_text(json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n")
-    os.replace(tmp, sidecar)
+    fd = os.open(sidecar, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        data = memoryview(pretty_json(record).encode())
+        while data:  # a regular file takes it all at once; a full disk raises
+            data = data[os.write(fd, data) :]
+    finally:
+        os.close(fd)
     return sidecar
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
+def pretty_json(record: dict[str, Any]) -> str:
+    """One top-level key per line, values compact: as readable as `indent=2` for a flat
+    record, and encoded by json's C encoder (which `indent` turns off: 10x slower)."""
+    encode = _ENCODER.encode
+    lines = [f"  {encode(key)}: {encode(value)}" for key, value in record.items()]
+    return "{\n" + ",\n".join(lines) + "\n}\n"

@@ -13,12 +13,15 @@ import codecs
 import contextlib
 import functools
 import os
+import shutil
 import signal
 import subprocess
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import anyio
 
@@ -28,10 +31,17 @@ LOG_CAP_BYTES = 4 * 1024 * 1024
 MAX_LINE = 16 * 1024
 TAIL_LINES = 20
 FLUSH_SECONDS = 0.2
+DRAIN_SECONDS = 2.0
 
 
 class ItemLog:
-    """An append-only, size-capped log file for one item (shared by all its attempts)."""
+    """An append-only, size-capped log file for one item (shared by all its attempts).
+
+    The file is opened on the first line worth keeping: anything the child prints, a failure,
+    a note from the generator. The engine's bookkeeping (attempt header, command line, success)
+    waits in memory until then, so an item that succeeds without a word leaves no log file:
+    10,000 quiet items do not make 10,000 files of boilerplate (nor 10,000 inodes to create).
+    """
 
     def __init__(self, path: Path, cap: int = LOG_CAP_BYTES) -> None:
         self.path = path
@@ -40,9 +50,42 @@ class ItemLog:
         self.truncated = False
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)
         self.stderr_tail: deque[str] = deque(maxlen=TAIL_LINES)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
+        self._handle: TextIO | None = None
+        self._pending: list[str] = []
+        self._unwritable = False
         self._flushed = 0.0
+
+    @property
+    def exists(self) -> bool:
+        """Whether this attempt has written the file."""
+        return self._handle is not None
+
+    def _open(self) -> TextIO | None:
+        """Open the file (creating its folder when missing), then write what was noted."""
+        try:
+            try:
+                handle = open(self.path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
+            except FileNotFoundError:  # the batch's first log
+                # Not `parents=True`: if the output folder itself was deleted, the engine
+                # reports that (and recreates it) rather than the log quietly doing so.
+                self.path.parent.mkdir(exist_ok=True)
+                handle = open(self.path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
+        except OSError:
+            # A log that cannot be written must not fail the item: lines stay in the tail.
+            self._unwritable = True
+            return None
+        self._handle = handle
+        pending, self._pending = self._pending, []
+        for line in pending:
+            self._append(line + "\n")
+        return handle
+
+    def note(self, line: str) -> None:
+        """Log bookkeeping: written only once something else makes the file worth having."""
+        if self._handle is None:
+            self._pending.append(line.rstrip("\r\n"))
+        else:
+            self.write(line, "batchtui")
 
     def write(self, line: str, stream: str = "") -> None:
         """Log one line (kept in the tail even once the file cap is reached)."""
@@ -51,25 +94,36 @@ class ItemLog:
             self.stderr_tail.append(line)
         if stream in ("stdout", "stderr"):
             self.tail.append(line)
+        if self.truncated or self._unwritable:
+            return
+        if self._handle is None and self._open() is None:
+            return
+        self._append(line + "\n")
+
+    def _append(self, data: str) -> None:
+        handle = self._handle
+        assert handle is not None
         if self.truncated:
             return
-        data = line + "\n"
         if self.written + len(data) > self.cap:
             self.truncated = True
-            self._handle.write(f"[batchtui: log capped at {self.cap // 1024} KiB; rest dropped]\n")
-            self._handle.flush()
+            handle.write(f"[batchtui: log capped at {self.cap // 1024} KiB; rest dropped]\n")
+            handle.flush()
             return
-        self._handle.write(data)
+        handle.write(data)
         self.written += len(data)
         now = time.monotonic()
         if now - self._flushed >= FLUSH_SECONDS:  # readers follow the log live
-            self._handle.flush()
+            handle.flush()
             self._flushed = now
 
     def flush(self) -> None:
-        self._handle.flush()
+        if self._handle is not None:
+            self._handle.flush()
 
     def close(self) -> None:
+        if self._handle is None:
+            return
         if self.truncated and self.tail:
             self._handle.write("[batchtui: last lines before exit]\n")
             self._handle.write("\n".join(self.tail) + "\n")
@@ -113,29 +167,204 @@ class _LineSplitter:
             self.emit(self.name, rest)
 
 
-class _ChildProtocol(asyncio.SubprocessProtocol):
-    """Receives a child's output by callbacks (no reader task per pipe): each line goes to the
-    log and to `on_line`; `done` resolves once the child has exited and closed its pipes."""
+class _Child:
+    """A running child watched straight from the event loop: its two pipes by reader
+    callbacks, its exit by a pidfd (a worker thread's wait() where pidfds don't exist).
 
-    def __init__(self, emit: Callable[[str, str], None]) -> None:
-        self.splitters = {1: _LineSplitter("stdout", emit), 2: _LineSplitter("stderr", emit)}
-        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    Leaner than asyncio's subprocess transports (one object, no protocol, no transports per
+    pipe): with thousands of tiny commands, that bookkeeping cost more than the commands.
+    """
 
-    def pipe_data_received(self, fd: int, data: bytes) -> None:
-        self.splitters[fd].feed(data)
+    def __init__(self, spawned: _Spawned, emit: Callable[[str, str], None]) -> None:
+        self.pid = spawned.pid
+        self._reap = spawned.reap
+        self.loop = asyncio.get_running_loop()
+        self.returncode: int | None = None
+        self._pipes: dict[int, _LineSplitter] = {}
+        self._waiter: asyncio.Future[None] | None = None
+        self._pidfd = -1
+        for fd, name in ((spawned.stdout, "stdout"), (spawned.stderr, "stderr")):
+            os.set_blocking(fd, False)
+            self._pipes[fd] = _LineSplitter(name, emit)
+            self.loop.add_reader(fd, self._readable, fd)
+        try:
+            self._pidfd = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):  # not Linux, or a kernel older than 5.3
+            waiting = self.loop.run_in_executor(None, self._reap)
+            waiting.add_done_callback(lambda done: self._exited(done.result()))
+        else:
+            self.loop.add_reader(self._pidfd, self._exited)
 
-    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
-        self.splitters[fd].close()
+    @property
+    def finished(self) -> bool:
+        """Exited, and every byte it wrote has been read."""
+        return self.returncode is not None and not self._pipes
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.done.done():
-            self.done.set_result(None)
+    def _readable(self, fd: int) -> None:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:  # treat a broken pipe as its end
+            data = b""
+        if data:
+            self._pipes[fd].feed(data)
+        else:
+            self._close_pipe(fd)
+
+    def _close_pipe(self, fd: int) -> None:
+        splitter = self._pipes.pop(fd)
+        self.loop.remove_reader(fd)
+        os.close(fd)
+        splitter.close()
+        self._wake()
+
+    def _exited(self, returncode: int | None = None) -> None:
+        if self._pidfd >= 0:
+            self.loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = -1
+            returncode = self._reap()  # the pidfd says it exited: this only collects it
+        self.returncode = returncode
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def wait(self, *, output: bool) -> None:
+        """Until the child has exited (and, with `output`, its pipes are drained too).
+
+        Each call waits on a fresh future, so a cancelled wait leaves nothing broken for the
+        next one (the cleanup after a cancel waits again).
+        """
+        while self.returncode is None or (output and self._pipes):
+            self._waiter = self.loop.create_future()
+            await self._waiter
+
+    def drain_now(self) -> None:
+        """Read whatever the exited child left in its pipes, without waiting (a pipe that is
+        neither at its end nor holding data is left for `wait(output=True)`)."""
+        for fd in list(self._pipes):
+            while fd in self._pipes:
+                try:
+                    data = os.read(fd, 65536)
+                except BlockingIOError:
+                    break
+                except OSError:
+                    data = b""
+                if data:
+                    self._pipes[fd].feed(data)
+                else:
+                    self._close_pipe(fd)
+
+    def close(self) -> None:
+        """Stop reading (pipes a setsid'd grandchild still holds are let go)."""
+        for fd in list(self._pipes):
+            self._close_pipe(fd)
 
 
 @functools.cache
 def _devnull() -> int:
     """One read-only /dev/null descriptor for every child's stdin (not an open per child)."""
     return os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+
+
+@functools.lru_cache(maxsize=64)
+def _which(program: str, path: str | None) -> str | None:
+    """Where `program` lives on `path`, looked up once per run instead of once per child.
+
+    A bare name makes every spawn try each PATH entry with execve in turn (eight failed
+    execs per child here); resolving it once and passing `executable=` keeps the child's
+    argv[0] exactly as written (busybox-style tools dispatch on it).
+    """
+    found = shutil.which(program, path=path)
+    # A relative PATH entry would resolve against our cwd, not the child's: leave it to exec.
+    return found if found and os.path.isabs(found) else None
+
+
+def _executable(program: str, env: dict[str, str] | None) -> str | None:
+    if os.sep in program:  # a path: the OS resolves it against cwd, as written
+        return None
+    path = (env if env is not None else os.environ).get("PATH")
+    return _which(program, path)
+
+
+@dataclass
+class _Spawned:
+    pid: int
+    stdout: int
+    stderr: int
+    reap: Callable[[], int]
+    """Wait for the exit and return its code (negative: killed by that signal)."""
+
+
+_CAN_POSIX_SPAWN = hasattr(os, "posix_spawn")
+# What Popen's restore_signals does: Python ignores SIGPIPE and SIGXFSZ, children must not.
+_DEFAULT_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGPIPE", "SIGXFSZ") if hasattr(signal, name)
+)
+
+
+def _spawn(argv: list[str], cwd: Path | None, env: dict[str, str] | None) -> _Spawned:
+    """Start argv in a new session: stdin from /dev/null, stdout and stderr into two pipes.
+
+    `os.posix_spawn` (vfork + exec in C) costs about half of `subprocess.Popen`'s Python
+    setup, which shows when items are tiny; it cannot change directory, so a child that must
+    run elsewhere than here goes through Popen. Both leave every other descriptor behind:
+    Python opens them close-on-exec.
+    """
+    global _CAN_POSIX_SPAWN
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    try:
+        if _CAN_POSIX_SPAWN and (cwd is None or os.fspath(cwd) == os.getcwd()):
+            program = argv[0] if os.sep in argv[0] else _executable(argv[0], env)
+            if program is None:  # posix_spawn does not search PATH: say what exec would
+                raise FileNotFoundError(argv[0])
+            try:
+                pid = os.posix_spawn(
+                    program,
+                    argv,
+                    env if env is not None else os.environ,
+                    file_actions=[
+                        (os.POSIX_SPAWN_DUP2, _devnull(), 0),
+                        (os.POSIX_SPAWN_DUP2, out_write, 1),
+                        (os.POSIX_SPAWN_DUP2, err_write, 2),
+                    ],
+                    setsid=True,
+                    setsigdef=_DEFAULT_SIGNALS,
+                )
+            except NotImplementedError:  # a libc without POSIX_SPAWN_SETSID
+                _CAN_POSIX_SPAWN = False
+            else:
+                return _Spawned(pid, out_read, err_read, functools.partial(_reap, pid))
+        proc = subprocess.Popen(
+            argv,
+            executable=_executable(argv[0], env),
+            stdin=_devnull(),
+            stdout=out_write,
+            stderr=err_write,
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
+        )
+        return _Spawned(proc.pid, out_read, err_read, proc.wait)
+    except BaseException:
+        os.close(out_read)
+        os.close(err_read)
+        raise
+    finally:
+        os.close(out_write)
+        os.close(err_write)
+
+
+def _reap(pid: int) -> int:
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:  # someone else collected it: like Popen, assume it succeeded
+        return 0
+    return os.waitstatus_to_exitcode(status)
 
 
 def kill_group(pid: int, sig: int) -> None:
@@ -175,10 +404,10 @@ async def run_logged(
     """Run argv to completion, logging its output; raise GeneratorError on failure.
 
     Cancellation (batch cancel, item timeout) terminates the child's whole process group.
-    Output arrives through asyncio's subprocess protocol: no reader tasks, so a batch of
+    Output arrives by event-loop callbacks (no reader tasks, no transports), so a batch of
     thousands of tiny commands costs little more than the commands themselves.
     """
-    log.write(f"$ {' '.join(argv)}", "batchtui")
+    log.note(f"$ {' '.join(argv)}")
 
     def emit(stream: str, line: str) -> None:
         if stream == "stderr" or log_stdout:
@@ -186,43 +415,40 @@ async def run_logged(
         if on_line is not None:
             on_line(stream, line)
 
-    loop = asyncio.get_running_loop()
     try:
-        transport, protocol = await loop.subprocess_exec(
-            lambda: _ChildProtocol(emit),
-            *argv,
-            stdin=_devnull(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=cwd,
-            env=env,
-            start_new_session=True,
-        )
+        spawned = _spawn(argv, cwd, env)
     except FileNotFoundError:
         raise GeneratorError(f"executable not found: {argv[0]}") from None
     except PermissionError:
         raise GeneratorError(f"executable not runnable (permission denied): {argv[0]}") from None
     except OSError as exc:
         raise GeneratorError(f"could not start {argv[0]}: {exc.strerror or exc}") from None
-    pid = transport.get_pid()
+    child = _Child(spawned, emit)
+    pid = spawned.pid
     try:
-        await protocol.done
+        await child.wait(output=False)
     finally:
-        if transport.get_returncode() is None:
+        if child.returncode is not None:
+            # The leader exited; make sure nothing it spawned lingers in its group.
+            kill_group(pid, signal.SIGKILL)
+        else:  # cancelled or timed out: stop the whole group, politely first
             with anyio.CancelScope(shield=True):
                 kill_group(pid, signal.SIGTERM)
                 with anyio.move_on_after(grace):
-                    await protocol.done
-                if transport.get_returncode() is None:
+                    await child.wait(output=False)
+                if child.returncode is None:
                     kill_group(pid, signal.SIGKILL)
                     with anyio.move_on_after(grace):
-                        await protocol.done
-                log.write(f"[batchtui: stopped process group {pid}]", "batchtui")
-        else:
-            # The leader exited; make sure nothing it spawned lingers in its group.
-            kill_group(pid, signal.SIGKILL)
-        transport.close()
+                        await child.wait(output=False)
+            log.write(f"[batchtui: stopped process group {pid}]", "batchtui")
+        child.drain_now()
+        if not child.finished:
+            # A grandchild that left the group still holds the pipes: read what comes for a
+            # moment, then let go.
+            with anyio.CancelScope(shield=True), anyio.move_on_after(DRAIN_SECONDS):
+                await child.wait(output=True)
+        child.close()
         log.flush()
-    returncode = transport.get_returncode()
+    returncode = child.returncode
     if returncode != 0:
         raise GeneratorError(describe_exit(returncode if returncode is not None else -9, log))

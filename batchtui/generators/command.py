@@ -6,6 +6,7 @@ replaced inside its own argument, so item content — whatever it holds — is e
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shlex
@@ -122,15 +123,31 @@ def executable_problem(program: str, workdir: str) -> str | None:
 
 def render_argv(argv: list[str], values: dict[str, str]) -> list[str]:
     """Substitute placeholders inside each argument; values are never re-parsed or split."""
+    return _render(tuple(tuple(_fields(arg)) for arg in argv), values)
+
+
+Parsed = tuple[tuple[tuple[str, str | None], ...], ...]
+
+
+def _render(parsed: Parsed, values: dict[str, str]) -> list[str]:
     out = []
-    for arg in argv:
+    for fields in parsed:
         parts = []
-        for literal, field in _fields(arg):
+        for literal, field in fields:
             parts.append(literal)
             if field is not None:
                 parts.append(values[field])
         out.append("".join(parts))
     return out
+
+
+@functools.lru_cache(maxsize=32)
+def parsed_template(template: str) -> tuple[Parsed, bool]:
+    """A template split and parsed once per run, not once per item (with whether it uses
+    `{scratch}`); ValueError when it cannot be."""
+    argv = split_template(template)
+    parsed = tuple(tuple(_fields(arg)) for arg in argv)
+    return parsed, any("{scratch}" in arg for arg in argv)
 
 
 def job_values(job: Job) -> dict[str, str]:
@@ -182,10 +199,10 @@ class CommandGenerator(Generator):
     async def generate(self, job: Job, ctx: Context) -> None:
         if not job.config.command:
             raise GeneratorError("no command template configured")
-        template = split_template(job.config.command)
-        if any("{scratch}" in arg for arg in template):
+        parsed, uses_scratch = parsed_template(job.config.command)
+        if uses_scratch:
             job.make_scratch()
-        argv = render_argv(template, job_values(job))
+        argv = _render(parsed, job_values(job))
 
         def on_line(stream: str, line: str) -> None:
             if stream == "stdout":

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
-from PIL import Image, ImageDraw, ImageFont
 
 from ..media import ffmpeg_exe
 from ..models import BatchConfig
 from .base import Context, Generator, Job
+
+if TYPE_CHECKING:  # Pillow is imported when a card is drawn, not by every command
+    from PIL import ImageDraw, ImageFont
 
 VIDEO_CONTAINERS = ("mp4", "mov", "mkv", "m4v")
 CARD_TEXT_LIMIT = 280
@@ -24,6 +27,8 @@ _FONT_CANDIDATES = ("DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf", "Arial Bol
 
 @functools.cache
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    from PIL import ImageFont
+
     for name in _FONT_CANDIDATES:
         try:
             return ImageFont.truetype(name, size)
@@ -70,6 +75,8 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font, max_width: int) -> list[st
 
 def render_card(job: Job, path: Path) -> None:
     """Draw the card for `job` as a PNG at the batch's resolution."""
+    from PIL import Image, ImageDraw
+
     config = job.config
     width, height = config.width, config.height
     image = Image.new("RGB", (width, height), config.background)

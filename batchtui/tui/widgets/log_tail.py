@@ -38,7 +38,7 @@ class LogTail(Log):
         try:
             size = os.path.getsize(path)
         except OSError:
-            self.write_line("(no log file yet)")
+            self.write_line("(no log file: nothing logged so far)")
             return
         self._offset = max(0, size - TAIL_BYTES)
         self.poll(skip_partial_line=self._offset > 0)
