@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from datetime import datetime
-from typing import Any, TextIO
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .engine.events import EngineEvent, ItemFinished, ItemProgress, ItemStarted
 from .models import TERMINAL_ITEM, Batch, BatchItem, BatchStatus, ItemStatus
 from .models import Progress as BatchProgress
 from .symbols import ICONS, seconds
 from .textsafe import one_line
+
+if TYPE_CHECKING:  # rich loads when something is drawn with it, not for every command
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+    from rich.table import Table
+    from rich.text import Text
 
 STATUS_ICONS = ICONS
 
@@ -55,12 +51,17 @@ def status_text(status: str) -> str:
 
 def console(out: TextIO | None = None) -> Console:
     """A rich console; when not a terminal, wide enough that pipes and logs never wrap."""
+    from rich.console import Console
+
     out = out or sys.stdout
     width = None if out.isatty() else 200
     return Console(file=out, highlight=False, width=width, soft_wrap=not out.isatty())
 
 
 def batches_table(batches: list[Batch]) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("ID", no_wrap=True)
     table.add_column("NAME", no_wrap=True, overflow="ellipsis", ratio=1, min_width=10)
@@ -82,6 +83,9 @@ def batches_table(batches: list[Batch]) -> Table:
 
 
 def items_table(items: list[BatchItem], *, detail: str = "auto") -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("STATUS", no_wrap=True, min_width=13)
@@ -107,6 +111,8 @@ def items_table(items: list[BatchItem], *, detail: str = "auto") -> Table:
 
 def show_batch(batch: Batch, out: Console) -> None:
     """The human view of one batch: header, config, progress, items."""
+    from rich.text import Text
+
     config = batch.config
     progress = batch.progress()
     out.print(Text(f"{one_line(batch.name)}  ({batch.id})", style="bold"))
@@ -154,7 +160,6 @@ class RunDisplay:
         self.out = out or sys.stdout
         self.live = self.out.isatty() if live is None else live
         self.total = len(batch.items)
-        self.console = console(self.out)
         self._progress: Progress | None = None
         self._overall = None
         self._tasks: dict[str, TaskID] = {}
@@ -164,6 +169,8 @@ class RunDisplay:
         self._running: dict[str, float] = {}
         self._done = sum(1 for it in batch.items if it.status in TERMINAL_ITEM)
         if self.live:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
             self._progress = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
@@ -175,6 +182,11 @@ class RunDisplay:
             self._overall = self._progress.add_task(
                 one_line(batch.name, 30), total=self.total, completed=self._done
             )
+
+    @functools.cached_property
+    def console(self) -> Console:
+        """A rich console on this display's stream (made on first use)."""
+        return console(self.out)
 
     def __enter__(self) -> RunDisplay:
         if self._progress is not None:
@@ -250,6 +262,8 @@ class RunDisplay:
         return line
 
     def _line(self, item: BatchItem) -> Text:
+        from rich.text import Text
+
         text = Text(f"[{item.position}/{self.total}] {status_text(item.status):<13} ")
         text.append(one_line(item.content, 50))
         if item.status is ItemStatus.SUCCEEDED and item.output_path:

@@ -6,9 +6,11 @@ state live here and nowhere else (`require`, `BATCH_TRANSITIONS`, `ITEM_TRANSITI
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Literal
@@ -142,8 +144,14 @@ ValidateMode = Literal["auto", "video", "nonempty", "exists"]
 VIDEO_EXTENSIONS = frozenset({"mp4", "mov", "mkv", "webm", "m4v", "avi"})
 
 
+_HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+
+
+@functools.lru_cache(maxsize=64)
 def _check_colour(value: str) -> str:
-    from PIL import ImageColor  # local: only config validation needs it
+    if _HEX_COLOUR.fullmatch(value):  # the common case, without loading Pillow to read a batch
+        return value
+    from PIL import ImageColor
 
     try:
         ImageColor.getrgb(value)
