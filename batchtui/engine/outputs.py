@@ -76,20 +76,23 @@ async def verify_output(path: Path, config: BatchConfig) -> None:
 
 def sidecar_path(output: Path) -> Path:
     """`NN-slug.info.json` beside `NN-slug.ext` (never the output itself, whatever its ext)."""
-    return output.with_name(f"{output.stem}.info.json")
+    text = str(output)
+    stem = os.path.splitext(text)[0] if output.suffix else text  # what `Path.stem` keeps
+    return Path(f"{stem}.info.json")
 
 
-def write_sidecar(output: Path, record: dict[str, Any]) -> Path:
+def write_sidecar(output: Path, record: dict[str, Any], shared: str = "") -> Path:
     """Write the sidecar beside the output (after the output is complete and in place).
 
     Written straight to its name, not through a temp file and a rename: a sidecar torn by a
     crash is not valid JSON, and an invalid sidecar is never adopted, so the temp file would
-    buy nothing but an extra inode and a rename per item.
+    buy nothing but an extra inode and a rename per item. `shared` is `json_lines` of the
+    fields every item of the run has in common (encoded once per run, not once per item).
     """
     sidecar = sidecar_path(output)
     fd = os.open(sidecar, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
-        data = memoryview(pretty_json(record).encode())
+        data = memoryview(pretty_json(record, shared).encode())
         while data:  # a regular file takes it all at once; a full disk raises
             data = data[os.write(fd, data) :]
     finally:
@@ -100,9 +103,17 @@ def write_sidecar(output: Path, record: dict[str, Any]) -> Path:
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
-def pretty_json(record: dict[str, Any]) -> str:
-    """One top-level key per line, values compact: as readable as `indent=2` for a flat
-    record, and encoded by json's C encoder (which `indent` turns off: 10x slower)."""
+def json_lines(record: dict[str, Any]) -> str:
+    """The members of a JSON object, one top-level key per line, values compact."""
     encode = _ENCODER.encode
-    lines = [f"  {encode(key)}: {encode(value)}" for key, value in record.items()]
-    return "{\n" + ",\n".join(lines) + "\n}\n"
+    return ",\n".join(f"  {encode(key)}: {encode(value)}" for key, value in record.items())
+
+
+def pretty_json(record: dict[str, Any], shared: str = "") -> str:
+    """A JSON object with one top-level key per line (and the pre-encoded `shared` members):
+    as readable as `indent=2` for a flat record, and encoded by json's C encoder (which
+    `indent` turns off: 10x slower)."""
+    body = json_lines(record)
+    if shared:
+        body = f"{body},\n{shared}" if body else shared
+    return "{\n" + body + "\n}\n"

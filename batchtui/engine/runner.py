@@ -14,18 +14,20 @@ import math
 import os
 import shutil
 import traceback
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import anyio
+from anyio.abc import TaskGroup
 
 from ..generators.base import Generator, GeneratorError, Job, LineHandler
 from ..models import BatchConfig, ItemStatus, utcnow
 from ..runtime import BATCH_ENV, ITEM_ENV, use_pidfd_child_watcher
 from .events import EngineEvent, ItemFinished, ItemProgress, ItemStarted
-from .outputs import sidecar_path, verify_output, write_sidecar
+from .outputs import json_lines, sidecar_path, verify_output, write_sidecar
 from .process import ItemLog, run_logged
 
 Emit = Callable[[EngineEvent], None]
@@ -73,29 +75,38 @@ class _ItemContext:
 
 
 class Engine:
-    """Runs jobs with at most `concurrency` at once; the limit can change while running."""
+    """Runs jobs with at most `concurrency` at once; the limit can change while running.
+
+    A pool of worker tasks, one per slot, takes jobs from a queue: 10,000 queued items cost a
+    deque entry each, not a waiting task and a lock waiter each.
+    """
 
     def __init__(self, generator: Generator, emit: Emit, *, concurrency: int, grace: float = 3.0):
         self.generator = generator
         self.emit = emit
         self.grace = grace
-        self.limiter = anyio.CapacityLimiter(concurrency)
+        self._queue: deque[Job] = deque()
+        self._workers = 0
+        self._tg: TaskGroup | None = None
         self._scope: anyio.CancelScope | None = None
         self._cancel_requested = False
         self._stop_status = ItemStatus.CANCELLED
         self._stop_reason = "cancelled"
-        self._facts: tuple[BatchConfig, str, dict[str, object]] | None = None
+        self._facts: tuple[BatchConfig, tuple[str, str], str] | None = None
+        self._limit = 1
+        self.set_concurrency(concurrency)
 
     @property
     def concurrency(self) -> int:
-        return int(self.limiter.total_tokens)
+        return self._limit
 
     def set_concurrency(self, value: int) -> None:
         """Change the limit now: more slots start waiting items at once; fewer take effect as
         running items finish (nothing running is stopped)."""
         if value < 1 or math.isinf(value):
             raise ValueError("concurrency must be at least 1")
-        self.limiter.total_tokens = value
+        self._limit = int(value)
+        self._hire()
 
     def cancel(self, *, interrupt: bool = False, reason: str | None = None) -> None:
         """Stop the run. A user's cancel makes items CANCELLED; an interrupt (signal, shutdown,
@@ -113,26 +124,20 @@ class Engine:
         for folder in {job.output.parent for job in jobs}:  # once per run, not per item
             with contextlib.suppress(OSError):  # if it can't be made, each item says why
                 folder.mkdir(parents=True, exist_ok=True)
-        with anyio.CancelScope() as scope:
-            self._scope = scope
-            if self._cancel_requested:
-                scope.cancel()
-            async with anyio.create_task_group() as tg:
-                for job in jobs:
-                    tg.start_soon(self._run_one, job)
-        self._scope = None
-
-    async def _run_one(self, job: Job) -> None:
-        began = False
-        # Only a retried item can have a finished output that its last runner never recorded.
-        if job.attempt > 1 and await self._adopt(job):
-            return
+        self._queue = deque(jobs)
         try:
-            async with self.limiter:
-                began = True
-                await self._attempt(job)
-        except anyio.get_cancelled_exc_class():
-            if not began:  # stopped while waiting for a slot: it never started
+            with anyio.CancelScope() as scope:
+                self._scope = scope
+                if self._cancel_requested:
+                    scope.cancel()
+                async with anyio.create_task_group() as tg:
+                    self._tg = tg
+                    self._hire()
+        finally:
+            self._tg = self._scope = None
+            # Stopped before their turn came: they never started.
+            while self._queue:
+                job = self._queue.popleft()
                 self.emit(
                     ItemFinished(
                         job.batch_id,
@@ -142,7 +147,26 @@ class Engine:
                         error=f"{self._stop_reason} before it started",
                     )
                 )
-            raise
+
+    def _hire(self) -> None:
+        """Start workers up to the limit while there is work for them."""
+        if self._tg is None:
+            return
+        while self._workers < self._limit and self._queue:
+            self._workers += 1
+            self._tg.start_soon(self._work)
+
+    async def _work(self) -> None:
+        """One slot: take the next job until the queue is empty or the limit shrank below us."""
+        try:
+            while self._queue and self._workers <= self._limit and not self._cancel_requested:
+                job = self._queue.popleft()
+                # Only a retried item can have a finished output its last runner never recorded.
+                if job.attempt > 1 and await self._adopt(job):
+                    continue
+                await self._attempt(job)
+        finally:
+            self._workers -= 1
 
     async def _attempt(self, job: Job) -> None:
         started = utcnow()
@@ -221,7 +245,7 @@ class Engine:
         """Move the checked output into place, write its sidecar, close the log."""
         try:
             os.replace(job.output, job.final_output)
-            write_sidecar(job.final_output, self._sidecar(job, started))
+            write_sidecar(job.final_output, self._sidecar(job, started), self._shared_facts(job))
         except OSError as exc:
             raise GeneratorError(
                 f"could not put the output in {job.final_output.parent}: {exc.strerror} "
@@ -268,23 +292,26 @@ class Engine:
         with contextlib.suppress(FileNotFoundError):  # only generators that need one make it
             shutil.rmtree(job.scratch)
 
-    def _config_facts(self, config: BatchConfig) -> tuple[str, dict[str, object]]:
-        """The config's hash and render settings, computed once per run (jobs share it)."""
-        if self._facts is None or self._facts[0] is not config:
-            self._facts = (config, config.fingerprint(), config.render_fields())
-        return self._facts[1], self._facts[2]
+    def _shared_facts(self, job: Job) -> str:
+        """The sidecar fields every item of this run shares, JSON-encoded once per run."""
+        key = (job.batch_id, job.batch_name)
+        if self._facts is None or self._facts[0] is not job.config or self._facts[1] != key:
+            shared = {
+                "batch_id": job.batch_id,
+                "batch_name": job.batch_name,
+                "generator": self.generator.name,
+                "config_hash": job.config.fingerprint(),
+                "config": job.config.render_fields(),
+            }
+            self._facts = (job.config, key, json_lines(shared))
+        return self._facts[2]
 
     def _sidecar(self, job: Job, started: datetime) -> dict[str, object]:
-        config_hash, render_fields = self._config_facts(job.config)
+        """The sidecar fields of this item (the shared ones follow them in the file)."""
         return {
-            "batch_id": job.batch_id,
-            "batch_name": job.batch_name,
             "item_id": job.item_id,
             "position": job.index,
             "content": job.content,
-            "config_hash": config_hash,
-            "config": render_fields,
-            "generator": self.generator.name,
             "attempts": job.attempt,
             "started_at": started.isoformat(),
             "finished_at": utcnow().isoformat(),
