@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import platform
 import resource
@@ -19,14 +20,34 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+_SESSION: Path | None = None
+
+
+def _session() -> Path:
+    """One folder for every workspace of this benchmark run, removed when the run ends.
+
+    Not removed measurement by measurement: on ext4, creating files soon after deleting
+    thousands makes the inode allocator skip the recently freed ones (`recently_deleted`),
+    which slowed whichever tool ran next by up to 3x and made the ratios depend on order.
+    """
+    global _SESSION
+    if _SESSION is None:
+        _SESSION = Path(tempfile.mkdtemp(prefix="batchtui-bench-"))
+        atexit.register(shutil.rmtree, _SESSION, ignore_errors=True)
+    return _SESSION
+
+
 @contextmanager
 def workspace(prefix: str):
-    """A throw-away folder for one measurement."""
-    folder = Path(tempfile.mkdtemp(prefix=f"batchtui-bench-{prefix}-"))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    """A fresh folder for one measurement (kept until the benchmark run ends)."""
+    yield Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=_session()))
+
+
+def child_env(extra: dict | None = None) -> dict[str, str]:
+    """The environment for measured commands: as on a user's machine, Python may cache
+    byte code (some sandboxes set PYTHONDONTWRITEBYTECODE, which recompiles every start)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, **(extra or {})}
 
 
 def timed(argv: Sequence[str], *, stdin: str | None = None, env: dict | None = None) -> float:
@@ -38,14 +59,9 @@ def timed(argv: Sequence[str], *, stdin: str | None = None, env: dict | None = N
         text=True,
         check=True,
         stdout=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
+        env=child_env(env),
     )
     return time.perf_counter() - start
-
-
-def best(runs: int, measure) -> float:
-    """The fastest of `runs` measurements (the least disturbed by the rest of the machine)."""
-    return min(measure() for _ in range(runs))
 
 
 def peak_child_rss_mib() -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from common import ROOT, best, have, timed, workspace  # noqa: F401
+from common import ROOT, have, timed, workspace  # noqa: F401
 
 from batchtui.service import BatchService
 from batchtui.store import Repository
@@ -49,14 +49,17 @@ def peer_run(n: int, tool: str) -> float:
 
 
 def main(sizes: list[int]) -> list[dict]:
+    batchtui_run(20)  # warm up: byte code compiled, page cache filled, for every tool alike
     rows = []
     for n in sizes:
         runs = 3 if n <= 1000 else 1
-        row = {"n": n, "xargs": best(runs, lambda n=n: peer_run(n, "xargs"))}
-        row["parallel"] = (
-            best(runs, lambda n=n: peer_run(n, "parallel")) if have("parallel") else None
-        )
-        row["batchtui"] = best(runs, lambda n=n: batchtui_run(n))
+        times: dict[str, list[float]] = {"xargs": [], "parallel": [], "batchtui": []}
+        for _ in range(runs):  # interleaved, so a slow spell of the machine hits every tool
+            times["xargs"].append(peer_run(n, "xargs"))
+            if have("parallel"):
+                times["parallel"].append(peer_run(n, "parallel"))
+            times["batchtui"].append(batchtui_run(n))
+        row: dict = {"n": n, **{tool: min(t) if t else None for tool, t in times.items()}}
         row["vs_xargs"] = row["batchtui"] / row["xargs"]
         row["vs_parallel"] = row["batchtui"] / row["parallel"] if row["parallel"] else None
         row["overhead_ms"] = (row["batchtui"] - row["xargs"]) / n * 1000
