@@ -17,6 +17,7 @@ from tinydb import Query, TinyDB
 
 from ..errors import BusyError, StoreError
 from ..models import Batch
+from ..summary import BatchSummary
 from .atomic import TransactionStorage, read_database_file
 
 BATCHES = "batches"
@@ -70,6 +71,7 @@ class Repository:
         self.path = self.path.absolute()
         self.lock_timeout = lock_timeout
         self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
+        self._cache: tuple[tuple[int, int, int], list[dict]] | None = None
 
     def _ensure_folder(self) -> None:
         folder = self.path.parent
@@ -114,15 +116,48 @@ class Repository:
     def _reader(self) -> Transaction:
         return Transaction(TinyDB(self.path, storage=TransactionStorage))
 
+    def _documents(self) -> list[dict]:
+        """Every stored document (a lock-free snapshot), parsed once per version of the file.
+
+        Callers only read them. The file is always replaced whole, so (inode, mtime, size)
+        names a version; the key is taken before reading, so a write racing the read makes the
+        next call read again rather than keep stale data.
+        """
+        key = self._version()
+        if key is not None and self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        docs = self._reader()._table.all()
+        self._cache = (key, docs) if key is not None else None
+        return docs
+
+    def _version(self) -> tuple[int, int, int] | None:
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return None
+        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
     def all(self) -> list[Batch]:
         """Every batch, oldest first (a lock-free snapshot)."""
-        batches = self._reader().all()
+        batches = [Batch.model_validate(doc) for doc in self._documents()]
         batches.sort(key=lambda b: b.created_at)
         return batches
 
+    def summaries(self) -> list[BatchSummary]:
+        """Every batch as a list shows it, oldest first, without validating items."""
+        summaries = []
+        for doc in self._documents():
+            try:
+                summary = BatchSummary.from_document(doc)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                summary = BatchSummary.of(Batch.model_validate(doc))  # raises the real reason
+            summaries.append(summary)
+        summaries.sort(key=lambda s: s.created_at)
+        return summaries
+
     def processing(self) -> list[Batch]:
         """Batches in PROCESSING, found without validating every other batch."""
-        docs = self._reader()._table.all()
+        docs = self._documents()
         return [Batch.model_validate(doc) for doc in docs if doc.get("status") == "PROCESSING"]
 
     def check_readable(self) -> None:

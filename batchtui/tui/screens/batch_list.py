@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Input, Static
 
-from ...models import Batch, BatchStatus, ItemStatus
+from ...models import BatchStatus
+from ...summary import BatchSummary
 from .. import display
 from ..messages import BatchUpdated, RunEnded
 from ..widgets.fitted_table import Column, FittedTable
 from .base import AppScreen
+
+if TYPE_CHECKING:
+    from ...models import Batch
 
 PLATFORM_SHORT = {
     "youtube_shorts": "YT Shorts",
@@ -90,7 +96,7 @@ class BatchListScreen(AppScreen):
     def on_mount(self) -> None:
         self.sub_title = "batches"
         self._filter = ""
-        self._batches: dict[str, Batch] = {}
+        self._batches: dict[str, BatchSummary] = {}
         self.set_interval(self.bt.poll_interval, self._poll)
         self.set_interval(30, self.reload)  # "Changed" column ages even when nothing happens
 
@@ -110,15 +116,17 @@ class BatchListScreen(AppScreen):
     def reload(self) -> None:
         """Read every batch and show them (keeps the cursor on the same batch)."""
         self.bt.store_changed(self)  # what we read now is what the next poll compares with
-        batches = self.bt.safe(self.bt.service.list_batches)
-        if batches is None:
+        summaries = self.bt.safe(self.bt.service.list_summaries)
+        if summaries is None:
             return
         live = self.bt.live_batches
-        self._batches = {b.id: live.get(b.id, b) for b in batches}
+        self._batches = {
+            s.id: BatchSummary.of(live[s.id]) if s.id in live else s for s in summaries
+        }
         self._render_rows()
         self.refresh_bindings()
 
-    def _visible(self) -> list[Batch]:
+    def _visible(self) -> list[BatchSummary]:
         needle = self._filter.casefold()
         batches = sorted(self._batches.values(), key=lambda b: b.created_at)
         if not needle:
@@ -127,15 +135,13 @@ class BatchListScreen(AppScreen):
             b for b in batches if needle in b.name.casefold() or needle in b.status.value.casefold()
         ]
 
-    def _row(self, batch: Batch) -> tuple[Text, ...]:
-        progress = batch.progress(self.bt.service.clock())
-        done = progress.counts[ItemStatus.SUCCEEDED]
+    def _row(self, batch: BatchSummary) -> tuple[Text, ...]:
         return (
             display.literal(batch.name),
             display.status(batch.status),
-            Text(f"{done}/{progress.total}"),
-            display.bar(progress.percent / 100, 8),
-            Text(PLATFORM_SHORT.get(batch.config.platform, batch.config.platform)),
+            Text(f"{batch.succeeded}/{batch.total}"),
+            display.bar(batch.percent / 100, 8),
+            Text(PLATFORM_SHORT.get(batch.platform, batch.platform)),
             Text(display.ago(batch.updated_at, self.bt.service.clock())),
         )
 
@@ -147,8 +153,9 @@ class BatchListScreen(AppScreen):
 
     @on(BatchUpdated)
     def _batch_updated(self, message: BatchUpdated) -> None:
-        self._batches[message.batch.id] = message.batch
-        self.table.update_row(message.batch.id, self._row(message.batch))
+        summary = BatchSummary.of(message.batch)
+        self._batches[summary.id] = summary
+        self.table.update_row(summary.id, self._row(summary))
 
     @on(RunEnded)
     def _run_ended(self, message: RunEnded) -> None:
@@ -160,7 +167,7 @@ class BatchListScreen(AppScreen):
         """The batch under the cursor, if any."""
         return self.table.selected_key()
 
-    def selected(self) -> Batch | None:
+    def selected(self) -> BatchSummary | None:
         batch_id = self.selected_id()
         return self._batches.get(batch_id) if batch_id else None
 
@@ -226,14 +233,19 @@ class BatchListScreen(AppScreen):
             self.bt.request_start(batch.id, retry=True)
 
     def action_cancel(self) -> None:
-        batch = self.selected()
+        batch = self._selected_batch()
         if batch is not None:
             self.bt.confirm_cancel(batch)
 
     def action_delete(self) -> None:
-        batch = self.selected()
+        batch = self._selected_batch()
         if batch is not None:
             self.bt.confirm_delete(batch)
+
+    def _selected_batch(self) -> Batch | None:
+        """The selected batch in full (the list only holds summaries)."""
+        summary = self.selected()
+        return self.bt.batch(summary.id) if summary is not None else None
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)

@@ -70,6 +70,14 @@ class FittedTable(DataTable[Text]):
     def _cell(self, index: int, cell: Text) -> Text:
         """Fit a cell to its column: cut with '…', aligned, with the gap on the left."""
         column, width = self.spec[index], self.widths[index]
+        plain = cell.plain
+        if len(plain) <= width and not cell.spans and plain.isascii() and plain.isprintable():
+            # The common case (a count, a status word, a short name) without measuring cells:
+            # one character is one cell, nothing to cut.
+            padding = " " * (width - len(plain))
+            if column.justify == "right":
+                return Text.assemble(" " * GAP + padding, (plain, cell.style))
+            return Text.assemble(" " * GAP, (plain, cell.style), padding)
         text = cell.copy()
         text.truncate(width, overflow="ellipsis")
         padding = Text(" " * (width - text.cell_len))
@@ -102,6 +110,10 @@ class FittedTable(DataTable[Text]):
     def sync(self, rows: Sequence[tuple[str, Row]]) -> None:
         """Show exactly these rows: rebuilt when the keys change, else only changed cells."""
         keys = [key for key, _ in rows]
+        if not self.size.width:  # not laid out yet: the first resize fits and adds them once
+            self._rows = dict(rows)
+            self._signatures = {key: _signature(row) for key, row in rows}
+            return
         if keys != list(self._rows):
             selected = self.selected_key()
             self._rows = dict(rows)

@@ -1,0 +1,89 @@
+"""What a list of batches shows, read straight from stored documents.
+
+The batch list needs a handful of facts per batch (name, status, counts, when it changed);
+validating every item of every batch into models to get them cost most of a large database's
+start-up (10,000 items: ~60 ms of 0.1 s). A summary reads the raw document instead; a batch
+is validated in full only when it is opened or acted on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .models import BatchStatus, ItemStatus
+
+if TYPE_CHECKING:
+    from .models import Batch
+
+_SUCCEEDED = ItemStatus.SUCCEEDED.value
+_RUNNING = ItemStatus.RUNNING.value
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSummary:
+    """One batch as a list shows it."""
+
+    id: str
+    name: str
+    status: BatchStatus
+    platform: str
+    total: int
+    succeeded: int
+    percent: float
+    """Successful work, as `Batch.progress()` counts it: running items count their progress."""
+    created_at: datetime
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, batch: Batch) -> BatchSummary:
+        """The summary of a batch already in memory (a live run's, say)."""
+        total = len(batch.items)
+        succeeded = 0
+        work = 0.0
+        for item in batch.items:
+            if item.status is ItemStatus.SUCCEEDED:
+                succeeded += 1
+                work += 1.0
+            elif item.status is ItemStatus.RUNNING:
+                work += item.progress
+        return cls(
+            id=batch.id,
+            name=batch.name,
+            status=batch.status,
+            platform=batch.config.platform,
+            total=total,
+            succeeded=succeeded,
+            percent=round(100.0 * work / total, 1) if total else 0.0,
+            created_at=batch.created_at,
+            updated_at=batch.updated_at,
+        )
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> BatchSummary:
+        """The summary of a stored document; KeyError, TypeError or ValueError if it is not
+        a well-formed batch (then validate it for the real reason)."""
+        items = doc["items"]
+        succeeded = 0
+        work = 0.0
+        for item in items:
+            state = item["status"]
+            if state == _SUCCEEDED:
+                succeeded += 1
+                work += 1.0
+            elif state == _RUNNING:
+                work += float(item.get("progress") or 0.0)
+        total = len(items)
+        updated = doc.get("updated_at")
+        return cls(
+            id=doc["id"],
+            name=doc["name"],
+            status=BatchStatus(doc["status"]),
+            platform=doc["config"]["platform"],
+            total=total,
+            succeeded=succeeded,
+            percent=round(100.0 * work / total, 1) if total else 0.0,
+            created_at=datetime.fromisoformat(doc["created_at"]),
+            updated_at=datetime.fromisoformat(updated) if updated else None,
+        )
