@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
@@ -47,6 +48,7 @@ class FittedTable(DataTable[Text]):
         self._rows: dict[str, Row] = {}
         self._signatures: dict[str, tuple[str, ...]] = {}
         self._fitted_width = -1
+        self._pending: list[str] = []
 
     def on_mount(self) -> None:
         self._rebuild()
@@ -71,10 +73,11 @@ class FittedTable(DataTable[Text]):
         """Fit a cell to its column: cut with '…', aligned, with the gap on the left."""
         column, width = self.spec[index], self.widths[index]
         plain = cell.plain
-        if len(plain) <= width and not cell.spans and plain.isascii() and plain.isprintable():
-            # The common case (a count, a status word, a short name) without measuring cells:
-            # one character is one cell, nothing to cut.
-            padding = " " * (width - len(plain))
+        used = cell_len(plain)
+        if used <= width and not cell.spans:
+            # The common case (a count, a status word, a short name): nothing to cut, so no
+            # copy and truncate, just the padding.
+            padding = " " * (width - used)
             if column.justify == "right":
                 return Text.assemble(" " * GAP + padding, (plain, cell.style))
             return Text.assemble(" " * GAP, (plain, cell.style), padding)
@@ -99,12 +102,32 @@ class FittedTable(DataTable[Text]):
             self.add_column(
                 self._cell(index, label), key=column.key, width=self.widths[index] + GAP
             )
-        for key, row in self._rows.items():
-            self.add_row(*self._fitted(row), key=key)
+        self._add(list(self._rows))
         self._restore(selected)
+
+    def _add(self, keys: list[str]) -> None:
+        """Add rows: a screenful now, the rest right after the next frame is painted.
+
+        Adding (and measuring) 1,000 rows took longer than everything else before the first
+        frame; nobody sees row 900 in it, and the rest follow a frame later.
+        """
+        first = max(60, 2 * self.size.height)
+        for key in keys[:first]:
+            self.add_row(*self._fitted(self._rows[key]), key=key)
+        self._pending = keys[first:]
+        if self._pending:
+            self.call_after_refresh(self._add_pending)
+
+    def _add_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        for key in pending:
+            if key in self._rows:
+                self.add_row(*self._fitted(self._rows[key]), key=key)
 
     def _restore(self, key: str | None) -> None:
         if key is not None and key in self._rows:
+            if self._pending:
+                self._add_pending()
             self.move_cursor(row=self.get_row_index(key), animate=False)
 
     def sync(self, rows: Sequence[tuple[str, Row]]) -> None:
@@ -119,8 +142,7 @@ class FittedTable(DataTable[Text]):
             self._rows = dict(rows)
             self._signatures = {key: _signature(row) for key, row in rows}
             self.clear()
-            for key, row in rows:
-                self.add_row(*self._fitted(row), key=key)
+            self._add(keys)
             self._restore(selected)
             return
         for key, row in rows:
@@ -133,6 +155,10 @@ class FittedTable(DataTable[Text]):
             return
         new = _signature(row)
         if new == old:
+            return
+        if key in self._pending:  # not added yet: it will be added as it is now
+            self._rows[key] = row
+            self._signatures[key] = new
             return
         for index, (column, before, after) in enumerate(zip(self.spec, old, new, strict=True)):
             if before != after:
