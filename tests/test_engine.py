@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -10,10 +11,12 @@ import anyio
 import pytest
 
 from batchtui.engine.events import ItemProgress
+from batchtui.engine.runner import Engine
 from batchtui.models import BatchStatus, ItemStatus
 from batchtui.service import BatchService
 from batchtui.store import Repository
 
+from .fakes import FakeGenerator
 from .helpers import pid_alive, wait_until
 
 pytestmark = pytest.mark.anyio
@@ -314,3 +317,103 @@ def test_engine_never_imports_textual():
         "sys.exit(1 if any(m.startswith('textual') for m in sys.modules) else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+async def test_quiet_success_leaves_no_log_but_output_and_failure_do(service, make_script):
+    script = make_script(
+        "talk.py",
+        """
+        import sys, pathlib
+        out, content = sys.argv[1], sys.argv[2]
+        if content == "loud":
+            print("rendering loud")
+        if content == "bad":
+            sys.exit("no luck")
+        pathlib.Path(out).write_text(content)
+        """,
+    )
+    ref = command_batch(service, f"{script} {{output}} {{content}}", ["quiet", "loud", "bad"])
+    batch = await service.start(ref)
+    quiet, loud, bad = batch.items
+    assert quiet.status is ItemStatus.SUCCEEDED and not Path(quiet.log_path).exists()
+    loud_log = Path(loud.log_path).read_text()
+    # The bookkeeping noted before the child spoke comes first, in order.
+    assert (
+        loud_log.index("=== attempt 1 of item 2")
+        < loud_log.index("$ ")
+        < loud_log.index("rendering loud")
+    )
+    assert "[batchtui: SUCCEEDED" in loud_log
+    bad_log = Path(bad.log_path).read_text()
+    assert "no luck" in bad_log and "[batchtui: FAILED: exit code 1: no luck]" in bad_log
+
+
+async def test_children_get_default_sigpipe_and_their_own_session(service, make_script):
+    """Python ignores SIGPIPE; a child must not inherit that (`yes | head` would spin)."""
+    script = make_script(
+        "probe.py",
+        """
+        import os, signal, sys, pathlib
+        state = signal.getsignal(signal.SIGPIPE)
+        pathlib.Path(sys.argv[1]).write_text(f"{state} {os.getsid(0) == os.getpid()}")
+        """,
+    )
+    batch = await service.start(command_batch(service, f"{script} {{output}}", ["x"]))
+    assert Path(batch.items[0].output_path).read_text() == "Handlers.SIG_DFL True"
+
+
+async def test_children_run_in_the_batch_workdir_wherever_the_runner_is(
+    service, make_script, tmp_path, monkeypatch
+):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    script = make_script(
+        "where.py",
+        "import os, sys, pathlib\npathlib.Path(sys.argv[1]).write_text(os.getcwd())\n",
+    )
+    here = command_batch(service, f"{script} {{output}}", ["a"], workdir=str(tmp_path))
+    there = command_batch(service, f"{script} {{output}}", ["b"], workdir=str(elsewhere))
+    monkeypatch.chdir(tmp_path)  # `here` spawns directly, `there` needs a chdir
+    for ref, folder in ((here, tmp_path), (there, elsewhere)):
+        batch = await service.start(ref)
+        assert Path(batch.items[0].output_path).read_text() == str(folder)
+
+
+async def test_bare_command_names_are_found_on_path_once(service, tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tool = bin_dir / "maketool"
+    body = "import sys, pathlib\npathlib.Path(sys.argv[1]).write_text(sys.argv[0])\n"
+    tool.write_text(f"#!{sys.executable}\n{body}")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setattr("batchtui.engine.runner._base_env", lambda: dict(os.environ))
+    batch = await service.start(command_batch(service, "maketool {output}", ["a", "b"]))
+    assert batch.status is BatchStatus.COMPLETE
+    # argv[0] stays as written (tools that dispatch on their name keep working).
+    assert {Path(i.output_path).read_text() for i in batch.items} == {"maketool"}
+
+
+async def test_a_run_cancelled_before_it_starts_starts_nothing(service, fake_generator):
+    batch = service.get(fake_batch(service, [f"item {n}" for n in range(5)], max_items=5))
+    events = []
+    engine = Engine(FakeGenerator(), events.append, concurrency=3)
+    engine.cancel()
+    await engine.run(service.jobs(batch))
+    assert fake_generator.calls == []
+    assert [(e.status, e.error) for e in events] == [
+        (ItemStatus.CANCELLED, "cancelled before it started")
+    ] * 5
+
+
+async def test_lowering_the_limit_lets_running_items_finish_then_holds(service, fake_generator):
+    fake_generator.gate = anyio.Event()
+    batch = service.get(fake_batch(service, [f"item {n}" for n in range(8)], max_items=8))
+    engine = Engine(FakeGenerator(), lambda event: None, concurrency=4)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(engine.run, service.jobs(batch))
+        await wait_until(lambda: fake_generator.active == 4)
+        engine.set_concurrency(1)
+        assert fake_generator.active == 4  # nothing running is stopped
+        fake_generator.gate.set()
+    assert fake_generator.peak == 4 and len(fake_generator.calls) == 8

@@ -64,7 +64,7 @@ class BatchtuiApp(App[None]):
         self.tick = tick
         self.poll_interval = poll_interval
         self.live_batches: dict[str, Batch] = {}
-        self._dirty: set[str] = set()
+        self._dirty: dict[str, set[str]] = {}  # batch id → ids of the items that changed
         self._seen_store: dict[int, tuple[int, int] | None] = {}
         self._quitting = False
 
@@ -184,7 +184,7 @@ class BatchtuiApp(App[None]):
     async def _run(self, batch_id: str) -> Batch:
         ended = await self.service.run(batch_id, self.record_event)
         self.live_batches.pop(batch_id, None)
-        self._dirty.discard(batch_id)
+        self._dirty.pop(batch_id, None)
         self.broadcast(lambda: RunEnded(ended))
         severity = "information" if ended.status is BatchStatus.COMPLETE else "warning"
         progress = ended.progress()
@@ -199,17 +199,17 @@ class BatchtuiApp(App[None]):
     def record_event(self, event: EngineEvent, batch: Batch) -> None:
         """Engine listener: remember the batch changed; the tick redraws (coalescing bursts)."""
         self.live_batches[batch.id] = batch
-        self._dirty.add(batch.id)
+        self._dirty.setdefault(batch.id, set()).add(event.item_id)
 
     def _flush_updates(self) -> None:
         if not self._dirty:
             return
-        dirty, self._dirty = self._dirty, set()
+        dirty, self._dirty = self._dirty, {}
         with self.batch_update():
-            for batch_id in dirty:
+            for batch_id, items in dirty.items():
                 batch = self.live_batches.get(batch_id)
                 if batch is not None:
-                    self.broadcast(partial(BatchUpdated, batch))
+                    self.broadcast(partial(BatchUpdated, batch, frozenset(items)))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place a failed run is reported (the app never exits because of it)."""

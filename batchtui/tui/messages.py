@@ -15,9 +15,16 @@ class BatchUpdated(Message, bubble=False):
     """A batch changed (a run made progress, or a user action); screens redraw what differs."""
 
     batch: Batch
+    changed: frozenset[str] | None = None
+    """Ids of the items that changed since the last update (None: anything may have)."""
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, BatchUpdated) and message.batch.id == self.batch.id
+        if not (isinstance(message, BatchUpdated) and message.batch.id == self.batch.id):
+            return False
+        # This one supersedes a queued one: it must also carry what that one said changed.
+        if self.changed is not None:
+            self.changed = None if message.changed is None else self.changed | message.changed
+        return True
 
 
 @dataclass
