@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -348,18 +349,18 @@ async def test_quiet_success_leaves_no_log_but_output_and_failure_do(service, ma
     assert "no luck" in bad_log and "[batchtui: FAILED: exit code 1: no luck]" in bad_log
 
 
-async def test_children_get_default_sigpipe_and_their_own_session(service, make_script):
-    """Python ignores SIGPIPE; a child must not inherit that (`yes | head` would spin)."""
-    script = make_script(
-        "probe.py",
-        """
-        import os, signal, sys, pathlib
-        state = signal.getsignal(signal.SIGPIPE)
-        pathlib.Path(sys.argv[1]).write_text(f"{state} {os.getsid(0) == os.getpid()}")
-        """,
+async def test_children_get_default_sigpipe_and_their_own_session(service):
+    """Python ignores SIGPIPE; a child must not inherit that (`yes | head` would spin).
+    Read by a shell from the kernel (a Python child would ignore SIGPIPE itself)."""
+    probe = (
+        'grep -E "^SigIgn" /proc/$$/status > "$1"; '
+        'read -r _ _ _ _ _ sid _ < /proc/$$/stat; echo "$sid" >> "$1"; echo $$ >> "$1"'
     )
-    batch = await service.start(command_batch(service, f"{script} {{output}}", ["x"]))
-    assert Path(batch.items[0].output_path).read_text() == "Handlers.SIG_DFL True"
+    batch = await service.start(command_batch(service, f"sh -c '{probe}' sh {{output}}", ["x"]))
+    ignored, sid, pid = Path(batch.items[0].output_path).read_text().split("\n")[:3]
+    sigpipe_bit = 1 << (13 - 1)
+    assert not int(ignored.split()[1], 16) & sigpipe_bit
+    assert sid.strip() == pid.strip(), "the child leads its own session"
 
 
 async def test_children_run_in_the_batch_workdir_wherever_the_runner_is(
@@ -382,16 +383,17 @@ async def test_children_run_in_the_batch_workdir_wherever_the_runner_is(
 async def test_bare_command_names_are_found_on_path_once(service, tmp_path, monkeypatch):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    tool = bin_dir / "maketool"
-    body = "import sys, pathlib\npathlib.Path(sys.argv[1]).write_text(sys.argv[0])\n"
-    tool.write_text(f"#!{sys.executable}\n{body}")
-    tool.chmod(0o755)
+    (bin_dir / "maketool").symlink_to(shutil.which("sh"))  # a binary: argv[0] is kept as is
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     monkeypatch.setattr("batchtui.engine.runner._base_env", lambda: dict(os.environ))
-    batch = await service.start(command_batch(service, "maketool {output}", ["a", "b"]))
+    probe = 'tr "\\0" " " < /proc/$$/cmdline > "$1"'
+    batch = await service.start(
+        command_batch(service, f"maketool -c '{probe}' sh {{output}}", ["a", "b"])
+    )
     assert batch.status is BatchStatus.COMPLETE
-    # argv[0] stays as written (tools that dispatch on their name keep working).
-    assert {Path(i.output_path).read_text() for i in batch.items} == {"maketool"}
+    # Found on PATH, and argv[0] stays as written (tools that dispatch on their name work).
+    for item in batch.items:
+        assert Path(item.output_path).read_text().split()[0] == "maketool"
 
 
 async def test_a_run_cancelled_before_it_starts_starts_nothing(service, fake_generator):

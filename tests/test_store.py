@@ -355,3 +355,78 @@ def test_unreadable_file_is_reported_not_crashed(service: BatchService, db_path:
         assert "permission denied" in str(info.value)
     finally:
         db_path.chmod(0o600)
+
+
+def _mixed_batch(batch_id: str, states: list[ItemStatus]) -> Batch:
+    items = [
+        BatchItem(
+            id=f"{batch_id[:6]}{n:06d}",
+            position=n + 1,
+            content=f"topic {n}",
+            status=state,
+            progress=0.4
+            if state is ItemStatus.RUNNING
+            else (1.0 if state is ItemStatus.SUCCEEDED else 0.0),
+        )
+        for n, state in enumerate(states)
+    ]
+    return Batch(
+        id=batch_id,
+        name=f"batch {batch_id}",
+        status=BatchStatus.PROCESSING if ItemStatus.RUNNING in states else BatchStatus.PARTIAL,
+        config=BatchConfig(generator="fake", output_ext="txt", platform="tiktok"),
+        items=items,
+        created_at=T0,
+        updated_at=T0,
+    )
+
+
+def test_summaries_read_raw_agree_with_the_models(db_path):
+    repo = Repository(db_path)
+    batches = [
+        _mixed_batch("aaaaaaaaaaaa", []),
+        _mixed_batch("bbbbbbbbbbbb", list(ItemStatus)),
+        _mixed_batch("cccccccccccc", [ItemStatus.SUCCEEDED] * 3 + [ItemStatus.RUNNING] * 2),
+    ]
+    with repo.transaction() as tx:
+        for batch in batches:
+            tx.save(batch)
+    from batchtui.summary import BatchSummary
+
+    raw = {s.id: s for s in repo.summaries()}
+    for batch in batches:
+        expected = BatchSummary.of(batch)
+        assert raw[batch.id] == expected
+        assert expected.percent == batch.progress(T0).percent
+        assert expected.succeeded == batch.progress(T0).succeeded
+
+
+def test_one_malformed_batch_does_not_hide_the_list(db_path):
+    repo = Repository(db_path)
+    with repo.transaction() as tx:
+        tx.save(sample_batch())
+        doc = sample_batch("ffffffffffff").model_dump(mode="json")
+        doc["items"][0]["status"] = "EXPLODED"
+        tx.save_raw(doc)
+    assert [s.id for s in repo.summaries()] == ["a1b2c3d4e5f6", "ffffffffffff"]
+    with pytest.raises(ValueError, match="EXPLODED"):
+        repo.get("ffffffffffff")  # opening it says what is wrong
+    data = json.loads(repo.path.read_text())
+    for doc in data["batches"].values():
+        doc.pop("name")
+    repo.path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="name"):
+        repo.summaries()  # a batch that cannot even be listed: the models' reason
+
+
+def test_reads_see_every_write_despite_the_parse_cache(db_path, fake_generator):
+    repo = Repository(db_path)
+    service = BatchService(repo)
+    first = service.create("One", generator="fake", output_ext="txt")
+    assert [s.name for s in repo.summaries()] == ["One"]
+    assert repo.summaries()[0] == repo.summaries()[0]  # same version: served from the cache
+    other = BatchService(Repository(db_path))  # another process, in effect
+    other.add_items(first.id, ["a", "b"])
+    other.create("Two", generator="fake", output_ext="txt")
+    assert [(s.name, s.total) for s in repo.summaries()] == [("One", 2), ("Two", 0)]
+    assert [b.name for b in repo.all()] == ["One", "Two"]
