@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -62,11 +61,6 @@ def timed(argv: Sequence[str], *, stdin: str | None = None, env: dict | None = N
         env=child_env(env),
     )
     return time.perf_counter() - start
-
-
-def peak_child_rss_mib() -> float:
-    """Peak resident memory of any child waited for so far, in MiB."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def machine() -> str:

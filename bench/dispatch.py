@@ -52,7 +52,7 @@ def main(sizes: list[int]) -> list[dict]:
     batchtui_run(20)  # warm up: byte code compiled, page cache filled, for every tool alike
     rows = []
     for n in sizes:
-        runs = 3 if n <= 1000 else 1
+        runs = 5 if n <= 1000 else 1
         times: dict[str, list[float]] = {"xargs": [], "parallel": [], "batchtui": []}
         for _ in range(runs):  # interleaved, so a slow spell of the machine hits every tool
             times["xargs"].append(peer_run(n, "xargs"))
