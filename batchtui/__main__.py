@@ -1,5 +1,5 @@
 """`python -m batchtui`."""
 
-from .cli import run
+from .launch import run
 
 run()

@@ -34,6 +34,7 @@ from .detach import start_detached
 from .errors import BatchtuiError, ValidationError
 from .generators import BUILTIN, available
 from .generators.command import PLACEHOLDERS
+from .launch import open_tui
 from .models import Batch, BatchStatus
 from .platforms import PLATFORMS
 from .service import BatchService
@@ -546,9 +547,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         repo = Repository(args.db) if args.db else Repository()
-        service = BatchService(repo)
         if args.verb in (None, "tui"):
-            return _open_tui(service)
+            return open_tui(repo)
+        service = BatchService(repo)
         service.recover_orphans()
         handler = getattr(Cli(args, service), f"do_{args.verb.replace('-', '_')}")
         return handler()
@@ -579,14 +580,6 @@ def run(argv: Sequence[str] | None = None) -> NoReturn:
         with contextlib.suppress(BrokenPipeError, ValueError):  # reader gone, stream closed
             stream.flush()
     os._exit(code)
-
-
-def _open_tui(service: BatchService) -> int:
-    service.repo.check_readable()  # refuse an unreadable database here, in one line
-    from .tui.app import BatchtuiApp  # Textual only loads for the UI
-
-    BatchtuiApp(service).run()
-    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -13,46 +13,19 @@ import os
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import TransitionError
 from .platforms import DEFAULT_PLATFORM, PLATFORMS, Platform
+from .states import ENDED_BATCH, TERMINAL_ITEM, BatchStatus, ItemStatus
 
 
 def utcnow() -> datetime:
     """The current time, timezone-aware (UTC)."""
     return datetime.now(UTC)
 
-
-class BatchStatus(StrEnum):
-    """Where a batch is in its lifecycle."""
-
-    DRAFT = "DRAFT"
-    LOCKED = "LOCKED"
-    PROCESSING = "PROCESSING"
-    COMPLETE = "COMPLETE"
-    PARTIAL = "PARTIAL"
-    FAILED = "FAILED"
-
-
-class ItemStatus(StrEnum):
-    """Where one item is: INTERRUPTED means it was RUNNING when its runner went away."""
-
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-    INTERRUPTED = "INTERRUPTED"
-
-
-TERMINAL_ITEM = frozenset(
-    {ItemStatus.SUCCEEDED, ItemStatus.FAILED, ItemStatus.CANCELLED, ItemStatus.INTERRUPTED}
-)
-ENDED_BATCH = frozenset({BatchStatus.COMPLETE, BatchStatus.PARTIAL, BatchStatus.FAILED})
 
 BATCH_TRANSITIONS: dict[BatchStatus, frozenset[BatchStatus]] = {
     BatchStatus.DRAFT: frozenset({BatchStatus.LOCKED}),

@@ -37,7 +37,6 @@ from .models import (
 from .recorder import Listener, RunRecorder, runner_info
 from .runtime import kill_item_processes, same_process_alive
 from .store import Repository
-from .summary import BatchSummary
 
 MAX_CONTENT_CHARS = 100_000
 # Linux refuses a single argv string over 128 KiB; keep content well inside it.
@@ -122,10 +121,6 @@ class BatchService:
     def list_batches(self) -> list[Batch]:
         """Every batch, oldest first."""
         return self.repo.all()
-
-    def list_summaries(self) -> list[BatchSummary]:
-        """Every batch as a list shows it, oldest first (items are counted, not validated)."""
-        return self.repo.summaries()
 
     def get(self, ref: str) -> Batch:
         """The batch an id, unique id prefix, name or unique name prefix refers to."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .models import BatchStatus, ItemStatus
+from .states import BatchStatus, ItemStatus
 
 if TYPE_CHECKING:
     from .models import Batch

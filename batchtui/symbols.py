@@ -3,7 +3,7 @@ without colour) and durations."""
 
 from __future__ import annotations
 
-from .models import BatchStatus, ItemStatus
+from .states import BatchStatus, ItemStatus
 
 ICONS: dict[str, str] = {
     BatchStatus.DRAFT: "✎",

@@ -11,14 +11,26 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from filelock import FileLock, Timeout
 from tinydb import Query, TinyDB
 
 from ..errors import BusyError, StoreError
-from ..models import Batch
 from ..summary import BatchSummary
 from .atomic import TransactionStorage, read_database_file
+
+if TYPE_CHECKING:
+    from ..models import Batch
+
+
+def _model() -> type[Batch]:
+    # Imported on first use: listing summaries (the TUI's first frame) needs no models, and
+    # loading pydantic and building them is the largest part of starting up.
+    from ..models import Batch
+
+    return Batch
+
 
 BATCHES = "batches"
 _Q = Query()
@@ -42,10 +54,11 @@ class Transaction:
 
     def get(self, batch_id: str) -> Batch | None:
         doc = self._table.get(_Q.id == batch_id)
-        return None if doc is None else Batch.model_validate(doc)
+        return None if doc is None else _model().model_validate(doc)
 
     def all(self) -> list[Batch]:
-        return [Batch.model_validate(doc) for doc in self._table.all()]
+        model = _model()
+        return [model.model_validate(doc) for doc in self._table.all()]
 
     def get_raw(self, batch_id: str) -> dict | None:
         """The stored document as is (no validation: for hot paths that read a field or two)."""
@@ -139,7 +152,8 @@ class Repository:
 
     def all(self) -> list[Batch]:
         """Every batch, oldest first (a lock-free snapshot)."""
-        batches = [Batch.model_validate(doc) for doc in self._documents()]
+        model = _model()
+        batches = [model.model_validate(doc) for doc in self._documents()]
         batches.sort(key=lambda b: b.created_at)
         return batches
 
@@ -150,7 +164,7 @@ class Repository:
             try:
                 summary = BatchSummary.from_document(doc)
             except (KeyError, TypeError, ValueError, AttributeError):
-                summary = BatchSummary.of(Batch.model_validate(doc))  # raises the real reason
+                summary = BatchSummary.of(_model().model_validate(doc))  # raises the real reason
             summaries.append(summary)
         summaries.sort(key=lambda s: s.created_at)
         return summaries
@@ -158,7 +172,7 @@ class Repository:
     def processing(self) -> list[Batch]:
         """Batches in PROCESSING, found without validating every other batch."""
         docs = self._documents()
-        return [Batch.model_validate(doc) for doc in docs if doc.get("status") == "PROCESSING"]
+        return [_model().model_validate(doc) for doc in docs if doc.get("status") == "PROCESSING"]
 
     def check_readable(self) -> None:
         """Raise StoreError if the database file exists but cannot be used (cheap: no models)."""

@@ -13,25 +13,29 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from ..detach import start_detached
-from ..engine.events import EngineEvent
 from ..errors import BatchtuiError, ValidationError
-from ..models import Batch, BatchStatus
-from ..service import BatchService
+from ..states import BatchStatus
 from ..textsafe import one_line
 from .messages import BatchUpdated, RunEnded
 from .screens.dialogs import ConfirmScreen
 from .screens.help import HelpScreen
 from .screens.new_batch import NewBatch, NewBatchScreen
 from .screens.start_choice import StartScreen
+
+if TYPE_CHECKING:
+    from ..engine.events import EngineEvent
+    from ..models import Batch
+    from ..service import BatchService
+    from ..store import Repository
 
 T = TypeVar("T")
 
@@ -52,15 +56,19 @@ class BatchtuiApp(App[None]):
 
     def __init__(
         self,
-        service: BatchService,
+        service: BatchService | None = None,
         *,
+        repo: Repository | None = None,
         tick: float = 0.15,
         poll_interval: float = 0.5,
         blink: bool = True,
     ) -> None:
         super().__init__()
         self.blink = blink
-        self.service = service
+        if service is None and repo is None:
+            raise TypeError("BatchtuiApp needs a service or a repository")
+        self._service = service
+        self.repo: Repository = service.repo if service is not None else repo  # type: ignore[assignment]
         self.tick = tick
         self.poll_interval = poll_interval
         self.live_batches: dict[str, Batch] = {}
@@ -70,11 +78,25 @@ class BatchtuiApp(App[None]):
 
     # ------------------------------------------------------------- lifecycle
 
+    @property
+    def service(self) -> BatchService:
+        """The service, made on first use: the first frame (the batch list, from summaries)
+        needs only the repository, so loading the models waits until it is on screen."""
+        if self._service is None:
+            from ..service import BatchService
+
+            self._service = BatchService(self.repo)
+        return self._service
+
+    def clock(self) -> datetime:
+        """Now, by the service's clock once there is a service."""
+        return self._service.clock() if self._service is not None else datetime.now(UTC)
+
     def on_mount(self) -> None:
         from .screens.batch_list import BatchListScreen
 
-        self.safe(self.service.recover_orphans)
         self.push_screen(BatchListScreen())
+        self.call_after_refresh(self._recover_orphans)
         self.set_interval(self.tick, self._flush_updates)
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop = asyncio.get_running_loop()
@@ -82,6 +104,11 @@ class BatchtuiApp(App[None]):
             # the children or recording their items.
             loop.add_signal_handler(signal.SIGHUP, self._hangup, signal.SIGHUP)
             loop.add_signal_handler(signal.SIGTERM, self._hangup, signal.SIGTERM)
+
+    def _recover_orphans(self) -> None:
+        """End runs whose runner died (after the first frame: it needs the models)."""
+        for batch in self.safe(self.service.recover_orphans) or []:
+            self.broadcast(partial(RunEnded, batch))
 
     def _hangup(self, signum: int) -> None:
         # The terminal is gone (or we were told to stop): stop our runs' children cleanly and
@@ -105,7 +132,7 @@ class BatchtuiApp(App[None]):
 
     def store_changed(self, screen: Screen) -> bool:
         """Whether the database file changed since `screen` last asked (cheap: one stat)."""
-        signature = self.service.repo.signature()
+        signature = self.repo.signature()
         key = id(screen)
         changed = key not in self._seen_store or self._seen_store[key] != signature
         self._seen_store[key] = signature
@@ -145,6 +172,8 @@ class BatchtuiApp(App[None]):
 
     def start_background(self, batch_id: str, *, retry: bool = False) -> bool:
         """Hand the batch to a detached runner that outlives this app; follow it here."""
+        from ..detach import start_detached
+
         started = self.safe(start_detached, self.service, batch_id, retry=retry)
         if started is None:
             return False

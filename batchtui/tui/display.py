@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from ..models import BatchItem, BatchStatus, ItemStatus
+from ..states import BatchStatus, ItemStatus
 from ..symbols import ICONS
 from ..textsafe import one_line
+
+if TYPE_CHECKING:
+    from ..models import BatchItem
 
 # Colour is only a help: the icon and the word carry the meaning (16-colour safe names).
 STYLES: dict[str, str] = {

@@ -4,10 +4,12 @@ posts one `BatchUpdated` per changed batch per tick."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from ..models import Batch
+if TYPE_CHECKING:
+    from ..models import Batch
 
 
 @dataclass

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Input, Static
 
-from ...models import BatchStatus
+from ...states import BatchStatus
 from ...summary import BatchSummary
 from .. import display
 from ..messages import BatchUpdated, RunEnded
@@ -116,7 +116,7 @@ class BatchListScreen(AppScreen):
     def reload(self) -> None:
         """Read every batch and show them (keeps the cursor on the same batch)."""
         self.bt.store_changed(self)  # what we read now is what the next poll compares with
-        summaries = self.bt.safe(self.bt.service.list_summaries)
+        summaries = self.bt.safe(self.bt.repo.summaries)  # no models needed: see app.service
         if summaries is None:
             return
         live = self.bt.live_batches
@@ -142,7 +142,7 @@ class BatchListScreen(AppScreen):
             Text(f"{batch.succeeded}/{batch.total}"),
             display.bar(batch.percent / 100, 8),
             Text(PLATFORM_SHORT.get(batch.platform, batch.platform)),
-            Text(display.ago(batch.updated_at, self.bt.service.clock())),
+            Text(display.ago(batch.updated_at, self.bt.clock())),
         )
 
     def _render_rows(self) -> None:

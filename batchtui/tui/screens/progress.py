@@ -160,7 +160,7 @@ class ProgressScreen(AppScreen):
     def _render_summary(self) -> None:
         batch = self.batch
         assert batch is not None
-        now = self.bt.service.clock()
+        now = self.bt.clock()
         progress = batch.progress(now)
         head = Text.assemble(display.status(batch.status), "  ", display.literal(batch.name, 50))
         self.query_one("#run-head", Static).update(head)
@@ -232,7 +232,7 @@ class ProgressScreen(AppScreen):
         return items
 
     def _row(self, item: BatchItem) -> tuple[Text, ...]:
-        now = self.bt.service.clock()
+        now = self.bt.clock()
         running = item.status is ItemStatus.RUNNING
         fraction = 1.0 if item.status is ItemStatus.SUCCEEDED else item.progress
         return (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from rich.text import Text
 from textual import on
@@ -12,8 +12,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from ...models import Batch
 from ...textsafe import one_line
+
+if TYPE_CHECKING:
+    from ...models import Batch
 
 Choice = Literal["here", "background"]
 

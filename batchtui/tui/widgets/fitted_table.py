@@ -15,6 +15,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowDoesNotExist
 
 Row = tuple[Text, ...]
 GAP = 1  # one space between columns (DataTable's own padding would spend two)
@@ -49,6 +50,7 @@ class FittedTable(DataTable[Text]):
         self._signatures: dict[str, tuple[str, ...]] = {}
         self._fitted_width = -1
         self._pending: list[str] = []
+        self._wanted: str | None = None
 
     def on_mount(self) -> None:
         self._rebuild()
@@ -103,7 +105,7 @@ class FittedTable(DataTable[Text]):
                 self._cell(index, label), key=column.key, width=self.widths[index] + GAP
             )
         self._add(list(self._rows))
-        self._restore(selected)
+        self._restore(self._wanted or selected)
 
     def _add(self, keys: list[str]) -> None:
         """Add rows: a screenful now, the rest right after the next frame is painted.
@@ -125,10 +127,17 @@ class FittedTable(DataTable[Text]):
                 self.add_row(*self._fitted(self._rows[key]), key=key)
 
     def _restore(self, key: str | None) -> None:
-        if key is not None and key in self._rows:
-            if self._pending:
-                self._add_pending()
-            self.move_cursor(row=self.get_row_index(key), animate=False)
+        if key is None or key not in self._rows:
+            return
+        if self._pending:
+            self._add_pending()
+        try:
+            index = self.get_row_index(key)
+        except RowDoesNotExist:  # rows wait for the first layout: select it once they are in
+            self._wanted = key
+            return
+        self._wanted = None
+        self.move_cursor(row=index, animate=False)
 
     def sync(self, rows: Sequence[tuple[str, Row]]) -> None:
         """Show exactly these rows: rebuilt when the keys change, else only changed cells."""
@@ -136,6 +145,7 @@ class FittedTable(DataTable[Text]):
         if not self.size.width:  # not laid out yet: the first resize fits and adds them once
             self._rows = dict(rows)
             self._signatures = {key: _signature(row) for key, row in rows}
+            self._fitted_width = -1
             return
         if keys != list(self._rows):
             selected = self.selected_key()
@@ -156,7 +166,7 @@ class FittedTable(DataTable[Text]):
         new = _signature(row)
         if new == old:
             return
-        if key in self._pending:  # not added yet: it will be added as it is now
+        if key not in self.rows:  # not added yet (no layout, or later this frame): added as is
             self._rows[key] = row
             self._signatures[key] = new
             return
