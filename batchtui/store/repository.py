@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from filelock import FileLock, Timeout
 from tinydb import Query, TinyDB
 
 from ..errors import BusyError, StoreError
@@ -21,6 +20,8 @@ from ..summary import BatchSummary
 from .atomic import TransactionStorage, read_database_file
 
 if TYPE_CHECKING:
+    from filelock import FileLock
+
     from ..models import Batch
 
 
@@ -83,8 +84,17 @@ class Repository:
         self.path = Path(path).expanduser() if path is not None else default_db_path()
         self.path = self.path.absolute()
         self.lock_timeout = lock_timeout
-        self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
+        self._lock: FileLock | None = None  # made at the first write (see `_file_lock`)
         self._cache: tuple[tuple[int, int, int], list[dict]] | None = None
+
+    def _file_lock(self) -> FileLock:
+        # filelock takes ~30 ms to import (measured): readers never lock, and the TUI's first
+        # frame only reads, so it is loaded for the first write instead.
+        if self._lock is None:
+            from filelock import FileLock
+
+            self._lock = FileLock(str(self.path) + ".lock", timeout=self.lock_timeout)
+        return self._lock
 
     def _ensure_folder(self) -> None:
         folder = self.path.parent
@@ -103,8 +113,11 @@ class Repository:
     def transaction(self) -> Iterator[Transaction]:
         """Lock the database, yield a `Transaction`, and write once if it changed anything."""
         self._ensure_folder()
+        lock = self._file_lock()
+        from filelock import Timeout  # loaded by `_file_lock`
+
         try:
-            self._lock.acquire()
+            lock.acquire()
         except Timeout:
             raise BusyError(
                 f"database {self.path} is locked by another batchtui process "
@@ -124,7 +137,7 @@ class Repository:
             yield Transaction(db)
             storage_holder[0].commit()
         finally:
-            self._lock.release()
+            lock.release()
 
     def _reader(self) -> Transaction:
         return Transaction(TinyDB(self.path, storage=TransactionStorage))

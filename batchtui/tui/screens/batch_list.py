@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -149,7 +150,7 @@ class BatchListScreen(AppScreen):
         empty = not self._batches
         self.query_one("#empty").set_class(not empty, "hidden")
         self.table.set_class(empty, "hidden")
-        self.table.sync([(batch.id, self._row(batch)) for batch in self._visible()])
+        self.table.sync([(batch.id, partial(self._row, batch)) for batch in self._visible()])
 
     @on(BatchUpdated)
     def _batch_updated(self, message: BatchUpdated) -> None:
