@@ -152,7 +152,9 @@ class Repository:
         key = self._version()
         if key is not None and self._cache is not None and self._cache[0] == key:
             return self._cache[1]
-        docs = self._reader()._table.all()
+        data = read_database_file(self.path) or {}
+        table = data.get(BATCHES)
+        docs = list(table.values()) if isinstance(table, dict) else []
         self._cache = (key, docs) if key is not None else None
         return docs
 

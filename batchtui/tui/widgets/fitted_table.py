@@ -113,7 +113,7 @@ class FittedTable(DataTable[Text]):
         Adding (and measuring) 1,000 rows took longer than everything else before the first
         frame; nobody sees row 900 in it, and the rest follow a frame later.
         """
-        first = max(60, 2 * self.size.height)
+        first = self.size.height + 10  # what fits, and a little to scroll into
         for key in keys[:first]:
             self.add_row(*self._fitted(self._built(key)), key=key)
         self._pending = keys[first:]
