@@ -27,16 +27,13 @@ from ..errors import BatchtuiError, ValidationError
 from ..states import BatchStatus
 from ..textsafe import one_line
 from .messages import BatchUpdated, RunEnded
-from .screens.dialogs import ConfirmScreen
-from .screens.help import HelpScreen
-from .screens.new_batch import NewBatch, NewBatchScreen
-from .screens.start_choice import StartScreen
 
 if TYPE_CHECKING:
     from ..engine.events import EngineEvent
     from ..models import Batch
     from ..service import BatchService
     from ..store import Repository
+    from .screens.new_batch import NewBatch
 
 T = TypeVar("T")
 
@@ -184,6 +181,8 @@ class BatchtuiApp(App[None]):
             elif choice == "background":
                 self.start_background(batch_id, retry=retry)
 
+        from .screens.start_choice import StartScreen
+
         self.push_screen(StartScreen(batch, retry=retry), chosen)
 
     def start_background(self, batch_id: str, *, retry: bool = False) -> bool:
@@ -310,6 +309,8 @@ class BatchtuiApp(App[None]):
         return batch
 
     def confirm_cancel(self, batch: Batch) -> None:
+        from .screens.dialogs import ConfirmScreen
+
         if batch.status is not BatchStatus.PROCESSING:
             self.safe(self.service.cancel, batch.id)  # explains what is allowed instead
             return
@@ -330,6 +331,8 @@ class BatchtuiApp(App[None]):
         )
 
     def confirm_delete(self, batch: Batch) -> None:
+        from .screens.dialogs import ConfirmScreen
+
         if batch.status is BatchStatus.PROCESSING:
             self.safe(self.service.delete, batch.id)  # refused, with the reason
             return
@@ -358,6 +361,8 @@ class BatchtuiApp(App[None]):
             if batch is not None:
                 self.open_batch(batch.id)
 
+        from .screens.new_batch import NewBatchScreen
+
         self.push_screen(NewBatchScreen(), created)
 
     def action_example_batch(self) -> None:
@@ -374,11 +379,15 @@ class BatchtuiApp(App[None]):
             select(batch.id)
 
     def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(self.screen))
 
     async def action_quit(self) -> None:
+        from .screens.dialogs import ConfirmScreen
+
         running = self.running_workers()
         if not running:
             self.exit()
