@@ -489,15 +489,17 @@ class Cli:
                 ),
             )
         batch = self.service.begin(self.args.id, retry=retry)
-        return self._execute(batch.id)
+        return self._execute(batch.id, begun=batch)
 
-    def _execute(self, batch_id: str, handover_wait: float = 0.0) -> int:
+    def _execute(
+        self, batch_id: str, handover_wait: float = 0.0, *, begun: Batch | None = None
+    ) -> int:
         """Run a begun batch here with live progress; signals stop it cleanly (INTERRUPTED)."""
         caught: signal.Signals | None = None
 
         async def main() -> Batch:
             nonlocal caught
-            batch = self.service.repo.get(batch_id)
+            batch = begun or self.service.repo.get(batch_id)
             assert batch is not None
             display = RunDisplay(batch, sys.stderr if self.args.json else None)
 
@@ -514,7 +516,7 @@ class Cli:
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(watch_signals)
                     ended = await self.service.run(
-                        batch_id, display.on_event, handover_wait=handover_wait
+                        batch_id, display.on_event, handover_wait=handover_wait, begun=begun
                     )
                     tg.cancel_scope.cancel()
             return ended

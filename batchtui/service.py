@@ -523,12 +523,21 @@ class BatchService:
         raise BusyError(f"batch '{batch_id}' was not handed to this runner (pid {os.getpid()})")
 
     async def run(
-        self, batch_id: str, listener: Listener | None = None, *, handover_wait: float = 0.0
+        self,
+        batch_id: str,
+        listener: Listener | None = None,
+        *,
+        handover_wait: float = 0.0,
+        begun: Batch | None = None,
     ) -> Batch:
-        """Run a PROCESSING batch that `begin` handed to this process; returns the ended batch."""
+        """Run a PROCESSING batch that `begin` handed to this process; returns the ended batch.
+
+        `begun` is what `begin` returned, when this process called it: the batch as stored, so
+        it is not read and validated again (10,000 items: ~0.15 s).
+        """
         if handover_wait:
             await self._await_ownership(batch_id, handover_wait)
-        batch = self.repo.get(batch_id)
+        batch = begun if begun is not None and not handover_wait else self.repo.get(batch_id)
         if batch is None:
             raise NotFoundError(f"no batch '{batch_id}'")
         if batch.status is not BatchStatus.PROCESSING:
@@ -556,12 +565,12 @@ class BatchService:
     async def start(self, ref: str, listener: Listener | None = None) -> Batch:
         """LOCKED → PROCESSING → COMPLETE | PARTIAL | FAILED, in this process."""
         batch = self.begin(ref)
-        return await self.run(batch.id, listener)
+        return await self.run(batch.id, listener, begun=batch)
 
     async def retry(self, ref: str, listener: Listener | None = None) -> Batch:
         """Run again only the items that did not succeed."""
         batch = self.begin(ref, retry=True)
-        return await self.run(batch.id, listener)
+        return await self.run(batch.id, listener, begun=batch)
 
     def cancel_all_here(self) -> None:
         """Cancel every run this process is driving (the user asked: items become CANCELLED)."""
