@@ -337,6 +337,10 @@ async def test_quiet_success_leaves_no_log_but_output_and_failure_do(service, ma
     batch = await service.start(ref)
     quiet, loud, bad = batch.items
     assert quiet.status is ItemStatus.SUCCEEDED and not Path(quiet.log_path).exists()
+    sidecar = json.loads(Path(quiet.output_path).with_name("01-quiet.info.json").read_text())
+    assert sidecar["log"] is None, "the sidecar never points at a log that was not written"
+    loud_sidecar = Path(loud.output_path).with_name("02-loud.info.json").read_text()
+    assert json.loads(loud_sidecar)["log"] == loud.log_path
     loud_log = Path(loud.log_path).read_text()
     # The bookkeeping noted before the child spoke comes first, in order.
     assert (

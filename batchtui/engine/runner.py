@@ -245,7 +245,9 @@ class Engine:
         """Move the checked output into place, write its sidecar, close the log."""
         try:
             os.replace(job.output, job.final_output)
-            write_sidecar(job.final_output, self._sidecar(job, started), self._shared_facts(job))
+            write_sidecar(
+                job.final_output, self._sidecar(job, started, log), self._shared_facts(job)
+            )
         except OSError as exc:
             raise GeneratorError(
                 f"could not put the output in {job.final_output.parent}: {exc.strerror} "
@@ -306,7 +308,7 @@ class Engine:
             self._facts = (job.config, key, json_lines(shared))
         return self._facts[2]
 
-    def _sidecar(self, job: Job, started: datetime) -> dict[str, object]:
+    def _sidecar(self, job: Job, started: datetime, log: ItemLog) -> dict[str, object]:
         """The sidecar fields of this item (the shared ones follow them in the file)."""
         return {
             "item_id": job.item_id,
@@ -315,7 +317,7 @@ class Engine:
             "attempts": job.attempt,
             "started_at": started.isoformat(),
             "finished_at": utcnow().isoformat(),
-            "log": str(job.log_path),
+            "log": str(job.log_path) if log.exists else None,  # a quiet success has none
         }
 
 
