@@ -401,3 +401,28 @@ async def test_the_editor_answers_bad_input_inline(db_path):
         assert any("NUL character" in message for message in notices), notices
     batch = service.get(ref)
     assert batch.items == [] and batch.config.duration == 5.0 and batch.config.concurrency == 3
+
+
+def test_the_live_progress_bar_shows_names_literally(service, fake_generator):
+    """On a terminal `start` draws rich bars: a name or item with markup stays as typed."""
+    import io
+
+    from batchtui.cli_output import RunDisplay
+    from batchtui.engine.events import ItemStarted
+    from batchtui.models import utcnow
+
+    batch = service.create("Demo [b]x[/b] [red", generator="fake", output_ext="txt")
+    service.add_items(batch.id, ["[link=http://e.vil]y[/link]"])
+    batch = service.get(batch.id)
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Terminal()
+    display = RunDisplay(batch, out)
+    item = batch.items[0]
+    with display:  # stopping draws the bars one last time
+        display.on_event(ItemStarted(batch.id, item.id, 1, utcnow(), "", ""), batch)
+    shown = out.getvalue()
+    assert "Demo [b]x[/b] [red" in shown
+    assert "[link=http://e.vil]y[/lin" in shown  # cut to the bar's width, never styled
