@@ -414,6 +414,7 @@ def test_the_live_progress_bar_shows_names_literally(service, fake_generator):
     batch = service.create("Demo [b]x[/b] [red", generator="fake", output_ext="txt")
     service.add_items(batch.id, ["[link=http://e.vil]y[/link]"])
     batch = service.get(batch.id)
+
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
