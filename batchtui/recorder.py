@@ -21,6 +21,7 @@ from .engine.runner import Engine
 from .models import Batch, BatchStatus, ItemStatus, RunnerInfo
 from .runtime import process_token
 from .store import Repository
+from .store.repository import stored_form
 
 Listener = Callable[[EngineEvent, Batch], None]
 HEARTBEAT_SECONDS = 2.0
@@ -102,9 +103,9 @@ class RunRecorder:
     def _document(self) -> dict:
         """The batch as stored, re-serialising only the items that changed since last time."""
         for item_id in self._changed:
-            self._dumped[item_id] = self._items[item_id].model_dump(mode="json")
+            self._dumped[item_id] = stored_form(self._items[item_id])
         self._changed.clear()
-        doc = self.batch.model_dump(mode="json", exclude={"items"})
+        doc = self.batch.model_dump(mode="json", exclude={"items"}, exclude_none=True)
         doc["items"] = [self._dumped[item.id] for item in self.batch.items]
         return doc
 

@@ -430,3 +430,22 @@ def test_reads_see_every_write_despite_the_parse_cache(db_path, fake_generator):
     other.create("Two", generator="fake", output_ext="txt")
     assert [(s.name, s.total) for s in repo.summaries()] == [("One", 2), ("Two", 0)]
     assert [b.name for b in repo.all()] == ["One", "Two"]
+
+
+def test_a_field_set_back_to_none_leaves_the_stored_document(db_path):
+    """Stored documents omit null fields, so saving must replace a document, not merge it."""
+    repo = Repository(db_path)
+    batch = sample_batch()
+    batch.runner = RunnerInfo(pid=4242, host="render-box", started_at=T0, heartbeat=T0)
+    batch.items[0].error = "an old reason"
+    with repo.transaction() as tx:
+        tx.save(batch)
+    batch.runner = None
+    batch.items[0].error = None
+    with repo.transaction() as tx:
+        tx.save(batch)
+    (doc,) = json.loads(db_path.read_text())["batches"].values()
+    assert "runner" not in doc and "error" not in doc["items"][0]
+    stored = repo.get(batch.id)
+    assert stored.runner is None and stored.items[0].error is None
+    assert stored == batch
