@@ -167,7 +167,7 @@ class Repository:
         names a version; the key is taken before reading, so a write racing the read makes the
         next call read again rather than keep stale data.
         """
-        key = self._version()
+        key = self.signature()
         if key is not None and self._cache is not None and self._cache[0] == key:
             return self._cache[1]
         data = read_database_file(self.path) or {}
@@ -175,13 +175,6 @@ class Repository:
         docs = list(table.values()) if isinstance(table, dict) else []
         self._cache = (key, docs) if key is not None else None
         return docs
-
-    def _version(self) -> tuple[int, int, int] | None:
-        try:
-            stat = self.path.stat()
-        except OSError:
-            return None
-        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
     def all(self) -> list[Batch]:
         """Every batch, oldest first (a lock-free snapshot)."""
@@ -208,20 +201,23 @@ class Repository:
         return [_model().model_validate(doc) for doc in docs if doc.get("status") == "PROCESSING"]
 
     def check_readable(self) -> None:
-        """Raise StoreError if the database file exists but cannot be used (cheap: no models)."""
-        read_database_file(self.path)
+        """Raise StoreError if the database file exists but cannot be used (no models; the
+        parsed documents are kept for the first listing, so a start reads the file once)."""
+        self._documents()
 
     def get(self, batch_id: str) -> Batch | None:
         """One batch by exact id, or None (a lock-free snapshot)."""
         return self._reader().get(batch_id)
 
-    def signature(self) -> tuple[int, int] | None:
-        """(mtime, size) of the database file: a cheap "has anything changed?" check."""
+    def signature(self) -> tuple[int, int, int] | None:
+        """(inode, mtime, size) of the database file: a cheap "has anything changed?" check.
+
+        Writes replace the file whole, so each version has its own inode as well."""
         try:
             stat = self.path.stat()
         except OSError:
             return None
-        return (stat.st_mtime_ns, stat.st_size)
+        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
     def exists(self) -> bool:
         """Whether the database file has been written yet."""

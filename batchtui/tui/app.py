@@ -71,7 +71,7 @@ class BatchtuiApp(App[None]):
         self.poll_interval = poll_interval
         self.live_batches: dict[str, Batch] = {}
         self._dirty: dict[str, set[str]] = {}  # batch id → ids of the items that changed
-        self._seen_store: dict[int, tuple[int, int] | None] = {}
+        self._seen_store: dict[int, tuple[int, int, int] | None] = {}
         self._quitting = False
         self._collect_after = False
 
