@@ -7,7 +7,6 @@ validation error (one line on stderr, nothing changed), 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import os
 import signal
@@ -31,10 +30,17 @@ from .cli_output import (
     show_batch,
 )
 from .detach import start_detached
-from .errors import BatchtuiError, ValidationError
+from .errors import ValidationError
 from .generators import BUILTIN, available
 from .generators.command import PLACEHOLDERS
-from .launch import open_tui
+from .launch import (
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    EXIT_USAGE,
+    leave,
+    open_tui,
+    reported,
+)
 from .models import Batch, BatchStatus
 from .platforms import PLATFORMS
 from .service import BatchService
@@ -44,7 +50,6 @@ from .textsafe import inert, one_line
 if TYPE_CHECKING:
     from rich.console import Console
 
-EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 ATTACH_POLL = 0.2  # seconds between looks at the database while attached
 
 
@@ -547,7 +552,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `batchtui` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
+
+    def execute() -> int:
         repo = Repository(args.db) if args.db else Repository()
         if args.verb in (None, "tui"):
             return open_tui(repo)
@@ -555,33 +561,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         service.recover_orphans()
         handler = getattr(Cli(args, service), f"do_{args.verb.replace('-', '_')}")
         return handler()
-    except BatchtuiError as exc:
-        sys.stderr.write(f"batchtui: error: {one_line(str(exc))}\n")
-        return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("batchtui: interrupted\n")
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        return EXIT_OK
+
+    return reported(execute)
 
 
 def run(argv: Sequence[str] | None = None) -> NoReturn:
-    """The `batchtui` command: `main`, then a quick exit.
-
-    By the time `main` returns, the database is written, every file closed and every child
-    reaped; tearing the interpreter down object by object would add ~50 ms to each command
-    (measured after a 1,000-item run), so flush the standard streams and leave.
-    """
+    """The `batchtui` command: `main`, then a quick exit (see `launch.leave`)."""
     try:
         code = main(argv)
     except SystemExit as exc:  # argparse: usage errors and --help
         code = exc.code if isinstance(exc.code, int) else EXIT_OK if exc.code is None else 1
         if not isinstance(exc.code, int | None):
             sys.stderr.write(f"{exc.code}\n")
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(BrokenPipeError, ValueError):  # reader gone, stream closed
-            stream.flush()
-    os._exit(code)
+    leave(code)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from .errors import BatchtuiError
@@ -19,8 +19,7 @@ from .textsafe import one_line
 if TYPE_CHECKING:
     from .store import Repository
 
-EXIT_OK = 0
-EXIT_INTERRUPTED = 130
+EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def tui_database(argv: Sequence[str]) -> tuple[bool, str | None]:
@@ -48,17 +47,37 @@ def open_tui(repo: Repository) -> int:
     return EXIT_OK
 
 
-def _tui(db: str | None) -> int:
-    from .store import Repository
-
+def reported(operation: Callable[[], int]) -> int:
+    """Run a command; a refusal or ctrl+c becomes one line on stderr and its exit code."""
     try:
-        return open_tui(Repository(db) if db else Repository())
+        return operation()
     except BatchtuiError as exc:
         sys.stderr.write(f"batchtui: error: {one_line(str(exc))}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("batchtui: interrupted\n")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of our output went away: nothing left to say
+        return EXIT_OK
+
+
+def leave(code: int) -> NoReturn:
+    """Exit at once with `code`, the standard streams flushed.
+
+    By the time a command returns, the database is written, every file closed and every
+    child reaped; tearing the interpreter down object by object would add ~50 ms to each
+    command (measured after a 1,000-item run).
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):  # reader gone, stream closed
+            stream.flush()
+    os._exit(code)
+
+
+def _tui(db: str | None) -> int:
+    from .store import Repository
+
+    return open_tui(Repository(db) if db else Repository())
 
 
 def run(argv: Sequence[str] | None = None) -> NoReturn:
@@ -69,8 +88,4 @@ def run(argv: Sequence[str] | None = None) -> NoReturn:
         from .cli import run as run_cli
 
         run_cli(argv)
-    code = _tui(db)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(BrokenPipeError, ValueError):
-            stream.flush()
-    os._exit(code)  # as `cli.run` does: everything is written and closed by now
+    leave(reported(lambda: _tui(db)))
