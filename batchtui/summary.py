@@ -32,30 +32,23 @@ class BatchSummary:
     total: int
     succeeded: int
     percent: float
-    """Successful work, as `Batch.progress()` counts it: running items count their progress."""
+    """Successful work, as `Batch.progress()` counts it (`from_document` counts the same way
+    from raw items: a test holds the two together)."""
     created_at: datetime
     updated_at: datetime | None
 
     @classmethod
     def of(cls, batch: Batch) -> BatchSummary:
         """The summary of a batch already in memory (a live run's, say)."""
-        total = len(batch.items)
-        succeeded = 0
-        work = 0.0
-        for item in batch.items:
-            if item.status is ItemStatus.SUCCEEDED:
-                succeeded += 1
-                work += 1.0
-            elif item.status is ItemStatus.RUNNING:
-                work += item.progress
+        progress = batch.progress()  # the one definition of "succeeded" and "percent"
         return cls(
             id=batch.id,
             name=batch.name,
             status=batch.status,
             platform=batch.config.platform,
-            total=total,
-            succeeded=succeeded,
-            percent=round(100.0 * work / total, 1) if total else 0.0,
+            total=progress.total,
+            succeeded=progress.succeeded,
+            percent=progress.percent,
             created_at=batch.created_at,
             updated_at=batch.updated_at,
         )
