@@ -76,28 +76,26 @@ def test_a_coalesced_update_keeps_every_changed_item():
     assert not BatchUpdated(other, frozenset()).can_replace(older)
 
 
-async def test_selecting_a_row_of_a_table_not_laid_out_yet_waits_for_it():
-    """The batch list hides its table while empty: the first batch arrives before layout."""
+async def act_before_layout(act) -> FittedTable:
+    """Give a hidden table (never laid out) 3 rows, `act` on it, then show it."""
     app = TableApp()
     async with app.run_test(size=(40, 12)) as pilot:
         table = app.query_one(FittedTable)
         table.display = False
         await pilot.pause()
         table.sync(rows(3))
-        table.select_key("k2")  # no crash: remembered until the rows are in
+        act(table)  # no crash: kept until the rows are in
         table.display = True
         await pilot.pause()
-        assert table.row_count == 3 and table.selected_key() == "k2"
+        return table
+
+
+async def test_selecting_a_row_of_a_table_not_laid_out_yet_waits_for_it():
+    """The batch list hides its table while empty: the first batch arrives before layout."""
+    table = await act_before_layout(lambda t: t.select_key("k2"))
+    assert table.row_count == 3 and table.selected_key() == "k2"
 
 
 async def test_updating_a_row_of_a_table_not_laid_out_yet_is_kept_for_later():
-    app = TableApp()
-    async with app.run_test(size=(40, 12)) as pilot:
-        table = app.query_one(FittedTable)
-        table.display = False
-        await pilot.pause()
-        table.sync(rows(3))
-        table.update_row("k1", (Text("newer"), Text("1")))  # no crash before layout
-        table.display = True
-        await pilot.pause()
-        assert table.get_row("k1")[0].plain.strip() == "newer"
+    table = await act_before_layout(lambda t: t.update_row("k1", (Text("newer"), Text("1"))))
+    assert table.get_row("k1")[0].plain.strip() == "newer"
