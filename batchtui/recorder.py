@@ -105,7 +105,7 @@ class RunRecorder:
         for item_id in self._changed:
             self._dumped[item_id] = stored_form(self._items[item_id])
         self._changed.clear()
-        doc = self.batch.model_dump(mode="json", exclude={"items"}, exclude_none=True)
+        doc = stored_form(self.batch, exclude={"items"})
         doc["items"] = [self._dumped[item.id] for item in self.batch.items]
         return doc
 
