@@ -146,6 +146,22 @@ async def test_success_writes_output_and_sidecar(service, fake_generator):
     assert not list(output.parent.glob(".*part*")), "temporary outputs are cleaned up"
 
 
+async def test_sidecar_has_one_member_per_line_whatever_the_content(service, fake_generator):
+    content = 'quotes " and\nnewlines, ünïcode, {braces}: [brackets]'
+    batch = await service.start(fake_batch(service, [content]))
+    output = Path(batch.items[0].output_path)
+    text = output.with_name(output.stem + ".info.json").read_text()
+    record = json.loads(text)
+    assert record["content"] == content
+    assert isinstance(record["config"], dict) and record["config"]
+    lines = text.splitlines()
+    assert lines[0] == "{" and lines[-1] == "}"
+    members = lines[1:-1]
+    assert len(members) == len(record), "each top-level member on its own line"
+    for line, key in zip(members, record, strict=True):
+        assert line.startswith(f'  "{key}": ')
+
+
 async def test_timeout_fails_the_item_and_kills_its_process_group(service, make_script, tmp_path):
     pids = tmp_path / "pids"
     script = make_script(

@@ -101,10 +101,17 @@ def write_sidecar(output: Path, record: dict[str, Any], shared: str = "") -> Pat
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+# With scalar values only, the separators alone put one member per line: one C call for the
+# whole record instead of two per member (the per-item sidecar is on every item's path).
+_FLAT_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",\n  ", ": "))
 
 
 def json_lines(record: dict[str, Any]) -> str:
     """The members of a JSON object, one top-level key per line, values compact."""
+    if not record:
+        return ""
+    if not any(isinstance(value, dict | list | tuple) for value in record.values()):
+        return "  " + _FLAT_ENCODER.encode(record)[1:-1]
     encode = _ENCODER.encode
     return ",\n".join(f"  {encode(key)}: {encode(value)}" for key, value in record.items())
 

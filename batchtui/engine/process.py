@@ -139,16 +139,21 @@ class ItemLog:
         return None
 
 
+_UTF8_DECODER = codecs.getincrementaldecoder("utf-8")
+
+
 class _LineSplitter:
     """Turns a stream of byte chunks into lines (\n, \r\n or a lone \r end a line)."""
 
     def __init__(self, name: str, emit: Callable[[str, str], None]) -> None:
         self.name = name
         self.emit = emit
-        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.decoder: codecs.IncrementalDecoder | None = None  # most children print nothing
         self.buffer = ""
 
     def feed(self, chunk: bytes) -> None:
+        if self.decoder is None:
+            self.decoder = _UTF8_DECODER(errors="replace")
         buffer = self.buffer + self.decoder.decode(chunk)
         # ffmpeg ends progress lines with \r; treat it as a line end too.
         buffer = buffer.replace("\r\n", "\n").replace("\r", "\n")
@@ -161,6 +166,8 @@ class _LineSplitter:
             self.emit(self.name, line)
 
     def close(self) -> None:
+        if self.decoder is None:
+            return
         rest = self.buffer + self.decoder.decode(b"", final=True)
         self.buffer = ""
         if rest:

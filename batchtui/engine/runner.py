@@ -291,8 +291,11 @@ class Engine:
         if not moved:  # a partial output never stays behind
             with contextlib.suppress(FileNotFoundError):
                 job.output.unlink()
-        with contextlib.suppress(FileNotFoundError):  # only generators that need one make it
-            shutil.rmtree(job.scratch)
+        # Only generators that need a scratch folder make one; asking first is cheaper than
+        # rmtree's FileNotFoundError on every item.
+        if os.access(job.scratch, os.F_OK):
+            with contextlib.suppress(FileNotFoundError):
+                shutil.rmtree(job.scratch)
 
     def _shared_facts(self, job: Job) -> str:
         """The sidecar fields every item of this run shares, JSON-encoded once per run."""
