@@ -36,7 +36,7 @@ from .models import (
 )
 from .recorder import Listener, RunRecorder, runner_info
 from .runtime import kill_item_processes, same_process_alive
-from .store import Repository
+from .store import Repository, Transaction
 
 MAX_CONTENT_CHARS = 100_000
 # Linux refuses a single argv string over 128 KiB; keep content well inside it.
@@ -124,7 +124,7 @@ class BatchService:
 
     def get(self, ref: str) -> Batch:
         """The batch an id, unique id prefix, name or unique name prefix refers to."""
-        return self._resolve(ref, self.repo.all())
+        return self.repo.find(lambda index: self._resolve(ref, index))
 
     def progress(self, ref: str) -> Progress:
         """Counts per status, percent, elapsed and ETA."""
@@ -150,32 +150,38 @@ class BatchService:
     # --------------------------------------------------------------- resolving
 
     @staticmethod
-    def _resolve(ref: str, batches: Iterable[Batch]) -> Batch:
-        batches = list(batches)
+    def _resolve(ref: str, index: list[tuple[str, str]]) -> str:
+        """The id of the one batch `ref` names among (id, name) pairs."""
         ref = ref.strip()
         if not ref:
             raise NotFoundError("no batch given; pass an id, an id prefix or a name")
         folded = ref.casefold()
-        candidates: list[Batch] = []
+        candidates: list[tuple[str, str]] = []
         # Most specific first: exact id, exact name, id prefix, name in any case, name start.
         for match in (
-            lambda b: b.id == ref,
-            lambda b: b.name == ref,
-            lambda b: b.id.startswith(ref.lower()),
-            lambda b: b.name.casefold() == folded,
-            lambda b: b.name.casefold().startswith(folded),
+            lambda batch_id, name: batch_id == ref,
+            lambda batch_id, name: name == ref,
+            lambda batch_id, name: batch_id.startswith(ref.lower()),
+            lambda batch_id, name: name.casefold() == folded,
+            lambda batch_id, name: name.casefold().startswith(folded),
         ):
-            candidates = [b for b in batches if match(b)]
+            candidates = [pair for pair in index if match(*pair)]
             if candidates:
                 break
         if len(candidates) == 1:
-            return candidates[0]
+            return candidates[0][0]
         if not candidates:
             raise NotFoundError(f"no batch matches '{ref}' (see: batchtui list)")
-        listed = ", ".join(f"{b.id} ({b.name})" for b in candidates[:5])
+        listed = ", ".join(f"{batch_id} ({name})" for batch_id, name in candidates[:5])
         raise AmbiguousError(
             f"'{ref}' matches {len(candidates)} batches: {listed}; give more of the id"
         )
+
+    def _in(self, tx: Transaction, ref: str) -> Batch:
+        """The batch `ref` names, read inside `tx` (only that batch is validated)."""
+        batch = tx.get(self._resolve(ref, tx.index()))
+        assert batch is not None  # the id came from this transaction's own documents
+        return batch
 
     @staticmethod
     def _resolve_item(batch: Batch, ref: str | int) -> BatchItem:
@@ -203,7 +209,7 @@ class BatchService:
     def _mutate(self, ref: str, action: str, change: Callable[[Batch], Any]) -> Any:
         """Resolve, check the action is allowed, apply `change`, save — all under the lock."""
         with self.repo.transaction() as tx:
-            batch = self._resolve(ref, tx.all())
+            batch = self._in(tx, ref)
             require(batch, action)
             result = change(batch)
             batch.updated_at = self.clock()
@@ -229,7 +235,7 @@ class BatchService:
     def delete(self, ref: str, *, remove_outputs: bool = False) -> Batch:
         """Forget a batch (refused while PROCESSING); its output files stay unless asked."""
         with self.repo.transaction() as tx:
-            batch = self._resolve(ref, tx.all())
+            batch = self._in(tx, ref)
             require(batch, "delete")
             tx.delete(batch.id)
         if remove_outputs:

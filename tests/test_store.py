@@ -449,3 +449,27 @@ def test_a_field_set_back_to_none_leaves_the_stored_document(db_path):
     stored = repo.get(batch.id)
     assert stored.runner is None and stored.items[0].error is None
     assert stored == batch
+
+
+def test_commands_on_one_batch_do_not_validate_the_others(db_path, fake_generator):
+    """Resolving a reference reads (id, name) pairs; only the batch it names is validated,
+    so one broken batch does not stop work on the others (and 1,000 batches are not
+    validated to show one)."""
+    repo = Repository(db_path)
+    service = BatchService(repo)
+    good = service.create("Good", generator="fake", output_ext="txt")
+    broken = service.create("Broken", generator="fake", output_ext="txt")
+    data = json.loads(repo.path.read_text())
+    for doc in data["batches"].values():
+        if doc["id"] == broken.id:
+            doc["status"] = "EXPLODED"
+    repo.path.write_text(json.dumps(data))
+
+    service.add_items("good", ["a", "b"])  # by name, in a transaction
+    service.lock(good.id[:6])  # by id prefix
+    assert service.get("Good").status is BatchStatus.LOCKED
+    with pytest.raises(ValueError, match="EXPLODED"):
+        service.get("Broken")  # the broken one still says what is wrong
+    with pytest.raises(ValueError, match="EXPLODED"):
+        service.lock("Broken")
+    assert service.get(good.id).items[1].content == "b"

@@ -8,7 +8,7 @@ transaction need no lock: the file is only ever replaced whole.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,6 +55,15 @@ def stored_form(model: BaseModel, *, exclude: set[str] | None = None) -> dict[st
     return model.model_dump(mode="json", exclude_none=True, exclude=exclude)
 
 
+def batch_index(docs: Iterable[dict]) -> list[tuple[str, str]]:
+    """(id, name) of each stored batch document (malformed ones left out)."""
+    return [
+        (doc["id"], doc["name"])
+        for doc in docs
+        if isinstance(doc.get("id"), str) and isinstance(doc.get("name"), str)
+    ]
+
+
 class Transaction:
     """One locked unit of work; changes reach the file only if the block ends without error."""
 
@@ -68,6 +77,10 @@ class Transaction:
     def all(self) -> list[Batch]:
         model = _model()
         return [model.model_validate(doc) for doc in self._table.all()]
+
+    def index(self) -> list[tuple[str, str]]:
+        """(id, name) of every stored batch, without validating any of them."""
+        return batch_index(self._table.all())
 
     def get_raw(self, batch_id: str) -> dict | None:
         """The stored document as is (no validation: for hot paths that read a field or two)."""
@@ -208,6 +221,14 @@ class Repository:
     def get(self, batch_id: str) -> Batch | None:
         """One batch by exact id, or None (a lock-free snapshot)."""
         return self._reader().get(batch_id)
+
+    def find(self, pick: Callable[[list[tuple[str, str]]], str]) -> Batch:
+        """The batch `pick` chooses from every (id, name), oldest first: one snapshot of the
+        file, and only the chosen batch validated (a database of 1,000 batches is not
+        validated whole to resolve one reference)."""
+        docs = sorted(self._documents(), key=lambda doc: str(doc.get("created_at", "")))
+        chosen = pick(batch_index(docs))
+        return _model().model_validate(next(doc for doc in docs if doc.get("id") == chosen))
 
     def signature(self) -> tuple[int, int, int] | None:
         """(inode, mtime, size) of the database file: a cheap "has anything changed?" check.
