@@ -472,12 +472,15 @@ class BatchService:
         config = batch.config
         generator = get_generator(config.generator)
         ext = generator.output_ext(config)
-        folder = batch_folder(config, batch.id, batch.name)
+        # Paths are made from whole strings (one parse each, not a join per part): this runs
+        # for every item before the first one can start.
+        folder = os.fspath(batch_folder(config, batch.id, batch.name))
         jobs = []
         for item in batch.items:
             if item.status is not ItemStatus.PENDING:
                 continue
-            final = folder / output_name(item.position, item.content, config.max_items, ext)
+            name = output_name(item.position, item.content, config.max_items, ext)
+            stem, suffix = os.path.splitext(name)
             attempt = item.attempts + 1
             jobs.append(
                 Job(
@@ -489,10 +492,10 @@ class BatchService:
                     content=item.content,
                     attempt=attempt,
                     config=config,
-                    output=final.with_name(f".{final.stem}.part{attempt}{final.suffix}"),
-                    final_output=final,
-                    scratch=folder / ".work" / item.id,
-                    log_path=folder / "logs" / f"{final.stem}.log",
+                    output=Path(f"{folder}/.{stem}.part{attempt}{suffix}"),
+                    final_output=Path(f"{folder}/{name}"),
+                    scratch=Path(f"{folder}/.work/{item.id}"),
+                    log_path=Path(f"{folder}/logs/{stem}.log"),
                 )
             )
         return jobs
