@@ -78,16 +78,26 @@ def build_database(path: Path, batches: int, items: int) -> None:
             )
 
 
-def measure(setup: str, runs: int = 3) -> tuple[float, float]:
-    times, peaks = [], []
-    for _ in range(runs + 1):  # the first run warms the byte-code cache and is not counted
-        out = subprocess.run(
-            [sys.executable, "-c", PROBE.format(setup=setup)],
-            capture_output=True, text=True, check=True, cwd=ROOT, env=child_env(),
-        ).stdout.split()  # fmt: skip
-        times.append(float(out[0]))
-        peaks.append(float(out[1]))
-    return min(times[1:]), max(peaks[1:])
+def probe(setup: str) -> tuple[float, float]:
+    """(seconds to the first frame, peak MiB) of one fresh process."""
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE.format(setup=setup)],
+        capture_output=True, text=True, check=True, cwd=ROOT, env=child_env(),
+    ).stdout.split()  # fmt: skip
+    return float(out[0]), float(out[1])
+
+
+def measure(setups: list[str], runs: int = 5) -> list[tuple[float, float]]:
+    """Best time and worst peak memory of each setup over `runs` interleaved rounds (so a slow
+    spell of the machine hits both apps alike), after one uncounted warm-up round that fills
+    the byte-code cache."""
+    samples: list[list[tuple[float, float]]] = [[] for _ in setups]
+    for round_ in range(runs + 1):
+        for i, setup in enumerate(setups):
+            sample = probe(setup)
+            if round_:
+                samples[i].append(sample)
+    return [(min(t for t, _ in s), max(m for _, m in s)) for s in samples]
 
 
 def main(batches: int = 1000, items: int = 10) -> dict:
@@ -95,8 +105,7 @@ def main(batches: int = 1000, items: int = 10) -> dict:
         db = Path(folder) / "db.json"
         build_database(db, batches, items)
         size_mb = db.stat().st_size / 1e6
-        minimal_t, minimal_m = measure(MINIMAL)
-        ours_t, ours_m = measure(BATCHTUI.format(db=str(db)))
+        (minimal_t, minimal_m), (ours_t, ours_m) = measure([MINIMAL, BATCHTUI.format(db=str(db))])
     result = {
         "batches": batches, "items": batches * items, "db_mb": size_mb,
         "minimal_s": minimal_t, "batchtui_s": ours_t, "ratio": ours_t / minimal_t,
