@@ -11,8 +11,9 @@ from batchtui.models import BatchConfig
 
 
 class FakeGenerator(Generator):
-    """Writes `content` to the output. Content starting with 'FAIL' fails the item; 'BOOM'
-    raises an unexpected exception; while `gate` is set, every item waits for it."""
+    """Writes `content` to the output. Content starting with 'FAIL' fails the item, 'FLAKY'
+    fails its first attempt only; 'BOOM' raises an unexpected exception; while `gate` is set,
+    every item waits for it."""
 
     name = "fake"
     description = "test generator"
@@ -43,7 +44,9 @@ class FakeGenerator(Generator):
                 await cls.gate.wait()
             if cls.delay:
                 await anyio.sleep(cls.delay)
-            if job.content.startswith("FAIL"):
+            if job.content.startswith("FAIL") or (
+                job.content.startswith("FLAKY") and job.attempt == 1
+            ):
                 raise GeneratorError(f"refused: {job.content}")
             if job.content.startswith("BOOM"):
                 raise RuntimeError("generator bug")

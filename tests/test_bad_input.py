@@ -15,6 +15,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from batchtui.engine.outputs import batch_folder
 from batchtui.models import BatchStatus, ItemStatus
 from batchtui.service import BatchService
 from batchtui.store import Repository
@@ -346,6 +347,48 @@ def test_output_folder_deleted_mid_run_fails_only_that_item(service, make_script
     assert [i.status for i in batch.items] == [ItemStatus.FAILED, ItemStatus.SUCCEEDED]
     assert "was deleted while the item ran" in batch.items[0].error
     assert batch.status is BatchStatus.PARTIAL
+
+
+def test_outputs_after_the_folder_was_deleted_are_recorded_in_a_new_manifest(
+    service, make_script, tmp_path
+):
+    import shutil
+
+    started = tmp_path / "started"
+    script = make_script(
+        "wait.py",
+        f"""
+        import os, sys, time
+        out = sys.argv[1]
+        if "02-" in os.path.basename(out):
+            open({str(started)!r}, "w").close()
+            while os.path.exists({str(started)!r}):
+                time.sleep(0.01)
+        open(out, "w").write("ok")
+        """,
+    )
+    ref = command_batch(service, script, ["first", "second", "third"], concurrency=1)
+
+    async def scenario():
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(service.start, ref)
+            while not started.exists():  # item 1 is done and recorded; item 2 is running
+                await anyio.sleep(0.01)
+            batch = service.get(ref)
+            shutil.rmtree(batch_folder(batch.config, batch.id, batch.name))
+            started.unlink()
+
+    anyio.run(scenario)
+    batch = service.get(ref)
+    assert [i.status for i in batch.items] == [
+        ItemStatus.SUCCEEDED,  # its file went with the folder
+        ItemStatus.FAILED,
+        ItemStatus.SUCCEEDED,
+    ]
+    folder = Path(batch.items[2].output_path).parent
+    lines = [json.loads(x) for x in (folder / "manifest.jsonl").read_text().splitlines()]
+    assert [x["kind"] for x in lines] == ["run", "output"], "a new manifest, with its run line"
+    assert lines[1]["item_id"] == batch.items[2].id
 
 
 # -------------------------------------------------------------------------------- files

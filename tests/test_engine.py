@@ -130,36 +130,49 @@ async def test_all_failing_ends_failed(service, fake_generator):
     assert batch.status is BatchStatus.FAILED
 
 
-async def test_success_writes_output_and_sidecar(service, fake_generator):
+def manifest_lines(folder: Path) -> list[dict]:
+    return [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines()]
+
+
+async def test_success_writes_output_and_its_manifest_line(service, fake_generator):
     batch = await service.start(fake_batch(service, ["Why is space dark?"]))
     item = batch.items[0]
     output = Path(item.output_path)
     assert output.name == "01-why-is-space-dark.txt"
     assert output.parent.parent == Path(batch.config.output_dir)
     assert output.read_text() == "Why is space dark?"
-    sidecar = json.loads(output.with_name("01-why-is-space-dark.info.json").read_text())
-    assert sidecar["item_id"] == item.id
-    assert sidecar["config_hash"] == batch.config_hash
-    assert sidecar["attempts"] == 1
+    run, line = manifest_lines(output.parent)
+    assert run["kind"] == "run" and run["batch_id"] == batch.id and run["generator"] == "fake"
+    assert run["config_hash"] == batch.config_hash and run["config"]["width"] == 1080
+    assert line["kind"] == "output" and line["output"] == output.name
+    assert line["item_id"] == item.id and line["content"] == "Why is space dark?"
+    assert line["config_hash"] == batch.config_hash and line["attempts"] == 1
+    assert sorted(p.name for p in output.parent.iterdir()) == [output.name, "manifest.jsonl"]
     assert item.attempts == 1 and item.progress == 1.0
     assert item.started_at <= item.finished_at
     assert not list(output.parent.glob(".*part*")), "temporary outputs are cleaned up"
 
 
-async def test_sidecar_has_one_member_per_line_whatever_the_content(service, fake_generator):
-    content = 'quotes " and\nnewlines, ünïcode, {braces}: [brackets]'
-    batch = await service.start(fake_batch(service, [content]))
-    output = Path(batch.items[0].output_path)
-    text = output.with_name(output.stem + ".info.json").read_text()
-    record = json.loads(text)
-    assert record["content"] == content
-    assert isinstance(record["config"], dict) and record["config"]
-    lines = text.splitlines()
-    assert lines[0] == "{" and lines[-1] == "}"
-    members = lines[1:-1]
-    assert len(members) == len(record), "each top-level member on its own line"
-    for line, key in zip(members, record, strict=True):
-        assert line.startswith(f'  "{key}": ')
+async def test_manifest_has_one_line_per_output_whatever_the_content(service, fake_generator):
+    awkward = ['quotes " and\nnewlines', "ünïcode {braces}: [brackets]", "FAIL here", "plain"]
+    batch = await service.start(fake_batch(service, awkward))
+    folder = Path(batch.items[0].output_path).parent
+    run, *outputs = manifest_lines(folder)
+    assert run["kind"] == "run"
+    succeeded = [it for it in batch.items if it.status is ItemStatus.SUCCEEDED]
+    assert len(succeeded) == 3, "the failed item has no output and no line"
+    assert {o["item_id"]: o["content"] for o in outputs} == {it.id: it.content for it in succeeded}
+
+
+async def test_a_retry_appends_its_own_run_to_the_manifest(service, fake_generator):
+    ref = fake_batch(service, ["FLAKY once", "fine"])
+    first = await service.start(ref)
+    assert first.status is BatchStatus.PARTIAL
+    again = await service.retry(ref)
+    assert again.status is BatchStatus.COMPLETE
+    lines = manifest_lines(Path(again.items[1].output_path).parent)
+    assert [line["kind"] for line in lines] == ["run", "output", "run", "output"]
+    assert lines[3]["item_id"] == again.items[0].id and lines[3]["attempts"] == 2
 
 
 async def test_timeout_fails_the_item_and_kills_its_process_group(service, make_script, tmp_path):
@@ -353,10 +366,12 @@ async def test_quiet_success_leaves_no_log_but_output_and_failure_do(service, ma
     batch = await service.start(ref)
     quiet, loud, bad = batch.items
     assert quiet.status is ItemStatus.SUCCEEDED and not Path(quiet.log_path).exists()
-    sidecar = json.loads(Path(quiet.output_path).with_name("01-quiet.info.json").read_text())
-    assert sidecar["log"] is None, "the sidecar never points at a log that was not written"
-    loud_sidecar = Path(loud.output_path).with_name("02-loud.info.json").read_text()
-    assert json.loads(loud_sidecar)["log"] == loud.log_path
+    logs = {
+        line.get("output"): line.get("log")
+        for line in manifest_lines(Path(quiet.output_path).parent)
+    }
+    assert logs["01-quiet.txt"] is None, "the manifest never points at a log that was not written"
+    assert logs["02-loud.txt"] == loud.log_path
     loud_log = Path(loud.log_path).read_text()
     # The bookkeeping noted before the child spoke comes first, in order.
     assert (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -163,6 +164,37 @@ def test_finished_output_of_an_interrupted_item_is_adopted(service, fake_generat
     assert again.status is BatchStatus.COMPLETE
     assert again.items[0].output_path == done.items[0].output_path
     assert "adopted" in Path(again.items[0].log_path).read_text()
+
+
+def test_adoption_trusts_only_whole_manifest_lines(service, fake_generator):
+    """A crash can tear the manifest's last line: the lines before it still count, and an
+    output the manifest does not vouch for is rendered again rather than adopted."""
+    batch = service.create("Torn", generator="fake")
+    service.add_items(batch.id, ["one", "two"])
+    service.lock(batch.id)
+    done = anyio.run(service.start, batch.id)
+    folder = Path(done.items[0].output_path).parent
+    manifest = folder / "manifest.jsonl"
+    run, first, second = manifest.read_text().splitlines()
+    assert json.loads(second)["item_id"] == done.items[1].id
+    manifest.write_text(f"{run}\n{first}\n{second[: len(second) // 2]}")  # torn mid-line
+    with service.repo.transaction() as tx:  # both finished, neither recorded
+        stored = tx.get(batch.id)
+        for item in stored.items:
+            item.status = ItemStatus.INTERRUPTED
+            item.output_path = None
+        stored.status = BatchStatus.PARTIAL
+        tx.save(stored)
+    fake_generator.calls.clear()
+    again = anyio.run(service.retry, batch.id)
+    assert again.status is BatchStatus.COMPLETE
+    assert fake_generator.calls == ["two"], "item 1 adopted; item 2's line was torn"
+    whole = []
+    for line in manifest.read_text().splitlines():
+        with contextlib.suppress(ValueError):
+            whole.append(json.loads(line))
+    assert [x["kind"] for x in whole] == ["run", "output", "run", "output"]
+    assert whole[-1]["item_id"] == done.items[1].id and whole[-1]["attempts"] == 2
 
 
 WRITER = """

@@ -1,18 +1,15 @@
 """After a generator returns: is the output real, and where does it go?
 
 "Success" means a valid output, not exit code 0: the file exists, is not empty, and for video
-has the locked resolution and duration. Valid outputs are moved into place atomically and get
-a JSON sidecar recording how they were made.
+has the locked resolution and duration. Valid outputs are moved into place atomically and recorded
+in the batch folder's manifest (see `manifest.py`).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import unicodedata
 from pathlib import Path
-from typing import Any
 
 from ..generators.base import GeneratorError
 from ..media import ProbeError, probe_video
@@ -72,55 +69,3 @@ async def verify_output(path: Path, config: BatchConfig) -> None:
         raise GeneratorError(
             f"output lasts {info.duration:.2f}s, the batch is locked to {config.duration:g}s"
         )
-
-
-def sidecar_path(output: Path) -> Path:
-    """`NN-slug.info.json` beside `NN-slug.ext` (never the output itself, whatever its ext)."""
-    text = str(output)
-    stem = os.path.splitext(text)[0] if output.suffix else text  # what `Path.stem` keeps
-    return Path(f"{stem}.info.json")
-
-
-def write_sidecar(output: Path, record: dict[str, Any], shared: str = "") -> Path:
-    """Write the sidecar beside the output (after the output is complete and in place).
-
-    Written straight to its name, not through a temp file and a rename: a sidecar torn by a
-    crash is not valid JSON, and an invalid sidecar is never adopted, so the temp file would
-    buy nothing but an extra inode and a rename per item. `shared` is `json_lines` of the
-    fields every item of the run has in common (encoded once per run, not once per item).
-    """
-    sidecar = sidecar_path(output)
-    fd = os.open(sidecar, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-    try:
-        data = memoryview(pretty_json(record, shared).encode())
-        while data:  # a regular file takes it all at once; a full disk raises
-            data = data[os.write(fd, data) :]
-    finally:
-        os.close(fd)
-    return sidecar
-
-
-_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
-# With scalar values only, the separators alone put one member per line: one C call for the
-# whole record instead of two per member (the per-item sidecar is on every item's path).
-_FLAT_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",\n  ", ": "))
-
-
-def json_lines(record: dict[str, Any]) -> str:
-    """The members of a JSON object, one top-level key per line, values compact."""
-    if not record:
-        return ""
-    if not any(isinstance(value, dict | list | tuple) for value in record.values()):
-        return "  " + _FLAT_ENCODER.encode(record)[1:-1]
-    encode = _ENCODER.encode
-    return ",\n".join(f"  {encode(key)}: {encode(value)}" for key, value in record.items())
-
-
-def pretty_json(record: dict[str, Any], shared: str = "") -> str:
-    """A JSON object with one top-level key per line (and the pre-encoded `shared` members):
-    as readable as `indent=2` for a flat record, and encoded by json's C encoder (which
-    `indent` turns off: 10x slower)."""
-    body = json_lines(record)
-    if shared:
-        body = f"{body},\n{shared}" if body else shared
-    return "{\n" + body + "\n}\n"

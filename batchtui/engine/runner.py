@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import math
 import os
 import shutil
@@ -27,7 +26,8 @@ from ..generators.base import Generator, GeneratorError, Job, LineHandler
 from ..models import BatchConfig, ItemStatus, utcnow
 from ..runtime import BATCH_ENV, ITEM_ENV, use_pidfd_child_watcher
 from .events import EngineEvent, ItemFinished, ItemProgress, ItemStarted
-from .outputs import json_lines, sidecar_path, verify_output, write_sidecar
+from .manifest import Manifest, read_manifest
+from .outputs import verify_output
 from .process import ItemLog, run_logged
 
 Emit = Callable[[EngineEvent], None]
@@ -92,7 +92,8 @@ class Engine:
         self._cancel_requested = False
         self._stop_status = ItemStatus.CANCELLED
         self._stop_reason = "cancelled"
-        self._facts: tuple[BatchConfig, tuple[str, str], str] | None = None
+        self._manifests: dict[Path, tuple[BatchConfig, Manifest]] = {}
+        self._adoptable: dict[Path, dict[str, dict]] = {}
         self._limit = 1
         self.set_concurrency(concurrency)
 
@@ -135,6 +136,11 @@ class Engine:
                     self._hire()
         finally:
             self._tg = self._scope = None
+            for _, manifest in self._manifests.values():
+                with contextlib.suppress(OSError):
+                    manifest.close()
+            self._manifests.clear()
+            self._adoptable.clear()
             # Stopped before their turn came: they never started.
             while self._queue:
                 job = self._queue.popleft()
@@ -242,12 +248,11 @@ class Engine:
         return log
 
     def _succeed(self, job: Job, started: datetime, log: ItemLog) -> None:
-        """Move the checked output into place, write its sidecar, close the log."""
+        """Move the checked output into place, record it in the manifest, close the log."""
         try:
             os.replace(job.output, job.final_output)
-            write_sidecar(
-                job.final_output, self._sidecar(job, started, log), self._shared_facts(job)
-            )
+            manifest = self._manifest(job)
+            manifest.append(self._record(job, started, log, manifest.run["config_hash"]))
         except OSError as exc:
             raise GeneratorError(
                 f"could not put the output in {job.final_output.parent}: {exc.strerror} "
@@ -259,16 +264,15 @@ class Engine:
     async def _adopt(self, job: Job) -> bool:
         """Take over an output a previous attempt finished before its runner died.
 
-        The sidecar is written only after the output is complete and in place, so an output
-        with a sidecar naming this item and this exact config is whole; it is checked once
+        The manifest records an output only after it is complete and in place, so an output
+        the manifest says this item made with this exact config is whole; it is checked once
         more and, if valid, recorded instead of rendered again.
         """
-        sidecar = sidecar_path(job.final_output)
-        try:
-            record = json.loads(sidecar.read_text())
-        except (OSError, ValueError):
-            return False
-        if not isinstance(record, dict) or record.get("item_id") != job.item_id:
+        folder = job.final_output.parent
+        if folder not in self._adoptable:  # read once per run, and only when retrying
+            self._adoptable[folder] = read_manifest(folder)
+        record = self._adoptable[folder].get(job.final_output.name)
+        if record is None or record.get("item_id") != job.item_id:
             return False
         if record.get("config_hash") != job.config.fingerprint():
             return False
@@ -297,23 +301,35 @@ class Engine:
             with contextlib.suppress(FileNotFoundError):
                 shutil.rmtree(job.scratch)
 
-    def _shared_facts(self, job: Job) -> str:
-        """The sidecar fields every item of this run shares, JSON-encoded once per run."""
-        key = (job.batch_id, job.batch_name)
-        if self._facts is None or self._facts[0] is not job.config or self._facts[1] != key:
-            shared = {
+    def _manifest(self, job: Job) -> Manifest:
+        """The manifest of the job's batch folder, with this run's `run` record."""
+        folder = job.final_output.parent
+        entry = self._manifests.get(folder)
+        if entry is not None and entry[0] is job.config:  # the same run: hashed once
+            return entry[1]
+        if entry is not None:
+            entry[1].close()
+        manifest = Manifest(
+            folder,
+            {
+                "kind": "run",
+                "at": utcnow().isoformat(),
                 "batch_id": job.batch_id,
                 "batch_name": job.batch_name,
                 "generator": self.generator.name,
                 "config_hash": job.config.fingerprint(),
                 "config": job.config.render_fields(),
-            }
-            self._facts = (job.config, key, json_lines(shared))
-        return self._facts[2]
+            },
+        )
+        self._manifests[folder] = (job.config, manifest)
+        return manifest
 
-    def _sidecar(self, job: Job, started: datetime, log: ItemLog) -> dict[str, object]:
-        """The sidecar fields of this item (the shared ones follow them in the file)."""
+    @staticmethod
+    def _record(job: Job, started: datetime, log: ItemLog, config_hash: str) -> dict[str, object]:
+        """The manifest's line for this item's output."""
         return {
+            "kind": "output",
+            "output": job.final_output.name,
             "item_id": job.item_id,
             "position": job.index,
             "content": job.content,
@@ -321,6 +337,7 @@ class Engine:
             "started_at": started.isoformat(),
             "finished_at": utcnow().isoformat(),
             "log": str(job.log_path) if log.exists else None,  # a quiet success has none
+            "config_hash": config_hash,
         }
 
 
