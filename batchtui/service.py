@@ -472,9 +472,10 @@ class BatchService:
         config = batch.config
         generator = get_generator(config.generator)
         ext = generator.output_ext(config)
-        # Paths are made from whole strings (one parse each, not a join per part): this runs
-        # for every item before the first one can start.
-        folder = os.fspath(batch_folder(config, batch.id, batch.name))
+        # One join onto an already parsed folder per path (a join parses only the new part):
+        # this runs for every item before the first one can start.
+        folder = batch_folder(config, batch.id, batch.name)
+        work, logs = folder / ".work", folder / "logs"
         jobs = []
         for item in batch.items:
             if item.status is not ItemStatus.PENDING:
@@ -492,10 +493,10 @@ class BatchService:
                     content=item.content,
                     attempt=attempt,
                     config=config,
-                    output=Path(f"{folder}/.{stem}.part{attempt}{suffix}"),
-                    final_output=Path(f"{folder}/{name}"),
-                    scratch=Path(f"{folder}/.work/{item.id}"),
-                    log_path=Path(f"{folder}/logs/{stem}.log"),
+                    output=folder / f".{stem}.part{attempt}{suffix}",
+                    final_output=folder / name,
+                    scratch=work / item.id,
+                    log_path=logs / f"{stem}.log",
                 )
             )
         return jobs
