@@ -144,6 +144,7 @@ async def test_success_writes_output_and_its_manifest_line(service, fake_generat
     run, line = manifest_lines(output.parent)
     assert run["kind"] == "run" and run["batch_id"] == batch.id and run["generator"] == "fake"
     assert run["config_hash"] == batch.config_hash and run["config"]["width"] == 1080
+    assert run["started_at"] <= line["started_at"], "the run line says when the run began"
     assert line["kind"] == "output" and line["output"] == output.name
     assert line["item_id"] == item.id and line["content"] == "Why is space dark?"
     assert line["config_hash"] == batch.config_hash and line["attempts"] == 1

@@ -93,6 +93,7 @@ class Engine:
         self._stop_status = ItemStatus.CANCELLED
         self._stop_reason = "cancelled"
         self._manifests: dict[Path, tuple[BatchConfig, Manifest]] = {}
+        self._run_started = utcnow()
         self._adoptable: dict[Path, dict[str, dict]] = {}
         self._limit = 1
         self.set_concurrency(concurrency)
@@ -126,6 +127,7 @@ class Engine:
             with contextlib.suppress(OSError):  # if it can't be made, each item says why
                 folder.mkdir(parents=True, exist_ok=True)
         self._queue = deque(jobs)
+        self._run_started = utcnow()  # the manifest's `run` line says when this run began
         try:
             with anyio.CancelScope() as scope:
                 self._scope = scope
@@ -313,7 +315,7 @@ class Engine:
             folder,
             {
                 "kind": "run",
-                "at": utcnow().isoformat(),
+                "started_at": self._run_started.isoformat(),
                 "batch_id": job.batch_id,
                 "batch_name": job.batch_name,
                 "generator": self.generator.name,
