@@ -107,6 +107,12 @@ class BatchtuiApp(App[None]):
             gc.enable()
 
     def _after_first_frame(self) -> None:
+        # What exists by now (Textual, the app, its first screen: ~80,000 objects) lives as
+        # long as the app: frozen, it is left out of every full collection. Those come every
+        # second or so in a large run (a rebuilt table leaves tens of thousands of objects in
+        # cycles) and took 60-115 ms each, long enough to be felt as a missed key; frozen,
+        # 15-70 ms (measured: bench/responsiveness.py, key p95 43 -> 26 ms).
+        gc.freeze()
         if self._collect_after:
             gc.enable()
         self._recover_orphans()
