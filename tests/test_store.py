@@ -473,3 +473,11 @@ def test_commands_on_one_batch_do_not_validate_the_others(db_path, fake_generato
     with pytest.raises(ValueError, match="EXPLODED"):
         service.lock("Broken")
     assert service.get(good.id).items[1].content == "b"
+    data = json.loads(repo.path.read_text())
+    for doc in data["batches"].values():
+        if doc["id"] == broken.id:
+            del doc["name"]
+    repo.path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="name"):
+        service.get(broken.id)  # nameless, but its id still finds it, to say why
+    assert service.get("good").id == good.id

@@ -56,12 +56,15 @@ def stored_form(model: BaseModel, *, exclude: set[str] | None = None) -> dict[st
 
 
 def batch_index(docs: Iterable[dict]) -> list[tuple[str, str]]:
-    """(id, name) of each stored batch document (malformed ones left out)."""
-    return [
-        (doc["id"], doc["name"])
-        for doc in docs
-        if isinstance(doc.get("id"), str) and isinstance(doc.get("name"), str)
-    ]
+    """(id, name) of each stored batch document. One without a usable name is still listed
+    (as "") so its id reaches validation, which says what is wrong with it; one without an
+    id cannot be named at all."""
+    index = []
+    for doc in docs:
+        batch_id, name = doc.get("id"), doc.get("name")
+        if isinstance(batch_id, str):
+            index.append((batch_id, name if isinstance(name, str) else ""))
+    return index
 
 
 class Transaction:
