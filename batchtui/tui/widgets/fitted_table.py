@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rich.cells import cell_len
-from rich.text import Text
+from rich.text import Span, Text
 from textual import events
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
@@ -91,10 +91,15 @@ class FittedTable(DataTable[Text]):
         if used <= width and not cell.spans:
             # The common case (a count, a status word, a short name): nothing to cut, so no
             # copy and truncate, just the padding.
+            # Built whole (one string, at most one span): assembling it part by part cost as
+            # much as the rest of adding a row.
             padding = " " * (width - used)
             if column.justify == "right":
-                return _Fitted.assemble(" " * GAP + padding, (plain, cell.style))
-            return _Fitted.assemble(" " * GAP, (plain, cell.style), padding)
+                start, text = GAP + len(padding), " " * GAP + padding + plain
+            else:
+                start, text = GAP, " " * GAP + plain + padding
+            spans = [Span(start, start + len(plain), cell.style)] if cell.style and plain else []
+            return _Fitted(text, spans=spans)
         text = cell.copy()
         text.truncate(width, overflow="ellipsis")
         padding = " " * (width - text.cell_len)
