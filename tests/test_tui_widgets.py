@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
-from rich.text import Text
+from rich.text import Span, Text
 from textual.app import App, ComposeResult
 from textual.render import measure
 
@@ -63,6 +65,22 @@ async def test_cells_are_fitted_and_aligned_whatever_their_characters():
         # DataTable measures every cell it adds; fitted cells (fixed width) are not laid out
         # for that: Textual's measure falls back to its default.
         assert measure(app.console, second[0], -1) == -1
+
+
+@pytest.mark.parametrize("width", [30, 21, 12, 1])
+@pytest.mark.parametrize("plain", [" ✔ COMPLETE          ", " two\nlines", " tab\there", " "])
+def test_a_fitted_cell_renders_exactly_as_text(plain, width):
+    """Fitted cells skip wrapping when they fit; whatever the width, the lines are Text's."""
+    from rich.console import Console
+
+    from batchtui.tui.widgets.fitted_table import _Fitted
+
+    console = Console(width=80, file=io.StringIO())
+    options = console.options.update_dimensions(width, 2)
+    spans = [Span(1, 4, "bold green")] if len(plain) > 4 else []
+    ours = console.render_lines(_Fitted(plain, spans=spans), options)
+    theirs = console.render_lines(Text(plain, spans=spans), options)
+    assert ours == theirs
 
 
 def test_a_coalesced_update_keeps_every_changed_item():
