@@ -315,7 +315,9 @@ def test_fifty_megabytes_of_stderr_keep_the_log_capped_and_memory_flat(service, 
     assert grew < 30 * 1024, f"peak memory grew by {grew} KiB while 50 MB streamed past"
 
 
-def test_output_folder_deleted_mid_run_fails_only_that_item(service, make_script, tmp_path):
+def run_deleting_the_outputs(service, make_script, tmp_path, contents: list[str], during: int):
+    """Run a one-at-a-time command batch of `contents`; while item `during` (1-based) runs,
+    someone deletes the batch's output folder. Returns the batch as stored afterwards."""
     import shutil
 
     started = tmp_path / "started"
@@ -324,26 +326,30 @@ def test_output_folder_deleted_mid_run_fails_only_that_item(service, make_script
         f"""
         import os, sys, time
         out = sys.argv[1]
-        if "01-" in os.path.basename(out):
+        if "{during:02d}-" in os.path.basename(out):
             open({str(started)!r}, "w").close()
             while os.path.exists({str(started)!r}):
                 time.sleep(0.01)
         open(out, "w").write("ok")
         """,
     )
-    ref = command_batch(service, script, ["first", "second"], concurrency=1)
+    ref = command_batch(service, script, contents, concurrency=1)
 
     async def scenario():
         async with anyio.create_task_group() as tg:
             tg.start_soon(service.start, ref)
-            while not started.exists():
+            while not started.exists():  # the items before it are done and recorded
                 await anyio.sleep(0.01)
-            folder = Path(service.jobs(service.get(ref))[0].final_output).parent
-            shutil.rmtree(folder)  # someone deletes the outputs mid-run
+            batch = service.get(ref)
+            shutil.rmtree(batch_folder(batch.config, batch.id, batch.name))
             started.unlink()
 
     anyio.run(scenario)
-    batch = service.get(ref)
+    return service.get(ref)
+
+
+def test_output_folder_deleted_mid_run_fails_only_that_item(service, make_script, tmp_path):
+    batch = run_deleting_the_outputs(service, make_script, tmp_path, ["first", "second"], 1)
     assert [i.status for i in batch.items] == [ItemStatus.FAILED, ItemStatus.SUCCEEDED]
     assert "was deleted while the item ran" in batch.items[0].error
     assert batch.status is BatchStatus.PARTIAL
@@ -352,34 +358,8 @@ def test_output_folder_deleted_mid_run_fails_only_that_item(service, make_script
 def test_outputs_after_the_folder_was_deleted_are_recorded_in_a_new_manifest(
     service, make_script, tmp_path
 ):
-    import shutil
-
-    started = tmp_path / "started"
-    script = make_script(
-        "wait.py",
-        f"""
-        import os, sys, time
-        out = sys.argv[1]
-        if "02-" in os.path.basename(out):
-            open({str(started)!r}, "w").close()
-            while os.path.exists({str(started)!r}):
-                time.sleep(0.01)
-        open(out, "w").write("ok")
-        """,
-    )
-    ref = command_batch(service, script, ["first", "second", "third"], concurrency=1)
-
-    async def scenario():
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(service.start, ref)
-            while not started.exists():  # item 1 is done and recorded; item 2 is running
-                await anyio.sleep(0.01)
-            batch = service.get(ref)
-            shutil.rmtree(batch_folder(batch.config, batch.id, batch.name))
-            started.unlink()
-
-    anyio.run(scenario)
-    batch = service.get(ref)
+    contents = ["first", "second", "third"]
+    batch = run_deleting_the_outputs(service, make_script, tmp_path, contents, 2)
     assert [i.status for i in batch.items] == [
         ItemStatus.SUCCEEDED,  # its file went with the folder
         ItemStatus.FAILED,
