@@ -178,7 +178,7 @@ class Engine:
 
     async def _attempt(self, job: Job) -> None:
         started = utcnow()
-        # The per-item file work (open the log; later move, sidecar, close) is a handful of
+        # The per-item file work (open the log; later move, manifest line, close) is a few
         # small local syscalls, done right here: measured, a worker-thread trip per item cost
         # more than the work (GIL hand-offs: 1,000 no-ops took 1.5 s instead of 0.95 s).
         log = self._open_log(job, started)

@@ -100,10 +100,9 @@ class FittedTable(DataTable[Text]):
         plain = cell.plain
         used = cell_len(plain)
         if used <= width and not cell.spans:
-            # The common case (a count, a status word, a short name): nothing to cut, so no
-            # copy and truncate, just the padding.
-            # Built whole (one string, at most one span): assembling it part by part cost as
-            # much as the rest of adding a row.
+            # The common case (a count, a status word, a short name): nothing to cut, so the
+            # cell is built whole, one string and at most one span (copying, truncating and
+            # assembling it part by part cost as much as the rest of adding a row).
             padding = " " * (width - used)
             if column.justify == "right":
                 start, text = GAP + len(padding), " " * GAP + padding + plain
