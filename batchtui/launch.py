@@ -2,7 +2,7 @@
 
 `batchtui` alone, or `batchtui tui`, with or without `--db PATH`, starts the UI, which draws its
 first frame from the repository alone (no models, no service: pydantic and the engine load
-right after). Every other command line goes to `batchtui.cli`.
+right after). Every other command line goes to `batchtui.cli.main`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
-from .errors import BatchtuiError
-from .textsafe import one_line
+from .core.errors import BatchtuiError
+from .core.textsafe import one_line
 
 if TYPE_CHECKING:
     from .store import Repository
@@ -85,7 +85,7 @@ def run(argv: Sequence[str] | None = None) -> NoReturn:
     argv = sys.argv[1:] if argv is None else list(argv)
     wants_tui, db = tui_database(argv)
     if not wants_tui:
-        from .cli import run as run_cli
+        from .cli.main import run as run_cli
 
         run_cli(argv)
     leave(reported(lambda: _tui(db)))

@@ -16,7 +16,7 @@ import anyio
 from common import ROOT  # noqa: F401
 from textual import events
 
-from batchtui.models import BatchStatus
+from batchtui.core.models import BatchStatus
 from batchtui.service import BatchService
 from batchtui.store import Repository
 from batchtui.tui.app import BatchtuiApp

@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from common import workspace
 
+from batchtui.core.models import BatchConfig
 from batchtui.generators.base import Job
 from batchtui.generators.titlecard import encode_argv, render_card
-from batchtui.models import BatchConfig
 from batchtui.service import BatchService
 from batchtui.store import Repository
 

@@ -58,7 +58,7 @@ def make():
 
 def build_database(path: Path, batches: int, items: int) -> None:
     sys.path.insert(0, str(ROOT))
-    from batchtui.models import Batch, BatchConfig, BatchItem
+    from batchtui.core.models import Batch, BatchConfig, BatchItem
     from batchtui.store import Repository
 
     repo = Repository(path)

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from textual._doc import take_svg_screenshot  # noqa: E402
 
-from batchtui.models import Batch, BatchStatus  # noqa: E402
+from batchtui.core.models import Batch, BatchStatus  # noqa: E402
 from tests.tui_support import (  # noqa: E402
     batch,
     every_status,

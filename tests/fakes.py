@@ -6,8 +6,8 @@ from typing import ClassVar
 
 import anyio
 
+from batchtui.core.models import BatchConfig
 from batchtui.generators.base import Context, Generator, GeneratorError, Job
-from batchtui.models import BatchConfig
 
 
 class FakeGenerator(Generator):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import anyio
 
-from batchtui.media import ffmpeg_exe
+from batchtui.generators.media import ffmpeg_exe
 
 
 async def wait_until(condition: Callable[[], bool], *, limit: float = 10.0) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 import anyio
 import pytest
 
+from batchtui.core.models import BatchStatus, ItemStatus
 from batchtui.engine.outputs import batch_folder
-from batchtui.models import BatchStatus, ItemStatus
 from batchtui.service import BatchService
 from batchtui.store import Repository
 
@@ -265,7 +265,7 @@ def test_read_only_database_is_read_but_never_written(run_cli, db_path, out_dir)
 
 
 def test_missing_database_folder_is_created_private(tmp_path):
-    from batchtui.cli import main
+    from batchtui.cli.main import main
 
     db = tmp_path / "new" / "deeper" / "batchtui.json"
     assert main(["--db", str(db), "create", "Fresh"]) == 0
@@ -430,9 +430,9 @@ def test_the_live_progress_bar_shows_names_literally(service, fake_generator):
     """On a terminal `start` draws rich bars: a name or item with markup stays as typed."""
     import io
 
-    from batchtui.cli_output import RunDisplay
+    from batchtui.cli.output import RunDisplay
+    from batchtui.core.models import utcnow
     from batchtui.engine.events import ItemStarted
-    from batchtui.models import utcnow
 
     batch = service.create("Demo [b]x[/b] [red", generator="fake", output_ext="txt")
     service.add_items(batch.id, ["[link=http://e.vil]y[/link]"])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from batchtui.models import BatchStatus, ItemStatus
+from batchtui.core.models import BatchStatus, ItemStatus
 from batchtui.service import BatchService
 from batchtui.store import Repository
 

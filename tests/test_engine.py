@@ -11,9 +11,9 @@ from pathlib import Path
 import anyio
 import pytest
 
+from batchtui.core.models import BatchStatus, ItemStatus
 from batchtui.engine.events import ItemProgress
 from batchtui.engine.runner import Engine
-from batchtui.models import BatchStatus, ItemStatus
 from batchtui.service import BatchService
 from batchtui.store import Repository
 
@@ -265,7 +265,7 @@ async def test_missing_executable_at_run_time_fails_the_item(service, make_scrip
 
 
 async def test_wrong_resolution_video_fails_consistency_check(service, make_script):
-    from batchtui.media import ffmpeg_exe
+    from batchtui.generators.media import ffmpeg_exe
 
     script = make_script(
         "small.py",

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from batchtui.core.models import BatchConfig, BatchStatus, ItemStatus
 from batchtui.generators import available, get_generator
 from batchtui.generators.base import Job
 from batchtui.generators.command import (
@@ -17,9 +18,8 @@ from batchtui.generators.command import (
     split_template,
     template_problems,
 )
+from batchtui.generators.media import probe_video
 from batchtui.generators.titlecard import render_card
-from batchtui.media import probe_video
-from batchtui.models import BatchConfig, BatchStatus, ItemStatus
 
 from .helpers import decode_frames
 

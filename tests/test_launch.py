@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
+from batchtui.core.models import BatchStatus, ItemStatus
+from batchtui.engine.liveness import process_token
 from batchtui.launch import tui_database
-from batchtui.models import BatchStatus, ItemStatus
-from batchtui.runtime import process_token
 from batchtui.service import BatchService
 from batchtui.store import Repository
 from batchtui.tui.app import BatchtuiApp
@@ -42,7 +42,7 @@ def test_the_ui_path_loads_no_models_before_its_first_frame():
     code = (
         "import sys, batchtui.launch, batchtui.store, batchtui.tui.app;"
         "from batchtui.tui.screens import batch_list;"
-        "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'batchtui.models',"
+        "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'batchtui.core.models',"
         " 'batchtui.service', 'batchtui.cli', 'filelock'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

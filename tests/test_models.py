@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pydantic
 import pytest
 
-from batchtui.errors import TransitionError
-from batchtui.models import (
+from batchtui.core.errors import TransitionError
+from batchtui.core.models import (
     ACTIONS,
     BATCH_TRANSITIONS,
     ITEM_TRANSITIONS,

@@ -33,11 +33,11 @@ from hypothesis.stateful import (
 )
 
 import batchtui.generators
-import batchtui.service
-from batchtui.errors import BatchtuiError
-from batchtui.models import ENDED_BATCH, TERMINAL_ITEM, BatchStatus, ItemStatus
-from batchtui.platforms import PLATFORMS
-from batchtui.service import MAX_CONTENT_BYTES, MAX_CONTENT_CHARS, BatchService
+import batchtui.service.facade
+from batchtui.core.errors import BatchtuiError
+from batchtui.core.models import ENDED_BATCH, TERMINAL_ITEM, BatchStatus, ItemStatus
+from batchtui.core.platforms import PLATFORMS
+from batchtui.service.facade import MAX_CONTENT_BYTES, MAX_CONTENT_CHARS, BatchService
 from batchtui.store import Repository
 
 from .fakes import FakeGenerator
@@ -873,8 +873,8 @@ def test_item_id_of_digits_only_is_found_by_id(
 
 def test_new_ids_are_never_all_digits(monkeypatch: pytest.MonkeyPatch) -> None:
     draws = iter(["123456789012", "12345678901a"])
-    monkeypatch.setattr(batchtui.service.secrets, "token_hex", lambda n: next(draws))
-    assert batchtui.service.new_id() == "12345678901a"
+    monkeypatch.setattr(batchtui.service.facade.secrets, "token_hex", lambda n: next(draws))
+    assert batchtui.service.facade.new_id() == "12345678901a"
 
 
 def test_cancelled_run_ends_without_cancel_flag(

@@ -11,7 +11,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from batchtui.media import probe_video
+from batchtui.generators.media import probe_video
 
 from .helpers import decode_frames
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from batchtui.errors import AmbiguousError, NotFoundError, TransitionError, ValidationError
+from batchtui.core.errors import AmbiguousError, NotFoundError, TransitionError, ValidationError
+from batchtui.core.models import Batch, BatchStatus, ItemStatus
+from batchtui.engine.liveness import process_token
 from batchtui.generators import BUILTIN
 from batchtui.generators.base import Context, Job
-from batchtui.models import Batch, BatchStatus, ItemStatus
-from batchtui.runtime import process_token
-from batchtui.service import MAX_CONTENT_CHARS, BatchService
+from batchtui.service.facade import MAX_CONTENT_CHARS, BatchService
 from batchtui.store import Repository
 
 from .conftest import file_bytes

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from batchtui.errors import BusyError, StoreError
-from batchtui.models import Batch, BatchConfig, BatchItem, BatchStatus, ItemStatus, RunnerInfo
+from batchtui.core.errors import BusyError, StoreError
+from batchtui.core.models import Batch, BatchConfig, BatchItem, BatchStatus, ItemStatus, RunnerInfo
 from batchtui.service import BatchService
 from batchtui.store import Repository
 from batchtui.store.atomic import SCHEMA_VERSION
@@ -391,7 +391,7 @@ def test_summaries_read_raw_agree_with_the_models(db_path):
     with repo.transaction() as tx:
         for batch in batches:
             tx.save(batch)
-    from batchtui.summary import BatchSummary
+    from batchtui.core.summary import BatchSummary
 
     raw = {s.id: s for s in repo.summaries()}
     for batch in batches:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import anyio
 
-from batchtui.models import BatchStatus, ItemStatus
+from batchtui.core.models import BatchStatus, ItemStatus
 from batchtui.service import BatchService
 from batchtui.store import Repository
 

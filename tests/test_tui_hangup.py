@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from batchtui.models import BatchStatus, ItemStatus
+from batchtui.core.models import BatchStatus, ItemStatus
 from batchtui.service import BatchService
 from batchtui.store import Repository
 

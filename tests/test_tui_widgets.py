@@ -9,7 +9,7 @@ from rich.text import Span, Text
 from textual.app import App, ComposeResult
 from textual.render import measure
 
-from batchtui.models import Batch, BatchConfig
+from batchtui.core.models import Batch, BatchConfig
 from batchtui.tui.messages import BatchUpdated
 from batchtui.tui.widgets.fitted_table import Column, FittedTable
 

@@ -8,7 +8,7 @@ import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from batchtui.models import Batch, BatchConfig, BatchItem, BatchStatus, ItemStatus, RunnerInfo
+from batchtui.core.models import Batch, BatchConfig, BatchItem, BatchStatus, ItemStatus, RunnerInfo
 from batchtui.service import BatchService
 from batchtui.store import Repository
 from batchtui.tui.app import BatchtuiApp

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..models import ItemStatus
+from ..core.models import ItemStatus
 
 
 @dataclass(frozen=True, slots=True)

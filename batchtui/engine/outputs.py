@@ -11,9 +11,9 @@ import re
 import unicodedata
 from pathlib import Path
 
+from ..core.models import BatchConfig
 from ..generators.base import GeneratorError
-from ..media import ProbeError, probe_video
-from ..models import BatchConfig
+from ..generators.media import ProbeError, probe_video
 
 
 def slugify(text: str, limit: int = 40, fallback: str = "item") -> str:

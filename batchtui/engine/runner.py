@@ -22,10 +22,10 @@ from pathlib import Path
 import anyio
 from anyio.abc import TaskGroup
 
+from ..core.models import BatchConfig, ItemStatus, utcnow
 from ..generators.base import Generator, GeneratorError, Job, LineHandler
-from ..models import BatchConfig, ItemStatus, utcnow
-from ..runtime import BATCH_ENV, ITEM_ENV, use_pidfd_child_watcher
 from .events import EngineEvent, ItemFinished, ItemProgress, ItemStarted
+from .liveness import BATCH_ENV, ITEM_ENV, use_pidfd_child_watcher
 from .manifest import Manifest, read_manifest
 from .outputs import verify_output
 from .process import ItemLog, run_logged

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
-from ..errors import ValidationError
+from ..core.errors import ValidationError
 from .base import Context, Generator, GeneratorError, Job
 from .command import CommandGenerator
 from .titlecard import TitlecardGenerator

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Protocol
 
-from ..models import BatchConfig
+from ..core.models import BatchConfig
 
 
 class GeneratorError(Exception):

@@ -14,7 +14,7 @@ import shutil
 import string
 from pathlib import Path
 
-from ..models import BatchConfig
+from ..core.models import BatchConfig
 from .base import Context, Generator, GeneratorError, Job
 
 PLACEHOLDERS: dict[str, str] = {

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from ..media import ffmpeg_exe
-from ..models import BatchConfig
+from ..core.models import BatchConfig
 from .base import Context, Generator, Job
+from .media import ffmpeg_exe
 
 if TYPE_CHECKING:  # Pillow is imported when a card is drawn, not by every command
     from PIL import ImageDraw, ImageFont

@@ -17,7 +17,7 @@ from typing import Any
 
 from tinydb.storages import Storage
 
-from ..errors import StoreError
+from ..core.errors import StoreError
 
 SCHEMA_VERSION = 1
 META_TABLE = "_meta"

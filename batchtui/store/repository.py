@@ -15,21 +15,21 @@ from typing import TYPE_CHECKING, Any
 
 from tinydb import Query, TinyDB
 
-from ..errors import BusyError, StoreError
-from ..summary import BatchSummary
+from ..core.errors import BusyError, StoreError
+from ..core.summary import BatchSummary
 from .atomic import TransactionStorage, read_database_file
 
 if TYPE_CHECKING:
     from filelock import FileLock
     from pydantic import BaseModel
 
-    from ..models import Batch
+    from ..core.models import Batch
 
 
 def _model() -> type[Batch]:
     # Imported on first use: listing summaries (the TUI's first frame) needs no models, and
     # loading pydantic and building them is the largest part of starting up.
-    from ..models import Batch
+    from ..core.models import Batch
 
     return Batch
 

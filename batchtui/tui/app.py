@@ -23,15 +23,15 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from ..errors import BatchtuiError, ValidationError
-from ..states import BatchStatus
-from ..textsafe import one_line
+from ..core.errors import BatchtuiError, ValidationError
+from ..core.states import BatchStatus
+from ..core.textsafe import one_line
 from .messages import BatchUpdated, RunEnded
 
 if TYPE_CHECKING:
+    from ..core.models import Batch
     from ..engine.events import EngineEvent
-    from ..models import Batch
-    from ..service import BatchService
+    from ..service.facade import BatchService
     from ..store import Repository
     from .screens.new_batch import NewBatch
 
@@ -82,7 +82,7 @@ class BatchtuiApp(App[None]):
         """The service, made on first use: the first frame (the batch list, from summaries)
         needs only the repository, so loading the models waits until it is on screen."""
         if self._service is None:
-            from ..service import BatchService
+            from ..service.facade import BatchService
 
             self._service = BatchService(self.repo)
         return self._service
@@ -193,7 +193,7 @@ class BatchtuiApp(App[None]):
 
     def start_background(self, batch_id: str, *, retry: bool = False) -> bool:
         """Hand the batch to a detached runner that outlives this app; follow it here."""
-        from ..detach import start_detached
+        from ..runners.detached import start_detached
 
         started = self.safe(start_detached, self.service, batch_id, retry=retry)
         if started is None:

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from ..states import BatchStatus, ItemStatus
-from ..symbols import ICONS
-from ..textsafe import one_line
+from ..core.states import BatchStatus, ItemStatus
+from ..core.symbols import ICONS
+from ..core.textsafe import one_line
 
 if TYPE_CHECKING:
-    from ..models import BatchItem
+    from ..core.models import BatchItem
 
 # Colour is only a help: the icon and the word carry the meaning (16-colour safe names).
 STYLES: dict[str, str] = {

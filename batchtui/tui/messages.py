@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from ..models import Batch
+    from ..core.models import Batch
 
 
 @dataclass

@@ -11,15 +11,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Input, Static
 
-from ...states import BatchStatus
-from ...summary import BatchSummary
+from ...core.states import BatchStatus
+from ...core.summary import BatchSummary
 from .. import display
 from ..messages import BatchUpdated, RunEnded
 from ..widgets.fitted_table import Column, FittedTable
 from .base import AppScreen
 
 if TYPE_CHECKING:
-    from ...models import Batch
+    from ...core.models import Batch
 
 PLATFORM_SHORT = {
     "youtube_shorts": "YT Shorts",

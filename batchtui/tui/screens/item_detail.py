@@ -10,9 +10,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ...models import Batch, BatchItem
-from ...symbols import seconds
-from ...textsafe import inert
+from ...core.models import Batch, BatchItem
+from ...core.symbols import seconds
+from ...core.textsafe import inert
 from .. import display
 from ..widgets.log_tail import LogTail
 

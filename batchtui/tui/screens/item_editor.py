@@ -12,11 +12,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
 
-from ...errors import ValidationError
+from ...core.errors import ValidationError
+from ...core.models import Batch, BatchStatus
+from ...core.platforms import PLATFORMS
+from ...core.textsafe import one_line
 from ...generators import available
-from ...models import Batch, BatchStatus
-from ...platforms import PLATFORMS
-from ...textsafe import one_line
 from .. import display
 from ..messages import BatchUpdated, RunEnded
 from ..widgets.item_input import ItemInput

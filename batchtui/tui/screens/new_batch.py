@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
-from ...platforms import DEFAULT_PLATFORM, PLATFORMS
+from ...core.platforms import DEFAULT_PLATFORM, PLATFORMS
 from .steady import SteadyCursor
 
 

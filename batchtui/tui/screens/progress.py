@@ -16,9 +16,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
-from ...models import Batch, BatchItem, BatchStatus, ItemStatus
-from ...symbols import seconds
-from ...textsafe import one_line
+from ...core.models import Batch, BatchItem, BatchStatus, ItemStatus
+from ...core.symbols import seconds
+from ...core.textsafe import one_line
 from .. import display
 from ..messages import BatchUpdated, RunEnded
 from ..widgets.fitted_table import Column, FittedTable

@@ -12,10 +12,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from ...textsafe import one_line
+from ...core.textsafe import one_line
 
 if TYPE_CHECKING:
-    from ...models import Batch
+    from ...core.models import Batch
 
 Choice = Literal["here", "background"]
 

@@ -6,7 +6,7 @@ import os
 
 from textual.widgets import Log
 
-from ...textsafe import inert
+from ...core.textsafe import inert
 
 TAIL_BYTES = 16 * 1024
 READ_LIMIT = 256 * 1024

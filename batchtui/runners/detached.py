@@ -13,8 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .models import Batch
-from .service import BatchService
+from ..core.models import Batch
+from ..service.facade import BatchService
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,25 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import anyio
 
-from . import __version__
-from .cli_output import (
+from .. import __version__
+from ..core.errors import ValidationError
+from ..core.models import Batch, BatchStatus
+from ..core.platforms import PLATFORMS
+from ..core.textsafe import inert, one_line
+from ..generators import BUILTIN, available
+from ..generators.command import PLACEHOLDERS
+from ..launch import (
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    EXIT_USAGE,
+    leave,
+    open_tui,
+    reported,
+)
+from ..runners.detached import start_detached
+from ..service.facade import BatchService
+from ..store import Repository
+from .output import (
     RunDisplay,
     batch_json,
     batches_table,
@@ -29,23 +46,6 @@ from .cli_output import (
     progress_line,
     show_batch,
 )
-from .detach import start_detached
-from .errors import ValidationError
-from .generators import BUILTIN, available
-from .generators.command import PLACEHOLDERS
-from .launch import (
-    EXIT_OK,
-    EXIT_RUN_FAILED,
-    EXIT_USAGE,
-    leave,
-    open_tui,
-    reported,
-)
-from .models import Batch, BatchStatus
-from .platforms import PLATFORMS
-from .service import BatchService
-from .store import Repository
-from .textsafe import inert, one_line
 
 if TYPE_CHECKING:
     from rich.console import Console

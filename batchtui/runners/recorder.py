@@ -16,12 +16,12 @@ from datetime import datetime
 
 import anyio
 
-from .engine.events import EngineEvent, ItemFinished, ItemProgress, ItemStarted
-from .engine.runner import Engine
-from .models import Batch, BatchStatus, ItemStatus, RunnerInfo
-from .runtime import process_token
-from .store import Repository
-from .store.repository import stored_form
+from ..core.models import Batch, BatchStatus, ItemStatus, RunnerInfo
+from ..engine.events import EngineEvent, ItemFinished, ItemProgress, ItemStarted
+from ..engine.liveness import process_token
+from ..engine.runner import Engine
+from ..store import Repository
+from ..store.repository import stored_form
 
 Listener = Callable[[EngineEvent, Batch], None]
 HEARTBEAT_SECONDS = 2.0

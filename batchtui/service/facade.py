@@ -20,11 +20,8 @@ from typing import Any
 import anyio
 import pydantic
 
-from .engine.outputs import batch_folder, output_name
-from .engine.runner import Engine
-from .errors import AmbiguousError, BusyError, NotFoundError, TransitionError, ValidationError
-from .generators import Job, get_generator
-from .models import (
+from ..core.errors import AmbiguousError, BusyError, NotFoundError, TransitionError, ValidationError
+from ..core.models import (
     Batch,
     BatchConfig,
     BatchItem,
@@ -34,9 +31,12 @@ from .models import (
     require,
     utcnow,
 )
-from .recorder import Listener, RunRecorder, runner_info
-from .runtime import kill_item_processes, same_process_alive
-from .store import Repository, Transaction
+from ..engine.liveness import kill_item_processes, same_process_alive
+from ..engine.outputs import batch_folder, output_name
+from ..engine.runner import Engine
+from ..generators import Job, get_generator
+from ..runners.recorder import Listener, RunRecorder, runner_info
+from ..store import Repository, Transaction
 
 MAX_CONTENT_CHARS = 100_000
 # Linux refuses a single argv string over 128 KiB; keep content well inside it.

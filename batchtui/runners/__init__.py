@@ -1,0 +1,1 @@
+"""Runners own runs: the in-process run loop, its recorder, and detached background runners."""

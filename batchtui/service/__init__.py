@@ -1,0 +1,5 @@
+"""The use-cases behind one facade, `BatchService`: the only door the CLI and the TUI use."""
+
+from .facade import BatchService
+
+__all__ = ["BatchService"]
