@@ -13,13 +13,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
-from .core.errors import BatchtuiError
+from .core.errors import EXIT_INTERRUPTED, EXIT_OK, BatchtuiError
 from .core.textsafe import one_line
 
 if TYPE_CHECKING:
-    from .store import Repository
-
-EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+    from .service import BatchService
 
 
 def tui_database(argv: Sequence[str]) -> tuple[bool, str | None]:
@@ -38,12 +36,33 @@ def tui_database(argv: Sequence[str]) -> tuple[bool, str | None]:
     return rest in ([], ["tui"]), db
 
 
-def open_tui(repo: Repository) -> int:
-    """Run the terminal UI on `repo` until the user quits."""
-    repo.check_readable()  # refuse an unreadable database here, in one line
+def open_tui(service: BatchService) -> int:
+    """Run the terminal UI on `service` until the user quits."""
+    service.check_readable()  # refuse an unreadable database here, in one line
+    import gc
+
     from .tui.app import BatchtuiApp  # Textual only loads for the UI
 
-    BatchtuiApp(repo=repo).run()
+    # Process-wide collector tuning, measured on the UI (bench/tui_start.py,
+    # bench/responsiveness.py), belongs to this entry point, not to the app's code: no
+    # cycle collection until the first frame is on screen (reading a large database
+    # allocates enough to trigger a full one, ~15 ms of 0.27 s), then what exists by then
+    # (Textual, the app, its first screen: ~80,000 objects that live as long as the app) is
+    # frozen out of every later full collection (those took 60-115 ms each in a large run,
+    # long enough to be felt as a missed key; frozen, 15-70 ms).
+    collect = gc.isenabled()
+    gc.disable()
+
+    def after_first_frame() -> None:
+        gc.freeze()
+        if collect:
+            gc.enable()
+
+    try:
+        BatchtuiApp(service, on_first_frame=after_first_frame).run()
+    finally:
+        if collect:
+            gc.enable()
     return EXIT_OK
 
 
@@ -75,9 +94,9 @@ def leave(code: int) -> NoReturn:
 
 
 def _tui(db: str | None) -> int:
-    from .store import Repository
+    from .service import BatchService
 
-    return open_tui(Repository(db) if db else Repository())
+    return open_tui(BatchService(db))
 
 
 def run(argv: Sequence[str] | None = None) -> NoReturn:

@@ -16,7 +16,7 @@ import anyio
 import pytest
 
 from batchtui.core.models import BatchStatus, ItemStatus
-from batchtui.engine.outputs import batch_folder
+from batchtui.engine.layout import batch_folder
 from batchtui.service import BatchService
 from batchtui.store import Repository
 
@@ -431,8 +431,8 @@ def test_the_live_progress_bar_shows_names_literally(service, fake_generator):
     import io
 
     from batchtui.cli.output import RunDisplay
+    from batchtui.core.events import ItemStarted
     from batchtui.core.models import utcnow
-    from batchtui.engine.events import ItemStarted
 
     batch = service.create("Demo [b]x[/b] [red", generator="fake", output_ext="txt")
     service.add_items(batch.id, ["[link=http://e.vil]y[/link]"])

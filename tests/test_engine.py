@@ -11,9 +11,10 @@ from pathlib import Path
 import anyio
 import pytest
 
+from batchtui.core.events import ItemProgress
 from batchtui.core.models import BatchStatus, ItemStatus
-from batchtui.engine.events import ItemProgress
-from batchtui.engine.runner import Engine
+from batchtui.engine import LocalExecutor, OutputFinisher, Scheduler
+from batchtui.engine.layout import jobs_for
 from batchtui.service import BatchService
 from batchtui.store import Repository
 
@@ -21,6 +22,14 @@ from .fakes import FakeGenerator
 from .helpers import pid_alive, wait_until
 
 pytestmark = pytest.mark.anyio
+
+
+def local_scheduler(emit, *, concurrency: int) -> Scheduler:
+    """A scheduler running the fake generator here, as a runner would build it."""
+    generator = FakeGenerator()
+    return Scheduler(
+        LocalExecutor(generator), OutputFinisher(generator.name), emit, concurrency=concurrency
+    )
 
 
 def fake_batch(service: BatchService, contents: list[str], **config) -> str:
@@ -421,7 +430,6 @@ async def test_bare_command_names_are_found_on_path_once(service, tmp_path, monk
     bin_dir.mkdir()
     (bin_dir / "maketool").symlink_to(shutil.which("sh"))  # a binary: argv[0] is kept as is
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    monkeypatch.setattr("batchtui.engine.runner._base_env", lambda: dict(os.environ))
     probe = 'tr "\\0" " " < /proc/$$/cmdline > "$1"'
     batch = await service.start(
         command_batch(service, f"maketool -c '{probe}' sh {{output}}", ["a", "b"])
@@ -435,9 +443,9 @@ async def test_bare_command_names_are_found_on_path_once(service, tmp_path, monk
 async def test_a_run_cancelled_before_it_starts_starts_nothing(service, fake_generator):
     batch = service.get(fake_batch(service, [f"item {n}" for n in range(5)], max_items=5))
     events = []
-    engine = Engine(FakeGenerator(), events.append, concurrency=3)
+    engine = local_scheduler(events.append, concurrency=3)
     engine.cancel()
-    await engine.run(service.jobs(batch))
+    await engine.run(jobs_for(batch, "txt"))
     assert fake_generator.calls == []
     assert [(e.status, e.error) for e in events] == [
         (ItemStatus.CANCELLED, "cancelled before it started")
@@ -447,9 +455,9 @@ async def test_a_run_cancelled_before_it_starts_starts_nothing(service, fake_gen
 async def test_lowering_the_limit_lets_running_items_finish_then_holds(service, fake_generator):
     fake_generator.gate = anyio.Event()
     batch = service.get(fake_batch(service, [f"item {n}" for n in range(8)], max_items=8))
-    engine = Engine(FakeGenerator(), lambda event: None, concurrency=4)
+    engine = local_scheduler(lambda event: None, concurrency=4)
     async with anyio.create_task_group() as tg:
-        tg.start_soon(engine.run, service.jobs(batch))
+        tg.start_soon(engine.run, jobs_for(batch, "txt"))
         await wait_until(lambda: fake_generator.active == 4)
         engine.set_concurrency(1)
         assert fake_generator.active == 4  # nothing running is stopped

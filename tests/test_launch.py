@@ -14,6 +14,7 @@ from batchtui.service import BatchService
 from batchtui.store import Repository
 from batchtui.tui.app import BatchtuiApp
 
+from .helpers import force_status
 from .test_service import dead_pid
 
 pytestmark = pytest.mark.anyio
@@ -40,10 +41,12 @@ def test_only_a_bare_ui_request_skips_the_cli(argv, expected):
 
 def test_the_ui_path_loads_no_models_before_its_first_frame():
     code = (
-        "import sys, batchtui.launch, batchtui.store, batchtui.tui.app;"
+        "import sys, batchtui.launch, batchtui.service, batchtui.tui.app;"
         "from batchtui.tui.screens import batch_list;"
+        "import batchtui.service.reads;"  # what the first frame reads summaries with
         "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'batchtui.core.models',"
-        " 'batchtui.service', 'batchtui.cli', 'filelock'))))"
+        " 'batchtui.service.editing', 'batchtui.service.runs', 'batchtui.service.validation',"
+        " 'batchtui.engine', 'batchtui.runners', 'batchtui.cli', 'filelock'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -66,13 +69,13 @@ async def test_first_frame_from_the_store_then_dead_runs_are_recovered(db_path, 
     service.add_items(batch.id, ["a"])
     service.lock(batch.id)
     service.begin(batch.id)
-    with service.repo.transaction() as tx:  # as if its runner had been killed
+    with Repository(service.database_path).transaction() as tx:  # as if its runner had been killed
         stored = tx.get(batch.id)
         pid = dead_pid()
         stored.runner.pid, stored.runner.token = pid, process_token(pid)
-        stored.items[0].status = ItemStatus.RUNNING
+        force_status(stored.items[0], ItemStatus.RUNNING)
         tx.save(stored)
-    app = BatchtuiApp(repo=Repository(db_path))
+    app = BatchtuiApp(BatchService(db_path))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.pause()

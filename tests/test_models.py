@@ -57,7 +57,7 @@ EXPECTED_BATCH = {
 }
 
 EXPECTED_ITEM = {
-    ItemStatus.PENDING: {ItemStatus.RUNNING, ItemStatus.CANCELLED},
+    ItemStatus.PENDING: {ItemStatus.RUNNING, ItemStatus.CANCELLED, ItemStatus.SUCCEEDED},
     ItemStatus.RUNNING: {
         ItemStatus.SUCCEEDED,
         ItemStatus.FAILED,

@@ -33,11 +33,12 @@ from hypothesis.stateful import (
 )
 
 import batchtui.generators
-import batchtui.service.facade
+import batchtui.service.validation
 from batchtui.core.errors import BatchtuiError
 from batchtui.core.models import ENDED_BATCH, TERMINAL_ITEM, BatchStatus, ItemStatus
 from batchtui.core.platforms import PLATFORMS
-from batchtui.service.facade import MAX_CONTENT_BYTES, MAX_CONTENT_CHARS, BatchService
+from batchtui.service import BatchService
+from batchtui.service.validation import MAX_CONTENT_BYTES, MAX_CONTENT_CHARS
 from batchtui.store import Repository
 
 from .fakes import FakeGenerator
@@ -873,8 +874,8 @@ def test_item_id_of_digits_only_is_found_by_id(
 
 def test_new_ids_are_never_all_digits(monkeypatch: pytest.MonkeyPatch) -> None:
     draws = iter(["123456789012", "12345678901a"])
-    monkeypatch.setattr(batchtui.service.facade.secrets, "token_hex", lambda n: next(draws))
-    assert batchtui.service.facade.new_id() == "12345678901a"
+    monkeypatch.setattr(batchtui.service.validation.secrets, "token_hex", lambda n: next(draws))
+    assert batchtui.service.validation.new_id() == "12345678901a"
 
 
 def test_cancelled_run_ends_without_cancel_flag(

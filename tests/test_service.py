@@ -19,11 +19,13 @@ from batchtui.core.models import Batch, BatchStatus, ItemStatus
 from batchtui.engine.liveness import process_token
 from batchtui.generators import BUILTIN
 from batchtui.generators.base import Context, Job
-from batchtui.service.facade import MAX_CONTENT_CHARS, BatchService
+from batchtui.service import BatchService
+from batchtui.service.validation import MAX_CONTENT_CHARS
 from batchtui.store import Repository
 
 from .conftest import file_bytes
 from .fakes import FakeGenerator
+from .helpers import force_status
 
 FAKE = {"generator": "fake", "output_ext": "txt"}
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -549,9 +551,9 @@ def test_update_config_only_in_draft(
 ) -> None:
     batch = ready(service, ["a"])
     if state == "COMPLETE":
-        with service.repo.transaction() as tx:
+        with Repository(service.database_path).transaction() as tx:
             stored = tx.get(batch.id)
-            stored.status = BatchStatus.COMPLETE
+            force_status(stored, BatchStatus.COMPLETE)
             tx.save(stored)
     before = file_bytes(db_path)
     with pytest.raises(TransitionError, match=f"is {state}"):
@@ -775,7 +777,7 @@ def test_start_refused_when_config_changed_behind_the_lock(
     service: BatchService, db_path: Path, fake_generator: type[FakeGenerator]
 ) -> None:
     batch = ready(service, ["a"])
-    with service.repo.transaction() as tx:
+    with Repository(service.database_path).transaction() as tx:
         stored = tx.get(batch.id)
         stored.config.duration = 9.0
         tx.save(stored)
@@ -1003,12 +1005,12 @@ async def test_listener_sees_events(
 
 def _orphan(service: BatchService, batch_id: str, pid: int, statuses: list[ItemStatus]) -> None:
     service.begin(batch_id)
-    with service.repo.transaction() as tx:
+    with Repository(service.database_path).transaction() as tx:
         batch = tx.get(batch_id)
         batch.runner.pid = pid
         batch.runner.token = process_token(pid)  # the start token that goes with that pid
         for it, status in zip(batch.items, statuses, strict=True):
-            it.status = status
+            force_status(it, status)
             if status is ItemStatus.SUCCEEDED:
                 it.output_path = "/x"
                 it.finished_at = T0

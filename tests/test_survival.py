@@ -18,7 +18,7 @@ from batchtui.core.models import BatchStatus, ItemStatus
 from batchtui.service import BatchService
 from batchtui.store import Repository
 
-from .helpers import pid_alive
+from .helpers import force_status, pid_alive
 
 
 def batchtui(db_path: Path, *args: str, **popen) -> subprocess.Popen:
@@ -152,11 +152,11 @@ def test_finished_output_of_an_interrupted_item_is_adopted(service, fake_generat
     done = anyio.run(service.start, batch.id)
     assert done.status is BatchStatus.COMPLETE
     # As if the runner died after item 1's output was complete but before it was recorded.
-    with service.repo.transaction() as tx:
+    with Repository(service.database_path).transaction() as tx:
         stored = tx.get(batch.id)
-        stored.items[0].status = ItemStatus.INTERRUPTED
+        force_status(stored.items[0], ItemStatus.INTERRUPTED)
         stored.items[0].output_path = None
-        stored.status = BatchStatus.PARTIAL
+        force_status(stored, BatchStatus.PARTIAL)
         tx.save(stored)
     fake_generator.calls.clear()
     again = anyio.run(service.retry, batch.id)
@@ -178,12 +178,12 @@ def test_adoption_trusts_only_whole_manifest_lines(service, fake_generator):
     run, first, second = manifest.read_text().splitlines()
     assert json.loads(second)["item_id"] == done.items[1].id
     manifest.write_text(f"{run}\n{first}\n{second[: len(second) // 2]}")  # torn mid-line
-    with service.repo.transaction() as tx:  # both finished, neither recorded
+    with Repository(service.database_path).transaction() as tx:  # both finished, neither recorded
         stored = tx.get(batch.id)
         for item in stored.items:
-            item.status = ItemStatus.INTERRUPTED
+            force_status(item, ItemStatus.INTERRUPTED)
             item.output_path = None
-        stored.status = BatchStatus.PARTIAL
+        force_status(stored, BatchStatus.PARTIAL)
         tx.save(stored)
     fake_generator.calls.clear()
     again = anyio.run(service.retry, batch.id)

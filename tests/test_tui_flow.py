@@ -7,8 +7,8 @@ import os
 import pytest
 from textual.widgets import Input
 
+from batchtui.core.events import ItemFinished, ItemStarted
 from batchtui.core.models import BatchStatus, ItemStatus
-from batchtui.engine.events import ItemFinished, ItemStarted
 from batchtui.service import BatchService
 from batchtui.store import Repository
 from batchtui.tui.screens.batch_list import BatchListScreen

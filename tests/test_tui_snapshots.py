@@ -55,7 +55,7 @@ def utc():
 @pytest.fixture
 def lock_checks_pass_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     """Locking validates: keep it from creating /render/out or depending on ffmpeg here."""
-    monkeypatch.setattr("batchtui.service.facade._folder_problem", lambda folder: None)
+    monkeypatch.setattr("batchtui.service.validation.folder_problem", lambda folder: None)
     monkeypatch.setattr("batchtui.generators.titlecard.ffmpeg_exe", lambda: "ffmpeg")
 
 

@@ -9,8 +9,6 @@ from rich.text import Span, Text
 from textual.app import App, ComposeResult
 from textual.render import measure
 
-from batchtui.core.models import Batch, BatchConfig
-from batchtui.tui.messages import BatchUpdated
 from batchtui.tui.widgets.fitted_table import Column, FittedTable
 
 pytestmark = pytest.mark.anyio
@@ -81,43 +79,3 @@ def test_a_fitted_cell_renders_exactly_as_text(plain, width):
     ours = console.render_lines(_Fitted(plain, spans=spans), options)
     theirs = console.render_lines(Text(plain, spans=spans), options)
     assert ours == theirs
-
-
-def test_a_coalesced_update_keeps_every_changed_item():
-    batch = Batch(id="b" * 12, name="b", config=BatchConfig())
-    older = BatchUpdated(batch, frozenset({"i1", "i2"}))
-    newer = BatchUpdated(batch, frozenset({"i3"}))
-    assert newer.can_replace(older)
-    assert newer.changed == {"i1", "i2", "i3"}
-    unknown = BatchUpdated(batch, None)  # "anything may have changed" wins
-    assert BatchUpdated(batch, frozenset({"i4"})).can_replace(unknown)
-    merged = BatchUpdated(batch, frozenset({"i4"}))
-    merged.can_replace(unknown)
-    assert merged.changed is None
-    other = Batch(id="c" * 12, name="c", config=BatchConfig())
-    assert not BatchUpdated(other, frozenset()).can_replace(older)
-
-
-async def act_before_layout(act) -> FittedTable:
-    """Give a hidden table (never laid out) 3 rows, `act` on it, then show it."""
-    app = TableApp()
-    async with app.run_test(size=(40, 12)) as pilot:
-        table = app.query_one(FittedTable)
-        table.display = False
-        await pilot.pause()
-        table.sync(rows(3))
-        act(table)  # no crash: kept until the rows are in
-        table.display = True
-        await pilot.pause()
-        return table
-
-
-async def test_selecting_a_row_of_a_table_not_laid_out_yet_waits_for_it():
-    """The batch list hides its table while empty: the first batch arrives before layout."""
-    table = await act_before_layout(lambda t: t.select_key("k2"))
-    assert table.row_count == 3 and table.selected_key() == "k2"
-
-
-async def test_updating_a_row_of_a_table_not_laid_out_yet_is_kept_for_later():
-    table = await act_before_layout(lambda t: t.update_row("k1", (Text("newer"), Text("1"))))
-    assert table.get_row("k1")[0].plain.strip() == "newer"

@@ -8,11 +8,11 @@ import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ..core.events import EngineEvent, ItemFinished, ItemProgress, ItemStarted
 from ..core.models import TERMINAL_ITEM, Batch, BatchItem, BatchStatus, ItemStatus
 from ..core.models import Progress as BatchProgress
 from ..core.symbols import ICONS, seconds
 from ..core.textsafe import one_line
-from ..engine.events import EngineEvent, ItemFinished, ItemProgress, ItemStarted
 
 if TYPE_CHECKING:  # rich loads when something is drawn with it, not for every command
     from rich.console import Console

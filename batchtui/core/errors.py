@@ -45,3 +45,8 @@ class StoreError(BatchtuiError):
 
 class BusyError(StoreError):
     """Another process holds the database or the batch (a runner owns it)."""
+
+
+EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+"""The command's exit codes: success, a run ended PARTIAL or FAILED, a usage or validation
+error, interrupted."""

@@ -1,7 +1,9 @@
-"""The data model: batches, items, their shared config, statuses and the one transition table.
+"""The data model: batches, items, their shared config and progress.
 
-Everything here is plain pydantic; no I/O, no Textual. The rules of what may happen in which
-state live here and nowhere else (`require`, `BATCH_TRANSITIONS`, `ITEM_TRANSITIONS`).
+Everything here is plain pydantic; no I/O, no Textual. A status only ever changes through the
+transition tables in `states.py`: assigning `status` checks the move (an illegal one raises
+`TransitionError`), so no code path can skip the rules. What a user may do in which state is
+`actions.py`'s one table.
 """
 
 from __future__ import annotations
@@ -17,101 +19,23 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .errors import TransitionError
+from .actions import ACTIONS, require
 from .platforms import DEFAULT_PLATFORM, PLATFORMS, Platform
-from .states import ENDED_BATCH, TERMINAL_ITEM, BatchStatus, ItemStatus
+from .states import (
+    BATCH_TRANSITIONS,
+    ENDED_BATCH,
+    ITEM_TRANSITIONS,
+    TERMINAL_ITEM,
+    BatchStatus,
+    ItemStatus,
+    check_batch_transition,
+    check_item_transition,
+)
 
 
 def utcnow() -> datetime:
     """The current time, timezone-aware (UTC)."""
     return datetime.now(UTC)
-
-
-BATCH_TRANSITIONS: dict[BatchStatus, frozenset[BatchStatus]] = {
-    BatchStatus.DRAFT: frozenset({BatchStatus.LOCKED}),
-    BatchStatus.LOCKED: frozenset({BatchStatus.DRAFT, BatchStatus.PROCESSING}),
-    BatchStatus.PROCESSING: frozenset(
-        {BatchStatus.COMPLETE, BatchStatus.PARTIAL, BatchStatus.FAILED}
-    ),
-    BatchStatus.PARTIAL: frozenset({BatchStatus.PROCESSING}),
-    BatchStatus.FAILED: frozenset({BatchStatus.PROCESSING}),
-    BatchStatus.COMPLETE: frozenset(),
-}
-
-ITEM_TRANSITIONS: dict[ItemStatus, frozenset[ItemStatus]] = {
-    ItemStatus.PENDING: frozenset({ItemStatus.RUNNING, ItemStatus.CANCELLED}),
-    ItemStatus.RUNNING: frozenset(
-        {
-            ItemStatus.SUCCEEDED,
-            ItemStatus.FAILED,
-            ItemStatus.CANCELLED,
-            ItemStatus.INTERRUPTED,
-        }
-    ),
-    ItemStatus.SUCCEEDED: frozenset(),
-    ItemStatus.FAILED: frozenset({ItemStatus.PENDING}),
-    ItemStatus.CANCELLED: frozenset({ItemStatus.PENDING}),
-    ItemStatus.INTERRUPTED: frozenset({ItemStatus.PENDING, ItemStatus.SUCCEEDED}),
-}
-
-# Which batch states each user operation needs, and what to say otherwise.
-ACTIONS: dict[str, frozenset[BatchStatus]] = {
-    "edit": frozenset({BatchStatus.DRAFT}),
-    "lock": frozenset({BatchStatus.DRAFT}),
-    "unlock": frozenset({BatchStatus.LOCKED}),
-    "start": frozenset({BatchStatus.LOCKED}),
-    "retry": frozenset({BatchStatus.PARTIAL, BatchStatus.FAILED}),
-    "cancel": frozenset({BatchStatus.PROCESSING}),
-    "delete": frozenset(set(BatchStatus) - {BatchStatus.PROCESSING}),
-    "concurrency": frozenset({BatchStatus.DRAFT, BatchStatus.LOCKED, BatchStatus.PROCESSING}),
-}
-
-# What a user in a given state should do next, to end a refusal with a way forward.
-_NEXT_STEP: dict[BatchStatus, str] = {
-    BatchStatus.DRAFT: "add items and lock it first",
-    BatchStatus.LOCKED: "unlock it to edit, or start it",
-    BatchStatus.PROCESSING: "cancel it first, or wait for it to finish",
-    BatchStatus.COMPLETE: "it is finished; create a new batch for more",
-    BatchStatus.PARTIAL: "retry it to re-run the items that did not succeed",
-    BatchStatus.FAILED: "retry it to re-run the items that did not succeed",
-}
-
-_ACTION_WORDS = {
-    "edit": "editing items or config",
-    "lock": "locking",
-    "unlock": "unlocking",
-    "start": "starting",
-    "retry": "retrying",
-    "cancel": "cancelling",
-    "delete": "deleting",
-    "concurrency": "changing concurrency",
-}
-
-
-def require(batch: Batch, action: str) -> None:
-    """Raise `TransitionError` unless `action` is allowed in the batch's current state."""
-    allowed = ACTIONS[action]
-    if batch.status in allowed:
-        return
-    needs = " or ".join(s.value for s in BatchStatus if s in allowed)
-    raise TransitionError(
-        f"batch '{batch.name}' is {batch.status.value}; {_ACTION_WORDS[action]} needs "
-        f"{needs} — {_NEXT_STEP[batch.status]}"
-    )
-
-
-def check_batch_transition(old: BatchStatus, new: BatchStatus) -> None:
-    """Raise `TransitionError` if the table forbids moving a batch from `old` to `new`."""
-    if new not in BATCH_TRANSITIONS[old]:
-        allowed = ", ".join(s.value for s in BATCH_TRANSITIONS[old]) or "nothing"
-        raise TransitionError(f"a {old.value} batch cannot become {new.value} (allowed: {allowed})")
-
-
-def check_item_transition(old: ItemStatus, new: ItemStatus) -> None:
-    """Raise `TransitionError` if the table forbids moving an item from `old` to `new`."""
-    if new not in ITEM_TRANSITIONS[old]:
-        allowed = ", ".join(s.value for s in ITEM_TRANSITIONS[old]) or "nothing"
-        raise TransitionError(f"a {old.value} item cannot become {new.value} (allowed: {allowed})")
 
 
 ValidateMode = Literal["auto", "video", "nonempty", "exists"]
@@ -249,6 +173,20 @@ class BatchItem(BaseModel):
     finished_at: datetime | None = None
     progress: float = Field(default=0.0, ge=0.0, le=1.0)
     log_path: str | None = None
+    waiting: str | None = None
+    """What a PENDING item whose turn has come waits for (a host slot), if anything."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "status":  # every status change goes through the table
+            new = ItemStatus(value)
+            if new is not self.status:
+                check_item_transition(self.status, new)
+            value = new
+        super().__setattr__(name, value)
+
+    def move_to(self, status: ItemStatus) -> None:
+        """Change status (a no-op when unchanged); `TransitionError` if the table forbids it."""
+        self.status = status
 
     @property
     def duration_seconds(self) -> float | None:
@@ -314,6 +252,18 @@ class Batch(BaseModel):
     runner: RunnerInfo | None = None
     cancel_requested: bool = False
 
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "status":  # every status change goes through the table
+            new = BatchStatus(value)
+            if new is not self.status:
+                check_batch_transition(self.status, new)
+            value = new
+        super().__setattr__(name, value)
+
+    def move_to(self, status: BatchStatus) -> None:
+        """Change status (a no-op when unchanged); `TransitionError` if the table forbids it."""
+        self.status = status
+
     def __repr_args__(self) -> Iterable[tuple[str | None, object]]:
         # A summary, not 10,000 items: asyncio formats the run's result (this) into a
         # message when the run's event loop shuts down on Python 3.11, and that cost ~10 ms
@@ -357,13 +307,14 @@ class Batch(BaseModel):
         the end state is derived from the items."""
         for item in self.items:
             if item.status is ItemStatus.RUNNING:
-                item.status = ItemStatus.INTERRUPTED
+                item.move_to(ItemStatus.INTERRUPTED)
                 item.finished_at = now
                 item.error = item.error or running_error
             elif item.status is ItemStatus.PENDING:
-                item.status = ItemStatus.CANCELLED
+                item.move_to(ItemStatus.CANCELLED)
                 item.error = "never started: the run ended first"
-        self.status = self.derived_end_status()
+                item.waiting = None
+        self.move_to(self.derived_end_status())
         self.finished_at = now
         self.updated_at = now
         self.runner = None
@@ -427,3 +378,23 @@ class Batch(BaseModel):
         if done <= 0 or elapsed <= 0:
             return None
         return max(0.0, elapsed * remaining / done)
+
+
+__all__ = [
+    "ACTIONS",
+    "BATCH_TRANSITIONS",
+    "ENDED_BATCH",
+    "ITEM_TRANSITIONS",
+    "TERMINAL_ITEM",
+    "Batch",
+    "BatchConfig",
+    "BatchItem",
+    "BatchStatus",
+    "ItemStatus",
+    "Progress",
+    "RunnerInfo",
+    "check_batch_transition",
+    "check_item_transition",
+    "require",
+    "utcnow",
+]

@@ -1,9 +1,12 @@
-"""The lifecycle states of batches and items: plain enums, importable without the models
-(the TUI draws its first frame before pydantic is loaded)."""
+"""The lifecycle states of batches and items and the one table of moves between them: plain
+enums and dicts, importable without the models (the TUI draws its first frame before pydantic
+is loaded)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from .errors import TransitionError
 
 
 class BatchStatus(StrEnum):
@@ -32,3 +35,47 @@ TERMINAL_ITEM = frozenset(
     {ItemStatus.SUCCEEDED, ItemStatus.FAILED, ItemStatus.CANCELLED, ItemStatus.INTERRUPTED}
 )
 ENDED_BATCH = frozenset({BatchStatus.COMPLETE, BatchStatus.PARTIAL, BatchStatus.FAILED})
+
+BATCH_TRANSITIONS: dict[BatchStatus, frozenset[BatchStatus]] = {
+    BatchStatus.DRAFT: frozenset({BatchStatus.LOCKED}),
+    BatchStatus.LOCKED: frozenset({BatchStatus.DRAFT, BatchStatus.PROCESSING}),
+    BatchStatus.PROCESSING: frozenset(
+        {BatchStatus.COMPLETE, BatchStatus.PARTIAL, BatchStatus.FAILED}
+    ),
+    BatchStatus.PARTIAL: frozenset({BatchStatus.PROCESSING}),
+    BatchStatus.FAILED: frozenset({BatchStatus.PROCESSING}),
+    BatchStatus.COMPLETE: frozenset(),
+}
+
+ITEM_TRANSITIONS: dict[ItemStatus, frozenset[ItemStatus]] = {
+    # PENDING → SUCCEEDED: a retry adopts an output its crashed predecessor finished.
+    ItemStatus.PENDING: frozenset({ItemStatus.RUNNING, ItemStatus.CANCELLED, ItemStatus.SUCCEEDED}),
+    ItemStatus.RUNNING: frozenset(
+        {
+            ItemStatus.SUCCEEDED,
+            ItemStatus.FAILED,
+            ItemStatus.CANCELLED,
+            ItemStatus.INTERRUPTED,
+        }
+    ),
+    ItemStatus.SUCCEEDED: frozenset(),
+    ItemStatus.FAILED: frozenset({ItemStatus.PENDING}),
+    ItemStatus.CANCELLED: frozenset({ItemStatus.PENDING}),
+    ItemStatus.INTERRUPTED: frozenset({ItemStatus.PENDING, ItemStatus.SUCCEEDED}),
+}
+
+
+def check_batch_transition(old: BatchStatus, new: BatchStatus) -> None:
+    """Raise `TransitionError` if the table forbids moving a batch from `old` to `new`."""
+    if new not in BATCH_TRANSITIONS[old]:
+        moves = BATCH_TRANSITIONS[old]
+        allowed = ", ".join(s.value for s in BatchStatus if s in moves) or "nothing"
+        raise TransitionError(f"a {old.value} batch cannot become {new.value} (allowed: {allowed})")
+
+
+def check_item_transition(old: ItemStatus, new: ItemStatus) -> None:
+    """Raise `TransitionError` if the table forbids moving an item from `old` to `new`."""
+    if new not in ITEM_TRANSITIONS[old]:
+        moves = ITEM_TRANSITIONS[old]
+        allowed = ", ".join(s.value for s in ItemStatus if s in moves) or "nothing"
+        raise TransitionError(f"a {old.value} item cannot become {new.value} (allowed: {allowed})")

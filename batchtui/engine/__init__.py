@@ -1,6 +1,9 @@
-"""The worker pool that runs items (anyio), and what it reports."""
+"""Running items: the scheduler (queue, limit, host slots, timeouts, cancel, events), the
+executor seam and the local executor, the on-disk layout, and output verification."""
 
-from .events import EngineEvent, ItemFinished, ItemProgress, ItemStarted
-from .runner import Engine
+from .executor import Attempt, AttemptResult, Executor
+from .finish import OutputFinisher
+from .local import LocalExecutor
+from .scheduler import Scheduler
 
-__all__ = ["Engine", "EngineEvent", "ItemFinished", "ItemProgress", "ItemStarted"]
+__all__ = ["Attempt", "AttemptResult", "Executor", "LocalExecutor", "OutputFinisher", "Scheduler"]

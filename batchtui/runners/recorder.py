@@ -16,15 +16,19 @@ from datetime import datetime
 
 import anyio
 
+from ..core.errors import BusyError
+from ..core.events import EngineEvent, ItemFinished, ItemProgress, ItemStarted, ItemWaiting
 from ..core.models import Batch, BatchStatus, ItemStatus, RunnerInfo
-from ..engine.events import EngineEvent, ItemFinished, ItemProgress, ItemStarted
 from ..engine.liveness import process_token
-from ..engine.runner import Engine
+from ..engine.scheduler import Scheduler
 from ..store import Repository
 from ..store.repository import stored_form
 
 Listener = Callable[[EngineEvent, Batch], None]
 HEARTBEAT_SECONDS = 2.0
+FINAL_WRITE_TRIES = 8
+"""How many lock timeouts the end of a run outwaits before it gives up (then the next
+command's recovery ends the batch, and a retry adopts the outputs the manifest records)."""
 
 
 def runner_info(now: datetime, pid: int | None = None, **fields: object) -> RunnerInfo:
@@ -76,8 +80,11 @@ class RunRecorder:
         item = self._items.get(event.item_id)
         if item is None:
             return
-        if isinstance(event, ItemStarted):
-            item.status = ItemStatus.RUNNING
+        if isinstance(event, ItemWaiting):
+            item.waiting = event.detail
+        elif isinstance(event, ItemStarted):
+            item.move_to(ItemStatus.RUNNING)
+            item.waiting = None
             item.attempts = event.attempt
             item.started_at = event.at
             item.finished_at = None
@@ -89,7 +96,8 @@ class RunRecorder:
             if item.status is ItemStatus.RUNNING:
                 item.progress = event.fraction
         elif isinstance(event, ItemFinished):
-            item.status = event.status
+            item.move_to(event.status)
+            item.waiting = None
             item.finished_at = event.at
             item.error = event.error
             if event.status is ItemStatus.SUCCEEDED:
@@ -137,35 +145,44 @@ class RunRecorder:
         self.dirty = False
         return self._document()
 
-    def _apply(self, stored: tuple[bool, int | None] | None, engine: Engine | None) -> None:
+    def _apply(self, stored: tuple[bool, int | None] | None, scheduler: Scheduler | None) -> None:
         """Act on what the store said: lost ownership, a cancel request, a new limit."""
         if stored is None:
             # Another process declared this run dead (say, after a long suspend) and took
             # the batch over: stop, and never overwrite what it recorded.
             self.lost = True
-            if engine is not None:
-                engine.cancel(interrupt=True)
+            if scheduler is not None:
+                scheduler.cancel(interrupt=True)
             return
         cancel, concurrency = stored
-        if engine is not None and cancel and not self.batch.cancel_requested:
+        if scheduler is not None and cancel and not self.batch.cancel_requested:
             self.batch.cancel_requested = True
-            engine.cancel()
+            scheduler.cancel()
         if concurrency is not None and concurrency != self.batch.config.concurrency:
             self.batch.config.concurrency = concurrency
-            if engine is not None:
-                engine.set_concurrency(concurrency)
+            if scheduler is not None:
+                scheduler.set_concurrency(concurrency)
 
     def _pace(self, cost: float) -> None:
         # Spend at most ~5% of the time persisting: a slow write spaces the next ones out.
         self._last_write = anyio.current_time()
         self._interval = min(5.0, max(self.flush_interval, 20 * cost))
 
-    async def _flush(self, engine: Engine) -> None:
-        """One coalesced write, done in a worker thread so the event loop keeps running items."""
+    async def _flush(self, scheduler: Scheduler) -> None:
+        """One coalesced write, done in a worker thread so the event loop keeps running items.
+
+        A database another process holds locked (past the lock timeout) costs this flush, not
+        the run: items go on, and the next flush writes everything since.
+        """
         started = time.perf_counter()
         doc = self._prepare()
-        stored = await anyio.to_thread.run_sync(self._commit, doc, False)
-        self._apply(stored, engine)
+        try:
+            stored = await anyio.to_thread.run_sync(self._commit, doc, False)
+        except BusyError:
+            self.dirty = True
+            self._pace(0.0)
+            return
+        self._apply(stored, scheduler)
         self._pace(time.perf_counter() - started)
 
     def _still_owner(self, stored: dict | None) -> bool:
@@ -178,16 +195,24 @@ class RunRecorder:
             and (runner.get("pid"), runner.get("host")) == (mine.pid, mine.host)
         )
 
-    async def flush_loop(self, engine: Engine) -> None:
+    async def flush_loop(self, scheduler: Scheduler) -> None:
         """Flush while the run lasts: when dirty, every interval; a heartbeat anyway."""
         while True:
             await anyio.sleep(self._interval)
             if self.dirty or anyio.current_time() - self._last_write >= HEARTBEAT_SECONDS:
-                await self._flush(engine)
+                await self._flush(scheduler)
 
     def finish(self) -> Batch:
         """End the run: items left mid-flight become INTERRUPTED, the end state is derived."""
         self.batch.end_run(self.clock(), "the run stopped while it was running")
         self._changed.update(self._items)  # end_run may have touched any item
-        self._apply(self._commit(self._prepare(), True), None)
+        doc = self._prepare()
+        for attempt in range(FINAL_WRITE_TRIES):
+            try:
+                stored = self._commit(doc, True)
+                break
+            except BusyError:  # the lock was held past its timeout: the end must be written
+                if attempt == FINAL_WRITE_TRIES - 1:
+                    raise
+        self._apply(stored, None)
         return self.batch

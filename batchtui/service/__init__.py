@@ -1,5 +1,5 @@
 """The use-cases behind one facade, `BatchService`: the only door the CLI and the TUI use."""
 
-from .facade import BatchService
+from .facade import BatchService, open_service
 
-__all__ = ["BatchService"]
+__all__ = ["BatchService", "open_service"]

@@ -151,7 +151,7 @@ class Repository:
         from filelock import Timeout  # loaded by `_file_lock`
 
         try:
-            lock.acquire()
+            lock.acquire(timeout=self.lock_timeout)
         except Timeout:
             raise BusyError(
                 f"database {self.path} is locked by another batchtui process "

@@ -1,5 +1,4 @@
-"""App-wide messages. Engine events never reach widgets one by one: the app coalesces them and
-posts one `BatchUpdated` per changed batch per tick."""
+"""App-wide messages (runs are followed from the store: see the screens' polling)."""
 
 from __future__ import annotations
 
@@ -13,24 +12,8 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class BatchUpdated(Message, bubble=False):
-    """A batch changed (a run made progress, or a user action); screens redraw what differs."""
-
-    batch: Batch
-    changed: frozenset[str] | None = None
-    """Ids of the items that changed since the last update (None: anything may have)."""
-
-    def can_replace(self, message: Message) -> bool:
-        if not (isinstance(message, BatchUpdated) and message.batch.id == self.batch.id):
-            return False
-        # This one supersedes a queued one: it must also carry what that one said changed.
-        if self.changed is not None:
-            self.changed = None if message.changed is None else self.changed | message.changed
-        return True
-
-
-@dataclass
 class RunEnded(Message, bubble=False):
-    """A run driven by this app ended (COMPLETE, PARTIAL or FAILED)."""
+    """A batch's run was ended or the batch went away (recovered after its runner died,
+    deleted): screens showing it reload."""
 
     batch: Batch

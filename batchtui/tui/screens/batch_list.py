@@ -11,10 +11,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Input, Static
 
+from ...core.actions import allowed
 from ...core.states import BatchStatus
 from ...core.summary import BatchSummary
 from .. import display
-from ..messages import BatchUpdated, RunEnded
+from ..messages import RunEnded
 from ..widgets.fitted_table import Column, FittedTable
 from .base import AppScreen
 
@@ -45,6 +46,18 @@ COLUMNS = (
     Column("platform", "Platform", 9),
     Column("changed", "Changed", 8),
 )
+
+
+LIST_ACTIONS: dict[str, tuple[str, ...]] = {
+    "open": (),
+    "lock": ("lock", "unlock"),
+    "start": ("start",),
+    "retry": ("retry",),
+    "cancel": ("cancel",),
+    "delete": ("delete",),
+}
+"""Each key action of the list, and the batch actions (`core.actions`) that allow it (any of
+them; `open` needs only a selected batch)."""
 
 
 class BatchListScreen(AppScreen):
@@ -117,13 +130,10 @@ class BatchListScreen(AppScreen):
     def reload(self) -> None:
         """Read every batch and show them (keeps the cursor on the same batch)."""
         self.bt.store_changed(self)  # what we read now is what the next poll compares with
-        summaries = self.bt.safe(self.bt.repo.summaries)  # no models needed: see app.service
+        summaries = self.bt.safe(self.bt.service.summaries)  # no models needed
         if summaries is None:
             return
-        live = self.bt.live_batches
-        self._batches = {
-            s.id: BatchSummary.of(live[s.id]) if s.id in live else s for s in summaries
-        }
+        self._batches = {s.id: s for s in summaries}
         self._render_rows()
         self.refresh_bindings()
 
@@ -152,12 +162,6 @@ class BatchListScreen(AppScreen):
         self.table.set_class(empty, "hidden")
         self.table.sync([(batch.id, partial(self._row, batch)) for batch in self._visible()])
 
-    @on(BatchUpdated)
-    def _batch_updated(self, message: BatchUpdated) -> None:
-        summary = BatchSummary.of(message.batch)
-        self._batches[summary.id] = summary
-        self.table.update_row(summary.id, self._row(summary))
-
     @on(RunEnded)
     def _run_ended(self, message: RunEnded) -> None:
         self.reload()
@@ -179,21 +183,13 @@ class BatchListScreen(AppScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Offer only what the selected batch allows (the footer stays short and true)."""
-        needs = {
-            "open": None,
-            "lock": (BatchStatus.DRAFT, BatchStatus.LOCKED),
-            "start": (BatchStatus.LOCKED,),
-            "retry": (BatchStatus.PARTIAL, BatchStatus.FAILED),
-            "cancel": (BatchStatus.PROCESSING,),
-            "delete": tuple(s for s in BatchStatus if s is not BatchStatus.PROCESSING),
-        }
-        if action not in needs:
+        if action not in LIST_ACTIONS:
             return True
         batch = self.selected()
         if batch is None:
             return False
-        allowed = needs[action]
-        return allowed is None or batch.status in allowed
+        needs = LIST_ACTIONS[action]
+        return not needs or any(allowed(needed, batch.status) for needed in needs)
 
     @on(FittedTable.RowHighlighted, "#batches")
     def _highlighted(self, event: FittedTable.RowHighlighted) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -10,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from ...core.textsafe import one_line
 from .steady import SteadyCursor
 
 
@@ -79,3 +82,55 @@ class PromptScreen(SteadyCursor, ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+QuitChoice = Literal["leave", "stop"]
+
+
+class QuitScreen(ModalScreen[QuitChoice | None]):
+    """Quitting while runs this app started go on: leave them running (the default: enter or
+    `l`), stop them (`s`), or stay (escape)."""
+
+    BINDINGS = [
+        Binding("l", "choose('leave')", "Leave running"),
+        Binding("s", "choose('stop')", "Stop them"),
+        Binding("escape", "choose(None)", "Stay"),
+    ]
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def compose(self) -> ComposeResult:
+        count = len(self.names)
+        listed = ", ".join(f"'{one_line(name, 30)}'" for name in self.names[:3])
+        if count > 3:
+            listed += f" and {count - 3} more"
+        with Vertical(classes="dialog"):
+            yield Static(
+                Text(f"{count} batch{'es' * (count != 1)} you started still running", style="bold"),
+                classes="dialog-title",
+            )
+            yield Static(
+                Text(
+                    f"{listed} run in their own processes: left running, they go on after "
+                    "you quit; reopen batchtui (or batchtui attach) to watch. Stopping "
+                    "cancels them; retry resumes them later."
+                ),
+                classes="dialog-detail",
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Leave running (l)", variant="primary", id="leave")
+                yield Button("Stop them (s)", variant="error", id="stop")
+                yield Button("Stay (esc)", id="stay")
+
+    def on_mount(self) -> None:
+        self.query_one("#leave", Button).focus()
+
+    def action_choose(self, choice: QuitChoice | None) -> None:
+        self.dismiss(choice)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        choice = event.button.id
+        self.dismiss(choice if choice in ("leave", "stop") else None)  # type: ignore[arg-type]

@@ -12,13 +12,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
 
+from ...core.actions import allowed
 from ...core.errors import ValidationError
 from ...core.models import Batch, BatchStatus
 from ...core.platforms import PLATFORMS
 from ...core.textsafe import one_line
-from ...generators import available
 from .. import display
-from ..messages import BatchUpdated, RunEnded
+from ..messages import RunEnded
 from ..widgets.item_input import ItemInput
 from .base import AppScreen
 from .dialogs import PromptScreen
@@ -37,6 +37,19 @@ FIELDS: tuple[tuple[str, str, type], ...] = (
     ("text_color", "Text colour", str),
     ("output_dir", "Output", str),
 )
+
+
+EDITOR_ACTIONS = {
+    "add": "edit",
+    "edit": "edit",
+    "remove": "edit",
+    "move": "edit",
+    "import": "edit",
+    "lock": "lock",
+    "unlock": "unlock",
+    "start": "start",
+}
+"""Each key action of the editor, and the batch action (`core.actions`) that decides it."""
 
 
 class ItemEditorScreen(AppScreen):
@@ -101,7 +114,7 @@ class ItemEditorScreen(AppScreen):
                 with Horizontal(classes="field"):
                     yield Label("Generator")
                     yield Select(
-                        [(name, name) for name in available()],
+                        [(name, name) for name in self.bt.service.generator_names()],
                         allow_blank=False,
                         id="f-generator",
                         compact=True,
@@ -121,7 +134,7 @@ class ItemEditorScreen(AppScreen):
 
     @property
     def editable(self) -> bool:
-        return self.batch is not None and self.batch.status is BatchStatus.DRAFT
+        return self.batch is not None and allowed("edit", self.batch.status)
 
     def reload(self, *, fill_form: bool = False) -> None:
         batch = self.bt.batch(self.batch_id)
@@ -208,23 +221,16 @@ class ItemEditorScreen(AppScreen):
         panel.update(text)
         panel.remove_class("hidden")
 
-    @on(BatchUpdated)
-    def _updated(self, message: BatchUpdated) -> None:
-        if message.batch.id == self.batch_id:
-            self.reload()
-
     @on(RunEnded)
     def _ended(self, message: RunEnded) -> None:
         if message.batch.id == self.batch_id:
             self.reload()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        editing = {"add", "edit", "remove", "move", "import", "lock"}
-        if action in editing:
-            return self.editable
-        if action in ("unlock", "start"):
-            return self.batch is not None and self.batch.status is BatchStatus.LOCKED
-        return True
+        needs = EDITOR_ACTIONS.get(action)
+        if needs is None:
+            return True
+        return self.batch is not None and allowed(needs, self.batch.status)
 
     def selected_item_id(self) -> str | None:
         table = self.query_one("#items", DataTable)

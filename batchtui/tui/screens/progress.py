@@ -1,7 +1,8 @@
 """Live progress of one batch: overall bar, counts, timing, a row per item, the log tail.
 
-It follows a run in this app through coalesced `BatchUpdated` messages, and a run in another
-process (or a finished batch) by polling the store, so it works for any batch.
+Runs belong to runner processes, never to this app: the screen follows one by polling the
+store (a stat each poll, a read when the runner flushed), and redraws only the rows of items
+that changed.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
+from ...core.actions import allowed
 from ...core.models import Batch, BatchItem, BatchStatus, ItemStatus
 from ...core.symbols import seconds
 from ...core.textsafe import one_line
 from .. import display
-from ..messages import BatchUpdated, RunEnded
+from ..messages import RunEnded
 from ..widgets.fitted_table import Column, FittedTable
 from ..widgets.log_tail import LogTail
 from .base import AppScreen
@@ -37,6 +39,9 @@ COLUMNS = (
     Column("result", "Output / error", weight=3),
 )
 FILTERS = {"all": "all items", "failed": "failed only", "outputs": "outputs only"}
+
+PROGRESS_ACTIONS = {"retry": "retry", "cancel": "cancel", "concurrency": "concurrency"}
+"""Each key action of the screen, and the batch action (`core.actions`) that decides it."""
 
 
 class ProgressScreen(AppScreen):
@@ -107,12 +112,19 @@ class ProgressScreen(AppScreen):
 
     def reload(self) -> None:
         batch = self.bt.batch(self.batch_id)
-        if batch is not None:
+        if batch is None:
+            return
+        old = self.batch
+        if old is None or [it.id for it in old.items] != [it.id for it in batch.items]:
             self.show(batch)
+            return
+        # The same items: redraw the rows of those that changed only (a 10,000-item table
+        # rebuilt on every flush of a run stalled keys).
+        changed = [new.id for new, was in zip(batch.items, old.items, strict=True) if new != was]
+        self.show(batch, changed)
 
     def _poll(self) -> None:
-        # Runs in this app arrive as BatchUpdated; anything else (another process) is polled.
-        if self.batch_id not in self.bt.live_batches and self.bt.store_changed(self):
+        if self.bt.store_changed(self):
             self.reload()
 
     def _tick(self) -> None:
@@ -122,11 +134,6 @@ class ProgressScreen(AppScreen):
 
     def _poll_log(self) -> None:
         self.query_one(LogTail).poll()
-
-    @on(BatchUpdated)
-    def _updated(self, message: BatchUpdated) -> None:
-        if message.batch.id == self.batch_id:
-            self.show(message.batch, message.changed)
 
     @on(RunEnded)
     def _ended(self, message: RunEnded) -> None:
@@ -138,8 +145,10 @@ class ProgressScreen(AppScreen):
     def show(self, batch: Batch, changed: Collection[str] | None = None) -> None:
         """Redraw what differs from the last batch shown; `changed` names the items that may
         differ (None: any of them)."""
-        same = batch is self.batch and len(batch.items) == self._shown
+        same = len(batch.items) == self._shown
         self.batch = batch
+        if same:
+            self._index = {item.id: item for item in batch.items}
         self.sub_title = one_line(batch.name, 40)
         self._render_summary()
         if same and changed is not None and self.filter == "all":
@@ -289,12 +298,10 @@ class ProgressScreen(AppScreen):
         self._follow_selected_log()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        status = self.batch.status if self.batch else None
-        if action == "retry":
-            return status in (BatchStatus.PARTIAL, BatchStatus.FAILED)
-        if action in ("cancel", "concurrency"):
-            return status is BatchStatus.PROCESSING
-        return True
+        needs = PROGRESS_ACTIONS.get(action)
+        if needs is None:
+            return True
+        return self.batch is not None and allowed(needs, self.batch.status)
 
     # -------------------------------------------------------------- actions
 
@@ -314,10 +321,7 @@ class ProgressScreen(AppScreen):
             return
         batch = self.bt.safe(self.bt.service.set_concurrency, self.batch_id, value)
         if batch is not None:
-            if self.batch_id in self.bt.live_batches:
-                self.bt.live_batches[self.batch_id].config.concurrency = value
-            else:
-                self.batch = batch
+            self.batch = batch
             self.notify(f"Concurrency {value}: {'more' if delta > 0 else 'fewer'} items at once")
             self._render_summary()
 

@@ -1,8 +1,8 @@
-"""Starting a batch: here (stops when batchtui quits) or in the background (survives it)."""
+"""Starting a batch: a last look before it is handed to a runner of its own."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -12,21 +12,19 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from ...core.states import ItemStatus
 from ...core.textsafe import one_line
 
 if TYPE_CHECKING:
     from ...core.models import Batch
 
-Choice = Literal["here", "background"]
 
-
-class StartScreen(ModalScreen[Choice | None]):
-    """Where to run: `h`/enter here, `b` in the background, escape to cancel."""
+class StartScreen(ModalScreen[bool]):
+    """Start (or retry) now: enter or `s`; escape does not."""
 
     BINDINGS = [
-        Binding("h", "choose('here')", "Here"),
-        Binding("b", "choose('background')", "Background"),
-        Binding("escape", "choose(None)", "Cancel"),
+        Binding("s", "choose(True)", "Start"),
+        Binding("escape", "choose(False)", "Not now"),
     ]
 
     def __init__(self, batch: Batch, *, retry: bool = False) -> None:
@@ -36,7 +34,7 @@ class StartScreen(ModalScreen[Choice | None]):
 
     def compose(self) -> ComposeResult:
         batch = self.batch
-        todo = sum(1 for item in batch.items if item.status.value != "SUCCEEDED")
+        todo = sum(1 for item in batch.items if item.status is not ItemStatus.SUCCEEDED)
         verb = "Retry" if self.retry else "Start"
         what = f"{todo} item{'s' * (todo != 1)}, {batch.config.concurrency} at a time"
         with Vertical(classes="dialog"):
@@ -46,22 +44,22 @@ class StartScreen(ModalScreen[Choice | None]):
             )
             yield Static(
                 Text(
-                    "Here: runs inside batchtui; quitting stops it (retry resumes).\n"
-                    "In the background: keeps running if you quit or the SSH session "
-                    "drops; come back to watch it."
+                    "It runs in a process of its own: quitting batchtui or losing the SSH "
+                    "connection does not stop it. Watch it here, or later with batchtui "
+                    "attach."
                 ),
                 classes="dialog-detail",
             )
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Here (h)", variant="primary", id="here")
-                yield Button("In the background (b)", id="background")
+                yield Button(f"{verb} (s)", variant="primary", id="start")
+                yield Button("Not now (esc)", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#here", Button).focus()
+        self.query_one("#start", Button).focus()
 
-    def action_choose(self, choice: Choice | None) -> None:
-        self.dismiss(choice)
+    def action_choose(self, go: bool) -> None:
+        self.dismiss(go)
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id)  # type: ignore[arg-type]
+        self.dismiss(event.button.id == "start")

@@ -1,16 +1,28 @@
-"""Plain events the engine emits per item; the CLI prints them, the TUI turns them into messages."""
+"""Plain events a run emits per item: the scheduler sends them, runners record them, the CLI
+prints them and the TUI turns them into messages (no Textual, no I/O here)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..core.models import ItemStatus
+from .states import ItemStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ItemWaiting:
+    """An item has its batch's turn but waits for something else first (a host-wide slot);
+    it stays PENDING, with `detail` saying what it waits for."""
+
+    batch_id: str
+    item_id: str
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)
 class ItemStarted:
-    """An item took a concurrency slot and began its attempt."""
+    """An item took a concurrency slot (and a host slot, when there is a limit) and began its
+    attempt."""
 
     batch_id: str
     item_id: str
@@ -41,4 +53,4 @@ class ItemFinished:
     error: str | None = None
 
 
-EngineEvent = ItemStarted | ItemProgress | ItemFinished
+EngineEvent = ItemWaiting | ItemStarted | ItemProgress | ItemFinished

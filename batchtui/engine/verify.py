@@ -1,38 +1,14 @@
-"""After a generator returns: is the output real, and where does it go?
-
-"Success" means a valid output, not exit code 0: the file exists, is not empty, and for video
-has the locked resolution and duration. Valid outputs are moved into place atomically and recorded
-in the batch folder's manifest (see `manifest.py`).
-"""
+"""Is an output real? "Success" means a valid output, not exit code 0: the file exists, is not
+empty, and a video has the locked resolution and duration (that is how a locked config keeps a
+series consistent)."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from pathlib import Path
 
 from ..core.models import BatchConfig
 from ..generators.base import GeneratorError
 from ..generators.media import ProbeError, probe_video
-
-
-def slugify(text: str, limit: int = 40, fallback: str = "item") -> str:
-    """A file-name-safe ASCII slug: never empty, never '.', '..' or a path."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    slug = slug[:limit].rstrip("-")
-    return slug or fallback
-
-
-def batch_folder(config: BatchConfig, batch_id: str, batch_name: str) -> Path:
-    """`<output>/<name-slug>-<short id>`: two batches of one name never share a folder."""
-    return Path(config.output_dir) / f"{slugify(batch_name, fallback='batch')}-{batch_id[:6]}"
-
-
-def output_name(position: int, content: str, max_items: int, ext: str) -> str:
-    """`NN-<content-slug>.<ext>` with NN zero-padded to the batch's capacity."""
-    width = max(2, len(str(max_items)))
-    return f"{position:0{width}d}-{slugify(content)}.{ext}"
 
 
 def duration_tolerance(config: BatchConfig) -> float:

@@ -1,4 +1,5 @@
-"""Running one child process for an item: own session, capped log, clean group kill.
+"""The local executor's private detail: one child process per item attempt, in its own
+session, its output sent to the item's log, its whole group killed when it ends.
 
 Children start with `start_new_session=True`, so the child and everything it spawns share one
 process group; on cancel or timeout the whole group gets SIGTERM, then SIGKILL after a grace
@@ -16,127 +17,17 @@ import os
 import shutil
 import signal
 import subprocess
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
 
 import anyio
 
 from ..generators.base import GeneratorError
+from .itemlog import ItemLog
 
-LOG_CAP_BYTES = 4 * 1024 * 1024
 MAX_LINE = 16 * 1024
-TAIL_LINES = 20
-FLUSH_SECONDS = 0.2
 DRAIN_SECONDS = 2.0
-
-
-class ItemLog:
-    """An append-only, size-capped log file for one item (shared by all its attempts).
-
-    The file is opened on the first line worth keeping: anything the child prints, a failure,
-    a note from the generator. The engine's bookkeeping (attempt header, command line, success)
-    waits in memory until then, so an item that succeeds without a word leaves no log file:
-    10,000 quiet items do not make 10,000 files of boilerplate (nor 10,000 inodes to create).
-    """
-
-    def __init__(self, path: Path, cap: int = LOG_CAP_BYTES) -> None:
-        self.path = path
-        self.cap = cap
-        self.written = 0
-        self.truncated = False
-        self.tail: deque[str] = deque(maxlen=TAIL_LINES)
-        self.stderr_tail: deque[str] = deque(maxlen=TAIL_LINES)
-        self._handle: TextIO | None = None
-        self._pending: list[str] = []
-        self._unwritable = False
-        self._flushed = 0.0
-
-    @property
-    def exists(self) -> bool:
-        """Whether this attempt has written the file."""
-        return self._handle is not None
-
-    def _open(self) -> TextIO | None:
-        """Open the file (creating its folder when missing), then write what was noted."""
-        try:
-            try:
-                handle = open(self.path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
-            except FileNotFoundError:  # the batch's first log
-                # Not `parents=True`: if the output folder itself was deleted, the engine
-                # reports that (and recreates it) rather than the log quietly doing so.
-                self.path.parent.mkdir(exist_ok=True)
-                handle = open(self.path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
-        except OSError:
-            # A log that cannot be written must not fail the item: lines stay in the tail.
-            self._unwritable = True
-            return None
-        self._handle = handle
-        pending, self._pending = self._pending, []
-        for line in pending:
-            self._append(line + "\n")
-        return handle
-
-    def note(self, line: str) -> None:
-        """Log bookkeeping: written only once something else makes the file worth having."""
-        if self._handle is None:
-            self._pending.append(line.rstrip("\r\n"))
-        else:
-            self.write(line, "batchtui")
-
-    def write(self, line: str, stream: str = "") -> None:
-        """Log one line (kept in the tail even once the file cap is reached)."""
-        line = line.rstrip("\r\n")
-        if stream == "stderr":
-            self.stderr_tail.append(line)
-        if stream in ("stdout", "stderr"):
-            self.tail.append(line)
-        if self.truncated or self._unwritable:
-            return
-        if self._handle is None and self._open() is None:
-            return
-        self._append(line + "\n")
-
-    def _append(self, data: str) -> None:
-        handle = self._handle
-        assert handle is not None
-        if self.truncated:
-            return
-        if self.written + len(data) > self.cap:
-            self.truncated = True
-            handle.write(f"[batchtui: log capped at {self.cap // 1024} KiB; rest dropped]\n")
-            handle.flush()
-            return
-        handle.write(data)
-        self.written += len(data)
-        now = time.monotonic()
-        if now - self._flushed >= FLUSH_SECONDS:  # readers follow the log live
-            handle.flush()
-            self._flushed = now
-
-    def flush(self) -> None:
-        if self._handle is not None:
-            self._handle.flush()
-
-    def close(self) -> None:
-        if self._handle is None:
-            return
-        if self.truncated and self.tail:
-            self._handle.write("[batchtui: last lines before exit]\n")
-            self._handle.write("\n".join(self.tail) + "\n")
-        with contextlib.suppress(OSError):
-            self._handle.close()
-
-    def last_error_line(self) -> str | None:
-        """The most telling line for a failure: last stderr line, else last stdout line."""
-        for source in (self.stderr_tail, self.tail):
-            for line in reversed(source):
-                if line.strip():
-                    return line.strip()
-        return None
 
 
 _UTF8_DECODER = codecs.getincrementaldecoder("utf-8")

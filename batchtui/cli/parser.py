@@ -1,0 +1,165 @@
+"""The command line's grammar: every verb, its arguments and the config flags (argparse; usage
+errors are one line and exit 2)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, NoReturn
+
+from .. import __version__
+from ..core.errors import EXIT_USAGE
+from ..core.platforms import PLATFORMS
+from ..core.textsafe import one_line
+from ..generators import BUILTIN
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"batchtui: error: {one_line(message)} (see: {self.prog} --help)\n")
+        sys.exit(EXIT_USAGE)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+
+
+def _config_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("config")
+    group.add_argument("--platform", choices=sorted(PLATFORMS), help="preset: size and max length")
+    # Built-ins only: listing plugins reads every installed package's metadata (~8 ms on
+    # every command, measured); `batchtui generators` lists them all.
+    group.add_argument(
+        "--generator",
+        help=f"how items are made: {', '.join(BUILTIN)} or a plugin (see: batchtui generators)",
+    )
+    group.add_argument(
+        "--command",
+        help="argv template for the command generator, e.g. "
+        "'python render.py --text {content} --out {output}' (never run through a shell)",
+    )
+    group.add_argument("--duration", type=_number, help="seconds per video (default 5)")
+    group.add_argument("--fps", type=_positive_int, help="frames per second (default 30)")
+    group.add_argument("--concurrency", type=_positive_int, help="items at once (default 3)")
+    group.add_argument("--max-items", type=_positive_int, help="item limit (default 10)")
+    group.add_argument("--timeout", type=_number, help="seconds per item before it fails")
+    group.add_argument("--output", dest="output_dir", help="output folder")
+    group.add_argument("--workdir", help="folder the command runs in (default: here)")
+    group.add_argument("--ext", dest="output_ext", help="output file extension (default mp4)")
+    group.add_argument("--background", help="card background colour (name or #rrggbb)")
+    group.add_argument("--text-color", help="card text colour")
+    group.add_argument(
+        "--validate",
+        dest="validate_output",
+        choices=["auto", "video", "nonempty", "exists"],
+        help="how outputs are checked (auto: probe video files, else non-empty)",
+    )
+
+
+_CONFIG_KEYS = (
+    "platform",
+    "generator",
+    "command",
+    "duration",
+    "fps",
+    "concurrency",
+    "max_items",
+    "timeout",
+    "output_dir",
+    "workdir",
+    "output_ext",
+    "background",
+    "text_color",
+    "validate_output",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line."""
+    parser = _Parser(
+        prog="batchtui",
+        description="Generate a series of related media: create a batch, add items, lock, "
+        "start, watch, retry what failed. With no command, opens the terminal UI.",
+        epilog="ID: a batch id, a unique prefix of it, its name, or a unique start of its name.",
+    )
+    parser.add_argument("--version", action="version", version=f"batchtui {__version__}")
+    parser.add_argument(
+        "--db", help="database file (default: $BATCHTUI_DB or the user data folder)"
+    )
+    verbs = parser.add_subparsers(dest="verb", metavar="COMMAND", parser_class=_Parser)
+
+    def verb(name: str, text: str, *, ref: bool = True, json: bool = False) -> Any:
+        sub = verbs.add_parser(name, help=text, description=text)
+        if ref:
+            sub.add_argument("id", metavar="ID", help="batch id, id prefix or name")
+        if json:
+            sub.add_argument("--json", action="store_true", help="print JSON")
+        return sub
+
+    verb("tui", "open the terminal UI", ref=False)
+    sub = verb("create", "create a DRAFT batch", ref=False, json=True)
+    sub.add_argument("name", metavar="NAME")
+    _config_flags(sub)
+    verb("list", "list batches", ref=False, json=True)
+    verb("show", "show a batch and its items", json=True)
+    sub = verb("delete", "delete a batch (outputs are kept unless --outputs)", json=True)
+    sub.add_argument("--outputs", action="store_true", help="also delete its output folder")
+    sub = verb("add", "add items (DRAFT): one per argument, or one per line of --file", json=True)
+    sub.add_argument("contents", metavar="CONTENT", nargs="*")
+    sub.add_argument("--file", "-f", help="read items from a file, one per line ('-' = stdin)")
+    sub = verb("edit", "replace one item's content (DRAFT)", json=True)
+    sub.add_argument("item", metavar="ITEM", help="item position (1-based) or id prefix")
+    sub.add_argument("content", metavar="CONTENT")
+    sub = verb("remove", "remove one item (DRAFT)", json=True)
+    sub.add_argument("item", metavar="ITEM")
+    sub = verb("move", "move one item up or down (DRAFT)", json=True)
+    sub.add_argument("item", metavar="ITEM")
+    sub.add_argument("offset", metavar="OFFSET", type=int, help="e.g. -1 up one, 2 down two")
+    sub = verb("config", "change config (DRAFT); with no flags, show it", json=True)
+    _config_flags(sub)
+    sub = verb("rename", "rename a batch (DRAFT)", json=True)
+    sub.add_argument("name", metavar="NAME")
+    verb("lock", "validate and freeze the config (DRAFT → LOCKED)", json=True)
+    verb("unlock", "back to DRAFT for editing (LOCKED → DRAFT)", json=True)
+    for name, text in (
+        ("start", "run a LOCKED batch, here with live progress or --detach'ed"),
+        ("retry", "run again only the items that did not succeed"),
+        ("resume", "the same as retry: pick up a PARTIAL, FAILED or interrupted batch"),
+    ):
+        sub = verb(name, text, json=True)
+        sub.add_argument(
+            "--detach",
+            "-d",
+            action="store_true",
+            help="run in the background, surviving this terminal (watch: attach)",
+        )
+    verb("attach", "follow a running batch live (ctrl+c detaches; the run goes on)", json=True)
+    runner = verbs.add_parser("_runner")  # the background runner; not listed in --help
+    runner.add_argument("id")
+    runner.set_defaults(json=False)
+    verb("cancel", "stop a PROCESSING batch", json=True)
+    sub = verb("concurrency", "change how many items run at once (also while running)", json=True)
+    sub.add_argument("value", metavar="N", type=_positive_int)
+    verb("progress", "counts, percent, elapsed and ETA", json=True)
+    verb("failed", "items that did not succeed, with reasons", json=True)
+    verb("outputs", "output files of succeeded items", json=True)
+    verb("generators", "list generators and command placeholders", ref=False, json=True)
+    verb("platforms", "list platform presets", ref=False, json=True)
+    return parser
+
+
+def config_fields(args: argparse.Namespace) -> dict[str, Any]:
+    return {key: getattr(args, key) for key in _CONFIG_KEYS if getattr(args, key, None) is not None}

@@ -1,0 +1,82 @@
+"""Verbs that only read: list, show, progress, failed, outputs, generators, platforms."""
+
+from __future__ import annotations
+
+from ..core.platforms import PLATFORMS
+from ..generators import available
+from ..generators.command import PLACEHOLDERS
+from .base import CliBase
+from .output import batch_json, batches_table, item_json, items_table, progress_line, show_batch
+
+
+class ReadVerbs(CliBase):
+    def do_list(self) -> int:
+        batches = self.service.list_batches()
+
+        def human() -> None:
+            if not batches:
+                self.out.print('no batches yet — start one: batchtui create "Space Facts"')
+            else:
+                self.out.print(batches_table(batches))
+
+        return self.emit([batch_json(b) for b in batches], human)
+
+    def do_show(self) -> int:
+        batch = self.service.get(self.args.id)
+        return self.emit(batch_json(batch), lambda: show_batch(batch, self.out))
+
+    def do_progress(self) -> int:
+        progress = self.service.progress(self.args.id)
+        return self.emit(
+            progress.model_dump(mode="json"),
+            lambda: self.out.print(progress_line(progress).removeprefix("progress  ")),
+        )
+
+    def do_failed(self) -> int:
+        items = self.service.failed(self.args.id)
+        return self.emit(
+            [item_json(item) for item in items],
+            lambda: self.out.print(items_table(items) if items else "no failed items"),
+        )
+
+    def do_outputs(self) -> int:
+        items = self.service.outputs(self.args.id)
+        data = [
+            {
+                "position": it.position,
+                "item_id": it.id,
+                "content": it.content,
+                "output_path": it.output_path,
+            }
+            for it in items
+        ]
+
+        def human() -> None:
+            if not items:
+                self.out.print("no outputs yet")
+            for item in items:
+                print(item.output_path)
+
+        return self.emit(data, human)
+
+    def do_generators(self) -> int:
+        data = {"generators": available(), "placeholders": PLACEHOLDERS}
+
+        def human() -> None:
+            self.out.print("generators: " + ", ".join(available()))
+            self.out.print("command placeholders:")
+            for name, text in PLACEHOLDERS.items():
+                self.out.print(f"  {{{name}}}  {text}", markup=False)
+
+        return self.emit(data, human)
+
+    def do_platforms(self) -> int:
+        data = {key: vars(p) for key, p in PLATFORMS.items()}
+
+        def human() -> None:
+            for p in PLATFORMS.values():
+                self.out.print(
+                    f"{p.key:<16}{p.width}x{p.height}  up to {p.max_duration:g}s  ({p.label})"
+                )
+
+        return self.emit(data, human)

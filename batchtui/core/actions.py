@@ -1,0 +1,77 @@
+"""What a user may do to a batch in each state: one table that the service enforces and the
+CLI, the TUI (footer, palette, dialogs) and the HTTP API all read.
+
+No pydantic here: the TUI's first frame decides its footer from this table before the models
+are loaded.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .errors import TransitionError
+from .states import BatchStatus
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def status(self) -> BatchStatus: ...
+
+
+ACTIONS: dict[str, frozenset[BatchStatus]] = {
+    "edit": frozenset({BatchStatus.DRAFT}),
+    "lock": frozenset({BatchStatus.DRAFT}),
+    "unlock": frozenset({BatchStatus.LOCKED}),
+    "start": frozenset({BatchStatus.LOCKED}),
+    "retry": frozenset({BatchStatus.PARTIAL, BatchStatus.FAILED}),
+    "cancel": frozenset({BatchStatus.PROCESSING}),
+    "delete": frozenset(set(BatchStatus) - {BatchStatus.PROCESSING}),
+    "concurrency": frozenset({BatchStatus.DRAFT, BatchStatus.LOCKED, BatchStatus.PROCESSING}),
+}
+"""Each user operation, and the batch states that allow it."""
+
+# What a user in a given state should do next, to end a refusal with a way forward.
+_NEXT_STEP: dict[BatchStatus, str] = {
+    BatchStatus.DRAFT: "add items and lock it first",
+    BatchStatus.LOCKED: "unlock it to edit, or start it",
+    BatchStatus.PROCESSING: "cancel it first, or wait for it to finish",
+    BatchStatus.COMPLETE: "it is finished; create a new batch for more",
+    BatchStatus.PARTIAL: "retry it to re-run the items that did not succeed",
+    BatchStatus.FAILED: "retry it to re-run the items that did not succeed",
+}
+
+_ACTION_WORDS = {
+    "edit": "editing items or config",
+    "lock": "locking",
+    "unlock": "unlocking",
+    "start": "starting",
+    "retry": "retrying",
+    "cancel": "cancelling",
+    "delete": "deleting",
+    "concurrency": "changing concurrency",
+}
+
+
+def allowed(action: str, status: BatchStatus) -> bool:
+    """Whether `action` (a key of `ACTIONS`) is allowed for a batch in `status`."""
+    return status in ACTIONS[action]
+
+
+def actions_for(status: BatchStatus) -> frozenset[str]:
+    """Every action a batch in `status` allows."""
+    return frozenset(action for action, states in ACTIONS.items() if status in states)
+
+
+def require(batch: _Named, action: str) -> None:
+    """Raise `TransitionError` unless `action` is allowed in the batch's current state."""
+    states = ACTIONS[action]
+    if batch.status in states:
+        return
+    needs = " or ".join(s.value for s in BatchStatus if s in states)
+    raise TransitionError(
+        f"batch '{batch.name}' is {batch.status.value}; {_ACTION_WORDS[action]} needs "
+        f"{needs} — {_NEXT_STEP[batch.status]}"
+    )

@@ -1,0 +1,100 @@
+"""Host settings: what applies to every batch and runner on this machine, not to one batch.
+
+Read from the environment first, then `settings.toml` in the user config folder
+(`$BATCHTUI_CONFIG_DIR`, else `~/.config/batchtui/`):
+
+```toml
+slots = 1                                  # at most this many items run at once on this host
+slots_dir = "/var/lib/batchtui/slots"      # where the slot locks live (share it between users)
+```
+
+`BATCHTUI_SLOTS` and `BATCHTUI_SLOTS_DIR` override the file. Read afresh at every run start:
+a long-lived process never keeps a stale copy.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ValidationError
+
+SETTINGS_NAME = "settings.toml"
+MAX_SLOTS = 1024
+
+
+@dataclass(frozen=True)
+class HostSettings:
+    """The settings in force for this host."""
+
+    slots: int | None
+    """At most this many items run at once across every batch and runner here (None: no limit
+    beyond each batch's concurrency)."""
+    slots_dir: Path
+
+
+def config_dir() -> Path:
+    """The user config folder (`BATCHTUI_CONFIG_DIR` overrides)."""
+    env = os.environ.get("BATCHTUI_CONFIG_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("batchtui", appauthor=False))
+
+
+def settings_path() -> Path:
+    return config_dir() / SETTINGS_NAME
+
+
+def _default_slots_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("batchtui", appauthor=False)) / "slots"
+
+
+def _slots(value: object, where: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        slots = int(str(value).strip()) if not isinstance(value, bool) else None
+    except ValueError:
+        slots = None
+    if slots is None or not 1 <= slots <= MAX_SLOTS:
+        raise ValidationError(
+            f"{where}: slots must be a whole number from 1 to {MAX_SLOTS}, not {value!r}"
+        )
+    return slots
+
+
+def _read_file(path: Path) -> dict[str, object]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError(f"settings file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ValidationError(f"settings file {path} cannot be read: {exc.strerror}") from None
+
+
+def load_host_settings() -> HostSettings:
+    """The host settings now (environment over file); ValidationError, in one line, for a
+    value that cannot be used."""
+    path = settings_path()
+    data = _read_file(path)
+    env_slots = os.environ.get("BATCHTUI_SLOTS")
+    if env_slots is not None and env_slots.strip():
+        slots = _slots(env_slots, "BATCHTUI_SLOTS")
+    else:
+        slots = _slots(data.get("slots"), str(path))
+    folder = os.environ.get("BATCHTUI_SLOTS_DIR") or data.get("slots_dir")
+    if folder is not None and not isinstance(folder, str):
+        raise ValidationError(f"{path}: slots_dir must be a folder path (a string)")
+    return HostSettings(
+        slots=slots,
+        slots_dir=Path(folder).expanduser() if folder else _default_slots_dir(),
+    )

@@ -1,0 +1,90 @@
+"""The seam between the scheduler and whatever runs one attempt of one item.
+
+The scheduler (queue, concurrency, host slots, timeouts, cancel, events) never knows where an
+attempt runs. It hands an `Executor` an `Attempt` — the job, the item's log on this machine and a
+progress callback — and gets back an `AttemptResult`: the output was written to `job.output`,
+or the attempt failed (with a kind and a one-line reason), or the host running it was lost.
+Cancelling is anyio's: the scheduler cancels the scope around `run` (a user's cancel, a
+timeout), and the executor stops everything it started before it lets the cancellation go on.
+
+`LocalExecutor` (in `local.py`) runs attempts here, as child processes in their own sessions;
+other executors (a render farm) live behind the same protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from ..generators.base import Job
+from .itemlog import ItemLog
+
+
+class FailureKind(StrEnum):
+    """Why an attempt failed, for reports and (later) for choosing what to retry."""
+
+    ERROR = "error"
+    """The generator said no (a non-zero exit, a missing executable, a bad template)."""
+    CRASH = "crash"
+    """An unexpected exception in the generator itself."""
+    INVALID_OUTPUT = "invalid_output"
+    TIMEOUT = "timeout"
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    HOST_LOST = "host_lost"
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptResult:
+    """How one attempt ended (a cancelled one ends by cancellation instead)."""
+
+    outcome: Outcome
+    reason: str | None = None
+    kind: FailureKind | None = None
+
+    @classmethod
+    def ok(cls) -> AttemptResult:
+        return _OK
+
+    @classmethod
+    def failed(cls, reason: str, kind: FailureKind = FailureKind.ERROR) -> AttemptResult:
+        return cls(Outcome.FAILED, reason, kind)
+
+    @classmethod
+    def host_lost(cls, reason: str) -> AttemptResult:
+        return cls(Outcome.HOST_LOST, reason)
+
+
+_OK = AttemptResult(Outcome.OK)
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One attempt of one item, as the scheduler hands it to an executor."""
+
+    job: Job
+    log: ItemLog
+    """The item's log on the coordinator: every line the attempt prints goes here."""
+    progress: Callable[[float], None]
+    """Report how far along the attempt is, 0.0 to 1.0."""
+    started: datetime
+
+
+class Executor(Protocol):
+    """Runs attempts; one executor serves a whole run."""
+
+    @property
+    def where(self) -> str:
+        """Where attempts run, for the item's record ('pid 4242', a worker's name)."""
+        ...
+
+    async def run(self, attempt: Attempt) -> AttemptResult:
+        """Run the attempt until it has written `attempt.job.output` (OK) or failed. On
+        cancellation, stop every process it started, then re-raise."""
+        ...

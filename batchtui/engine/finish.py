@@ -1,0 +1,132 @@
+"""After an attempt wrote its output: verify it, move it into place, record it in the manifest
+(and, on a retry, adopt an output a crashed predecessor finished but never recorded)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..core.models import BatchConfig, utcnow
+from ..generators.base import GeneratorError, Job
+from .itemlog import ItemLog
+from .layout import Manifest, read_manifest
+from .verify import verify_output
+
+
+class OutputFinisher:
+    """Finishes the outputs of one run: one open manifest per batch folder."""
+
+    def __init__(self, generator_name: str) -> None:
+        self.generator_name = generator_name
+        self.run_started = utcnow()
+        self._manifests: dict[Path, tuple[BatchConfig, Manifest]] = {}
+        self._adoptable: dict[Path, dict[str, dict[str, Any]]] = {}
+
+    def begin(self) -> None:
+        """A run starts: the manifest's `run` line says when."""
+        self.run_started = utcnow()
+
+    def close(self) -> None:
+        for _, manifest in self._manifests.values():
+            with contextlib.suppress(OSError):
+                manifest.close()
+        self._manifests.clear()
+        self._adoptable.clear()
+
+    async def verify(self, job: Job) -> None:
+        """Raise GeneratorError unless the attempt's output is valid for the locked config."""
+        await verify_output(job.output, job.config)
+
+    def put_in_place(self, job: Job, started: datetime, log: ItemLog) -> None:
+        """Move the checked output into place, record it in the manifest, close the log."""
+        try:
+            os.replace(job.output, job.final_output)
+            manifest = self._manifest(job)
+            manifest.append(self._record(job, started, log, manifest.run["config_hash"]))
+        except OSError as exc:
+            raise GeneratorError(
+                f"could not put the output in {job.final_output.parent}: {exc.strerror} "
+                "(was the output folder moved or deleted?)"
+            ) from None
+        log.note(f"[batchtui: SUCCEEDED: {job.final_output}]")
+        cleanup(job, log, moved=True)
+
+    async def adopt(self, job: Job) -> bool:
+        """Take over an output a previous attempt finished before its runner died.
+
+        The manifest records an output only after it is complete and in place, so an output
+        the manifest says this item made with this exact config is whole; it is checked once
+        more and, if valid, recorded instead of rendered again.
+        """
+        folder = job.final_output.parent
+        if folder not in self._adoptable:  # read once per run, and only when retrying
+            self._adoptable[folder] = read_manifest(folder)
+        record = self._adoptable[folder].get(job.final_output.name)
+        if record is None or record.get("item_id") != job.item_id:
+            return False
+        if record.get("config_hash") != job.config.fingerprint():
+            return False
+        try:
+            await verify_output(job.final_output, job.config)
+        except GeneratorError:
+            return False
+        log = ItemLog(job.log_path)
+        log.write(f"[batchtui: adopted the finished output {job.final_output}]", "batchtui")
+        log.close()
+        return True
+
+    def _manifest(self, job: Job) -> Manifest:
+        """The manifest of the job's batch folder, with this run's `run` record."""
+        folder = job.final_output.parent
+        entry = self._manifests.get(folder)
+        if entry is not None and entry[0] is job.config:  # the same run: hashed once
+            return entry[1]
+        if entry is not None:
+            entry[1].close()
+        manifest = Manifest(
+            folder,
+            {
+                "kind": "run",
+                "started_at": self.run_started.isoformat(),
+                "batch_id": job.batch_id,
+                "batch_name": job.batch_name,
+                "generator": self.generator_name,
+                "config_hash": job.config.fingerprint(),
+                "config": job.config.render_fields(),
+            },
+        )
+        self._manifests[folder] = (job.config, manifest)
+        return manifest
+
+    @staticmethod
+    def _record(job: Job, started: datetime, log: ItemLog, config_hash: str) -> dict[str, object]:
+        """The manifest's line for this item's output."""
+        return {
+            "kind": "output",
+            "output": job.final_output.name,
+            "item_id": job.item_id,
+            "position": job.index,
+            "content": job.content,
+            "attempts": job.attempt,
+            "started_at": started.isoformat(),
+            "finished_at": utcnow().isoformat(),
+            "log": str(job.log_path) if log.exists else None,  # a quiet success has none
+            "config_hash": config_hash,
+        }
+
+
+def cleanup(job: Job, log: ItemLog, *, moved: bool = False) -> None:
+    """An attempt ended: close its log, remove a partial output and the scratch folder."""
+    log.close()
+    if not moved:  # a partial output never stays behind
+        with contextlib.suppress(FileNotFoundError):
+            job.output.unlink()
+    # Only generators that need a scratch folder make one; asking first is cheaper than
+    # rmtree's FileNotFoundError on every item.
+    if os.access(job.scratch, os.F_OK):
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(job.scratch)

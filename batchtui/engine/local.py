@@ -1,0 +1,80 @@
+"""`LocalExecutor`: an attempt runs here, its generator on this event loop and its child
+processes in their own sessions (see `local_spawn.py`)."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..generators.base import Generator, GeneratorError, LineHandler
+from .executor import Attempt, AttemptResult, FailureKind
+from .liveness import BATCH_ENV, ITEM_ENV
+from .local_spawn import run_logged
+
+
+@dataclass(slots=True)
+class _ItemContext:
+    """The `Context` a generator sees for one item attempt."""
+
+    attempt: Attempt
+    grace: float
+    env: dict[str, str]
+    last_fraction: float = 0.0
+
+    def progress(self, fraction: float) -> None:
+        fraction = min(1.0, max(0.0, float(fraction)))
+        # Ignore noise: only report a step of at least 1% (or the end).
+        if fraction - self.last_fraction >= 0.01 or (fraction >= 1.0 > self.last_fraction):
+            self.last_fraction = fraction
+            self.attempt.progress(fraction)
+
+    def log(self, text: str) -> None:
+        for line in text.splitlines() or [""]:
+            self.attempt.log.write(line, "batchtui")
+
+    async def run(
+        self,
+        argv: list[str],
+        *,
+        cwd: Path | None = None,
+        on_line: LineHandler | None = None,
+        log_stdout: bool = True,
+    ) -> None:
+        job = self.attempt.job
+        await run_logged(
+            argv,
+            self.attempt.log,
+            cwd=cwd or Path(job.config.workdir),
+            on_line=on_line,
+            grace=self.grace,
+            log_stdout=log_stdout,
+            # Inherited by grandchildren: how a crashed runner's leftovers are found.
+            env={**self.env, ITEM_ENV: job.item_id, BATCH_ENV: job.batch_id},
+        )
+
+
+class LocalExecutor:
+    """Runs each attempt's generator in this process; children are killed by group on cancel."""
+
+    def __init__(self, generator: Generator, *, grace: float = 3.0) -> None:
+        self.generator = generator
+        self.grace = grace
+        self._where = f"pid {os.getpid()}"
+        # Copied once per run (os.environ decodes on every read), not once per process.
+        self._env = dict(os.environ)
+
+    @property
+    def where(self) -> str:
+        return self._where
+
+    async def run(self, attempt: Attempt) -> AttemptResult:
+        try:
+            await self.generator.generate(attempt.job, _ItemContext(attempt, self.grace, self._env))
+        except GeneratorError as exc:
+            return AttemptResult.failed(str(exc))
+        except Exception as exc:  # isolation: a generator bug fails this item only
+            attempt.log.write("".join(traceback.format_exception(exc)), "batchtui")
+            return AttemptResult.failed(f"{type(exc).__name__}: {exc}", FailureKind.CRASH)
+        return AttemptResult.ok()

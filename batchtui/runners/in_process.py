@@ -1,0 +1,67 @@
+"""The run loop of a runner process: one batch's jobs through the scheduler, every event
+folded into the batch and persisted (coalesced) by the recorder.
+
+Whoever calls this owns the run: the foreground `batchtui start`, or a detached runner. A
+client (the TUI, the API server) never does; it starts a runner and watches the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import anyio
+
+from ..core.models import Batch
+from ..core.settings import load_host_settings
+from ..engine import LocalExecutor, OutputFinisher, Scheduler
+from ..engine.layout import jobs_for, remove_empty_work, remove_partials
+from ..engine.slots import HostSlots
+from ..generators import get_generator
+from ..store import Repository
+from .recorder import Listener, RunRecorder
+
+
+async def run_batch(
+    repo: Repository,
+    batch: Batch,
+    *,
+    clock: Callable[[], datetime],
+    listener: Listener | None = None,
+    flush_interval: float = 0.25,
+    active: dict[str, Scheduler] | None = None,
+) -> Batch:
+    """Run a PROCESSING batch this process owns until it ends; returns the ended batch.
+
+    `active` maps batch ids to the schedulers running in this process, for cancel and
+    concurrency changes from the same process.
+    """
+    generator = get_generator(batch.config.generator)
+    host = load_host_settings()  # afresh for every run: a long-lived process sees edits
+    slots = HostSlots(host.slots, host.slots_dir) if host.slots else None
+    recorder = RunRecorder(repo, batch, clock, listener, flush_interval)
+    scheduler = Scheduler(
+        LocalExecutor(generator),
+        OutputFinisher(generator.name),
+        recorder.apply,
+        concurrency=batch.config.concurrency,
+        slots=slots,
+    )
+    if active is not None:
+        active[batch.id] = scheduler
+    jobs = jobs_for(batch, generator.output_ext(batch.config))
+    remove_partials(jobs)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(recorder.flush_loop, scheduler)
+            try:
+                await scheduler.run(jobs)
+            finally:
+                tg.cancel_scope.cancel()
+    finally:
+        if active is not None:
+            active.pop(batch.id, None)
+        with anyio.CancelScope(shield=True):
+            batch = recorder.finish()
+        remove_empty_work(batch)
+    return batch

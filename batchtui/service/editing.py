@@ -1,0 +1,170 @@
+"""Use-cases that shape a batch before it runs: create, rename, config, items, lock, unlock,
+delete. Each validates before it changes anything."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from typing import Any
+
+from ..core.actions import require
+from ..core.errors import ValidationError
+from ..core.models import Batch, BatchConfig, BatchItem, BatchStatus
+from ..engine.layout import batch_folder
+from ..generators import get_generator
+from .context import ServiceContext
+from .refs import resolve_item
+from .validation import check_content, clean_name, lock_problems, make_config
+
+
+class Editing:
+    """Creating and editing batches."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def create(self, name: str, config: BatchConfig | None = None, **fields: Any) -> Batch:
+        """A new DRAFT batch with `config` (or the defaults with `fields` changed)."""
+        name = clean_name(name)
+        if config is None:
+            config = make_config(**fields)
+        elif fields:
+            config = make_config(**{**config.model_dump(), **fields})
+        get_generator(config.generator)  # unknown generator: refuse now, not at lock
+        now = self.ctx.clock()
+        batch = Batch(
+            id=self.ctx.new_id(), name=name, config=config, created_at=now, updated_at=now
+        )
+        with self.ctx.repo.transaction() as tx:
+            tx.save(batch)
+        return batch
+
+    def delete(self, ref: str, *, remove_outputs: bool = False) -> Batch:
+        """Forget a batch (refused while PROCESSING); its output files stay unless asked."""
+        with self.ctx.repo.transaction() as tx:
+            batch = self.ctx.in_tx(tx, ref)
+            require(batch, "delete")
+            tx.delete(batch.id)
+        if remove_outputs:
+            shutil.rmtree(batch_folder(batch.config, batch.id, batch.name), ignore_errors=True)
+        return batch
+
+    def rename(self, ref: str, name: str) -> Batch:
+        """Give a DRAFT batch a new name."""
+        name = clean_name(name)
+
+        def change(batch: Batch) -> Batch:
+            batch.name = name
+            return batch
+
+        return self.ctx.mutate(ref, "edit", change)
+
+    def update_config(self, ref: str, **fields: Any) -> Batch:
+        """Change config fields of a DRAFT batch (validated as a whole)."""
+
+        def change(batch: Batch) -> Batch:
+            config = make_config(**{**batch.config.model_dump(), **fields})
+            if config.max_items < len(batch.items):
+                raise ValidationError(
+                    f"max items {config.max_items} is below the {len(batch.items)} items "
+                    f"the batch already has"
+                )
+            get_generator(config.generator)
+            batch.config = config
+            return batch
+
+        return self.ctx.mutate(ref, "edit", change)
+
+    def add_items(self, ref: str, contents: Iterable[str]) -> list[BatchItem]:
+        """Append items to a DRAFT batch; all or nothing (blank or too many: none added)."""
+        contents = list(contents)
+        if not contents:
+            raise ValidationError("no items given")
+        for content in contents:
+            check_content(content)
+
+        def change(batch: Batch) -> list[BatchItem]:
+            limit = batch.config.max_items
+            if len(batch.items) + len(contents) > limit:
+                room = limit - len(batch.items)
+                raise ValidationError(
+                    f"batch '{batch.name}' holds at most {limit} items; it has "
+                    f"{len(batch.items)}, so {room} more fit, not {len(contents)} "
+                    f"(raise it: batchtui config {batch.id} --max-items N)"
+                )
+            added = []
+            for content in contents:
+                item = BatchItem(
+                    id=self.ctx.new_id(), position=len(batch.items) + 1, content=content
+                )
+                batch.items.append(item)
+                added.append(item)
+            return added
+
+        return self.ctx.mutate(ref, "edit", change)
+
+    def edit_item(self, ref: str, item_ref: str | int, content: str) -> BatchItem:
+        """Replace one item's content (DRAFT only)."""
+        check_content(content)
+
+        def change(batch: Batch) -> BatchItem:
+            item = resolve_item(batch, item_ref)
+            item.content = content
+            return item
+
+        return self.ctx.mutate(ref, "edit", change)
+
+    def remove_item(self, ref: str, item_ref: str | int) -> BatchItem:
+        """Remove one item (DRAFT only); later items move up."""
+
+        def change(batch: Batch) -> BatchItem:
+            item = resolve_item(batch, item_ref)
+            batch.items.remove(item)
+            _renumber(batch)
+            return item
+
+        return self.ctx.mutate(ref, "edit", change)
+
+    def move_item(self, ref: str, item_ref: str | int, offset: int) -> BatchItem:
+        """Move one item up (negative) or down (positive), clamped to the list (DRAFT only)."""
+
+        def change(batch: Batch) -> BatchItem:
+            item = resolve_item(batch, item_ref)
+            index = batch.items.index(item)
+            target = min(max(index + offset, 0), len(batch.items) - 1)
+            batch.items.insert(target, batch.items.pop(index))
+            _renumber(batch)
+            return item
+
+        return self.ctx.mutate(ref, "edit", change)
+
+    def lock(self, ref: str) -> Batch:
+        """Validate and freeze the config (DRAFT → LOCKED), recording its hash."""
+
+        def change(batch: Batch) -> Batch:
+            problems = lock_problems(batch)
+            if problems:
+                summary = problems[0] if len(problems) == 1 else "; ".join(problems)
+                raise ValidationError(f"cannot lock '{batch.name}': {summary}", problems)
+            batch.move_to(BatchStatus.LOCKED)
+            batch.locked_at = self.ctx.clock()
+            batch.config_hash = batch.config.fingerprint()
+            return batch
+
+        return self.ctx.mutate(ref, "lock", change)
+
+    def unlock(self, ref: str) -> Batch:
+        """Return a LOCKED batch to DRAFT so it can be edited."""
+
+        def change(batch: Batch) -> Batch:
+            batch.move_to(BatchStatus.DRAFT)
+            batch.locked_at = None
+            batch.config_hash = None
+            return batch
+
+        return self.ctx.mutate(ref, "unlock", change)
+
+
+def _renumber(batch: Batch) -> None:
+    for position, item in enumerate(batch.items, start=1):
+        item.position = position

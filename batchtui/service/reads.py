@@ -1,0 +1,60 @@
+"""Use-cases that only read: batches, summaries for lists, progress, failures, outputs, and a
+cheap "has anything changed?" token. Lists need no models (see `BatchSummary`)."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import TYPE_CHECKING
+
+from ..core.states import ItemStatus
+from ..core.summary import BatchSummary
+from .context import ServiceContext
+from .refs import resolve_batch
+
+if TYPE_CHECKING:
+    from ..core.models import Batch, BatchItem, Progress
+
+_NOT_SUCCEEDED = frozenset({ItemStatus.FAILED, ItemStatus.CANCELLED, ItemStatus.INTERRUPTED})
+
+
+class Reads:
+    """Queries over the repository (lock-free snapshots)."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def list_batches(self) -> list[Batch]:
+        """Every batch, oldest first."""
+        return self.ctx.repo.all()
+
+    def summaries(self) -> list[BatchSummary]:
+        """Every batch as a list shows it, oldest first, without validating items."""
+        return self.ctx.repo.summaries()
+
+    def version(self) -> Hashable:
+        """A token that changes whenever anything stored changes (one stat, no read)."""
+        return self.ctx.repo.signature()
+
+    def get(self, ref: str) -> Batch:
+        """The batch an id, unique id prefix, name or unique name prefix refers to."""
+        return self.ctx.repo.find(lambda index: resolve_batch(ref, index))
+
+    def find_by_id(self, batch_id: str) -> Batch | None:
+        """One batch by its exact id, or None (no name resolution: for following a run)."""
+        return self.ctx.repo.get(batch_id)
+
+    def progress(self, ref: str) -> Progress:
+        """Counts per status, percent, elapsed and ETA."""
+        return self.get(ref).progress(self.ctx.clock())
+
+    def failed(self, ref: str) -> list[BatchItem]:
+        """Items that did not succeed in an ended or running batch (with their reasons)."""
+        return [item for item in self.get(ref).items if item.status in _NOT_SUCCEEDED]
+
+    def outputs(self, ref: str) -> list[BatchItem]:
+        """Succeeded items with their output files."""
+        return [
+            item
+            for item in self.get(ref).items
+            if item.status is ItemStatus.SUCCEEDED and item.output_path
+        ]

@@ -1,0 +1,134 @@
+"""What the service checks before it changes anything: names, item content, configs, and
+whether a batch can be locked or run. Each problem is one line a person can act on."""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pydantic
+
+from ..core.errors import ValidationError
+from ..core.models import BatchConfig
+from ..core.settings import load_host_settings
+from ..generators import get_generator
+
+if TYPE_CHECKING:
+    from ..core.models import Batch
+
+MAX_CONTENT_CHARS = 100_000
+# Linux refuses a single argv string over 128 KiB; keep content well inside it.
+MAX_CONTENT_BYTES = 120 * 1024
+
+
+def new_id() -> str:
+    """A fresh 12-hex-digit id, never all decimal digits (those read as item positions)."""
+    while True:
+        candidate = secrets.token_hex(6)
+        if not candidate.isdigit():
+            return candidate
+
+
+def clean_name(name: str) -> str:
+    """A batch name with runs of whitespace folded; ValidationError if blank or too long."""
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError("batch name is blank")
+    if len(name) > 200:
+        raise ValidationError(f"batch name is too long ({len(name)} characters; at most 200)")
+    return name
+
+
+def _pydantic_message(exc: pydantic.ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "value"
+        message = error["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)
+
+
+def make_config(**fields: Any) -> BatchConfig:
+    """A validated BatchConfig; ValidationError with every problem on one line otherwise."""
+    fields = {key: value for key, value in fields.items() if value is not None}
+    try:
+        return BatchConfig(**fields)
+    except pydantic.ValidationError as exc:
+        raise ValidationError(f"invalid config: {_pydantic_message(exc)}") from None
+
+
+def check_content(content: str) -> None:
+    """Refuse item content that cannot be stored and passed on as one argument."""
+    if not isinstance(content, str) or not content.strip():
+        raise ValidationError("item content is blank; write a prompt or topic")
+    if "\x00" in content:
+        raise ValidationError("item content contains a NUL character, which no program can receive")
+    if len(content) > MAX_CONTENT_CHARS or len(content.encode("utf-8", "surrogatepass")) > (
+        MAX_CONTENT_BYTES
+    ):
+        raise ValidationError(
+            f"item content is too long ({len(content):,} characters; at most "
+            f"{MAX_CONTENT_CHARS:,} characters and {MAX_CONTENT_BYTES // 1024} KiB)"
+        )
+    try:
+        content.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("item content is not valid text (unpaired surrogate)") from None
+
+
+def folder_problem(folder: Path) -> str | None:
+    """Why outputs cannot be written under `folder` (created if missing), or None."""
+    if folder.exists() and not folder.is_dir():
+        return f"output folder {folder} is a file, not a folder"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"output folder {folder} cannot be created: {exc.strerror}"
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".batchtui-write-test-"):
+            pass
+    except OSError:
+        return f"output folder {folder} is not writable"
+    return None
+
+
+def lock_problems(batch: Batch) -> list[str]:
+    """Every reason this batch cannot be locked (empty when it can)."""
+    problems: list[str] = []
+    config = batch.config
+    if not batch.items:
+        problems.append(f"batch '{batch.name}' has no items; add at least one")
+    if len(batch.items) > config.max_items:
+        problems.append(f"{len(batch.items)} items exceed the maximum of {config.max_items}")
+    preset = config.preset
+    if config.duration > preset.max_duration:
+        problems.append(
+            f"duration {config.duration:g}s exceeds {preset.label}'s limit of "
+            f"{preset.max_duration:g}s"
+        )
+    try:
+        generator = get_generator(config.generator)
+    except ValidationError as exc:
+        problems.append(str(exc))
+    else:
+        problems.extend(generator.check(config))
+    problem = folder_problem(Path(config.output_dir))
+    if problem:
+        problems.append(problem)
+    return problems
+
+
+def run_problems(batch: Batch) -> list[str]:
+    """Every reason a run of this batch cannot start now (the generator, the output folder,
+    the host settings)."""
+    problems = get_generator(batch.config.generator).check(batch.config)
+    folder = folder_problem(Path(batch.config.output_dir))
+    if folder:
+        problems.append(folder)
+    try:
+        load_host_settings()
+    except ValidationError as exc:
+        problems.append(str(exc))
+    return problems
