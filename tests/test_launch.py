@@ -79,7 +79,7 @@ async def test_first_frame_from_the_store_then_dead_runs_are_recovered(db_path, 
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.pause()
-        assert app._service is not None, "the service is made once the first frame is drawn"
+        assert "_runs" in app.service.__dict__, "recovery runs once the first frame is drawn"
         assert Repository(db_path).get(batch.id).status is BatchStatus.FAILED
         table = app.screen.query_one("#batches")
         assert "FAILED" in table.get_row(batch.id)[1].plain

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import pytest
 from textual.widgets import Input
 
-from batchtui.core.events import ItemFinished, ItemStarted
 from batchtui.core.models import BatchStatus, ItemStatus
 from batchtui.service import BatchService
 from batchtui.store import Repository
@@ -15,7 +15,7 @@ from batchtui.tui.screens.batch_list import BatchListScreen
 from batchtui.tui.screens.item_editor import ItemEditorScreen
 from batchtui.tui.screens.progress import ProgressScreen
 
-from .helpers import wait_until
+from .helpers import pid_alive, wait_until
 from .tui_support import NOW, batch, item, make_app, store
 
 pytestmark = pytest.mark.anyio
@@ -26,9 +26,11 @@ async def type_text(pilot, text: str) -> None:
         await pilot.press(char if char != " " else "space")
 
 
-async def test_new_batch_to_complete_by_keys_alone(db_path, fake_generator):
+async def test_new_batch_to_complete_by_keys_alone(db_path):
+    """Keys only, a real render: create, add, set the duration, lock, start; the run is a
+    runner process's, and the screen follows it to COMPLETE."""
     service = BatchService(Repository(db_path), flush_interval=0.02)
-    app = make_app(service, tick=0.02, poll_interval=0.05)
+    app = make_app(service, poll_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
         assert isinstance(app.screen, BatchListScreen)
         await pilot.press("n")
@@ -38,11 +40,12 @@ async def test_new_batch_to_complete_by_keys_alone(db_path, fake_generator):
         assert isinstance(app.screen, ItemEditorScreen)
         editor = app.screen
 
-        # Generator: the fake one (type-to-search in the open list).
-        editor.query_one("#f-generator").focus()
-        await pilot.press("enter", "f", "enter")
+        duration = editor.query_one("#f-duration", Input)
+        duration.focus()
+        duration.value = "1"
+        await pilot.press("enter")
         await pilot.pause()
-        assert service.get("Cats").config.generator == "fake"
+        assert service.get("Cats").config.duration == 1
 
         editor.query_one("#items").focus()
         await pilot.press("a")
@@ -63,26 +66,34 @@ async def test_new_batch_to_complete_by_keys_alone(db_path, fake_generator):
         assert service.get("Cats").status is BatchStatus.LOCKED
         await pilot.press("s")
         await pilot.pause()
-        assert app.screen.__class__.__name__ == "StartScreen"  # here, or in the background?
-        await pilot.press("enter")  # here
+        assert app.screen.__class__.__name__ == "StartScreen"
+        await pilot.press("enter")  # start: handed to a runner process
         await pilot.pause()
         assert isinstance(app.screen, ProgressScreen)
         progress = app.screen
-        await wait_until(lambda: progress.batch and progress.batch.status is BatchStatus.COMPLETE)
+        runner = service.get("Cats").runner
+        assert runner is not None and runner.detached and runner.pid != os.getpid()
+        await wait_until(
+            lambda: progress.batch and progress.batch.status is BatchStatus.COMPLETE, limit=60
+        )
         await pilot.pause(0.1)
         assert "COMPLETE" in str(progress.query_one("#next-step").render())
 
         await pilot.press("escape")
         await pilot.pause(0.1)
         assert isinstance(app.screen, BatchListScreen)
+        await wait_until(
+            lambda: "3/3" in str(app.screen.table.source_row(app.screen.selected_id())[2])
+        )
         row = app.screen.table.source_row(app.screen.selected_id())
         assert "✔ COMPLETE" in str(row[1]) and "3/3" in str(row[2])
     assert service.get("Cats").status is BatchStatus.COMPLETE
     assert len(service.outputs("Cats")) == 3
 
 
-async def test_a_burst_of_1000_events_keeps_keys_responsive(db_path):
-    """1,000 status events in one burst: a key press is still handled and the final counts show."""
+async def test_a_1000_item_flush_keeps_keys_responsive(db_path):
+    """A runner's flush that finishes 1,000 items at once: the screen catches up from the
+    store, a key press is still handled, and the final counts show."""
     running = batch(
         1,
         "Burst",
@@ -92,20 +103,21 @@ async def test_a_burst_of_1000_events_keeps_keys_responsive(db_path):
     )
     store(db_path, running)
     service = BatchService(Repository(db_path), clock=lambda: NOW)
-    app = make_app(service, tick=0.05, poll_interval=10)
+    app = make_app(service, poll_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
         app.open_progress(running.id)
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, ProgressScreen)
-        live = service.get(running.id)
-        for it in live.items:  # the burst: every item starts and succeeds, 2,000 events
-            it.status = ItemStatus.RUNNING
-            app.record_event(ItemStarted(live.id, it.id, 1, NOW, "", "test"), live)
-            it.status = ItemStatus.SUCCEEDED
-            it.output_path = f"/render/out/{it.position}.txt"
-            app.record_event(ItemFinished(live.id, it.id, ItemStatus.SUCCEEDED, NOW), live)
-        await pilot.press("o")  # a key during the burst's redraw: outputs only
+        with Repository(db_path).transaction() as tx:  # what the runner writes in one flush
+            stored = tx.get(running.id)
+            for it in stored.items:
+                it.move_to(ItemStatus.RUNNING)
+                it.move_to(ItemStatus.SUCCEEDED)
+                it.output_path = f"/render/out/{it.position}.txt"
+            tx.save(stored)
+        await wait_until(lambda: screen.batch.progress().succeeded == 1000)
+        await pilot.press("o")  # a key during the redraw: outputs only
         await pilot.pause(0.2)
         assert screen.filter == "outputs"
         counts = str(screen.query_one("#run-counts").render())
@@ -125,26 +137,61 @@ async def test_markup_and_escapes_are_shown_literally(db_path):
         assert content.plain == "[bold]x[/bold] [link=http://e.vil]y[/link] ␛[31mred␛[0m"
 
 
-async def test_quit_while_running_asks_then_stops_children(db_path, fake_generator):
-    import anyio
-
-    fake_generator.gate = anyio.Event()  # items never finish on their own
-    service = BatchService(Repository(db_path), flush_interval=0.02)
-    made = service.create("Long", generator="fake")
-    service.add_items(made.id, ["a", "b"])
+def slow_batch(service: BatchService, make_script, name: str, count: int = 2) -> str:
+    """A LOCKED batch of `count` items whose command sleeps until it is stopped."""
+    script = make_script(
+        "slow.py", "import sys, time\ntime.sleep(60)\nopen(sys.argv[1], 'w').write('x')\n"
+    )
+    made = service.create(
+        name, generator="command", command=f"{script} {{output}}", output_ext="txt"
+    )
+    service.add_items(made.id, [f"item {n}" for n in range(count)])
     service.lock(made.id)
-    app = make_app(service, tick=0.02)
+    return made.id
+
+
+def items_running(service: BatchService, batch_id: str, count: int) -> Callable[[], bool]:
+    return lambda: sum(i.status is ItemStatus.RUNNING for i in service.get(batch_id).items) == count
+
+
+@pytest.mark.parametrize("choice", ["leave", "stop"])
+async def test_quit_offers_to_leave_runs_going_or_stop_them(db_path, make_script, choice):
+    service = BatchService(Repository(db_path), flush_interval=0.02)
+    batch_id = slow_batch(service, make_script, "Long")
+    app = make_app(service, poll_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.start_run(made.id)
-        await wait_until(lambda: fake_generator.active == 2)
+        assert app.start_background(batch_id)
+        await wait_until(items_running(service, batch_id, 2), limit=20)
         await pilot.press("q")
         await pilot.pause()
-        assert app.screen.__class__.__name__ == "ConfirmScreen"
-        await pilot.press("y")
+        assert app.screen.__class__.__name__ == "QuitScreen"
+        focused = app.screen.focused
+        assert focused is not None and focused.id == "leave"  # the default: runs go on
+        await pilot.press("l" if choice == "leave" else "s")
         await wait_until(lambda: not app.is_running)
-    ended = service.get(made.id)
+    if choice == "leave":
+        ongoing = service.get(batch_id)
+        assert ongoing.status is BatchStatus.PROCESSING  # the app is gone, the run is not
+        assert ongoing.runner is not None and pid_alive(ongoing.runner.pid)
+        service.cancel(batch_id)
+    await wait_until(lambda: service.get(batch_id).status is not BatchStatus.PROCESSING, limit=20)
+    ended = service.get(batch_id)
     assert ended.status is BatchStatus.FAILED
     assert [i.status for i in ended.items] == [ItemStatus.CANCELLED] * 2
+
+
+async def test_quit_with_no_run_of_its_own_asks_nothing(db_path, make_script):
+    """A run someone else started (the CLI, another TUI) is not this app's to stop."""
+    service = BatchService(Repository(db_path), flush_interval=0.02)
+    batch_id = slow_batch(service, make_script, "Theirs", count=1)
+    service.start_detached(batch_id)
+    app = make_app(service, poll_interval=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("q")
+        await wait_until(lambda: not app.is_running)
+    assert service.get(batch_id).status is BatchStatus.PROCESSING
+    service.cancel(batch_id)
+    await wait_until(lambda: service.get(batch_id).status is not BatchStatus.PROCESSING, limit=20)
 
 
 async def test_paste_of_several_lines_adds_several_items(db_path):
@@ -217,11 +264,11 @@ async def test_background_run_is_followed_and_cancelled_from_the_tui(db_path, ma
     )
     service.add_items(made.id, ["a", "b", "c"])
     service.lock(made.id)
-    app = make_app(service, tick=0.02, poll_interval=0.05)
+    app = make_app(service, poll_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("s")
         await pilot.pause()
-        await pilot.press("b")  # in the background
+        await pilot.press("s")  # start: handed to a runner process
         await pilot.pause()
         assert isinstance(app.screen, ProgressScreen)
         screen = app.screen

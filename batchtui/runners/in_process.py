@@ -47,6 +47,8 @@ async def run_batch(
         concurrency=batch.config.concurrency,
         slots=slots,
     )
+    if batch.cancel_requested:  # cancelled between the hand-over and this runner's first read
+        scheduler.cancel()
     if active is not None:
         active[batch.id] = scheduler
     jobs = jobs_for(batch, generator.output_ext(batch.config))

@@ -35,6 +35,7 @@ def _model() -> type[Batch]:
 
 
 BATCHES = "batches"
+DEFAULT_LOCK_TIMEOUT = 15.0
 _Q = Query()
 
 
@@ -46,6 +47,16 @@ def default_db_path() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("batchtui", appauthor=False)) / "batchtui.json"
+
+
+def default_lock_timeout() -> float:
+    """Seconds a change waits for the database lock: `BATCHTUI_LOCK_TIMEOUT`, else 15."""
+    env = os.environ.get("BATCHTUI_LOCK_TIMEOUT", "").strip()
+    try:
+        value = float(env) if env else DEFAULT_LOCK_TIMEOUT
+    except ValueError:
+        value = DEFAULT_LOCK_TIMEOUT
+    return value if value > 0 else DEFAULT_LOCK_TIMEOUT
 
 
 def stored_form(model: BaseModel, *, exclude: set[str] | None = None) -> dict[str, Any]:
@@ -114,10 +125,12 @@ class Transaction:
 class Repository:
     """Where batches live. One instance per database file; safe across processes."""
 
-    def __init__(self, path: Path | str | None = None, *, lock_timeout: float = 15.0) -> None:
+    def __init__(
+        self, path: Path | str | None = None, *, lock_timeout: float | None = None
+    ) -> None:
         self.path = Path(path).expanduser() if path is not None else default_db_path()
         self.path = self.path.absolute()
-        self.lock_timeout = lock_timeout
+        self.lock_timeout = lock_timeout if lock_timeout is not None else default_lock_timeout()
         self._lock: FileLock | None = None  # made at the first write (see `_file_lock`)
         self._cache: tuple[tuple[int, int, int], list[dict]] | None = None
 
