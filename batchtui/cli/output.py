@@ -8,10 +8,10 @@ import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..core.events import EngineEvent, ItemFinished, ItemProgress, ItemStarted
+from ..core.events import EngineEvent, ItemFinished, ItemProgress, ItemStarted, ItemWaiting
 from ..core.models import TERMINAL_ITEM, Batch, BatchItem, BatchStatus, ItemStatus
 from ..core.models import Progress as BatchProgress
-from ..core.symbols import ICONS, seconds
+from ..core.symbols import ICONS, WAITING_ICON, seconds
 from ..core.textsafe import one_line
 
 if TYPE_CHECKING:  # rich loads when something is drawn with it, not for every command
@@ -163,7 +163,7 @@ class RunDisplay:
         self._progress: Progress | None = None
         self._overall = None
         self._tasks: dict[str, TaskID] = {}
-        self._seen: dict[str, tuple[ItemStatus, float]] = {}
+        self._seen: dict[str, tuple[ItemStatus, float, str | None]] = {}
         self._source: Batch | None = None
         self._items: dict[str, BatchItem] = {}
         self._running: dict[str, float] = {}
@@ -214,15 +214,21 @@ class RunDisplay:
             self._running.pop(item.id, None)
             self._done += 1
         if self._progress is None:
-            if isinstance(event, ItemStarted | ItemFinished):
+            if isinstance(event, ItemWaiting | ItemStarted | ItemFinished):
                 self.out.write(self._plain(item) + "\n")
                 self.out.flush()
             return
         assert self._overall is not None
         self._progress.update(self._overall, completed=self._done + sum(self._running.values()))
-        if isinstance(event, ItemStarted):
+        if isinstance(event, ItemWaiting | ItemStarted):
             label = f"  {item.position:>3} {one_line(item.content, 26)}"
-            self._tasks[item.id] = self._progress.add_task(label, total=1.0)
+            if isinstance(event, ItemWaiting):
+                label += f" {WAITING_ICON} waiting for a slot"
+            task = self._tasks.get(item.id)
+            if task is None:
+                self._tasks[item.id] = self._progress.add_task(label, total=1.0)
+            else:
+                self._progress.update(task, description=label)
         elif isinstance(event, ItemProgress) and item.id in self._tasks:
             self._progress.update(self._tasks[item.id], completed=event.fraction)
         elif isinstance(event, ItemFinished):
@@ -236,13 +242,15 @@ class RunDisplay:
         replayed as the events a live run would have sent."""
         for item in batch.items:
             before = self._seen.get(item.id)
-            now = (item.status, item.progress)
+            now = (item.status, item.progress, item.waiting)
             if before == now:
                 continue
             self._seen[item.id] = now
-            if before is None and item.status is not ItemStatus.RUNNING:
+            if before is None and item.status is not ItemStatus.RUNNING and not item.waiting:
                 continue  # the state found on attaching: the bars show it, no line per item
-            if item.status is ItemStatus.RUNNING:
+            if item.status is ItemStatus.PENDING and item.waiting:
+                self.on_event(ItemWaiting(batch.id, item.id, item.waiting), batch)
+            elif item.status is ItemStatus.RUNNING:
                 if before is None or before[0] is not ItemStatus.RUNNING:
                     self.on_event(
                         ItemStarted(batch.id, item.id, item.attempts, item.started_at, "", ""),
@@ -253,8 +261,13 @@ class RunDisplay:
                 self.on_event(ItemFinished(batch.id, item.id, item.status, item.finished_at), batch)
 
     def _plain(self, item: BatchItem) -> str:
-        line = f"[{item.position}/{self.total}] {status_text(item.status):<13} "
+        state = status_text(item.status)
+        if item.status is ItemStatus.PENDING and item.waiting:
+            state = f"{WAITING_ICON} WAITING"
+        line = f"[{item.position}/{self.total}] {state:<13} "
         line += one_line(item.content, 50)
+        if item.status is ItemStatus.PENDING and item.waiting:
+            return f"{line}  — {one_line(item.waiting, 120)}"
         if item.status is ItemStatus.SUCCEEDED and item.output_path:
             line += f"  → {one_line(item.output_path)}"
         elif item.error:

@@ -19,6 +19,8 @@ ICONS: dict[str, str] = {
     ItemStatus.CANCELLED: "⊘",
     ItemStatus.INTERRUPTED: "↯",
 }
+WAITING_ICON = "⧗"
+"""A PENDING item whose turn has come but which waits for a host slot."""
 
 
 def seconds(value: float | None) -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from ..core.states import BatchStatus, ItemStatus
-from ..core.symbols import ICONS
+from ..core.symbols import ICONS, WAITING_ICON
 from ..core.textsafe import one_line
 
 if TYPE_CHECKING:
@@ -39,6 +39,13 @@ STYLES: dict[str, str] = {
 def status(value: BatchStatus | ItemStatus) -> Text:
     """Icon and word, e.g. '✔ COMPLETE'."""
     return Text(f"{ICONS[value]} {value.value}", style=STYLES[value])
+
+
+def item_status(item: BatchItem) -> Text:
+    """An item's icon and word; a PENDING item waiting for a host slot says WAITING."""
+    if item.waiting and item.status is ItemStatus.PENDING:
+        return Text(f"{WAITING_ICON} WAITING", style="cyan")
+    return status(item.status)
 
 
 def literal(text: str, limit: int | None = None) -> Text:
@@ -79,6 +86,8 @@ def item_result(item: BatchItem, limit: int | None = None) -> Text:
     """The output file name of a success, the one-line error of a failure, else ''."""
     if item.error:
         return Text(one_line(item.error, limit), style="red")
+    if item.waiting and item.status is ItemStatus.PENDING:
+        return Text(one_line(item.waiting, limit), style="dim")
     if item.output_path:
         return Text(one_line(os.path.basename(item.output_path), limit))
     return Text("")

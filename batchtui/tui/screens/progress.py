@@ -185,6 +185,9 @@ class ProgressScreen(AppScreen):
                         style=display.STYLES[status],
                     )
                 )
+        waiting = sum(1 for item in batch.items if item.waiting)
+        if waiting:
+            counts.append(f"{display.WAITING_ICON} {waiting} waiting for a slot  ", style="cyan")
         counts.append(f"({progress.finished}/{progress.total} finished)", style="dim")
         self.query_one("#run-counts", Static).update(counts)
         timing = f"elapsed {seconds(progress.elapsed)}"
@@ -245,7 +248,7 @@ class ProgressScreen(AppScreen):
         running = item.status is ItemStatus.RUNNING
         fraction = 1.0 if item.status is ItemStatus.SUCCEEDED else item.progress
         return (
-            display.status(item.status),
+            display.item_status(item),
             Text(str(item.position)),
             Text(str(item.attempts)),
             display.bar(fraction, 4) if (running or item.progress) else Text(""),
