@@ -1,8 +1,9 @@
-"""The `batchtui` command's front door: the terminal UI opens without loading the CLI.
+"""The `batchtui` command's front door, and the one place for process-wide tricks.
 
 `batchtui` alone, or `batchtui tui`, with or without `--db PATH`, starts the UI, which draws its
-first frame from the repository alone (no models, no service: pydantic and the engine load
-right after). Every other command line goes to `batchtui.cli.main`.
+first frame from summaries alone (no models: pydantic and the engine load right after). Every
+other command line goes to `batchtui.cli`. The collector tuning of the UI and the quick
+`os._exit` after a command were measured here and stay here, out of library code.
 """
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn
 
-from .core.errors import EXIT_INTERRUPTED, EXIT_OK, BatchtuiError
-from .core.textsafe import one_line
+from .core.errors import EXIT_OK
 
 if TYPE_CHECKING:
     from .service import BatchService
@@ -66,20 +66,6 @@ def open_tui(service: BatchService) -> int:
     return EXIT_OK
 
 
-def reported(operation: Callable[[], int]) -> int:
-    """Run a command; a refusal or ctrl+c becomes one line on stderr and its exit code."""
-    try:
-        return operation()
-    except BatchtuiError as exc:
-        sys.stderr.write(f"batchtui: error: {one_line(str(exc))}\n")
-        return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("batchtui: interrupted\n")
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:  # the reader of our output went away: nothing left to say
-        return EXIT_OK
-
-
 def leave(code: int) -> NoReturn:
     """Exit at once with `code`, the standard streams flushed.
 
@@ -93,18 +79,21 @@ def leave(code: int) -> NoReturn:
     os._exit(code)
 
 
-def _tui(db: str | None) -> int:
-    from .service import BatchService
-
-    return open_tui(BatchService(db))
-
-
 def run(argv: Sequence[str] | None = None) -> NoReturn:
-    """The `batchtui` command."""
+    """The `batchtui` command: the UI, or one command line; then a quick exit."""
     argv = sys.argv[1:] if argv is None else list(argv)
     wants_tui, db = tui_database(argv)
-    if not wants_tui:
-        from .cli.main import run as run_cli
+    if wants_tui:  # the CLI (argparse, every verb) is not even imported
+        from .cli.reporting import reported
+        from .service import BatchService
 
-        run_cli(argv)
-    leave(reported(lambda: _tui(db)))
+        leave(reported(lambda: open_tui(BatchService(db))))
+    from .cli import main
+
+    try:
+        code = main(argv, open_ui=open_tui)
+    except SystemExit as exc:  # argparse: usage errors and --help
+        code = exc.code if isinstance(exc.code, int) else EXIT_OK if exc.code is None else 1
+        if not isinstance(exc.code, int | None):
+            sys.stderr.write(f"{exc.code}\n")
+    leave(code)

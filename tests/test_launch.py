@@ -41,12 +41,12 @@ def test_only_a_bare_ui_request_skips_the_cli(argv, expected):
 
 def test_the_ui_path_loads_no_models_before_its_first_frame():
     code = (
-        "import sys, batchtui.launch, batchtui.service, batchtui.tui.app;"
+        "import sys, batchtui.launch, batchtui.cli.reporting, batchtui.service, batchtui.tui.app;"
         "from batchtui.tui.screens import batch_list;"
         "import batchtui.service.reads;"  # what the first frame reads summaries with
         "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'batchtui.core.models',"
         " 'batchtui.service.editing', 'batchtui.service.runs', 'batchtui.service.validation',"
-        " 'batchtui.engine', 'batchtui.runners', 'batchtui.cli', 'filelock'))))"
+        " 'batchtui.engine', 'batchtui.runners', 'batchtui.cli.main', 'filelock'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

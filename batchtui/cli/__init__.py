@@ -1,5 +1,18 @@
-"""`batchtui` on the command line: every batch operation as a verb, `--json` on every read."""
+"""`batchtui` on the command line: every batch operation as a verb, `--json` on every read.
 
-from .main import main, run
+`main` loads on first use: the UI's start-up imports `cli.reporting` alone.
+"""
 
-__all__ = ["main", "run"]
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["main"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "main":
+        from .main import main
+
+        return main
+    raise AttributeError(name)

@@ -6,16 +6,14 @@ validation error (one line on stderr, nothing changed), 130 interrupted.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Callable, Sequence
 
-from ..core.errors import EXIT_OK
-from ..launch import leave, open_tui, reported
-from ..service import open_service
+from ..core.errors import ValidationError
+from ..service import BatchService, open_service
 from .edit_verbs import EditVerbs
 from .parser import build_parser
 from .read_verbs import ReadVerbs
+from .reporting import reported
 from .run_verbs import RunVerbs
 
 
@@ -23,32 +21,24 @@ class Cli(EditVerbs, ReadVerbs, RunVerbs):
     """One invocation of `batchtui VERB`: each verb is a `do_<verb>` method."""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `batchtui` command."""
+def main(
+    argv: Sequence[str] | None = None,
+    open_ui: Callable[[BatchService], int] | None = None,
+) -> int:
+    """Run one command line; its exit code. `open_ui` opens the terminal UI (for `batchtui`
+    alone or `batchtui tui`): the entry point passes it, so the UI's process-wide set-up
+    stays there."""
     parser = build_parser()
     args = parser.parse_args(argv)
 
     def execute() -> int:
         service = open_service(args.db)
         if args.verb in (None, "tui"):
-            return open_tui(service)
+            if open_ui is None:
+                raise ValidationError("the terminal UI opens with: batchtui (or batchtui tui)")
+            return open_ui(service)
         service.recover_orphans()
         handler = getattr(Cli(args, service), f"do_{args.verb.replace('-', '_')}")
         return handler()
 
     return reported(execute)
-
-
-def run(argv: Sequence[str] | None = None) -> NoReturn:
-    """The `batchtui` command: `main`, then a quick exit (see `launch.leave`)."""
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse: usage errors and --help
-        code = exc.code if isinstance(exc.code, int) else EXIT_OK if exc.code is None else 1
-        if not isinstance(exc.code, int | None):
-            sys.stderr.write(f"{exc.code}\n")
-    leave(code)
-
-
-if __name__ == "__main__":
-    run()
