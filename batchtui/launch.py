@@ -88,7 +88,7 @@ def run(argv: Sequence[str] | None = None) -> NoReturn:
         from .service import BatchService
 
         leave(reported(lambda: open_tui(BatchService(db))))
-    from .cli import main
+    from .cli.main import main
 
     try:
         code = main(argv, open_ui=open_tui)

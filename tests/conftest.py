@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from batchtui import cli
+from batchtui.cli.main import main as cli_main
 from batchtui.generators import BUILTIN
 from batchtui.service import BatchService
 from batchtui.store import Repository
@@ -84,7 +84,7 @@ def run_cli(db_path: Path) -> Callable[..., CliResult]:
         try:
             with redirect_stdout(out), redirect_stderr(err):
                 try:
-                    code = cli.main(["--db", str(db_path), *args])
+                    code = cli_main(["--db", str(db_path), *args])
                 except SystemExit as exc:  # argparse usage errors
                     code = int(exc.code or 0)
         finally:

@@ -74,7 +74,7 @@ async def test_new_batch_to_complete_by_keys_alone(db_path):
         runner = service.get("Cats").runner
         assert runner is not None and runner.detached and runner.pid != os.getpid()
         await wait_until(
-            lambda: progress.batch and progress.batch.status is BatchStatus.COMPLETE, limit=60
+            lambda: progress.current and progress.current.status is BatchStatus.COMPLETE, limit=60
         )
         await pilot.pause(0.1)
         assert "COMPLETE" in str(progress.query_one("#next-step").render())
@@ -116,7 +116,7 @@ async def test_a_1000_item_flush_keeps_keys_responsive(db_path):
                 it.move_to(ItemStatus.SUCCEEDED)
                 it.output_path = f"/render/out/{it.position}.txt"
             tx.save(stored)
-        await wait_until(lambda: screen.batch.progress().succeeded == 1000)
+        await wait_until(lambda: screen.current.progress().succeeded == 1000)
         await pilot.press("o")  # a key during the redraw: outputs only
         await pilot.pause(0.2)
         assert screen.filter == "outputs"
@@ -274,8 +274,8 @@ async def test_background_run_is_followed_and_cancelled_from_the_tui(db_path, ma
         screen = app.screen
         await wait_until(
             lambda: (
-                screen.batch is not None
-                and sum(i.status is ItemStatus.RUNNING for i in screen.batch.items) == 2
+                screen.current is not None
+                and sum(i.status is ItemStatus.RUNNING for i in screen.current.items) == 2
             ),
             limit=20,
         )
@@ -285,7 +285,9 @@ async def test_background_run_is_followed_and_cancelled_from_the_tui(db_path, ma
         await pilot.pause()
         await pilot.press("y")
         await wait_until(
-            lambda: screen.batch is not None and screen.batch.status is not BatchStatus.PROCESSING,
+            lambda: (
+                screen.current is not None and screen.current.status is not BatchStatus.PROCESSING
+            ),
             limit=20,
         )
         assert "FAILED" in str(screen.query_one("#run-head").render())

@@ -112,10 +112,10 @@ async def test_killing_the_tui_never_stops_its_run(db_path, make_script, tmp_pat
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, ProgressScreen)
-        running = [i.status for i in screen.batch.items]
+        running = [i.status for i in screen.current.items]
         assert running == [ItemStatus.RUNNING] * 3
         (tmp_path / "go").touch()
-        await wait_until(lambda: screen.batch.status is BatchStatus.COMPLETE, limit=30)
+        await wait_until(lambda: screen.current.status is BatchStatus.COMPLETE, limit=30)
         await pilot.pause(0.1)
         assert "COMPLETE" in str(screen.query_one("#next-step").render())
     ended = service.get(batch_id)
@@ -149,7 +149,7 @@ async def test_a_held_database_lock_neither_freezes_the_tui_nor_kills_the_run(
         screen = app.screen
         await wait_until(lambda: len(list((tmp_path / "pids").iterdir())) == 2, limit=30)
         await wait_until(
-            lambda: [i.status for i in screen.batch.items] == [ItemStatus.RUNNING] * 2, limit=10
+            lambda: [i.status for i in screen.current.items] == [ItemStatus.RUNNING] * 2, limit=10
         )
         holder = subprocess.Popen(
             [sys.executable, "-c", HOLD_LOCK, str(db_path)],
@@ -172,6 +172,6 @@ async def test_a_held_database_lock_neither_freezes_the_tui_nor_kills_the_run(
         finally:
             holder.stdin.close()
             holder.wait(timeout=10)
-        await wait_until(lambda: screen.batch.status is BatchStatus.COMPLETE, limit=30)
+        await wait_until(lambda: screen.current.status is BatchStatus.COMPLETE, limit=30)
     ended = service.get(batch_id)
     assert [i.status for i in ended.items] == [ItemStatus.SUCCEEDED] * 2

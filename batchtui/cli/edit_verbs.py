@@ -59,12 +59,12 @@ class EditVerbs(CliBase):
             if fields
             else self.service.get(self.args.id)
         )
-        return self.emit(
-            batch.config.model_dump(mode="json"),
-            lambda: [
-                self.say(f"{key:<16}{value}") for key, value in batch.config.model_dump().items()
-            ],
-        )
+
+        def human() -> None:
+            for key, value in batch.config.model_dump().items():
+                self.say(f"{key:<16}{value}")
+
+        return self.emit(batch.config.model_dump(mode="json"), human)
 
     def do_rename(self) -> int:
         batch = self.service.rename(self.args.id, self.args.name)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..core.events import EngineEvent, ItemFinished, ItemProgress, ItemStarted, ItemWaiting
-from ..core.models import TERMINAL_ITEM, Batch, BatchItem, BatchStatus, ItemStatus
+from ..core.models import TERMINAL_ITEM, Batch, BatchItem, BatchStatus, ItemStatus, utcnow
 from ..core.models import Progress as BatchProgress
 from ..core.symbols import ICONS, WAITING_ICON, seconds
 from ..core.textsafe import one_line
@@ -253,12 +253,15 @@ class RunDisplay:
             elif item.status is ItemStatus.RUNNING:
                 if before is None or before[0] is not ItemStatus.RUNNING:
                     self.on_event(
-                        ItemStarted(batch.id, item.id, item.attempts, item.started_at, "", ""),
+                        ItemStarted(
+                            batch.id, item.id, item.attempts, item.started_at or utcnow(), "", ""
+                        ),
                         batch,
                     )
                 self.on_event(ItemProgress(batch.id, item.id, item.progress), batch)
             elif item.status is not ItemStatus.PENDING:
-                self.on_event(ItemFinished(batch.id, item.id, item.status, item.finished_at), batch)
+                finished = item.finished_at or utcnow()
+                self.on_event(ItemFinished(batch.id, item.id, item.status, finished), batch)
 
     def _plain(self, item: BatchItem) -> str:
         state = status_text(item.status)

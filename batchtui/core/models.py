@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -178,7 +178,7 @@ class BatchItem(BaseModel):
 
     def __setattr__(self, name: str, value: object) -> None:
         if name == "status":  # every status change goes through the table
-            new = ItemStatus(value)
+            new = ItemStatus(cast(str, value))
             if new is not self.status:
                 check_item_transition(self.status, new)
             value = new
@@ -254,7 +254,7 @@ class Batch(BaseModel):
 
     def __setattr__(self, name: str, value: object) -> None:
         if name == "status":  # every status change goes through the table
-            new = BatchStatus(value)
+            new = BatchStatus(cast(str, value))
             if new is not self.status:
                 check_batch_transition(self.status, new)
             value = new

@@ -9,6 +9,7 @@ an invalid output fails that item only, with a one-line reason; the rest go on.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from collections import deque
 from collections.abc import Callable
@@ -137,7 +138,7 @@ class Scheduler:
                     await self._attempt(job)
                     continue
                 try:
-                    async with self.slots.hold(lambda job=job: self._waiting(job)):
+                    async with self.slots.hold(functools.partial(self._waiting, job)):
                         await self._attempt(job)
                 except anyio.get_cancelled_exc_class():
                     if not self._started(job):  # cancelled while it waited for a slot

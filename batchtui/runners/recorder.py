@@ -31,7 +31,13 @@ FINAL_WRITE_TRIES = 8
 command's recovery ends the batch, and a retry adopts the outputs the manifest records)."""
 
 
-def runner_info(now: datetime, pid: int | None = None, **fields: object) -> RunnerInfo:
+def runner_info(
+    now: datetime,
+    pid: int | None = None,
+    *,
+    detached: bool = False,
+    log_path: str | None = None,
+) -> RunnerInfo:
     """This process (or `pid` on this host) as a batch's runner."""
     pid = pid or os.getpid()
     return RunnerInfo(
@@ -40,7 +46,8 @@ def runner_info(now: datetime, pid: int | None = None, **fields: object) -> Runn
         started_at=now,
         heartbeat=now,
         token=process_token(pid),
-        **fields,
+        detached=detached,
+        log_path=log_path,
     )
 
 

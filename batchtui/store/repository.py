@@ -8,7 +8,7 @@ transaction need no lock: the file is only ever replaced whole.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -111,7 +111,7 @@ class Transaction:
         fields, so a field that became None must disappear, not keep its old value.
         """
 
-        def replace(stored: dict[str, Any]) -> None:
+        def replace(stored: MutableMapping[Any, Any]) -> None:
             stored.clear()
             stored.update(doc)
 

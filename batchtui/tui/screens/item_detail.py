@@ -24,7 +24,7 @@ class ItemDetailScreen(ModalScreen[None]):
 
     def __init__(self, batch: Batch, item: BatchItem) -> None:
         super().__init__()
-        self.batch = batch
+        self.current = batch
         self.item = item
 
     def compose(self) -> ComposeResult:
@@ -44,7 +44,7 @@ class ItemDetailScreen(ModalScreen[None]):
         facts.add_row("Log", Text(inert(item.log_path or "not started yet")))
         with VerticalScroll(classes="dialog detail"):
             yield Static(
-                Text(f"Item {item.position} of {len(self.batch.items)}", style="bold"),
+                Text(f"Item {item.position} of {len(self.current.items)}", style="bold"),
                 classes="dialog-title",
             )
             yield Static(Text(inert(item.content, keep_newlines=True)), id="detail-content")

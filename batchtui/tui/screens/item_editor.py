@@ -80,7 +80,7 @@ class ItemEditorScreen(AppScreen):
     def __init__(self, batch_id: str) -> None:
         super().__init__()
         self.batch_id = batch_id
-        self.batch: Batch | None = None
+        self.current: Batch | None = None
         self._editing: str | None = None  # item id being edited in the input box
         self._problems: list[str] = []
 
@@ -134,14 +134,14 @@ class ItemEditorScreen(AppScreen):
 
     @property
     def editable(self) -> bool:
-        return self.batch is not None and allowed("edit", self.batch.status)
+        return self.current is not None and allowed("edit", self.current.status)
 
     def reload(self, *, fill_form: bool = False) -> None:
         batch = self.bt.batch(self.batch_id)
         if batch is None:
             return
-        status_changed = self.batch is None or self.batch.status is not batch.status
-        self.batch = batch
+        status_changed = self.current is None or self.current.status is not batch.status
+        self.current = batch
         self.sub_title = one_line(batch.name, 40)
         self._render_head()
         self._render_items()
@@ -150,7 +150,7 @@ class ItemEditorScreen(AppScreen):
         self.refresh_bindings()
 
     def _render_head(self) -> None:
-        batch = self.batch
+        batch = self.current
         assert batch is not None
         head = Text.assemble(
             display.status(batch.status),
@@ -163,7 +163,7 @@ class ItemEditorScreen(AppScreen):
         self.query_one("#editor-head", Static).update(head)
 
     def _render_items(self) -> None:
-        batch = self.batch
+        batch = self.current
         assert batch is not None
         table = self.query_one("#items", DataTable)
         cursor = table.cursor_row
@@ -187,7 +187,7 @@ class ItemEditorScreen(AppScreen):
             box.placeholder = NEW_ITEM_HINT
 
     def _fill_form(self) -> None:
-        batch = self.batch
+        batch = self.current
         assert batch is not None
         config = batch.config
         values: dict[str, Any] = config.model_dump()
@@ -230,11 +230,11 @@ class ItemEditorScreen(AppScreen):
         needs = EDITOR_ACTIONS.get(action)
         if needs is None:
             return True
-        return self.batch is not None and allowed(needs, self.batch.status)
+        return self.current is not None and allowed(needs, self.current.status)
 
     def selected_item_id(self) -> str | None:
         table = self.query_one("#items", DataTable)
-        if self.batch is None or not self.batch.items or table.row_count == 0:
+        if self.current is None or not self.current.items or table.row_count == 0:
             return None
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
@@ -249,9 +249,9 @@ class ItemEditorScreen(AppScreen):
 
     def action_edit(self) -> None:
         item_id = self.selected_item_id()
-        if item_id is None or self.batch is None:
+        if item_id is None or self.current is None:
             return
-        item = self.batch.item(item_id)
+        item = self.current.item(item_id)
         self._editing = item_id
         box = self.query_one("#item-input", ItemInput)
         box.placeholder = f"item {item.position}: enter saves · esc cancels"
@@ -260,9 +260,9 @@ class ItemEditorScreen(AppScreen):
 
     def action_remove(self) -> None:
         item_id = self.selected_item_id()
-        if item_id is not None and self.bt.safe(
-            self.bt.service.remove_item, self.batch_id, item_id
-        ):
+        if item_id is None:
+            return
+        if self.bt.safe(self.bt.service.remove_item, self.batch_id, item_id) is not None:
             self.reload()
 
     def action_move(self, offset: int) -> None:
@@ -339,15 +339,15 @@ class ItemEditorScreen(AppScreen):
     # --------------------------------------------------------------- config
 
     def _save_field(self, field: str, raw: str) -> None:
-        if self.batch is None or not self.editable:
+        if self.current is None or not self.editable:
             return
         if field == "name":
-            changed = raw.strip() and raw != self.batch.name
-            if changed and self.bt.safe(self.bt.service.rename, self.batch_id, raw):
+            changed = bool(raw.strip()) and raw != self.current.name
+            if changed and self.bt.safe(self.bt.service.rename, self.batch_id, raw) is not None:
                 self.reload()
             return
         kind = dict((f, k) for f, _, k in FIELDS).get(field, str)
-        current = getattr(self.batch.config, field)
+        current = getattr(self.current.config, field)
         try:
             value: Any = None if (raw.strip() == "" and field == "command") else kind(raw)
         except ValueError:
@@ -379,12 +379,12 @@ class ItemEditorScreen(AppScreen):
 
     @on(Select.Changed, "#config-pane Select")
     def _select_changed(self, event: Select.Changed) -> None:
-        if self.batch is None or event.value is Select.BLANK:
+        if self.current is None or event.value is Select.BLANK:
             return
         if event.value != event.select.value:
             return  # a stale message from before the form was (re)filled
         field = event.select.id.removeprefix("f-")  # type: ignore[union-attr]
-        if getattr(self.batch.config, field) == event.value:
+        if getattr(self.current.config, field) == event.value:
             return
         self._save_field(field, str(event.value))
 
@@ -403,7 +403,7 @@ class ItemEditorScreen(AppScreen):
             return
         self.show_problems([])
         self.reload()
-        self.notify(f"Locked — hash {self.batch.config_hash if self.batch else ''}; s to start")
+        self.notify(f"Locked — hash {self.current.config_hash if self.current else ''}; s to start")
 
     def action_unlock(self) -> None:
         if self.bt.unlock(self.batch_id) is not None:

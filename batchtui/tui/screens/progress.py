@@ -80,7 +80,7 @@ class ProgressScreen(AppScreen):
     def __init__(self, batch_id: str) -> None:
         super().__init__()
         self.batch_id = batch_id
-        self.batch: Batch | None = None
+        self.current: Batch | None = None
         self.filter = "all"
         self._stamp: object = None
         self._index: dict[str, BatchItem] = {}
@@ -114,7 +114,7 @@ class ProgressScreen(AppScreen):
         batch = self.bt.batch(self.batch_id)
         if batch is None:
             return
-        old = self.batch
+        old = self.current
         if old is None or [it.id for it in old.items] != [it.id for it in batch.items]:
             self.show(batch)
             return
@@ -128,7 +128,7 @@ class ProgressScreen(AppScreen):
             self.reload()
 
     def _tick(self) -> None:
-        if self.batch is not None and self.batch.status is BatchStatus.PROCESSING:
+        if self.current is not None and self.current.status is BatchStatus.PROCESSING:
             self._render_summary()
             self._render_rows(only_running=True)
 
@@ -146,7 +146,7 @@ class ProgressScreen(AppScreen):
         """Redraw what differs from the last batch shown; `changed` names the items that may
         differ (None: any of them)."""
         same = len(batch.items) == self._shown
-        self.batch = batch
+        self.current = batch
         if same:
             self._index = {item.id: item for item in batch.items}
         self.sub_title = one_line(batch.name, 40)
@@ -167,7 +167,7 @@ class ProgressScreen(AppScreen):
             self.refresh_bindings()  # re-laying the footer each tick cost more than the rows
 
     def _render_summary(self) -> None:
-        batch = self.batch
+        batch = self.current
         assert batch is not None
         now = self.bt.clock()
         progress = batch.progress(now)
@@ -235,8 +235,8 @@ class ProgressScreen(AppScreen):
         return Text("")
 
     def _visible(self) -> list[BatchItem]:
-        assert self.batch is not None
-        items = self.batch.items
+        assert self.current is not None
+        items = self.current.items
         if self.filter == "failed":
             return [item for item in items if item.status in FAILED_LIKE]
         if self.filter == "outputs":
@@ -265,19 +265,19 @@ class ProgressScreen(AppScreen):
                     table.update_row(item.id, self._row(item))
             return
         table.sync([(item.id, self._row(item)) for item in self._visible()])
-        assert self.batch is not None
-        self._index = {item.id: item for item in self.batch.items}
-        self._shown = len(self.batch.items)
+        assert self.current is not None
+        self._index = {item.id: item for item in self.current.items}
+        self._shown = len(self.current.items)
 
     def selected_item_id(self) -> str | None:
         return self.query_one("#run-items", FittedTable).selected_key()
 
     def selected_item(self) -> BatchItem | None:
         item_id = self.selected_item_id()
-        if item_id is None or self.batch is None:
+        if item_id is None or self.current is None:
             return None
         try:
-            return self.batch.item(item_id)
+            return self.current.item(item_id)
         except KeyError:
             return None
 
@@ -304,7 +304,7 @@ class ProgressScreen(AppScreen):
         needs = PROGRESS_ACTIONS.get(action)
         if needs is None:
             return True
-        return self.batch is not None and allowed(needs, self.batch.status)
+        return self.current is not None and allowed(needs, self.current.status)
 
     # -------------------------------------------------------------- actions
 
@@ -312,31 +312,31 @@ class ProgressScreen(AppScreen):
         self.bt.request_start(self.batch_id, retry=True)
 
     def action_cancel(self) -> None:
-        if self.batch is not None:
-            self.bt.confirm_cancel(self.batch)
+        if self.current is not None:
+            self.bt.confirm_cancel(self.current)
 
     def action_concurrency(self, delta: int) -> None:
-        if self.batch is None:
+        if self.current is None:
             return
-        value = self.batch.config.concurrency + delta
+        value = self.current.config.concurrency + delta
         if not 1 <= value <= 64:
             self.notify(f"concurrency stays between 1 and 64 (now {value - delta})")
             return
         batch = self.bt.safe(self.bt.service.set_concurrency, self.batch_id, value)
         if batch is not None:
-            self.batch = batch
+            self.current = batch
             self.notify(f"Concurrency {value}: {'more' if delta > 0 else 'fewer'} items at once")
             self._render_summary()
 
     def action_filter(self, which: str) -> None:
         self.filter = "all" if self.filter == which else which
-        if self.batch is not None:
-            self.show(self.batch)
+        if self.current is not None:
+            self.show(self.current)
 
     def action_detail(self) -> None:
         item = self.selected_item()
-        if item is not None and self.batch is not None:
-            self.app.push_screen(ItemDetailScreen(self.batch, item))
+        if item is not None and self.current is not None:
+            self.app.push_screen(ItemDetailScreen(self.current, item))
 
     def action_back(self) -> None:
         self.dismiss()

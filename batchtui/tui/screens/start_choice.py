@@ -29,11 +29,11 @@ class StartScreen(ModalScreen[bool]):
 
     def __init__(self, batch: Batch, *, retry: bool = False) -> None:
         super().__init__()
-        self.batch = batch
+        self.current = batch
         self.retry = retry
 
     def compose(self) -> ComposeResult:
-        batch = self.batch
+        batch = self.current
         todo = sum(1 for item in batch.items if item.status is not ItemStatus.SUCCEEDED)
         verb = "Retry" if self.retry else "Start"
         what = f"{todo} item{'s' * (todo != 1)}, {batch.config.concurrency} at a time"
