@@ -47,12 +47,13 @@ def make():
     return Minimal()
 """
 
-# As `batchtui` (batchtui.launch) opens the UI: a repository, no service yet.
+# As `batchtui` (batchtui.launch) opens the UI: the service facade (its model-backed parts
+# load after the first frame).
 BATCHTUI = """
-from batchtui.store import Repository
+from batchtui.service import BatchService
 from batchtui.tui.app import BatchtuiApp
 def make():
-    return BatchtuiApp(repo=Repository({db!r}))
+    return BatchtuiApp(BatchService({db!r}))
 """
 
 
