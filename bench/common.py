@@ -6,12 +6,14 @@ import atexit
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -78,6 +80,38 @@ def machine() -> str:
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · {os.cpu_count()} cores · {cpu} · "
         f"Python {platform.python_version()} · {platform.system()} {platform.release()}"
     )
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Samples of one measurement over interleaved rounds: their median and their range."""
+
+    samples: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def low(self) -> float:
+        return min(self.samples)
+
+    @property
+    def high(self) -> float:
+        return max(self.samples)
+
+    def ratio_to(self, other: Spread) -> Spread:
+        """Round-by-round ratios to `other` (measured in the same rounds)."""
+        return Spread(tuple(a / b for a, b in zip(self.samples, other.samples, strict=True)))
+
+    def text(self, unit: str = "s", digits: int = 2) -> str:
+        """'1.05s (0.98–1.12s, 5 rounds)'."""
+        if len(self.samples) == 1:
+            return f"{self.median:.{digits}f}{unit} (1 round)"
+        return (
+            f"{self.median:.{digits}f}{unit} ({self.low:.{digits}f}–{self.high:.{digits}f}{unit}, "
+            f"{len(self.samples)} rounds)"
+        )
 
 
 def have(tool: str) -> bool:

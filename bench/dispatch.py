@@ -3,15 +3,17 @@
     python bench/dispatch.py [N ...]        (default: 1000 10000)
 
 Every tool runs `touch <file>` once per item with 3 at a time; batchtui runs the command
-generator headless (`batchtui start`, no terminal) with `--validate exists`. Prints wall times,
-ratios, and the per-item overhead over xargs (to see whether anything grows faster than N).
+generator headless (`batchtui start`, no terminal) with `--validate exists`. The tools take
+turns in each round (5 rounds at N ≤ 1,000, 3 above); prints the median wall time of each with
+its range, ratios of the medians with the range of the round-by-round ratios, and the per-item
+overhead over xargs (to see whether anything grows faster than N).
 """
 
 from __future__ import annotations
 
 import sys
 
-from common import ROOT, have, timed, workspace  # noqa: F401
+from common import ROOT, Spread, have, timed, workspace  # noqa: F401
 
 from batchtui.service import BatchService
 from batchtui.store import Repository
@@ -52,25 +54,33 @@ def main(sizes: list[int]) -> list[dict]:
     batchtui_run(20)  # warm up: byte code compiled, page cache filled, for every tool alike
     rows = []
     for n in sizes:
-        runs = 5 if n <= 1000 else 1
+        runs = 5 if n <= 1000 else 3
         times: dict[str, list[float]] = {"xargs": [], "parallel": [], "batchtui": []}
         for _ in range(runs):  # interleaved, so a slow spell of the machine hits every tool
             times["xargs"].append(peer_run(n, "xargs"))
             if have("parallel"):
                 times["parallel"].append(peer_run(n, "parallel"))
             times["batchtui"].append(batchtui_run(n))
-        row: dict = {"n": n, **{tool: min(t) if t else None for tool, t in times.items()}}
-        row["vs_xargs"] = row["batchtui"] / row["xargs"]
-        row["vs_parallel"] = row["batchtui"] / row["parallel"] if row["parallel"] else None
-        row["overhead_ms"] = (row["batchtui"] - row["xargs"]) / n * 1000
+        spreads = {tool: Spread(tuple(t)) if t else None for tool, t in times.items()}
+        ours, xargs, par = spreads["batchtui"], spreads["xargs"], spreads["parallel"]
+        assert ours is not None and xargs is not None
+        row: dict = {"n": n, "spreads": spreads}
+        row.update({tool: s.median if s else None for tool, s in spreads.items()})
+        # Ratios of the medians; the spread is that of the round-by-round ratios.
+        row["vs_xargs"] = ours.median / xargs.median
+        row["vs_xargs_spread"] = ours.ratio_to(xargs)
+        row["vs_parallel"] = ours.median / par.median if par else None
+        row["vs_parallel_spread"] = ours.ratio_to(par) if par else None
+        row["overhead_ms"] = (ours.median - xargs.median) / n * 1000
         rows.append(row)
-        parallel = (
-            f"{row['parallel']:.2f}s" if row["parallel"] else "n/a (apt-get install parallel)"
+        parallel = par.text() if par else "n/a (apt-get install parallel)"
+        vs_parallel = (
+            f"{row['vs_parallel']:.2f}x ({row['vs_parallel_spread'].text('x')})" if par else "n/a"
         )
-        vs_parallel = f"{row['vs_parallel']:.2f}x" if row["vs_parallel"] else "n/a"
         print(
-            f"N={n:>6}: batchtui {row['batchtui']:.2f}s · xargs -P3 {row['xargs']:.2f}s · "
-            f"parallel -j3 {parallel} · vs xargs {row['vs_xargs']:.2f}x · vs parallel "
+            f"N={n:>6}: batchtui {ours.text()} · xargs -P3 {xargs.text()} · parallel -j3 "
+            f"{parallel} · vs xargs {row['vs_xargs']:.2f}x (rounds "
+            f"{row['vs_xargs_spread'].low:.2f}–{row['vs_xargs_spread'].high:.2f}x) · vs parallel "
             f"{vs_parallel} · overhead {row['overhead_ms']:.2f} ms/item",
             flush=True,
         )

@@ -16,6 +16,11 @@ from common import have, machine
 HERE = Path(__file__).resolve().parent
 
 
+def span(spread) -> str:
+    """The range of round-by-round ratios, '1.80–1.95x'."""
+    return f"{spread.low:.2f}–{spread.high:.2f}x"
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
@@ -33,10 +38,12 @@ def main() -> None:
         "",
         f"{machine()}",
         "",
-        "Command: `python bench/run_all.py` (each script also runs alone). Dispatch times are",
-        "the best of 5 interleaved rounds for N=1000 (xargs, parallel, batchtui in turn) and one",
-        "round for N=10000, after a warm-up; workspaces stay until the end (ext4 slows file",
-        "creation right after mass deletes) and Python may cache byte code, as on a user's box.",
+        "Command: `python bench/run_all.py` (each script also runs alone). Every time is the",
+        "median of interleaved rounds (the tools take turns in each round) with its range;",
+        "every ratio is a ratio of medians, with the range of the round-by-round ratios.",
+        "Dispatch: 5 rounds at N=1000, 3 at N=10000, after a warm-up; TUI start: 7 rounds;",
+        "titlecard: 3 rounds. Workspaces stay until the end (ext4 slows file creation right",
+        "after mass deletes) and Python may cache byte code, as on a user's box.",
         "",
         "## Dispatch overhead (no-op items: `touch {output}`, concurrency 3, headless)",
         "",
@@ -44,11 +51,17 @@ def main() -> None:
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        par = f"{r['parallel']:.2f}s" if r["parallel"] else "n/a"
-        vs_par = f"{r['vs_parallel']:.2f}x" if r["vs_parallel"] else "n/a"
+        spreads = r["spreads"]
+        par = spreads["parallel"].text() if spreads["parallel"] else "n/a"
+        vs_par = (
+            f"{r['vs_parallel']:.2f}x ({span(r['vs_parallel_spread'])})"
+            if r["vs_parallel"]
+            else "n/a"
+        )
         lines.append(
-            f"| {r['n']:,} | {r['batchtui']:.2f}s | {r['xargs']:.2f}s | {par} | "
-            f"{r['vs_xargs']:.2f}x | {vs_par} | {r['overhead_ms']:.2f} ms |"
+            f"| {r['n']:,} | {spreads['batchtui'].text()} | {spreads['xargs'].text()} | {par} | "
+            f"{r['vs_xargs']:.2f}x ({span(r['vs_xargs_spread'])}) | {vs_par} | "
+            f"{r['overhead_ms']:.2f} ms |"
         )
     lines += [
         "",
@@ -56,7 +69,8 @@ def main() -> None:
         "",
         "| target | measured | |",
         "|---|---|---|",
-        f"| 1,000 no-op items ≤ 2.0× xargs -P3 | {small['vs_xargs']:.2f}x | "
+        f"| 1,000 no-op items ≤ 2.0× xargs -P3 | {small['vs_xargs']:.2f}x "
+        f"({span(small['vs_xargs_spread'])}) | "
         f"{verdict(small['vs_xargs'] <= 2.0)} |",
         f"| 1,000 no-op items faster than parallel -j3 | {small['vs_parallel']:.2f}x | "
         f"{verdict(bool(small['vs_parallel']) and small['vs_parallel'] < 1.0)} |"
@@ -66,7 +80,7 @@ def main() -> None:
         f"{verdict(growth <= 1.2)} |",
         f"| TUI first frame ≤ 1.5× minimal Textual app ({tui['items']:,} items, "
         f"{tui['batches']:,} batches) | {tui['batchtui_s']:.2f}s vs {tui['minimal_s']:.2f}s = "
-        f"{tui['ratio']:.2f}x | {verdict(tui['ratio'] <= 1.5)} |",
+        f"{tui['ratio']:.2f}x ({span(tui['ratio_spread'])}) | {verdict(tui['ratio'] <= 1.5)} |",
         f"| TUI peak memory < 150 MiB | {tui['batchtui_mib']:.0f} MiB | "
         f"{verdict(tui['batchtui_mib'] < 150)} |",
         f"| key press handled within 100 ms during a 1,000-item run | median "
@@ -74,7 +88,7 @@ def main() -> None:
         f"{keys['filter_median_ms'] or 0:.0f} ms ({keys['samples']} samples mid-run) | "
         f"{verdict(keys['p95_ms'] <= 100)} |",
         f"| titlecard ≤ 1.1× the same ffmpeg commands | {real['ratio']:.2f}x "
-        f"({real['batchtui_s']:.1f}s vs {real['direct_s']:.1f}s) | "
+        f"({span(real['ratio_spread'])}; {real['batchtui_s']:.1f}s vs {real['direct_s']:.1f}s) | "
         f"{verdict(real['ratio'] <= 1.1)} |",
         "",
     ]

@@ -11,7 +11,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from common import workspace
+from common import Spread, workspace
 
 from batchtui.core.models import BatchConfig
 from batchtui.generators.base import Job
@@ -62,14 +62,27 @@ def batchtui(n: int) -> float:
         return time.perf_counter() - start
 
 
-def main(n: int = 10) -> dict:
-    ours = min(batchtui(n) for _ in range(2))
-    theirs = min(direct(n) for _ in range(2))
+def main(n: int = 10, rounds: int = 3) -> dict:
+    mine: list[float] = []
+    peer: list[float] = []
+    for _ in range(rounds):  # interleaved: a slow spell of the machine hits both alike
+        peer.append(direct(n))
+        mine.append(batchtui(n))
+    ours, theirs = Spread(tuple(mine)), Spread(tuple(peer))
+    ratios = ours.ratio_to(theirs)
+    ratio = ours.median / theirs.median
     print(
-        f"titlecard, {n} items at concurrency {CONCURRENCY}: batchtui {ours:.2f}s vs the same "
-        f"ffmpeg commands directly {theirs:.2f}s (cards pre-drawn) → {ours / theirs:.2f}x"
+        f"titlecard, {n} items at concurrency {CONCURRENCY}: batchtui {ours.text()} vs the same "
+        f"ffmpeg commands directly {theirs.text()} (cards pre-drawn) → {ratio:.2f}x "
+        f"(rounds {ratios.low:.2f}–{ratios.high:.2f}x)"
     )
-    return {"n": n, "batchtui_s": ours, "direct_s": theirs, "ratio": ours / theirs}
+    return {
+        "n": n,
+        "batchtui_s": ours.median,
+        "direct_s": theirs.median,
+        "ratio": ratio,
+        "ratio_spread": ratios,
+    }
 
 
 if __name__ == "__main__":

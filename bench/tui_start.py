@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import ROOT, child_env, machine  # noqa: F401
+from common import ROOT, Spread, child_env, machine  # noqa: F401
 
 PROBE = """
 import sys, time
@@ -88,17 +88,17 @@ def probe(setup: str) -> tuple[float, float]:
     return float(out[0]), float(out[1])
 
 
-def measure(setups: list[str], runs: int = 5) -> list[tuple[float, float]]:
-    """Best time and worst peak memory of each setup over `runs` interleaved rounds (so a slow
-    spell of the machine hits both apps alike), after one uncounted warm-up round that fills
-    the byte-code cache."""
+def measure(setups: list[str], runs: int = 7) -> list[tuple[Spread, float]]:
+    """Times (median and range) and the worst peak memory of each setup over `runs`
+    interleaved rounds (so a slow spell of the machine hits both apps alike), after one
+    uncounted warm-up round that fills the byte-code cache."""
     samples: list[list[tuple[float, float]]] = [[] for _ in setups]
     for round_ in range(runs + 1):
         for i, setup in enumerate(setups):
             sample = probe(setup)
             if round_:
                 samples[i].append(sample)
-    return [(min(t for t, _ in s), max(m for _, m in s)) for s in samples]
+    return [(Spread(tuple(t for t, _ in s)), max(m for _, m in s)) for s in samples]
 
 
 def main(batches: int = 1000, items: int = 10) -> dict:
@@ -106,16 +106,19 @@ def main(batches: int = 1000, items: int = 10) -> dict:
         db = Path(folder) / "db.json"
         build_database(db, batches, items)
         size_mb = db.stat().st_size / 1e6
-        (minimal_t, minimal_m), (ours_t, ours_m) = measure([MINIMAL, BATCHTUI.format(db=str(db))])
+        (minimal, minimal_m), (ours, ours_m) = measure([MINIMAL, BATCHTUI.format(db=str(db))])
+    rounds = ours.ratio_to(minimal)
     result = {
         "batches": batches, "items": batches * items, "db_mb": size_mb,
-        "minimal_s": minimal_t, "batchtui_s": ours_t, "ratio": ours_t / minimal_t,
+        "minimal_s": minimal.median, "batchtui_s": ours.median,
+        "ratio": ours.median / minimal.median, "ratio_spread": rounds,
         "minimal_mib": minimal_m, "batchtui_mib": ours_m,
     }  # fmt: skip
     print(
         f"TUI first frame with {batches} batches / {batches * items} items ({size_mb:.1f} MB db): "
-        f"batchtui {ours_t:.2f}s vs minimal Textual app {minimal_t:.2f}s → {result['ratio']:.2f}x;"
-        f" peak memory {ours_m:.0f} MiB (minimal {minimal_m:.0f} MiB)"
+        f"batchtui {ours.text()} vs minimal Textual app {minimal.text()} → "
+        f"{result['ratio']:.2f}x (rounds {rounds.low:.2f}–{rounds.high:.2f}x); "
+        f"peak memory {ours_m:.0f} MiB (minimal {minimal_m:.0f} MiB)"
     )
     return result
 
