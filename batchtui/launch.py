@@ -18,6 +18,7 @@ from .core.errors import EXIT_OK
 
 if TYPE_CHECKING:
     from .service import BatchService
+    from .tui.app import BatchtuiApp
 
 
 def tui_database(argv: Sequence[str]) -> tuple[bool, str | None]:
@@ -36,20 +37,22 @@ def tui_database(argv: Sequence[str]) -> tuple[bool, str | None]:
     return rest in ([], ["tui"]), db
 
 
-def open_tui(service: BatchService) -> int:
-    """Run the terminal UI on `service` until the user quits."""
+def ui_app(service: BatchService) -> BatchtuiApp:
+    """The terminal UI on `service`, with this process's collector tuned for it.
+
+    Process-wide tuning, measured on the UI (bench/tui_start.py, bench/responsiveness.py),
+    belongs to the entry point, not to the app's code: no cycle collection until the first
+    frame is on screen (reading a large database allocates enough to trigger a full one,
+    ~15 ms of 0.27 s), then what exists by then (Textual, the app, its first screen: ~80,000
+    objects that live as long as the app) is frozen out of every later full collection (those
+    took 60-115 ms each in a large run, long enough to be felt as a missed key; frozen,
+    15-70 ms).
+    """
     service.check_readable()  # refuse an unreadable database here, in one line
     import gc
 
     from .tui.app import BatchtuiApp  # Textual only loads for the UI
 
-    # Process-wide collector tuning, measured on the UI (bench/tui_start.py,
-    # bench/responsiveness.py), belongs to this entry point, not to the app's code: no
-    # cycle collection until the first frame is on screen (reading a large database
-    # allocates enough to trigger a full one, ~15 ms of 0.27 s), then what exists by then
-    # (Textual, the app, its first screen: ~80,000 objects that live as long as the app) is
-    # frozen out of every later full collection (those took 60-115 ms each in a large run,
-    # long enough to be felt as a missed key; frozen, 15-70 ms).
     collect = gc.isenabled()
     gc.disable()
 
@@ -58,11 +61,12 @@ def open_tui(service: BatchService) -> int:
         if collect:
             gc.enable()
 
-    try:
-        BatchtuiApp(service, on_first_frame=after_first_frame).run()
-    finally:
-        if collect:
-            gc.enable()
+    return BatchtuiApp(service, on_first_frame=after_first_frame)
+
+
+def open_tui(service: BatchService) -> int:
+    """Run the terminal UI on `service` until the user quits."""
+    ui_app(service).run()
     return EXIT_OK
 
 

@@ -74,9 +74,10 @@ def main(sizes: list[int]) -> list[dict]:
         row["overhead_ms"] = (ours.median - xargs.median) / n * 1000
         rows.append(row)
         parallel = par.text() if par else "n/a (apt-get install parallel)"
-        vs_parallel = (
-            f"{row['vs_parallel']:.2f}x ({row['vs_parallel_spread'].text('x')})" if par else "n/a"
-        )
+        vs_parallel = "n/a"
+        if par:
+            spread = row["vs_parallel_spread"]
+            vs_parallel = f"{row['vs_parallel']:.2f}x (rounds {spread.low:.2f}–{spread.high:.2f}x)"
         print(
             f"N={n:>6}: batchtui {ours.text()} · xargs -P3 {xargs.text()} · parallel -j3 "
             f"{parallel} · vs xargs {row['vs_xargs']:.2f}x (rounds "

@@ -48,12 +48,12 @@ def make():
 """
 
 # As `batchtui` (batchtui.launch) opens the UI: the service facade (its model-backed parts
-# load after the first frame).
+# load after the first frame) and the entry point's collector tuning.
 BATCHTUI = """
+from batchtui.launch import ui_app
 from batchtui.service import BatchService
-from batchtui.tui.app import BatchtuiApp
 def make():
-    return BatchtuiApp(BatchService({db!r}))
+    return ui_app(BatchService({db!r}))
 """
 
 
@@ -125,4 +125,4 @@ def main(batches: int = 1000, items: int = 10) -> dict:
 
 if __name__ == "__main__":
     args = [int(a) for a in sys.argv[1:]]
-    print(json.dumps(main(*args)))
+    print(json.dumps(main(*args), default=lambda spread: spread.samples))

@@ -28,6 +28,25 @@ def own_slots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
+@pytest.fixture
+def stamp_script(make_script) -> Path:
+    """A command that appends 'start T' and 'end T' lines to a file around a 0.3 s sleep."""
+    return make_script(
+        "stamp.py",
+        """
+        import os, sys, time
+        def stamp(kind):
+            fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            os.write(fd, f"{kind} {time.time():.6f}\\n".encode())
+            os.close(fd)
+        stamp("start")
+        time.sleep(0.3)
+        stamp("end")
+        open(sys.argv[2], "w").write("ok")
+        """,
+    )
+
+
 def stamping_batch(service: BatchService, script: Path, name: str, stamps: Path) -> str:
     batch = service.create(
         name,
@@ -56,25 +75,11 @@ def most_at_once(stamps: Path) -> int:
     return peak
 
 
-def test_two_runners_never_exceed_the_host_slots(db_path, tmp_path, make_script, monkeypatch):
+def test_two_runners_never_exceed_the_host_slots(db_path, tmp_path, stamp_script):
     stamps = tmp_path / "stamps.txt"
-    script = make_script(
-        "stamp.py",
-        """
-        import os, sys, time
-        def stamp(kind):
-            fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-            os.write(fd, f"{kind} {time.time():.6f}\\n".encode())
-            os.close(fd)
-        stamp("start")
-        time.sleep(0.3)
-        stamp("end")
-        open(sys.argv[2], "w").write("ok")
-        """,
-    )
     service = BatchService(db_path)
-    first = stamping_batch(service, script, "First", stamps)
-    second = stamping_batch(service, script, "Second", stamps)
+    first = stamping_batch(service, stamp_script, "First", stamps)
+    second = stamping_batch(service, stamp_script, "Second", stamps)
     env = {**os.environ, "BATCHTUI_SLOTS": "2"}
     runs = [
         subprocess.Popen(
@@ -100,24 +105,10 @@ def test_two_runners_never_exceed_the_host_slots(db_path, tmp_path, make_script,
         assert all(item.waiting is None for item in batch.items)
 
 
-def test_without_a_limit_each_batch_runs_its_concurrency(db_path, tmp_path, make_script):
+def test_without_a_limit_each_batch_runs_its_concurrency(db_path, tmp_path, stamp_script):
     stamps = tmp_path / "stamps.txt"
-    script = make_script(
-        "stamp.py",
-        """
-        import os, sys, time
-        def stamp(kind):
-            fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-            os.write(fd, f"{kind} {time.time():.6f}\\n".encode())
-            os.close(fd)
-        stamp("start")
-        time.sleep(0.3)
-        stamp("end")
-        open(sys.argv[2], "w").write("ok")
-        """,
-    )
     service = BatchService(db_path)
-    ref = stamping_batch(service, script, "Alone", stamps)
+    ref = stamping_batch(service, stamp_script, "Alone", stamps)
     run = subprocess.run(
         [sys.executable, "-m", "batchtui", "--db", str(db_path), "start", ref],
         capture_output=True,
@@ -214,7 +205,9 @@ def test_validation_error_type_for_bad_settings(monkeypatch):
         load_host_settings()
 
 
-def test_waiting_items_are_recorded_while_they_wait(db_path, tmp_path, make_script, own_slots):
+def test_waiting_items_are_recorded_while_they_wait(
+    db_path, tmp_path, make_script, own_slots, monkeypatch
+):
     """An item that has its batch's turn but no host slot is PENDING with a reason, in the
     store (so the TUI and attach show it), and starts once a slot frees."""
     import anyio
@@ -230,20 +223,17 @@ def test_waiting_items_are_recorded_while_they_wait(db_path, tmp_path, make_scri
     service.lock(batch.id)
     slot = HostSlots(1, own_slots).try_acquire()  # someone else holds the only slot
     assert slot is not None
-    os.environ["BATCHTUI_SLOTS"] = "1"
-    try:
+    monkeypatch.setenv("BATCHTUI_SLOTS", "1")
 
-        async def main() -> None:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(service.start, batch.id)
-                await wait_until(lambda: service.get(batch.id).items[0].waiting is not None)
-                item = service.get(batch.id).items[0]
-                assert item.status is ItemStatus.PENDING
-                assert "waiting for a host slot" in item.waiting
-                os.close(slot)
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(service.start, batch.id)
+            await wait_until(lambda: service.get(batch.id).items[0].waiting is not None)
+            item = service.get(batch.id).items[0]
+            assert item.status is ItemStatus.PENDING
+            assert "waiting for a host slot" in item.waiting
+            os.close(slot)
 
-        anyio.run(main)
-    finally:
-        del os.environ["BATCHTUI_SLOTS"]
+    anyio.run(main)
     ended = service.get(batch.id)
     assert ended.status is BatchStatus.COMPLETE and ended.items[0].waiting is None

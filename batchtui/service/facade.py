@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Hashable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,18 +19,14 @@ from ..store import Repository
 from .context import ServiceContext
 
 if TYPE_CHECKING:
-    from ..core.events import EngineEvent
     from ..core.models import Batch, BatchConfig, BatchItem, Progress
+    from ..runners.recorder import Listener
     from .editing import Editing
     from .reads import Reads
     from .runs import Detached, Runs
 
-    Listener = Callable[[EngineEvent, Batch], None]
-
 
 def _utcnow() -> datetime:
-    from datetime import UTC
-
     return datetime.now(UTC)
 
 
@@ -171,12 +167,6 @@ class BatchService:
     def move_item(self, ref: str, item_ref: str | int, offset: int) -> BatchItem:
         """Move one item up (negative) or down (positive), clamped (DRAFT only)."""
         return self._editing.move_item(ref, item_ref, offset)
-
-    def validate(self, batch: Batch) -> list[str]:
-        """Every reason this batch cannot be locked (empty when it can)."""
-        from .validation import lock_problems
-
-        return lock_problems(batch)
 
     def lock(self, ref: str) -> Batch:
         """Validate and freeze the config (DRAFT → LOCKED), recording its hash."""

@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import socket
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,13 +31,13 @@ STALE_RUNNER = timedelta(minutes=5)
 HANDOVER_WAIT = 15.0
 
 
+@dataclass(frozen=True)
 class Detached:
     """A run handed to a background runner."""
 
-    def __init__(self, batch: Batch, pid: int, log_path: Path) -> None:
-        self.batch = batch
-        self.pid = pid
-        self.log_path = log_path
+    batch: Batch
+    pid: int
+    log_path: Path
 
 
 class Runs:

@@ -9,6 +9,7 @@ polling the store (one stat per poll; a read only when something changed).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -66,7 +67,7 @@ class BatchtuiApp(App[None]):
 
     # ------------------------------------------------------------- lifecycle
 
-    def clock(self) -> Any:
+    def clock(self) -> datetime:
         """Now, by the service's clock."""
         return self.service.clock()
 
