@@ -124,6 +124,37 @@ async def test_a_1000_item_flush_keeps_keys_responsive(db_path):
         assert "1000/1000 finished" in counts and "1000 succeeded" in counts
 
 
+async def test_rows_follow_the_runner_through_the_store(db_path):
+    """Each flush of a runner shows up in the rows: status, try, progress, output, error."""
+    running = batch(
+        1, "Follow", BatchStatus.PROCESSING, [item(n + 1, f"item {n}") for n in range(3)]
+    )
+    store(db_path, running)
+    app = make_app(BatchService(Repository(db_path), clock=lambda: NOW), poll_interval=0.05)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.open_progress(running.id)
+        await pilot.pause()
+        table = app.screen.query_one("#run-items")
+
+        def shown(row: int) -> list[str]:
+            return [str(cell).strip() for cell in table.get_row_at(row)]
+
+        with Repository(db_path).transaction() as tx:
+            stored = tx.get(running.id)
+            first, second = stored.items[0], stored.items[1]
+            first.move_to(ItemStatus.RUNNING)
+            first.attempts, first.started_at, first.progress = 1, NOW, 0.6
+            second.move_to(ItemStatus.RUNNING)
+            second.attempts, second.started_at = 1, NOW
+            second.move_to(ItemStatus.FAILED)
+            second.finished_at, second.error = NOW, "exit code 3: no font"
+            tx.save(stored)
+        await wait_until(lambda: shown(0)[0] == "▶ RUNNING")
+        assert shown(0)[2] == "1" and "60%" in shown(0)[3]
+        assert shown(1)[0] == "✖ FAILED" and shown(1)[6] == "exit code 3: no font"
+        assert shown(2)[0] == "· PENDING"
+
+
 async def test_markup_and_escapes_are_shown_literally(db_path):
     hostile = "[bold]x[/bold] [link=http://e.vil]y[/link] \x1b[31mred\x1b[0m"
     store(db_path, batch(1, "Hostile [red]name[/red]", BatchStatus.DRAFT, [item(1, hostile)]))

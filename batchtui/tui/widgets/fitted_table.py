@@ -174,6 +174,7 @@ class FittedTable(DataTable[Text]):
         if callable(row):
             row = row()
             self._rows[key] = row
+        if key not in self._signatures:  # what is shown now: later updates compare with it
             self._signatures[key] = _signature(row)
         return row
 
