@@ -36,6 +36,7 @@ from tests.tui_support import (  # noqa: E402
     opening,
     partial,
     store,
+    waiting_for_slots,
 )
 
 SIZE = (100, 30)
@@ -47,6 +48,15 @@ def draft() -> Batch:
     return batch(
         1, "Space Facts", BatchStatus.DRAFT, [item(i.position, i.content) for i in mid_run().items]
     )
+
+
+def started_here(number: int) -> Callable:
+    """A `run_before` as if this app had started batch `number` (for the quit dialog)."""
+
+    async def run_before(pilot) -> None:
+        pilot.app.started_here.add(f"b{number:05d}" + "0" * 6)
+
+    return run_before
 
 
 def shoot(
@@ -85,6 +95,13 @@ def main() -> int:
             press=["down", "enter"],
         ),
         shoot("help.svg", every_status(), press=["question_mark"]),
+        shoot("start.svg", every_status(), press=["down"] * 4 + ["s"]),
+        shoot(
+            "progress-waiting-for-slot.svg",
+            [waiting_for_slots()],
+            run_before=opening(waiting_for_slots().id, progress=True),
+        ),
+        shoot("quit.svg", every_status(), run_before=started_here(4), press=["q"]),
     ]
     for path in shots:
         print(path.relative_to(ROOT))

@@ -24,6 +24,7 @@ from .tui_support import (
     partial,
     ran,
     store,
+    waiting_for_slots,
 )
 
 SIZE = (80, 24)
@@ -177,3 +178,26 @@ def test_hostile_content_in_progress(snap_compare, db_path):
     ended = hostile_run()
     app = app_for(db_path, ended)
     assert snap_compare(app, terminal_size=SIZE, run_before=opening(ended.id, progress=True))
+
+
+def test_progress_waiting_for_a_host_slot(snap_compare, db_path):
+    waiting = waiting_for_slots()
+    app = app_for(db_path, waiting)
+    assert snap_compare(app, terminal_size=SIZE, run_before=opening(waiting.id, progress=True))
+
+
+def test_start_dialog(snap_compare, db_path):
+    """`s` on a LOCKED batch: a last look before it goes to a runner process of its own."""
+    app = app_for(db_path, *every_status())
+    assert snap_compare(app, terminal_size=SIZE, press=["down"] * 4 + ["s"])
+
+
+def test_quit_dialog_offers_to_leave_runs_going(snap_compare, db_path):
+    batches = every_status()
+    running = next(b for b in batches if b.status is BatchStatus.PROCESSING)
+    app = app_for(db_path, *batches)
+
+    async def started_here(pilot) -> None:
+        pilot.app.started_here.add(running.id)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=started_here, press=["q"])

@@ -259,3 +259,24 @@ def every_status() -> list[Batch]:
             platform="instagram_reels",
         ),
     ]
+
+
+SLOT_WAIT = "waiting for a host slot (this host runs 2 at once)"
+
+
+def waiting_for_slots() -> Batch:
+    """Space Facts on a host with 2 slots: two items run, a third has its batch's turn but
+    waits for a slot, the rest wait their turn."""
+    return batch(
+        1,
+        "Space Facts",
+        BatchStatus.PROCESSING,
+        [
+            ran(1, "Why is space dark?", ItemStatus.SUCCEEDED, seconds=11.5, slug="why"),
+            ran(2, "What are black holes?", ItemStatus.RUNNING, started=20, progress=0.62),
+            ran(3, "How stars die", ItemStatus.RUNNING, started=8, progress=0.25),
+            item(4, "Is the Moon drifting away?", waiting=SLOT_WAIT),
+            item(5, "What is a light year?"),
+            item(6, "Why do planets spin?"),
+        ],
+    )

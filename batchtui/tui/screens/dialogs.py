@@ -111,11 +111,15 @@ class QuitScreen(ModalScreen[QuitChoice | None]):
                 Text(f"{count} batch{'es' * (count != 1)} you started still running", style="bold"),
                 classes="dialog-title",
             )
+            one = count == 1
+            runs = "runs in its own process" if one else "run in their own processes"
+            they = "it goes" if one else "they go"
+            them = "it" if one else "them"
             yield Static(
                 Text(
-                    f"{listed} run in their own processes: left running, they go on after "
-                    "you quit; reopen batchtui (or batchtui attach) to watch. Stopping "
-                    "cancels them; retry resumes them later."
+                    f"{listed} {runs}: left running, {they} on after you quit; reopen "
+                    f"batchtui (or batchtui attach) to watch. Stopping cancels {them}; "
+                    f"retry resumes {them} later."
                 ),
                 classes="dialog-detail",
             )

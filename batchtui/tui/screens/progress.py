@@ -176,8 +176,12 @@ class ProgressScreen(AppScreen):
         bar = self.query_one("#overall", ProgressBar)
         bar.update(total=100, progress=progress.percent)
         counts = Text()
+        # PENDING items that wait for a host slot are counted apart from those waiting their turn.
+        waiting = sum(
+            1 for item in batch.items if item.waiting and item.status is ItemStatus.PENDING
+        )
         for status in ItemStatus:
-            count = progress.counts[status]
+            count = progress.counts[status] - (waiting if status is ItemStatus.PENDING else 0)
             if count:
                 counts.append_text(
                     Text(
@@ -185,9 +189,8 @@ class ProgressScreen(AppScreen):
                         style=display.STYLES[status],
                     )
                 )
-        waiting = sum(1 for item in batch.items if item.waiting)
-        if waiting:
-            counts.append(f"{display.WAITING_ICON} {waiting} waiting for a slot  ", style="cyan")
+            if status is ItemStatus.PENDING and waiting:
+                counts.append(f"{display.WAITING_ICON} {waiting} waiting  ", style="cyan")
         counts.append(f"({progress.finished}/{progress.total} finished)", style="dim")
         self.query_one("#run-counts", Static).update(counts)
         timing = f"elapsed {seconds(progress.elapsed)}"
