@@ -19,7 +19,7 @@ ICONS: dict[str, str] = {
     ItemStatus.CANCELLED: "⊘",
     ItemStatus.INTERRUPTED: "↯",
 }
-WAITING_ICON = "⧗"
+WAITING_ICON = "◔"
 """A PENDING item whose turn has come but which waits for a host slot."""
 
 
