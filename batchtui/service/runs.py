@@ -123,8 +123,14 @@ class Runs:
 
     def hand_over(self, batch_id: str, pid: int) -> Batch:
         """Make process `pid` (a detached runner on this host) the owner of a PROCESSING batch
-        this process began."""
-        with self.ctx.repo.transaction() as tx:
+        this process began.
+
+        It waits for the lock as long as a runner would, whatever this process's own patience:
+        the batch is begun and its runner started, so giving up here would strand both.
+        """
+        with self.ctx.repo.transaction(
+            timeout=max(HANDOVER_WAIT, self.ctx.repo.lock_timeout)
+        ) as tx:
             batch = tx.get(batch_id)
             if batch is None or batch.status is not BatchStatus.PROCESSING or not batch.runner:
                 raise NotFoundError(f"batch '{batch_id}' is not waiting for a runner")

@@ -157,18 +157,19 @@ class Repository:
             ) from None
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        """Lock the database, yield a `Transaction`, and write once if it changed anything."""
+    def transaction(self, *, timeout: float | None = None) -> Iterator[Transaction]:
+        """Lock the database (waiting up to `timeout`, default `lock_timeout`), yield a
+        `Transaction`, and write once if it changed anything."""
         self._ensure_folder()
         lock = self._file_lock()
         from filelock import Timeout  # loaded by `_file_lock`
 
+        patience = self.lock_timeout if timeout is None else timeout
         try:
-            lock.acquire(timeout=self.lock_timeout)
+            lock.acquire(timeout=patience)
         except Timeout:
             raise BusyError(
-                f"database {self.path} is locked by another batchtui process "
-                f"(waited {self.lock_timeout:g}s)"
+                f"database {self.path} is locked by another batchtui process (waited {patience:g}s)"
             ) from None
         except PermissionError:
             raise StoreError(f"database folder {self.path.parent} is not writable") from None
