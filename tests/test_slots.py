@@ -237,3 +237,16 @@ def test_waiting_items_are_recorded_while_they_wait(
     anyio.run(main)
     ended = service.get(batch.id)
     assert ended.status is BatchStatus.COMPLETE and ended.items[0].waiting is None
+
+
+def test_show_says_which_items_wait_for_a_slot(run_cli, db_path):
+    from .tui_support import SLOT_WAIT, store, waiting_for_slots
+
+    batch = waiting_for_slots()
+    store(db_path, batch)
+    result = run_cli("show", batch.id)
+    assert result.code == 0
+    line = next(line for line in result.out.splitlines() if "Is the Moon" in line)
+    assert "◔ WAITING" in line and SLOT_WAIT[:30] in line
+    data = run_cli("show", batch.id, "--json")
+    assert '"waiting": "waiting for a host slot' in data.out

@@ -94,13 +94,16 @@ def items_table(items: list[BatchItem], *, detail: str = "auto") -> Table:
     table.add_column("TIME", justify="right", no_wrap=True)
     table.add_column("RESULT", no_wrap=True, overflow="ellipsis", ratio=2, min_width=12)
     for item in items:
+        waiting = item.status is ItemStatus.PENDING and item.waiting
         if item.error:
             result = Text(one_line(item.error, 80), style="red")
+        elif waiting:
+            result = Text(one_line(item.waiting or "", 80), style="dim")
         else:
             result = Text(one_line(item.output_path or "", 80))
         table.add_row(
             str(item.position),
-            status_text(item.status),
+            f"{WAITING_ICON} WAITING" if waiting else status_text(item.status),
             str(item.attempts),
             Text(one_line(item.content, 40)),
             seconds(item.duration_seconds) if item.started_at else "",
