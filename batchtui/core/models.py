@@ -13,9 +13,9 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Literal, cast
+from typing import Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -36,6 +36,16 @@ from .states import (
 def utcnow() -> datetime:
     """The current time, timezone-aware (UTC)."""
     return datetime.now(UTC)
+
+
+S = TypeVar("S", BatchStatus, ItemStatus)
+
+
+def _checked_move(old: S, new: S, check: Callable[[S, S], None]) -> S:
+    """`new`, once the table allows the move from `old` (staying put is no move)."""
+    if new is not old:
+        check(old, new)
+    return new
 
 
 ValidateMode = Literal["auto", "video", "nonempty", "exists"]
@@ -178,10 +188,7 @@ class BatchItem(BaseModel):
 
     def __setattr__(self, name: str, value: object) -> None:
         if name == "status":  # every status change goes through the table
-            new = ItemStatus(cast(str, value))
-            if new is not self.status:
-                check_item_transition(self.status, new)
-            value = new
+            value = _checked_move(self.status, ItemStatus(cast(str, value)), check_item_transition)
         super().__setattr__(name, value)
 
     def move_to(self, status: ItemStatus) -> None:
@@ -254,10 +261,9 @@ class Batch(BaseModel):
 
     def __setattr__(self, name: str, value: object) -> None:
         if name == "status":  # every status change goes through the table
-            new = BatchStatus(cast(str, value))
-            if new is not self.status:
-                check_batch_transition(self.status, new)
-            value = new
+            value = _checked_move(
+                self.status, BatchStatus(cast(str, value)), check_batch_transition
+            )
         super().__setattr__(name, value)
 
     def move_to(self, status: BatchStatus) -> None:
