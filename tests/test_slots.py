@@ -250,3 +250,50 @@ def test_show_says_which_items_wait_for_a_slot(run_cli, db_path):
     assert "◔ WAITING" in line and SLOT_WAIT[:30] in line
     data = run_cli("show", batch.id, "--json")
     assert '"waiting": "waiting for a host slot' in data.out
+
+
+def test_cancel_stops_the_running_item_and_the_one_waiting_for_a_slot(
+    db_path, make_script, own_slots, monkeypatch
+):
+    """Each item is reported once: the running one 'while running', the one that waited for a
+    slot 'before it started'; no slot stays held."""
+    import anyio
+
+    from .helpers import wait_until
+
+    script = make_script("slow.py", "import sys, time\ntime.sleep(60)\n")
+    service = BatchService(db_path, flush_interval=0.02)
+    batch = service.create(
+        "Cancel",
+        generator="command",
+        command=f"{script} {{output}}",
+        output_ext="txt",
+        concurrency=2,
+    )
+    service.add_items(batch.id, ["runs", "waits"])
+    service.lock(batch.id)
+    monkeypatch.setenv("BATCHTUI_SLOTS", "1")
+    events = []
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(service.start, batch.id, lambda event, _: events.append(event))
+
+            def both_placed() -> bool:
+                items = service.get(batch.id).items
+                return items[0].status is ItemStatus.RUNNING and items[1].waiting is not None
+
+            await wait_until(both_placed)
+            service.cancel(batch.id)
+
+    anyio.run(main)
+    ended = service.get(batch.id)
+    assert [(i.status, i.error) for i in ended.items] == [
+        (ItemStatus.CANCELLED, "cancelled while running"),
+        (ItemStatus.CANCELLED, "cancelled before it started"),
+    ]
+    finished = [e.item_id for e in events if type(e).__name__ == "ItemFinished"]
+    assert sorted(finished) == sorted(i.id for i in ended.items)  # once each
+    fd = HostSlots(1, own_slots).try_acquire()
+    assert fd is not None  # the slot came back
+    os.close(fd)

@@ -58,8 +58,6 @@ class Scheduler:
         self._cancel_requested = False
         self._stop_status = ItemStatus.CANCELLED
         self._stop_reason = "cancelled"
-        self._running: set[str] = set()
-        """Items whose attempt has begun (told apart from those waiting for a host slot)."""
         self._limit = 1
         self.set_concurrency(concurrency)
 
@@ -137,11 +135,13 @@ class Scheduler:
                 if self.slots is None:
                     await self._attempt(job)
                     continue
+                holding = False
                 try:
                     async with self.slots.hold(functools.partial(self._waiting, job)):
+                        holding = True
                         await self._attempt(job)
                 except anyio.get_cancelled_exc_class():
-                    if not self._started(job):  # cancelled while it waited for a slot
+                    if not holding:  # cancelled while it waited for a slot: it never started
                         self._queue.appendleft(job)  # reported "before it started" by `run`
                     raise
         finally:
@@ -157,12 +157,8 @@ class Scheduler:
             )
         )
 
-    def _started(self, job: Job) -> bool:
-        return job.item_id in self._running
-
     async def _attempt(self, job: Job) -> None:
         started = utcnow()
-        self._running.add(job.item_id)
         # The per-item file work (open the log; later move, manifest line, close) is a few
         # small local syscalls, done right here: measured, a worker-thread trip per item cost
         # more than the work (GIL hand-offs: 1,000 no-ops took 1.5 s instead of 0.95 s).
@@ -186,8 +182,6 @@ class Scheduler:
                 cleanup(job, log)
             self._finished(job, self._stop_status, error=f"{self._stop_reason} while running")
             raise
-        finally:
-            self._running.discard(job.item_id)
         if error is None:
             self._finished(job, ItemStatus.SUCCEEDED, output=str(job.final_output))
             return
