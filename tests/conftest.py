@@ -108,6 +108,16 @@ def make_script(tmp_path: Path) -> Callable[[str, str], Path]:
     return make
 
 
-def file_bytes(path: Path) -> bytes | None:
-    """A file's bytes, or None when it does not exist (for unchanged-database checks)."""
-    return path.read_bytes() if os.path.exists(path) else None
+def file_bytes(path: Path) -> object:
+    """What a database holds on disk, for unchanged-database checks: the file's bytes (None
+    when it does not exist) and, once it has any, every batch file beside it."""
+    main = path.read_bytes() if os.path.exists(path) else None
+    folder = path.parent / f"{path.stem}.batches"
+    if not folder.is_dir():
+        return main
+    batches = {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and ".locks" not in p.parts
+    }
+    return (main, batches) if batches else main

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Callable
@@ -61,3 +62,22 @@ def force_status(model, status) -> None:
     """Give a batch or item a status without the transition table: only for fabricating a
     stored state a test starts from (production code cannot do this; see test_models)."""
     model.__dict__["status"] = type(model.__dict__["status"])(status)
+
+
+def batch_file(db_path: Path, batch_id: str) -> Path:
+    """Where the database at `db_path` keeps one batch."""
+    return db_path.parent / f"{db_path.stem}.batches" / f"{batch_id}.json"
+
+
+def stored_doc(db_path: Path, batch_id: str) -> dict:
+    """A batch's document as its file holds it."""
+    data = json.loads(batch_file(db_path, batch_id).read_text(encoding="utf-8"))
+    return next(iter(data["batch"].values()))
+
+
+def edit_stored(db_path: Path, batch_id: str, change: Callable[[dict], None]) -> None:
+    """Change a batch's stored document behind batchtui's back (as a stray editor would)."""
+    path = batch_file(db_path, batch_id)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    change(next(iter(data["batch"].values())))
+    path.write_text(json.dumps(data), encoding="utf-8")

@@ -1111,7 +1111,8 @@ def test_stored_json_is_plain(
 ) -> None:
     batch = new_batch(service)
     service.add_items(batch.id, TRICKY[:3])
-    data = json.loads(db_path.read_text(encoding="utf-8"))
-    (doc,) = data["batches"].values()
+    batch_file = db_path.parent / "batchtui.batches" / f"{batch.id}.json"
+    data = json.loads(batch_file.read_text(encoding="utf-8"))
+    (doc,) = data["batch"].values()
     assert doc["id"] == batch.id
     assert [it["content"] for it in doc["items"]] == TRICKY[:3]

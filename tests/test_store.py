@@ -17,6 +17,7 @@ from batchtui.store import Repository
 from batchtui.store.atomic import SCHEMA_VERSION
 
 from .conftest import file_bytes
+from .helpers import batch_file, edit_stored, stored_doc
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -120,7 +121,14 @@ def test_file_is_batchtui_tagged_json(repo: Repository, db_path: Path) -> None:
     data = json.loads(db_path.read_text(encoding="utf-8"))
     meta = next(iter(data["_meta"].values()))
     assert meta == {"app": "batchtui", "schema": SCHEMA_VERSION}
-    assert "batches" in data
+    (entry,) = data["index"].values()
+    assert entry["id"] == "a1b2c3d4e5f6" and entry["status"] == "PARTIAL"
+    # Each batch is a TinyDB document file of its own: TinyDB itself opens it.
+    from tinydb import TinyDB
+
+    with TinyDB(batch_file(db_path, "a1b2c3d4e5f6"), access_mode="r") as db:
+        (doc,) = db.table("batch").all()
+        assert doc["id"] == "a1b2c3d4e5f6" and len(doc["items"]) == len(sample_batch().items)
 
 
 # ------------------------------------------------------------------ modes / folders
@@ -216,14 +224,33 @@ def test_lock_is_released_after_a_failed_transaction(repo: Repository, db_path: 
     assert repo.get("a1b2c3d4e5f6") is not None
 
 
-def test_a_held_lock_makes_other_writers_busy(repo: Repository, db_path: Path) -> None:
+def test_a_held_batch_lock_makes_writers_of_that_batch_busy_only(
+    repo: Repository, db_path: Path
+) -> None:
+    save(repo, sample_batch())
     other = Repository(db_path, lock_timeout=0.05)
     with repo.transaction() as tx:
-        tx.save(sample_batch())
+        held = tx.get("a1b2c3d4e5f6")
         with pytest.raises(BusyError) as info:
-            save(other, sample_batch("ffffffffffff", "Blocked"))
-        assert str(db_path) in str(info.value)
-    assert [b.id for b in repo.all()] == ["a1b2c3d4e5f6"]
+            save(other, sample_batch("a1b2c3d4e5f6", "Blocked"))
+        assert str(db_path) in str(info.value) and "a1b2c3d4e5f6" in str(info.value)
+        save(other, sample_batch("ffffffffffff", "Elsewhere"))  # another batch: no wait
+        tx.save(held)
+    assert sorted(b.name for b in repo.all()) == ["Elsewhere", "Space Facts"]
+
+
+def test_a_held_index_lock_refuses_a_new_batch_and_writes_nothing(
+    repo: Repository, db_path: Path
+) -> None:
+    from filelock import FileLock
+
+    save(repo, sample_batch())
+    before = file_bytes(db_path)
+    other = Repository(db_path, lock_timeout=0.05)
+    with FileLock(str(db_path) + ".lock"), pytest.raises(BusyError):
+        save(other, sample_batch("ffffffffffff", "New"))
+    assert file_bytes(db_path) == before
+    assert not batch_file(db_path, "ffffffffffff").exists()
 
 
 def test_two_repositories_see_each_others_writes(db_path: Path) -> None:
@@ -304,7 +331,7 @@ def bad_db(request: pytest.FixtureRequest, service: BatchService, db_path: Path)
 
 def test_refuses_unreadable_files_on_read(bad_db: Path, repo: Repository) -> None:
     before = file_bytes(bad_db)
-    for read in (repo.all, lambda: repo.get("x")):
+    for read in (repo.all, repo.summaries, repo.index):
         with pytest.raises(StoreError) as info:
             read()
         assert str(bad_db) in str(info.value)
@@ -411,10 +438,8 @@ def test_one_malformed_batch_does_not_hide_the_list(db_path):
     assert [s.id for s in repo.summaries()] == ["a1b2c3d4e5f6", "ffffffffffff"]
     with pytest.raises(ValueError, match="EXPLODED"):
         repo.get("ffffffffffff")  # opening it says what is wrong
-    data = json.loads(repo.path.read_text())
-    for doc in data["batches"].values():
-        doc.pop("name")
-    repo.path.write_text(json.dumps(data))
+    for batch_id in ("a1b2c3d4e5f6", "ffffffffffff"):
+        edit_stored(db_path, batch_id, lambda doc: doc.pop("name"))
     with pytest.raises(ValueError, match="name"):
         repo.summaries()  # a batch that cannot even be listed: the models' reason
 
@@ -444,7 +469,7 @@ def test_a_field_set_back_to_none_leaves_the_stored_document(db_path):
     batch.items[0].error = None
     with repo.transaction() as tx:
         tx.save(batch)
-    (doc,) = json.loads(db_path.read_text())["batches"].values()
+    doc = stored_doc(db_path, batch.id)
     assert "runner" not in doc and "error" not in doc["items"][0]
     stored = repo.get(batch.id)
     assert stored.runner is None and stored.items[0].error is None
@@ -459,11 +484,7 @@ def test_commands_on_one_batch_do_not_validate_the_others(db_path, fake_generato
     service = BatchService(repo)
     good = service.create("Good", generator="fake", output_ext="txt")
     broken = service.create("Broken", generator="fake", output_ext="txt")
-    data = json.loads(repo.path.read_text())
-    for doc in data["batches"].values():
-        if doc["id"] == broken.id:
-            doc["status"] = "EXPLODED"
-    repo.path.write_text(json.dumps(data))
+    edit_stored(db_path, broken.id, lambda doc: doc.update(status="EXPLODED"))
 
     service.add_items("good", ["a", "b"])  # by name, in a transaction
     service.lock(good.id[:6])  # by id prefix
@@ -473,11 +494,7 @@ def test_commands_on_one_batch_do_not_validate_the_others(db_path, fake_generato
     with pytest.raises(ValueError, match="EXPLODED"):
         service.lock("Broken")
     assert service.get(good.id).items[1].content == "b"
-    data = json.loads(repo.path.read_text())
-    for doc in data["batches"].values():
-        if doc["id"] == broken.id:
-            del doc["name"]
-    repo.path.write_text(json.dumps(data))
+    edit_stored(db_path, broken.id, lambda doc: doc.pop("name"))
     with pytest.raises(ValueError, match="name"):
         service.get(broken.id)  # nameless, but its id still finds it, to say why
     assert service.get("good").id == good.id

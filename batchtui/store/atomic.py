@@ -1,8 +1,10 @@
-"""A TinyDB storage that never leaves half a file, and refuses files it cannot read.
+"""TinyDB document files that are never half written, and refused when unreadable.
 
-TinyDB's own `JSONStorage` truncates and rewrites in place: a kill mid-write leaves a corrupt
-file. Here every write goes to a temporary file in the same folder, is fsynced, and replaces the
-old file with `os.replace`, so a crash leaves the old or the new database, never a mix.
+Every database file (the index, each batch) is in TinyDB's JSON layout (`{table: {doc id:
+document}}`, plus a `_meta` table naming batchtui and the schema), so `TinyDB(path)` opens any
+of them. TinyDB's own `JSONStorage` truncates and rewrites in place: a kill mid-write leaves a
+corrupt file. Here every write goes to a temporary file in the same folder, is fsynced, and
+replaces the old file with `os.replace`, so a crash leaves the old or the new file, never a mix.
 """
 
 from __future__ import annotations
@@ -15,11 +17,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tinydb.storages import Storage
-
 from ..core.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: one file with every batch. 2: a small index file plus one file per batch."""
 META_TABLE = "_meta"
 APP_TAG = "batchtui"
 
@@ -64,15 +65,25 @@ def read_database_file(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def write_database_file(path: Path, data: dict[str, Any]) -> None:
-    """Write `data` atomically with mode 0600 (temp file, fsync, rename, fsync the folder)."""
-    data.setdefault(META_TABLE, {"1": {"app": APP_TAG, "schema": SCHEMA_VERSION}})
-    with contextlib.suppress(FileNotFoundError):
+def schema_of(data: dict[str, Any]) -> int:
+    """The schema a parsed database file was written with."""
+    return int(next(iter(data[META_TABLE].values()))["schema"])
+
+
+def check_writable(path: Path) -> None:
+    """Refuse to replace a file its owner made read-only (the rename would succeed even so:
+    honour the owner's "read-only" instead)."""
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         if not path.stat().st_mode & stat.S_IWUSR:
-            # The rename below would succeed even so: honour the owner's "read-only" instead.
             raise StoreError(
                 f"database {path} is read-only (chmod u+w to allow changes); nothing was changed"
             )
+
+
+def write_database_file(path: Path, data: dict[str, Any]) -> None:
+    """Write `data` atomically with mode 0600 (temp file, fsync, rename, fsync the folder)."""
+    data.setdefault(META_TABLE, {"1": {"app": APP_TAG, "schema": SCHEMA_VERSION}})
+    check_writable(path)
     folder = path.parent
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
@@ -110,35 +121,3 @@ def _remove_stale_temps(path: Path, keep: str) -> None:
         if str(stale) != keep:
             with contextlib.suppress(OSError):
                 stale.unlink()
-
-
-class TransactionStorage(Storage):
-    """A TinyDB storage scoped to one locked transaction.
-
-    It reads the file once, lets TinyDB modify the data in memory, and writes the file once
-    at `commit()` — and only if something changed. An exception before commit leaves the file
-    byte-for-byte as it was.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._data: dict[str, Any] | None = None
-        self._loaded = False
-        self.dirty = False
-
-    def read(self) -> dict[str, Any] | None:
-        if not self._loaded:
-            self._data = read_database_file(self.path)
-            self._loaded = True
-        return self._data
-
-    def write(self, data: dict[str, Any]) -> None:
-        self._data = data
-        self._loaded = True
-        self.dirty = True
-
-    def commit(self) -> None:
-        """Write the data to disk if any TinyDB operation changed it."""
-        if self.dirty and self._data is not None:
-            write_database_file(self.path, self._data)
-            self.dirty = False

@@ -1,23 +1,39 @@
-"""The batch repository: TinyDB documents, one per batch, items embedded.
+"""The batch repository: one TinyDB file per batch, plus a small index the lists read.
 
-Every read-modify-write happens inside `Repository.transaction()`, which holds an inter-process
-file lock, reads the file once and writes it once (atomically) at the end. Readers outside a
-transaction need no lock: the file is only ever replaced whole.
+```
+batchtui.json              the index: one entry per batch (id, name, status, counts, times,
+                           and the signature of the batch file it was taken from)
+batchtui.batches/<id>.json one batch: its config and every item (a TinyDB document file)
+batchtui.batches/.locks/   one lock file per batch
+batchtui.json.lock         the index's lock
+```
+
+An operation on one batch reads and writes that batch's file under that batch's lock, so its
+cost follows the batch, not the history, and two runs of two batches never wait on each other.
+The index is written only when a change shows in it (a new or deleted batch, a name, a status,
+an item count), under its own short lock, after the batch locks (one order everywhere: no
+deadlock). A run's progress flushes touch only the batch file.
+
+The batch files are the truth; the index is a cache of what they say. Each entry records the
+signature (inode, mtime, size) of the file it summarises, and readers compare it with the file
+on disk (one `scandir` and a stat per batch): an entry that does not match — a running batch's
+latest flush, a writer killed between its two writes — is read from the batch file instead.
+Every file is replaced whole (temp file, fsync, rename), so a reader needs no lock and a crash
+leaves every file readable.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tinydb import Query, TinyDB
-
-from ..core.errors import BusyError, StoreError
+from ..core.errors import BusyError, NotFoundError, StoreError
 from ..core.summary import BatchSummary
-from .atomic import TransactionStorage, read_database_file
+from .atomic import check_writable, read_database_file, schema_of, write_database_file
 
 if TYPE_CHECKING:
     from filelock import FileLock
@@ -34,9 +50,16 @@ def _model() -> type[Batch]:
     return Batch
 
 
-BATCHES = "batches"
+INDEX_TABLE = "index"
+BATCH_TABLE = "batch"
+LEGACY_TABLE = "batches"
+"""Schema 1 kept every batch in this table of the one database file."""
 DEFAULT_LOCK_TIMEOUT = 15.0
-_Q = Query()
+INDEXED = ("name", "status", "platform", "total", "created_at")
+"""Fields whose change is written to the index at once (the rest may lag: readers see the
+signature mismatch and read the batch file)."""
+
+Signature = tuple[int, int, int]
 
 
 def default_db_path() -> Path:
@@ -50,7 +73,7 @@ def default_db_path() -> Path:
 
 
 def default_lock_timeout() -> float:
-    """Seconds a change waits for the database lock: `BATCHTUI_LOCK_TIMEOUT`, else 15."""
+    """Seconds a change waits for a lock: `BATCHTUI_LOCK_TIMEOUT`, else 15."""
     env = os.environ.get("BATCHTUI_LOCK_TIMEOUT", "").strip()
     try:
         value = float(env) if env else DEFAULT_LOCK_TIMEOUT
@@ -61,202 +84,429 @@ def default_lock_timeout() -> float:
 
 def stored_form(model: BaseModel, *, exclude: set[str] | None = None) -> dict[str, Any]:
     """A model as the database keeps it: JSON types, and no `null` fields (they read back as
-    their default, None). A 10,000-item database is a third smaller, so it loads and saves
-    a third faster."""
+    their default, None). A 10,000-item batch is a third smaller, so it loads and saves a
+    third faster."""
     return model.model_dump(mode="json", exclude_none=True, exclude=exclude)
 
 
-def batch_index(docs: Iterable[dict]) -> list[tuple[str, str]]:
-    """(id, name) of each stored batch document. One without a usable name is still listed
-    (as "") so its id reaches validation, which says what is wrong with it; one without an
-    id cannot be named at all."""
-    index = []
-    for doc in docs:
-        batch_id, name = doc.get("id"), doc.get("name")
-        if isinstance(batch_id, str):
-            index.append((batch_id, name if isinstance(name, str) else ""))
-    return index
+def _signature(stat: os.stat_result) -> Signature:
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+def index_entry(doc: dict[str, Any], signature: Signature | None) -> dict[str, Any]:
+    """What the index keeps of a stored batch document. A document too malformed to summarise
+    gets an entry that only names it (validating it then says what is wrong)."""
+    entry: dict[str, Any] = {"id": doc.get("id"), "sig": list(signature) if signature else None}
+    try:
+        summary = BatchSummary.from_document(doc)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        name = doc.get("name")
+        entry.update(name=name if isinstance(name, str) else "", broken=True)
+        entry["created_at"] = str(doc.get("created_at", ""))
+        return entry
+    entry.update(
+        name=summary.name,
+        status=summary.status.value,
+        platform=summary.platform,
+        total=summary.total,
+        succeeded=summary.succeeded,
+        percent=summary.percent,
+        created_at=doc["created_at"],
+        updated_at=doc.get("updated_at"),
+    )
+    return entry
+
+
+def _summary(entry: dict[str, Any]) -> BatchSummary:
+    from datetime import datetime
+
+    from ..core.states import BatchStatus
+
+    updated = entry.get("updated_at")
+    return BatchSummary(
+        id=entry["id"],
+        name=entry["name"],
+        status=BatchStatus(entry["status"]),
+        platform=entry["platform"],
+        total=entry["total"],
+        succeeded=entry["succeeded"],
+        percent=entry["percent"],
+        created_at=datetime.fromisoformat(entry["created_at"]),
+        updated_at=datetime.fromisoformat(updated) if updated else None,
+    )
 
 
 class Transaction:
-    """One locked unit of work; changes reach the file only if the block ends without error."""
+    """One locked unit of work over any batches it touches.
 
-    def __init__(self, db: TinyDB) -> None:
-        self._table = db.table(BATCHES)
+    Each batch is locked when the transaction first reads or saves it, and read fresh from its
+    file; changes reach the disk only if the block ends without error (then each changed batch
+    file is replaced, and the index if what it shows changed).
+    """
+
+    def __init__(self, repo: Repository, timeout: float) -> None:
+        self.repo = repo
+        self.timeout = timeout
+        self._locks: dict[str, FileLock] = {}
+        self._read: dict[str, dict[str, Any] | None] = {}
+        self._changed: dict[str, dict[str, Any] | None] = {}
+        """Batch id → its new document (None: deleted)."""
+
+    def _lock(self, batch_id: str) -> None:
+        if batch_id in self._locks:
+            return
+        _check_id(batch_id)
+        lock = self.repo._batch_lock(batch_id)
+        self.repo._acquire(lock, self.timeout, f"batch {batch_id}")
+        self._locks[batch_id] = lock
+
+    def get_raw(self, batch_id: str) -> dict[str, Any] | None:
+        """The stored document as is (no validation: for hot paths that read a field or two)."""
+        if batch_id in self._changed:
+            doc = self._changed[batch_id]
+            return None if doc is None else dict(doc)
+        self._lock(batch_id)
+        if batch_id not in self._read:
+            self._read[batch_id] = self.repo._read_batch(batch_id)
+        doc = self._read[batch_id]
+        return None if doc is None else dict(doc)
 
     def get(self, batch_id: str) -> Batch | None:
-        doc = self._table.get(_Q.id == batch_id)
+        doc = self.get_raw(batch_id)
         return None if doc is None else _model().model_validate(doc)
 
-    def all(self) -> list[Batch]:
-        model = _model()
-        return [model.model_validate(doc) for doc in self._table.all()]
-
     def index(self) -> list[tuple[str, str]]:
-        """(id, name) of every stored batch, without validating any of them."""
-        return batch_index(self._table.all())
+        """(id, name) of every stored batch, oldest first, without validating any of them."""
+        return self.repo.index()
 
-    def get_raw(self, batch_id: str) -> dict | None:
-        """The stored document as is (no validation: for hot paths that read a field or two)."""
-        doc = self._table.get(_Q.id == batch_id)
-        return None if doc is None else dict(doc)
+    def all(self) -> list[Batch]:
+        return [batch for bid, _ in self.index() if (batch := self.get(bid)) is not None]
 
     def save(self, batch: Batch) -> None:
         self.save_raw(stored_form(batch))
 
-    def save_raw(self, doc: dict) -> None:
-        """Store an already serialised batch document (replacing the one with its id).
-
-        Replaced whole, not merged as TinyDB's upsert would: stored documents leave out null
-        fields, so a field that became None must disappear, not keep its old value.
-        """
-
-        def replace(stored: MutableMapping[Any, Any]) -> None:
-            stored.clear()
-            stored.update(doc)
-
-        if not self._table.update(replace, _Q.id == doc["id"]):
-            self._table.insert(doc)
+    def save_raw(self, doc: dict[str, Any]) -> None:
+        """Store an already serialised batch document (replacing the one with its id, whole:
+        stored documents leave out null fields, so a field that became None disappears)."""
+        batch_id = doc["id"]
+        self._lock(batch_id)
+        self._changed[batch_id] = doc
 
     def delete(self, batch_id: str) -> None:
-        self._table.remove(_Q.id == batch_id)
+        self._lock(batch_id)
+        self._changed[batch_id] = None
+
+    def commit(self) -> None:
+        """Write what changed: the index lock first when the index must change (so a busy
+        index refuses the whole commit before anything is written), then each batch file,
+        then the index."""
+        if not self._changed:
+            return
+        repo = self.repo
+        entries = repo._index_entries()
+        needs_index = any(
+            _shows_differently(entries.get(bid), doc) for bid, doc in self._changed.items()
+        )
+        index_lock = repo._index_lock() if needs_index else None
+        if index_lock is not None:
+            repo._acquire(index_lock, self.timeout, "the index")
+            # Refuse before any batch file is written, so a refusal changes nothing.
+            check_writable(repo.path)
+        try:
+            written: dict[str, Signature | None] = {}
+            for batch_id, doc in self._changed.items():
+                written[batch_id] = repo._write_batch(batch_id, doc)
+            if index_lock is not None:
+                repo._update_index(
+                    {
+                        bid: (None if doc is None else index_entry(doc, written[bid]))
+                        for bid, doc in self._changed.items()
+                    }
+                )
+        finally:
+            if index_lock is not None:
+                index_lock.release()
+        self._changed.clear()
+
+    def release(self) -> None:
+        for lock in self._locks.values():
+            lock.release()
+        self._locks.clear()
+
+
+def _shows_differently(entry: dict[str, Any] | None, doc: dict[str, Any] | None) -> bool:
+    """Whether writing `doc` changes what the index shows of its batch."""
+    if doc is None or entry is None or entry.get("broken"):
+        return True
+    fresh = index_entry(doc, None)
+    return fresh.get("broken", False) or any(fresh.get(f) != entry.get(f) for f in INDEXED)
+
+
+def _check_id(batch_id: object) -> None:
+    # Batch ids name files: never a path, never hidden.
+    if not isinstance(batch_id, str) or not batch_id or not batch_id.isalnum():
+        raise NotFoundError(f"no batch '{batch_id}'")
 
 
 class Repository:
-    """Where batches live. One instance per database file; safe across processes."""
+    """Where batches live. One instance per database; safe across processes."""
 
-    def __init__(
-        self, path: Path | str | None = None, *, lock_timeout: float | None = None
-    ) -> None:
+    def __init__(self, path: Path | str | None = None, *, lock_timeout: float | None = None):
         self.path = Path(path).expanduser() if path is not None else default_db_path()
         self.path = self.path.absolute()
+        self.folder = self.path.parent / f"{self.path.stem}.batches"
+        """One file per batch, beside the index."""
         self.lock_timeout = lock_timeout if lock_timeout is not None else default_lock_timeout()
-        self._lock: FileLock | None = None  # made at the first write (see `_file_lock`)
-        self._cache: tuple[tuple[int, int, int], list[dict]] | None = None
+        self._index_cache: tuple[Signature, dict[str, dict[str, Any]]] | None = None
+        self._docs: dict[str, tuple[Signature, dict[str, Any]]] = {}
+        self._migrated = False
 
-    def _file_lock(self) -> FileLock:
+    # ------------------------------------------------------------------- files
+
+    def _batch_path(self, batch_id: str) -> Path:
+        return self.folder / f"{batch_id}.json"
+
+    def _lock_for(self, path: Path) -> FileLock:
         # filelock takes ~30 ms to import (measured): readers never lock, and the TUI's first
         # frame only reads, so it is loaded for the first write instead.
-        if self._lock is None:
-            from filelock import FileLock
+        from filelock import FileLock
 
-            self._lock = FileLock(str(self.path) + ".lock", timeout=self.lock_timeout)
-        return self._lock
+        return FileLock(str(path))
 
-    def _ensure_folder(self) -> None:
-        folder = self.path.parent
-        if folder.is_dir():
-            return
-        if folder.exists():
-            raise StoreError(f"database folder {folder} is not a folder")
+    def _index_lock(self) -> FileLock:
+        return self._lock_for(Path(str(self.path) + ".lock"))
+
+    def _batch_lock(self, batch_id: str) -> FileLock:
+        locks = self.folder / ".locks"
+        self._ensure_folder(locks)
+        return self._lock_for(locks / f"{batch_id}.lock")
+
+    def _acquire(self, lock: FileLock, timeout: float, what: str) -> None:
+        from filelock import Timeout
+
         try:
-            folder.mkdir(parents=True, mode=0o700)
-        except OSError as exc:
-            raise StoreError(
-                f"database folder {folder} cannot be created: {exc.strerror}"
-            ) from None
-
-    @contextmanager
-    def transaction(self, *, timeout: float | None = None) -> Iterator[Transaction]:
-        """Lock the database (waiting up to `timeout`, default `lock_timeout`), yield a
-        `Transaction`, and write once if it changed anything."""
-        self._ensure_folder()
-        lock = self._file_lock()
-        from filelock import Timeout  # loaded by `_file_lock`
-
-        patience = self.lock_timeout if timeout is None else timeout
-        try:
-            lock.acquire(timeout=patience)
+            lock.acquire(timeout=timeout)
         except Timeout:
             raise BusyError(
-                f"database {self.path} is locked by another batchtui process (waited {patience:g}s)"
+                f"database {self.path} is locked by another batchtui process ({what}; "
+                f"waited {timeout:g}s)"
             ) from None
         except PermissionError:
             raise StoreError(f"database folder {self.path.parent} is not writable") from None
+
+    def _ensure_folder(self, folder: Path | None = None) -> None:
+        for needed in (self.path.parent, self.folder, folder):
+            if needed is None or needed.is_dir():
+                continue
+            if needed.exists():
+                raise StoreError(f"database folder {needed} is not a folder")
+            try:
+                needed.mkdir(parents=True, mode=0o700, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"database folder {needed} cannot be created: {exc.strerror}"
+                ) from None
+
+    def _read_batch(self, batch_id: str, stat: os.stat_result | None = None) -> dict | None:
+        """A batch file's document (parsed once per version of the file), or None."""
+        path = self._batch_path(batch_id)
+        if stat is None:
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                return None
+        signature = _signature(stat)
+        cached = self._docs.get(batch_id)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        data = read_database_file(path)
+        if data is None:
+            return None
+        table = data.get(BATCH_TABLE)
+        doc = next(iter(table.values()), None) if isinstance(table, dict) else None
+        if not isinstance(doc, dict):
+            raise StoreError(f"batch file {path} holds no batch; it was left untouched")
+        self._docs[batch_id] = (signature, doc)
+        return doc
+
+    def _write_batch(self, batch_id: str, doc: dict[str, Any] | None) -> Signature | None:
+        """Replace (or, for None, remove) a batch file; the new file's signature."""
+        path = self._batch_path(batch_id)
+        self._docs.pop(batch_id, None)
+        if doc is None:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            return None
+        self._ensure_folder()
+        write_database_file(path, {BATCH_TABLE: {"1": doc}})
+        return _signature(path.stat())
+
+    # ------------------------------------------------------------------- index
+
+    def _index_entries(self) -> dict[str, dict[str, Any]]:
+        """The index as stored (parsed once per version of the file); migrates a schema-1
+        database first."""
         try:
-            storage_holder: list[TransactionStorage] = []
-
-            def factory(path: Path) -> TransactionStorage:
-                storage = TransactionStorage(path)
-                storage_holder.append(storage)
-                return storage
-
-            db = TinyDB(self.path, storage=factory)
-            yield Transaction(db)
-            storage_holder[0].commit()
-        finally:
-            lock.release()
-
-    def _reader(self) -> Transaction:
-        return Transaction(TinyDB(self.path, storage=TransactionStorage))
-
-    def _documents(self) -> list[dict]:
-        """Every stored document (a lock-free snapshot), parsed once per version of the file.
-
-        Callers only read them. The file is always replaced whole, so (inode, mtime, size)
-        names a version; the key is taken before reading, so a write racing the read makes the
-        next call read again rather than keep stale data.
-        """
-        key = self.signature()
-        if key is not None and self._cache is not None and self._cache[0] == key:
-            return self._cache[1]
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return {}
+        except NotADirectoryError:
+            raise StoreError(f"database folder {self.path.parent} is not a folder") from None
+        except OSError:
+            stat = None
+        signature = _signature(stat) if stat is not None else None
+        if signature is not None and self._index_cache and self._index_cache[0] == signature:
+            return self._index_cache[1]
         data = read_database_file(self.path) or {}
-        table = data.get(BATCHES)
-        docs = list(table.values()) if isinstance(table, dict) else []
-        self._cache = (key, docs) if key is not None else None
-        return docs
+        if data and schema_of(data) < 2:
+            from .migrate import migrate_single_file
+
+            migrate_single_file(self)
+            return self._index_entries()
+        table = data.get(INDEX_TABLE)
+        entries = {
+            e["id"]: e
+            for e in (table.values() if isinstance(table, dict) else [])
+            if isinstance(e, dict) and isinstance(e.get("id"), str)
+        }
+        if signature is not None:
+            self._index_cache = (signature, entries)
+        return entries
+
+    def _update_index(self, changes: dict[str, dict[str, Any] | None]) -> None:
+        """Apply entry changes (None: remove) to the index; call holding the index lock."""
+        self._index_cache = None
+        entries = dict(self._index_entries())
+        for batch_id, entry in changes.items():
+            if entry is None:
+                entries.pop(batch_id, None)
+            else:
+                entries[batch_id] = entry
+        self._write_index(entries)
+
+    def _write_index(self, entries: dict[str, dict[str, Any]]) -> None:
+        self._ensure_folder()
+        table = {str(n): entry for n, entry in enumerate(entries.values(), start=1)}
+        write_database_file(self.path, {INDEX_TABLE: table})
+        self._index_cache = None
+
+    def _current(self) -> dict[str, dict[str, Any]]:
+        """Every batch's index entry, checked against its file: an entry whose file changed
+        since (a running batch, a writer killed between its writes) is taken from the file;
+        a file the index does not know yet is read; an entry without a file is gone."""
+        entries = self._index_entries()
+        current: dict[str, dict[str, Any]] = {}
+        try:
+            listing = list(os.scandir(self.folder))
+        except FileNotFoundError:
+            listing = []
+        except NotADirectoryError:
+            raise StoreError(f"database folder {self.folder} is not a folder") from None
+        for item in listing:
+            name = item.name
+            if not name.endswith(".json") or name.startswith("."):
+                continue
+            batch_id = name[:-5]
+            try:
+                stat = item.stat()
+            except FileNotFoundError:  # deleted while we looked
+                continue
+            signature = _signature(stat)
+            entry = entries.get(batch_id)
+            if entry is None or entry.get("sig") != list(signature):
+                doc = self._read_batch(batch_id, stat)
+                if doc is None:
+                    continue
+                entry = index_entry(doc, signature)
+                entry["id"] = batch_id
+            current[batch_id] = entry
+        return current
+
+    # ------------------------------------------------------------- the public API
+
+    @contextmanager
+    def transaction(self, *, timeout: float | None = None) -> Iterator[Transaction]:
+        """A `Transaction` (each batch it touches locked, waiting up to `timeout`, default
+        `lock_timeout`); its changes are written when the block ends without error."""
+        self._index_entries()  # a schema-1 database is migrated before anything else
+        tx = Transaction(self, self.lock_timeout if timeout is None else timeout)
+        try:
+            yield tx
+            tx.commit()
+        finally:
+            tx.release()
+
+    def index(self) -> list[tuple[str, str]]:
+        """(id, name) of every stored batch, oldest first (no batch validated)."""
+        entries = sorted(
+            self._current().values(), key=lambda e: (str(e.get("created_at", "")), e["id"])
+        )
+        return [(e["id"], e.get("name") or "") for e in entries]
 
     def all(self) -> list[Batch]:
         """Every batch, oldest first (a lock-free snapshot)."""
-        model = _model()
-        batches = [model.model_validate(doc) for doc in self._documents()]
-        batches.sort(key=lambda b: b.created_at)
-        return batches
+        return [batch for bid, _ in self.index() if (batch := self.get(bid)) is not None]
 
     def summaries(self) -> list[BatchSummary]:
-        """Every batch as a list shows it, oldest first, without validating items."""
+        """Every batch as a list shows it, oldest first, without validating any."""
         summaries = []
-        for doc in self._documents():
-            try:
-                summary = BatchSummary.from_document(doc)
-            except (KeyError, TypeError, ValueError, AttributeError):
-                summary = BatchSummary.of(_model().model_validate(doc))  # raises the real reason
-            summaries.append(summary)
-        summaries.sort(key=lambda s: s.created_at)
+        for entry in self._current().values():
+            if entry.get("broken"):
+                batch = self.get(entry["id"])  # validating it raises the real reason
+                if batch is not None:
+                    summaries.append(BatchSummary.of(batch))
+                continue
+            summaries.append(_summary(entry))
+        summaries.sort(key=lambda s: (s.created_at, s.id))
         return summaries
 
     def processing(self) -> list[Batch]:
-        """Batches in PROCESSING, found without validating every other batch."""
-        docs = self._documents()
-        return [_model().model_validate(doc) for doc in docs if doc.get("status") == "PROCESSING"]
+        """Batches in PROCESSING, found without reading any other batch."""
+        ids = [e["id"] for e in self._current().values() if e.get("status") == "PROCESSING"]
+        return [batch for bid in ids if (batch := self.get(bid)) is not None]
 
     def check_readable(self) -> None:
-        """Raise StoreError if the database file exists but cannot be used (no models; the
-        parsed documents are kept for the first listing, so a start reads the file once)."""
-        self._documents()
+        """Raise StoreError if the database exists but cannot be used (no models; what is
+        parsed is kept for the first listing, so a start reads each file once)."""
+        self._current()
 
     def get(self, batch_id: str) -> Batch | None:
         """One batch by exact id, or None (a lock-free snapshot)."""
-        return self._reader().get(batch_id)
+        try:
+            _check_id(batch_id)
+        except NotFoundError:
+            return None
+        doc = self._read_batch(batch_id)
+        return None if doc is None else _model().model_validate(doc)
+
+    def get_raw(self, batch_id: str) -> dict[str, Any] | None:
+        """One batch's stored document as is (shared: read it, do not change it)."""
+        try:
+            _check_id(batch_id)
+        except NotFoundError:
+            return None
+        return self._read_batch(batch_id)
 
     def find(self, pick: Callable[[list[tuple[str, str]]], str]) -> Batch:
-        """The batch `pick` chooses from every (id, name), oldest first: one snapshot of the
-        file, and only the chosen batch validated (a database of 1,000 batches is not
-        validated whole to resolve one reference)."""
-        docs = sorted(self._documents(), key=lambda doc: str(doc.get("created_at", "")))
-        chosen = pick(batch_index(docs))
-        return _model().model_validate(next(doc for doc in docs if doc.get("id") == chosen))
+        """The batch `pick` chooses from every (id, name), oldest first: only the chosen
+        batch is read and validated."""
+        chosen = pick(self.index())
+        batch = self.get(chosen)
+        if batch is None:
+            raise NotFoundError(f"batch '{chosen}' was deleted meanwhile")
+        return batch
 
-    def signature(self) -> tuple[int, int, int] | None:
-        """(inode, mtime, size) of the database file: a cheap "has anything changed?" check.
-
-        Writes replace the file whole, so each version has its own inode as well."""
-        try:
-            stat = self.path.stat()
-        except OSError:
-            return None
-        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    def signature(self) -> tuple[object, ...] | None:
+        """A cheap "has anything changed?" token (two stats): the index file, and the batch
+        folder, whose modification time moves whenever a batch file is replaced."""
+        parts: list[object] = []
+        for path in (self.path, self.folder):
+            try:
+                parts.append(_signature(path.stat()))
+            except OSError:
+                parts.append(None)
+        return None if parts == [None, None] else tuple(parts)
 
     def exists(self) -> bool:
-        """Whether the database file has been written yet."""
+        """Whether the database has been written yet."""
         return self.path.exists()
