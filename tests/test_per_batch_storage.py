@@ -1,0 +1,193 @@
+"""Per-batch storage: a schema-1 database is migrated once and loses nothing; two batches'
+writes never wait on each other; the index heals from the batch files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+
+from batchtui.core.errors import StoreError
+from batchtui.core.models import BatchStatus, ItemStatus
+from batchtui.service import BatchService
+from batchtui.store import Repository
+from batchtui.store.atomic import SCHEMA_VERSION
+
+from .conftest import file_bytes
+from .helpers import batch_file, wait_until
+
+V1 = Path(__file__).parent / "data" / "v1-database.json"
+"""Written by the single-file code (schema 1): COMPLETE batches with outputs, logs and retried
+attempts, a FAILED one, a LOCKED one, DRAFTs (one empty), markup and emoji in names/items."""
+
+
+def v1_docs() -> dict[str, dict]:
+    data = json.loads(V1.read_text(encoding="utf-8"))
+    assert next(iter(data["_meta"].values()))["schema"] == 1
+    return {doc["id"]: doc for doc in data["batches"].values()}
+
+
+@pytest.fixture
+def old_db(db_path: Path) -> Path:
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(V1, db_path)
+    db_path.chmod(0o600)
+    return db_path
+
+
+def test_a_schema_1_database_is_migrated_and_every_batch_is_as_it_was(old_db, run_cli):
+    before = v1_docs()
+    repo = Repository(old_db)
+    assert [s.id for s in repo.summaries()] == list(before)  # oldest first, as they were made
+    for batch_id, doc in before.items():
+        assert repo.get_raw(batch_id) == doc  # every field, item, output, attempt, log
+        assert repo.get(batch_id).model_dump(mode="json", exclude_none=True) == doc
+    index = json.loads(old_db.read_text())
+    assert next(iter(index["_meta"].values()))["schema"] == SCHEMA_VERSION
+    assert {e["id"] for e in index["index"].values()} == set(before)
+    assert not old_db.with_name(old_db.name + ".v1-backup").exists()  # verified, so removed
+    ocean = next(d for d in before.values() if d["name"].startswith("Ocean"))
+    assert [i["attempts"] for i in ocean["items"]] == [1, 2, 1, 2]  # the fixture has retries
+    result = run_cli("show", ocean["id"][:6], "--json")
+    shown = json.loads(result.out)
+    assert [i["output_path"] for i in shown["items"]] == [i["output_path"] for i in ocean["items"]]
+
+
+def test_migration_happens_once(old_db):
+    Repository(old_db).summaries()
+    migrated = file_bytes(old_db)
+    assert Repository(old_db).summaries() and file_bytes(old_db) == migrated
+
+
+def test_a_migration_that_fails_leaves_the_old_database_as_it_was(old_db, monkeypatch):
+    original = old_db.read_bytes()
+
+    def crash(self, entries):
+        raise StoreError("disk full (simulated)")
+
+    monkeypatch.setattr(Repository, "_write_index", crash)
+    with pytest.raises(StoreError, match="simulated"):
+        Repository(old_db).summaries()
+    assert old_db.read_bytes() == original  # still schema 1, still whole
+    monkeypatch.undo()
+    repo = Repository(old_db)  # the next open migrates from scratch
+    assert {s.id for s in repo.summaries()} == set(v1_docs())
+
+
+def test_the_cli_works_on_an_old_database(old_db, run_cli):
+    listed = run_cli("list")
+    assert listed.code == 0
+    for doc in v1_docs().values():
+        assert doc["id"] in listed.out
+
+
+HOLD = """
+import sys
+from filelock import FileLock
+lock = FileLock(sys.argv[1]); lock.acquire()
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def hold(lock_path: Path) -> subprocess.Popen:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(lock_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def release(holder: subprocess.Popen) -> None:
+    holder.stdin.close()
+    holder.wait(timeout=10)
+
+
+def quick_batch(service: BatchService, make_script, name: str, count: int = 4) -> str:
+    script = make_script("ok.py", "import sys\nopen(sys.argv[1], 'w').write('ok')\n")
+    batch = service.create(
+        name, generator="command", command=f"{script} {{output}}", output_ext="txt"
+    )
+    service.add_items(batch.id, [f"{name} {n}" for n in range(count)])
+    service.lock(batch.id)
+    return batch.id
+
+
+def test_a_run_never_waits_for_another_batchs_lock(db_path, make_script, monkeypatch):
+    """Batch A's lock held by another process the whole time: batch B starts, runs and ends."""
+    monkeypatch.setenv("BATCHTUI_LOCK_TIMEOUT", "0.5")
+    service = BatchService(db_path, flush_interval=0.02)
+    first = quick_batch(service, make_script, "First")
+    second = quick_batch(service, make_script, "Second")
+    holder = hold(db_path.parent / "batchtui.batches" / ".locks" / f"{first}.lock")
+    try:
+        ended = anyio.run(service.start, second)
+        assert ended.status is BatchStatus.COMPLETE
+    finally:
+        release(holder)
+    assert service.get(first).status is BatchStatus.LOCKED
+
+
+def test_a_runs_progress_is_written_while_the_index_is_locked(db_path, make_script, tmp_path):
+    """A run's flushes write its own file only: with the index locked by someone else, the
+    items' progress still reaches the store (another process reads it there)."""
+    gate = tmp_path / "go"
+    script = make_script(
+        "gated.py",
+        f"""
+        import os, sys, time
+        if sys.argv[2] == "late":
+            while not os.path.exists({str(gate)!r}):
+                time.sleep(0.02)
+        open(sys.argv[1], "w").write("ok")
+        """,
+    )
+    service = BatchService(db_path, flush_interval=0.02)
+    batch = service.create(
+        "Busy index", generator="command", command=f"{script} {{output}} {{content}}",
+        output_ext="txt", concurrency=1,
+    )  # fmt: skip
+    service.add_items(batch.id, ["early", "late"])
+    service.lock(batch.id)
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(service.start, batch.id)
+            reader = Repository(db_path)
+            await wait_until(lambda: reader.get(batch.id).status is BatchStatus.PROCESSING)
+            holder = await anyio.to_thread.run_sync(hold, Path(str(db_path) + ".lock"))
+            try:
+                await wait_until(
+                    lambda: reader.get(batch.id).items[0].status is ItemStatus.SUCCEEDED
+                )
+                assert reader.summaries()[0].succeeded == 1  # the list sees it too
+            finally:
+                gate.touch()
+                await anyio.to_thread.run_sync(release, holder)
+
+    anyio.run(main)
+    assert service.get(batch.id).status is BatchStatus.COMPLETE
+
+
+def test_the_index_heals_from_the_batch_files(db_path, service):
+    """A writer killed between a batch file and the index (simulated: the index put back):
+    readers believe the batch files."""
+    made = service.create("Healing")
+    stale_index = db_path.read_bytes()
+    service.add_items(made.id, ["a", "b", "c"])
+    service.rename(made.id, "Healed")
+    db_path.write_bytes(stale_index)  # the index from before both changes
+    fresh = Repository(db_path)
+    (summary,) = fresh.summaries()
+    assert (summary.name, summary.total) == ("Healed", 3)
+    assert fresh.index() == [(made.id, "Healed")]
+    batch_file(db_path, made.id).unlink()  # a batch file gone: so is the batch
+    assert Repository(db_path).summaries() == []
