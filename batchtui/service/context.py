@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..core.actions import require
+from ..core.errors import NotFoundError
 from ..store import Repository, Transaction
 from .refs import resolve_batch
 
@@ -23,10 +24,28 @@ class ServiceContext:
     new_id: Callable[[], str]
     flush_interval: float
 
+    def resolve(self, ref: str) -> str:
+        """The id of the batch `ref` names. An exact id (what scripts pass) is found by its
+        file alone; anything else is looked up in the index of every batch."""
+        exact = ref.strip()
+        if self.repo.has(exact):
+            return exact
+        return resolve_batch(ref, self.repo.index())
+
     def in_tx(self, tx: Transaction, ref: str) -> Batch:
-        """The batch `ref` names, read inside `tx` (only that batch is validated)."""
-        batch = tx.get(resolve_batch(ref, tx.index()))
-        assert batch is not None  # the id came from this transaction's own documents
+        """The batch `ref` names, read (locked) inside `tx`; only that batch is validated."""
+        batch_id = self.resolve(ref)
+        batch = tx.get(batch_id)
+        if batch is None:
+            raise NotFoundError(f"batch '{batch_id}' was deleted meanwhile")
+        return batch
+
+    def find(self, ref: str) -> Batch:
+        """The batch `ref` names, as stored now (a lock-free snapshot)."""
+        batch_id = self.resolve(ref)
+        batch = self.repo.get(batch_id)
+        if batch is None:
+            raise NotFoundError(f"batch '{batch_id}' was deleted meanwhile")
         return batch
 
     def mutate(self, ref: str, action: str, change: Callable[[Batch], Any]) -> Any:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from ..core.states import ItemStatus
 from ..core.summary import BatchSummary
 from .context import ServiceContext
-from .refs import resolve_batch
 
 if TYPE_CHECKING:
     from ..core.models import Batch, BatchItem, Progress
@@ -37,7 +36,7 @@ class Reads:
 
     def get(self, ref: str) -> Batch:
         """The batch an id, unique id prefix, name or unique name prefix refers to."""
-        return self.ctx.repo.find(lambda index: resolve_batch(ref, index))
+        return self.ctx.find(ref)
 
     def find_by_id(self, batch_id: str) -> Batch | None:
         """One batch by its exact id, or None (no name resolution: for following a run)."""

@@ -21,7 +21,6 @@ from ..runners.detached import runs_folder, spawn_runner
 from ..runners.in_process import run_batch
 from ..runners.recorder import Listener, runner_info
 from .context import ServiceContext
-from .refs import resolve_batch
 from .validation import run_problems
 
 if TYPE_CHECKING:
@@ -96,7 +95,7 @@ class Runs:
         try:
             return self.ctx.mutate(ref, "retry" if retry else "start", change)
         except TransitionError:
-            current = self.ctx.repo.find(lambda index: resolve_batch(ref, index))
+            current = self.ctx.find(ref)
             if current.status is BatchStatus.PROCESSING and current.runner is not None:
                 raise TransitionError(
                     f"batch '{current.name}' is already being processed by "
@@ -109,7 +108,7 @@ class Runs:
         """Begin a run of `ref` and hand it to a new background runner; returns at once."""
         repo = self.ctx.repo
         stamp = self.ctx.clock().strftime("%Y%m%d-%H%M%S")
-        batch_id = repo.find(lambda index: resolve_batch(ref, index)).id
+        batch_id = self.ctx.resolve(ref)
         log_path = runs_folder(repo.path) / f"{batch_id}-{stamp}.log"
         batch = self.begin(batch_id, retry=retry, detached=True, log_path=str(log_path))
         pid = spawn_runner(repo.path, batch.id, log_path, batch.config.workdir)

@@ -80,13 +80,19 @@ def check_writable(path: Path) -> None:
             )
 
 
-def write_database_file(path: Path, data: dict[str, Any]) -> None:
-    """Write `data` atomically with mode 0600 (temp file, fsync, rename, fsync the folder)."""
+def write_database_file(path: Path, data: dict[str, Any], *, temp_dir: Path | None = None) -> None:
+    """Write `data` atomically with mode 0600 (temp file, fsync, rename, fsync the folder).
+
+    `temp_dir` (on the same file system) holds the temporary file instead of the target's
+    folder: a folder of thousands of batch files is then never listed to tidy up after a
+    writer killed mid-write, only that small folder."""
     data.setdefault(META_TABLE, {"1": {"app": APP_TAG, "schema": SCHEMA_VERSION}})
     check_writable(path)
     folder = path.parent
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".tmp", dir=temp_dir if temp_dir else folder
+        )
     except FileNotFoundError:
         raise StoreError(f"database folder {folder} does not exist") from None
     except PermissionError:
@@ -100,7 +106,7 @@ def write_database_file(path: Path, data: dict[str, Any]) -> None:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
-        _remove_stale_temps(path, keep=tmp)
+        _remove_stale_temps(path, Path(tmp).parent, keep=tmp)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -115,9 +121,9 @@ def write_database_file(path: Path, data: dict[str, Any]) -> None:
             os.close(dir_fd)
 
 
-def _remove_stale_temps(path: Path, keep: str) -> None:
-    """Delete temp files of writers killed mid-write (safe: we hold the write lock)."""
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+def _remove_stale_temps(path: Path, folder: Path, keep: str) -> None:
+    """Delete temp files of writers of `path` killed mid-write (safe: we hold its lock)."""
+    for stale in folder.glob(f".{path.name}.*.tmp"):
         if str(stale) != keep:
             with contextlib.suppress(OSError):
                 stale.unlink()

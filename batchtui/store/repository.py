@@ -5,14 +5,16 @@ batchtui.json              the index: one entry per batch (id, name, status, cou
                            and the signature of the batch file it was taken from)
 batchtui.batches/<id>.json one batch: its config and every item (a TinyDB document file)
 batchtui.batches/.locks/   one lock file per batch
+batchtui.batches/.running/ an empty marker per batch in PROCESSING
+batchtui.batches/.tmp/     batch files being written (then renamed into place)
 batchtui.json.lock         the index's lock
 ```
 
 An operation on one batch reads and writes that batch's file under that batch's lock, so its
 cost follows the batch, not the history, and two runs of two batches never wait on each other.
-The index is written only when a change shows in it (a new or deleted batch, a name, a status,
-an item count), under its own short lock, after the batch locks (one order everywhere: no
-deadlock). A run's progress flushes touch only the batch file.
+The index is written only when a batch appears, goes, or settles (its run ended), under its own
+short lock, after the batch locks (one order everywhere: no deadlock). Edits, locking and a
+run's progress flushes touch only the batch file.
 
 The batch files are the truth; the index is a cache of what they say. Each entry records the
 signature (inode, mtime, size) of the file it summarises, and readers compare it with the file
@@ -52,12 +54,16 @@ def _model() -> type[Batch]:
 
 INDEX_TABLE = "index"
 BATCH_TABLE = "batch"
+TEMP = ".tmp"
+"""Beside the batch files: where a batch file is written before it replaces the old one."""
+RUNNING = ".running"
+"""Beside the batch files: an empty marker per batch in PROCESSING."""
 LEGACY_TABLE = "batches"
 """Schema 1 kept every batch in this table of the one database file."""
 DEFAULT_LOCK_TIMEOUT = 15.0
-INDEXED = ("name", "status", "platform", "total", "created_at")
-"""Fields whose change is written to the index at once (the rest may lag: readers see the
-signature mismatch and read the batch file)."""
+INDEXED = ("name", "status", "platform", "total", "succeeded", "created_at")
+"""What a settled batch's index entry must show as its file does."""
+SETTLED = frozenset({"COMPLETE", "PARTIAL", "FAILED"})
 
 Signature = tuple[int, int, int]
 
@@ -235,9 +241,14 @@ class Transaction:
 
 
 def _shows_differently(entry: dict[str, Any] | None, doc: dict[str, Any] | None) -> bool:
-    """Whether writing `doc` changes what the index shows of its batch."""
+    """Whether writing `doc` must also write the index: a batch appears or goes, or settles
+    (its run ended) showing something else. Any other change (an edit, a lock, a run's start
+    and its flushes) leaves the entry behind its file; readers see the signature differ and
+    read those few files, so the index, written in full each time, is written rarely."""
     if doc is None or entry is None or entry.get("broken"):
         return True
+    if doc.get("status") not in SETTLED:
+        return False
     fresh = index_entry(doc, None)
     return fresh.get("broken", False) or any(fresh.get(f) != entry.get(f) for f in INDEXED)
 
@@ -330,16 +341,30 @@ class Repository:
         return doc
 
     def _write_batch(self, batch_id: str, doc: dict[str, Any] | None) -> Signature | None:
-        """Replace (or, for None, remove) a batch file; the new file's signature."""
+        """Replace (or, for None, remove) a batch file; the new file's signature.
+
+        A batch in PROCESSING also has a marker in `.running/`, made before the file says
+        PROCESSING and removed after it says otherwise: finding running batches (crash
+        recovery, at every command) then reads that folder, not the whole history.
+        """
         path = self._batch_path(batch_id)
         self._docs.pop(batch_id, None)
+        running = doc is not None and doc.get("status") == "PROCESSING"
+        marker = self.folder / RUNNING / batch_id
+        if running:
+            self._ensure_folder(marker.parent)
+            marker.touch()
         if doc is None:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-            return None
-        self._ensure_folder()
-        write_database_file(path, {BATCH_TABLE: {"1": doc}})
-        return _signature(path.stat())
+        else:
+            temp = self.folder / TEMP
+            self._ensure_folder(temp)
+            write_database_file(path, {BATCH_TABLE: {"1": doc}}, temp_dir=temp)
+        if not running:
+            with contextlib.suppress(FileNotFoundError):
+                marker.unlink()
+        return None if doc is None else _signature(path.stat())
 
     # ------------------------------------------------------------------- index
 
@@ -374,8 +399,8 @@ class Repository:
         return entries
 
     def _update_index(self, changes: dict[str, dict[str, Any] | None]) -> None:
-        """Apply entry changes (None: remove) to the index; call holding the index lock."""
-        self._index_cache = None
+        """Apply entry changes (None: remove) to the index; call holding the index lock (the
+        cached index is used only if the file is still the version it was parsed from)."""
         entries = dict(self._index_entries())
         for batch_id, entry in changes.items():
             if entry is None:
@@ -388,7 +413,8 @@ class Repository:
         self._ensure_folder()
         table = {str(n): entry for n, entry in enumerate(entries.values(), start=1)}
         write_database_file(self.path, {INDEX_TABLE: table})
-        self._index_cache = None
+        # What was just written is what a read would parse: keep it (no re-read of our own).
+        self._index_cache = (_signature(self.path.stat()), entries)
 
     def _current(self) -> dict[str, dict[str, Any]]:
         """Every batch's index entry, checked against its file: an entry whose file changed
@@ -461,9 +487,14 @@ class Repository:
         return summaries
 
     def processing(self) -> list[Batch]:
-        """Batches in PROCESSING, found without reading any other batch."""
-        ids = [e["id"] for e in self._current().values() if e.get("status") == "PROCESSING"]
-        return [batch for bid in ids if (batch := self.get(bid)) is not None]
+        """Batches in PROCESSING, found by their markers without reading any other batch."""
+        self._index_entries()  # a schema-1 database is migrated (and marked) first
+        try:
+            ids = sorted(os.listdir(self.folder / RUNNING))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        batches = [self.get(bid) for bid in ids]
+        return [b for b in batches if b is not None and b.status.value == "PROCESSING"]
 
     def check_readable(self) -> None:
         """Raise StoreError if the database exists but cannot be used (no models; what is
@@ -486,6 +517,14 @@ class Repository:
         except NotFoundError:
             return None
         return self._read_batch(batch_id)
+
+    def has(self, batch_id: str) -> bool:
+        """Whether a batch with exactly this id is stored (one stat)."""
+        try:
+            _check_id(batch_id)
+        except NotFoundError:
+            return False
+        return self._batch_path(batch_id).is_file()
 
     def find(self, pick: Callable[[list[tuple[str, str]]], str]) -> Batch:
         """The batch `pick` chooses from every (id, name), oldest first: only the chosen
