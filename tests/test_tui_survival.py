@@ -126,8 +126,9 @@ async def test_killing_the_tui_never_stops_its_run(db_path, make_script, tmp_pat
 HOLD_LOCK = """
 import sys, time
 from filelock import FileLock
-lock = FileLock(sys.argv[1] + ".lock")
-lock.acquire()
+locks = [FileLock(path) for path in sys.argv[1:]]
+for lock in locks:
+    lock.acquire()
 print("held", flush=True)
 sys.stdin.read()  # until the test closes our stdin
 """
@@ -151,8 +152,10 @@ async def test_a_held_database_lock_neither_freezes_the_tui_nor_kills_the_run(
         await wait_until(
             lambda: [i.status for i in screen.current.items] == [ItemStatus.RUNNING] * 2, limit=10
         )
+        # Another process holds the index and the other batch (what a user acts on here).
+        other_lock = db_path.parent / "batchtui.batches" / ".locks" / f"{other.id}.lock"
         holder = subprocess.Popen(
-            [sys.executable, "-c", HOLD_LOCK, str(db_path)],
+            [sys.executable, "-c", HOLD_LOCK, f"{db_path}.lock", str(other_lock)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -6,18 +6,19 @@ import functools
 import json
 import sys
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from ..core.events import EngineEvent, ItemFinished, ItemProgress, ItemStarted, ItemWaiting
 from ..core.models import TERMINAL_ITEM, Batch, BatchItem, BatchStatus, ItemStatus, utcnow
 from ..core.models import Progress as BatchProgress
+from ..core.summary import BatchSummary
 from ..core.symbols import ICONS, WAITING_ICON, seconds
 from ..core.textsafe import one_line
+from .plain_table import write_table
 
 if TYPE_CHECKING:  # rich loads when something is drawn with it, not for every command
     from rich.console import Console
     from rich.progress import Progress, TaskID
-    from rich.table import Table
     from rich.text import Text
 
 STATUS_ICONS = ICONS
@@ -58,58 +59,51 @@ def console(out: TextIO | None = None) -> Console:
     return Console(file=out, highlight=False, width=width, soft_wrap=not out.isatty())
 
 
-def batches_table(batches: list[Batch]) -> Table:
-    from rich.table import Table
-    from rich.text import Text
+def summary_json(summary: BatchSummary) -> dict[str, Any]:
+    """A batch as `list --json` gives it: what the index knows (no items)."""
+    return {
+        "id": summary.id,
+        "name": summary.name,
+        "status": summary.status.value,
+        "platform": summary.platform,
+        "created_at": summary.created_at.isoformat(),
+        "updated_at": summary.updated_at.isoformat() if summary.updated_at else None,
+        "progress": {
+            "total": summary.total,
+            "succeeded": summary.succeeded,
+            "percent": summary.percent,
+        },
+    }
 
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    table.add_column("ID", no_wrap=True)
-    table.add_column("NAME", no_wrap=True, overflow="ellipsis", ratio=1, min_width=10)
-    table.add_column("STATUS", no_wrap=True, min_width=12)
-    table.add_column("ITEMS", justify="right", no_wrap=True)
-    table.add_column("PLATFORM", no_wrap=True)
-    table.add_column("UPDATED", no_wrap=True)
-    for batch in batches:
-        progress = batch.progress()
-        table.add_row(
-            batch.id,
-            Text(one_line(batch.name, 40)),
-            status_text(batch.status),
-            f"{progress.succeeded}/{progress.total}",
-            batch.config.platform,
-            when(batch.updated_at),
+
+def write_batches_table(summaries: list[BatchSummary], out: IO[str]) -> None:
+    """Batches as an aligned table, one line each."""
+    rows = [
+        (
+            s.id,
+            s.name,
+            status_text(s.status),
+            f"{s.succeeded}/{s.total}",
+            s.platform,
+            when(s.updated_at),
         )
-    return table
+        for s in summaries
+    ]
+    headers = ("ID", "NAME", "STATUS", "ITEMS", "PLATFORM", "UPDATED")
+    write_table(out, headers, rows, flexible=1, right=frozenset({3}), cap=40)
 
 
-def items_table(items: list[BatchItem], *, detail: str = "auto") -> Table:
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("STATUS", no_wrap=True, min_width=13)
-    table.add_column("TRY", justify="right", no_wrap=True)
-    table.add_column("CONTENT", no_wrap=True, overflow="ellipsis", ratio=1, min_width=12)
-    table.add_column("TIME", justify="right", no_wrap=True)
-    table.add_column("RESULT", no_wrap=True, overflow="ellipsis", ratio=2, min_width=12)
+def write_items_table(items: list[BatchItem], out: IO[str]) -> None:
+    """Items as an aligned table (fast for tens of thousands: no per-cell layout)."""
+    rows = []
     for item in items:
         waiting = item.status is ItemStatus.PENDING and item.waiting
-        if item.error:
-            result = Text(one_line(item.error, 80), style="red")
-        elif waiting:
-            result = Text(one_line(item.waiting or "", 80), style="dim")
-        else:
-            result = Text(one_line(item.output_path or "", 80))
-        table.add_row(
-            str(item.position),
-            f"{WAITING_ICON} WAITING" if waiting else status_text(item.status),
-            str(item.attempts),
-            Text(one_line(item.content, 40)),
-            seconds(item.duration_seconds) if item.started_at else "",
-            result,
-        )
-    return table
+        state = f"{WAITING_ICON} WAITING" if waiting else status_text(item.status)
+        result = item.error or (item.waiting if waiting else item.output_path) or ""
+        took = seconds(item.duration_seconds) if item.started_at else ""
+        rows.append((str(item.position), state, str(item.attempts), item.content, took, result))
+    headers = ("#", "STATUS", "TRY", "CONTENT", "TIME", "RESULT")
+    write_table(out, headers, rows, flexible=3, right=frozenset({0, 2, 4}), cap=80)
 
 
 def show_batch(batch: Batch, out: Console) -> None:
@@ -133,7 +127,7 @@ def show_batch(batch: Batch, out: Console) -> None:
     out.print(progress_line(progress))
     if batch.items:
         out.print()
-        out.print(items_table(batch.items))
+        write_items_table(batch.items, out.file)
     else:
         out.print(f'\nno items yet: batchtui add {batch.id} "a prompt" …')
 

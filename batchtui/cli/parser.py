@@ -87,6 +87,10 @@ _CONFIG_KEYS = (
 )
 
 
+LIST_PAGE = 30
+"""How many batches `list` shows a person unless told otherwise (the newest)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line."""
     parser = _Parser(
@@ -113,7 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = verb("create", "create a DRAFT batch", ref=False, json=True)
     sub.add_argument("name", metavar="NAME")
     _config_flags(sub)
-    verb("list", "list batches", ref=False, json=True)
+    sub = verb("list", "list batches: the newest ones (--all: every one)", ref=False, json=True)
+    sub.add_argument(
+        "--limit",
+        "-n",
+        type=_positive_int,
+        default=None,
+        help=f"show the newest N (default {LIST_PAGE}; with --json: all)",
+    )
+    sub.add_argument("--all", "-a", action="store_true", help="show every batch")
     verb("show", "show a batch and its items", json=True)
     sub = verb("delete", "delete a batch (outputs are kept unless --outputs)", json=True)
     sub.add_argument("--outputs", action="store_true", help="also delete its output folder")

@@ -2,24 +2,45 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..core.platforms import PLATFORMS
 from ..generators import available
 from ..generators.command import PLACEHOLDERS
 from .base import CliBase
-from .output import batch_json, batches_table, item_json, items_table, progress_line, show_batch
+from .output import (
+    batch_json,
+    item_json,
+    progress_line,
+    show_batch,
+    summary_json,
+    write_batches_table,
+    write_items_table,
+)
+from .parser import LIST_PAGE
 
 
 class ReadVerbs(CliBase):
     def do_list(self) -> int:
-        batches = self.service.list_batches()
+        """The newest batches (or all), from the index: no batch is read in full."""
+        summaries = self.service.summaries()
+        json_out = getattr(self.args, "json", False)
+        limit = self.args.limit or (None if json_out else LIST_PAGE)
+        shown = summaries if self.args.all or limit is None else summaries[-limit:]
 
         def human() -> None:
-            if not batches:
-                self.out.print('no batches yet — start one: batchtui create "Space Facts"')
-            else:
-                self.out.print(batches_table(batches))
+            if not summaries:
+                self.say('no batches yet — start one: batchtui create "Space Facts"')
+                return
+            write_batches_table(shown, sys.stdout)
+            hidden = len(summaries) - len(shown)
+            if hidden:
+                self.say(
+                    f"… {hidden:,} older batch{'es' * (hidden != 1)} not shown (newest "
+                    f"{len(shown)} of {len(summaries):,}): batchtui list --all, or --limit N"
+                )
 
-        return self.emit([batch_json(b) for b in batches], human)
+        return self.emit([summary_json(s) for s in shown], human)
 
     def do_show(self) -> int:
         batch = self.service.get(self.args.id)
@@ -36,7 +57,7 @@ class ReadVerbs(CliBase):
         items = self.service.failed(self.args.id)
         return self.emit(
             [item_json(item) for item in items],
-            lambda: self.out.print(items_table(items) if items else "no failed items"),
+            lambda: write_items_table(items, sys.stdout) if items else self.say("no failed items"),
         )
 
     def do_outputs(self) -> int:
