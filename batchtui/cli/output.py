@@ -5,21 +5,28 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from ..core.events import EngineEvent, ItemFinished, ItemProgress, ItemStarted, ItemWaiting
-from ..core.models import TERMINAL_ITEM, Batch, BatchItem, BatchStatus, ItemStatus, utcnow
-from ..core.models import Progress as BatchProgress
+from ..core.states import TERMINAL_ITEM, BatchStatus, ItemStatus
 from ..core.summary import BatchSummary
 from ..core.symbols import ICONS, WAITING_ICON, seconds
 from ..core.textsafe import one_line
 from .plain_table import write_table
 
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 if TYPE_CHECKING:  # rich loads when something is drawn with it, not for every command
     from rich.console import Console
     from rich.progress import Progress, TaskID
     from rich.text import Text
+
+    from ..core.models import Batch, BatchItem
+    from ..core.models import Progress as BatchProgress
 
 STATUS_ICONS = ICONS
 

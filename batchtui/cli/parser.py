@@ -11,7 +11,6 @@ from .. import __version__
 from ..core.errors import EXIT_USAGE
 from ..core.platforms import PLATFORMS
 from ..core.textsafe import one_line
-from ..generators import BUILTIN
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,11 +39,12 @@ def _number(text: str) -> float:
 def _config_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("config")
     group.add_argument("--platform", choices=sorted(PLATFORMS), help="preset: size and max length")
-    # Built-ins only: listing plugins reads every installed package's metadata (~8 ms on
-    # every command, measured); `batchtui generators` lists them all.
+    # Named, not imported: the generators load pydantic (~60 ms), and listing plugins reads
+    # every installed package's metadata; `batchtui generators` lists them all.
     group.add_argument(
         "--generator",
-        help=f"how items are made: {', '.join(BUILTIN)} or a plugin (see: batchtui generators)",
+        help="how items are made: titlecard (default), command, or a plugin "
+        "(see: batchtui generators)",
     )
     group.add_argument(
         "--command",

@@ -5,8 +5,6 @@ from __future__ import annotations
 import sys
 
 from ..core.platforms import PLATFORMS
-from ..generators import available
-from ..generators.command import PLACEHOLDERS
 from .base import CliBase
 from .output import (
     batch_json,
@@ -23,21 +21,20 @@ from .parser import LIST_PAGE
 class ReadVerbs(CliBase):
     def do_list(self) -> int:
         """The newest batches (or all), from the index: no batch is read in full."""
-        summaries = self.service.summaries()
         json_out = getattr(self.args, "json", False)
         limit = self.args.limit or (None if json_out else LIST_PAGE)
-        shown = summaries if self.args.all or limit is None else summaries[-limit:]
+        shown, total = self.service.page(None if self.args.all else limit)
 
         def human() -> None:
-            if not summaries:
+            if not total:
                 self.say('no batches yet — start one: batchtui create "Space Facts"')
                 return
             write_batches_table(shown, sys.stdout)
-            hidden = len(summaries) - len(shown)
+            hidden = total - len(shown)
             if hidden:
                 self.say(
                     f"… {hidden:,} older batch{'es' * (hidden != 1)} not shown (newest "
-                    f"{len(shown)} of {len(summaries):,}): batchtui list --all, or --limit N"
+                    f"{len(shown)} of {total:,}): batchtui list --all, or --limit N"
                 )
 
         return self.emit([summary_json(s) for s in shown], human)
@@ -81,6 +78,9 @@ class ReadVerbs(CliBase):
         return self.emit(data, human)
 
     def do_generators(self) -> int:
+        from ..generators import available
+        from ..generators.command import PLACEHOLDERS
+
         data = {"generators": available(), "placeholders": PLACEHOLDERS}
 
         def human() -> None:

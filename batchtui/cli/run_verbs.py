@@ -6,13 +6,17 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 import anyio
 
 from ..core.errors import EXIT_OK, EXIT_RUN_FAILED, ValidationError
-from ..core.models import Batch, BatchStatus
+from ..core.states import BatchStatus
 from .base import CliBase
 from .output import RunDisplay, batch_json
+
+if TYPE_CHECKING:
+    from ..core.models import Batch
 
 ATTACH_POLL = 0.2  # seconds between looks at the database while attached
 

@@ -106,6 +106,11 @@ class BatchService:
         """Every batch as a list shows it, oldest first (no models loaded)."""
         return self._reads.summaries()
 
+    def page(self, newest: int | None) -> tuple[list[BatchSummary], int]:
+        """The newest N batches (None: all) as a list shows them, and how many there are
+        (only those shown are summarised)."""
+        return self._reads.page(newest)
+
     def version(self) -> Hashable:
         """A token that changes whenever anything stored changes: poll it, then read."""
         return self._reads.version()
@@ -232,7 +237,12 @@ class BatchService:
             self._runs.interrupt_all_here(reason)
 
     def recover_orphans(self) -> list[Batch]:
-        """End PROCESSING batches whose runner is gone: RUNNING items become INTERRUPTED."""
+        """End PROCESSING batches whose runner is gone: RUNNING items become INTERRUPTED.
+
+        Every command asks; with no batch marked running (the usual case) nothing of the
+        run machinery is even imported."""
+        if not self._ctx.repo.any_running():
+            return []
         return self._runs.recover_orphans()
 
 

@@ -30,6 +30,10 @@ class Reads:
         """Every batch as a list shows it, oldest first, without validating items."""
         return self.ctx.repo.summaries()
 
+    def page(self, newest: int | None) -> tuple[list[BatchSummary], int]:
+        """The newest N batches (None: all) as a list shows them, and how many there are."""
+        return self.ctx.repo.page(newest)
+
     def version(self) -> Hashable:
         """A token that changes whenever anything stored changes (one stat, no read)."""
         return self.ctx.repo.signature()

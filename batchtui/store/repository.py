@@ -61,8 +61,6 @@ RUNNING = ".running"
 LEGACY_TABLE = "batches"
 """Schema 1 kept every batch in this table of the one database file."""
 DEFAULT_LOCK_TIMEOUT = 15.0
-INDEXED = ("name", "status", "platform", "total", "succeeded", "created_at")
-"""What a settled batch's index entry must show as its file does."""
 SETTLED = frozenset({"COMPLETE", "PARTIAL", "FAILED"})
 
 Signature = tuple[int, int, int]
@@ -245,12 +243,9 @@ def _shows_differently(entry: dict[str, Any] | None, doc: dict[str, Any] | None)
     (its run ended) showing something else. Any other change (an edit, a lock, a run's start
     and its flushes) leaves the entry behind its file; readers see the signature differ and
     read those few files, so the index, written in full each time, is written rarely."""
-    if doc is None or entry is None or entry.get("broken"):
-        return True
-    if doc.get("status") not in SETTLED:
-        return False
-    fresh = index_entry(doc, None)
-    return fresh.get("broken", False) or any(fresh.get(f) != entry.get(f) for f in INDEXED)
+    # A settled batch is written rarely (its run's end, a delete), and its entry must then
+    # carry the new file's signature, or every reader would read that file again.
+    return doc is None or entry is None or entry.get("broken") or doc.get("status") in SETTLED
 
 
 def _check_id(batch_id: object) -> None:
@@ -475,8 +470,19 @@ class Repository:
 
     def summaries(self) -> list[BatchSummary]:
         """Every batch as a list shows it, oldest first, without validating any."""
+        return self.page(None)[0]
+
+    def page(self, newest: int | None) -> tuple[list[BatchSummary], int]:
+        """The `newest` N batches (None: all) as a list shows them, oldest first, and how
+        many there are in all; only the ones shown are made into summaries."""
+        entries = sorted(
+            self._current().values(), key=lambda e: (str(e.get("created_at", "")), e["id"])
+        )
+        total = len(entries)
+        if newest is not None:
+            entries = entries[-newest:] if newest else []
         summaries = []
-        for entry in self._current().values():
+        for entry in entries:
             if entry.get("broken"):
                 batch = self.get(entry["id"])  # validating it raises the real reason
                 if batch is not None:
@@ -484,7 +490,15 @@ class Repository:
                 continue
             summaries.append(_summary(entry))
         summaries.sort(key=lambda s: (s.created_at, s.id))
-        return summaries
+        return summaries, total
+
+    def any_running(self) -> bool:
+        """Whether any batch is marked PROCESSING (one listing of a small folder)."""
+        self._index_entries()  # a schema-1 database is migrated (and marked) first
+        try:
+            return bool(os.listdir(self.folder / RUNNING))
+        except (FileNotFoundError, NotADirectoryError):
+            return False
 
     def processing(self) -> list[Batch]:
         """Batches in PROCESSING, found by their markers without reading any other batch."""
