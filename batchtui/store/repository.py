@@ -207,16 +207,21 @@ class Transaction:
         if not self._changed:
             return
         repo = self.repo
-        entries = repo._index_entries()
+        # Decided without reading the index (a history of 5,000 batches is a 1 MB parse):
+        # whether a batch is new is known from reading it in this transaction.
         needs_index = any(
-            _shows_differently(entries.get(bid), doc) for bid, doc in self._changed.items()
+            doc is None or doc.get("status") in SETTLED or self._read.get(bid) is None
+            for bid, doc in self._changed.items()
         )
         index_lock = repo._index_lock() if needs_index else None
         if index_lock is not None:
             repo._acquire(index_lock, self.timeout, "the index")
-            # Refuse before any batch file is written, so a refusal changes nothing.
-            check_writable(repo.path)
         try:
+            if index_lock is not None:
+                # Refuse before any batch file is written, so a refusal changes nothing: a
+                # read-only index, or one that cannot be read (never overwritten).
+                check_writable(repo.path)
+                repo._index_entries()
             written: dict[str, Signature | None] = {}
             for batch_id, doc in self._changed.items():
                 written[batch_id] = repo._write_batch(batch_id, doc)
@@ -236,16 +241,6 @@ class Transaction:
         for lock in self._locks.values():
             lock.release()
         self._locks.clear()
-
-
-def _shows_differently(entry: dict[str, Any] | None, doc: dict[str, Any] | None) -> bool:
-    """Whether writing `doc` must also write the index: a batch appears or goes, or settles
-    (its run ended) showing something else. Any other change (an edit, a lock, a run's start
-    and its flushes) leaves the entry behind its file; readers see the signature differ and
-    read those few files, so the index, written in full each time, is written rarely."""
-    # A settled batch is written rarely (its run's end, a delete), and its entry must then
-    # carry the new file's signature, or every reader would read that file again.
-    return doc is None or entry is None or entry.get("broken") or doc.get("status") in SETTLED
 
 
 def _check_id(batch_id: object) -> None:
@@ -449,7 +444,8 @@ class Repository:
     def transaction(self, *, timeout: float | None = None) -> Iterator[Transaction]:
         """A `Transaction` (each batch it touches locked, waiting up to `timeout`, default
         `lock_timeout`); its changes are written when the block ends without error."""
-        self._index_entries()  # a schema-1 database is migrated before anything else
+        if not self.folder.is_dir():
+            self._index_entries()  # a schema-1 database is migrated before anything else
         tx = Transaction(self, self.lock_timeout if timeout is None else timeout)
         try:
             yield tx
