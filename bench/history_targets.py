@@ -61,7 +61,7 @@ def noop_batch(db: Path, items: int, out: Path) -> str:
             "--output",
             str(out),
             "--json",
-        )  # fmt: skip
+        )
     )
     cli(db, "add", made["id"], "--file", "-", stdin="".join(f"item {i}\n" for i in range(items)))
     cli(db, "lock", made["id"])

@@ -297,6 +297,7 @@ async def test_background_run_is_followed_and_cancelled_from_the_tui(db_path, ma
     service.lock(made.id)
     app = make_app(service, poll_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(lambda: app.screen.checked)  # past the first frame's index guess
         await pilot.press("s")
         await pilot.pause()
         await pilot.press("s")  # start: handed to a runner process
@@ -324,3 +325,18 @@ async def test_background_run_is_followed_and_cancelled_from_the_tui(db_path, ma
         assert "FAILED" in str(screen.query_one("#run-head").render())
     ended = service.get(made.id)
     assert [i.status for i in ended.items] == [ItemStatus.CANCELLED] * 3
+
+
+async def test_the_first_frame_from_the_index_is_checked_right_after(db_path):
+    """The index may be behind a batch file (a lock, a run's progress): the first frame is
+    drawn from it, and the list is read in full right after."""
+    service = BatchService(Repository(db_path))
+    made = service.create("Behind")
+    service.add_items(made.id, ["a"])
+    service.lock(made.id)  # the index still says DRAFT: locking does not write it
+    assert service.indexed_summaries()[0].status is BatchStatus.DRAFT
+    app = make_app(BatchService(Repository(db_path)), poll_interval=60)
+    async with app.run_test(size=(80, 24)):
+        screen = app.screen
+        await wait_until(lambda: screen.checked)
+        assert "LOCKED" in str(screen.table.source_row(made.id)[1])

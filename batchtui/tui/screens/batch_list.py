@@ -111,11 +111,22 @@ class BatchListScreen(AppScreen):
         self.sub_title = "batches"
         self._filter = ""
         self._batches: dict[str, BatchSummary] = {}
+        self._loaded = False
+        self.checked = False
+        """Whether the list has been read in full (not only from the index) at least once."""
         self.set_interval(self.bt.poll_interval, self._poll)
         self.set_interval(30, self.reload)  # "Changed" column ages even when nothing happens
 
     def on_screen_resume(self) -> None:
-        self.reload()  # also the first load: a screen resumes right after it mounts
+        if not self._loaded:
+            self._loaded = True
+            # The first load: the index as it stands draws the first frame, and right after
+            # it the list is checked against every batch file (a running batch's latest
+            # progress, a change the index has not caught up with).
+            self.reload(quick=True)
+            self.set_timer(0.1, self.reload)
+            return
+        self.reload()
 
     @property
     def table(self) -> FittedTable:
@@ -127,13 +138,16 @@ class BatchListScreen(AppScreen):
         if self.bt.store_changed(self):
             self.reload()
 
-    def reload(self) -> None:
-        """Read every batch and show them (keeps the cursor on the same batch)."""
+    def reload(self, *, quick: bool = False) -> None:
+        """Read every batch and show them (keeps the cursor on the same batch); `quick`:
+        as the index has them, unchecked (for the first frame)."""
         self.bt.store_changed(self)  # what we read now is what the next poll compares with
-        summaries = self.bt.safe(self.bt.service.summaries)  # no models needed
+        read = self.bt.service.indexed_summaries if quick else self.bt.service.summaries
+        summaries = self.bt.safe(read)  # no models needed
         if summaries is None:
             return
         self._batches = {s.id: s for s in summaries}
+        self.checked = self.checked or not quick
         self._render_rows()
         self.refresh_bindings()
 
