@@ -8,12 +8,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import dispatch
+import history_targets
 import responsiveness
 import titlecard
 import tui_start
 from common import have, machine
 
 HERE = Path(__file__).resolve().parent
+
+
+def med(triple) -> float:
+    """The ratio of medians of a (ours, theirs, round ratios) measurement."""
+    return triple[0].median / triple[1].median
+
+
+def ratio(triple) -> str:
+    return f"{med(triple):.2f}x ({span(triple[2])}; {triple[0].text()} vs {triple[1].text()})"
 
 
 def span(spread) -> str:
@@ -32,6 +42,7 @@ def main() -> None:
     tui = tui_start.main()
     keys = responsiveness.main()
     real = titlecard.main()
+    past = history_targets.main([])
     parallel = have("parallel")
     lines = [
         "# Benchmark results",
@@ -87,6 +98,22 @@ def main() -> None:
         f"{keys['median_ms']:.0f} ms, p95 {keys['p95_ms']:.0f} ms (cursor); filter redraw "
         f"{keys['filter_median_ms'] or 0:.0f} ms ({keys['samples']} samples mid-run) | "
         f"{verdict(keys['p95_ms'] <= 100)} |",
+        f"| `start` of a 10-item batch with {past['batches']:,} batches ≤ 1.2× on an empty "
+        f"database | {ratio(past['start10'])} | {verdict(med(past['start10']) <= 1.2)} |",
+        f"| 1,000-item run with that history ≤ 1.2× on an empty database | "
+        f"{ratio(past['run1000'])} | {verdict(med(past['run1000']) <= 1.2)} |",
+        *[
+            f"| `{name}` at {past['batches']:,} batches ≤ 10× `python3 -c pass` | "
+            f"{times.text()}: {r.median:.1f}x ({r.low:.1f}–{r.high:.1f}x) | "
+            f"{verdict(r.median <= 10)} |"
+            for name, (times, r) in past["reads"].items()
+            if name != "python3 -c pass"
+        ],
+        f"| TUI first frame with {past['batches']:,} batches ≤ 1.5× minimal app | "
+        f"{past['tui'][0].median / past['tui'][1].median:.2f}x ({span(past['tui'][2])}) | "
+        f"{verdict(past['tui'][0].median / past['tui'][1].median <= 1.5)} |",
+        f"| TUI peak memory with {past['batches']:,} batches < 100 MiB | {past['tui'][3]:.0f} MiB "
+        f"| {verdict(past['tui'][3] < 100)} |",
         f"| titlecard ≤ 1.1× the same ffmpeg commands | {real['ratio']:.2f}x "
         f"({span(real['ratio_spread'])}; {real['batchtui_s']:.1f}s vs {real['direct_s']:.1f}s) | "
         f"{verdict(real['ratio'] <= 1.1)} |",
