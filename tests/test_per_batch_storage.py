@@ -191,3 +191,43 @@ def test_the_index_heals_from_the_batch_files(db_path, service):
     assert fresh.index() == [(made.id, "Healed")]
     batch_file(db_path, made.id).unlink()  # a batch file gone: so is the batch
     assert Repository(db_path).summaries() == []
+
+
+def test_index_changes_go_to_a_journal_that_is_folded_in(db_path, monkeypatch):
+    """Batches that appear or settle are appended to the index's journal (the index is not
+    rewritten whole each time); past JOURNAL_MAX lines it is folded into the index."""
+    import batchtui.store.repository as repository
+
+    monkeypatch.setattr(repository, "JOURNAL_MAX", 3)
+    service = BatchService(db_path)
+    first = service.create("First")  # a new database: the index is written whole
+    assert not Repository(db_path).journal.exists()
+    made = [service.create(f"More {n}") for n in range(3)]
+    repo = Repository(db_path)
+    assert len(repo.journal.read_text().split("\n")[1:]) == 3  # three appended lines
+    assert [name for _, name in repo.index()] == ["First", "More 0", "More 1", "More 2"]
+    service.create("Folded")  # the fourth line would pass the limit: folded in
+    assert not repo.journal.exists()
+    index = json.loads(db_path.read_text())
+    assert {e["name"] for e in index["index"].values()} == {
+        "First",
+        "More 0",
+        "More 1",
+        "More 2",
+        "Folded",
+    }
+    service.delete(made[0].id)
+    assert Repository(db_path).index()[0] == (first.id, "First")
+    assert "More 0" not in [name for _, name in Repository(db_path).index()]
+
+
+def test_a_torn_journal_line_is_skipped(db_path):
+    service = BatchService(db_path)
+    service.create("First")
+    second = service.create("Second")
+    repo = Repository(db_path)
+    with repo.journal.open("ab") as journal:
+        journal.write(b'\n{"id": "abc123", "entry": {"na')  # a crash mid-append
+    assert [name for _, name in Repository(db_path).index()] == ["First", "Second"]
+    third = service.create("Third")  # the next append starts on a line of its own
+    assert [bid for bid, _ in Repository(db_path).index()][1:] == [second.id, third.id]

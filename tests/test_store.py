@@ -142,7 +142,12 @@ def test_file_mode_is_0600(repo: Repository, db_path: Path) -> None:
 def test_rewrite_resets_a_loose_mode_to_0600(repo: Repository, db_path: Path) -> None:
     save(repo, sample_batch())
     db_path.chmod(0o644)
-    save(repo, sample_batch("cccccccccccc", "Other"))
+    batch_file(db_path, "a1b2c3d4e5f6").chmod(0o644)
+    save(repo, sample_batch("cccccccccccc", "Other"))  # recorded in the index's journal
+    save(repo, sample_batch())  # the batch file replaced
+    for written in (repo.journal, batch_file(db_path, "a1b2c3d4e5f6")):
+        assert stat.S_IMODE(written.stat().st_mode) == 0o600
+    repo._write_index(repo._index_entries())  # the index written whole again
     assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
 
 

@@ -7,6 +7,7 @@ batchtui.batches/<id>.json one batch: its config and every item (a TinyDB docume
 batchtui.batches/.locks/   one lock file per batch
 batchtui.batches/.running/ an empty marker per batch in PROCESSING
 batchtui.batches/.tmp/     batch files being written (then renamed into place)
+batchtui.batches/.index-journal.jsonl  index changes since the index was written whole
 batchtui.json.lock         the index's lock
 ```
 
@@ -27,6 +28,7 @@ leaves every file readable.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -56,6 +58,9 @@ def _model() -> type[Batch]:
 
 INDEX_TABLE = "index"
 BATCH_TABLE = "batch"
+JOURNAL = ".index-journal.jsonl"
+"""Beside the batch files: index changes since the index was last written whole."""
+JOURNAL_MAX = 256
 TEMP = ".tmp"
 """Beside the batch files: where a batch file is written before it replaces the old one."""
 RUNNING = ".running"
@@ -261,7 +266,9 @@ class Repository:
         self.folder = self.path.parent / f"{self.path.stem}.batches"
         """One file per batch, beside the index."""
         self.lock_timeout = lock_timeout if lock_timeout is not None else default_lock_timeout()
-        self._index_cache: tuple[Signature, dict[str, dict[str, Any]]] | None = None
+        self.journal = self.folder / JOURNAL
+        self._journal_lines = 0
+        self._index_cache: tuple[object, dict[str, dict[str, Any]]] | None = None
         self._docs: dict[str, tuple[Signature, dict[str, Any]]] = {}
         self._migrated = False
 
@@ -373,7 +380,9 @@ class Repository:
         except OSError:
             stat = None
         signature = _signature(stat) if stat is not None else None
-        if signature is not None and self._index_cache and self._index_cache[0] == signature:
+        journal_key = self._journal_signature()
+        key = (signature, journal_key)
+        if signature is not None and self._index_cache and self._index_cache[0] == key:
             return self._index_cache[1]
         data = read_database_file(self.path) or {}
         if data and schema_of(data) < 2:
@@ -387,27 +396,81 @@ class Repository:
             for e in (table.values() if isinstance(table, dict) else [])
             if isinstance(e, dict) and isinstance(e.get("id"), str)
         }
+        self._journal_lines = self._apply_journal(entries) if journal_key else 0
         if signature is not None:
-            self._index_cache = (signature, entries)
+            self._index_cache = (key, entries)
         return entries
 
-    def _update_index(self, changes: dict[str, dict[str, Any] | None]) -> None:
-        """Apply entry changes (None: remove) to the index; call holding the index lock (the
-        cached index is used only if the file is still the version it was parsed from)."""
-        entries = dict(self._index_entries())
-        for batch_id, entry in changes.items():
-            if entry is None:
-                entries.pop(batch_id, None)
-            else:
+    # The index journal: changes appended (O(1)) instead of the whole index rewritten on
+    # every batch that appears or settles; folded into the index every JOURNAL_MAX lines.
+
+    def _journal_signature(self) -> Signature | None:
+        try:
+            return _signature(self.journal.stat())
+        except OSError:
+            return None
+
+    def _apply_journal(self, entries: dict[str, dict[str, Any]]) -> int:
+        """Apply the journal's lines over `entries`; how many lines it has. A line torn by a
+        crash is skipped (its batch's file says the truth; readers see the mismatch)."""
+        try:
+            raw = self.journal.read_bytes()
+        except FileNotFoundError:
+            return 0
+        lines = 0
+        for line in raw.split(b"\n"):
+            if not line.strip():
+                continue
+            lines += 1
+            try:
+                record = json.loads(line)
+                batch_id = record["id"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            entry = record.get("entry")
+            if isinstance(entry, dict):
                 entries[batch_id] = entry
-        self._write_index(entries)
+            else:
+                entries.pop(batch_id, None)
+        return lines
+
+    def _update_index(self, changes: dict[str, dict[str, Any] | None]) -> None:
+        """Record entry changes (None: removed); call holding the index lock. Appended to the
+        journal (one write and fsync), which is folded into the index once it is long."""
+        entries = self._index_entries()  # raises for an index that cannot be read
+        if not self.path.exists() or self._journal_lines + len(changes) > JOURNAL_MAX:
+            merged = dict(entries)
+            for batch_id, entry in changes.items():
+                if entry is None:
+                    merged.pop(batch_id, None)
+                else:
+                    merged[batch_id] = entry
+            self._write_index(merged)
+            return
+        data = b"".join(
+            b"\n" + json.dumps({"id": bid, "entry": entry}, separators=(",", ":")).encode()
+            for bid, entry in changes.items()
+        )
+        self._ensure_folder()
+        fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._index_cache = None
 
     def _write_index(self, entries: dict[str, dict[str, Any]]) -> None:
         self._ensure_folder()
         table = {str(n): entry for n, entry in enumerate(entries.values(), start=1)}
         write_database_file(self.path, {INDEX_TABLE: table})
+        # The index now holds all the journal said (a crash before this unlink only means
+        # the journal's lines are applied again: the same entries).
+        with contextlib.suppress(FileNotFoundError):
+            self.journal.unlink()
+        self._journal_lines = 0
         # What was just written is what a read would parse: keep it (no re-read of our own).
-        self._index_cache = (_signature(self.path.stat()), entries)
+        self._index_cache = ((_signature(self.path.stat()), None), entries)
 
     def _current(self) -> dict[str, dict[str, Any]]:
         """Every batch's index entry, checked against its file: an entry whose file changed
@@ -557,15 +620,16 @@ class Repository:
         return batch
 
     def signature(self) -> tuple[object, ...] | None:
-        """A cheap "has anything changed?" token (two stats): the index file, and the batch
-        folder, whose modification time moves whenever a batch file is replaced."""
+        """A cheap "has anything changed?" token (three stats): the index file, its journal,
+        and the batch folder, whose modification time moves whenever a batch file is
+        replaced."""
         parts: list[object] = []
-        for path in (self.path, self.folder):
+        for path in (self.path, self.journal, self.folder):
             try:
                 parts.append(_signature(path.stat()))
             except OSError:
                 parts.append(None)
-        return None if parts == [None, None] else tuple(parts)
+        return None if parts == [None, None, None] else tuple(parts)
 
     def exists(self) -> bool:
         """Whether the database has been written yet."""
