@@ -41,7 +41,7 @@ class ReadVerbs(CliBase):
 
     def do_show(self) -> int:
         batch = self.service.get(self.args.id)
-        return self.emit(batch_json(batch), lambda: show_batch(batch, self.out))
+        return self.emit(batch_json(batch), lambda: show_batch(batch, sys.stdout))
 
     def do_progress(self) -> int:
         progress = self.service.progress(self.args.id)
