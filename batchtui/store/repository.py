@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -404,6 +404,12 @@ class Repository:
     # The index journal: changes appended (O(1)) instead of the whole index rewritten on
     # every batch that appears or settles; folded into the index every JOURNAL_MAX lines.
 
+    def _migrate_if_needed(self) -> None:
+        """Migrate a schema-1 database (which has no batch folder) before a transaction; a
+        schema-2 index is not parsed for this (a change to one batch never reads it)."""
+        if not self.folder.is_dir():
+            self._index_entries()
+
     def _journal_signature(self) -> Signature | None:
         try:
             return _signature(self.journal.stat())
@@ -510,8 +516,7 @@ class Repository:
     def transaction(self, *, timeout: float | None = None) -> Iterator[Transaction]:
         """A `Transaction` (each batch it touches locked, waiting up to `timeout`, default
         `lock_timeout`); its changes are written when the block ends without error."""
-        if not self.folder.is_dir():
-            self._index_entries()  # a schema-1 database is migrated before anything else
+        self._migrate_if_needed()
         tx = Transaction(self, self.lock_timeout if timeout is None else timeout)
         try:
             yield tx
@@ -564,7 +569,7 @@ class Repository:
 
     def any_running(self) -> bool:
         """Whether any batch is marked PROCESSING (one listing of a small folder)."""
-        self._index_entries()  # a schema-1 database is migrated (and marked) first
+        self._index_entries()  # migrates a schema-1 database; refuses an unreadable index
         try:
             return bool(os.listdir(self.folder / RUNNING))
         except (FileNotFoundError, NotADirectoryError):
@@ -572,7 +577,7 @@ class Repository:
 
     def processing(self) -> list[Batch]:
         """Batches in PROCESSING, found by their markers without reading any other batch."""
-        self._index_entries()  # a schema-1 database is migrated (and marked) first
+        self._index_entries()  # migrates a schema-1 database; refuses an unreadable index
         try:
             ids = sorted(os.listdir(self.folder / RUNNING))
         except (FileNotFoundError, NotADirectoryError):
@@ -609,15 +614,6 @@ class Repository:
         except NotFoundError:
             return False
         return self._batch_path(batch_id).is_file()
-
-    def find(self, pick: Callable[[list[tuple[str, str]]], str]) -> Batch:
-        """The batch `pick` chooses from every (id, name), oldest first: only the chosen
-        batch is read and validated."""
-        chosen = pick(self.index())
-        batch = self.get(chosen)
-        if batch is None:
-            raise NotFoundError(f"batch '{chosen}' was deleted meanwhile")
-        return batch
 
     def signature(self) -> tuple[object, ...] | None:
         """A cheap "has anything changed?" token (three stats): the index file, its journal,
