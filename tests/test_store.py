@@ -131,6 +131,29 @@ def test_file_is_batchtui_tagged_json(repo: Repository, db_path: Path) -> None:
         assert doc["id"] == "a1b2c3d4e5f6" and len(doc["items"]) == len(sample_batch().items)
 
 
+def test_files_are_written_as_json_writes_them_and_read_back_whatever_json_reads(
+    tmp_path: Path,
+) -> None:
+    from batchtui.store.atomic import read_database_file, write_database_file
+
+    path = tmp_path / "doc.json"
+    data = {"t": {"1": {"text": "«quoted» 🚀 \u2028", "n": 1e16, "f": 0.1, "none": None}}}
+    write_database_file(path, dict(data))
+    expected = dict(data, _meta={"1": {"app": "batchtui", "schema": SCHEMA_VERSION}})
+    assert path.read_bytes() == json.dumps(
+        expected, ensure_ascii=False, separators=(",", ":")
+    ).encode("utf-8")
+    # What the fast parser refuses but json accepts (as an older writer may have left it)
+    # still reads: NaN and integers beyond 64 bits.
+    odd = dict(expected, t={"1": {"nan": float("nan"), "big": 2**70}})
+    path.write_text(json.dumps(odd), encoding="utf-8")
+    back = read_database_file(path)
+    assert back is not None and back["t"]["1"]["big"] == 2**70
+    assert back["t"]["1"]["nan"] != back["t"]["1"]["nan"]
+    write_database_file(path, {"t": {"1": {"big": 2**70}}})  # written by json instead
+    assert read_database_file(path)["t"]["1"]["big"] == 2**70
+
+
 # ------------------------------------------------------------------ modes / folders
 
 

@@ -586,9 +586,13 @@ class Repository:
         return [b for b in batches if b is not None and b.status.value == "PROCESSING"]
 
     def check_readable(self) -> None:
-        """Raise StoreError if the database exists but cannot be used (no models; what is
-        parsed is kept for the first listing, so a start reads each file once)."""
-        self._current()
+        """Raise StoreError if the database exists but cannot be used: its index unreadable
+        or its batch folder not a folder (no models, no batch file read: a batch file that
+        cannot be read is reported when it is listed or opened). The parsed index is kept
+        for the first listing."""
+        self._index_entries()
+        if self.folder.exists() and not self.folder.is_dir():
+            raise StoreError(f"database folder {self.folder} is not a folder")
 
     def get(self, batch_id: str) -> Batch | None:
         """One batch by exact id, or None (a lock-free snapshot)."""

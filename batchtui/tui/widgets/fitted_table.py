@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 Row = tuple[Text, ...]
 GAP = 1  # one space between columns (DataTable's own padding would spend two)
+PENDING_CHUNK = 250
+"""Rows added per step after the first frame (~10 ms each: a key waits at most that long)."""
 
 
 @dataclass(frozen=True)
@@ -137,23 +139,30 @@ class FittedTable(DataTable[Text]):
         self._restore(self._wanted or selected)
 
     def _add(self, keys: list[str]) -> None:
-        """Add rows: a screenful now, the rest right after the next frame is painted.
+        """Add rows: a screenful now, the rest in chunks after the next frames are painted.
 
         Adding (and measuring) 1,000 rows took longer than everything else before the first
-        frame; nobody sees row 900 in it, and the rest follow a frame later.
+        frame; nobody sees row 900 in it. All of 5,000 at once after it blocked the app for
+        ~0.2 s (a key pressed then waited): a chunk at a time, keys are handled in between.
         """
         first = self.size.height + 10  # what fits, and a little to scroll into
         for key in keys[:first]:
             self.add_row(*self._fitted(self._built(key)), key=key)
         self._pending = keys[first:]
         if self._pending:
-            self.call_after_refresh(self._add_pending)
+            self.call_after_refresh(self._add_pending, PENDING_CHUNK)
 
-    def _add_pending(self) -> None:
-        pending, self._pending = self._pending, []
+    def _add_pending(self, chunk: int | None = None) -> None:
+        """Add `chunk` of the rows still waiting (None: all of them now)."""
+        if chunk is None:
+            pending, self._pending = self._pending, []
+        else:
+            pending, self._pending = self._pending[:chunk], self._pending[chunk:]
         for key in pending:
             if key in self._rows:
                 self.add_row(*self._fitted(self._built(key)), key=key)
+        if self._pending and chunk is not None:
+            self.call_after_refresh(self._add_pending, chunk)
 
     def _restore(self, key: str | None) -> None:
         if key is None or key not in self._rows:
@@ -200,6 +209,10 @@ class FittedTable(DataTable[Text]):
             return
         for key, row in rows:
             self.update_row(key, row() if callable(row) else row)
+
+    def has_keys(self, keys: list[str]) -> bool:
+        """Whether the table shows exactly these rows, in this order."""
+        return keys == list(self._rows)
 
     def update_row(self, key: str, row: Row) -> None:
         """Refresh one row's changed cells (ignored if the row is not in the table)."""
