@@ -23,16 +23,13 @@ def _cells(text: str) -> int:
 
 
 def _cut(text: str, width: int) -> str:
-    if _cells(text) <= width:
+    if text.isascii():
+        return text if len(text) <= width else text[: width - 1] + "…"
+    from rich.cells import cell_len, set_cell_size
+
+    if cell_len(text) <= width:
         return text
-    out, used = [], 0
-    for char in text:
-        size = _cells(char)
-        if used + size > width - 1:
-            break
-        out.append(char)
-        used += size
-    return "".join(out) + "…"
+    return set_cell_size(text, width - 1) + "…"  # a wide character cut in two becomes a space
 
 
 def write_table(

@@ -568,8 +568,9 @@ class Repository:
         return summaries, total
 
     def any_running(self) -> bool:
-        """Whether any batch is marked PROCESSING (one listing of a small folder)."""
-        self._index_entries()  # migrates a schema-1 database; refuses an unreadable index
+        """Whether any batch is marked PROCESSING (one listing of a small folder; the index
+        is not parsed for this, unless a schema-1 database must be migrated first)."""
+        self._migrate_if_needed()
         try:
             return bool(os.listdir(self.folder / RUNNING))
         except (FileNotFoundError, NotADirectoryError):
