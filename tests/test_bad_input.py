@@ -406,7 +406,7 @@ async def test_the_editor_answers_bad_input_inline(db_path):
         for field, value, message in (
             ("duration", "abc", "Duration s: 'abc' is not a number"),
             ("duration", "-3", "duration: Input should be greater than 0"),
-            ("concurrency", "0", "concurrency: Input should be greater than or equal to 1"),
+            ("concurrency", "0", "concurrency must be between 1 and 64, not 0"),
             ("background", "nope", "'nope' is not a colour"),
         ):
             box = screen.query_one(f"#f-{field}", Input)

@@ -223,9 +223,10 @@ class BatchService:
         batch = self.begin(ref, retry=True)
         return await self.run(batch.id, listener, begun=batch)
 
-    def set_concurrency(self, ref: str, value: int) -> Batch:
-        """Change how many items run at once; also while running."""
-        return self._runs.set_concurrency(ref, value)
+    def set_concurrency(self, ref: str, value: int, *, relative: bool = False) -> Batch:
+        """Change how many items run at once (`relative`: by `value` from the stored
+        value); also while running."""
+        return self._runs.set_concurrency(ref, value, relative=relative)
 
     def cancel(self, ref: str) -> Batch:
         """Stop a PROCESSING batch: waiting items are cancelled, running ones stopped."""

@@ -186,20 +186,26 @@ class Runs:
             active=self.active,
         )
 
-    def set_concurrency(self, ref: str, value: int) -> Batch:
-        """Change how many items run at once; takes effect at once when running (a runner in
-        another process picks it up at its next flush)."""
-        if not isinstance(value, int) or not 1 <= value <= 64:
+    def set_concurrency(self, ref: str, value: int, *, relative: bool = False) -> Batch:
+        """Change how many items run at once (`relative`: by `value`, counted from the stored
+        value under the lock, so two quick steps from two windows both count); takes effect
+        at once when running (a runner in another process picks it up at its next flush)."""
+        if not isinstance(value, int) or not (relative or 1 <= value <= 64):
             raise ValidationError(f"concurrency must be between 1 and 64, not {value}")
 
         def change(batch: Batch) -> Batch:
-            batch.config.concurrency = value
+            new = batch.config.concurrency + value if relative else value
+            if not 1 <= new <= 64:
+                raise ValidationError(
+                    f"concurrency stays between 1 and 64 (now {batch.config.concurrency})"
+                )
+            batch.config.concurrency = new
             return batch
 
         batch = self.ctx.mutate(ref, "concurrency", change)
         scheduler = self.active.get(batch.id)
         if scheduler is not None:
-            scheduler.set_concurrency(value)
+            scheduler.set_concurrency(batch.config.concurrency)
         return batch
 
     def cancel(self, ref: str) -> Batch:

@@ -34,14 +34,9 @@ def read_database_file(path: Path) -> dict[str, Any] | None:
     an empty or truncated file, text that is not JSON, JSON from another program, or a file
     written by a newer batchtui.
     """
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+    raw = _read_regular_file(path)
+    if raw is None:
         return None
-    except IsADirectoryError:
-        raise StoreError(f"database {path} is a folder, not a file") from None
-    except PermissionError:
-        raise StoreError(f"database {path} cannot be read: permission denied") from None
     if not raw.strip():
         raise StoreError(
             f"database {path} is empty (not written by batchtui); move it away or pass another --db"
@@ -65,6 +60,35 @@ def read_database_file(path: Path) -> dict[str, Any] | None:
             f"({SCHEMA_VERSION}); upgrade batchtui"
         )
     return data
+
+
+def _read_regular_file(path: Path) -> bytes | None:
+    """The bytes of a regular file; None if there is none. Opened without blocking and checked
+    before reading: a FIFO, a device or a socket at the path would block or never end."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise StoreError(f"database {path} is a folder, not a file") from None
+    except PermissionError:
+        raise StoreError(f"database {path} cannot be read: permission denied") from None
+    except OSError as exc:
+        raise StoreError(f"database {path} cannot be opened: {exc.strerror}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise StoreError(f"database {path} is a folder, not a file")
+        raise StoreError(
+            f"database {path} is not a regular file (a pipe, device or socket); "
+            "pass a file with --db"
+        )
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            return handle.read()
+        except OSError as exc:
+            raise StoreError(f"database {path} cannot be read: {exc.strerror}") from None
 
 
 def _parse(raw: bytes) -> Any:

@@ -263,6 +263,10 @@ class Repository:
     def __init__(self, path: Path | str | None = None, *, lock_timeout: float | None = None):
         self.path = Path(path).expanduser() if path is not None else default_db_path()
         self.path = self.path.absolute()
+        if self.path.is_symlink():
+            # Write through a link to its target: replacing the link by a new file would cut
+            # the real database off (and put its locks somewhere else).
+            self.path = Path(os.path.realpath(self.path))
         self.folder = self.path.parent / f"{self.path.stem}.batches"
         """One file per batch, beside the index."""
         self.lock_timeout = lock_timeout if lock_timeout is not None else default_lock_timeout()
@@ -304,6 +308,8 @@ class Repository:
             ) from None
         except PermissionError:
             raise StoreError(f"database folder {self.path.parent} is not writable") from None
+        except OSError as exc:  # the lock path a folder, a read-only or full file system
+            raise StoreError(f"cannot lock {lock.lock_file}: {exc.strerror}") from None
 
     def _ensure_folder(self, folder: Path | None = None) -> None:
         for needed in (self.path.parent, self.folder, folder):

@@ -82,6 +82,10 @@ class ItemEditorScreen(AppScreen):
         self.batch_id = batch_id
         self.current: Batch | None = None
         self._editing: str | None = None  # item id being edited in the input box
+        self._editing_from = ""  # what the box showed when that edit began
+        self._shown: dict[str, str] = {}
+        """Each config box's text as the form last filled it: a box whose text differs is the
+        user's unsaved edit (kept across refreshes, and the only thing a blur saves)."""
         self._problems: list[str] = []
 
     def compose(self) -> ComposeResult:
@@ -129,6 +133,13 @@ class ItemEditorScreen(AppScreen):
     def on_mount(self) -> None:
         self.reload(fill_form=True)
         self.query_one("#items", DataTable).focus()
+        self.set_interval(self.bt.poll_interval, self._poll)
+
+    def _poll(self) -> None:
+        # A change made elsewhere (the CLI, another window) shows here: fields the user is not
+        # editing take the stored values, so a later blur can never save a stale one back.
+        if self.bt.store_changed(self):
+            self.reload()
 
     # ------------------------------------------------------------------ view
 
@@ -137,16 +148,18 @@ class ItemEditorScreen(AppScreen):
         return self.current is not None and allowed("edit", self.current.status)
 
     def reload(self, *, fill_form: bool = False) -> None:
+        """Show the batch as stored; the form keeps what the user is editing unless
+        `fill_form` (every box refilled)."""
         batch = self.bt.batch(self.batch_id)
         if batch is None:
             return
-        status_changed = self.current is None or self.current.status is not batch.status
+        if batch == self.current and not fill_form:
+            return  # the store changed elsewhere (another batch)
         self.current = batch
         self.sub_title = one_line(batch.name, 40)
         self._render_head()
         self._render_items()
-        if fill_form or status_changed:
-            self._fill_form()
+        self._fill_form(keep_edits=not fill_form)
         self.refresh_bindings()
 
     def _render_head(self) -> None:
@@ -186,19 +199,30 @@ class ItemEditorScreen(AppScreen):
         elif self._editing is None:
             box.placeholder = NEW_ITEM_HINT
 
-    def _fill_form(self) -> None:
+    def _form_texts(self, batch: Batch) -> dict[str, str]:
+        values: dict[str, Any] = batch.config.model_dump()
+        texts = {"name": batch.name}
+        for field, _, _ in FIELDS:
+            value = values[field]
+            texts[field] = (
+                "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+            )
+        return texts
+
+    def _fill_form(self, *, keep_edits: bool = False) -> None:
+        """Fill the config boxes from the stored batch; `keep_edits`: leave a box the user
+        has changed (and not saved) as it is."""
         batch = self.current
         assert batch is not None
         config = batch.config
-        values: dict[str, Any] = config.model_dump()
-        self.query_one("#f-name", Input).value = batch.name
+        for field, text in self._form_texts(batch).items():
+            box = self.query_one(f"#f-{field}", Input)
+            if keep_edits and field in self._shown and box.value != self._shown[field]:
+                continue
+            box.value = text
+            self._shown[field] = text
         self.query_one("#f-platform", Select).value = config.platform
         self.query_one("#f-generator", Select).value = config.generator
-        for field, _, _ in FIELDS:
-            value = values[field]
-            self.query_one(f"#f-{field}", Input).value = (
-                "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
-            )
         self.query_one("#row-command").display = config.generator == "command"
         for widget in self.query("#config-pane Input, #config-pane Select"):
             widget.disabled = not self.editable
@@ -256,6 +280,7 @@ class ItemEditorScreen(AppScreen):
         box = self.query_one("#item-input", ItemInput)
         box.placeholder = f"item {item.position}: enter saves · esc cancels"
         box.value = item.content.replace("\n", " ")
+        self._editing_from = box.value
         box.focus()
 
     def action_remove(self) -> None:
@@ -317,8 +342,11 @@ class ItemEditorScreen(AppScreen):
             self.query_one("#items", DataTable).focus()
             return
         if self._editing is not None:
-            item = self.bt.safe(self.bt.service.edit_item, self.batch_id, self._editing, content)
-            if item is None:
+            # Unchanged: nothing to save (the box shows a multi-line item on one line, and
+            # the stored text may be newer than the box).
+            unchanged = content == self._editing_from
+            edit = self.bt.service.edit_item
+            if not unchanged and self.bt.safe(edit, self.batch_id, self._editing, content) is None:
                 return
             self._editing = None
             event.input.value = ""
@@ -339,12 +367,21 @@ class ItemEditorScreen(AppScreen):
     # --------------------------------------------------------------- config
 
     def _save_field(self, field: str, raw: str) -> None:
-        if self.current is None or not self.editable:
+        """Save one config box if the user changed it (only what they changed, applied to
+        the batch as stored now, not to this screen's copy of it)."""
+        if self.current is None or raw == self._shown.get(field):
+            return
+        action = "concurrency" if field == "concurrency" else "edit"  # also while LOCKED
+        if not allowed(action, self.current.status):
+            self.show_problems(
+                [f"the batch is {self.current.status.value} now: unlock (u) to edit"], "Not saved"
+            )
             return
         if field == "name":
-            changed = bool(raw.strip()) and raw != self.current.name
-            if changed and self.bt.safe(self.bt.service.rename, self.batch_id, raw) is not None:
-                self.reload()
+            if not raw.strip():
+                return
+            if self.bt.safe(self.bt.service.rename, self.batch_id, raw) is not None:
+                self._saved(field, raw)
             return
         kind = dict((f, k) for f, _, k in FIELDS).get(field, str)
         current = getattr(self.current.config, field)
@@ -355,18 +392,26 @@ class ItemEditorScreen(AppScreen):
             noun = "number" if kind is float else "whole number"
             self.show_problems([f"{label}: '{raw}' is not a {noun}"], "Not saved")
             return
-        if value == current:
+        if value == current:  # the same value written another way ("5.0" for 5)
+            self._saved(field, raw)
             return
         try:
-            self.bt.service.update_config(self.batch_id, **{field: value})
+            if field == "concurrency":
+                self.bt.service.set_concurrency(self.batch_id, value)
+            else:
+                self.bt.service.update_config(self.batch_id, **{field: value})
         except ValidationError as exc:
             self.show_problems([exc.message.removeprefix("invalid config: ")], "Not saved")
             return
         except Exception as exc:  # other refusals: shown, never raised into the app
             self.show_problems([str(exc)], "Not saved")
             return
+        self._saved(field, raw)
+
+    def _saved(self, field: str, raw: str) -> None:
+        self._shown[field] = raw  # no longer an edit: the refill shows the stored form of it
         self.show_problems([])
-        self.reload(fill_form=field in ("generator",))
+        self.reload()
 
     @on(Input.Submitted, "#config-pane Input")
     def _field_submitted(self, event: Input.Submitted) -> None:

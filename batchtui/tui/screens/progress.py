@@ -321,13 +321,12 @@ class ProgressScreen(AppScreen):
     def action_concurrency(self, delta: int) -> None:
         if self.current is None:
             return
-        value = self.current.config.concurrency + delta
-        if not 1 <= value <= 64:
-            self.notify(f"concurrency stays between 1 and 64 (now {value - delta})")
-            return
-        batch = self.bt.safe(self.bt.service.set_concurrency, self.batch_id, value)
+        # Counted from the stored value (this screen's copy may be a poll behind).
+        change = self.bt.service.set_concurrency
+        batch = self.bt.safe(change, self.batch_id, delta, relative=True)
         if batch is not None:
             self.current = batch
+            value = batch.config.concurrency
             self.notify(f"Concurrency {value}: {'more' if delta > 0 else 'fewer'} items at once")
             self._render_summary()
 
