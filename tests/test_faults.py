@@ -4,16 +4,23 @@ test_survival.py and test_bad_input.py."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from batchtui.core.models import BatchStatus, ItemStatus
 from batchtui.service import BatchService
 from batchtui.store import Repository
 
 from .conftest import file_bytes
+from .helpers import edit_stored, force_status, pid_alive
 
 
 def one_line_error(result, fragment: str, code: int = 2) -> None:
@@ -73,3 +80,196 @@ def test_a_lock_path_that_is_a_folder_is_one_line(run_cli, db_path, fake_generat
     result = run_cli("create", "Another", "--generator", "fake")
     one_line_error(result, "cannot lock")
     assert file_bytes(db_path) == before
+
+
+# ------------------------------------------------------------------- data loss: the runs
+
+
+def cli(db_path: Path, *args: str, env: dict | None = None, timeout: float = 120):
+    return subprocess.run(
+        [sys.executable, "-m", "batchtui", "--db", str(db_path), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def sleepy_batch(db_path: Path, make_script, tmp_path: Path, n: int, seconds: float, **config):
+    """n command items that each record their pid and sleep `seconds` before writing output."""
+    pids = tmp_path / "pids"
+    pids.mkdir(exist_ok=True)
+    script = make_script(
+        "sleepy.py",
+        f"""
+        import os, sys, time
+        open(os.path.join({str(pids)!r}, sys.argv[1]), "w").write(str(os.getpid()))
+        time.sleep({seconds})
+        open(sys.argv[2], "w").write("done")
+        """,
+    )
+    service = BatchService(Repository(db_path))
+    config.setdefault("concurrency", n)
+    made = service.create(
+        "Sleepy", generator="command", command=f"{script} {{index}} {{output}}",
+        output_ext="txt", validate_output="exists", **config,
+    )  # fmt: skip
+    service.add_items(made.id, [f"item {i}" for i in range(1, n + 1)])
+    service.lock(made.id)
+    return made.id, pids
+
+
+def test_a_suspended_runner_is_alive_whatever_its_heartbeat_says(db_path, make_script, tmp_path):
+    ref, pids = sleepy_batch(db_path, make_script, tmp_path, 2, 2.0)
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "batchtui", "--db", str(db_path), "start", ref],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: len(list(pids.iterdir())) == 2)
+        children = [int(p.read_text()) for p in pids.iterdir()]
+        runner.send_signal(signal.SIGSTOP)  # ctrl+z
+        wait_for(lambda: process_state(runner.pid) == "T")
+
+        def stale(doc: dict) -> None:
+            doc["runner"]["heartbeat"] = "2020-01-01T00:00:00Z"  # far past the window
+
+        edit_stored(db_path, ref, stale)
+        listed = cli(db_path, "list")
+        assert listed.returncode == 0, listed.stderr
+        assert Repository(db_path).get(ref).status is BatchStatus.PROCESSING
+        assert all(pid_alive(pid) for pid in children), "a suspended run's children were killed"
+        runner.send_signal(signal.SIGCONT)  # fg
+        assert runner.wait(timeout=60) == 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            runner.send_signal(signal.SIGCONT)
+        if runner.poll() is None:
+            runner.kill()
+    assert Repository(db_path).get(ref).status is BatchStatus.COMPLETE
+
+
+def test_recovery_stops_every_process_of_the_batch_recorded_running_or_not(db_path, tmp_path):
+    service = BatchService(Repository(db_path))
+    made = service.create("Orphans", generator="command", command="true {output}")
+    service.add_items(made.id, ["a", "b"])
+    service.lock(made.id)
+    service.begin(made.id)  # PROCESSING, both items still recorded PENDING
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+
+    def died(doc: dict) -> None:  # as if the runner was SIGKILLed before its first flush
+        doc["runner"]["pid"], doc["runner"]["token"] = dead.pid, None
+
+    edit_stored(db_path, made.id, died)
+    env = {**os.environ, "BATCHTUI_BATCH": made.id, "BATCHTUI_ITEM": "x"}
+    leftovers = [
+        subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(60)"],
+            env=env,
+            start_new_session=True,
+        )
+        for _ in range(2)
+    ]
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert cli(db_path, "list").returncode == 0
+        for child in leftovers:
+            assert child.wait(timeout=10) == -signal.SIGKILL
+        assert stranger.poll() is None, "a process not tagged with the batch was touched"
+    finally:
+        stranger.kill()
+        for child in leftovers:
+            child.kill()
+    assert Repository(db_path).get(made.id).status.value in ("FAILED", "PARTIAL")
+
+
+# ------------------------------------------------------------------------------ orphans
+
+
+ESCAPER = """
+import os, subprocess, sys, time
+# A grandchild that leaves the item's process group (as a daemonising tool does).
+helper = subprocess.Popen(
+    [sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True
+)
+open(os.path.join({pids!r}, sys.argv[1]), "w").write(str(helper.pid))
+time.sleep(float(sys.argv[3]))
+open(sys.argv[2], "w").write("done")
+"""
+
+
+@pytest.mark.parametrize(
+    ("ending", "seconds", "status"),
+    [("success", 0.0, "COMPLETE"), ("timeout", 30.0, "FAILED"), ("cancel", 30.0, "FAILED")],
+)
+def test_a_grandchild_that_left_the_group_does_not_outlive_its_item(
+    db_path, make_script, tmp_path, ending, seconds, status
+):
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    script = make_script("escaper.py", ESCAPER.format(pids=str(pids)))
+    service = BatchService(Repository(db_path))
+    made = service.create(
+        "Escapers", generator="command", command=f"{script} {{index}} {{output}} {seconds}",
+        output_ext="txt", validate_output="exists", concurrency=2,
+        timeout=1.5 if ending == "timeout" else 600,
+    )  # fmt: skip
+    service.add_items(made.id, ["one", "two"])
+    service.lock(made.id)
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "batchtui", "--db", str(db_path), "start", made.id],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: len(list(pids.iterdir())) == 2)
+        helpers = [int(p.read_text()) for p in pids.iterdir()]
+        if ending == "cancel":
+            assert cli(db_path, "cancel", made.id).returncode == 0
+        runner.wait(timeout=60)
+        stored = Repository(db_path).get(made.id)
+        assert stored.status.value == status
+        for pid in helpers:
+            assert not pid_alive(pid), f"the item ended ({ending}) and its grandchild lives on"
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+        for pid in [int(p.read_text()) for p in pids.iterdir()]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+# -------------------------------------------------------------------------------- hangs
+
+
+def test_a_hanging_ffmpeg_cannot_hang_the_check_of_an_adopted_output(db_path, make_script):
+    service = BatchService(Repository(db_path))
+    made = service.create("Cards", duration=1, timeout=2)
+    service.add_items(made.id, ["one"])
+    service.lock(made.id)
+    assert cli(db_path, "start", made.id).returncode == 0
+    with Repository(db_path).transaction() as tx:  # the runner died before recording it
+        stored = tx.get(made.id)
+        force_status(stored.items[0], ItemStatus.INTERRUPTED)
+        stored.items[0].output_path = None
+        force_status(stored, BatchStatus.PARTIAL)
+        tx.save(stored)
+    hang = make_script("ffmpeg", "import time\ntime.sleep(120)\n")
+    started = time.monotonic()
+    retried = cli(db_path, "retry", made.id, env={"BATCHTUI_FFMPEG": str(hang)}, timeout=60)
+    took = time.monotonic() - started
+    assert retried.returncode != 0 and "timed out" in retried.stdout + retried.stderr
+    assert took < 30, f"the retry took {took:.0f}s"
+    assert Repository(db_path).get(made.id).status is BatchStatus.FAILED
+
+
+def process_state(pid: int) -> str:
+    with open(f"/proc/{pid}/stat") as handle:
+        return handle.read().rsplit(")", 1)[1].split()[0]
+
+
+def wait_for(condition, limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.02)

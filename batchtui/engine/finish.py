@@ -10,6 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from ..core.models import BatchConfig, utcnow
 from ..generators.base import GeneratorError, Job
 from .itemlog import ItemLog
@@ -70,9 +72,16 @@ class OutputFinisher:
             return False
         if record.get("config_hash") != job.config.fingerprint():
             return False
-        try:
-            await verify_output(job.final_output, job.config)
-        except GeneratorError:
+        # Checked within the item's own time limit: a hanging check must not hang the retry
+        # (past it, the item is rendered again, under its timeout).
+        adopted = False
+        with anyio.move_on_after(job.config.timeout):
+            try:
+                await verify_output(job.final_output, job.config)
+            except GeneratorError:
+                return False
+            adopted = True
+        if not adopted:
             return False
         log = ItemLog(job.log_path)
         log.write(f"[batchtui: adopted the finished output {job.final_output}]", "batchtui")

@@ -3,7 +3,9 @@
 A runner is identified by pid *and* the kernel's start time of that pid, so a recycled pid is
 never mistaken for a live runner. Every child an item starts carries `BATCHTUI_ITEM=<item id>`
 in its environment (inherited by grandchildren), so after a runner is SIGKILLed its orphaned
-children can be found and stopped — only ours, never a stranger's process.
+children can be found and stopped — only ours, never a stranger's process. Each also carries
+`BATCHTUI_BATCH=<batch id>`: recovery stops every process of the batch, whether or not its
+item was recorded RUNNING before the runner died.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 
 ITEM_ENV = "BATCHTUI_ITEM"
@@ -83,10 +84,11 @@ def use_pidfd_child_watcher() -> None:
     policy.set_child_watcher(pidfd)
 
 
-def item_processes(item_ids: Iterable[str]) -> list[int]:
-    """Pids of live processes started for these items (found by their environment)."""
-    wanted = {f"{ITEM_ENV}={item_id}".encode() for item_id in item_ids}
-    if not wanted or not _PROC.is_dir():
+def tagged_processes(batch_id: str) -> list[int]:
+    """Pids of live processes started for any item of this batch (found by the batch tag in
+    their environment: recorded RUNNING or not, and whichever session they moved to)."""
+    wanted = f"{BATCH_ENV}={batch_id}".encode()
+    if not _PROC.is_dir():
         return []
     found = []
     me = os.getpid()
@@ -97,14 +99,14 @@ def item_processes(item_ids: Iterable[str]) -> list[int]:
             environ = (entry / "environ").read_bytes()
         except OSError:
             continue
-        if wanted.intersection(environ.split(b"\0")):
+        if wanted in environ.split(b"\0"):
             found.append(int(entry.name))
     return found
 
 
-def kill_item_processes(item_ids: Iterable[str]) -> list[int]:
-    """SIGKILL every leftover process of these items; returns the pids signalled."""
-    pids = item_processes(item_ids)
+def kill_batch_processes(batch_id: str) -> list[int]:
+    """SIGKILL every leftover process of this batch's items; returns the pids signalled."""
+    pids = tagged_processes(batch_id)
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)

@@ -12,6 +12,7 @@ from ..generators.base import Generator, GeneratorError, LineHandler
 from .executor import Attempt, AttemptResult, FailureKind
 from .liveness import BATCH_ENV, ITEM_ENV
 from .local_spawn import run_logged
+from .strays import become_subreaper
 
 
 @dataclass(slots=True)
@@ -64,6 +65,8 @@ class LocalExecutor:
         self._where = f"pid {os.getpid()}"
         # Copied once per run (os.environ decodes on every read), not once per process.
         self._env = dict(os.environ)
+        # Orphans an item leaves (a setsid'd grandchild) become ours, to stop when it ends.
+        become_subreaper()
 
     @property
     def where(self) -> str:

@@ -23,8 +23,11 @@ from pathlib import Path
 
 import anyio
 
+from ..core.children import OWN
 from ..generators.base import GeneratorError
 from .itemlog import ItemLog
+from .liveness import ITEM_ENV
+from .strays import stop_strays
 
 MAX_LINE = 16 * 1024
 DRAIN_SECONDS = 2.0
@@ -265,6 +268,21 @@ def _reap(pid: int) -> int:
     return os.waitstatus_to_exitcode(status)
 
 
+async def _stop_strays(tag: str, log: ItemLog) -> None:
+    """Stop what the item left outside its group (a setsid'd grandchild): nothing tagged with
+    an item outlives it. Bounded: a process that will not die is left after a second."""
+    for _ in range(200):
+        killed, busy = stop_strays(tag)
+        if killed:
+            log.write(
+                f"[batchtui: stopped {killed} process(es) that left the item's process group]",
+                "batchtui",
+            )
+        if not busy:
+            return
+        await anyio.sleep(0.005)
+
+
 def kill_group(pid: int, sig: int) -> None:
     """Send `sig` to the process group led by `pid` (ignore it if already gone)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -321,8 +339,9 @@ async def run_logged(
         raise GeneratorError(f"executable not runnable (permission denied): {argv[0]}") from None
     except OSError as exc:
         raise GeneratorError(f"could not start {argv[0]}: {exc.strerror or exc}") from None
-    child = _Child(spawned, emit)
     pid = spawned.pid
+    OWN.add(pid)
+    child = _Child(spawned, emit)
     try:
         await child.wait(output=False)
     finally:
@@ -346,6 +365,11 @@ async def run_logged(
             with anyio.CancelScope(shield=True), anyio.move_on_after(DRAIN_SECONDS):
                 await child.wait(output=True)
         child.close()
+        OWN.discard(pid)
+        tag = env.get(ITEM_ENV) if env else None
+        if tag:
+            with anyio.CancelScope(shield=True):
+                await _stop_strays(tag, log)
         log.flush()
     returncode = child.returncode
     if returncode != 0:

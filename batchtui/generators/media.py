@@ -11,6 +11,8 @@ from pathlib import Path
 
 import anyio
 
+from ..core.children import OWN
+
 _DURATION = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
 _VIDEO = re.compile(r"Stream #\S+.*?: Video: (\w+).*?, (\d{2,5})x(\d{2,5})")
 
@@ -57,14 +59,34 @@ def parse_probe(text: str) -> VideoInfo:
     )
 
 
-async def probe_video(path: Path) -> VideoInfo:
-    """Ask ffmpeg what `path` holds; ProbeError if it is not a readable video."""
-    result = await anyio.run_process(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
-        check=False,
-        stdin=subprocess.DEVNULL,
+PROBE_SECONDS = 60.0
+"""How long ffmpeg may take to describe a file (it reads only the header: a hang, not work)."""
+
+
+async def probe_video(path: Path, *, timeout: float = PROBE_SECONDS) -> VideoInfo:
+    """Ask ffmpeg what `path` holds; ProbeError if it is not a readable video, or if ffmpeg
+    has not answered within `timeout` seconds (it is killed)."""
+    argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)]
+    process = await anyio.open_process(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    text = result.stderr.decode("utf-8", "replace")
+    OWN.add(process.pid)  # collected here, never by a runner's sweep for orphans
+    chunks: list[bytes] = []
+    try:
+        with anyio.move_on_after(timeout) as deadline:
+            assert process.stderr is not None
+            async for chunk in process.stderr:
+                chunks.append(chunk)
+            await process.wait()
+        if deadline.cancelled_caught:
+            raise ProbeError(f"ffmpeg did not answer within {timeout:g}s (killed)")
+    finally:
+        with anyio.CancelScope(shield=True):
+            if process.returncode is None:
+                process.kill()
+            await process.aclose()
+        OWN.discard(process.pid)
+    text = b"".join(chunks).decode("utf-8", "replace")
     if "Invalid data found" in text or "moov atom not found" in text:
         raise ProbeError("not a readable video (invalid or truncated data)")
     return parse_probe(text)

@@ -16,7 +16,7 @@ import anyio
 
 from ..core.errors import BusyError, NotFoundError, TransitionError, ValidationError
 from ..core.models import Batch, BatchStatus, ItemStatus
-from ..engine.liveness import kill_item_processes, same_process_alive
+from ..engine.liveness import kill_batch_processes, same_process_alive
 from ..runners.detached import runs_folder, spawn_runner
 from ..runners.in_process import run_batch
 from ..runners.recorder import Listener, runner_info
@@ -245,8 +245,10 @@ class Runs:
                 return True
             if runner.host == host and runner.pid == os.getpid():
                 return False  # begun here; the run is about to start
-            if runner.host == host and not same_process_alive(runner.pid, runner.token):
-                return True
+            if runner.host == host:
+                # Here the process table is the truth: a runner suspended (ctrl+z) past the
+                # heartbeat window is alive and owns its run; only a dead one is recovered.
+                return not same_process_alive(runner.pid, runner.token)
             return now - runner.heartbeat > STALE_RUNNER
 
         snapshot = [b for b in self.ctx.repo.processing() if orphaned(b)]
@@ -258,9 +260,10 @@ class Runs:
                 batch = tx.get(stale.id)
                 if batch is None or not orphaned(batch):
                     continue
-                running = [it.id for it in batch.items if it.status is ItemStatus.RUNNING]
-                if batch.runner is not None and batch.runner.host == host:
-                    kill_item_processes(running)  # children the dead runner left behind
+                if batch.runner is None or batch.runner.host == host:
+                    # Every process of the batch the dead runner left behind: also those of
+                    # items it started but had not recorded RUNNING before it died.
+                    kill_batch_processes(batch.id)
                 batch.end_run(now, "its runner stopped (killed, crashed or rebooted)")
                 tx.save(batch)
                 recovered.append(batch)
