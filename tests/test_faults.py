@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import anyio
 import pytest
 
 from batchtui.core.models import BatchStatus, ItemStatus
@@ -273,3 +274,101 @@ def wait_for(condition, limit: float = 60.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(0.02)
+
+
+def test_a_cancel_right_after_a_detached_start_is_honoured(db_path, make_script, tmp_path):
+    ran = tmp_path / "ran"
+    ran.mkdir()
+    script = make_script(
+        "mark.py", f"import os, sys\nopen(os.path.join({str(ran)!r}, sys.argv[1]), 'w')\n"
+        "open(sys.argv[2], 'w').write('x')\n",
+    )  # fmt: skip
+    service = BatchService(Repository(db_path))
+    made = service.create(
+        "Quick cancel", generator="command", command=f"{script} {{index}} {{output}}",
+        output_ext="txt", validate_output="exists",
+    )  # fmt: skip
+    service.add_items(made.id, ["a", "b", "c"])
+    service.lock(made.id)
+    detached = service.start_detached(made.id)
+    service.cancel(made.id)  # lands before the runner (a fresh Python) has read the batch
+    wait_for(lambda: not pid_alive(detached.pid))
+    ended = Repository(db_path).get(made.id)
+    assert [i.status for i in ended.items] == [ItemStatus.CANCELLED] * 3
+    assert not ended.cancel_requested and list(ran.iterdir()) == []
+
+
+# -------------------------------------------------------------------- stuck and hanging
+
+
+def test_attach_notices_a_runner_killed_while_it_follows(db_path, make_script, tmp_path):
+    ref, pids = sleepy_batch(db_path, make_script, tmp_path, 2, 60.0)
+    service = BatchService(Repository(db_path))
+    detached = service.start_detached(ref)
+    attach = subprocess.Popen(
+        [sys.executable, "-m", "batchtui", "--db", str(db_path), "attach", ref],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_for(
+            lambda: {i.status for i in Repository(db_path).get(ref).items} == {ItemStatus.RUNNING}
+        )
+        os.kill(detached.pid, signal.SIGKILL)
+        out, err = attach.communicate(timeout=30)
+    finally:
+        if attach.poll() is None:
+            attach.kill()
+    assert attach.returncode == 1, out + err
+    assert "runner of 'Sleepy' stopped" in out
+    stored = Repository(db_path).get(ref)
+    assert stored.status is BatchStatus.FAILED
+    assert {i.status for i in stored.items} == {ItemStatus.INTERRUPTED}
+    for item_pid in (int(p.read_text()) for p in pids.iterdir()):
+        wait_for(lambda pid=item_pid: not pid_alive(pid), limit=10)
+
+
+def test_a_runner_that_cannot_start_leaves_nothing_stuck(db_path, fake_generator, tmp_path):
+    service = BatchService(Repository(db_path))
+    made = service.create("Nowhere", generator="fake", output_ext="txt")
+    service.add_items(made.id, ["a"])
+    service.lock(made.id)
+    runs = db_path.parent / "runs"
+    runs.write_text("a file where the runner logs go")
+    before = file_bytes(db_path)
+    with pytest.raises(Exception, match="not a folder"):
+        service.start_detached(made.id)
+    assert file_bytes(db_path) == before, "refused before anything changed"
+    runs.unlink()
+
+    import batchtui.service.runs as runs_module
+
+    def broken(*args, **kwargs):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    original = runs_module.spawn_runner
+    runs_module.spawn_runner = broken
+    try:
+        with pytest.raises(Exception, match="could not start a runner"):
+            service.start_detached(made.id)
+    finally:
+        runs_module.spawn_runner = original
+    stored = Repository(db_path).get(made.id)
+    assert stored.status is not BatchStatus.PROCESSING, "left PROCESSING with no runner"
+    assert stored.items[0].status is ItemStatus.CANCELLED  # never started; retry runs it
+    assert anyio.run(service.retry, made.id).status is BatchStatus.COMPLETE  # and it goes on
+
+
+def test_a_run_this_process_begun_and_dropped_is_recovered_without_a_restart(
+    db_path, fake_generator
+):
+    service = BatchService(Repository(db_path))
+    made = service.create("Dropped", generator="fake", output_ext="txt")
+    service.add_items(made.id, ["a"])
+    service.lock(made.id)
+    service.begin(made.id)
+    assert service.recover_orphans() == [], "begun here, about to run: left alone"
+    from batchtui.service.runs import _BEGUN_HERE
+
+    _BEGUN_HERE.discard(made.id)  # as after a hand-over whose every write failed
+    assert [b.id for b in service.recover_orphans()] == [made.id]
+    assert service.get(made.id).status is not BatchStatus.PROCESSING

@@ -3,14 +3,19 @@ batch must never write the old values back (issue 13, data loss)."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+
 import pytest
 from textual.widgets import Input
 
-from batchtui.core.models import BatchStatus
+import batchtui.tui.app as app_module
+from batchtui.core.models import BatchStatus, ItemStatus, RunnerInfo
 from batchtui.service import BatchService
 from batchtui.store import Repository
 
-from .helpers import wait_until
+from .helpers import force_status, wait_until
 from .tui_support import make_app
 
 pytestmark = pytest.mark.anyio
@@ -134,3 +139,39 @@ async def test_concurrency_steps_count_from_the_stored_value(db_path, fake_gener
         await app.screen.run_action("concurrency(1)")
         await pilot.pause()
     assert service.get(made.id).config.concurrency == 7
+
+
+async def test_the_progress_screen_notices_a_runner_killed_while_it_watches(
+    db_path, fake_generator, monkeypatch
+):
+    monkeypatch.setattr(app_module, "LIVENESS_SECONDS", 0.05)
+    service = BatchService(Repository(db_path))
+    made = service.create("Watched", generator="fake", output_ext="txt")
+    service.add_items(made.id, ["a", "b"])
+    service.lock(made.id)
+    service.begin(made.id)
+    runner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with Repository(db_path).transaction() as tx:  # a runner process of its own
+            stored = tx.get(made.id)
+            stored.runner = RunnerInfo(
+                pid=runner.pid, host=socket.gethostname(),
+                started_at=stored.started_at, heartbeat=stored.started_at,
+            )  # fmt: skip
+            force_status(stored.items[0], ItemStatus.RUNNING)
+            tx.save(stored)
+        app = make_app(service, poll_interval=0.02)
+        async with app.run_test(size=(100, 30)) as pilot:
+            app.open_progress(made.id)
+            await pilot.pause()
+            screen = app.screen
+            await pilot.pause(0.2)
+            assert screen.current.status is BatchStatus.PROCESSING, "a live runner keeps it"
+            runner.kill()
+            runner.wait()
+            await wait_until(lambda: screen.current.status is not BatchStatus.PROCESSING)
+            assert screen.current.items[0].status is ItemStatus.INTERRUPTED
+            assert "PROCESSING" not in str(screen.query_one("#run-head").render())
+    finally:
+        if runner.poll() is None:
+            runner.kill()

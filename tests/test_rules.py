@@ -172,7 +172,9 @@ def stored_batch(db_path: Path, status: BatchStatus, script: Path) -> str:
         config=config,
         items=items,
         config_hash=None if status is BatchStatus.DRAFT else config.fingerprint(),
-        runner=RunnerInfo(pid=os.getpid(), host=socket.gethostname(), started_at=now, heartbeat=now)
+        runner=RunnerInfo(
+            pid=os.getppid(), host=socket.gethostname(), started_at=now, heartbeat=now
+        )
         if status is BatchStatus.PROCESSING
         else None,
     )

@@ -1069,10 +1069,18 @@ def test_recover_orphans_leaves_live_runners_alone(
 def test_recover_orphans_stale_heartbeat(
     repo: Repository, fake_generator: type[FakeGenerator]
 ) -> None:
+    """A stale heartbeat ends a run owned on another host; on this host the process table is
+    the truth: a live runner (suspended, say) keeps its run whatever its heartbeat says."""
     service = BatchService(repo)
     batch = ready(service, ["a"])
     _orphan(service, batch.id, os.getppid(), [ItemStatus.RUNNING])
     later = BatchService(repo, clock=lambda: datetime.now(UTC) + timedelta(minutes=10))
+    assert later.recover_orphans() == []
+    assert service.get(batch.id).status is BatchStatus.PROCESSING
+    with Repository(service.database_path).transaction() as tx:
+        stored = tx.get(batch.id)
+        stored.runner.host = "another-render-box"
+        tx.save(stored)
     assert [b.id for b in later.recover_orphans()] == [batch.id]
     assert service.get(batch.id).status is BatchStatus.FAILED
 

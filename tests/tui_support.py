@@ -129,9 +129,9 @@ def batch(
     if status in (BatchStatus.COMPLETE, BatchStatus.PARTIAL, BatchStatus.FAILED):
         made.finished_at = NOW - timedelta(seconds=10)
     if status is BatchStatus.PROCESSING:
-        # Owned by this (test) process, so start-up recovery leaves it alone.
+        # Owned by a live process (the test's parent), so start-up recovery leaves it alone.
         made.runner = RunnerInfo(
-            pid=os.getpid(), host=socket.gethostname(), started_at=NOW, heartbeat=NOW
+            pid=os.getppid(), host=socket.gethostname(), started_at=NOW, heartbeat=NOW
         )
     return made
 

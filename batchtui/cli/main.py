@@ -37,7 +37,8 @@ def main(
             if open_ui is None:
                 raise ValidationError("the terminal UI opens with: batchtui (or batchtui tui)")
             return open_ui(service)
-        service.recover_orphans()
+        if args.verb != "_runner":  # the runner is handed a batch recorded as its own
+            service.recover_orphans()
         handler = getattr(Cli(args, service), f"do_{args.verb.replace('-', '_')}")
         return handler()
 

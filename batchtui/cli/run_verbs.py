@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ..core.models import Batch
 
 ATTACH_POLL = 0.2  # seconds between looks at the database while attached
+LIVENESS_EVERY = 5  # polls between checks that the runner still lives (one second)
 
 
 class RunVerbs(CliBase):
@@ -40,9 +41,10 @@ class RunVerbs(CliBase):
                 f"start it: batchtui start {batch.id}"
             )
         detached = False
+        lost = False
 
         async def follow() -> Batch:
-            nonlocal detached
+            nonlocal detached, lost
             current = batch
             display = RunDisplay(current, sys.stderr if self.args.json else None)
             if current.runner is not None:
@@ -66,9 +68,17 @@ class RunVerbs(CliBase):
                     tg.start_soon(on_signal)
                     seen: object = None
                     display.show_snapshot(current)
+                    polls = 0
                     while current.status is BatchStatus.PROCESSING and not stop.is_set():
                         with anyio.move_on_after(ATTACH_POLL):
                             await stop.wait()
+                        polls += 1
+                        # A runner killed while we watch: its run is ended (and shows as
+                        # such) instead of being followed forever.
+                        if polls % LIVENESS_EVERY == 0 and any(
+                            b.id == current.id for b in self.service.recover_orphans()
+                        ):
+                            lost = True
                         signature = self.service.version()
                         if signature != seen:
                             seen = signature
@@ -84,6 +94,11 @@ class RunVerbs(CliBase):
                 f"batchtui cancel {ended.id}"
             )
             return EXIT_OK
+        if lost and not self.args.json:
+            self.say(
+                f"the runner of '{ended.name}' stopped (killed, crashed or rebooted); its "
+                f"running items are INTERRUPTED"
+            )
         return self._ended(ended, interrupted_by=None)
 
     def do__runner(self) -> int:

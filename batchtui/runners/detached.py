@@ -14,12 +14,28 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..core.errors import StoreError
+
 
 def runs_folder(db_path: Path) -> Path:
     """Where detached runners log: `runs/` beside the database (user-private)."""
-    folder = db_path.parent / "runs"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return folder
+    return db_path.parent / "runs"
+
+
+def runner_log(db_path: Path, batch_id: str, stamp: str) -> Path:
+    """A new runner's log file, made (empty, 0600) so that a runs folder that cannot be
+    written is refused in one line before anything changes."""
+    folder = runs_folder(db_path)
+    path = folder / f"{batch_id}-{stamp}.log"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        os.close(fd)
+    except FileExistsError:
+        raise StoreError(f"cannot write runner logs: {folder} is not a folder") from None
+    except OSError as exc:
+        raise StoreError(f"cannot write runner logs in {folder}: {exc.strerror}") from None
+    return path
 
 
 def spawn_runner(db_path: Path, batch_id: str, log_path: Path, cwd: str | None) -> int:

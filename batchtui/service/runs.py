@@ -14,10 +14,16 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from ..core.errors import BusyError, NotFoundError, TransitionError, ValidationError
-from ..core.models import Batch, BatchStatus, ItemStatus
+from ..core.errors import (
+    BusyError,
+    NotFoundError,
+    StoreError,
+    TransitionError,
+    ValidationError,
+)
+from ..core.models import Batch, BatchStatus, ItemStatus, RunnerInfo
 from ..engine.liveness import kill_batch_processes, same_process_alive
-from ..runners.detached import runs_folder, spawn_runner
+from ..runners.detached import runner_log, spawn_runner
 from ..runners.in_process import run_batch
 from ..runners.recorder import Listener, runner_info
 from .context import ServiceContext
@@ -28,6 +34,11 @@ if TYPE_CHECKING:
 
 STALE_RUNNER = timedelta(minutes=5)
 HANDOVER_WAIT = 15.0
+
+_BEGUN_HERE: set[str] = set()
+"""Batches this process has begun and not yet runs or handed over (process-wide: any service
+in it may ask): the only ones recorded as this process's own that recovery leaves alone. Any
+other is a run this process failed to start, and is ended like any orphan."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,7 @@ class Runs:
         self.ctx = ctx
         self.active: dict[str, Scheduler] = {}
         """Runs this process drives now, by batch id."""
+        self.beginning = _BEGUN_HERE
 
     def is_running_here(self, batch_id: str) -> bool:
         return batch_id in self.active
@@ -93,7 +105,7 @@ class Runs:
             return batch
 
         try:
-            return self.ctx.mutate(ref, "retry" if retry else "start", change)
+            begun = self.ctx.mutate(ref, "retry" if retry else "start", change)
         except TransitionError:
             current = self.ctx.find(ref)
             if current.status is BatchStatus.PROCESSING and current.runner is not None:
@@ -103,22 +115,48 @@ class Runs:
                     f"{current.id}; stop it: batchtui cancel {current.id}"
                 ) from None
             raise
+        self.beginning.add(begun.id)
+        return begun
 
     def start_detached(self, ref: str, *, retry: bool = False) -> Detached:
         """Begin a run of `ref` and hand it to a new background runner; returns at once."""
         repo = self.ctx.repo
         stamp = self.ctx.clock().strftime("%Y%m%d-%H%M%S")
         batch_id = self.ctx.resolve(ref)
-        log_path = runs_folder(repo.path) / f"{batch_id}-{stamp}.log"
+        log_path = runner_log(repo.path, batch_id, stamp)  # refused here, before any change
         batch = self.begin(batch_id, retry=retry, detached=True, log_path=str(log_path))
-        pid = spawn_runner(repo.path, batch.id, log_path, batch.config.workdir)
         try:
-            batch = self.hand_over(batch.id, pid)
-        except BaseException:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+            try:
+                pid = spawn_runner(repo.path, batch.id, log_path, batch.config.workdir)
+            except OSError as exc:
+                raise StoreError(f"could not start a runner: {exc.strerror or exc}") from None
+            try:
+                batch = self.hand_over(batch.id, pid)
+            except BaseException:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                raise
+        except BaseException as exc:
+            # Never leave a batch begun for a runner that is not there: end the run at once
+            # (retry takes it from there), or, if even that cannot be written, leave it to
+            # recovery, which ends a run this process began but no longer drives.
+            self.beginning.discard(batch.id)
+            with contextlib.suppress(Exception):
+                self._abandon(batch.id, f"its runner could not start: {exc}")
             raise
+        self.beginning.discard(batch.id)
         return Detached(batch, pid, log_path)
+
+    def _abandon(self, batch_id: str, reason: str) -> None:
+        with self.ctx.repo.transaction() as tx:
+            batch = tx.get(batch_id)
+            runner = batch.runner if batch is not None else None
+            if batch is None or batch.status is not BatchStatus.PROCESSING:
+                return
+            if runner is not None and runner.pid != os.getpid():
+                return  # the runner took it after all
+            batch.end_run(self.ctx.clock(), reason)
+            tx.save(batch)
 
     def hand_over(self, batch_id: str, pid: int) -> Batch:
         """Make process `pid` (a detached runner on this host) the owner of a PROCESSING batch
@@ -170,6 +208,7 @@ class Runs:
         `begun` is what `begin` returned, when this process called it: the batch as stored, so
         it is not read and validated again (10,000 items: ~0.15 s).
         """
+        self.beginning.discard(batch_id)  # from here it is active (or ends, or is recovered)
         if handover_wait:
             await self._await_ownership(batch_id, handover_wait)
         batch = begun if begun is not None and not handover_wait else self.ctx.repo.get(batch_id)
@@ -233,31 +272,51 @@ class Runs:
             scheduler.cancel(interrupt=True, reason=reason)
 
     def recover_orphans(self) -> list[Batch]:
-        """End PROCESSING batches whose runner is gone: RUNNING items become INTERRUPTED."""
+        """End PROCESSING batches whose runner is gone: RUNNING items become INTERRUPTED.
+
+        Cheap enough to ask often (the TUI and `attach` do, to notice a runner killed while
+        they watch): each running batch's runner is checked from its raw document, and only
+        an orphan is validated and changed."""
         now = self.ctx.clock()
         host = socket.gethostname()
 
-        def orphaned(batch: Batch) -> bool:
-            if batch.status is not BatchStatus.PROCESSING or batch.id in self.active:
+        def dead(batch_id: str, status: object, runner: RunnerInfo | None) -> bool:
+            if status != BatchStatus.PROCESSING.value or batch_id in self.active:
                 return False
-            runner = batch.runner
             if runner is None:
                 return True
             if runner.host == host and runner.pid == os.getpid():
-                return False  # begun here; the run is about to start
+                return batch_id not in self.beginning  # begun here: about to run, or failed
             if runner.host == host:
                 # Here the process table is the truth: a runner suspended (ctrl+z) past the
                 # heartbeat window is alive and owns its run; only a dead one is recovered.
                 return not same_process_alive(runner.pid, runner.token)
             return now - runner.heartbeat > STALE_RUNNER
 
-        snapshot = [b for b in self.ctx.repo.processing() if orphaned(b)]
+        def orphaned(batch: Batch) -> bool:
+            return dead(batch.id, batch.status.value, batch.runner)
+
+        snapshot = []
+        for batch_id in self.ctx.repo.processing_ids():
+            doc = self.ctx.repo.get_raw(batch_id)
+            if doc is None:
+                continue
+            raw_runner = doc.get("runner")
+            try:
+                runner = RunnerInfo.model_validate(raw_runner) if raw_runner else None
+            except ValueError:
+                continue  # malformed: reported when it is opened, never "recovered" blindly
+            if dead(batch_id, doc.get("status"), runner):
+                snapshot.append(batch_id)
         if not snapshot:
             return []
         recovered = []
         with self.ctx.repo.transaction() as tx:
             for stale in snapshot:
-                batch = tx.get(stale.id)
+                try:
+                    batch = tx.get(stale)
+                except ValueError:  # malformed elsewhere: left for `show` to report
+                    continue
                 if batch is None or not orphaned(batch):
                     continue
                 if batch.runner is None or batch.runner.host == host:

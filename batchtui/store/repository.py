@@ -582,6 +582,14 @@ class Repository:
         except (FileNotFoundError, NotADirectoryError):
             return False
 
+    def processing_ids(self) -> list[str]:
+        """Ids of the batches marked running (one listing of a small folder)."""
+        self._migrate_if_needed()
+        try:
+            return sorted(os.listdir(self.folder / RUNNING))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
     def processing(self) -> list[Batch]:
         """Batches in PROCESSING, found by their markers without reading any other batch."""
         self._index_entries()  # migrates a schema-1 database; refuses an unreadable index

@@ -33,6 +33,8 @@ T = TypeVar("T")
 EXAMPLE_NAME = "Space Facts"
 EXAMPLE_ITEMS = ("Why is space dark?", "What are black holes?", "How stars die")
 LOCK_PATIENCE = 1.0
+LIVENESS_SECONDS = 2.0
+"""How often the app checks that the runners of the batches it shows still live."""
 """Seconds an action waits for a database another process holds locked before it says so: a
 held lock costs the UI a moment, never a freeze."""
 
@@ -81,10 +83,21 @@ class BatchtuiApp(App[None]):
         if self._on_first_frame is not None:
             self._on_first_frame()
         self._recover_orphans()
+        # A runner killed while we watch (kill -9, out of memory) must not leave its batch
+        # showing PROCESSING until a restart: look again every few seconds.
+        self.set_interval(LIVENESS_SECONDS, partial(self._recover_orphans, quiet=True))
 
-    def _recover_orphans(self) -> None:
-        """End runs whose runner died (after the first frame: it needs the models)."""
-        for batch in self.safe(self.service.recover_orphans) or []:
+    def _recover_orphans(self, *, quiet: bool = False) -> None:
+        """End runs whose runner died (after the first frame: it needs the models); `quiet`:
+        a failure is not shown (the periodic check; the user's next action reports it)."""
+        if quiet:
+            try:
+                ended = self.service.recover_orphans()
+            except BatchtuiError:
+                return
+        else:
+            ended = self.safe(self.service.recover_orphans) or []
+        for batch in ended:
             self.broadcast(partial(RunEnded, batch))
 
     # --------------------------------------------------------------- helpers
