@@ -5,6 +5,7 @@ test_survival.py and test_bad_input.py."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -372,3 +373,115 @@ def test_a_run_this_process_begun_and_dropped_is_recovered_without_a_restart(
     _BEGUN_HERE.discard(made.id)  # as after a hand-over whose every write failed
     assert [b.id for b in service.recover_orphans()] == [made.id]
     assert service.get(made.id).status is not BatchStatus.PROCESSING
+
+
+# ----------------------------------------------------------- tracebacks instead of one line
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MiB file system of its own (tmpfs; needs root), unmounted after the test."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)])
+    if made.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(folder: Path) -> Path:
+    """Fill the file system `folder` is on; the filler file (delete it to free the space)."""
+    filler = folder / "filler"
+    with open(filler, "wb") as handle, contextlib.suppress(OSError):
+        while True:
+            handle.write(b"x" * 65536)
+            handle.flush()
+    return filler
+
+
+def test_a_full_output_disk_fails_only_the_items_it_hits(db_path, make_script, small_disk):
+    script = make_script(
+        "big.py",
+        """
+        import sys
+        print("a log line " * 2000, flush=True)
+        with open(sys.argv[1], "wb") as out:
+            out.write(b"v" * 400_000)
+        """,
+    )
+    service = BatchService(Repository(db_path))
+    made = service.create(
+        "Full", generator="command", command=f"{script} {{output}}", output_ext="bin",
+        validate_output="exists", output_dir=str(small_disk), concurrency=3, max_items=12,
+    )  # fmt: skip
+    service.add_items(made.id, [f"item {n}" for n in range(12)])
+    service.lock(made.id)
+    result = cli(db_path, "start", made.id)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    stored = Repository(db_path).get(made.id)
+    statuses = [i.status for i in stored.items]
+    assert ItemStatus.SUCCEEDED in statuses and ItemStatus.FAILED in statuses, statuses
+    assert stored.status is BatchStatus.PARTIAL
+
+
+def test_a_full_database_disk_mid_run_loses_nothing_once_space_returns(
+    tmp_path, make_script, small_disk
+):
+    db = small_disk / "db.json"
+    ref, pids = sleepy_batch(db, make_script, tmp_path, 6, 0.3, concurrency=2)
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "batchtui", "--db", str(db), "start", ref],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    wait_for(lambda: len(list(pids.iterdir())) >= 1)
+    filler = fill(small_disk)
+    wait_for(lambda: len(list(pids.iterdir())) >= 4)  # items go on while nothing can be saved
+    filler.unlink()
+    _out, err = runner.communicate(timeout=60)
+    assert runner.returncode == 0, err
+    assert "Traceback" not in err and "could not save progress" in err
+    assert Repository(db).get(ref).status is BatchStatus.COMPLETE
+
+
+def test_a_database_disk_that_stays_full_ends_in_one_line_and_recovers_later(
+    tmp_path, make_script, small_disk
+):
+    db = small_disk / "db.json"
+    ref, pids = sleepy_batch(db, make_script, tmp_path, 3, 0.5, concurrency=3)
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "batchtui", "--db", str(db), "start", ref],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    wait_for(lambda: len(list(pids.iterdir())) == 3)
+    filler = fill(small_disk)
+    _out, err = runner.communicate(timeout=120)
+    assert runner.returncode != 0
+    lines = [line for line in err.splitlines() if line.startswith("batchtui: error:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    filler.unlink()
+    shown = cli(db, "show", ref, "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["status"] != "PROCESSING"
+
+
+def test_the_log_cap_holds_for_the_item_across_its_attempts(tmp_path):
+    from batchtui.engine.itemlog import ItemLog
+
+    path = tmp_path / "logs" / "01-a.log"
+    path.parent.mkdir()
+    cap = 64 * 1024
+    for attempt in range(6):
+        log = ItemLog(path, cap=cap)
+        for n in range(2000):
+            log.write(f"attempt {attempt} line {n} " + "x" * 40, "stdout")
+        log.close()
+        assert path.stat().st_size <= cap + 4096, f"attempt {attempt}: {path.stat().st_size}"
+    text = path.read_text()
+    assert "attempt 5 line 0 " in text, "the newest attempt always has room"
+    assert "earlier attempts' log cut" in text

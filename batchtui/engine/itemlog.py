@@ -7,6 +7,7 @@ lines are kept in memory to explain a failure in one line.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections import deque
 from pathlib import Path
@@ -58,10 +59,44 @@ class ItemLog:
             self._unwritable = True
             return None
         self._handle = handle
+        try:
+            self.written = self._trim_earlier_attempts(handle)
+        except OSError:
+            self.written = 0
         pending, self._pending = self._pending, []
         for line in pending:
             self._append(line + "\n")
         return handle
+
+    def _trim_earlier_attempts(self, handle: TextIO) -> int:
+        """The cap holds for the item, every attempt together: earlier attempts' lines count,
+        and past half the cap they are cut to their last quarter, so this attempt has room.
+        Returns the file's size."""
+        size = os.fstat(handle.fileno()).st_size
+        if size < self.cap // 2:
+            return size
+        keep = self.cap // 4
+        with open(self.path, "rb") as old:
+            old.seek(size - keep)
+            tail = old.read()
+        tail = tail[tail.find(b"\n") + 1 :]  # from a line's start
+        head = f"[batchtui: earlier attempts' log cut to its last {keep // 1024} KiB]\n"
+        trimmed = self.path.with_name(self.path.name + ".trim")
+        trimmed.write_bytes(head.encode() + tail)
+        os.replace(trimmed, self.path)
+        handle.close()
+        self._handle = open(self.path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
+        return len(head) + len(tail)
+
+    def _lost(self, exc: OSError) -> None:
+        """Stop writing a log the disk refuses (full, gone): the item goes on, its last lines
+        stay in memory for its one-line reason."""
+        self._unwritable = True
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            with contextlib.suppress(OSError):
+                handle.close()
+        self.tail.append(f"[batchtui: the log could not be written: {exc.strerror or exc}]")
 
     def note(self, line: str) -> None:
         """Log bookkeeping: written only once something else makes the file worth having."""
@@ -85,33 +120,42 @@ class ItemLog:
 
     def _append(self, data: str) -> None:
         handle = self._handle
-        assert handle is not None
-        if self.truncated:
+        if handle is None or self.truncated:
             return
-        if self.written + len(data) > self.cap:
-            self.truncated = True
-            handle.write(f"[batchtui: log capped at {self.cap // 1024} KiB; rest dropped]\n")
-            handle.flush()
-            return
-        handle.write(data)
-        self.written += len(data)
-        now = time.monotonic()
-        if now - self._flushed >= FLUSH_SECONDS:  # readers follow the log live
-            handle.flush()
-            self._flushed = now
+        try:
+            if self.written + len(data) > self.cap:
+                self.truncated = True
+                handle.write(f"[batchtui: log capped at {self.cap // 1024} KiB; rest dropped]\n")
+                handle.flush()
+                return
+            handle.write(data)
+            self.written += len(data)
+            now = time.monotonic()
+            if now - self._flushed >= FLUSH_SECONDS:  # readers follow the log live
+                handle.flush()
+                self._flushed = now
+        except OSError as exc:
+            self._lost(exc)
 
     def flush(self) -> None:
         if self._handle is not None:
-            self._handle.flush()
+            try:
+                self._handle.flush()
+            except OSError as exc:
+                self._lost(exc)
 
     def close(self) -> None:
-        if self._handle is None:
+        handle = self._handle
+        if handle is None:
             return
-        if self.truncated and self.tail:
-            self._handle.write("[batchtui: last lines before exit]\n")
-            self._handle.write("\n".join(self.tail) + "\n")
+        try:
+            if self.truncated and self.tail:
+                handle.write("[batchtui: last lines before exit]\n")
+                handle.write("\n".join(self.tail) + "\n")
+        except OSError:
+            pass
         with contextlib.suppress(OSError):
-            self._handle.close()
+            handle.close()
 
     def last_error_line(self) -> str | None:
         """The most telling line for a failure: last stderr line, else last stdout line."""

@@ -8,6 +8,7 @@ runner hears from other processes: a cancel request or a new concurrency limit.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
@@ -16,13 +17,15 @@ from datetime import datetime
 
 import anyio
 
-from ..core.errors import BusyError
+from ..core.errors import BusyError, StoreError
 from ..core.events import EngineEvent, ItemFinished, ItemProgress, ItemStarted, ItemWaiting
 from ..core.models import Batch, BatchStatus, ItemStatus, RunnerInfo
 from ..engine.liveness import process_token
 from ..engine.scheduler import Scheduler
 from ..store import Repository
 from ..store.repository import stored_form
+
+log = logging.getLogger("batchtui.runner")
 
 Listener = Callable[[EngineEvent, Batch], None]
 HEARTBEAT_SECONDS = 2.0
@@ -81,6 +84,7 @@ class RunRecorder:
         self._changed: set[str] = set(self._items)
         self._last_write = 0.0
         self._interval = flush_interval
+        self._last_failure: tuple[object, ...] | None = None
 
     def apply(self, event: EngineEvent) -> None:
         """Fold one engine event into the in-memory batch (called on the event loop)."""
@@ -185,10 +189,17 @@ class RunRecorder:
         doc = self._prepare()
         try:
             stored = await anyio.to_thread.run_sync(self._commit, doc, False)
-        except BusyError:
+        except StoreError as exc:
+            # Held locked past the timeout, or the disk refused the write (full, read-only):
+            # the run goes on, and the next flush writes everything since. The owner of a run
+            # never gives it up over a write it can try again.
             self.dirty = True
             self._pace(0.0)
+            if not isinstance(exc, BusyError) and exc.args != self._last_failure:
+                self._last_failure = exc.args
+                log.warning("could not save progress (will try again): %s", exc)
             return
+        self._last_failure = None
         self._apply(stored, scheduler)
         self._pace(time.perf_counter() - started)
 
@@ -218,8 +229,9 @@ class RunRecorder:
             try:
                 stored = self._commit(doc, True)
                 break
-            except BusyError:  # the lock was held past its timeout: the end must be written
-                if attempt == FINAL_WRITE_TRIES - 1:
+            except StoreError:  # locked past its timeout, or a write refused: the end must
+                if attempt == FINAL_WRITE_TRIES - 1:  # be written (else recovery ends it)
                     raise
+                time.sleep(min(2.0, 0.1 * 2**attempt))
         self._apply(stored, None)
         return self.batch
