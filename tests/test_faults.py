@@ -485,3 +485,72 @@ def test_the_log_cap_holds_for_the_item_across_its_attempts(tmp_path):
     text = path.read_text()
     assert "attempt 5 line 0 " in text, "the newest attempt always has room"
     assert "earlier attempts' log cut" in text
+
+
+def test_a_malformed_batch_is_one_line_and_everything_else_keeps_working(
+    run_cli, db_path, fake_generator
+):
+    service = BatchService(Repository(db_path))
+    bad = service.create("Broken", generator="fake").id
+    service.add_items(bad, ["one"])
+    good = service.create("Good", generator="fake").id
+
+    def spoil(doc: dict) -> None:
+        doc["status"] = "PROCESSING"
+        doc["runner"] = {"pid": 1, "host": "x", "started_at": "yesterday", "heartbeat": "yesterday"}
+        doc["items"][0]["attempts"] = "many"
+
+    edit_stored(db_path, bad, spoil)
+    for argv in (["platforms"], ["create", "Another"], ["show", good], ["add", good, "two"]):
+        result = run_cli(*argv)
+        assert result.code == 0, (argv, result)
+    listed = run_cli("list")
+    assert listed.code == 0 and good in listed.out
+    for argv in (["show", bad], ["start", bad], ["retry", bad]):
+        result = run_cli(*argv)
+        one_line_error(result, f"batch {bad} is malformed")
+        assert "attempts" in result.err and f"batchtui delete {bad}" in result.err
+    gone = run_cli("delete", bad)
+    assert gone.code == 0, gone
+    assert bad not in run_cli("list").out and Repository(db_path).get(bad) is None
+
+
+def test_a_batch_file_that_holds_no_batch_is_named_and_deletable(run_cli, db_path):
+    service = BatchService(Repository(db_path))
+    bad = service.create("Hollow").id
+    good = service.create("Fine").id
+    path = db_path.parent / f"{db_path.stem}.batches" / f"{bad}.json"
+    path.write_text('{"_meta": {"1": {"app": "batchtui", "schema": 2}}, "batch": []}')
+    listed = run_cli("list")
+    assert listed.code == 0 and good in listed.out and bad not in listed.out
+    assert f"batch {bad}" in listed.err and "cannot be read" in listed.err
+    one_line_error(run_cli("show", bad), "holds no batch")
+    assert run_cli("delete", bad).code == 0
+    assert not path.exists() and run_cli("list").err == ""
+
+
+def test_a_v1_database_whose_table_is_a_list_is_refused_not_read_as_empty(run_cli, db_path):
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    db_path.write_text(
+        '{"_meta": {"1": {"app": "batchtui", "schema": 1}}, "batches": [{"id": "x"}]}'
+    )
+    before = db_path.read_bytes()
+    one_line_error(run_cli("list"), "not a TinyDB table")
+    assert db_path.read_bytes() == before
+
+
+def test_delete_outputs_says_what_it_could_not_remove(run_cli, db_path, tmp_path, fake_generator):
+    service = BatchService(Repository(db_path))
+    made = service.create("Linked", generator="fake", output_ext="txt", output_dir=str(tmp_path))
+    service.add_items(made.id, ["one"])
+    service.lock(made.id)
+    done = anyio.run(service.start, made.id)
+    folder = Path(done.items[0].output_path).parent
+    elsewhere = tmp_path / "elsewhere"
+    folder.rename(elsewhere)
+    folder.symlink_to(elsewhere)  # the batch folder is a link to somewhere else
+    result = run_cli("delete", made.id, "--outputs")
+    one_line_error(result, "not removed", code=1)
+    assert "symbolic link" in result.err
+    assert (elsewhere / Path(done.items[0].output_path).name).exists(), "followed the link"
+    assert Repository(db_path).get(made.id) is None, "the batch itself is deleted"

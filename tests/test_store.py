@@ -465,12 +465,14 @@ def test_one_malformed_batch_does_not_hide_the_list(db_path):
         doc["items"][0]["status"] = "EXPLODED"
         tx.save_raw(doc)
     assert [s.id for s in repo.summaries()] == ["a1b2c3d4e5f6", "ffffffffffff"]
-    with pytest.raises(ValueError, match="EXPLODED"):
+    with pytest.raises(StoreError, match="EXPLODED"):
         repo.get("ffffffffffff")  # opening it says what is wrong
-    for batch_id in ("a1b2c3d4e5f6", "ffffffffffff"):
-        edit_stored(db_path, batch_id, lambda doc: doc.pop("name"))
-    with pytest.raises(ValueError, match="name"):
-        repo.summaries()  # a batch that cannot even be listed: the models' reason
+    edit_stored(db_path, "ffffffffffff", lambda doc: doc.pop("name"))
+    # A batch that cannot even be listed is left out of the list, and named apart.
+    assert [s.id for s in repo.summaries()] == ["a1b2c3d4e5f6"]
+    assert [bid for bid, _ in repo.broken()] == ["ffffffffffff"]
+    with pytest.raises(StoreError, match=r"ffffffffffff is malformed .*name: Field required"):
+        repo.get("ffffffffffff")
 
 
 def test_reads_see_every_write_despite_the_parse_cache(db_path, fake_generator):
@@ -518,12 +520,12 @@ def test_commands_on_one_batch_do_not_validate_the_others(db_path, fake_generato
     service.add_items("good", ["a", "b"])  # by name, in a transaction
     service.lock(good.id[:6])  # by id prefix
     assert service.get("Good").status is BatchStatus.LOCKED
-    with pytest.raises(ValueError, match="EXPLODED"):
+    with pytest.raises(StoreError, match="EXPLODED"):
         service.get("Broken")  # the broken one still says what is wrong
-    with pytest.raises(ValueError, match="EXPLODED"):
+    with pytest.raises(StoreError, match="EXPLODED"):
         service.lock("Broken")
     assert service.get(good.id).items[1].content == "b"
     edit_stored(db_path, broken.id, lambda doc: doc.pop("name"))
-    with pytest.raises(ValueError, match="name"):
+    with pytest.raises(StoreError, match="name"):
         service.get(broken.id)  # nameless, but its id still finds it, to say why
     assert service.get("good").id == good.id

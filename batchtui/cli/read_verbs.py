@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..core.platforms import PLATFORMS
+from ..core.textsafe import one_line
 from .base import CliBase
 from .output import (
     batch_json,
@@ -37,7 +38,13 @@ class ReadVerbs(CliBase):
                     f"{len(shown)} of {total:,}): batchtui list --all, or --limit N"
                 )
 
-        return self.emit([summary_json(s) for s in shown], human)
+        code = self.emit([summary_json(s) for s in shown], human)
+        for batch_id, name in self.service.broken():
+            sys.stderr.write(
+                f"batchtui: warning: batch {batch_id} {one_line(repr(name), 30)} cannot be read "
+                f"and is not listed: batchtui show {batch_id} says why\n"
+            )
+        return code
 
     def do_show(self) -> int:
         batch = self.service.get(self.args.id)

@@ -47,6 +47,23 @@ class BusyError(StoreError):
     """Another process holds the database or the batch (a runner owns it)."""
 
 
+class MalformedBatchError(StoreError):
+    """A stored batch that does not validate (edited by hand, written by a broken tool): it
+    is reported, everything else keeps working, and it can be deleted."""
+
+    def __init__(self, message: str, batch_id: str, name: str) -> None:
+        super().__init__(message)
+        self.batch_id = batch_id
+        self.name = name
+
+
+class OutputsKeptError(StoreError):
+    """A batch was deleted but its output files could not all be removed (the message says
+    which and why)."""
+
+    exit_code = 1
+
+
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 """The command's exit codes: success, a run ended PARTIAL or FAILED, a usage or validation
 error, interrupted."""

@@ -26,6 +26,8 @@ import contextlib
 import json
 import os
 import re
+import shutil
+import sys
 import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -193,3 +195,26 @@ def read_manifest(folder: Path) -> dict[str, dict[str, Any]]:
             if isinstance(name, str):
                 records[name] = record
     return records
+
+
+def remove_output_folder(folder: Path) -> str | None:
+    """Remove a batch's output folder and everything in it, never following a link out of
+    it; what could not be removed and why (None: all gone, or nothing was there)."""
+    if folder.is_symlink():
+        return f"{folder} is a symbolic link (not followed; remove it yourself)"
+    if not folder.exists():
+        return None
+    failures: list[str] = []
+
+    def failed(_function: object, path: str, exc: BaseException) -> None:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        failures.append(f"{path}: {reason}")
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(folder, onexc=failed)
+    else:  # `onerror` gets (type, value, traceback)
+        shutil.rmtree(folder, onerror=lambda f, p, info: failed(f, p, info[1]))
+    if not failures:
+        return None
+    more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+    return failures[0] + more

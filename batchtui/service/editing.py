@@ -3,14 +3,19 @@ delete. Each validates before it changes anything."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterable
 from typing import Any
 
 from ..core.actions import require
-from ..core.errors import ValidationError
+from ..core.errors import (
+    BusyError,
+    MalformedBatchError,
+    OutputsKeptError,
+    StoreError,
+    ValidationError,
+)
 from ..core.models import Batch, BatchConfig, BatchItem, BatchStatus
-from ..engine.layout import batch_folder
+from ..engine.layout import batch_folder, remove_output_folder
 from ..generators import get_generator
 from .context import ServiceContext
 from .refs import resolve_item
@@ -40,13 +45,41 @@ class Editing:
         return batch
 
     def delete(self, ref: str, *, remove_outputs: bool = False) -> Batch:
-        """Forget a batch (refused while PROCESSING); its output files stay unless asked."""
+        """Forget a batch (refused while PROCESSING); its output files stay unless asked.
+
+        A malformed batch can be deleted too (it cannot be shown, started or edited): its
+        outputs, if asked for, cannot be found without its config and are left alone. If
+        outputs could not all be removed, the batch is gone and OutputsKeptError says what
+        is left and why."""
+        unreadable: StoreError | None = None
         with self.ctx.repo.transaction() as tx:
-            batch = self.ctx.in_tx(tx, ref)
-            require(batch, "delete")
-            tx.delete(batch.id)
+            batch_id = self.ctx.resolve(ref)
+            try:
+                batch = self.ctx.in_tx(tx, batch_id)
+            except BusyError:
+                raise
+            except StoreError as exc:  # malformed, or not a batch file at all: deletable
+                tx.delete(batch_id)
+                unreadable = exc
+            else:
+                require(batch, "delete")
+                tx.delete(batch.id)
+        if unreadable is not None:
+            name = unreadable.name if isinstance(unreadable, MalformedBatchError) else ""
+            gone = Batch.model_construct(id=batch_id, name=name or "?")
+            if remove_outputs:
+                raise OutputsKeptError(
+                    f"deleted the unreadable batch {batch_id}; its outputs were not removed "
+                    "(its config, which says where they are, could not be read)"
+                )
+            return gone
         if remove_outputs:
-            shutil.rmtree(batch_folder(batch.config, batch.id, batch.name), ignore_errors=True)
+            problem = remove_output_folder(batch_folder(batch.config, batch.id, batch.name))
+            if problem:
+                raise OutputsKeptError(
+                    f"deleted '{batch.name}' ({batch.id}), but its outputs were not removed: "
+                    f"{problem}"
+                )
         return batch
 
     def rename(self, ref: str, name: str) -> Batch:

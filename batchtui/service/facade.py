@@ -116,6 +116,11 @@ class BatchService:
         (only those shown are summarised)."""
         return self._reads.page(newest)
 
+    def broken(self) -> list[tuple[str, str]]:
+        """(id, name) of batches too malformed to list, as the last listing found them
+        (`get` of one says what is wrong; `delete` removes it)."""
+        return self._ctx.repo.broken()
+
     def version(self) -> Hashable:
         """A token that changes whenever anything stored changes: poll it, then read."""
         return self._reads.version()

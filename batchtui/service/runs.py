@@ -315,7 +315,7 @@ class Runs:
             for stale in snapshot:
                 try:
                     batch = tx.get(stale)
-                except ValueError:  # malformed elsewhere: left for `show` to report
+                except StoreError:  # malformed: left for `show` to report, and deletable
                     continue
                 if batch is None or not orphaned(batch):
                     continue

@@ -37,8 +37,14 @@ def migrate_single_file(repo: Repository) -> int:
         data = read_database_file(repo.path)
         if data is None or schema_of(data) >= 2:
             return 0  # another process migrated it while we waited
-        table = data.get(LEGACY_TABLE)
-        docs = [d for d in (table.values() if isinstance(table, dict) else []) if _named(d)]
+        table = data.get(LEGACY_TABLE, {})
+        if not isinstance(table, dict):
+            # Read as "no batches" it would be migrated to an empty database: refuse instead.
+            raise StoreError(
+                f"database {repo.path}: its '{LEGACY_TABLE}' table is a "
+                f"{type(table).__name__}, not a TinyDB table; it was left untouched"
+            )
+        docs = [d for d in table.values() if _named(d)]
         entries: dict[str, dict[str, Any]] = {}
         for doc in docs:
             signature = repo._write_batch(doc["id"], doc)

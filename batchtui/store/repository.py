@@ -36,7 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import BusyError, NotFoundError, StoreError
+from ..core.errors import BusyError, MalformedBatchError, NotFoundError, StoreError
 from ..core.states import BatchStatus
 from ..core.summary import BatchSummary
 from .atomic import check_writable, read_database_file, schema_of, write_database_file
@@ -54,6 +54,31 @@ def _model() -> type[Batch]:
     from ..core.models import Batch
 
     return Batch
+
+
+def _validated(doc: dict[str, Any], path: Path) -> Batch:
+    """The model of a stored document; MalformedBatchError (one line: which batch, which
+    field, what to do) if it does not validate."""
+    from pydantic import ValidationError as ModelError
+
+    try:
+        return _model().model_validate(doc)
+    except ModelError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "document"
+        batch_id = str(doc.get("id", path.stem))
+        raw_name = doc.get("name")
+        name = raw_name if isinstance(raw_name, str) else ""
+        given = first.get("input")
+        got = f" (got {repr(given)[:40]})" if isinstance(given, str | int | float) else ""
+        raise MalformedBatchError(
+            f"batch {batch_id} is malformed ({path}): {where}: {first.get('msg', 'invalid')}"
+            f"{got}"
+            f"{f' ({exc.error_count()} problems)' if exc.error_count() > 1 else ''}; "
+            f"fix the file or delete the batch: batchtui delete {batch_id}",
+            batch_id,
+            name,
+        ) from None
 
 
 INDEX_TABLE = "index"
@@ -185,7 +210,7 @@ class Transaction:
 
     def get(self, batch_id: str) -> Batch | None:
         doc = self.get_raw(batch_id)
-        return None if doc is None else _model().model_validate(doc)
+        return None if doc is None else _validated(doc, self.repo._batch_path(batch_id))
 
     def index(self) -> list[tuple[str, str]]:
         """(id, name) of every stored batch, oldest first, without validating any of them."""
@@ -275,6 +300,7 @@ class Repository:
         self._index_cache: tuple[object, dict[str, dict[str, Any]]] | None = None
         self._docs: dict[str, tuple[Signature, dict[str, Any]]] = {}
         self._migrated = False
+        self._broken: list[tuple[str, str]] = []
 
     # ------------------------------------------------------------------- files
 
@@ -508,7 +534,12 @@ class Repository:
             signature = _signature(stat)
             entry = entries.get(batch_id)
             if entry is None or entry.get("sig") != list(signature):
-                doc = self._read_batch(batch_id, stat)
+                try:
+                    doc = self._read_batch(batch_id, stat)
+                except StoreError:  # one unreadable file must not hide every other batch
+                    known = entry or {}
+                    doc = {"id": batch_id, "name": known.get("name"), "broken": True}
+                    doc["created_at"] = known.get("created_at", "")
                 if doc is None:
                     continue
                 entry = index_entry(doc, signature)
@@ -555,23 +586,40 @@ class Repository:
 
     def page(self, newest: int | None) -> tuple[list[BatchSummary], int]:
         """The `newest` N batches (None: all) as a list shows them, oldest first, and how
-        many there are in all; only the ones shown are made into summaries."""
+        many there are in all; only the ones shown are made into summaries. A batch too
+        malformed to list is left out (and named by `broken`)."""
         entries = sorted(
             self._current().values(), key=lambda e: (str(e.get("created_at", "")), e["id"])
         )
+        suspects = [e for e in entries if e.get("broken")]
+        if suspects:  # one that validates after all (an index behind its file) is listed
+            models = {e["id"]: self._listable(e["id"]) for e in suspects}
+            self._broken = [
+                (e["id"], str(e.get("name") or "")) for e in suspects if models[e["id"]] is None
+            ]
+            entries = [e for e in entries if not e.get("broken") or models[e["id"]]]
+        else:
+            models, self._broken = {}, []
         total = len(entries)
         if newest is not None:
             entries = entries[-newest:] if newest else []
         summaries = []
         for entry in entries:
-            if entry.get("broken"):
-                batch = self.get(entry["id"])  # validating it raises the real reason
-                if batch is not None:
-                    summaries.append(BatchSummary.of(batch))
-                continue
-            summaries.append(_summary(entry))
+            model = models.get(entry["id"]) if entry.get("broken") else None
+            summaries.append(BatchSummary.of(model) if model is not None else _summary(entry))
         summaries.sort(key=lambda s: (s.created_at, s.id))
         return summaries, total
+
+    def broken(self) -> list[tuple[str, str]]:
+        """(id, name) of the stored batches too malformed to list, as the last `page` (or
+        `summaries`) found them; `get` says what is wrong with each."""
+        return list(self._broken)
+
+    def _listable(self, batch_id: str) -> Batch | None:
+        try:
+            return self.get(batch_id)
+        except StoreError:  # malformed, or not a batch file at all
+            return None
 
     def any_running(self) -> bool:
         """Whether any batch is marked PROCESSING (one listing of a small folder; the index
@@ -616,7 +664,7 @@ class Repository:
         except NotFoundError:
             return None
         doc = self._read_batch(batch_id)
-        return None if doc is None else _model().model_validate(doc)
+        return None if doc is None else _validated(doc, self._batch_path(batch_id))
 
     def get_raw(self, batch_id: str) -> dict[str, Any] | None:
         """One batch's stored document as is (shared: read it, do not change it)."""
