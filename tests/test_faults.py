@@ -554,3 +554,35 @@ def test_delete_outputs_says_what_it_could_not_remove(run_cli, db_path, tmp_path
     assert "symbolic link" in result.err
     assert (elsewhere / Path(done.items[0].output_path).name).exists(), "followed the link"
     assert Repository(db_path).get(made.id) is None, "the batch itself is deleted"
+
+
+def test_bidi_overrides_and_zero_width_characters_never_reach_the_terminal_raw(run_cli, db_path):
+    sneaky = "invoice\u202egpj.exe \u200bsplit\u2066iso\u2069"
+    service = BatchService(Repository(db_path))
+    made = service.create(sneaky)
+    service.add_items(made.id, [sneaky, "family 👩\u200d💻 stays"])
+    invisible = ("\u202e", "\u200b", "\u2066", "\u2069")
+    for argv in (["list"], ["show", made.id]):
+        result = run_cli(*argv)
+        assert result.code == 0
+        assert not any(char in result.out for char in invisible), argv
+        assert "<U+202E>" in result.out
+    assert "👩\u200d💻" in run_cli("show", made.id).out, "emoji joined by a ZWJ stay whole"
+    refused = run_cli("show", "nothing\u202eelse")
+    assert refused.code != 0 and "\u202e" not in refused.err and "<U+202E>" in refused.err
+    stored = BatchService(Repository(db_path)).get(made.id)
+    assert stored.name == sneaky, "stored exactly as given: only the display is made safe"
+
+
+def test_a_name_that_is_also_the_start_of_another_id_is_refused(run_cli, db_path):
+    service = BatchService(Repository(db_path))
+    target = service.create("Keep me")
+    prefix = target.id[:4]
+    decoy = service.create(prefix)  # a batch *named* like the other's id prefix
+    before = file_bytes(db_path)
+    result = run_cli("delete", prefix)
+    one_line_error(result, "give the full id")
+    assert decoy.id in result.err and target.id in result.err
+    assert file_bytes(db_path) == before
+    assert run_cli("delete", decoy.id).code == 0  # the full id says which
+    assert run_cli("show", prefix).code == 0  # now only the prefix matches

@@ -7,9 +7,27 @@ the screen; markup escaping is the display layer's job on top of this.
 
 from __future__ import annotations
 
-_TABLE = {code: 0x2400 + code for code in range(0x20)}  # C0 controls → ␀ … ␟
+import re
+
+_TABLE: dict[int, int | str] = {code: 0x2400 + code for code in range(0x20)}  # C0 → ␀ … ␟
 _TABLE[0x7F] = 0x2421  # DEL → ␡
 _TABLE.update({code: 0xFFFD for code in range(0x80, 0xA0)})  # C1 controls → �
+# Invisible characters that reorder or hide text (a right-to-left override makes "gpj.exe"
+# read "exe.jpg"; a zero-width space splits a word unseen): shown by name, e.g. <U+202E>.
+_INVISIBLE = (
+    [0x061C, 0x180E, 0x200B, 0x200C, 0x200E, 0x200F, 0xFEFF]
+    + list(range(0x202A, 0x202F))  # embeddings and overrides
+    + list(range(0x2060, 0x2065))  # word joiner, invisible operators
+    + list(range(0x2066, 0x206A))  # isolates
+)
+_TABLE.update({code: f"<U+{code:04X}>" for code in _INVISIBLE})
+# A zero-width joiner is kept between two symbols (it builds emoji such as 👩‍💻), shown anywhere
+# else.
+_LONE_JOINER = re.compile(r"(?<![\u2000-\U0010ffff])\u200d|\u200d(?![\u2000-\U0010ffff])")
+
+
+_ONE_LINE = {**_TABLE, 0x09: 0x20, 0x0A: 0x23CE}
+_KEEP_NEWLINES = {k: v for k, v in {**_TABLE, 0x09: 0x20}.items() if k != 0x0A}
 
 
 def inert(text: str, *, keep_newlines: bool = False) -> str:
@@ -17,13 +35,11 @@ def inert(text: str, *, keep_newlines: bool = False) -> str:
 
     Tabs become spaces; newlines are kept when asked, otherwise shown as '⏎'.
     """
-    table = dict(_TABLE)
-    table[0x09] = 0x20
-    if keep_newlines:
-        del table[0x0A]
-    else:
-        table[0x0A] = 0x23CE
-    return text.translate(table)
+    table = _KEEP_NEWLINES if keep_newlines else _ONE_LINE
+    text = text.translate(table)
+    if "\u200d" in text:
+        text = _LONE_JOINER.sub("<U+200D>", text)
+    return text
 
 
 def one_line(text: str, limit: int | None = None) -> str:

@@ -16,18 +16,24 @@ def resolve_batch(ref: str, index: list[tuple[str, str]]) -> str:
     if not ref:
         raise NotFoundError("no batch given; pass an id, an id prefix or a name")
     folded = ref.casefold()
-    candidates: list[tuple[str, str]] = []
-    # Most specific first: exact id, exact name, id prefix, name in any case, name start.
-    for match in (
-        lambda batch_id, name: batch_id == ref,
-        lambda batch_id, name: name == ref,
-        lambda batch_id, name: batch_id.startswith(ref.lower()),
-        lambda batch_id, name: name.casefold() == folded,
-        lambda batch_id, name: name.casefold().startswith(folded),
-    ):
-        candidates = [pair for pair in index if match(*pair)]
-        if candidates:
-            break
+    exact = [pair for pair in index if pair[0] == ref]
+    if exact:
+        return exact[0][0]
+    by_name = [pair for pair in index if pair[1] == ref] or [
+        pair for pair in index if pair[1].casefold() == folded
+    ]
+    by_prefix = [pair for pair in index if pair[0].startswith(ref.lower())]
+    if by_name and by_prefix and {b for b, _ in by_name} != {b for b, _ in by_prefix}:
+        # "3f9c" names one batch and starts another's id: guessing could delete the wrong one.
+        named = ", ".join(f"{b} ({n})" for b, n in by_name[:3])
+        prefixed = ", ".join(f"{b} ({n})" for b, n in by_prefix[:3])
+        raise AmbiguousError(
+            f"'{ref}' is the name of {named} and the start of the id of {prefixed}; "
+            "give the full id"
+        )
+    candidates = by_name or by_prefix or [
+        pair for pair in index if pair[1].casefold().startswith(folded)
+    ]
     if len(candidates) == 1:
         return candidates[0][0]
     if not candidates:
