@@ -586,3 +586,54 @@ def test_a_name_that_is_also_the_start_of_another_id_is_refused(run_cli, db_path
     assert file_bytes(db_path) == before
     assert run_cli("delete", decoy.id).code == 0  # the full id says which
     assert run_cli("show", prefix).code == 0  # now only the prefix matches
+
+
+def test_a_deleted_working_folder_or_a_missing_ffmpeg_is_refused_at_lock(
+    run_cli, db_path, tmp_path
+):
+    service = BatchService(Repository(db_path))
+    work = tmp_path / "work"
+    work.mkdir()
+    made = service.create("Cards", workdir=str(work))
+    service.add_items(made.id, ["one"])
+    work.rmdir()
+    one_line_error(run_cli("lock", made.id), "does not exist (deleted?)")
+    work.mkdir()
+    os.environ["BATCHTUI_FFMPEG"] = str(tmp_path / "no-such-ffmpeg")
+    try:
+        from batchtui.generators.media import ffmpeg_exe
+
+        ffmpeg_exe.cache_clear()
+        one_line_error(run_cli("lock", made.id), "BATCHTUI_FFMPEG")
+    finally:
+        del os.environ["BATCHTUI_FFMPEG"]
+        ffmpeg_exe.cache_clear()
+    assert run_cli("lock", made.id).code == 0
+    work.rmdir()  # deleted after the lock: start says so, nothing runs
+    result = run_cli("start", made.id)
+    one_line_error(result, "working folder")
+    assert Repository(db_path).get(made.id).status is BatchStatus.LOCKED
+
+
+def test_links_planted_in_a_batch_folder_are_never_written_through(db_path, tmp_path, make_script):
+    from batchtui.engine.layout import batch_folder
+
+    script = make_script("loud.py", "import sys\nprint('hello')\nopen(sys.argv[1], 'w')\n")
+    service = BatchService(Repository(db_path))
+    made = service.create(
+        "Planted", generator="command", command=f"{script} {{output}}", output_ext="txt",
+        validate_output="exists", output_dir=str(tmp_path / "out"),
+    )  # fmt: skip
+    service.add_items(made.id, ["a", "b"])
+    service.lock(made.id)
+    folder = batch_folder(service.get(made.id).config, made.id, made.name)
+    (folder / "logs").mkdir(parents=True)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    (folder / "manifest.jsonl").symlink_to(victim)
+    (folder / "logs" / "01-a.log").symlink_to(victim)
+    result = cli(db_path, "start", made.id)
+    assert "Traceback" not in result.stderr
+    assert victim.read_text() == "precious\n", "a write went through a planted link"
+    stored = Repository(db_path).get(made.id)
+    assert any("symbolic link" in (item.error or "") for item in stored.items), stored.items

@@ -55,9 +55,11 @@ def utc():
 
 @pytest.fixture
 def lock_checks_pass_offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Locking validates: keep it from creating /render/out or depending on ffmpeg here."""
+    """Locking validates: keep it from creating /render/out, needing /render or ffmpeg here."""
     monkeypatch.setattr("batchtui.service.validation.folder_problem", lambda folder: None)
     monkeypatch.setattr("batchtui.generators.titlecard.ffmpeg_exe", lambda: "ffmpeg")
+    monkeypatch.setattr("batchtui.generators.titlecard.executable_problem", lambda *a: None)
+    monkeypatch.setattr("batchtui.service.validation.workdir_problem", lambda workdir: None)
 
 
 def app_for(db_path, *batches):

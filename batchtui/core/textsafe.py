@@ -14,12 +14,12 @@ _TABLE[0x7F] = 0x2421  # DEL → ␡
 _TABLE.update({code: 0xFFFD for code in range(0x80, 0xA0)})  # C1 controls → �
 # Invisible characters that reorder or hide text (a right-to-left override makes "gpj.exe"
 # read "exe.jpg"; a zero-width space splits a word unseen): shown by name, e.g. <U+202E>.
-_INVISIBLE = (
-    [0x061C, 0x180E, 0x200B, 0x200C, 0x200E, 0x200F, 0xFEFF]
-    + list(range(0x202A, 0x202F))  # embeddings and overrides
-    + list(range(0x2060, 0x2065))  # word joiner, invisible operators
-    + list(range(0x2066, 0x206A))  # isolates
-)
+_INVISIBLE = [
+    *(0x061C, 0x180E, 0x200B, 0x200C, 0x200E, 0x200F, 0xFEFF),
+    *range(0x202A, 0x202F),  # embeddings and overrides
+    *range(0x2060, 0x2065),  # word joiner, invisible operators
+    *range(0x2066, 0x206A),  # isolates
+]
 _TABLE.update({code: f"<U+{code:04X}>" for code in _INVISIBLE})
 # A zero-width joiner is kept between two symbols (it builds emoji such as 👩‍💻), shown anywhere
 # else.

@@ -13,6 +13,8 @@ from collections import deque
 from pathlib import Path
 from typing import TextIO
 
+from .layout import open_in_batch_folder
+
 LOG_CAP_BYTES = 4 * 1024 * 1024
 TAIL_LINES = 20
 FLUSH_SECONDS = 0.2
@@ -48,15 +50,16 @@ class ItemLog:
         """Open the file (creating its folder when missing), then write what was noted."""
         try:
             try:
-                handle = open(self.path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
+                handle = self._open_file()
             except FileNotFoundError:  # the batch's first log
                 # Not `parents=True`: if the output folder itself was deleted, the engine
                 # reports that (and recreates it) rather than the log quietly doing so.
                 self.path.parent.mkdir(exist_ok=True)
-                handle = open(self.path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
-        except OSError:
+                handle = self._open_file()
+        except OSError as exc:
             # A log that cannot be written must not fail the item: lines stay in the tail.
             self._unwritable = True
+            self.tail.append(f"[batchtui: no log file: {exc.strerror or exc}]")
             return None
         self._handle = handle
         try:
@@ -68,6 +71,11 @@ class ItemLog:
             self._append(line + "\n")
         return handle
 
+    def _open_file(self) -> TextIO:
+        # Never through a symbolic link planted in the batch folder (see layout).
+        fd = open_in_batch_folder(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
+        return os.fdopen(fd, "a", encoding="utf-8", errors="replace")
+
     def _trim_earlier_attempts(self, handle: TextIO) -> int:
         """The cap holds for the item, every attempt together: earlier attempts' lines count,
         and past half the cap they are cut to their last quarter, so this attempt has room.
@@ -76,16 +84,16 @@ class ItemLog:
         if size < self.cap // 2:
             return size
         keep = self.cap // 4
-        with open(self.path, "rb") as old:
-            old.seek(size - keep)
-            tail = old.read()
+        tail = os.pread(handle.fileno(), keep, size - keep)
         tail = tail[tail.find(b"\n") + 1 :]  # from a line's start
         head = f"[batchtui: earlier attempts' log cut to its last {keep // 1024} KiB]\n"
         trimmed = self.path.with_name(self.path.name + ".trim")
-        trimmed.write_bytes(head.encode() + tail)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        with os.fdopen(open_in_batch_folder(trimmed, flags), "wb") as out:
+            out.write(head.encode() + tail)
         os.replace(trimmed, self.path)
         handle.close()
-        self._handle = open(self.path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
+        self._handle = self._open_file()
         return len(head) + len(tail)
 
     def _lost(self, exc: OSError) -> None:

@@ -23,6 +23,7 @@ disk that cost ~0.4 ms of kernel time per item (measured with bench/dispatch.py)
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -161,8 +162,7 @@ class Manifest:
             line = _ENCODER.encode(self.run) + "\n" + line
         data = line.encode()
         if self._fd < 0:
-            flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-            self._fd = os.open(self.path, flags, 0o644)
+            self._fd = open_in_batch_folder(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
             size = os.fstat(self._fd).st_size
             if size and os.pread(self._fd, 1, size - 1) != b"\n":
                 data = b"\n" + data  # a line torn by a crash ends here, not in ours
@@ -175,6 +175,26 @@ class Manifest:
         if self._fd >= 0:
             fd, self._fd = self._fd, -1
             os.close(fd)
+
+
+def open_in_batch_folder(path: Path, flags: int, mode: int = 0o644) -> int:
+    """Open a file batchtui writes in a batch folder (the manifest, an item's log) without
+    following a symbolic link, neither the file nor its folder: a link planted there would
+    have the writes land outside the output folder. OSError naming the link if one is."""
+    try:
+        folder_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR) and path.parent.is_symlink():
+            raise OSError(exc.errno, f"{path.parent} is a symbolic link (not followed)") from None
+        raise
+    try:
+        return os.open(path.name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=folder_fd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(exc.errno, f"{path} is a symbolic link (not followed)") from None
+        raise
+    finally:
+        os.close(folder_fd)
 
 
 def read_manifest(folder: Path) -> dict[str, dict[str, Any]]:

@@ -334,6 +334,8 @@ async def run_logged(
     try:
         spawned = _spawn(argv, cwd, env)
     except FileNotFoundError:
+        if cwd is not None and not os.path.isdir(cwd):
+            raise GeneratorError(f"working folder {cwd} does not exist (deleted?)") from None
         raise GeneratorError(f"executable not found: {argv[0]}") from None
     except PermissionError:
         raise GeneratorError(f"executable not runnable (permission denied): {argv[0]}") from None

@@ -8,6 +8,7 @@ fade-in, reporting progress as it encodes.
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ import anyio
 
 from ..core.models import BatchConfig
 from .base import Context, Generator, Job
+from .command import executable_problem
 from .media import ffmpeg_exe
 
 if TYPE_CHECKING:  # Pillow is imported when a card is drawn, not by every command
@@ -171,9 +173,13 @@ class TitlecardGenerator(Generator):
                 f"{', '.join(VIDEO_CONTAINERS)}, not '{config.output_ext}'"
             ]
         try:
-            ffmpeg_exe()
+            program = ffmpeg_exe()
         except Exception as exc:  # imageio-ffmpeg raises RuntimeError when it finds none
             return [f"ffmpeg not available: {exc}"]
+        problem = executable_problem(program, config.workdir)
+        if problem:
+            source = " (BATCHTUI_FFMPEG)" if os.environ.get("BATCHTUI_FFMPEG") else ""
+            return [f"ffmpeg{source}: {problem}"]
         return []
 
     async def generate(self, job: Job, ctx: Context) -> None:

@@ -31,9 +31,9 @@ def resolve_batch(ref: str, index: list[tuple[str, str]]) -> str:
             f"'{ref}' is the name of {named} and the start of the id of {prefixed}; "
             "give the full id"
         )
-    candidates = by_name or by_prefix or [
-        pair for pair in index if pair[1].casefold().startswith(folded)
-    ]
+    candidates = (
+        by_name or by_prefix or [pair for pair in index if pair[1].casefold().startswith(folded)]
+    )
     if len(candidates) == 1:
         return candidates[0][0]
     if not candidates:

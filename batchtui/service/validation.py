@@ -3,6 +3,7 @@ whether a batch can be locked or run. Each problem is one line a person can act 
 
 from __future__ import annotations
 
+import os
 import secrets
 import tempfile
 from pathlib import Path
@@ -94,6 +95,14 @@ def folder_problem(folder: Path) -> str | None:
     return None
 
 
+def workdir_problem(workdir: str) -> str | None:
+    """Why items cannot run in `workdir` (their working folder), or None."""
+    if not os.path.isdir(workdir):
+        gone = "is not a folder" if os.path.exists(workdir) else "does not exist (deleted?)"
+        return f"working folder {workdir} {gone}; recreate it, or unlock and set --workdir"
+    return None
+
+
 def lock_problems(batch: Batch) -> list[str]:
     """Every reason this batch cannot be locked (empty when it can)."""
     problems: list[str] = []
@@ -108,6 +117,9 @@ def lock_problems(batch: Batch) -> list[str]:
             f"duration {config.duration:g}s exceeds {preset.label}'s limit of "
             f"{preset.max_duration:g}s"
         )
+    workdir = workdir_problem(config.workdir)
+    if workdir:
+        problems.append(workdir)
     try:
         generator = get_generator(config.generator)
     except ValidationError as exc:
@@ -123,6 +135,9 @@ def lock_problems(batch: Batch) -> list[str]:
 def run_problems(batch: Batch) -> list[str]:
     """Every reason a run of this batch cannot start now (the generator, the output folder,
     the host settings)."""
+    workdir = workdir_problem(batch.config.workdir)
+    if workdir:
+        return [workdir]  # what the generator would say about its tools follows from it
     problems = get_generator(batch.config.generator).check(batch.config)
     folder = folder_problem(Path(batch.config.output_dir))
     if folder:
