@@ -637,3 +637,28 @@ def test_links_planted_in_a_batch_folder_are_never_written_through(db_path, tmp_
     assert victim.read_text() == "precious\n", "a write went through a planted link"
     stored = Repository(db_path).get(made.id)
     assert any("symbolic link" in (item.error or "") for item in stored.items), stored.items
+
+
+def test_text_and_folders_that_are_not_utf8_are_refused_in_one_line(run_cli, db_path, tmp_path):
+    odd = os.fsdecode(b"w\xff")  # a folder name with a byte that is not UTF-8
+    folder = tmp_path / odd
+    folder.mkdir()
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    cases = [
+        (["create", os.fsdecode(b"N\xffame")], "batch name 'N\\xffame' is not valid UTF-8"),
+        (["create", "X", "--output", str(folder)], "is not valid UTF-8"),
+        (["create", "X", "--workdir", str(folder)], "pass --workdir"),
+        (
+            ["create", "X", "--generator", "command", "--command", os.fsdecode(b"echo \xff")],
+            "command",
+        ),
+    ]
+    for argv, fragment in cases:
+        one_line_error(run_cli(*argv), fragment)
+    assert not db_path.exists(), "nothing was written"
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        one_line_error(run_cli("create", "From an odd folder"), "pass --workdir")
+    finally:
+        os.chdir(cwd)

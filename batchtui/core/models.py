@@ -17,7 +17,14 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Literal, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .actions import ACTIONS, require
 from .platforms import DEFAULT_PLATFORM, PLATFORMS, Platform
@@ -70,6 +77,17 @@ def _check_colour(value: str) -> str:
     return value
 
 
+def _utf8(value: str, what: str, hint: str = "") -> str:
+    # A file name (or argument) with bytes that are not UTF-8 arrives with surrogate escapes:
+    # JSON cannot store it, so it is refused here with a message instead of at the write.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise ValueError(f"{what} '{shown}' is not valid UTF-8{hint}") from None
+    return value
+
+
 class BatchConfig(BaseModel):
     """The one config every item of a batch is generated with; frozen (and hashed) at lock."""
 
@@ -87,7 +105,7 @@ class BatchConfig(BaseModel):
     max_items: int = Field(default=10, ge=1, le=100_000)
     timeout: float = Field(default=600.0, gt=0, le=7 * 24 * 3600)
     output_dir: str = Field(default_factory=lambda: default_output_dir())
-    workdir: str = Field(default_factory=os.getcwd)
+    workdir: str = Field(default_factory=os.getcwd, validate_default=True)
     validate_output: ValidateMode = "auto"
 
     @field_validator("platform")
@@ -104,10 +122,19 @@ class BatchConfig(BaseModel):
 
     @field_validator("output_dir", "workdir")
     @classmethod
-    def _absolute(cls, value: str) -> str:
+    def _absolute(cls, value: str, info: ValidationInfo) -> str:
         if not value.strip():
             raise ValueError("must not be empty")
+        hint = (
+            " (pass --workdir, or run from another folder)" if info.field_name == "workdir" else ""
+        )
+        _utf8(value, "folder", hint)
         return os.path.abspath(os.path.expanduser(value))
+
+    @field_validator("command")
+    @classmethod
+    def _utf8_command(cls, value: str | None) -> str | None:
+        return value if value is None else _utf8(value, "command")
 
     @field_validator("output_ext")
     @classmethod

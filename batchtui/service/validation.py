@@ -37,6 +37,11 @@ def clean_name(name: str) -> str:
     name = " ".join(name.split())
     if not name:
         raise ValidationError("batch name is blank")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise ValidationError(f"batch name '{shown}' is not valid UTF-8 text") from None
     if len(name) > 200:
         raise ValidationError(f"batch name is too long ({len(name)} characters; at most 200)")
     return name

@@ -133,6 +133,10 @@ def write_database_file(path: Path, data: dict[str, Any], *, temp_dir: Path | No
     folder: a folder of thousands of batch files is then never listed to tidy up after a
     writer killed mid-write, only that small folder."""
     data.setdefault(META_TABLE, {"1": {"app": APP_TAG, "schema": SCHEMA_VERSION}})
+    try:
+        blob = _encode(data)  # before anything is touched: a refusal leaves no temp file
+    except (UnicodeEncodeError, ValueError, TypeError) as exc:
+        raise StoreError(f"database {path} was not written: {exc}") from None
     check_writable(path)
     folder = path.parent
     try:
@@ -144,7 +148,6 @@ def write_database_file(path: Path, data: dict[str, Any], *, temp_dir: Path | No
     except PermissionError:
         raise StoreError(f"database folder {folder} is not writable") from None
     try:
-        blob = _encode(data)
         with os.fdopen(fd, "wb") as handle:
             handle.write(blob)
             handle.flush()
