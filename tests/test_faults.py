@@ -662,3 +662,21 @@ def test_text_and_folders_that_are_not_utf8_are_refused_in_one_line(run_cli, db_
         one_line_error(run_cli("create", "From an odd folder"), "pass --workdir")
     finally:
         os.chdir(cwd)
+
+
+def test_a_lock_held_past_the_timeout_never_costs_a_run(db_path, make_script, tmp_path):
+    ref, pids = sleepy_batch(db_path, make_script, tmp_path, 4, 0.3, concurrency=2)
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "batchtui", "--db", str(db_path), "start", ref],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "BATCHTUI_LOCK_TIMEOUT": "0.2"},
+    )  # fmt: skip
+    wait_for(lambda: len(list(pids.iterdir())) >= 1)
+    repo = Repository(db_path, lock_timeout=5)
+    with repo.transaction() as tx:  # another process holds the batch locked for 3 s
+        tx.get(ref)
+        time.sleep(3)  # the hold itself is the fault being tested, not a wait for timing
+    _out, err = runner.communicate(timeout=60)
+    assert runner.returncode == 0, err
+    assert "Traceback" not in err
+    assert Repository(db_path).get(ref).status is BatchStatus.COMPLETE
