@@ -4,7 +4,7 @@
 
 Every tool runs `touch <file>` once per item with 3 at a time; batchtui runs the command
 generator headless (`batchtui start`, no terminal) with `--validate exists`. The tools take
-turns in each round (5 rounds at N ≤ 1,000, 3 above); prints the median wall time of each with
+turns in each round (9 rounds at N ≤ 1,000, 3 above); prints the median wall time of each with
 its range, ratios of the medians with the range of the round-by-round ratios, and the per-item
 overhead over xargs (to see whether anything grows faster than N).
 """
@@ -54,7 +54,7 @@ def main(sizes: list[int]) -> list[dict]:
     batchtui_run(20)  # warm up: byte code compiled, page cache filled, for every tool alike
     rows = []
     for n in sizes:
-        runs = 5 if n <= 1000 else 3
+        runs = 9 if n <= 1000 else 3
         times: dict[str, list[float]] = {"xargs": [], "parallel": [], "batchtui": []}
         for _ in range(runs):  # interleaved, so a slow spell of the machine hits every tool
             times["xargs"].append(peer_run(n, "xargs"))

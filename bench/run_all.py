@@ -52,7 +52,7 @@ def main() -> None:
         "Command: `python bench/run_all.py` (each script also runs alone). Every time is the",
         "median of interleaved rounds (the tools take turns in each round) with its range;",
         "every ratio is a ratio of medians, with the range of the round-by-round ratios.",
-        "Dispatch: 5 rounds at N=1000, 3 at N=10000, after a warm-up; TUI start: 7 rounds;",
+        "Dispatch: 9 rounds at N=1000, 3 at N=10000, after a warm-up; TUI start: 15 rounds;",
         "titlecard: 3 rounds. Workspaces stay until the end (ext4 slows file creation right",
         "after mass deletes) and Python may cache byte code, as on a user's box.",
         "",

@@ -88,7 +88,7 @@ def probe(setup: str) -> tuple[float, float]:
     return float(out[0]), float(out[1])
 
 
-def measure(setups: list[str], runs: int = 7) -> list[tuple[Spread, float]]:
+def measure(setups: list[str], runs: int = 15) -> list[tuple[Spread, float]]:
     """Times (median and range) and the worst peak memory of each setup over `runs`
     interleaved rounds (so a slow spell of the machine hits both apps alike), after one
     uncounted warm-up round that fills the byte-code cache."""

@@ -97,6 +97,16 @@ def cli(db_path: Path, *args: str, env: dict | None = None, timeout: float = 120
     )
 
 
+def start_runner(db_path: Path, ref: str, *, capture: bool = True, **env: str):
+    """`batchtui start REF` as its own process (the runner), its output captured (read it
+    with communicate) or dropped."""
+    out = subprocess.PIPE if capture else subprocess.DEVNULL
+    return subprocess.Popen(
+        [sys.executable, "-m", "batchtui", "--db", str(db_path), "start", ref],
+        stdout=out, stderr=out, text=True, env={**os.environ, **env},
+    )  # fmt: skip
+
+
 def sleepy_batch(db_path: Path, make_script, tmp_path: Path, n: int, seconds: float, **config):
     """n command items that each record their pid and sleep `seconds` before writing output."""
     pids = tmp_path / "pids"
@@ -123,10 +133,7 @@ def sleepy_batch(db_path: Path, make_script, tmp_path: Path, n: int, seconds: fl
 
 def test_a_suspended_runner_is_alive_whatever_its_heartbeat_says(db_path, make_script, tmp_path):
     ref, pids = sleepy_batch(db_path, make_script, tmp_path, 2, 2.0)
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "batchtui", "--db", str(db_path), "start", ref],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    runner = start_runner(db_path, ref, capture=False)
     try:
         wait_for(lambda: len(list(pids.iterdir())) == 2)
         children = [int(p.read_text()) for p in pids.iterdir()]
@@ -219,10 +226,7 @@ def test_a_grandchild_that_left_the_group_does_not_outlive_its_item(
     )  # fmt: skip
     service.add_items(made.id, ["one", "two"])
     service.lock(made.id)
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "batchtui", "--db", str(db_path), "start", made.id],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    runner = start_runner(db_path, made.id, capture=False)
     try:
         wait_for(lambda: len(list(pids.iterdir())) == 2)
         helpers = [int(p.read_text()) for p in pids.iterdir()]
@@ -435,10 +439,7 @@ def test_a_full_database_disk_mid_run_loses_nothing_once_space_returns(
 ):
     db = small_disk / "db.json"
     ref, pids = sleepy_batch(db, make_script, tmp_path, 6, 0.3, concurrency=2)
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "batchtui", "--db", str(db), "start", ref],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    runner = start_runner(db, ref)
     wait_for(lambda: len(list(pids.iterdir())) >= 1)
     filler = fill(small_disk)
     wait_for(lambda: len(list(pids.iterdir())) >= 4)  # items go on while nothing can be saved
@@ -454,10 +455,7 @@ def test_a_database_disk_that_stays_full_ends_in_one_line_and_recovers_later(
 ):
     db = small_disk / "db.json"
     ref, pids = sleepy_batch(db, make_script, tmp_path, 3, 0.5, concurrency=3)
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "batchtui", "--db", str(db), "start", ref],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    runner = start_runner(db, ref)
     wait_for(lambda: len(list(pids.iterdir())) == 3)
     filler = fill(small_disk)
     _out, err = runner.communicate(timeout=120)
@@ -666,11 +664,7 @@ def test_text_and_folders_that_are_not_utf8_are_refused_in_one_line(run_cli, db_
 
 def test_a_lock_held_past_the_timeout_never_costs_a_run(db_path, make_script, tmp_path):
     ref, pids = sleepy_batch(db_path, make_script, tmp_path, 4, 0.3, concurrency=2)
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "batchtui", "--db", str(db_path), "start", ref],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "BATCHTUI_LOCK_TIMEOUT": "0.2"},
-    )  # fmt: skip
+    runner = start_runner(db_path, ref, BATCHTUI_LOCK_TIMEOUT="0.2")
     wait_for(lambda: len(list(pids.iterdir())) >= 1)
     repo = Repository(db_path, lock_timeout=5)
     with repo.transaction() as tx:  # another process holds the batch locked for 3 s

@@ -106,10 +106,10 @@ class BatchService:
         """Every batch as a list shows it, oldest first (no models loaded)."""
         return self._reads.summaries()
 
-    def indexed_summaries(self) -> list[BatchSummary]:
-        """Every batch as the index last recorded it, unchecked against the batch files (a
-        first frame's guess; `summaries` is the truth)."""
-        return self._ctx.repo.indexed_summaries()
+    def indexed_summaries(self, oldest: int | None = None) -> list[BatchSummary]:
+        """Every batch (or the `oldest` N) as the index last recorded it, unchecked against
+        the batch files (a first frame's guess; `summaries` is the truth)."""
+        return self._ctx.repo.indexed_summaries(oldest)
 
     def page(self, newest: int | None) -> tuple[list[BatchSummary], int]:
         """The newest N batches (None: all) as a list shows them, and how many there are

@@ -572,13 +572,13 @@ class Repository:
         """Every batch, oldest first (a lock-free snapshot)."""
         return [batch for bid, _ in self.index() if (batch := self.get(bid)) is not None]
 
-    def indexed_summaries(self) -> list[BatchSummary]:
-        """Every batch as the index last recorded it, without looking at the batch files
-        (a running batch's progress, or a batch made since the last index write, may be
-        behind; `summaries` is exact)."""
+    def indexed_summaries(self, oldest: int | None = None) -> list[BatchSummary]:
+        """Every batch (or the `oldest` N) as the index last recorded it, without looking
+        at the batch files (a running batch's progress, or a batch made since the last
+        index write, may be behind; `summaries` is exact)."""
         entries = [e for e in self._index_entries().values() if not e.get("broken")]
         entries.sort(key=lambda e: (str(e.get("created_at", "")), e["id"]))
-        return [_summary(e) for e in entries]
+        return [_summary(e) for e in entries[:oldest]]
 
     def summaries(self) -> list[BatchSummary]:
         """Every batch as a list shows it, oldest first, without validating any."""

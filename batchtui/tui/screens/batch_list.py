@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -58,6 +59,10 @@ LIST_ACTIONS: dict[str, tuple[str, ...]] = {
 }
 """Each key action of the list, and the batch actions (`core.actions`) that allow it (any of
 them; `open` needs only a selected batch)."""
+
+
+FIRST_FRAME_ROWS = 200
+"""Batches the first frame is drawn from (more than any terminal shows at once)."""
 
 
 class BatchListScreen(AppScreen):
@@ -145,7 +150,11 @@ class BatchListScreen(AppScreen):
         as the index has them, unchecked (for the first frame). Only rows whose batch
         changed are redrawn, unless `every_row` (their "Changed" times have aged)."""
         self.bt.store_changed(self)  # what we read now is what the next poll compares with
-        read = self.bt.service.indexed_summaries if quick else self.bt.service.summaries
+        read: Callable[[], list[BatchSummary]]
+        if quick:  # the first screenful is all a first frame shows (the rest follow)
+            read = partial(self.bt.service.indexed_summaries, FIRST_FRAME_ROWS)
+        else:
+            read = self.bt.service.summaries
         summaries = self.bt.safe(read)  # no models needed
         if summaries is None:
             return
