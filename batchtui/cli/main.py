@@ -15,9 +15,10 @@ from .parser import build_parser
 from .read_verbs import ReadVerbs
 from .reporting import reported
 from .run_verbs import RunVerbs
+from .serve_verb import ServeVerb
 
 
-class Cli(EditVerbs, ReadVerbs, RunVerbs):
+class Cli(EditVerbs, ReadVerbs, RunVerbs, ServeVerb):
     """One invocation of `batchtui VERB`: each verb is a `do_<verb>` method."""
 
 

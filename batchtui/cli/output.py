@@ -13,7 +13,10 @@ from ..core.states import TERMINAL_ITEM, BatchStatus, ItemStatus
 from ..core.summary import BatchSummary
 from ..core.symbols import ICONS, WAITING_ICON, seconds
 from ..core.textsafe import one_line
+from ..service.views import batch_json, item_json, summary_json
 from .plain_table import write_table
+
+__all__ = ["batch_json", "item_json", "summary_json"]  # the CLI's --json shapes
 
 
 def utcnow() -> datetime:
@@ -37,17 +40,6 @@ def print_json(data: Any, out: TextIO | None = None) -> None:
     out.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
-def batch_json(batch: Batch) -> dict[str, Any]:
-    """A batch as JSON, with its derived progress."""
-    data = batch.model_dump(mode="json")
-    data["progress"] = batch.progress().model_dump(mode="json")
-    return data
-
-
-def item_json(item: BatchItem) -> dict[str, Any]:
-    return item.model_dump(mode="json")
-
-
 def when(moment: datetime | None) -> str:
     """A local, minute-precision timestamp ('' for none)."""
     return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else ""
@@ -64,23 +56,6 @@ def console(out: TextIO | None = None) -> Console:
     out = out or sys.stdout
     width = None if out.isatty() else 200
     return Console(file=out, highlight=False, width=width, soft_wrap=not out.isatty())
-
-
-def summary_json(summary: BatchSummary) -> dict[str, Any]:
-    """A batch as `list --json` gives it: what the index knows (no items)."""
-    return {
-        "id": summary.id,
-        "name": summary.name,
-        "status": summary.status.value,
-        "platform": summary.platform,
-        "created_at": summary.created_at.isoformat(),
-        "updated_at": summary.updated_at.isoformat() if summary.updated_at else None,
-        "progress": {
-            "total": summary.total,
-            "succeeded": summary.succeeded,
-            "percent": summary.percent,
-        },
-    }
 
 
 def write_batches_table(summaries: list[BatchSummary], out: IO[str]) -> None:

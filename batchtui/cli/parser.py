@@ -170,7 +170,30 @@ def build_parser() -> argparse.ArgumentParser:
     verb("outputs", "output files of succeeded items", json=True)
     verb("generators", "list generators and command placeholders", ref=False, json=True)
     verb("platforms", "list platform presets", ref=False, json=True)
+    sub = verb(
+        "serve",
+        "serve the HTTP API (/v1/batch, docs at /docs) on this database; runs it starts "
+        "belong to runner processes, so stopping the server never stops them",
+        ref=False,
+    )
+    sub.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    sub.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0: any free)")
+    sub.add_argument(
+        "--token-file",
+        help="file holding the bearer token every request must carry (required unless the "
+        "host is loopback)",
+    )
     return parser
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: '{text}'") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port {value} is outside 0-65535")
+    return value
 
 
 def config_fields(args: argparse.Namespace) -> dict[str, Any]:

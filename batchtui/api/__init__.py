@@ -1,0 +1,1 @@
+"""The HTTP API (`batchtui serve`): the seed's `/v1/batch` endpoints over the service."""

@@ -1,0 +1,253 @@
+"""The seed's batch HTTP API over one `BatchService`: `/v1/batch` and its operations.
+
+Every endpoint is a thin mapping onto a service method (the same ones the CLI and the TUI
+call), so an API user sees exactly the rules, messages and JSON shapes of the CLI's `--json`.
+Runs are handed to detached runner processes (`start_detached`): restarting the server never
+stops a run. Bodies are parsed as JSON whatever their Content-Type (curl's `-d` labels JSON
+as a form), and every refusal is `{"error": {"type", "message"}}` with the CLI's one line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as ModelError
+
+from ..core.errors import BatchtuiError, NotFoundError, ValidationError
+from ..service import BatchService
+from ..service.views import batch_json, item_json, summary_json
+from .errors import ApiError, install_error_handlers
+from .security import require_token
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class CreateBatch(BaseModel):
+    """`POST /v1/batch/`: a name, config fields (as `create` takes them), optional items."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    config: dict[str, Any] = Field(default_factory=dict)
+    items: list[str] = Field(default_factory=list)
+
+
+class AddItems(BaseModel):
+    """`POST /v1/batch/{id}/items`."""
+
+    model_config = ConfigDict(extra="forbid")
+    contents: list[str]
+
+
+class EditItem(BaseModel):
+    """`PATCH /v1/batch/{id}/items/{item}`."""
+
+    model_config = ConfigDict(extra="forbid")
+    content: str
+
+
+class Concurrency(BaseModel):
+    """`PUT /v1/batch/{id}/concurrency`."""
+
+    model_config = ConfigDict(extra="forbid")
+    value: int
+
+
+def _body_doc(model: type[BaseModel] | None) -> dict[str, Any]:
+    """OpenAPI for a body read by hand (so that any Content-Type is accepted); None: an
+    object of config fields."""
+    schema = model.model_json_schema() if model is not None else {"type": "object"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+async def _parse(request: Request, model: type[M]) -> M:
+    raw = await request.body()
+    try:
+        data = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "malformed_json", f"the request body is not JSON: {exc}") from None
+    try:
+        return model.model_validate(data)
+    except ModelError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        raise ValidationError(f"invalid request: {where}: {first.get('msg')}") from None
+
+
+def create_app(service: BatchService, *, token: str | None = None) -> FastAPI:
+    """The API over `service`; with `token`, every request needs `Authorization: Bearer`."""
+    app = FastAPI(
+        title="batchtui",
+        summary="Batches of related media: create, fill, lock, run, follow.",
+        redirect_slashes=False,
+        dependencies=[require_token(token)],
+    )
+    install_error_handlers(app)
+
+    def route(method: str, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
+        """Register `path` with and without its trailing slash (no redirects: curl -X POST
+        does not follow them)."""
+
+        def register(handler: Callable[..., Any]) -> Any:
+            bare = path.rstrip("/")
+            app.add_api_route(bare, handler, methods=[method], **kwargs)
+            app.add_api_route(
+                bare + "/", handler, methods=[method], include_in_schema=False, **kwargs
+            )
+            return handler
+
+        return register
+
+    @app.get("/healthz", tags=["server"])
+    def healthz() -> dict[str, Any]:
+        """The server is up and its database readable."""
+        service.check_readable()
+        return {"ok": True, "database": str(service.database_path)}
+
+    @route("POST", "/v1/batch/", status_code=201, openapi_extra=_body_doc(CreateBatch))
+    async def create_batch(request: Request) -> JSONResponse:
+        """Create a DRAFT batch (with items, if given: all or nothing)."""
+        body = await _parse(request, CreateBatch)
+
+        def make() -> dict[str, Any]:
+            batch = service.create(body.name, **body.config)
+            if body.items:
+                try:
+                    service.add_items(batch.id, body.items)
+                except BatchtuiError:
+                    service.delete(batch.id)  # nothing half made
+                    raise
+            return batch_json(service.get(batch.id))
+
+        return JSONResponse(await run_in_threadpool(make), status_code=201)
+
+    @route("GET", "/v1/batch/")
+    def list_batches(limit: int | None = None) -> list[dict[str, Any]]:
+        """Every batch (or the newest `limit`), oldest first, as the index knows them."""
+        shown, _total = service.page(limit)
+        return [summary_json(s) for s in shown]
+
+    @route("GET", "/v1/batch/{ref}")
+    def get_batch(ref: str) -> dict[str, Any]:
+        """One batch with its items and progress (by id, unique id prefix or name)."""
+        return batch_json(service.get(ref))
+
+    @route("DELETE", "/v1/batch/{ref}")
+    def delete_batch(ref: str, outputs: bool = False) -> dict[str, Any]:
+        """Forget a batch (refused while PROCESSING); `outputs=true` removes its files too."""
+        gone = service.delete(ref, remove_outputs=outputs)
+        return {"deleted": gone.id, "name": gone.name, "outputs_removed": outputs}
+
+    @route("POST", "/v1/batch/{ref}/items", status_code=201, openapi_extra=_body_doc(AddItems))
+    async def add_items(ref: str, request: Request) -> JSONResponse:
+        """Append items to a DRAFT batch (all or nothing)."""
+        body = await _parse(request, AddItems)
+        items = await run_in_threadpool(service.add_items, ref, body.contents)
+        return JSONResponse([item_json(i) for i in items], status_code=201)
+
+    @route("PATCH", "/v1/batch/{ref}/items/{item}", openapi_extra=_body_doc(EditItem))
+    async def edit_item(ref: str, item: str, request: Request) -> dict[str, Any]:
+        """Replace one item's content (DRAFT only); `item` is an id, prefix or position."""
+        body = await _parse(request, EditItem)
+        return item_json(await run_in_threadpool(service.edit_item, ref, item, body.content))
+
+    @route("DELETE", "/v1/batch/{ref}/items/{item}")
+    def remove_item(ref: str, item: str) -> dict[str, Any]:
+        """Remove one item (DRAFT only)."""
+        return item_json(service.remove_item(ref, item))
+
+    @route("PATCH", "/v1/batch/{ref}/config", openapi_extra=_body_doc(None))
+    async def update_config(ref: str, request: Request) -> dict[str, Any]:
+        """Change config fields of a DRAFT batch (validated as a whole)."""
+        raw = await request.body()
+        try:
+            fields = json.loads(raw or b"{}")
+        except ValueError as exc:
+            raise ApiError(400, "malformed_json", f"the request body is not JSON: {exc}") from None
+        if not isinstance(fields, dict):
+            raise ValidationError("invalid request: the body must be an object of config fields")
+        return batch_json(await run_in_threadpool(lambda: service.update_config(ref, **fields)))
+
+    @route("PUT", "/v1/batch/{ref}/concurrency", openapi_extra=_body_doc(Concurrency))
+    async def set_concurrency(ref: str, request: Request) -> dict[str, Any]:
+        """How many items run at once (also while running)."""
+        body = await _parse(request, Concurrency)
+        return batch_json(await run_in_threadpool(service.set_concurrency, ref, body.value))
+
+    for action in ("lock", "unlock"):
+
+        def transition(ref: str, action: str = action) -> dict[str, Any]:
+            return batch_json(getattr(service, action)(ref))
+
+        transition.__doc__ = {
+            "lock": "Validate and freeze the config (DRAFT → LOCKED).",
+            "unlock": "Back to DRAFT to edit (LOCKED → DRAFT).",
+        }[action]
+        route("POST", f"/v1/batch/{{ref}}/{action}", name=action)(transition)
+
+    @route("POST", "/v1/batch/{ref}/start", status_code=202)
+    def start(ref: str) -> JSONResponse:
+        """Hand the batch to a runner process (it goes on whatever happens to the server)."""
+        return _detached(service, ref, retry=False)
+
+    @route("POST", "/v1/batch/{ref}/retry", status_code=202)
+    def retry(ref: str) -> JSONResponse:
+        """Run again only the items that did not succeed, in a runner process."""
+        return _detached(service, ref, retry=True)
+
+    @route("POST", "/v1/batch/{ref}/cancel", status_code=202)
+    def cancel(ref: str) -> JSONResponse:
+        """Ask the batch's runner to stop: waiting items are cancelled, running ones stopped."""
+        return JSONResponse(batch_json(service.cancel(ref)), status_code=202)
+
+    @route("GET", "/v1/batch/{ref}/progress")
+    def progress(ref: str) -> dict[str, Any]:
+        """Counts per status, percent, elapsed and ETA."""
+        return service.progress(ref).model_dump(mode="json")
+
+    @route("GET", "/v1/batch/{ref}/failed")
+    def failed(ref: str) -> list[dict[str, Any]]:
+        """Items that did not succeed, with their reasons."""
+        return [item_json(i) for i in service.failed(ref)]
+
+    @route("GET", "/v1/batch/{ref}/outputs")
+    def outputs(ref: str) -> list[dict[str, Any]]:
+        """Succeeded items with their output files."""
+        return [item_json(i) for i in service.outputs(ref)]
+
+    @route("GET", "/v1/batch/{ref}/items/{item}/log", response_class=PlainTextResponse)
+    def item_log(ref: str, item: str) -> PlainTextResponse:
+        """An item's log as text (empty when it has logged nothing)."""
+        found = _item(service, ref, item)
+        if not found.log_path or not Path(found.log_path).is_file():
+            return PlainTextResponse("")
+        return PlainTextResponse(Path(found.log_path).read_text(errors="replace"))
+
+    @route("GET", "/v1/batch/{ref}/items/{item}/output", response_class=FileResponse)
+    def item_output(ref: str, item: str) -> FileResponse:
+        """Download a succeeded item's output file."""
+        found = _item(service, ref, item)
+        if not found.output_path or not Path(found.output_path).is_file():
+            raise NotFoundError(f"item {found.position} has no output file")
+        return FileResponse(found.output_path, filename=Path(found.output_path).name)
+
+    return app
+
+
+def _item(service: BatchService, ref: str, item: str) -> Any:
+    from ..service.refs import resolve_item
+
+    return resolve_item(service.get(ref), item)
+
+
+def _detached(service: BatchService, ref: str, *, retry: bool) -> JSONResponse:
+    handed = service.start_detached(ref, retry=retry)
+    data = batch_json(handed.batch)
+    data["runner_log"] = str(handed.log_path)
+    return JSONResponse(data, status_code=202)

@@ -1,0 +1,39 @@
+"""Batches, items and list entries as JSON documents: one shape for every client (the CLI's
+`--json`, the HTTP API), so a script can move between them without translating."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..core.models import Batch, BatchItem
+    from ..core.summary import BatchSummary
+
+
+def batch_json(batch: Batch) -> dict[str, Any]:
+    """A batch as JSON, with its derived progress."""
+    data = batch.model_dump(mode="json")
+    data["progress"] = batch.progress().model_dump(mode="json")
+    return data
+
+
+def item_json(item: BatchItem) -> dict[str, Any]:
+    """One item as JSON."""
+    return item.model_dump(mode="json")
+
+
+def summary_json(summary: BatchSummary) -> dict[str, Any]:
+    """A batch as a list gives it: what the index knows (no items)."""
+    return {
+        "id": summary.id,
+        "name": summary.name,
+        "status": summary.status.value,
+        "platform": summary.platform,
+        "created_at": summary.created_at.isoformat(),
+        "updated_at": summary.updated_at.isoformat() if summary.updated_at else None,
+        "progress": {
+            "total": summary.total,
+            "succeeded": summary.succeeded,
+            "percent": summary.percent,
+        },
+    }
