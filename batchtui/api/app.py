@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as ModelError
 
@@ -24,6 +24,7 @@ from ..core.errors import BatchtuiError, NotFoundError, ValidationError
 from ..service import BatchService
 from ..service.views import batch_json, item_json, summary_json
 from .errors import ApiError, install_error_handlers
+from .events import batch_events
 from .security import require_token
 
 M = TypeVar("M", bound=BaseModel)
@@ -220,6 +221,19 @@ def create_app(service: BatchService, *, token: str | None = None) -> FastAPI:
     def outputs(ref: str) -> list[dict[str, Any]]:
         """Succeeded items with their output files."""
         return [item_json(i) for i in service.outputs(ref)]
+
+    @route("GET", "/v1/batch/{ref}/events", response_class=StreamingResponse)
+    def events(ref: str, request: Request) -> StreamingResponse:
+        """Server-Sent Events: `item` (status, progress) and `batch` (progress) changes, then
+        `end` once the batch is no longer PROCESSING. Reconnect with `Last-Event-ID` to get
+        only what changed since."""
+        batch_id = service.get(ref).id  # an unknown batch is a 404, not an empty stream
+        stream = batch_events(service, batch_id, request.headers.get("last-event-id"))
+        return StreamingResponse(
+            stream,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     @route("GET", "/v1/batch/{ref}/items/{item}/log", response_class=PlainTextResponse)
     def item_log(ref: str, item: str) -> PlainTextResponse:
