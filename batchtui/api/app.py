@@ -30,11 +30,38 @@ from .security import require_token
 M = TypeVar("M", bound=BaseModel)
 
 
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["type", "message"],
+            "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+"""Every refusal: what kind, and the CLI's one-line message (JSON whatever the endpoint's
+own media type: a log is text, its 404 is JSON)."""
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": text, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+    for status, text in (
+        (400, "malformed JSON"),
+        (401, "missing or wrong token"),
+        (404, "no such batch, item or file"),
+        (409, "forbidden transition, busy, or an ambiguous reference"),
+        (422, "invalid config, content or request"),
+        (503, "the database cannot be read or written"),
+    )
+}
+
+
 class CreateBatch(BaseModel):
     """`POST /v1/batch/`: a name, config fields (as `create` takes them), optional items."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str
+    name: str = Field(min_length=1, max_length=200)
     config: dict[str, Any] = Field(default_factory=dict)
     items: list[str] = Field(default_factory=list)
 
@@ -57,7 +84,7 @@ class Concurrency(BaseModel):
     """`PUT /v1/batch/{id}/concurrency`."""
 
     model_config = ConfigDict(extra="forbid")
-    value: int
+    value: int = Field(ge=1, le=64)
 
 
 def _body_doc(model: type[BaseModel] | None) -> dict[str, Any]:
@@ -96,6 +123,7 @@ def create_app(service: BatchService, *, token: str | None = None) -> FastAPI:
         does not follow them)."""
 
         def register(handler: Callable[..., Any]) -> Any:
+            kwargs.setdefault("responses", ERROR_RESPONSES)
             bare = path.rstrip("/")
             app.add_api_route(bare, handler, methods=[method], **kwargs)
             app.add_api_route(
@@ -181,16 +209,15 @@ def create_app(service: BatchService, *, token: str | None = None) -> FastAPI:
         body = await _parse(request, Concurrency)
         return batch_json(await run_in_threadpool(service.set_concurrency, ref, body.value))
 
-    for action in ("lock", "unlock"):
+    @route("POST", "/v1/batch/{ref}/lock")
+    def lock(ref: str) -> dict[str, Any]:
+        """Validate and freeze the config (DRAFT → LOCKED)."""
+        return batch_json(service.lock(ref))
 
-        def transition(ref: str, action: str = action) -> dict[str, Any]:
-            return batch_json(getattr(service, action)(ref))
-
-        transition.__doc__ = {
-            "lock": "Validate and freeze the config (DRAFT → LOCKED).",
-            "unlock": "Back to DRAFT to edit (LOCKED → DRAFT).",
-        }[action]
-        route("POST", f"/v1/batch/{{ref}}/{action}", name=action)(transition)
+    @route("POST", "/v1/batch/{ref}/unlock")
+    def unlock(ref: str) -> dict[str, Any]:
+        """Back to DRAFT to edit (LOCKED → DRAFT)."""
+        return batch_json(service.unlock(ref))
 
     @route("POST", "/v1/batch/{ref}/start", status_code=202)
     def start(ref: str) -> JSONResponse:

@@ -66,8 +66,22 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, "invalid", f"invalid request: {where}: {first.get('msg')}")
 
     @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         kind = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
             exc.status_code, "http"
         )
-        return error_response(exc.status_code, kind, str(exc.detail))
+        response = error_response(exc.status_code, kind, str(exc.detail))
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        if exc.status_code == 405:  # every method the path has, not one route's
+            response.headers["Allow"] = ", ".join(sorted(_methods(app, request.url.path)))
+        return response
+
+
+def _methods(app: FastAPI, path: str) -> set[str]:
+    methods: set[str] = set()
+    for route in app.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return methods
