@@ -14,13 +14,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+    StreamingResponse,
+)
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as ModelError
 
 from ..core.errors import BatchtuiError, NotFoundError, ValidationError
+from ..core.models import Progress
 from ..service import BatchService
 from ..service.views import batch_json, item_json, summary_json
 from .errors import ApiError, install_error_handlers
@@ -114,9 +122,10 @@ def create_app(service: BatchService, *, token: str | None = None) -> FastAPI:
         title="batchtui",
         summary="Batches of related media: create, fill, lock, run, follow.",
         redirect_slashes=False,
-        dependencies=[require_token(token)],
+        dependencies=[require_token(token)] if token is not None else [],
     )
     install_error_handlers(app)
+    encoded: dict[str, tuple[Progress, bytes]] = {}  # the last progress answer, as sent
 
     def route(method: str, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
         """Register `path` with and without its trailing slash (no redirects: curl -X POST
@@ -234,10 +243,18 @@ def create_app(service: BatchService, *, token: str | None = None) -> FastAPI:
         """Ask the batch's runner to stop: waiting items are cancelled, running ones stopped."""
         return JSONResponse(batch_json(service.cancel(ref)), status_code=202)
 
-    @route("GET", "/v1/batch/{ref}/progress")
-    def progress(ref: str) -> dict[str, Any]:
+    @route("GET", "/v1/batch/{ref}/progress", response_model=Progress)
+    async def progress(ref: str) -> Response:
         """Counts per status, percent, elapsed and ETA."""
-        return service.progress(ref).model_dump(mode="json")
+        # What clients poll: on the event loop, not a worker thread (the batch is validated
+        # once per version of its file; between versions this is a stat and a sum), and
+        # serialised straight to bytes.
+        answer = service.progress(ref)
+        cached = encoded.get(answer.batch_id)
+        if cached is None or cached[0] is not answer:  # a new answer, not a reused one
+            cached = (answer, orjson.dumps(answer.model_dump(mode="json")))
+            encoded[answer.batch_id] = cached
+        return Response(cached[1], media_type="application/json")
 
     @route("GET", "/v1/batch/{ref}/failed")
     def failed(ref: str) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from ..core.models import Batch, BatchItem, BatchStatus
 from ..service import BatchService
 
+ENDED = (BatchStatus.COMPLETE, BatchStatus.PARTIAL, BatchStatus.FAILED)
 POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 15.0
 
@@ -84,7 +85,7 @@ async def batch_events(
         now_version = await run_in_threadpool(service.version)
         if now_version != version or seen is None:
             version = now_version
-            batch = await run_in_threadpool(service.find_by_id, batch_id)
+            batch = await run_in_threadpool(service.snapshot, batch_id)
             if batch is None:
                 yield stream.event(_placeholder(batch_id), "end", {"status": "DELETED"})
                 return
@@ -102,7 +103,7 @@ async def batch_events(
             if batch.status is not shown_status or progress.percent != shown_percent:
                 shown_status, shown_percent = batch.status, progress.percent
                 yield stream.event(batch, "batch", progress.model_dump(mode="json"))
-            if batch.status is not BatchStatus.PROCESSING:
+            if batch.status in ENDED:  # a DRAFT or LOCKED batch is followed until it runs
                 yield stream.event(batch, "end", {"status": batch.status.value})
                 return
             quiet = 0.0

@@ -14,7 +14,7 @@ def require_token(token: str | None) -> Any:
     """A dependency that refuses requests without `Authorization: Bearer <token>` (none
     when `token` is None: the loopback default, as in the seed's example)."""
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:  # async: no thread hop per request
         if token is None:
             return
         given = request.headers.get("authorization", "")

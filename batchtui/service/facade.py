@@ -133,6 +133,11 @@ class BatchService:
         """One batch by its exact id, or None."""
         return self._reads.find_by_id(batch_id)
 
+    def snapshot(self, batch_id: str) -> Batch | None:
+        """One batch by exact id, shared and read-only (validated once per version of its
+        file: for followers that poll, like the API's event streams)."""
+        return self._ctx.repo.shared(batch_id)
+
     def progress(self, ref: str) -> Progress:
         """Counts per status, percent, elapsed and ETA."""
         return self._reads.progress(ref)

@@ -4,8 +4,10 @@ cheap "has anything changed?" token. Lists need no models (see `BatchSummary`)."
 from __future__ import annotations
 
 from collections.abc import Hashable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from ..core.errors import NotFoundError
 from ..core.states import ItemStatus
 from ..core.summary import BatchSummary
 from .context import ServiceContext
@@ -16,11 +18,17 @@ if TYPE_CHECKING:
 _NOT_SUCCEEDED = frozenset({ItemStatus.FAILED, ItemStatus.CANCELLED, ItemStatus.INTERRUPTED})
 
 
+PROGRESS_FRESH = 0.1
+"""Seconds a progress answer is reused for the same version of a batch: a thousand clients
+polling cost ten computations a second, and their elapsed time is at most this stale."""
+
+
 class Reads:
     """Queries over the repository (lock-free snapshots)."""
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        self._progress: dict[str, tuple[Batch, datetime, Progress]] = {}
 
     def list_batches(self) -> list[Batch]:
         """Every batch, oldest first."""
@@ -47,8 +55,23 @@ class Reads:
         return self.ctx.repo.get(batch_id)
 
     def progress(self, ref: str) -> Progress:
-        """Counts per status, percent, elapsed and ETA."""
-        return self.get(ref).progress(self.ctx.clock())
+        """Counts per status, percent, elapsed and ETA (from the batch validated once per
+        version of its file: clients poll this)."""
+        batch_id = self.ctx.resolve(ref)
+        batch = self.ctx.repo.shared(batch_id)
+        if batch is None:
+            raise NotFoundError(f"batch '{batch_id}' was deleted meanwhile")
+        now = self.ctx.clock()
+        cached = self._progress.get(batch_id)
+        if (
+            cached is not None
+            and cached[0] is batch
+            and 0 <= (now - cached[1]).total_seconds() < (PROGRESS_FRESH)
+        ):
+            return cached[2]  # the same version of the batch, a moment ago: the same answer
+        progress = batch.progress(now)
+        self._progress[batch_id] = (batch, now, progress)
+        return progress
 
     def failed(self, ref: str) -> list[BatchItem]:
         """Items that did not succeed in an ended or running batch (with their reasons)."""
