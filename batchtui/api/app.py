@@ -142,6 +142,20 @@ def create_app(service: BatchService, *, token: str | None = None) -> FastAPI:
 
         return register
 
+    # The route clients poll is matched first (routes are tried in order).
+    @route("GET", "/v1/batch/{ref}/progress", response_model=Progress)
+    async def progress(ref: str) -> Response:
+        """Counts per status, percent, elapsed and ETA."""
+        # What clients poll: on the event loop, not a worker thread (the batch is validated
+        # once per version of its file; between versions this is a stat and a sum), and
+        # serialised straight to bytes.
+        answer = service.progress(ref)
+        cached = encoded.get(answer.batch_id)
+        if cached is None or cached[0] is not answer:  # a new answer, not a reused one
+            cached = (answer, orjson.dumps(answer.model_dump(mode="json")))
+            encoded[answer.batch_id] = cached
+        return Response(cached[1], media_type="application/json")
+
     @app.get("/healthz", tags=["server"])
     def healthz() -> dict[str, Any]:
         """The server is up and its database readable."""
@@ -242,19 +256,6 @@ def create_app(service: BatchService, *, token: str | None = None) -> FastAPI:
     def cancel(ref: str) -> JSONResponse:
         """Ask the batch's runner to stop: waiting items are cancelled, running ones stopped."""
         return JSONResponse(batch_json(service.cancel(ref)), status_code=202)
-
-    @route("GET", "/v1/batch/{ref}/progress", response_model=Progress)
-    async def progress(ref: str) -> Response:
-        """Counts per status, percent, elapsed and ETA."""
-        # What clients poll: on the event loop, not a worker thread (the batch is validated
-        # once per version of its file; between versions this is a stat and a sum), and
-        # serialised straight to bytes.
-        answer = service.progress(ref)
-        cached = encoded.get(answer.batch_id)
-        if cached is None or cached[0] is not answer:  # a new answer, not a reused one
-            cached = (answer, orjson.dumps(answer.model_dump(mode="json")))
-            encoded[answer.batch_id] = cached
-        return Response(cached[1], media_type="application/json")
 
     @route("GET", "/v1/batch/{ref}/failed")
     def failed(ref: str) -> list[dict[str, Any]]:

@@ -33,6 +33,29 @@ def read_token(path: str) -> str:
     return token
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket (bound here, so `--port 0` can say which port it got).
+
+    Made with an explicit IPPROTO_TCP: asyncio turns Nagle off (TCP_NODELAY) only on
+    accepted sockets whose `proto` says TCP, and `socket.create_server` leaves it 0; with
+    Nagle on, keep-alive clients waited ~40 ms for delayed ACKs (1,100 requests/s instead
+    of 4,800, measured with wrk)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        address = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)[0][4]
+        listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    except OSError as exc:
+        raise ValidationError(f"cannot serve on {host}: {exc.strerror or exc}") from None
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(2048)
+    except OSError as exc:
+        listener.close()
+        raise ValidationError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+    return listener
+
+
 class ServeVerb(CliBase):
     """The `serve` verb."""
 
@@ -49,9 +72,7 @@ class ServeVerb(CliBase):
         from ..api.app import create_app
 
         app = create_app(self.service, token=token)
-        listener = socket.create_server(
-            (host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET
-        )
+        listener = _listen(host, port)
         bound = listener.getsockname()[1]
         shown = f"[{host}]" if ":" in host else host
         print(
