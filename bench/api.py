@@ -2,7 +2,7 @@
 batch runs, next to a bare FastAPI endpoint returning a constant (same client, same machine,
 interleaved rounds); then 100 Server-Sent-Event clients following one batch.
 
-    python bench/api.py [--seconds 10] [--rounds 2] [--clients 50] [--sse 100]
+    python bench/api.py [--seconds 10] [--rounds 3] [--clients 50] [--sse 100]
 
 Needs wrk (`apt-get install wrk`) for the polling. Prints requests/s and p50/p99 latency
 of each, the throughput ratio (target ≥ 0.5x the bare
@@ -134,7 +134,7 @@ async def sse_clients(base: str, batch_id: str, clients: int) -> list[list[tuple
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--sse", type=int, default=100)
     args = parser.parse_args(argv)
