@@ -138,6 +138,11 @@ class BatchService:
         file: for followers that poll, like the API's event streams)."""
         return self._ctx.repo.shared(batch_id)
 
+    def progress_is_quick(self, batch_id: str) -> bool:
+        """Whether `progress(batch_id)` (an exact id) answers from memory, without reading or
+        validating the batch: a server may answer it on its event loop."""
+        return self._ctx.repo.shared_is_current(batch_id)
+
     def progress(self, ref: str) -> Progress:
         """Counts per status, percent, elapsed and ETA."""
         return self._reads.progress(ref)

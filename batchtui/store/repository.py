@@ -686,6 +686,17 @@ class Repository:
         self._shared[batch_id] = (doc, batch)
         return batch
 
+    def shared_is_current(self, batch_id: str) -> bool:
+        """Whether `shared(batch_id)` would answer from memory (one stat): no parse and no
+        validation to wait for."""
+        cached, doc = self._shared.get(batch_id), self._docs.get(batch_id)
+        if cached is None or doc is None or cached[0] is not doc[1]:
+            return False
+        try:
+            return _signature(self._batch_path(batch_id).stat()) == doc[0]
+        except OSError:
+            return False
+
     def get_raw(self, batch_id: str) -> dict[str, Any] | None:
         """One batch's stored document as is (shared: read it, do not change it)."""
         try:
