@@ -258,3 +258,18 @@ def test_events_stream_every_change_until_the_batch_ends_and_resume_from_an_id(
         again = sse(client, f"/v1/batch/{made['id']}/events", {"Last-Event-ID": events[-1]["id"]})
         assert [e["event"] for e in again] == ["batch", "end"], "nothing new since that id"
         assert client.get("/v1/batch/missing/events").status_code == 404
+
+
+@pytest.mark.anyio
+async def test_a_batch_made_over_http_shows_live_in_the_tui(server, db_path):
+    from .helpers import wait_until
+    from .tui_support import make_app
+
+    app = make_app(BatchService(Repository(db_path)), poll_interval=0.05)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            made = (await client.post("/v1/batch/", json={"name": "From curl"})).json()
+        table = app.screen.query_one("#batches")
+        await wait_until(lambda: made["id"] in [row.value for row in table.rows], limit=10)
+        assert "From curl" in table.get_row(made["id"])[0].plain
