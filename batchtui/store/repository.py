@@ -625,11 +625,7 @@ class Repository:
     def any_running(self) -> bool:
         """Whether any batch is marked PROCESSING (one listing of a small folder; the index
         is not parsed for this, unless a schema-1 database must be migrated first)."""
-        self._migrate_if_needed()
-        try:
-            return bool(os.listdir(self.folder / RUNNING))
-        except (FileNotFoundError, NotADirectoryError):
-            return False
+        return bool(self.processing_ids())
 
     def processing_ids(self) -> list[str]:
         """Ids of the batches marked running (one listing of a small folder)."""
@@ -638,16 +634,6 @@ class Repository:
             return sorted(os.listdir(self.folder / RUNNING))
         except (FileNotFoundError, NotADirectoryError):
             return []
-
-    def processing(self) -> list[Batch]:
-        """Batches in PROCESSING, found by their markers without reading any other batch."""
-        self._index_entries()  # migrates a schema-1 database; refuses an unreadable index
-        try:
-            ids = sorted(os.listdir(self.folder / RUNNING))
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        batches = [self.get(bid) for bid in ids]
-        return [b for b in batches if b is not None and b.status.value == "PROCESSING"]
 
     def check_readable(self) -> None:
         """Raise StoreError if the database exists but cannot be used: its index unreadable
