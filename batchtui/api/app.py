@@ -103,12 +103,17 @@ def _body_doc(model: type[BaseModel] | None) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
-async def _parse(request: Request, model: type[M]) -> M:
+async def _json_body(request: Request, empty: bytes = b"null") -> Any:
+    """The body parsed as JSON whatever its Content-Type (`empty`: what no body means)."""
     raw = await request.body()
     try:
-        data = json.loads(raw or b"null")
+        return json.loads(raw or empty)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "malformed_json", f"the request body is not JSON: {exc}") from None
+
+
+async def _parse(request: Request, model: type[M]) -> M:
+    data = await _json_body(request)
     try:
         return model.model_validate(data)
     except ModelError as exc:
@@ -234,11 +239,7 @@ def create_app(service: BatchService, *, token: str | None = None) -> FastAPI:
     @route("PATCH", "/v1/batch/{ref}/config", openapi_extra=_body_doc(None))
     async def update_config(ref: str, request: Request) -> dict[str, Any]:
         """Change config fields of a DRAFT batch (validated as a whole)."""
-        raw = await request.body()
-        try:
-            fields = json.loads(raw or b"{}")
-        except ValueError as exc:
-            raise ApiError(400, "malformed_json", f"the request body is not JSON: {exc}") from None
+        fields = await _json_body(request, empty=b"{}")
         if not isinstance(fields, dict):
             raise ValidationError("invalid request: the body must be an object of config fields")
         return batch_json(await run_in_threadpool(lambda: service.update_config(ref, **fields)))
