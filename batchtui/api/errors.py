@@ -12,6 +12,7 @@ from ..core.errors import (
     AmbiguousError,
     BatchtuiError,
     BusyError,
+    ClusterError,
     MalformedBatchError,
     NotFoundError,
     StoreError,
@@ -28,6 +29,7 @@ STATUS: list[tuple[type[BatchtuiError], int, str]] = [
     (ValidationError, 422, "invalid"),
     (MalformedBatchError, 422, "malformed_batch"),
     (StoreError, 503, "storage"),
+    (ClusterError, 503, "cluster_unavailable"),
 ]
 """Most specific first: the first class an error is an instance of decides."""
 

@@ -158,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
             action="store_true",
             help="run in the background, surviving this terminal (watch: attach)",
         )
+        sub.add_argument(
+            "--cluster",
+            metavar="ADDR",
+            help="run the items on the Dask scheduler at ADDR (tcp://HOST:8786; default: "
+            "$BATCHTUI_CLUSTER; 'local': on this host) — needs batchtui[cluster]",
+        )
     verb("attach", "follow a running batch live (ctrl+c detaches; the run goes on)", json=True)
     runner = verbs.add_parser("_runner")  # the background runner; not listed in --help
     runner.add_argument("id")

@@ -118,8 +118,9 @@ class RunVerbs(CliBase):
         )
 
     def _run(self, *, retry: bool) -> int:
+        cluster = getattr(self.args, "cluster", None)
         if getattr(self.args, "detach", False):
-            started = self.service.start_detached(self.args.id, retry=retry)
+            started = self.service.start_detached(self.args.id, retry=retry, cluster=cluster)
             batch = started.batch
             return self.emit(
                 {**batch_json(batch), "runner_pid": started.pid, "log": str(started.log_path)},
@@ -131,7 +132,7 @@ class RunVerbs(CliBase):
                     f"  log:   {started.log_path}"
                 ),
             )
-        batch = self.service.begin(self.args.id, retry=retry)
+        batch = self.service.begin(self.args.id, retry=retry, cluster=cluster)
         return self._execute(batch.id, begun=batch)
 
     def _execute(

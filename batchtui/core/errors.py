@@ -57,6 +57,13 @@ class MalformedBatchError(StoreError):
         self.name = name
 
 
+class ClusterError(BatchtuiError):
+    """A render farm (Dask cluster) that cannot take the run: unreachable, no workers, other
+    versions, or Dask not installed. Nothing was changed."""
+
+    exit_code = 1
+
+
 class OutputsKeptError(StoreError):
     """A batch was deleted but its output files could not all be removed (the message says
     which and why)."""

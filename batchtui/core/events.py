@@ -30,6 +30,19 @@ class ItemStarted:
     at: datetime
     log_path: str
     job_ref: str
+    host: str | None = None
+    """Where the attempt runs, when known at its start (a local run: this host)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ItemPlaced:
+    """A started attempt reached the machine that runs it (a render-farm worker); sent again
+    when a lost worker's attempt is re-run on another."""
+
+    batch_id: str
+    item_id: str
+    worker: str
+    host: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,4 +66,4 @@ class ItemFinished:
     error: str | None = None
 
 
-EngineEvent = ItemWaiting | ItemStarted | ItemProgress | ItemFinished
+EngineEvent = ItemWaiting | ItemStarted | ItemPlaced | ItemProgress | ItemFinished

@@ -212,6 +212,10 @@ class BatchItem(BaseModel):
     log_path: str | None = None
     waiting: str | None = None
     """What a PENDING item whose turn has come waits for (a host slot), if anything."""
+    worker: str | None = None
+    """The Dask worker that ran the last attempt (None for a run on the runner's own host)."""
+    host: str | None = None
+    """The host that ran the last attempt."""
 
     def __setattr__(self, name: str, value: object) -> None:
         if name == "status":  # every status change goes through the table
@@ -242,10 +246,15 @@ class RunnerInfo(BaseModel):
     token: int | None = None
     detached: bool = False
     log_path: str | None = None
+    cluster: str | None = None
+    """The Dask scheduler the run's items go to (None: they run on the runner's host). A run
+    choice, not config: it never changes the config hash."""
 
     def describe(self, now: datetime) -> str:
         """'pid 4242 on render-box (background), started 12:01, heartbeat 1s ago'."""
         kind = " (background)" if self.detached else ""
+        if self.cluster:
+            kind += f" on cluster {self.cluster}"
         beat = max(0.0, (now - self.heartbeat).total_seconds())
         started = self.started_at.astimezone().strftime("%H:%M:%S")
         return f"pid {self.pid} on {self.host}{kind}, started {started}, heartbeat {beat:.0f}s ago"

@@ -8,7 +8,7 @@ Cancelling is anyio's: the scheduler cancels the scope around `run` (a user's ca
 timeout), and the executor stops everything it started before it lets the cancellation go on.
 
 `LocalExecutor` (in `local.py`) runs attempts here, as child processes in their own sessions;
-other executors (a render farm) live behind the same protocol.
+`DaskExecutor` (in `dask_executor.py`) runs them on the workers of a Dask cluster.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ class Outcome(StrEnum):
     OK = "ok"
     FAILED = "failed"
     HOST_LOST = "host_lost"
+    """The machine running it was lost (again and again: one loss is re-run by the cluster)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,11 @@ class Attempt:
     progress: Callable[[float], None]
     """Report how far along the attempt is, 0.0 to 1.0."""
     started: datetime
+    placed: Callable[[str, str], None] = lambda worker, host: None
+    """Report the worker and host the attempt runs on (a render farm: once known, and again
+    when a lost worker's attempt runs elsewhere)."""
+    worker: str | None = None
+    host: str | None = None
 
 
 class Executor(Protocol):
@@ -81,7 +87,13 @@ class Executor(Protocol):
 
     @property
     def where(self) -> str:
-        """Where attempts run, for the item's record ('pid 4242', a worker's name)."""
+        """Where attempts run, for the item's record ('pid 4242', a cluster's address)."""
+        ...
+
+    @property
+    def host(self) -> str | None:
+        """The host every attempt runs on, when that is known before it starts (else None,
+        and each attempt reports its own through `Attempt.placed`)."""
         ...
 
     async def run(self, attempt: Attempt) -> AttemptResult:

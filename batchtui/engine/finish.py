@@ -43,12 +43,23 @@ class OutputFinisher:
         """Raise GeneratorError unless the attempt's output is valid for the locked config."""
         await verify_output(job.output, job.config)
 
-    def put_in_place(self, job: Job, started: datetime, log: ItemLog) -> None:
-        """Move the checked output into place, record it in the manifest, close the log."""
+    def put_in_place(
+        self,
+        job: Job,
+        started: datetime,
+        log: ItemLog,
+        *,
+        worker: str | None = None,
+        host: str | None = None,
+    ) -> None:
+        """Move the checked output into place, record it in the manifest (with the worker and
+        host that made it), close the log."""
         try:
             os.replace(job.output, job.final_output)
             manifest = self._manifest(job)
-            manifest.append(self._record(job, started, log, manifest.run["config_hash"]))
+            record = self._record(job, started, log, manifest.run["config_hash"])
+            record["worker"], record["host"] = worker, host
+            manifest.append(record)
         except OSError as exc:
             raise GeneratorError(
                 f"could not put the output in {job.final_output.parent}: {exc.strerror} "

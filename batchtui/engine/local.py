@@ -4,6 +4,7 @@ processes in their own sessions (see `local_spawn.py`)."""
 from __future__ import annotations
 
 import os
+import socket
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,18 +60,25 @@ class _ItemContext:
 class LocalExecutor:
     """Runs each attempt's generator in this process; children are killed by group on cancel."""
 
-    def __init__(self, generator: Generator, *, grace: float = 3.0) -> None:
+    def __init__(self, generator: Generator, *, grace: float = 3.0, subreaper: bool = True) -> None:
         self.generator = generator
         self.grace = grace
         self._where = f"pid {os.getpid()}"
+        self._host = socket.gethostname()
         # Copied once per run (os.environ decodes on every read), not once per process.
         self._env = dict(os.environ)
-        # Orphans an item leaves (a setsid'd grandchild) become ours, to stop when it ends.
-        become_subreaper()
+        # Orphans an item leaves (a setsid'd grandchild) become ours, to stop when it ends
+        # (not in a Dask worker: that process is the cluster's, not ours to change).
+        if subreaper:
+            become_subreaper()
 
     @property
     def where(self) -> str:
         return self._where
+
+    @property
+    def host(self) -> str | None:
+        return self._host
 
     async def run(self, attempt: Attempt) -> AttemptResult:
         try:

@@ -18,7 +18,14 @@ from datetime import datetime
 import anyio
 from anyio.abc import TaskGroup
 
-from ..core.events import EngineEvent, ItemFinished, ItemProgress, ItemStarted, ItemWaiting
+from ..core.events import (
+    EngineEvent,
+    ItemFinished,
+    ItemPlaced,
+    ItemProgress,
+    ItemStarted,
+    ItemWaiting,
+)
 from ..core.models import ItemStatus, utcnow
 from ..generators.base import GeneratorError, Job
 from .executor import Attempt, Executor, FailureKind, Outcome
@@ -171,9 +178,12 @@ class Scheduler:
                 started,
                 str(job.log_path),
                 self.executor.where,
+                self.executor.host,
             )
         )
         attempt = Attempt(job, log, lambda fraction: self._progress(job, fraction), started)
+        attempt.host = self.executor.host
+        attempt.placed = functools.partial(self._placed, attempt)
         try:
             error = await self._run_attempt(attempt)
         except anyio.get_cancelled_exc_class():
@@ -203,7 +213,9 @@ class Scheduler:
             return f"timed out after {job.config.timeout:g}s"
         if result.outcome is Outcome.OK:
             try:
-                self.finisher.put_in_place(job, attempt.started, attempt.log)
+                self.finisher.put_in_place(
+                    job, attempt.started, attempt.log, worker=attempt.worker, host=attempt.host
+                )
             except GeneratorError as exc:
                 return _one_line(str(exc))
             return None
@@ -219,6 +231,11 @@ class Scheduler:
             with contextlib.suppress(OSError):  # so the items after this one can go on
                 job.output.parent.mkdir(parents=True, exist_ok=True)
         return error
+
+    def _placed(self, attempt: Attempt, worker: str, host: str) -> None:
+        attempt.worker, attempt.host = worker, host
+        job = attempt.job
+        self.emit(ItemPlaced(job.batch_id, job.item_id, worker, host))
 
     def _progress(self, job: Job, fraction: float) -> None:
         self.emit(ItemProgress(job.batch_id, job.item_id, fraction))

@@ -7,7 +7,8 @@ client (the TUI, the API server) never does; it starts a runner and watches the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 import anyio
@@ -15,9 +16,10 @@ import anyio
 from ..core.models import Batch
 from ..core.settings import load_host_settings
 from ..engine import LocalExecutor, OutputFinisher, Scheduler
+from ..engine.executor import Executor
 from ..engine.layout import jobs_for, remove_empty_work, remove_partials
 from ..engine.slots import HostSlots
-from ..generators import get_generator
+from ..generators import Generator, get_generator
 from ..store import Repository
 from .recorder import Listener, RunRecorder
 
@@ -37,29 +39,33 @@ async def run_batch(
     concurrency changes from the same process.
     """
     generator = get_generator(batch.config.generator)
-    host = load_host_settings()  # afresh for every run: a long-lived process sees edits
-    slots = HostSlots(host.slots, host.slots_dir) if host.slots else None
+    cluster = batch.runner.cluster if batch.runner else None
     recorder = RunRecorder(repo, batch, clock, listener, flush_interval)
-    scheduler = Scheduler(
-        LocalExecutor(generator),
-        OutputFinisher(generator.name),
-        recorder.apply,
-        concurrency=batch.config.concurrency,
-        slots=slots,
-    )
-    if batch.cancel_requested:  # cancelled between the hand-over and this runner's first read
-        scheduler.cancel()
-    if active is not None:
-        active[batch.id] = scheduler
-    jobs = jobs_for(batch, generator.output_ext(batch.config))
-    remove_partials(jobs)
     try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(recorder.flush_loop, scheduler)
-            try:
-                await scheduler.run(jobs)
-            finally:
-                tg.cancel_scope.cancel()
+        async with _executor(generator, cluster) as (executor, lost):
+            # Items on a render farm take the farm's slots, not this host's.
+            host = load_host_settings()  # afresh for every run: a long-lived process sees edits
+            slots = HostSlots(host.slots, host.slots_dir) if host.slots and not cluster else None
+            scheduler = Scheduler(
+                executor,
+                OutputFinisher(generator.name),
+                recorder.apply,
+                concurrency=batch.config.concurrency,
+                slots=slots,
+            )
+            lost.append(lambda reason: scheduler.cancel(interrupt=True, reason=reason))
+            if batch.cancel_requested:  # cancelled between the hand-over and our first read
+                scheduler.cancel()
+            if active is not None:
+                active[batch.id] = scheduler
+            jobs = jobs_for(batch, generator.output_ext(batch.config))
+            remove_partials(jobs)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(recorder.flush_loop, scheduler)
+                try:
+                    await scheduler.run(jobs)
+                finally:
+                    tg.cancel_scope.cancel()
     finally:
         if active is not None:
             active.pop(batch.id, None)
@@ -67,3 +73,23 @@ async def run_batch(
             batch = recorder.finish()
         remove_empty_work(batch)
     return batch
+
+
+@contextlib.asynccontextmanager
+async def _executor(
+    generator: Generator, cluster: str | None
+) -> AsyncIterator[tuple[Executor, list[Callable[[str], None]]]]:
+    """The run's executor (on this host, or on the Dask cluster at `cluster`), and a list the
+    caller puts the scheduler's interrupt in, for a scheduler lost mid-run."""
+    lost: list[Callable[[str], None]] = []
+    if cluster is None:
+        yield LocalExecutor(generator), lost
+        return
+    from ..engine.dask_executor import DaskExecutor  # Dask loads only for a cluster run
+
+    def on_lost(reason: str) -> None:
+        for interrupt in lost:
+            interrupt(reason)
+
+    async with DaskExecutor(cluster, on_lost=on_lost) as executor:
+        yield executor, lost

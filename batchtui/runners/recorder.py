@@ -18,7 +18,14 @@ from datetime import datetime
 import anyio
 
 from ..core.errors import BusyError, StoreError
-from ..core.events import EngineEvent, ItemFinished, ItemProgress, ItemStarted, ItemWaiting
+from ..core.events import (
+    EngineEvent,
+    ItemFinished,
+    ItemPlaced,
+    ItemProgress,
+    ItemStarted,
+    ItemWaiting,
+)
 from ..core.models import Batch, BatchStatus, ItemStatus, RunnerInfo
 from ..engine.liveness import process_token
 from ..engine.scheduler import Scheduler
@@ -40,8 +47,10 @@ def runner_info(
     *,
     detached: bool = False,
     log_path: str | None = None,
+    cluster: str | None = None,
 ) -> RunnerInfo:
-    """This process (or `pid` on this host) as a batch's runner."""
+    """This process (or `pid` on this host) as a batch's runner (its items on `cluster`, a
+    Dask scheduler's address, or here)."""
     pid = pid or os.getpid()
     return RunnerInfo(
         pid=pid,
@@ -51,6 +60,7 @@ def runner_info(
         token=process_token(pid),
         detached=detached,
         log_path=log_path,
+        cluster=cluster,
     )
 
 
@@ -103,6 +113,11 @@ class RunRecorder:
             item.error = None
             item.log_path = event.log_path
             item.job_ref = event.job_ref
+            item.worker = None
+            item.host = event.host
+        elif isinstance(event, ItemPlaced):
+            item.worker = event.worker
+            item.host = event.host
         elif isinstance(event, ItemProgress):
             if item.status is ItemStatus.RUNNING:
                 item.progress = event.fraction

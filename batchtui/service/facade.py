@@ -204,14 +204,25 @@ class BatchService:
     # ------------------------------------------------------------------- runs
 
     def begin(
-        self, ref: str, *, retry: bool = False, detached: bool = False, log_path: str | None = None
+        self,
+        ref: str,
+        *,
+        retry: bool = False,
+        detached: bool = False,
+        log_path: str | None = None,
+        cluster: str | None = None,
     ) -> Batch:
-        """Move a batch into PROCESSING for a run by this process (start or retry)."""
-        return self._runs.begin(ref, retry=retry, detached=detached, log_path=log_path)
+        """Move a batch into PROCESSING for a run by this process (start or retry); its items
+        run on the Dask scheduler `cluster` (None: `BATCHTUI_CLUSTER` if set; 'local': here)."""
+        return self._runs.begin(
+            ref, retry=retry, detached=detached, log_path=log_path, cluster=cluster
+        )
 
-    def start_detached(self, ref: str, *, retry: bool = False) -> Detached:
+    def start_detached(
+        self, ref: str, *, retry: bool = False, cluster: str | None = None
+    ) -> Detached:
         """Begin a run and hand it to a new background runner (it outlives this process)."""
-        return self._runs.start_detached(ref, retry=retry)
+        return self._runs.start_detached(ref, retry=retry, cluster=cluster)
 
     def hand_over(self, batch_id: str, pid: int) -> Batch:
         """Make runner `pid` on this host the owner of a batch this process began."""
@@ -228,14 +239,18 @@ class BatchService:
         """Run a begun batch in this process (this process is its runner)."""
         return await self._runs.run(batch_id, listener, handover_wait=handover_wait, begun=begun)
 
-    async def start(self, ref: str, listener: Listener | None = None) -> Batch:
-        """LOCKED → PROCESSING → COMPLETE | PARTIAL | FAILED, in this process."""
-        batch = self.begin(ref)
+    async def start(
+        self, ref: str, listener: Listener | None = None, *, cluster: str | None = None
+    ) -> Batch:
+        """LOCKED → PROCESSING → COMPLETE | PARTIAL | FAILED, driven by this process."""
+        batch = self.begin(ref, cluster=cluster)
         return await self.run(batch.id, listener, begun=batch)
 
-    async def retry(self, ref: str, listener: Listener | None = None) -> Batch:
-        """Run again, in this process, only the items that did not succeed."""
-        batch = self.begin(ref, retry=True)
+    async def retry(
+        self, ref: str, listener: Listener | None = None, *, cluster: str | None = None
+    ) -> Batch:
+        """Run again, driven by this process, only the items that did not succeed."""
+        batch = self.begin(ref, retry=True, cluster=cluster)
         return await self.run(batch.id, listener, begun=batch)
 
     def set_concurrency(self, ref: str, value: int, *, relative: bool = False) -> Batch:

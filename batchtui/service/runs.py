@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from ..core.actions import require
 from ..core.errors import (
     BusyError,
     NotFoundError,
@@ -22,6 +23,7 @@ from ..core.errors import (
     ValidationError,
 )
 from ..core.models import Batch, BatchStatus, ItemStatus, RunnerInfo
+from ..engine.cluster import cluster_address, preflight
 from ..engine.liveness import kill_batch_processes, same_process_alive
 from ..runners.detached import runner_log, spawn_runner
 from ..runners.in_process import run_batch
@@ -69,13 +71,22 @@ class Runs:
         retry: bool = False,
         detached: bool = False,
         log_path: str | None = None,
+        cluster: str | None = None,
     ) -> Batch:
         """Move a batch into PROCESSING for a run by this process (start or retry).
 
         Exactly one process wins this (it happens under the database lock); any other is told
         who owns the batch. A detached run is begun here and then handed to its runner.
+        `cluster` sends the items to a Dask scheduler (None: `BATCHTUI_CLUSTER`, if set;
+        'local': here); it is checked (reachable, workers, versions) before anything changes.
         """
         self.recover_orphans()
+        address = cluster_address(cluster)
+        if address is not None:
+            # A batch that cannot run is said before a slow look at the cluster (the look
+            # under the lock, below, decides).
+            require(self.ctx.find(ref), "retry" if retry else "start")
+            preflight(address)
 
         def change(batch: Batch) -> Batch:
             if retry:
@@ -101,7 +112,7 @@ class Runs:
             batch.started_at = now
             batch.finished_at = None
             batch.cancel_requested = False
-            batch.runner = runner_info(now, detached=detached, log_path=log_path)
+            batch.runner = runner_info(now, detached=detached, log_path=log_path, cluster=address)
             return batch
 
         try:
@@ -118,13 +129,17 @@ class Runs:
         self.beginning.add(begun.id)
         return begun
 
-    def start_detached(self, ref: str, *, retry: bool = False) -> Detached:
+    def start_detached(
+        self, ref: str, *, retry: bool = False, cluster: str | None = None
+    ) -> Detached:
         """Begin a run of `ref` and hand it to a new background runner; returns at once."""
         repo = self.ctx.repo
         stamp = self.ctx.clock().strftime("%Y%m%d-%H%M%S")
         batch_id = self.ctx.resolve(ref)
         log_path = runner_log(repo.path, batch_id, stamp)  # refused here, before any change
-        batch = self.begin(batch_id, retry=retry, detached=True, log_path=str(log_path))
+        batch = self.begin(
+            batch_id, retry=retry, detached=True, log_path=str(log_path), cluster=cluster
+        )
         try:
             try:
                 pid = spawn_runner(repo.path, batch.id, log_path, batch.config.workdir)
@@ -174,7 +189,11 @@ class Runs:
             if batch.runner.pid != os.getpid():
                 raise BusyError(f"batch '{batch.name}' belongs to pid {batch.runner.pid}")
             batch.runner = runner_info(
-                self.ctx.clock(), pid, detached=True, log_path=batch.runner.log_path
+                self.ctx.clock(),
+                pid,
+                detached=True,
+                log_path=batch.runner.log_path,
+                cluster=batch.runner.cluster,
             )
             tx.save(batch)
         return batch

@@ -1,0 +1,207 @@
+"""What runs on a Dask worker: one attempt of one item, as one Dask task.
+
+The coordinator (the batch's runner, see `dask_executor.py`) submits `run_attempt` with an
+explicit key. Here, on the worker, the item's generator runs exactly as it does locally (the
+same `LocalExecutor`: its commands in their own process groups, killed by group when they are
+stopped), and everything it says travels back live as Dask structured events on the run's
+topic: where it runs, its log lines, its progress, and a last word once every process it
+started has ended.
+
+Dask cannot interrupt a running task, so the task watches for itself: once the scheduler no
+longer wants it (the coordinator cancelled the future, the item timed out, or the coordinator
+is gone), the worker's own state for the key leaves "executing", and the attempt is stopped.
+
+Outputs: when this worker sees the batch's output folder (shared storage, told apart from a
+folder that merely has the same name by a probe file the coordinator wrote there), the output
+is written in place; when it does not, the attempt runs in a private temporary folder and the
+output's bytes are the task's result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import socket
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from ..core.models import utcnow
+from ..generators import get_generator
+from ..generators.base import Job
+from .executor import Attempt, AttemptResult, Outcome
+from .itemlog import ItemLog
+from .local import LocalExecutor
+
+SEND_EVERY = 0.1
+"""Seconds between batches of log lines and progress sent to the coordinator."""
+WATCH_EVERY = 0.1
+"""Seconds between looks at whether the scheduler still wants this task."""
+WANTED = frozenset({"executing", "long-running"})
+WORKER_UP = frozenset({"running", "paused", "closing_gracefully"})
+
+
+class _Relay:
+    """Buffers what the attempt says and sends it to the coordinator in numbered batches."""
+
+    def __init__(self, send: Callable[[dict[str, Any]], None], key: str) -> None:
+        self.send = send
+        self.key = key
+        self.buffer: list[list[Any]] = []
+        self.sent = 0
+        self.last_progress: float | None = None
+
+    def line(self, line: str, stream: str) -> None:
+        self.buffer.append(["w", stream, line])
+
+    def note(self, line: str) -> None:
+        self.buffer.append(["n", line])
+
+    def progress(self, fraction: float) -> None:
+        self.last_progress = fraction
+
+    def flush(self, **extra: Any) -> None:
+        if self.last_progress is not None:
+            self.buffer.append(["p", self.last_progress])
+            self.last_progress = None
+        if not self.buffer and not extra:
+            return
+        self.sent += 1
+        events, self.buffer = self.buffer, []
+        self.send({"k": self.key, "n": self.sent, "e": events, **extra})
+
+
+class _RelayedLog(ItemLog):
+    """The item's log as the generator sees it on a worker: each line goes to the coordinator
+    (which writes the real log); the last lines stay here to explain a failure in one line."""
+
+    def __init__(self, relay: _Relay) -> None:
+        super().__init__(Path(os.devnull))
+        self.relay = relay
+
+    def note(self, line: str) -> None:
+        self.relay.note(line.rstrip("\r\n"))
+
+    def write(self, line: str, stream: str = "") -> None:
+        line = line.rstrip("\r\n")
+        if stream == "stderr":
+            self.stderr_tail.append(line)
+        if stream in ("stdout", "stderr"):
+            self.tail.append(line)
+        self.relay.line(line, stream)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def sees_shared_folder(probe: str | None, token: str) -> bool:
+    """Whether the probe file the coordinator wrote is here, with its token: the same folder."""
+    if probe is None:
+        return False
+    try:
+        with open(probe, encoding="utf-8") as handle:
+            return handle.read(256) == token
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _private_job(job: Job, folder: Path) -> Job:
+    """The job redirected into a private folder on this worker (no shared storage)."""
+    config = job.config
+    if not os.path.isdir(config.workdir):  # the coordinator's folder is not here
+        config = config.model_copy(update={"workdir": str(folder)})
+    return dataclasses.replace(
+        job,
+        config=config,
+        output=folder / job.output.name,
+        final_output=folder / job.final_output.name,
+        scratch=folder / "scratch",
+        log_path=folder / "item.log",
+    )
+
+
+def run_attempt(job: Job, topic: str, probe: str | None, token: str, grace: float) -> dict:
+    """Run one attempt of `job` on this worker (the body of one Dask task).
+
+    Returns {"outcome", "reason", "kind", "sent" (event batches sent), "data" (the output's
+    bytes when the output folder is not shared, else None), "stopped" (the scheduler gave the
+    task up and it was stopped)}.
+    """
+    from distributed import get_worker
+
+    worker = get_worker()
+    key = worker.get_current_task()
+    assert key is not None
+    relay = _Relay(lambda message: worker.log_event(topic, message), str(key))
+    shared = sees_shared_folder(probe, token)
+    private = None if shared else Path(tempfile.mkdtemp(prefix="batchtui-item-"))
+    local_job = job if private is None else _private_job(job, private)
+    # The first word, sent at once: which worker and host this attempt runs on.
+    relay.flush(placed=[str(worker.name), socket.gethostname()], shared=shared)
+
+    def wanted() -> bool:
+        # Released by the scheduler (cancel, timeout, its client gone), or this worker is
+        # closing (it lost the scheduler): stop, so no process of the item outlives either.
+        if worker.status.name not in WORKER_UP:
+            return False
+        state = worker.state.tasks.get(key)
+        return state is not None and state.state in WANTED
+
+    stopped = False
+
+    async def attempt() -> AttemptResult:
+        nonlocal stopped
+        executor = LocalExecutor(get_generator(job.config.generator), grace=grace, subreaper=False)
+        log = _RelayedLog(relay)
+        result = AttemptResult.failed("stopped")
+        async with anyio.create_task_group() as tg:
+
+            async def send_loop() -> None:
+                while True:
+                    await anyio.sleep(SEND_EVERY)
+                    relay.flush()
+
+            async def watch() -> None:
+                nonlocal stopped
+                while wanted():
+                    await anyio.sleep(WATCH_EVERY)
+                stopped = True
+                tg.cancel_scope.cancel()  # the generator's processes are stopped by group
+
+            tg.start_soon(send_loop)
+            tg.start_soon(watch)
+            result = await executor.run(Attempt(local_job, log, relay.progress, utcnow()))
+            tg.cancel_scope.cancel()
+        return result
+
+    data: bytes | None = None
+    try:
+        result = anyio.run(attempt)
+        if result.outcome is Outcome.OK and private is not None:
+            try:
+                data = local_job.output.read_bytes()
+            except OSError as exc:
+                result = AttemptResult.failed(
+                    f"the worker could not read its output: {exc.strerror or exc}"
+                )
+    finally:
+        if private is not None:
+            shutil.rmtree(private, ignore_errors=True)
+        # The last word: every process of the attempt has ended (a cancel waits for it).
+        relay.flush(end=time.time())
+    return {
+        "outcome": result.outcome.value,
+        "reason": result.reason,
+        "kind": result.kind.value if result.kind else None,
+        "sent": relay.sent,
+        "data": data,
+        "stopped": stopped,
+    }
