@@ -96,11 +96,23 @@ class Concurrency(BaseModel):
     value: int = Field(ge=1, le=64)
 
 
-def _body_doc(model: type[BaseModel] | None) -> dict[str, Any]:
+class RunRequest(BaseModel):
+    """`POST /v1/batch/{id}/start` and `.../retry` (the body is optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+    cluster: str | None = Field(
+        default=None,
+        description="run the items on the Dask scheduler at this address (tcp://HOST:8786); "
+        "default: the server's BATCHTUI_CLUSTER; 'local': on the server's host",
+    )
+
+
+def _body_doc(model: type[BaseModel] | None, *, required: bool = True) -> dict[str, Any]:
     """OpenAPI for a body read by hand (so that any Content-Type is accepted); None: an
     object of config fields."""
     schema = model.model_json_schema() if model is not None else {"type": "object"}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+    content = {"application/json": {"schema": schema}}
+    return {"requestBody": {"required": required, "content": content}}
 
 
 async def _json_body(request: Request, empty: bytes = b"null") -> Any:
@@ -112,8 +124,8 @@ async def _json_body(request: Request, empty: bytes = b"null") -> Any:
         raise ApiError(400, "malformed_json", f"the request body is not JSON: {exc}") from None
 
 
-async def _parse(request: Request, model: type[M]) -> M:
-    data = await _json_body(request)
+async def _parse(request: Request, model: type[M], empty: bytes = b"null") -> M:
+    data = await _json_body(request, empty)
     try:
         return model.model_validate(data)
     except ModelError as exc:
@@ -260,15 +272,21 @@ def create_app(service: BatchService, *, token: str | None = None) -> FastAPI:
         """Back to DRAFT to edit (LOCKED → DRAFT)."""
         return batch_json(service.unlock(ref))
 
-    @route("POST", "/v1/batch/{ref}/start", status_code=202)
-    def start(ref: str) -> JSONResponse:
-        """Hand the batch to a runner process (it goes on whatever happens to the server)."""
-        return _detached(service, ref, retry=False)
+    run_doc = _body_doc(RunRequest, required=False)
 
-    @route("POST", "/v1/batch/{ref}/retry", status_code=202)
-    def retry(ref: str) -> JSONResponse:
-        """Run again only the items that did not succeed, in a runner process."""
-        return _detached(service, ref, retry=True)
+    @route("POST", "/v1/batch/{ref}/start", status_code=202, openapi_extra=run_doc)
+    async def start(ref: str, request: Request) -> JSONResponse:
+        """Hand the batch to a runner process (it goes on whatever happens to the server);
+        `{"cluster": "tcp://HOST:8786"}` runs its items on a Dask cluster."""
+        body = await _parse(request, RunRequest, empty=b"{}")
+        return await run_in_threadpool(_detached, service, ref, retry=False, cluster=body.cluster)
+
+    @route("POST", "/v1/batch/{ref}/retry", status_code=202, openapi_extra=run_doc)
+    async def retry(ref: str, request: Request) -> JSONResponse:
+        """Run again only the items that did not succeed, in a runner process (optionally on
+        a Dask cluster, as for start)."""
+        body = await _parse(request, RunRequest, empty=b"{}")
+        return await run_in_threadpool(_detached, service, ref, retry=True, cluster=body.cluster)
 
     @route("POST", "/v1/batch/{ref}/cancel", status_code=202)
     def cancel(ref: str) -> JSONResponse:
@@ -323,8 +341,10 @@ def _item(service: BatchService, ref: str, item: str) -> Any:
     return resolve_item(service.get(ref), item)
 
 
-def _detached(service: BatchService, ref: str, *, retry: bool) -> JSONResponse:
-    handed = service.start_detached(ref, retry=retry)
+def _detached(
+    service: BatchService, ref: str, *, retry: bool, cluster: str | None = None
+) -> JSONResponse:
+    handed = service.start_detached(ref, retry=retry, cluster=cluster)
     data = batch_json(handed.batch)
     data["runner_log"] = str(handed.log_path)
     return JSONResponse(data, status_code=202)

@@ -26,6 +26,7 @@ from .messages import RunEnded
 if TYPE_CHECKING:
     from ..core.models import Batch
     from ..service import BatchService
+    from ..service.runs import Detached
     from .screens.new_batch import NewBatch
 
 T = TypeVar("T")
@@ -141,27 +142,49 @@ class BatchtuiApp(App[None]):
             self.safe(self.service.begin, batch_id, retry=retry)  # explains why not
             return
 
-        def chosen(go: bool | None) -> None:
-            if go:
-                self.start_background(batch_id, retry=retry)
+        def chosen(where: str | None) -> None:
+            if where is not None:  # '' runs here, even when BATCHTUI_CLUSTER names a farm
+                self.start_background(batch_id, retry=retry, cluster=where or "local")
 
         from .screens.start_choice import StartScreen
 
         self.push_screen(StartScreen(batch, retry=retry), chosen)
 
-    def start_background(self, batch_id: str, *, retry: bool = False) -> bool:
-        """Hand the batch to a detached runner that outlives this app; follow it here."""
-        started = self.safe(self.service.start_detached, batch_id, retry=retry)
+    def start_background(
+        self, batch_id: str, *, retry: bool = False, cluster: str | None = None
+    ) -> bool:
+        """Hand the batch to a detached runner that outlives this app (its items on the Dask
+        scheduler `cluster`, or here); follow it here. A render farm is checked first, off
+        the event loop (that may take seconds): then this returns False and the run follows."""
+        if cluster and cluster != "local":
+            self.notify(f"checking the render farm at {one_line(cluster, 50)} …", markup=False)
+
+            def check_and_start() -> None:
+                try:
+                    started = self.service.start_detached(batch_id, retry=retry, cluster=cluster)
+                except BatchtuiError as exc:
+                    self.call_from_thread(self.safe, _raise, exc)
+                else:
+                    self.call_from_thread(self._started, started, batch_id)
+
+            self.run_worker(check_and_start, thread=True, group="start")
+            return False
+        started = self.safe(self.service.start_detached, batch_id, retry=retry, cluster=cluster)
         if started is None:
             return False
+        self._started(started, batch_id)
+        return True
+
+    def _started(self, started: Detached, batch_id: str) -> None:
         self.started_here.add(started.batch.id)
+        where = started.batch.runner.cluster if started.batch.runner else None
+        farm = f" (items on {where})" if where else ""
         self.notify(
-            f"{one_line(started.batch.name, 40)} runs in its own process (pid {started.pid}); "
-            "it goes on if you quit.",
+            f"{one_line(started.batch.name, 40)} runs in its own process (pid {started.pid})"
+            f"{farm}; it goes on if you quit.",
             markup=False,
         )
         self.show_progress_instead_of_editor(batch_id)
-        return True
 
     def show_progress_instead_of_editor(self, batch_id: str) -> None:
         """Open live progress; an editor of that batch underneath is closed first."""
@@ -334,3 +357,8 @@ class BatchtuiApp(App[None]):
                 partial(self.call_later, self.run_action, binding.action, target),
             )
         yield from super().get_system_commands(screen)
+
+
+def _raise(exc: BaseException) -> None:
+    """Re-raise `exc` (so that `safe` reports an error caught on another thread)."""
+    raise exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -10,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Input, Static
 
 from ...core.states import ItemStatus
 from ...core.textsafe import one_line
@@ -19,12 +20,17 @@ if TYPE_CHECKING:
     from ...core.models import Batch
 
 
-class StartScreen(ModalScreen[bool]):
-    """Start (or retry) now: enter or `s`; escape does not."""
+CLUSTER_ENV = "BATCHTUI_CLUSTER"
+
+
+class StartScreen(ModalScreen[str | None]):
+    """Start (or retry) now: enter or `s`; escape does not. Dismissed with where the items
+    run: '' on this host, else a Dask scheduler's address (None: not now)."""
 
     BINDINGS = [
         Binding("s", "choose(True)", "Start"),
         Binding("escape", "choose(False)", "Not now"),
+        Binding("f", "focus_farm", "Render farm", show=False),
     ]
 
     def __init__(self, batch: Batch, *, retry: bool = False) -> None:
@@ -50,6 +56,15 @@ class StartScreen(ModalScreen[bool]):
                 ),
                 classes="dialog-detail",
             )
+            yield Static(
+                Text("Render farm (f): a Dask scheduler's address, or empty for this host"),
+                classes="dialog-detail",
+            )
+            yield Input(
+                os.environ.get(CLUSTER_ENV, ""),
+                placeholder="this host   (or tcp://HOST:8786)",
+                id="cluster",
+            )
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{verb} (s)", variant="primary", id="start")
                 yield Button("Not now (esc)", id="cancel")
@@ -57,9 +72,19 @@ class StartScreen(ModalScreen[bool]):
     def on_mount(self) -> None:
         self.query_one("#start", Button).focus()
 
+    def where(self) -> str:
+        return self.query_one("#cluster", Input).value.strip()
+
     def action_choose(self, go: bool) -> None:
-        self.dismiss(go)
+        self.dismiss(self.where() if go else None)
+
+    def action_focus_farm(self) -> None:
+        self.query_one("#cluster", Input).focus()
+
+    @on(Input.Submitted, "#cluster")
+    def _submitted(self) -> None:
+        self.dismiss(self.where())
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "start")
+        self.dismiss(self.where() if event.button.id == "start" else None)
