@@ -224,6 +224,15 @@ class DaskExecutor:
                     str(result.get("reason") or "failed on its worker"),
                     FailureKind(kind) if kind else FailureKind.ERROR,
                 )
+            written = result.get("written")
+            if written and written != str(job.output):  # the winning placement's own name
+                try:
+                    os.replace(written, job.output)
+                except OSError as exc:
+                    return AttemptResult.failed(
+                        f"the output the worker wrote is not in the output folder: "
+                        f"{exc.strerror or exc}"
+                    )
             data = result.get("data")
             if data is not None:  # no shared folder: the output came back with the result
                 try:

@@ -19,8 +19,10 @@ output's bytes are the task's result.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import secrets
 import shutil
 import socket
 import tempfile
@@ -143,7 +145,14 @@ def run_attempt(job: Job, topic: str, probe: str | None, token: str, grace: floa
     relay = _Relay(lambda message: worker.log_event(topic, message), str(key))
     shared = sees_shared_folder(probe, token)
     private = None if shared else Path(tempfile.mkdtemp(prefix="batchtui-item-"))
-    local_job = job if private is None else _private_job(job, private)
+    if private is None:
+        # A name of this placement's own: should this worker die while its processes live
+        # on (a killed worker on a box that stays up), their late writes never reach the
+        # file a re-run on another worker makes (the coordinator renames the winner's).
+        own = job.output.with_name(f"{job.output.stem}-{secrets.token_hex(3)}{job.output.suffix}")
+        local_job = dataclasses.replace(job, output=own)
+    else:
+        local_job = _private_job(job, private)
     # The first word, sent at once: which worker and host this attempt runs on.
     relay.flush(placed=[str(worker.name), socket.gethostname()], shared=shared)
 
@@ -183,6 +192,7 @@ def run_attempt(job: Job, topic: str, probe: str | None, token: str, grace: floa
         return result
 
     data: bytes | None = None
+    result = AttemptResult.failed("the attempt did not end")
     try:
         result = anyio.run(attempt)
         if result.outcome is Outcome.OK and private is not None:
@@ -195,6 +205,9 @@ def run_attempt(job: Job, topic: str, probe: str | None, token: str, grace: floa
     finally:
         if private is not None:
             shutil.rmtree(private, ignore_errors=True)
+        elif result.outcome is not Outcome.OK:
+            with contextlib.suppress(OSError):  # a partial output never stays behind
+                local_job.output.unlink()
         # The last word: every process of the attempt has ended (a cancel waits for it).
         relay.flush(end=time.time())
     return {
@@ -203,5 +216,6 @@ def run_attempt(job: Job, topic: str, probe: str | None, token: str, grace: floa
         "kind": result.kind.value if result.kind else None,
         "sent": relay.sent,
         "data": data,
+        "written": str(local_job.output) if private is None else None,
         "stopped": stopped,
     }
