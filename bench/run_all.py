@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import api
+import cluster
 import dispatch
 import history_targets
 import responsiveness
@@ -40,6 +41,14 @@ def rate(spread) -> str:
     )
 
 
+def _has_dask() -> bool:
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
@@ -53,6 +62,7 @@ def main() -> None:
     real = titlecard.main()
     past = history_targets.main([])
     web = api.main([]) if have("wrk") else None
+    farm = cluster.main([]) if _has_dask() else None
     parallel = have("parallel")
     lines = [
         "# Benchmark results",
@@ -141,6 +151,14 @@ def main() -> None:
             ]
             if web
             else ["| API under load | wrk not installed | n/a |"]
+        ),
+        (
+            f"| render farm: 30 × `sleep 1` on 3 Dask workers × 2 slots ≤ 1.2× the ideal 5 s | "
+            f"{farm['farm']}: {farm['vs_ideal']} (locally {farm['local']}, xargs -P6 "
+            f"{farm['xargs']}); Dask adds {farm['per_item_added_ms']} per no-op item | "
+            f"{verdict(farm['vs_ideal_median'] <= 1.2)} |"
+            if farm
+            else "| render farm | distributed not installed | n/a |"
         ),
         "",
     ]
