@@ -8,7 +8,14 @@ import sys
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
-from ..core.events import EngineEvent, ItemFinished, ItemProgress, ItemStarted, ItemWaiting
+from ..core.events import (
+    EngineEvent,
+    ItemFinished,
+    ItemPlaced,
+    ItemProgress,
+    ItemStarted,
+    ItemWaiting,
+)
 from ..core.states import TERMINAL_ITEM, BatchStatus, ItemStatus
 from ..core.summary import BatchSummary
 from ..core.symbols import ICONS, WAITING_ICON, seconds
@@ -77,14 +84,18 @@ def write_batches_table(summaries: list[BatchSummary], out: IO[str]) -> None:
 
 def write_items_table(items: list[BatchItem], out: IO[str]) -> None:
     """Items as an aligned table (fast for tens of thousands: no per-cell layout)."""
+    farm = any(item.worker for item in items)  # a render-farm run says where each item ran
     rows = []
     for item in items:
         waiting = item.status is ItemStatus.PENDING and item.waiting
         state = f"{WAITING_ICON} WAITING" if waiting else status_text(item.status)
         result = item.error or (item.waiting if waiting else item.output_path) or ""
         took = seconds(item.duration_seconds) if item.started_at else ""
-        rows.append((str(item.position), state, str(item.attempts), item.content, took, result))
-    headers = ("#", "STATUS", "TRY", "CONTENT", "TIME", "RESULT")
+        row = [str(item.position), state, str(item.attempts), item.content, took]
+        if farm:
+            row.append(item.worker or "")
+        rows.append((*row, result))
+    headers = ("#", "STATUS", "TRY", "CONTENT", "TIME", *(("WORKER",) if farm else ()), "RESULT")
     write_table(out, headers, rows, flexible=3, right=frozenset({0, 2, 4}), cap=80)
 
 
@@ -104,6 +115,8 @@ def show_batch(batch: Batch, out: IO[str]) -> None:
     lines.append(f"output    {one_line(config.output_dir)}")
     if batch.config_hash:
         lines.append(f"locked    {when(batch.locked_at)}  hash {batch.config_hash}")
+    if batch.runner is not None and batch.runner.cluster:
+        lines.append(f"farm      items run on the Dask cluster {batch.runner.cluster}")
     lines.append(progress_line(batch.progress()))
     out.write("\n".join(lines) + "\n")
     if batch.items:
@@ -207,6 +220,9 @@ class RunDisplay:
                 self._tasks[item.id] = self._progress.add_task(label, total=1.0)
             else:
                 self._progress.update(task, description=label)
+        elif isinstance(event, ItemPlaced) and item.id in self._tasks:
+            label = f"  {item.position:>3} {one_line(item.content, 26)} on {event.worker}"
+            self._progress.update(self._tasks[item.id], description=label)
         elif isinstance(event, ItemProgress) and item.id in self._tasks:
             self._progress.update(self._tasks[item.id], completed=event.fraction)
         elif isinstance(event, ItemFinished):

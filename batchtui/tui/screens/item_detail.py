@@ -38,6 +38,9 @@ class ItemDetailScreen(ModalScreen[None]):
         facts.add_row("Finished", _when(item.finished_at))
         took = display.item_seconds(item, self.app.service.clock())  # type: ignore[attr-defined]
         facts.add_row("Took", seconds(took) if took is not None else "—")
+        if item.worker or item.host:  # where the last attempt ran
+            where = f"worker {item.worker} on {item.host}" if item.worker else str(item.host)
+            facts.add_row("Ran on", Text(inert(where)))
         facts.add_row("Output", Text(inert(item.output_path or "—")))
         if item.error:
             facts.add_row("Error", Text(inert(item.error), style="red"))
