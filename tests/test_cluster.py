@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -269,3 +270,43 @@ def test_versions_must_match_on_every_worker(theirs: dict, said: str) -> None:
 
     with pytest.raises(ClusterError, match=said.replace("(", r"\(").replace(")", r"\)")):
         anyio.run(check, _Versions(theirs), "tcp://farm:8786")  # type: ignore[arg-type]
+
+
+def test_a_timed_out_item_is_stopped_on_its_worker(farm: Farm, service: BatchService) -> None:
+    batch_id = make_batch(service, 'sh -c "sleep 60; echo late > {output}"', 2, concurrency=2)
+    service.unlock(batch_id)
+    service.update_config(batch_id, timeout=1.5)
+    service.lock(batch_id)
+    ended = anyio.run(lambda: service.start(batch_id, cluster=farm.address))
+    assert [i.status for i in ended.items] == [ItemStatus.FAILED] * 2
+    assert all("timed out after 1.5s" in (i.error or "") for i in ended.items)
+    assert tagged(BATCH_ENV, batch_id) == []
+
+
+def test_the_api_starts_on_a_cluster_or_refuses_in_one_line(
+    farm: Farm, service: BatchService, db_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from batchtui.api.app import create_app
+
+    batch_id = make_batch(service, "sh -c 'echo x > {output}'", 2, concurrency=2)
+    before = batch_file(db_path, batch_id).read_bytes()
+    with TestClient(create_app(service)) as http:
+        bad = http.post(f"/v1/batch/{batch_id}/start", json={"cluster": "no such thing"})
+        assert bad.status_code == 422 and "not a Dask scheduler address" in bad.text
+        gone = f"tcp://127.0.0.1:{free_port()}"
+        down = http.post(f"/v1/batch/{batch_id}/start", json={"cluster": gone})
+        assert down.status_code == 503
+        assert down.json()["error"]["type"] == "cluster_unavailable"
+        assert batch_file(db_path, batch_id).read_bytes() == before
+        started = http.post(f"/v1/batch/{batch_id}/start", json={"cluster": farm.address})
+        assert started.status_code == 202
+        assert started.json()["runner"]["cluster"] == farm.address
+    limit = time.monotonic() + 60
+    while service.get(batch_id).status is BatchStatus.PROCESSING:
+        assert time.monotonic() < limit, "the detached run never ended"
+        time.sleep(0.1)
+    ended = service.get(batch_id)
+    assert ended.status is BatchStatus.COMPLETE
+    assert {i.worker for i in ended.items} <= {"w1", "w2"} and all(i.worker for i in ended.items)
