@@ -90,12 +90,7 @@ class _RelayedLog(ItemLog):
         self.relay.note(line.rstrip("\r\n"))
 
     def write(self, line: str, stream: str = "") -> None:
-        line = line.rstrip("\r\n")
-        if stream == "stderr":
-            self.stderr_tail.append(line)
-        if stream in ("stdout", "stderr"):
-            self.tail.append(line)
-        self.relay.line(line, stream)
+        self.relay.line(self.remember(line, stream), stream)
 
     def flush(self) -> None:
         pass

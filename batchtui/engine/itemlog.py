@@ -113,13 +113,18 @@ class ItemLog:
         else:
             self.write(line, "batchtui")
 
-    def write(self, line: str, stream: str = "") -> None:
-        """Log one line (kept in the tail even once the file cap is reached)."""
+    def remember(self, line: str, stream: str) -> str:
+        """Keep a child's line in the tails that explain a failure; the line, without its end."""
         line = line.rstrip("\r\n")
         if stream == "stderr":
             self.stderr_tail.append(line)
         if stream in ("stdout", "stderr"):
             self.tail.append(line)
+        return line
+
+    def write(self, line: str, stream: str = "") -> None:
+        """Log one line (kept in the tail even once the file cap is reached)."""
+        line = self.remember(line, stream)
         if self.truncated or self._unwritable:
             return
         if self._handle is None and self._open() is None:
