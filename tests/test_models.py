@@ -57,17 +57,24 @@ EXPECTED_BATCH = {
 }
 
 EXPECTED_ITEM = {
-    ItemStatus.PENDING: {ItemStatus.RUNNING, ItemStatus.CANCELLED, ItemStatus.SUCCEEDED},
+    ItemStatus.PENDING: {
+        ItemStatus.RUNNING,
+        ItemStatus.CANCELLED,
+        ItemStatus.SUCCEEDED,
+        ItemStatus.SKIPPED,  # stopped early: max failures, a failed canary
+    },
     ItemStatus.RUNNING: {
         ItemStatus.SUCCEEDED,
         ItemStatus.FAILED,
         ItemStatus.CANCELLED,
         ItemStatus.INTERRUPTED,
+        ItemStatus.PENDING,  # a failed attempt waits to retry
     },
     ItemStatus.SUCCEEDED: set(),
     ItemStatus.FAILED: {ItemStatus.PENDING},
     ItemStatus.CANCELLED: {ItemStatus.PENDING},
     ItemStatus.INTERRUPTED: {ItemStatus.PENDING, ItemStatus.SUCCEEDED},
+    ItemStatus.SKIPPED: {ItemStatus.PENDING},
 }
 
 

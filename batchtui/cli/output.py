@@ -13,6 +13,7 @@ from ..core.events import (
     ItemFinished,
     ItemPlaced,
     ItemProgress,
+    ItemRetrying,
     ItemStarted,
     ItemWaiting,
 )
@@ -88,8 +89,8 @@ def write_items_table(items: list[BatchItem], out: IO[str]) -> None:
     rows = []
     for item in items:
         waiting = item.status is ItemStatus.PENDING and item.waiting
-        state = f"{WAITING_ICON} WAITING" if waiting else status_text(item.status)
-        result = item.error or (item.waiting if waiting else item.output_path) or ""
+        state = _state(item)
+        result = (_waiting(item) if waiting else item.error or item.output_path) or ""
         took = seconds(item.duration_seconds) if item.started_at else ""
         row = [str(item.position), state, str(item.attempts), item.content, took]
         if farm:
@@ -97,6 +98,25 @@ def write_items_table(items: list[BatchItem], out: IO[str]) -> None:
         rows.append((*row, result))
     headers = ("#", "STATUS", "TRY", "CONTENT", "TIME", *(("WORKER",) if farm else ()), "RESULT")
     write_table(out, headers, rows, flexible=3, right=frozenset({0, 2, 4}), cap=80)
+
+
+RETRY_ICON = "↻"
+
+
+def _state(item: BatchItem) -> str:
+    """An item's status as a run's lines show it: a PENDING item may be waiting for a slot
+    or to retry."""
+    if item.status is ItemStatus.PENDING and item.waiting:
+        return f"{RETRY_ICON} RETRY" if item.retry_at else f"{WAITING_ICON} WAITING"
+    return status_text(item.status)
+
+
+def _waiting(item: BatchItem) -> str:
+    """What a waiting item waits for (a retry says after what)."""
+    waiting = item.waiting or ""
+    if item.retry_at is not None and item.error:
+        waiting += f", after: {item.error}"
+    return waiting
 
 
 def show_batch(batch: Batch, out: IO[str]) -> None:
@@ -204,8 +224,10 @@ class RunDisplay:
         elif isinstance(event, ItemFinished):
             self._running.pop(item.id, None)
             self._done += 1
+        elif isinstance(event, ItemRetrying):
+            self._running.pop(item.id, None)
         if self._progress is None:
-            if isinstance(event, ItemWaiting | ItemStarted | ItemFinished):
+            if isinstance(event, ItemWaiting | ItemStarted | ItemRetrying | ItemFinished):
                 self.out.write(self._plain(item) + "\n")
                 self.out.flush()
             return
@@ -225,7 +247,7 @@ class RunDisplay:
             self._progress.update(self._tasks[item.id], description=label)
         elif isinstance(event, ItemProgress) and item.id in self._tasks:
             self._progress.update(self._tasks[item.id], completed=event.fraction)
-        elif isinstance(event, ItemFinished):
+        elif isinstance(event, ItemFinished | ItemRetrying):
             task = self._tasks.pop(item.id, None)
             if task is not None:
                 self._progress.remove_task(task)
@@ -258,13 +280,11 @@ class RunDisplay:
                 self.on_event(ItemFinished(batch.id, item.id, item.status, finished), batch)
 
     def _plain(self, item: BatchItem) -> str:
-        state = status_text(item.status)
-        if item.status is ItemStatus.PENDING and item.waiting:
-            state = f"{WAITING_ICON} WAITING"
+        state = _state(item)
         line = f"[{item.position}/{self.total}] {state:<13} "
         line += one_line(item.content, 50)
         if item.status is ItemStatus.PENDING and item.waiting:
-            return f"{line}  — {one_line(item.waiting, 120)}"
+            return f"{line}  — {one_line(_waiting(item), 160)}"
         if item.status is ItemStatus.SUCCEEDED and item.output_path:
             line += f"  → {one_line(item.output_path)}"
         elif item.error:
@@ -274,9 +294,11 @@ class RunDisplay:
     def _line(self, item: BatchItem) -> Text:
         from rich.text import Text
 
-        text = Text(f"[{item.position}/{self.total}] {status_text(item.status):<13} ")
+        text = Text(f"[{item.position}/{self.total}] {_state(item):<13} ")
         text.append(one_line(item.content, 50))
-        if item.status is ItemStatus.SUCCEEDED and item.output_path:
+        if item.status is ItemStatus.PENDING and item.waiting:
+            text.append(f"  — {one_line(_waiting(item), 160)}", style="yellow")
+        elif item.status is ItemStatus.SUCCEEDED and item.output_path:
             text.append(f"  → {one_line(item.output_path)}")
         elif item.error:
             text.append(f"  — {one_line(item.error, 120)}", style="red")

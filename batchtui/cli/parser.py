@@ -67,6 +67,47 @@ def _config_flags(parser: argparse.ArgumentParser) -> None:
         choices=["auto", "video", "nonempty", "exists"],
         help="how outputs are checked (auto: probe video files, else non-empty)",
     )
+    group = parser.add_argument_group("retries and stopping early")
+    group.add_argument(
+        "--retries", type=_count, help="retry a failed item up to N times (default 0)"
+    )
+    group.add_argument(
+        "--backoff", type=_number, help="seconds before the first retry, doubled each time (5)"
+    )
+    group.add_argument("--backoff-max", type=_number, help="longest wait between retries (300)")
+    group.add_argument(
+        "--retry-on",
+        type=_retry_kinds,
+        help="retry only these failures, comma-separated: timeout, crash (a signal or an "
+        "exception), exit (non-zero), invalid_output, host_lost (default: any; 'any' resets)",
+    )
+    group.add_argument(
+        "--max-failures",
+        metavar="N|N%",
+        help="once N items (or N%% of the run) failed for good, start no more: the rest are "
+        "SKIPPED, for retry ('none' resets)",
+    )
+    group.add_argument(
+        "--canary",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run the first item alone; the others start only if it succeeds",
+    )
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+def _retry_kinds(text: str) -> list[str]:
+    kinds = [part.strip().lower() for part in text.split(",") if part.strip()]
+    return [] if kinds == ["any"] else kinds
 
 
 _CONFIG_KEYS = (
@@ -84,6 +125,12 @@ _CONFIG_KEYS = (
     "background",
     "text_color",
     "validate_output",
+    "retries",
+    "backoff",
+    "backoff_max",
+    "retry_on",
+    "max_failures",
+    "canary",
 )
 
 
@@ -203,4 +250,9 @@ def _port(text: str) -> int:
 
 
 def config_fields(args: argparse.Namespace) -> dict[str, Any]:
-    return {key: getattr(args, key) for key in _CONFIG_KEYS if getattr(args, key, None) is not None}
+    fields = {
+        key: getattr(args, key) for key in _CONFIG_KEYS if getattr(args, key, None) is not None
+    }
+    if str(fields.get("max_failures", "")).lower() == "none":
+        fields["max_failures"] = None
+    return fields

@@ -66,4 +66,19 @@ class ItemFinished:
     error: str | None = None
 
 
-EngineEvent = ItemWaiting | ItemStarted | ItemPlaced | ItemProgress | ItemFinished
+@dataclass(frozen=True, slots=True)
+class ItemRetrying:
+    """An attempt failed and the item will be tried again at `retry_at` (it is PENDING
+    meanwhile and holds no slot)."""
+
+    batch_id: str
+    item_id: str
+    at: datetime
+    error: str
+    retry_at: datetime
+    retry: int
+    """Which retry comes next (1-based), of `retries`."""
+    retries: int
+
+
+EngineEvent = ItemWaiting | ItemStarted | ItemPlaced | ItemProgress | ItemRetrying | ItemFinished

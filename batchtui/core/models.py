@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -56,6 +57,10 @@ def _checked_move(old: S, new: S, check: Callable[[S, S], None]) -> S:
 
 
 ValidateMode = Literal["auto", "video", "nonempty", "exists"]
+RetryOn = Literal["timeout", "crash", "exit", "invalid_output", "host_lost"]
+RETRY_ON: tuple[str, ...] = ("timeout", "crash", "exit", "invalid_output", "host_lost")
+"""What a failed attempt can be retried on: a timeout, a crash (killed by a signal, or an
+exception in the generator), a non-zero exit, an output that failed its check, a lost host."""
 VIDEO_EXTENSIONS = frozenset({"mp4", "mov", "mkv", "webm", "m4v", "avi"})
 
 
@@ -107,6 +112,47 @@ class BatchConfig(BaseModel):
     output_dir: str = Field(default_factory=lambda: default_output_dir())
     workdir: str = Field(default_factory=os.getcwd, validate_default=True)
     validate_output: ValidateMode = "auto"
+    retries: int = Field(default=0, ge=0, le=20, description="automatic retries per item")
+    backoff: float = Field(
+        default=5.0, ge=0, le=3600, description="seconds before the first retry (then doubled)"
+    )
+    backoff_max: float = Field(default=300.0, ge=0, le=24 * 3600)
+    retry_on: list[RetryOn] = Field(
+        default_factory=list, description="failures worth a retry (empty: any)"
+    )
+    max_failures: str | None = Field(
+        default=None,
+        pattern=r"^[1-9][0-9]{0,5}%?$",
+        description="stop starting items once this many (N, or N% of the run) failed for good",
+    )
+    canary: bool = Field(default=False, description="run the first item alone first")
+
+    @field_validator("retry_on")
+    @classmethod
+    def _unique_retry_on(cls, value: list[str]) -> list[str]:
+        return sorted(set(value), key=RETRY_ON.index)
+
+    @field_validator("max_failures")
+    @classmethod
+    def _percent(cls, value: str | None) -> str | None:
+        if value is not None and value.endswith("%") and int(value[:-1]) > 100:
+            raise ValueError("a percentage of at most 100%")
+        return value
+
+    def failure_limit(self, items: int) -> int | None:
+        """How many items of a run of `items` may fail for good before no new one starts."""
+        if self.max_failures is None:
+            return None
+        if self.max_failures.endswith("%"):
+            return max(1, math.ceil(items * int(self.max_failures[:-1]) / 100))
+        return int(self.max_failures)
+
+    def retry_delay(self, retry: int, jitter: float) -> float:
+        """Seconds before retry number `retry` (1-based): the backoff doubled each time, up
+        to 25% longer by `jitter` (0..1) so retries of many items spread out, at most
+        `backoff_max`."""
+        base = self.backoff * 2 ** (retry - 1)
+        return min(self.backoff_max, base * (1 + 0.25 * jitter))
 
     @field_validator("platform")
     @classmethod
@@ -193,6 +239,25 @@ def default_output_dir() -> str:
     return os.path.join(platformdirs.user_videos_dir(), "batchtui")
 
 
+class AttemptRecord(BaseModel):
+    """One ended attempt of an item, as its history keeps it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    attempt: int
+    status: ItemStatus
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    worker: str | None = None
+    host: str | None = None
+    log_path: str | None = None
+
+
+HISTORY_KEPT = 50
+"""Attempts an item's history keeps (the newest): enough to see a pattern, bounded in size."""
+
+
 class BatchItem(BaseModel):
     """One prompt/topic of a batch and everything known about generating it."""
 
@@ -216,6 +281,30 @@ class BatchItem(BaseModel):
     """The Dask worker that ran the last attempt (None for a run on the runner's own host)."""
     host: str | None = None
     """The host that ran the last attempt."""
+    retry_at: datetime | None = None
+    """When this item's next automatic retry starts (stored, so a crash does not lose it)."""
+    retries_used: int = 0
+    """Automatic retries this item has had in its current run."""
+    history: list[AttemptRecord] = Field(default_factory=list)
+    """Its ended attempts, oldest first (the newest `HISTORY_KEPT`)."""
+
+    def remember_attempt(self, status: ItemStatus, at: datetime, error: str | None) -> None:
+        """Add the attempt that just ended to the history."""
+        if not self.attempts:
+            return
+        self.history.append(
+            AttemptRecord(
+                attempt=self.attempts,
+                status=status,
+                started_at=self.started_at,
+                finished_at=at,
+                error=error,
+                worker=self.worker,
+                host=self.host,
+                log_path=self.log_path,
+            )
+        )
+        del self.history[:-HISTORY_KEPT]
 
     def __setattr__(self, name: str, value: object) -> None:
         if name == "status":  # every status change goes through the table
@@ -354,7 +443,12 @@ class Batch(BaseModel):
                 item.error = item.error or running_error
             elif item.status is ItemStatus.PENDING:
                 item.move_to(ItemStatus.CANCELLED)
-                item.error = "never started: the run ended first"
+                item.error = (
+                    f"waited to retry when the run ended; retry resumes at "
+                    f"{item.retry_at.astimezone():%H:%M:%S}"
+                    if item.retry_at is not None
+                    else "never started: the run ended first"
+                )
                 item.waiting = None
         self.move_to(self.derived_end_status())
         self.finished_at = now
@@ -428,6 +522,7 @@ __all__ = [
     "ENDED_BATCH",
     "ITEM_TRANSITIONS",
     "TERMINAL_ITEM",
+    "AttemptRecord",
     "Batch",
     "BatchConfig",
     "BatchItem",

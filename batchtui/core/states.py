@@ -29,10 +29,19 @@ class ItemStatus(StrEnum):
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
     INTERRUPTED = "INTERRUPTED"
+    SKIPPED = "SKIPPED"
+    """Never started because the run stopped early (max failures reached, the canary failed):
+    not a failure of its own; retry runs it."""
 
 
 TERMINAL_ITEM = frozenset(
-    {ItemStatus.SUCCEEDED, ItemStatus.FAILED, ItemStatus.CANCELLED, ItemStatus.INTERRUPTED}
+    {
+        ItemStatus.SUCCEEDED,
+        ItemStatus.FAILED,
+        ItemStatus.CANCELLED,
+        ItemStatus.INTERRUPTED,
+        ItemStatus.SKIPPED,
+    }
 )
 ENDED_BATCH = frozenset({BatchStatus.COMPLETE, BatchStatus.PARTIAL, BatchStatus.FAILED})
 
@@ -49,19 +58,24 @@ BATCH_TRANSITIONS: dict[BatchStatus, frozenset[BatchStatus]] = {
 
 ITEM_TRANSITIONS: dict[ItemStatus, frozenset[ItemStatus]] = {
     # PENDING → SUCCEEDED: a retry adopts an output its crashed predecessor finished.
-    ItemStatus.PENDING: frozenset({ItemStatus.RUNNING, ItemStatus.CANCELLED, ItemStatus.SUCCEEDED}),
+    ItemStatus.PENDING: frozenset(
+        {ItemStatus.RUNNING, ItemStatus.CANCELLED, ItemStatus.SUCCEEDED, ItemStatus.SKIPPED}
+    ),
+    # RUNNING → PENDING: a failed attempt waits to be tried again (automatic retry).
     ItemStatus.RUNNING: frozenset(
         {
             ItemStatus.SUCCEEDED,
             ItemStatus.FAILED,
             ItemStatus.CANCELLED,
             ItemStatus.INTERRUPTED,
+            ItemStatus.PENDING,
         }
     ),
     ItemStatus.SUCCEEDED: frozenset(),
     ItemStatus.FAILED: frozenset({ItemStatus.PENDING}),
     ItemStatus.CANCELLED: frozenset({ItemStatus.PENDING}),
     ItemStatus.INTERRUPTED: frozenset({ItemStatus.PENDING, ItemStatus.SUCCEEDED}),
+    ItemStatus.SKIPPED: frozenset({ItemStatus.PENDING}),
 }
 
 

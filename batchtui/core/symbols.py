@@ -18,6 +18,7 @@ ICONS: dict[str, str] = {
     ItemStatus.FAILED: "✖",
     ItemStatus.CANCELLED: "⊘",
     ItemStatus.INTERRUPTED: "↯",
+    ItemStatus.SKIPPED: "»",
 }
 WAITING_ICON = "◔"
 """A PENDING item whose turn has come but which waits for a host slot."""

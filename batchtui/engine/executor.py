@@ -32,6 +32,24 @@ class FailureKind(StrEnum):
     """An unexpected exception in the generator itself."""
     INVALID_OUTPUT = "invalid_output"
     TIMEOUT = "timeout"
+    HOST_LOST = "host_lost"
+    SIGNAL = "signal"
+    """Killed by a signal (a crash, the OOM killer)."""
+
+    @property
+    def retry_name(self) -> str:
+        """Its name in a config's `retry_on`."""
+        return _RETRY_NAMES[self]
+
+
+_RETRY_NAMES = {
+    FailureKind.ERROR: "exit",
+    FailureKind.CRASH: "crash",
+    FailureKind.SIGNAL: "crash",
+    FailureKind.INVALID_OUTPUT: "invalid_output",
+    FailureKind.TIMEOUT: "timeout",
+    FailureKind.HOST_LOST: "host_lost",
+}
 
 
 class Outcome(StrEnum):
@@ -59,7 +77,7 @@ class AttemptResult:
 
     @classmethod
     def host_lost(cls, reason: str) -> AttemptResult:
-        return cls(Outcome.HOST_LOST, reason)
+        return cls(Outcome.HOST_LOST, reason, FailureKind.HOST_LOST)
 
 
 _OK = AttemptResult(Outcome.OK)

@@ -140,11 +140,13 @@ class OutputFinisher:
 
 
 def cleanup(job: Job, log: ItemLog, *, moved: bool = False) -> None:
-    """An attempt ended: close its log, remove a partial output and the scratch folder."""
+    """An attempt ended: close its log, remove a partial output; once the item succeeded
+    (`moved`), its scratch folder too (a failed attempt leaves it for the next one)."""
     log.close()
     if not moved:  # a partial output never stays behind
         with contextlib.suppress(FileNotFoundError):
             job.output.unlink()
+        return
     # Only generators that need a scratch folder make one; asking first is cheaper than
     # rmtree's FileNotFoundError on every item.
     if os.access(job.scratch, os.F_OK):

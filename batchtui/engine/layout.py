@@ -99,6 +99,8 @@ def jobs_for(batch: Batch, ext: str) -> list[Job]:
                 final_output=folder / name,
                 scratch=work / item.id,
                 log_path=logs / f"{stem}.log",
+                retries_used=item.retries_used if item.retry_at else 0,
+                not_before=item.retry_at,
             )
         )
     return jobs

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..generators.base import Generator, GeneratorError, LineHandler
 from .executor import Attempt, AttemptResult, FailureKind
 from .liveness import BATCH_ENV, ITEM_ENV
-from .local_spawn import run_logged
+from .local_spawn import ExitError, run_logged
 from .strays import become_subreaper
 
 
@@ -83,6 +83,10 @@ class LocalExecutor:
     async def run(self, attempt: Attempt) -> AttemptResult:
         try:
             await self.generator.generate(attempt.job, _ItemContext(attempt, self.grace, self._env))
+        except ExitError as exc:
+            return AttemptResult.failed(
+                str(exc), FailureKind.SIGNAL if exc.signalled else FailureKind.ERROR
+            )
         except GeneratorError as exc:
             return AttemptResult.failed(str(exc))
         except Exception as exc:  # isolation: a generator bug fails this item only

@@ -283,6 +283,15 @@ async def _stop_strays(tag: str, log: ItemLog) -> None:
         await anyio.sleep(0.005)
 
 
+class ExitError(GeneratorError):
+    """A child process failed: a non-zero exit, or killed by a signal (`signalled`)."""
+
+    def __init__(self, message: str, returncode: int) -> None:
+        super().__init__(message)
+        self.returncode = returncode
+        self.signalled = returncode < 0 or returncode == 137
+
+
 def kill_group(pid: int, sig: int) -> None:
     """Send `sig` to the process group led by `pid` (ignore it if already gone)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -375,4 +384,5 @@ async def run_logged(
         log.flush()
     returncode = child.returncode
     if returncode != 0:
-        raise GeneratorError(describe_exit(returncode if returncode is not None else -9, log))
+        code = returncode if returncode is not None else -9
+        raise ExitError(describe_exit(code, log), code)

@@ -9,11 +9,13 @@ an invalid output fails that item only, with a one-line reason; the rest go on.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import math
+import random
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import anyio
 from anyio.abc import TaskGroup
@@ -23,6 +25,7 @@ from ..core.events import (
     ItemFinished,
     ItemPlaced,
     ItemProgress,
+    ItemRetrying,
     ItemStarted,
     ItemWaiting,
 )
@@ -31,6 +34,7 @@ from ..generators.base import GeneratorError, Job
 from .executor import Attempt, Executor, FailureKind, Outcome
 from .finish import OutputFinisher, cleanup
 from .itemlog import ItemLog
+from .layout import part_name
 from .liveness import use_pidfd_child_watcher
 from .slots import HostSlots
 
@@ -66,6 +70,15 @@ class Scheduler:
         self._stop_status = ItemStatus.CANCELLED
         self._stop_reason = "cancelled"
         self._limit = 1
+        self._delayed: dict[str, tuple[anyio.CancelScope, Job]] = {}
+        """Items waiting out a retry's backoff (holding no slot), by item id."""
+        self._halt: str | None = None
+        """Why no new item starts any more (stopped early), or None."""
+        self._failures = 0
+        self._failure_limit: int | None = None
+        self._canary: str | None = None
+        """The item that runs alone until it succeeds (`canary`), while it has not."""
+        self._jitter = random.Random()
         self.set_concurrency(concurrency)
 
     @property
@@ -96,7 +109,16 @@ class Scheduler:
         for folder in {job.output.parent for job in jobs}:  # once per run, not per item
             with contextlib.suppress(OSError):  # if it can't be made, each item says why
                 folder.mkdir(parents=True, exist_ok=True)
-        self._queue = deque(jobs)
+        now = utcnow()
+        # Retries a crashed run had scheduled keep their time (they wait, holding no slot).
+        waiting = [job for job in jobs if job.not_before is not None and job.not_before > now]
+        later = {id(job) for job in waiting}
+        self._queue = deque(job for job in jobs if id(job) not in later)
+        if jobs:
+            config = jobs[0].config
+            self._failure_limit = config.failure_limit(len(jobs))
+            if config.canary:
+                self._canary = min(jobs, key=lambda job: job.index).item_id
         self.finisher.begin()
         try:
             with anyio.CancelScope() as scope:
@@ -105,35 +127,79 @@ class Scheduler:
                     scope.cancel()
                 async with anyio.create_task_group() as tg:
                     self._tg = tg
+                    for job in waiting:
+                        assert job.not_before is not None
+                        self._wait_to_retry(job, (job.not_before - now).total_seconds())
                     self._hire()
         finally:
             self._tg = self._scope = None
             self.finisher.close()
             # Stopped before their turn came: they never started.
             while self._queue:
-                job = self._queue.popleft()
-                self.emit(
-                    ItemFinished(
-                        job.batch_id,
-                        job.item_id,
-                        ItemStatus.CANCELLED,
-                        utcnow(),
-                        error=f"{self._stop_reason} before it started",
-                    )
-                )
+                self._never_started(self._queue.popleft())
+
+    def _never_started(self, job: Job) -> None:
+        if self._halt is not None and not self._cancel_requested:
+            status, error = ItemStatus.SKIPPED, f"skipped: {self._halt}"
+        else:
+            status, error = ItemStatus.CANCELLED, f"{self._stop_reason} before it started"
+        self.emit(ItemFinished(job.batch_id, job.item_id, status, utcnow(), error=error))
+
+    @property
+    def _room(self) -> int:
+        """How many items may run now: one while a canary runs alone, else the limit."""
+        return 1 if self._canary is not None else self._limit
 
     def _hire(self) -> None:
         """Start workers up to the limit while there is work for them."""
-        if self._tg is None:
+        if self._tg is None or self._halt is not None:
             return
-        while self._workers < self._limit and self._queue:
+        while self._workers < self._room and self._queue:
             self._workers += 1
             self._tg.start_soon(self._work)
+
+    def _wait_to_retry(self, job: Job, delay: float) -> None:
+        """Queue `job` again after `delay` seconds; meanwhile it holds no slot."""
+        assert self._tg is not None
+
+        async def later() -> None:
+            with anyio.CancelScope() as scope:
+                self._delayed[job.item_id] = (scope, job)
+                try:
+                    await anyio.sleep(max(0.0, delay))
+                except anyio.get_cancelled_exc_class():
+                    if not scope.cancel_called:  # the run stopped: reported with the rest
+                        self._queue.append(job)
+                    raise
+                finally:
+                    self._delayed.pop(job.item_id, None)
+            if scope.cancelled_caught or self._halt is not None:  # stopped early meanwhile
+                self._never_started(job)
+                return
+            self._queue.append(job)
+            self._hire()
+
+        self._tg.start_soon(later)
+
+    def _stop_early(self, reason: str) -> None:
+        """No new item starts (running ones finish): the rest are skipped, not failed."""
+        if self._halt is not None:
+            return
+        self._halt = reason
+        while self._queue:
+            self._never_started(self._queue.popleft())
+        for scope, _ in list(self._delayed.values()):
+            scope.cancel()
 
     async def _work(self) -> None:
         """One slot: take the next job until the queue is empty or the limit shrank below us."""
         try:
-            while self._queue and self._workers <= self._limit and not self._cancel_requested:
+            while (
+                self._queue
+                and self._workers <= self._room
+                and not self._cancel_requested
+                and self._halt is None
+            ):
                 job = self._queue.popleft()
                 # Only a retried item can have a finished output its last runner never recorded.
                 if job.attempt > 1 and await self.finisher.adopt(job):
@@ -185,7 +251,7 @@ class Scheduler:
         attempt.host = self.executor.host
         attempt.placed = functools.partial(self._placed, attempt)
         try:
-            error = await self._run_attempt(attempt)
+            error, kind = await self._run_attempt(attempt)
         except anyio.get_cancelled_exc_class():
             log.write(f"[batchtui: {self._stop_reason}]", "batchtui")
             with anyio.CancelScope(shield=True):
@@ -194,13 +260,61 @@ class Scheduler:
             raise
         if error is None:
             self._finished(job, ItemStatus.SUCCEEDED, output=str(job.final_output))
+            if self._canary == job.item_id:  # it worked: the others fan out
+                self._canary = None
+                self._hire()
+            return
+        delay = self._retry_delay(job, kind)
+        if delay is not None:
+            retry = job.retries_used + 1
+            log.write(
+                f"[batchtui: FAILED: {error}; retry {retry}/{job.config.retries} in {delay:.1f}s]",
+                "batchtui",
+            )
+            cleanup(job, log)
+            now = utcnow()
+            at = now + timedelta(seconds=delay)
+            self.emit(
+                ItemRetrying(job.batch_id, job.item_id, now, error, at, retry, job.config.retries)
+            )
+            self._wait_to_retry(self._next_attempt(job, retry, at), delay)
             return
         log.write(f"[batchtui: FAILED: {error}]", "batchtui")
         cleanup(job, log)
         self._finished(job, ItemStatus.FAILED, error=error)
+        self._failed_for_good(job)
 
-    async def _run_attempt(self, attempt: Attempt) -> str | None:
-        """Run, verify and put in place one attempt's output; the failure reason, or None."""
+    def _retry_delay(self, job: Job, kind: FailureKind) -> float | None:
+        """Seconds until the failed `job` is tried again, or None when it is not."""
+        config = job.config
+        if self._cancel_requested or self._halt is not None or job.retries_used >= config.retries:
+            return None
+        if config.retry_on and kind.retry_name not in config.retry_on:
+            return None
+        return config.retry_delay(job.retries_used + 1, self._jitter.random())
+
+    @staticmethod
+    def _next_attempt(job: Job, retry: int, at: datetime) -> Job:
+        attempt = job.attempt + 1
+        output = job.final_output.parent / part_name(job.final_output.name, attempt)
+        return dataclasses.replace(
+            job, attempt=attempt, output=output, retries_used=retry, not_before=at
+        )
+
+    def _failed_for_good(self, job: Job) -> None:
+        """Count a failure that is final; stop early when the canary or too many failed."""
+        self._failures += 1
+        if self._canary == job.item_id:
+            self._canary = None
+            self._stop_early(f"the canary, item {job.index}, failed")
+        elif self._failure_limit is not None and self._failures >= self._failure_limit:
+            self._stop_early(
+                f"{self._failures} items failed (max failures {job.config.max_failures})"
+            )
+
+    async def _run_attempt(self, attempt: Attempt) -> tuple[str | None, FailureKind]:
+        """Run, verify and put in place one attempt's output: (the failure reason, or None;
+        what kind of failure it was)."""
         job = attempt.job
         with anyio.move_on_after(job.config.timeout) as deadline:
             result = await self.executor.run(attempt)
@@ -210,18 +324,19 @@ class Scheduler:
                 except GeneratorError as exc:
                     result = result.failed(str(exc), FailureKind.INVALID_OUTPUT)
         if deadline.cancelled_caught:
-            return f"timed out after {job.config.timeout:g}s"
+            return f"timed out after {job.config.timeout:g}s", FailureKind.TIMEOUT
         if result.outcome is Outcome.OK:
             try:
                 self.finisher.put_in_place(
                     job, attempt.started, attempt.log, worker=attempt.worker, host=attempt.host
                 )
             except GeneratorError as exc:
-                return _one_line(str(exc))
-            return None
+                return _one_line(str(exc)), FailureKind.ERROR
+            return None, FailureKind.ERROR
+        kind = result.kind or FailureKind.ERROR
         error = _one_line(result.reason or "failed")
         if result.outcome is Outcome.HOST_LOST:
-            return _one_line(f"host lost: {error}")
+            return _one_line(f"host lost: {error}"), FailureKind.HOST_LOST
         if not job.output.parent.is_dir():
             if "was deleted" not in error:
                 error = _one_line(
@@ -230,7 +345,7 @@ class Scheduler:
                 )
             with contextlib.suppress(OSError):  # so the items after this one can go on
                 job.output.parent.mkdir(parents=True, exist_ok=True)
-        return error
+        return error, kind
 
     def _placed(self, attempt: Attempt, worker: str, host: str) -> None:
         attempt.worker, attempt.host = worker, host

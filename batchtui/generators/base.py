@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import ClassVar, Protocol
 
@@ -38,8 +39,13 @@ class Job:
     final_output: Path
     scratch: Path
     """A private folder for intermediate files (not created until a generator needs it: call
-    `make_scratch()`); removed after the item ends."""
+    `make_scratch()`); kept across the attempts of an item (a pipeline can resume from its own
+    checkpoint), removed once the item succeeds."""
     log_path: Path
+    retries_used: int = 0
+    """Automatic retries this item has had in this run (this attempt may be one of them)."""
+    not_before: datetime | None = None
+    """When a waiting retry may start (None: at once)."""
 
     def make_scratch(self) -> Path:
         """Create the item's scratch folder and return it."""

@@ -23,6 +23,7 @@ from ..core.events import (
     ItemFinished,
     ItemPlaced,
     ItemProgress,
+    ItemRetrying,
     ItemStarted,
     ItemWaiting,
 )
@@ -115,6 +116,17 @@ class RunRecorder:
             item.job_ref = event.job_ref
             item.worker = None
             item.host = event.host
+            item.retry_at = None
+        elif isinstance(event, ItemRetrying):
+            item.remember_attempt(ItemStatus.FAILED, event.at, event.error)
+            item.move_to(ItemStatus.PENDING)
+            item.finished_at = event.at
+            item.error = event.error
+            item.progress = 0.0
+            item.retry_at = event.retry_at
+            item.retries_used = event.retry
+            local = event.retry_at.astimezone()
+            item.waiting = f"retry {event.retry}/{event.retries} at {local:%H:%M:%S}"
         elif isinstance(event, ItemPlaced):
             item.worker = event.worker
             item.host = event.host
@@ -122,6 +134,8 @@ class RunRecorder:
             if item.status is ItemStatus.RUNNING:
                 item.progress = event.fraction
         elif isinstance(event, ItemFinished):
+            if item.status is ItemStatus.RUNNING:  # an attempt ran: it joins the history
+                item.remember_attempt(event.status, event.at, event.error)
             item.move_to(event.status)
             item.waiting = None
             item.finished_at = event.at

@@ -15,7 +15,9 @@ from .context import ServiceContext
 if TYPE_CHECKING:
     from ..core.models import Batch, BatchItem, Progress
 
-_NOT_SUCCEEDED = frozenset({ItemStatus.FAILED, ItemStatus.CANCELLED, ItemStatus.INTERRUPTED})
+_NOT_SUCCEEDED = frozenset(
+    {ItemStatus.FAILED, ItemStatus.CANCELLED, ItemStatus.INTERRUPTED, ItemStatus.SKIPPED}
+)
 
 
 PROGRESS_FRESH = 0.1

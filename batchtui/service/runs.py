@@ -108,6 +108,11 @@ class Runs:
                     item.waiting = None
                     item.progress = 0.0
                     item.output_path = None
+                    if item.retry_at is None:  # a new run: a fresh retry budget
+                        item.retries_used = 0
+                    else:  # a retry a stopped run had scheduled keeps its time
+                        local = item.retry_at.astimezone()
+                        item.waiting = f"retry {item.retries_used} at {local:%H:%M:%S}"
             batch.move_to(BatchStatus.PROCESSING)
             batch.started_at = now
             batch.finished_at = None

@@ -33,6 +33,7 @@ STYLES: dict[str, str] = {
     ItemStatus.FAILED: "red",
     ItemStatus.CANCELLED: "magenta",
     ItemStatus.INTERRUPTED: "magenta",
+    ItemStatus.SKIPPED: "yellow",
 }
 
 

@@ -28,7 +28,9 @@ from ..widgets.log_tail import LogTail
 from .base import AppScreen
 from .item_detail import ItemDetailScreen
 
-FAILED_LIKE = frozenset({ItemStatus.FAILED, ItemStatus.CANCELLED, ItemStatus.INTERRUPTED})
+FAILED_LIKE = frozenset(
+    {ItemStatus.FAILED, ItemStatus.CANCELLED, ItemStatus.INTERRUPTED, ItemStatus.SKIPPED}
+)
 COLUMNS = (
     Column("status", "Status", 13),
     Column("pos", "#", 3, justify="right"),
