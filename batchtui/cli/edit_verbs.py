@@ -10,7 +10,21 @@ from .parser import config_fields
 
 class EditVerbs(CliBase):
     def do_create(self) -> int:
-        batch = self.service.create(self.args.name, **config_fields(self.args))
+        params = _params(self.args.params)
+        if self.args.template:
+            batch = self.service.create_from_template(
+                self.args.name, self.args.template, params, **config_fields(self.args)
+            )
+        elif params:
+            raise ValidationError("--set gives template parameters: use it with --template")
+        else:
+            batch = self.service.create(self.args.name, **config_fields(self.args))
+        if batch.items:
+            return self.batch_result(
+                batch,
+                f"created '{batch.name}' ({batch.id}) from template {self.args.template}, "
+                f"DRAFT, {len(batch.items)} items — next: batchtui lock {batch.id}",
+            )
         return self.batch_result(
             batch,
             f"created '{batch.name}' ({batch.id}), DRAFT — next: batchtui add {batch.id} "
@@ -23,12 +37,31 @@ class EditVerbs(CliBase):
         return self.batch_result(batch, f"deleted '{batch.name}' ({batch.id}); {kept}")
 
     def do_add(self) -> int:
-        contents = list(self.args.contents)
-        if self.args.file:
-            contents += read_lines(self.args.file)
-        if not contents:
-            raise ValidationError("nothing to add: give CONTENT arguments or --file")
-        items = self.service.add_items(self.args.id, contents)
+        table = self.args.csv or self.args.jsonl
+        if self.args.csv and self.args.jsonl:
+            raise ValidationError("give --csv or --jsonl, not both")
+        if table:
+            if self.args.contents or self.args.file:
+                raise ValidationError("give items as arguments, --file, or a table, not both")
+            from ..service.rows import rows
+
+            pattern = self.args.pattern
+            if pattern is None:  # the first column
+                first = rows(table, "jsonl" if self.args.jsonl else "csv")
+                if not first:
+                    raise ValidationError(f"{table} has no rows")
+                pattern = "{" + next(iter(first[0])) + "}"
+            kind = "jsonl" if self.args.jsonl else "csv"
+            items = self.service.add_rows(self.args.id, table, pattern, kind=kind)
+        else:
+            if self.args.pattern:
+                raise ValidationError("--pattern goes with --csv or --jsonl")
+            contents = list(self.args.contents)
+            if self.args.file:
+                contents += read_lines(self.args.file)
+            if not contents:
+                raise ValidationError("nothing to add: give CONTENT arguments, --file or --csv")
+            items = self.service.add_items(self.args.id, contents)
         batch = self.service.get(self.args.id)
         return self.emit(
             [item_json(item) for item in items],
@@ -81,3 +114,14 @@ class EditVerbs(CliBase):
     def do_unlock(self) -> int:
         batch = self.service.unlock(self.args.id)
         return self.batch_result(batch, f"'{batch.name}' is a DRAFT again")
+
+
+def _params(pairs: list[str]) -> dict[str, object]:
+    """`--set key=value` pairs as a dict (ValidationError for one without '=')."""
+    params: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError(f"--set takes KEY=VALUE, not '{pair}'")
+        params[key.strip()] = value
+    return params

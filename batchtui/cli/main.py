@@ -16,9 +16,10 @@ from .read_verbs import ReadVerbs
 from .reporting import reported
 from .run_verbs import RunVerbs
 from .serve_verb import ServeVerb
+from .template_verbs import TemplateVerbs
 
 
-class Cli(EditVerbs, ReadVerbs, RunVerbs, ServeVerb):
+class Cli(EditVerbs, ReadVerbs, RunVerbs, ServeVerb, TemplateVerbs):
     """One invocation of `batchtui VERB`: each verb is a `do_<verb>` method."""
 
 

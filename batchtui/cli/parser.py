@@ -163,6 +163,20 @@ def build_parser() -> argparse.ArgumentParser:
     verb("tui", "open the terminal UI", ref=False)
     sub = verb("create", "create a DRAFT batch", ref=False, json=True)
     sub.add_argument("name", metavar="NAME")
+    sub.add_argument(
+        "--template",
+        "-t",
+        metavar="T",
+        help="start from template T: its config and items (see: batchtui template list)",
+    )
+    sub.add_argument(
+        "--set",
+        dest="params",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a template parameter (repeatable)",
+    )
     _config_flags(sub)
     sub = verb("list", "list batches: the newest ones (--all: every one)", ref=False, json=True)
     sub.add_argument(
@@ -179,6 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = verb("add", "add items (DRAFT): one per argument, or one per line of --file", json=True)
     sub.add_argument("contents", metavar="CONTENT", nargs="*")
     sub.add_argument("--file", "-f", help="read items from a file, one per line ('-' = stdin)")
+    sub.add_argument("--csv", metavar="FILE", help="one item per row of a CSV file (header row)")
+    sub.add_argument("--jsonl", metavar="FILE", help="one item per line of a JSON Lines file")
+    sub.add_argument(
+        "--pattern",
+        help="each row's item, its columns as placeholders: '{question}' (with --csv/--jsonl; "
+        "default: the first column)",
+    )
     sub = verb("edit", "replace one item's content (DRAFT)", json=True)
     sub.add_argument("item", metavar="ITEM", help="item position (1-based) or id prefix")
     sub.add_argument("content", metavar="CONTENT")
@@ -211,6 +232,27 @@ def build_parser() -> argparse.ArgumentParser:
             help="run the items on the Dask scheduler at ADDR (tcp://HOST:8786; default: "
             "$BATCHTUI_CLUSTER; 'local': on this host) — needs batchtui[cluster]",
         )
+    templates = verb(
+        "template",
+        "reusable batch structures, kept as TOML files (list, show, save, delete)",
+        ref=False,
+    )
+    actions = templates.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+    sub = actions.add_parser("list", help="every template (malformed files are reported)")
+    sub.add_argument("--json", action="store_true", help="print JSON")
+    sub = actions.add_parser("show", help="one template")
+    sub.add_argument("name", metavar="NAME")
+    sub.add_argument("--json", action="store_true", help="print JSON")
+    sub = actions.add_parser("save", help="save a batch's config and items as a template")
+    sub.add_argument("id", metavar="BATCH", help="batch id, id prefix or name")
+    sub.add_argument("name", metavar="NAME")
+    sub.add_argument("--description", "-m", default="", help="what the template is for")
+    sub.add_argument("--force", action="store_true", help="replace a template of that name")
+    sub.add_argument("--json", action="store_true", help="print JSON")
+    sub = actions.add_parser("delete", help="remove a template file")
+    sub.add_argument("name", metavar="NAME")
+    sub.add_argument("--json", action="store_true", help="print JSON")
     verb("attach", "follow a running batch live (ctrl+c detaches; the run goes on)", json=True)
     runner = verbs.add_parser("_runner")  # the background runner; not listed in --help
     runner.add_argument("id")

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.errors import ValidationError
 from ..core.summary import BatchSummary
 from ..store import Repository
 from .context import ServiceContext
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from .editing import Editing
     from .reads import Reads
     from .runs import Detached, Runs
+    from .templates import Template
 
 
 def _utcnow() -> datetime:
@@ -164,6 +166,88 @@ class BatchService:
     def create(self, name: str, config: BatchConfig | None = None, **fields: Any) -> Batch:
         """A new DRAFT batch with `config` (or the defaults with `fields` changed)."""
         return self._editing.create(name, config, **fields)
+
+    def create_from_template(
+        self,
+        name: str,
+        template: str,
+        parameters: dict[str, object] | None = None,
+        **fields: Any,
+    ) -> Batch:
+        """A new DRAFT batch made by a template (its config, then `fields`; its items), all or
+        nothing: a template whose items do not fit or are blank makes no batch."""
+        from .templates import load
+        from .validation import check_content, make_config
+
+        made, contents = load(template).make(parameters or {})
+        config = make_config(**{**made, **fields})
+        if len(contents) > config.max_items:
+            raise ValidationError(
+                f"template '{template}' makes {len(contents)} items but the batch holds at most "
+                f"{config.max_items} (set max_items)"
+            )
+        for content in contents:
+            check_content(content)
+        batch = self._editing.create(name, config)
+        if contents:
+            self._editing.add_items(batch.id, contents)
+            batch = self.get(batch.id)
+        return batch
+
+    def templates(self) -> tuple[list[Template], list[str]]:
+        """Every template, and a one-line report for each malformed template file."""
+        from .templates import list_all
+
+        return list_all()
+
+    def template(self, name: str) -> Template:
+        """One template by name."""
+        from .templates import load
+
+        return load(name)
+
+    def save_template(
+        self, ref: str, name: str, *, description: str = "", overwrite: bool = False
+    ) -> Template:
+        """Save a batch's structure (config and items) as the template `name`."""
+        from .templates import from_batch, save
+
+        template = from_batch(self.get(ref), name, description)
+        save(template, overwrite=overwrite)
+        return template
+
+    def put_template(self, data: dict[str, Any], *, overwrite: bool = False) -> Template:
+        """Save a template given as a document (name, description, config, parameters,
+        items, count)."""
+        import pydantic
+
+        from .templates import Template, dumps, parse, save
+
+        try:
+            template = Template.model_validate(data)
+        except pydantic.ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ())) or "template"
+            raise ValidationError(f"invalid template: {where}: {first.get('msg')}") from None
+
+        parse(template.name, dumps(template))  # checked as its file will be read
+        save(template, overwrite=overwrite)
+        return template
+
+    def delete_template(self, name: str) -> Template:
+        """Remove a template file."""
+        from .templates import delete
+
+        return delete(name)
+
+    def add_rows(
+        self, ref: str, path: str, pattern: str, *, kind: str | None = None
+    ) -> list[BatchItem]:
+        """Append one item per row of a CSV or JSONL file, `pattern` filled from its columns
+        (all or nothing)."""
+        from .rows import contents_from_rows
+
+        return self._editing.add_items(ref, contents_from_rows(path, pattern, kind))
 
     def delete(self, ref: str, *, remove_outputs: bool = False) -> Batch:
         """Forget a batch (refused while PROCESSING); its output files stay unless asked."""

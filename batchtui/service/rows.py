@@ -1,0 +1,82 @@
+"""Items from a table: one item per row of a CSV file (a header row names the columns) or a
+JSON Lines file (one object per line), a pattern filled from each row's columns."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from ..core.errors import ValidationError
+from ..core.patterns import placeholders, render
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+def _kind(path: str, kind: str | None) -> str:
+    if kind:
+        return kind
+    suffix = Path(path).suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    return "csv"
+
+
+def _read(path: str) -> str:
+    try:
+        if path == "-":
+            import sys
+
+            return sys.stdin.read()
+        source = Path(path)
+        if source.stat().st_size > MAX_FILE_BYTES:
+            raise ValidationError(f"{path} is larger than {MAX_FILE_BYTES // 2**20} MiB")
+        return source.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ValidationError(f"no file {path}") from None
+    except UnicodeDecodeError:
+        raise ValidationError(f"{path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ValidationError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def rows(path: str, kind: str | None = None) -> list[dict[str, str]]:
+    """The rows of a CSV (header first) or JSONL file, as column → text."""
+    text = _read(path)
+    found: list[dict[str, str]] = []
+    if _kind(path, kind) == "jsonl":
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise ValidationError(f"{path} line {number} is not JSON: {exc}") from None
+            if not isinstance(row, dict):
+                raise ValidationError(f"{path} line {number} is not a JSON object")
+            found.append({str(k): "" if v is None else str(v) for k, v in row.items()})
+        return found
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise ValidationError(f"{path} has no header row (the first row names the columns)")
+    for row in reader:
+        if None in row:  # more cells than columns
+            raise ValidationError(
+                f"{path} line {reader.line_num} has more cells than the header has columns"
+            )
+        if any((value or "").strip() for value in row.values()):
+            found.append({k: v or "" for k, v in row.items()})
+    return found
+
+
+def contents_from_rows(path: str, pattern: str, kind: str | None = None) -> list[str]:
+    """One content per row: `pattern` with `{column}` filled in."""
+    placeholders(pattern)
+    table = rows(path, kind)
+    if not table:
+        raise ValidationError(f"{path} has no rows")
+    return [
+        render(pattern, row, where=f"{path} row {number}: ")
+        for number, row in enumerate(table, start=1)
+    ]

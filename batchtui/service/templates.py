@@ -1,0 +1,285 @@
+"""Templates: reusable batch structures, kept as TOML files a team can keep in git.
+
+A template has a name, a description, a config (any field of a batch's config; a string value
+may use the parameters: `duration = "{seconds}"`), typed parameters with defaults, and item
+patterns (`"{topic}: fact {n}"`, made `count` times with `{n}` = 1, 2, …). They live in
+`templates/` of the user config folder, one `NAME.toml` each (`BATCHTUI_TEMPLATES` names
+another folder). A malformed file is reported in one line and otherwise ignored.
+
+```toml
+description = "Ten space facts"
+count = "{facts}"
+items = ["{topic}: fact {n}"]
+
+[config]
+platform = "youtube_shorts"
+duration = 6
+
+[parameters.topic]
+type = "str"
+default = "Space"
+
+[parameters.facts]
+type = "int"
+default = 10
+```
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..core.errors import NotFoundError, StoreError, TransitionError, ValidationError
+from ..core.models import Batch, BatchConfig
+from ..core.patterns import escape, placeholders, render
+from ..core.settings import config_dir
+
+TEMPLATES_ENV = "BATCHTUI_TEMPLATES"
+_PARAM = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+MACHINE_FIELDS = frozenset({"workdir"})
+"""Config fields that belong to the machine a batch was made on, not to its structure."""
+ParamType = Literal["str", "int", "float", "bool"]
+
+
+class Parameter(BaseModel):
+    """One parameter of a template."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: ParamType = "str"
+    default: str | int | float | bool | None = None
+    description: str = ""
+
+    def coerce(self, name: str, value: object) -> str | int | float | bool:
+        """`value` (a string from the command line, or JSON) as this parameter's type."""
+        try:
+            if self.type == "bool":
+                if isinstance(value, bool):
+                    return value
+                text = str(value).strip().lower()
+                if text in ("1", "true", "yes", "on"):
+                    return True
+                if text in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError
+            if self.type == "int":
+                if isinstance(value, float) and not value.is_integer():
+                    raise ValueError
+                return int(str(value).strip()) if not isinstance(value, int) else value
+            if self.type == "float":
+                return float(str(value)) if not isinstance(value, bool) else float(value)
+            return str(value)
+        except (TypeError, ValueError):
+            raise ValidationError(
+                f"parameter {name} must be a {self.type}, not {value!r}"
+            ) from None
+
+
+class Template(BaseModel):
+    """A reusable batch structure (see the module's docs)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=NAME.pattern)
+    description: str = ""
+    config: dict[str, Any] = Field(default_factory=dict)
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+    items: list[str] = Field(default_factory=list)
+    count: int | str = 1
+    """How many times the item patterns are made (`{n}` counts them); may be a parameter."""
+
+    def values(self, given: dict[str, object]) -> dict[str, object]:
+        """Every parameter's value: `given` (coerced to its type), else its default."""
+        unknown = sorted(set(given) - set(self.parameters))
+        if unknown:
+            known = ", ".join(self.parameters) or "none"
+            raise ValidationError(
+                f"template '{self.name}' has no parameter {unknown[0]} (its parameters: {known})"
+            )
+        values: dict[str, object] = {}
+        for name, parameter in self.parameters.items():
+            if name in given:
+                values[name] = parameter.coerce(name, given[name])
+            elif parameter.default is not None:
+                values[name] = parameter.coerce(name, parameter.default)
+            else:
+                raise ValidationError(
+                    f"template '{self.name}' needs a value for {name}: --set {name}=VALUE"
+                )
+        return values
+
+    def make(self, given: dict[str, object]) -> tuple[dict[str, Any], list[str]]:
+        """The config fields and item contents this template makes with `given` parameters."""
+        values = self.values(given)
+        where = f"template '{self.name}': "
+        fields: dict[str, Any] = {}
+        for key, raw in self.config.items():
+            # Only the template's parameters are filled in a config value: other braces stay
+            # (a command's own placeholders, `{output}`, are the command generator's).
+            if isinstance(raw, str):
+                whole = _PARAM.fullmatch(raw)
+                if whole and whole.group(1) in values:
+                    fields[key] = values[whole.group(1)]  # the typed value, not its text
+                    continue
+                fields[key] = _PARAM.sub(
+                    lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0),
+                    raw,
+                )
+            else:
+                fields[key] = raw
+        count: int
+        if isinstance(self.count, str):
+            made = Parameter(type="int").coerce("count", render(self.count, values, where=where))
+            assert isinstance(made, int)
+            count = made
+        else:
+            count = self.count
+        if not 0 <= count <= 100_000:
+            raise ValidationError(f"{where}count must be between 0 and 100000, not {count}")
+        contents = []
+        for n in range(1, count + 1):
+            for pattern in self.items:
+                contents.append(render(pattern, {**values, "n": n}, where=where))
+        return fields, contents
+
+
+def templates_dir() -> Path:
+    """Where templates live: `BATCHTUI_TEMPLATES`, else `templates/` in the config folder."""
+    env = os.environ.get(TEMPLATES_ENV)
+    if env:
+        return Path(env).expanduser()
+    return config_dir() / "templates"
+
+
+def check_name(name: str) -> str:
+    if not NAME.match(name):
+        raise ValidationError(
+            f"'{name}' is not a template name (letters, digits, '-', '_' and '.'; up to 64)"
+        )
+    return name
+
+
+def _path(name: str) -> Path:
+    return templates_dir() / f"{check_name(name)}.toml"
+
+
+def _one_line(exc: Exception) -> str:
+    if isinstance(exc, pydantic.ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "file"
+        return f"{where}: {first.get('msg')}"
+    return " ".join(str(exc).split())
+
+
+def parse(name: str, text: str) -> Template:
+    """A template from its TOML text (ValidationError in one line if it is malformed)."""
+    try:
+        data = tomllib.loads(text)
+        template = Template.model_validate({**data, "name": name})
+        for pattern in [
+            *template.items,
+            *(v for v in template.config.values() if isinstance(v, str)),
+        ]:
+            placeholders(pattern)
+        # The config must make a valid batch config with the default parameter values.
+        if all(p.default is not None for p in template.parameters.values()):
+            fields, _ = template.make({})
+            BatchConfig(**fields)
+    except (tomllib.TOMLDecodeError, pydantic.ValidationError, ValidationError, ValueError) as exc:
+        raise ValidationError(f"template '{name}' is malformed: {_one_line(exc)}") from None
+    return template
+
+
+def load(name: str) -> Template:
+    """The template called `name`."""
+    path = _path(name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        known = ", ".join(t.name for t in list_all()[0]) or "none yet"
+        raise NotFoundError(f"no template '{name}' (known: {known})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StoreError(f"cannot read template {path}: {exc}") from None
+    return parse(name, text)
+
+
+def list_all() -> tuple[list[Template], list[str]]:
+    """Every readable template, by name, and a one-line report for each malformed file."""
+    folder = templates_dir()
+    try:
+        paths = sorted(folder.glob("*.toml"))
+    except OSError:
+        return [], []
+    found, problems = [], []
+    for path in paths:
+        name = path.stem
+        try:
+            found.append(parse(check_name(name), path.read_text(encoding="utf-8")))
+        except (ValidationError, OSError, UnicodeDecodeError) as exc:
+            problems.append(f"{path}: {exc}")
+    return found, problems
+
+
+def dumps(template: Template) -> str:
+    """The template as TOML (its name is its file's name)."""
+    import tomli_w
+
+    data = template.model_dump(exclude={"name"}, exclude_defaults=True)
+    for parameter in data.get("parameters", {}).values():
+        if parameter.get("default") is None:
+            parameter.pop("default", None)
+    return tomli_w.dumps(data)
+
+
+def save(template: Template, *, overwrite: bool = False) -> Path:
+    """Write the template's file (whole, or not at all); refuses to replace one unless asked."""
+    path = _path(template.name)
+    if path.exists() and not overwrite:
+        raise TransitionError(
+            f"template '{template.name}' exists; replace it with --force, or pick another name"
+        )
+    text = dumps(template)
+    parse(template.name, text)  # what is written must read back
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.tmp")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as exc:
+        raise StoreError(f"cannot write template {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def delete(name: str) -> Template:
+    """Remove the template `name`; returns what it was."""
+    template = load(name)
+    try:
+        _path(name).unlink()
+    except OSError as exc:
+        raise StoreError(f"cannot delete template {name}: {exc.strerror or exc}") from None
+    return template
+
+
+def from_batch(batch: Batch, name: str, description: str = "") -> Template:
+    """A template of `batch`: its config (what differs from the defaults, without the
+    machine's own folders) and its items as literal patterns."""
+    defaults = BatchConfig().model_dump(mode="json")
+    config = {
+        key: value
+        for key, value in batch.config.model_dump(mode="json").items()
+        if key not in MACHINE_FIELDS and value != defaults.get(key) and value is not None
+    }
+    return Template(
+        name=check_name(name),
+        description=description or f"from batch '{batch.name}'",
+        config=config,
+        items=[escape(item.content) for item in batch.items],
+    )
