@@ -73,6 +73,26 @@ class CreateBatch(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     config: dict[str, Any] = Field(default_factory=dict)
     items: list[str] = Field(default_factory=list)
+    template: str | None = Field(
+        default=None, description="start from this template (its config, then `config`)"
+    )
+    parameters: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="the template's parameters"
+    )
+
+
+class SaveTemplate(BaseModel):
+    """`POST /v1/templates`: a template document, or `batch` to save that batch's structure."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: str = Field(min_length=1, max_length=64)
+    batch: str | None = Field(default=None, description="save this batch's config and items")
+    description: str = ""
+    config: dict[str, Any] = Field(default_factory=dict)
+    parameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    items: list[str] = Field(default_factory=list)
+    count: int | str = 1
+    overwrite: bool = False
 
 
 class AddItems(BaseModel):
@@ -202,7 +222,14 @@ def create_app(service: BatchService, *, token: str | None = None) -> FastAPI:
         body = await _parse(request, CreateBatch)
 
         def make() -> dict[str, Any]:
-            batch = service.create(body.name, **body.config)
+            if body.template is not None:
+                batch = service.create_from_template(
+                    body.name, body.template, dict(body.parameters), **body.config
+                )
+            elif body.parameters:
+                raise ValidationError("parameters go with a template")
+            else:
+                batch = service.create(body.name, **body.config)
             if body.items:
                 try:
                     service.add_items(batch.id, body.items)
@@ -261,6 +288,39 @@ def create_app(service: BatchService, *, token: str | None = None) -> FastAPI:
         """How many items run at once (also while running)."""
         body = await _parse(request, Concurrency)
         return batch_json(await run_in_threadpool(service.set_concurrency, ref, body.value))
+
+    @route("GET", "/v1/templates")
+    def list_templates() -> dict[str, Any]:
+        """Every template, and the malformed template files (each reported in one line)."""
+        found, problems = service.templates()
+        return {"templates": [t.model_dump(mode="json") for t in found], "problems": problems}
+
+    @route("GET", "/v1/templates/{name}")
+    def get_template(name: str) -> dict[str, Any]:
+        """One template."""
+        return service.template(name).model_dump(mode="json")
+
+    @route("POST", "/v1/templates", status_code=201, openapi_extra=_body_doc(SaveTemplate))
+    async def save_template(request: Request) -> JSONResponse:
+        """Save a template: a whole document, or `{"name", "batch"}` for a batch's structure."""
+        body = await _parse(request, SaveTemplate)
+
+        def save() -> dict[str, Any]:
+            if body.batch is not None:
+                template = service.save_template(
+                    body.batch, body.name, description=body.description, overwrite=body.overwrite
+                )
+            else:
+                data = body.model_dump(exclude={"batch", "overwrite"})
+                template = service.put_template(data, overwrite=body.overwrite)
+            return template.model_dump(mode="json")
+
+        return JSONResponse(await run_in_threadpool(save), status_code=201)
+
+    @route("DELETE", "/v1/templates/{name}")
+    def delete_template(name: str) -> dict[str, Any]:
+        """Remove a template file."""
+        return service.delete_template(name).model_dump(mode="json")
 
     @route("POST", "/v1/batch/{ref}/lock")
     def lock(ref: str) -> dict[str, Any]:

@@ -79,7 +79,7 @@ class Parameter(BaseModel):
             return str(value)
         except (TypeError, ValueError):
             raise ValidationError(
-                f"parameter {name} must be a {self.type}, not {value!r}"
+                f"parameter {name} must be {"an" if self.type == "int" else "a"} {self.type}, not {value!r}"
             ) from None
 
 
