@@ -78,8 +78,9 @@ class Parameter(BaseModel):
                 return float(str(value)) if not isinstance(value, bool) else float(value)
             return str(value)
         except (TypeError, ValueError):
+            article = "an" if self.type == "int" else "a"
             raise ValidationError(
-                f"parameter {name} must be {"an" if self.type == "int" else "a"} {self.type}, not {value!r}"
+                f"parameter {name} must be {article} {self.type}, not {value!r}"
             ) from None
 
 
