@@ -142,8 +142,33 @@ def show_batch(batch: Batch, out: IO[str]) -> None:
     if batch.items:
         out.write("\n")
         write_items_table(batch.items, out)
+        retried = [item for item in batch.items if len(item.history) > 1]
+        if retried:
+            out.write("\nattempts (oldest first)\n")
+            for item in retried:
+                for n, line in enumerate(history_lines(item)):
+                    label = f"item {item.position}" if n == 0 else ""
+                    out.write(f"  {label:<9} {line}\n")
     else:
         out.write(f'\nno items yet: batchtui add {batch.id} "a prompt" …\n')
+
+
+def history_lines(item: BatchItem, limit: int = 6) -> list[str]:
+    """An item's last attempts, one line each: '#1 FAILED 12:00:01 (2.0s, box1): exit 3'."""
+    parts = []
+    for record in item.history[-limit:]:
+        text = f"#{record.attempt} {record.status.value}"
+        if record.started_at is not None:
+            text += f" {record.started_at.astimezone():%H:%M:%S}"
+            if record.finished_at is not None:
+                took = (record.finished_at - record.started_at).total_seconds()
+                where = f", {record.worker}" if record.worker else ""
+                text += f" ({seconds(max(0.0, took))}{where})"
+        if record.error:
+            text += f": {one_line(record.error, 80)}"
+        parts.append(text)
+    skipped = len(item.history) - limit
+    return ([f"… {skipped} earlier"] if skipped > 0 else []) + parts
 
 
 def progress_line(progress: BatchProgress) -> str:

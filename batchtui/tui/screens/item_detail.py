@@ -45,6 +45,18 @@ class ItemDetailScreen(ModalScreen[None]):
         if item.error:
             facts.add_row("Error", Text(inert(item.error), style="red"))
         facts.add_row("Log", Text(inert(item.log_path or "not started yet")))
+        if item.retry_at is not None and item.waiting:
+            facts.add_row("Retry", Text(inert(item.waiting), style="yellow"))
+        for record in item.history[-8:]:  # each attempt: when, where, how it ended
+            started = (
+                record.started_at.astimezone().strftime("%H:%M:%S") if record.started_at else "—"
+            )
+            line = f"{record.status.value} at {started}"
+            if record.worker:
+                line += f" on {record.worker}"
+            if record.error:
+                line += f": {record.error}"
+            facts.add_row(f"Attempt {record.attempt}", Text(inert(line)))
         with VerticalScroll(classes="dialog detail"):
             yield Static(
                 Text(f"Item {item.position} of {len(self.current.items)}", style="bold"),
