@@ -288,13 +288,42 @@ class BatchtuiApp(App[None]):
         def created(answer: NewBatch | None) -> None:
             if answer is None:
                 return
-            batch = self.safe(self.service.create, answer.name, platform=answer.platform)
+            if answer.template:  # its config and items (parameters at their defaults)
+                batch = self.safe(self.service.create_from_template, answer.name, answer.template)
+            else:
+                batch = self.safe(self.service.create, answer.name, platform=answer.platform)
             if batch is not None:
                 self.open_batch(batch.id)
 
         from .screens.new_batch import NewBatchScreen
 
-        self.push_screen(NewBatchScreen(), created)
+        found = self.safe(self.service.templates)
+        templates = [(t.name, t.description) for t in found[0]] if found else []
+        self.push_screen(NewBatchScreen(templates), created)
+
+    def save_as_template(self, batch: Batch) -> None:
+        """Ask for a name, then save the batch's config and items as a template."""
+        from .screens.dialogs import PromptScreen
+
+        def named(name: str | None) -> None:
+            if not name:
+                return
+            saved = self.safe(self.service.save_template, batch.id, name.strip())
+            if saved is not None:
+                self.notify(
+                    f"saved template {saved.name} ({len(saved.items)} items): pick it in the "
+                    "new-batch dialog (n)",
+                    markup=False,
+                )
+
+        self.push_screen(
+            PromptScreen(
+                f"Save '{one_line(batch.name, 40)}' as a template",
+                placeholder="template name, e.g. space-facts",
+                hint="Its config and items, kept as a TOML file a team can share.",
+            ),
+            named,
+        )
 
     def action_example_batch(self) -> None:
         batch = self.safe(self.service.create, EXAMPLE_NAME, platform="youtube_shorts")

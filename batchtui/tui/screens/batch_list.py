@@ -87,6 +87,13 @@ class BatchListScreen(AppScreen):
         Binding("c", "cancel", "Cancel", tooltip="Cancel a running batch"),
         Binding("x", "delete", "Delete", tooltip="Delete a batch (asks first; files are kept)"),
         Binding(
+            "T",
+            "save_template",
+            "Save as template",
+            show=False,
+            tooltip="Save the selected batch's config and items as a template",
+        ),
+        Binding(
             "slash",
             "filter",
             "Filter",
@@ -274,6 +281,11 @@ class BatchListScreen(AppScreen):
         batch = self._selected_batch()
         if batch is not None:
             self.bt.confirm_delete(batch)
+
+    def action_save_template(self) -> None:
+        batch = self._selected_batch()
+        if batch is not None:
+            self.bt.save_as_template(batch)
 
     def _selected_batch(self) -> Batch | None:
         """The selected batch in full (the list only holds summaries)."""

@@ -22,12 +22,18 @@ class NewBatch:
 
     name: str
     platform: str
+    template: str | None = None
 
 
 class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
     """Name the batch and pick a platform; `enter` creates, `escape` cancels."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, templates: list[tuple[str, str]] | None = None) -> None:
+        super().__init__()
+        self.templates = templates or []
+        """(name, description) of each template to offer."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -42,8 +48,23 @@ class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
                 allow_blank=False,
                 id="platform",
             )
+            if self.templates:
+                yield Select(
+                    [("No template", "")]
+                    + [
+                        (f"Template {name}" + (f" — {about}" if about else ""), name)
+                        for name, about in self.templates
+                    ],
+                    value="",
+                    allow_blank=False,
+                    id="template",
+                )
             yield Static(
-                Text("enter: create · tab: platform · escape: cancel"),
+                Text(
+                    "enter: create · tab: platform"
+                    + (", template (its config and items)" if self.templates else "")
+                    + " · escape: cancel"
+                ),
                 id="new-hint",
                 classes="dialog-detail",
             )
@@ -59,7 +80,10 @@ class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
             self.query_one("#new-hint", Static).update(Text("The batch needs a name."))
             return
         platform = self.query_one("#platform", Select).value
-        self.dismiss(NewBatch(name, str(platform)))
+        template = None
+        if self.templates:
+            template = str(self.query_one("#template", Select).value) or None
+        self.dismiss(NewBatch(name, str(platform), template))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
