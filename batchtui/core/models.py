@@ -283,15 +283,18 @@ class BatchItem(BaseModel):
     """The host that ran the last attempt."""
     retry_at: datetime | None = None
     """When this item's next automatic retry starts (stored, so a crash does not lose it)."""
-    retries_used: int = 0
-    """Automatic retries this item has had in its current run."""
-    history: list[AttemptRecord] = Field(default_factory=list)
-    """Its ended attempts, oldest first (the newest `HISTORY_KEPT`)."""
+    retries_used: int | None = None
+    """Automatic retries this item has had in its current run (None: none; stored only when
+    there were some, like every field here: 10,000 items stay small)."""
+    history: list[AttemptRecord] | None = None
+    """Its ended attempts, oldest first (the newest `HISTORY_KEPT`; None: not run yet)."""
 
     def remember_attempt(self, status: ItemStatus, at: datetime, error: str | None) -> None:
         """Add the attempt that just ended to the history."""
         if not self.attempts:
             return
+        if self.history is None:
+            self.history = []
         self.history.append(
             AttemptRecord(
                 attempt=self.attempts,

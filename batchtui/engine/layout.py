@@ -99,7 +99,7 @@ def jobs_for(batch: Batch, ext: str) -> list[Job]:
                 final_output=folder / name,
                 scratch=work / item.id,
                 log_path=logs / f"{stem}.log",
-                retries_used=item.retries_used if item.retry_at else 0,
+                retries_used=(item.retries_used or 0) if item.retry_at else 0,
                 not_before=item.retry_at,
             )
         )

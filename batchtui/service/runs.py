@@ -109,10 +109,10 @@ class Runs:
                     item.progress = 0.0
                     item.output_path = None
                     if item.retry_at is None:  # a new run: a fresh retry budget
-                        item.retries_used = 0
+                        item.retries_used = None
                     else:  # a retry a stopped run had scheduled keeps its time
                         local = item.retry_at.astimezone()
-                        item.waiting = f"retry {item.retries_used} at {local:%H:%M:%S}"
+                        item.waiting = f"retry {item.retries_used or 1} at {local:%H:%M:%S}"
             batch.move_to(BatchStatus.PROCESSING)
             batch.started_at = now
             batch.finished_at = None

@@ -43,8 +43,11 @@ def status(value: BatchStatus | ItemStatus) -> Text:
 
 
 def item_status(item: BatchItem) -> Text:
-    """An item's icon and word; a PENDING item waiting for a host slot says WAITING."""
+    """An item's icon and word; a PENDING item waiting for a host slot says WAITING, one
+    waiting to be tried again RETRY."""
     if item.waiting and item.status is ItemStatus.PENDING:
+        if item.retry_at is not None:
+            return Text("↻ RETRY", style="yellow")
         return Text(f"{WAITING_ICON} WAITING", style="cyan")
     return status(item.status)
 
@@ -84,11 +87,14 @@ def item_seconds(item: BatchItem, now: datetime) -> float | None:
 
 
 def item_result(item: BatchItem, limit: int | None = None) -> Text:
-    """The output file name of a success, the one-line error of a failure, else ''."""
+    """The output file name of a success, the one-line error of a failure, what a waiting
+    item waits for (a retry: when, and after what), else ''."""
+    if item.waiting and item.status is ItemStatus.PENDING:
+        if item.retry_at is not None and item.error:
+            return Text(one_line(f"{item.waiting}, after: {item.error}", limit), style="yellow")
+        return Text(one_line(item.waiting, limit), style="dim")
     if item.error:
         return Text(one_line(item.error, limit), style="red")
-    if item.waiting and item.status is ItemStatus.PENDING:
-        return Text(one_line(item.waiting, limit), style="dim")
     if item.output_path:
         return Text(one_line(os.path.basename(item.output_path), limit))
     return Text("")

@@ -32,7 +32,7 @@ class ItemDetailScreen(ModalScreen[None]):
         facts = Table(box=None, show_header=False, pad_edge=False, expand=True)
         facts.add_column(style="bold", no_wrap=True, width=10)
         facts.add_column(overflow="fold")
-        facts.add_row("Status", display.status(item.status))
+        facts.add_row("Status", display.item_status(item))
         facts.add_row("Attempts", str(item.attempts))
         facts.add_row("Started", _when(item.started_at))
         facts.add_row("Finished", _when(item.finished_at))
@@ -47,7 +47,7 @@ class ItemDetailScreen(ModalScreen[None]):
         facts.add_row("Log", Text(inert(item.log_path or "not started yet")))
         if item.retry_at is not None and item.waiting:
             facts.add_row("Retry", Text(inert(item.waiting), style="yellow"))
-        for record in item.history[-8:]:  # each attempt: when, where, how it ended
+        for record in (item.history or [])[-8:]:  # each attempt: when, where, how it ended
             started = (
                 record.started_at.astimezone().strftime("%H:%M:%S") if record.started_at else "—"
             )
