@@ -16,14 +16,9 @@ from batchtui.tui.screens.item_editor import ItemEditorScreen
 from batchtui.tui.screens.progress import ProgressScreen
 
 from .helpers import pid_alive, wait_until
-from .tui_support import NOW, batch, item, make_app, store
+from .tui_support import NOW, batch, item, make_app, store, type_text
 
 pytestmark = pytest.mark.anyio
-
-
-async def type_text(pilot, text: str) -> None:
-    for char in text:
-        await pilot.press(char if char != " " else "space")
 
 
 async def test_new_batch_to_complete_by_keys_alone(db_path):

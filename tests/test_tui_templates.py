@@ -13,14 +13,9 @@ from batchtui.tui.screens.batch_list import BatchListScreen
 from batchtui.tui.screens.item_editor import ItemEditorScreen
 from batchtui.tui.screens.new_batch import NewBatchScreen
 
-from .tui_support import make_app
+from .tui_support import make_app, type_text
 
 pytestmark = pytest.mark.anyio
-
-
-async def type_text(pilot, text: str) -> None:
-    for char in text:
-        await pilot.press(char if char != " " else "space")
 
 
 async def test_save_a_batch_as_a_template_then_make_a_batch_from_it(

@@ -280,3 +280,9 @@ def waiting_for_slots() -> Batch:
             item(6, "Why do planets spin?"),
         ],
     )
+
+
+async def type_text(pilot, text: str) -> None:
+    """Type `text` key by key, as a person would."""
+    for char in text:
+        await pilot.press(char if char != " " else "space")
