@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -19,7 +19,7 @@ from ...core.platforms import PLATFORMS
 from ...core.textsafe import one_line
 from .. import display
 from ..messages import RunEnded
-from ..widgets.item_input import ItemInput
+from ..widgets.item_input import ItemInput, pasted_lines
 from .base import AppScreen
 from .dialogs import PromptScreen
 
@@ -308,8 +308,7 @@ class ItemEditorScreen(AppScreen):
             except (OSError, UnicodeDecodeError) as exc:
                 self.notify(f"cannot read {path}: {exc}", severity="error", markup=False)
                 return
-            lines = [line.rstrip("\r") for line in text.split("\n") if line.strip()]
-            self._add_many(lines, source=Path(path).name)
+            self._add_many(pasted_lines(text), source=Path(path).name)
 
         self.app.push_screen(
             PromptScreen(
@@ -333,6 +332,17 @@ class ItemEditorScreen(AppScreen):
     @on(ItemInput.LinesPasted)
     def _pasted(self, message: ItemInput.LinesPasted) -> None:
         self._add_many(message.lines)
+
+    def on_paste(self, event: events.Paste) -> None:
+        """A paste anywhere but the item box (the table has focus): its lines become items,
+        as the hint promises, instead of being dropped."""
+        if isinstance(self.focused, Input):
+            return  # the box, or a config field, takes its own paste
+        event.stop()
+        if self.current is None or self.current.status is not BatchStatus.DRAFT:
+            self.notify("items can only be added to a DRAFT batch (u unlocks)", markup=False)
+            return
+        self._add_many(pasted_lines(event.text))
 
     @on(Input.Submitted, "#item-input")
     def _item_submitted(self, event: Input.Submitted) -> None:

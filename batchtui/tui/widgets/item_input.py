@@ -9,6 +9,12 @@ from textual.message import Message
 from textual.widgets import Input
 
 
+def pasted_lines(text: str) -> list[str]:
+    """The non-blank lines of pasted text. Terminals (tmux, xterm, VTE, iTerm) send a paste's
+    line ends as CR, files have LF or CRLF: every one of them ends a line."""
+    return [line for line in text.splitlines() if line.strip()]
+
+
 class ItemInput(Input):
     """An Input that turns a multi-line paste into a `LinesPasted` message (one item a line)
     instead of keeping only the first line."""
@@ -21,7 +27,7 @@ class ItemInput(Input):
         lines: list[str]
 
     def _on_paste(self, event: events.Paste) -> None:
-        lines = [line.rstrip("\r") for line in event.text.split("\n") if line.strip()]
+        lines = pasted_lines(event.text)
         if len(lines) > 1:
             event.prevent_default()
             event.stop()
