@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -28,7 +29,11 @@ class NewBatch:
 class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
     """Name the batch and pick a platform; `enter` creates, `escape` cancels."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        # Enter creates from any field: on a closed list it would only open the list again.
+        Binding("enter", "create", "Create", priority=True),
+    ]
 
     def __init__(self, templates: list[tuple[str, str]] | None = None) -> None:
         super().__init__()
@@ -41,7 +46,7 @@ class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
             yield Input(placeholder="Name, e.g. Space Facts", id="name")
             yield Select(
                 [
-                    (f"{p.label} — {p.width}×{p.height}, up to {p.max_duration:g}s", p.key)
+                    (f"{p.label} — {p.width}×{p.height}, up to {_limit(p.max_duration)}", p.key)
                     for p in PLATFORMS.values()
                 ],
                 value=DEFAULT_PLATFORM,
@@ -72,10 +77,18 @@ class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()
 
+    def action_create(self) -> None:
+        if any(select.expanded for select in self.query(Select)):
+            raise SkipAction()  # enter picks the highlighted choice of an open list
+        self._create(self.query_one("#name", Input).value)
+
     @on(Input.Submitted, "#name")
-    def _create(self, event: Input.Submitted) -> None:
+    def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        name = event.value.strip()
+        self._create(event.value)
+
+    def _create(self, value: str) -> None:
+        name = value.strip()
         if not name:
             self.query_one("#new-hint", Static).update(Text("The batch needs a name."))
             return
@@ -87,3 +100,12 @@ class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def _limit(seconds: float) -> str:
+    """A platform's length limit as people say it: '60 s', '10 min', '12 h'."""
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
