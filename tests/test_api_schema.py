@@ -30,3 +30,12 @@ def test_the_api_keeps_to_its_schema(case):
     # Schema-valid is not always acceptable: item content and config have rules a JSON
     # schema cannot say (not blank, no NUL, a platform's maximum duration), answered 422.
     case.call_and_validate(excluded_checks=[schemathesis.checks.positive_data_acceptance])
+
+
+@pytest.mark.parametrize(("query", "status"), [("0.0", 422), ("0", 422), ("1e3", 422), ("2", 200)])
+def test_list_limit_is_a_whole_number_of_at_least_one(db_path, query: str, status: int) -> None:
+    """Found by schemathesis in CI: `?limit=0.0` was read as 0 and answered 200."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(BatchService(Repository(db_path)))) as http:
+        assert http.get(f"/v1/batch?limit={query}").status_code == status

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import (
     FileResponse,
@@ -241,8 +241,13 @@ def create_app(service: BatchService, *, token: str | None = None) -> FastAPI:
         return JSONResponse(await run_in_threadpool(make), status_code=201)
 
     @route("GET", "/v1/batch/")
-    def list_batches(limit: int | None = None) -> list[dict[str, Any]]:
+    def list_batches(
+        request: Request, limit: int | None = Query(default=None, ge=1)
+    ) -> list[dict[str, Any]]:
         """Every batch (or the newest `limit`), oldest first, as the index knows them."""
+        raw = request.query_params.get("limit")
+        if raw is not None and not raw.isdigit():  # '0.0', '1e3': not a count of batches
+            raise ValidationError(f"invalid request: limit must be a whole number, not {raw!r}")
         shown, _total = service.page(limit)
         return [summary_json(s) for s in shown]
 
