@@ -205,6 +205,10 @@ class RunDisplay:
         self._items: dict[str, BatchItem] = {}
         self._running: dict[str, float] = {}
         self._done = sum(1 for it in batch.items if it.status in TERMINAL_ITEM)
+        # The bar fills with successful work, as `progress` counts percent: a run that ends
+        # PARTIAL never shows 100%; the description counts the items that finished.
+        self._succeeded = sum(1 for it in batch.items if it.status is ItemStatus.SUCCEEDED)
+        self._name = one_line(batch.name, 30)
         if self.live:
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -217,8 +221,11 @@ class RunDisplay:
                 transient=False,
             )
             self._overall = self._progress.add_task(
-                one_line(batch.name, 30), total=self.total, completed=self._done
+                self._overall_label(), total=self.total, completed=self._succeeded
             )
+
+    def _overall_label(self) -> str:
+        return f"{self._name} {self._done}/{self.total} finished"
 
     @functools.cached_property
     def console(self) -> Console:
@@ -250,6 +257,7 @@ class RunDisplay:
         elif isinstance(event, ItemFinished):
             self._running.pop(item.id, None)
             self._done += 1
+            self._succeeded += event.status is ItemStatus.SUCCEEDED
         elif isinstance(event, ItemRetrying):
             self._running.pop(item.id, None)
         if self._progress is None:
@@ -258,7 +266,11 @@ class RunDisplay:
                 self.out.flush()
             return
         assert self._overall is not None
-        self._progress.update(self._overall, completed=self._done + sum(self._running.values()))
+        self._progress.update(
+            self._overall,
+            completed=self._succeeded + sum(self._running.values()),
+            description=self._overall_label(),
+        )
         if isinstance(event, ItemWaiting | ItemStarted):
             label = f"  {item.position:>3} {one_line(item.content, 26)}"
             if isinstance(event, ItemWaiting):
@@ -305,9 +317,14 @@ class RunDisplay:
                 finished = item.finished_at or utcnow()
                 self.on_event(ItemFinished(batch.id, item.id, item.status, finished), batch)
 
+    def _where(self, item: BatchItem) -> str:
+        """Which item a line is about: '#2 of 5' (its position, not a count of done ones)."""
+        width = len(str(self.total))
+        return f"#{item.position:<{width}} of {self.total}"
+
     def _plain(self, item: BatchItem) -> str:
         state = _state(item)
-        line = f"[{item.position}/{self.total}] {state:<13} "
+        line = f"{self._where(item)} {state:<13} "
         line += one_line(item.content, 50)
         if item.status is ItemStatus.PENDING and item.waiting:
             return f"{line}  — {one_line(_waiting(item), 160)}"
@@ -320,7 +337,7 @@ class RunDisplay:
     def _line(self, item: BatchItem) -> Text:
         from rich.text import Text
 
-        text = Text(f"[{item.position}/{self.total}] {_state(item):<13} ")
+        text = Text(f"{self._where(item)} {_state(item):<13} ")
         text.append(one_line(item.content, 50))
         if item.status is ItemStatus.PENDING and item.waiting:
             text.append(f"  — {one_line(_waiting(item), 160)}", style="yellow")
