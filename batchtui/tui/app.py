@@ -367,8 +367,10 @@ class BatchtuiApp(App[None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Every key binding of the current screen is also a palette command (those the
-        selected batch allows: the same check as the footer's)."""
+        selected batch allows: the same check as the footer's), titled with the footer's
+        word first, so what the footer says is what the palette finds."""
         seen: set[str] = set()
+        titles: set[str] = set()
         for binding in [*screen.BINDINGS, *self.BINDINGS]:
             if not isinstance(binding, Binding) or not binding.description:
                 continue
@@ -380,12 +382,18 @@ class BatchtuiApp(App[None]):
             if target is screen and screen.check_action(name, ()) is False:
                 continue
             key = (binding.key_display or binding.key.split(",")[0]).replace("question_mark", "?")
+            title = binding.description
+            if binding.tooltip and binding.tooltip.lower() != title.lower():
+                title = f"{title}: {binding.tooltip}"
+            titles.add(binding.description.lower())
             yield SystemCommand(
-                f"{binding.tooltip or binding.description}",
+                title,
                 f"key: {key}",
                 partial(self.call_later, self.run_action, binding.action, target),
             )
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title.lower() not in titles:  # Textual's own Quit, Help: ours stand
+                yield command
 
 
 def _raise(exc: BaseException) -> None:
