@@ -20,6 +20,7 @@ from ...core.textsafe import one_line
 from .. import display
 from ..messages import RunEnded
 from ..widgets.item_input import ItemInput, pasted_lines
+from ..widgets.row_table import RowTable
 from .base import AppScreen
 from .dialogs import PromptScreen
 
@@ -93,7 +94,7 @@ class ItemEditorScreen(AppScreen):
         yield Static(id="editor-head")
         with Horizontal(id="editor-body"):
             with Vertical(id="items-pane"):
-                table: DataTable[Text] = DataTable(id="items", cursor_type="row")
+                table: DataTable[Text] = RowTable(id="items", cursor_type="row")
                 table.add_column("#", key="pos")
                 table.add_column("Item", key="content")
                 yield table

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Literal
 from rich.cells import cell_len
 from rich.text import Span, Text
 from textual import events
-from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
+
+from .row_table import RowTable
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
@@ -63,7 +64,7 @@ def _signature(row: Row) -> tuple[str, ...]:
     return tuple(cell.plain for cell in row)
 
 
-class FittedTable(DataTable[Text]):
+class FittedTable(RowTable):
     """A DataTable of keyed rows that fits its flexible columns to its width."""
 
     def __init__(
