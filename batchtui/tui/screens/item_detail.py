@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ...core.models import Batch, BatchItem
+from ...core.states import TERMINAL_ITEM
 from ...core.symbols import seconds
 from ...core.textsafe import inert
 from .. import display
@@ -68,7 +69,7 @@ class ItemDetailScreen(ModalScreen[None]):
             yield Static(Text("escape closes", style="dim"))
 
     def on_mount(self) -> None:
-        self.query_one(LogTail).follow(self.item.log_path)
+        self.query_one(LogTail).follow(self.item.log_path, ended=self.item.status in TERMINAL_ITEM)
         self.set_interval(0.3, self.query_one(LogTail).poll)
 
     def action_close(self) -> None:

@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
 from ...core.actions import allowed
 from ...core.models import Batch, BatchItem, BatchStatus, ItemStatus
+from ...core.states import TERMINAL_ITEM
 from ...core.symbols import seconds
 from ...core.textsafe import one_line
 from .. import display
@@ -294,7 +295,7 @@ class ProgressScreen(AppScreen):
             log.follow(None)
             title.update(Text("log: no item selected", style="dim"))
             return
-        log.follow(item.log_path)
+        log.follow(item.log_path, ended=item.status in TERMINAL_ITEM)
         if item.log_path:
             name = os.path.basename(item.log_path)
             title.update(Text(f"log of item {item.position}: {one_line(name, 60)}", style="dim"))

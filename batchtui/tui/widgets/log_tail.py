@@ -24,24 +24,32 @@ class LogTail(Log):
         self.path: str | None = None
         self._offset = 0
         self._partial = ""
+        self._placeholder = False
+        """The pane shows a note, not the log: the first real line replaces it."""
 
-    def follow(self, path: str | None) -> None:
-        """Switch to another file (or none), starting from its last few KiB."""
+    def follow(self, path: str | None, *, ended: bool = False) -> None:
+        """Switch to another file (or none), starting from its last few KiB; `ended`: the
+        item is over, so a missing file means it logged nothing (not: nothing yet)."""
         if path == self.path:
             return
         self.path = path
         self.clear()
         self._partial = ""
         self._offset = 0
+        self._placeholder = False
         if path is None:
             return
         try:
             size = os.path.getsize(path)
         except OSError:
-            self.write_line("(no log file: nothing logged so far)")
+            self.write_line("(the item logged nothing)" if ended else "(nothing logged yet)")
+            self._placeholder = True
             return
         self._offset = max(0, size - TAIL_BYTES)
         self.poll(skip_partial_line=self._offset > 0)
+        # Start at the end, where the error is, once the pane has its size (before that,
+        # following the writes cannot scroll).
+        self.call_after_refresh(self.scroll_end, animate=False)
 
     def poll(self, *, skip_partial_line: bool = False) -> None:
         """Append whatever was written since the last poll."""
@@ -62,4 +70,7 @@ class LogTail(Log):
         if skip_partial_line and lines:
             lines = lines[1:]
         if lines:
+            if self._placeholder:
+                self.clear()
+                self._placeholder = False
             self.write_lines(inert(line) for line in lines)
