@@ -38,13 +38,13 @@ def test_a_flaky_item_succeeds_on_its_second_attempt_after_the_backoff(
     assert batch.status is BatchStatus.COMPLETE
     flaky, steady = batch.items
     assert flaky.status is ItemStatus.SUCCEEDED and flaky.attempts == 2
-    first, second = flaky.history
+    first, second = flaky.attempt_history()
     assert (first.status, second.status) == (ItemStatus.FAILED, ItemStatus.SUCCEEDED)
     assert first.error == "refused: FLAKY one"
     assert first.finished_at and second.started_at
     assert (second.started_at - first.finished_at).total_seconds() >= 0.3
     assert flaky.retry_at is None and flaky.error is None
-    assert steady.attempts == 1 and len(steady.history) == 1
+    assert steady.attempts == 1 and len(steady.attempt_history()) == 1
 
 
 def test_an_item_that_always_fails_fails_after_retries_plus_one_attempts(
@@ -54,12 +54,12 @@ def test_an_item_that_always_fails_fails_after_retries_plus_one_attempts(
     (item,) = service.get(batch_id).items
     assert item.status is ItemStatus.FAILED
     assert item.attempts == 3
-    assert [h.attempt for h in item.history] == [1, 2, 3]
+    assert [h.attempt for h in item.attempt_history()] == [1, 2, 3]
     assert fake_generator.calls == ["FAIL always"] * 3
     # The waits doubled (0.05 then 0.1), within the cap and the jitter (at most +25%).
     gaps = [
         (later.started_at - earlier.finished_at).total_seconds()
-        for earlier, later in zip(item.history, item.history[1:], strict=False)
+        for earlier, later in zip(item.attempt_history(), item.attempt_history()[1:], strict=False)
         if later.started_at and earlier.finished_at
     ]
     assert gaps[0] >= 0.05 and gaps[1] >= 0.1
@@ -72,7 +72,7 @@ def test_while_an_item_waits_to_retry_its_slot_runs_others(
         service, ["FLAKY first", "second", "third"], retries=1, backoff=0.4, concurrency=1
     )
     first, second, third = service.get(batch_id).items
-    failed, retried = first.history
+    failed, retried = first.attempt_history()
     assert failed.finished_at and retried.started_at and second.started_at and third.started_at
     # With one slot, the other two ran inside the first item's wait.
     assert failed.finished_at <= second.started_at < retried.started_at
@@ -229,7 +229,10 @@ def test_a_runner_killed_during_a_wait_resumes_the_stored_schedule(
     assert resumed.returncode == 0, resumed.stderr
     (item,) = service.get(batch.id).items
     assert item.status is ItemStatus.SUCCEEDED and item.attempts == 2
-    assert item.history[-1].started_at is not None and item.history[-1].started_at >= retry_at
+    assert (
+        item.attempt_history()[-1].started_at is not None
+        and item.attempt_history()[-1].started_at >= retry_at
+    )
     assert not Path(item.output_path or "").with_name(".work").exists()  # scratch removed
 
 

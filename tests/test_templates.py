@@ -227,3 +227,15 @@ def test_items_from_csv_and_jsonl_rows(run_cli, service: BatchService, tmp_path:
     assert len(service.get(batch.id).items) == 6
     nofile = run_cli("add", batch.id, "--csv", str(tmp_path / "none.csv"))
     assert nofile.code == 2 and "no file" in nofile.err
+
+
+def test_a_template_document_with_nulls_is_saved_as_it_reads_back(
+    service: BatchService, templates: Path
+) -> None:
+    """Found by schemathesis: a null in a config was a 500 (TOML has no null)."""
+    with TestClient(create_app(service)) as http:
+        saved = http.post("/v1/templates", json={"name": "n", "config": {"duration": None}})
+        assert saved.status_code == 201 and saved.json()["config"] == {}
+        nested = http.post("/v1/templates", json={"name": "m", "config": {"x": [None]}})
+        assert nested.status_code == 422
+    assert tomllib.loads((templates / "n.toml").read_text()) == {}

@@ -142,7 +142,7 @@ def show_batch(batch: Batch, out: IO[str]) -> None:
     if batch.items:
         out.write("\n")
         write_items_table(batch.items, out)
-        retried = [item for item in batch.items if len(item.history or ()) > 1]
+        retried = [item for item in batch.items if item.history]
         if retried:
             out.write("\nattempts (oldest first)\n")
             for item in retried:
@@ -156,7 +156,7 @@ def show_batch(batch: Batch, out: IO[str]) -> None:
 def history_lines(item: BatchItem, limit: int = 6) -> list[str]:
     """An item's last attempts, one line each: '#1 FAILED 12:00:01 (2.0s, box1): exit 3'."""
     parts = []
-    history = item.history or []
+    history = item.attempt_history()
     for record in history[-limit:]:
         text = f"#{record.attempt} {record.status.value}"
         if record.started_at is not None:

@@ -287,27 +287,42 @@ class BatchItem(BaseModel):
     """Automatic retries this item has had in its current run (None: none; stored only when
     there were some, like every field here: 10,000 items stay small)."""
     history: list[AttemptRecord] | None = None
-    """Its ended attempts, oldest first (the newest `HISTORY_KEPT`; None: not run yet)."""
+    """Its earlier attempts, oldest first (the newest `HISTORY_KEPT`; None: none). The last
+    attempt is the item's own fields: `attempt_history()` has them all. (A record per item
+    that ran once cost a model and its serialisation per item: 1,000 no-ops ran 25% slower.)"""
 
-    def remember_attempt(self, status: ItemStatus, at: datetime, error: str | None) -> None:
-        """Add the attempt that just ended to the history."""
-        if not self.attempts:
-            return
-        if self.history is None:
-            self.history = []
-        self.history.append(
-            AttemptRecord(
-                attempt=self.attempts,
-                status=status,
-                started_at=self.started_at,
-                finished_at=at,
-                error=error,
-                worker=self.worker,
-                host=self.host,
-                log_path=self.log_path,
-            )
+    def last_attempt(self) -> AttemptRecord | None:
+        """The latest attempt, from the item's own fields (None if it never ran)."""
+        if not self.attempts or self.started_at is None:
+            return None
+        status = ItemStatus.FAILED if self.retry_at is not None else self.status
+        return AttemptRecord(
+            attempt=self.attempts,
+            status=status,
+            started_at=self.started_at,
+            finished_at=self.finished_at if self.status is not ItemStatus.RUNNING else None,
+            error=self.error,
+            worker=self.worker,
+            host=self.host,
+            log_path=self.log_path,
         )
-        del self.history[:-HISTORY_KEPT]
+
+    def attempt_history(self) -> list[AttemptRecord]:
+        """Every attempt, oldest first: the stored earlier ones and the latest."""
+        history = list(self.history or [])
+        last = self.last_attempt()
+        if last is not None and (not history or history[-1].attempt != last.attempt):
+            history.append(last)
+        return history
+
+    def close_attempt(self) -> None:
+        """Move the latest attempt into the history: another one is about to start."""
+        last = self.last_attempt()
+        if last is None:
+            return
+        if self.history and self.history[-1].attempt == last.attempt:
+            return
+        self.history = [*(self.history or []), last][-HISTORY_KEPT:]
 
     def __setattr__(self, name: str, value: object) -> None:
         if name == "status":  # every status change goes through the table

@@ -105,6 +105,8 @@ class RunRecorder:
         if isinstance(event, ItemWaiting):
             item.waiting = event.detail
         elif isinstance(event, ItemStarted):
+            if item.retry_at is not None:  # an automatic retry: the failed attempt is kept
+                item.close_attempt()
             item.move_to(ItemStatus.RUNNING)
             item.waiting = None
             item.attempts = event.attempt
@@ -118,7 +120,6 @@ class RunRecorder:
             item.host = event.host
             item.retry_at = None
         elif isinstance(event, ItemRetrying):
-            item.remember_attempt(ItemStatus.FAILED, event.at, event.error)
             item.move_to(ItemStatus.PENDING)
             item.finished_at = event.at
             item.error = event.error
@@ -134,8 +135,6 @@ class RunRecorder:
             if item.status is ItemStatus.RUNNING:
                 item.progress = event.fraction
         elif isinstance(event, ItemFinished):
-            if item.status is ItemStatus.RUNNING:  # an attempt ran: it joins the history
-                item.remember_attempt(event.status, event.at, event.error)
             item.move_to(event.status)
             item.waiting = None
             item.finished_at = event.at

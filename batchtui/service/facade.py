@@ -230,7 +230,7 @@ class BatchService:
             where = ".".join(str(p) for p in first.get("loc", ())) or "template"
             raise ValidationError(f"invalid template: {where}: {first.get('msg')}") from None
 
-        parse(template.name, dumps(template))  # checked as its file will be read
+        template = parse(template.name, dumps(template))  # as its file will read back
         save(template, overwrite=overwrite)
         return template
 

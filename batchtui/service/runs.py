@@ -103,6 +103,8 @@ class Runs:
             now = self.ctx.clock()
             for item in batch.items:
                 if item.status is not ItemStatus.SUCCEEDED:
+                    if item.retry_at is None:  # its last attempt joins the history as it ended
+                        item.close_attempt()
                     item.move_to(ItemStatus.PENDING)
                     item.error = None
                     item.waiting = None

@@ -234,10 +234,17 @@ def dumps(template: Template) -> str:
     import tomli_w
 
     data = template.model_dump(exclude={"name"}, exclude_defaults=True)
+    if "config" in data:  # TOML has no null: an unset field is an absent one
+        data["config"] = {k: v for k, v in data["config"].items() if v is not None}
     for parameter in data.get("parameters", {}).values():
         if parameter.get("default") is None:
             parameter.pop("default", None)
-    return tomli_w.dumps(data)
+    try:
+        return tomli_w.dumps(data)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            f"template '{template.name}' cannot be written as TOML: {exc}"
+        ) from None
 
 
 def save(template: Template, *, overwrite: bool = False) -> Path:

@@ -11,15 +11,23 @@ if TYPE_CHECKING:
 
 
 def batch_json(batch: Batch) -> dict[str, Any]:
-    """A batch as JSON, with its derived progress."""
+    """A batch as JSON, with its derived progress (and each item's every attempt)."""
     data = batch.model_dump(mode="json")
+    for item, dumped in zip(batch.items, data["items"], strict=True):
+        _with_history(item, dumped)
     data["progress"] = batch.progress().model_dump(mode="json")
     return data
 
 
 def item_json(item: BatchItem) -> dict[str, Any]:
-    """One item as JSON."""
-    return item.model_dump(mode="json")
+    """One item as JSON, `history` holding every attempt (the latest too)."""
+    return _with_history(item, item.model_dump(mode="json"))
+
+
+def _with_history(item: BatchItem, dumped: dict[str, Any]) -> dict[str, Any]:
+    if item.attempts:
+        dumped["history"] = [record.model_dump(mode="json") for record in item.attempt_history()]
+    return dumped
 
 
 def summary_json(summary: BatchSummary) -> dict[str, Any]:
