@@ -272,7 +272,7 @@ def _offered(app, keys: dict[str, set[str]]) -> tuple[set[str], set[str]]:
     palette = set()
     for command in app.get_system_commands(app.screen):
         for binding in app.screen.BINDINGS:
-            if command.title == (binding.tooltip or binding.description):
+            if command.title in (binding.description, f"{binding.description}: {binding.tooltip}"):
                 palette.add(binding.action.split("(")[0])
     return footer & set(keys), palette & set(keys)
 
