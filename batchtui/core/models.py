@@ -239,6 +239,11 @@ def default_output_dir() -> str:
     return os.path.join(platformdirs.user_videos_dir(), "batchtui")
 
 
+def retry_note(retry: int, retries: int, at: datetime) -> str:
+    """What an item waiting to be tried again shows: 'retry 2/3 at 14:03:05'."""
+    return f"retry {retry}/{retries} at {at.astimezone():%H:%M:%S}"
+
+
 class AttemptRecord(BaseModel):
     """One ended attempt of an item, as its history keeps it."""
 
@@ -551,5 +556,6 @@ __all__ = [
     "check_batch_transition",
     "check_item_transition",
     "require",
+    "retry_note",
     "utcnow",
 ]

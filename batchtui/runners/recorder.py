@@ -27,7 +27,7 @@ from ..core.events import (
     ItemStarted,
     ItemWaiting,
 )
-from ..core.models import Batch, BatchStatus, ItemStatus, RunnerInfo
+from ..core.models import Batch, BatchStatus, ItemStatus, RunnerInfo, retry_note
 from ..engine.liveness import process_token
 from ..engine.scheduler import Scheduler
 from ..store import Repository
@@ -126,8 +126,7 @@ class RunRecorder:
             item.progress = 0.0
             item.retry_at = event.retry_at
             item.retries_used = event.retry
-            local = event.retry_at.astimezone()
-            item.waiting = f"retry {event.retry}/{event.retries} at {local:%H:%M:%S}"
+            item.waiting = retry_note(event.retry, event.retries, event.retry_at)
         elif isinstance(event, ItemPlaced):
             item.worker = event.worker
             item.host = event.host

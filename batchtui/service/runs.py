@@ -22,7 +22,7 @@ from ..core.errors import (
     TransitionError,
     ValidationError,
 )
-from ..core.models import Batch, BatchStatus, ItemStatus, RunnerInfo
+from ..core.models import Batch, BatchStatus, ItemStatus, RunnerInfo, retry_note
 from ..engine.cluster import cluster_address, preflight
 from ..engine.liveness import kill_batch_processes, same_process_alive
 from ..runners.detached import runner_log, spawn_runner
@@ -103,18 +103,19 @@ class Runs:
             now = self.ctx.clock()
             for item in batch.items:
                 if item.status is not ItemStatus.SUCCEEDED:
-                    if item.retry_at is None:  # its last attempt joins the history as it ended
-                        item.close_attempt()
-                    item.move_to(ItemStatus.PENDING)
-                    item.error = None
-                    item.waiting = None
-                    item.progress = 0.0
-                    item.output_path = None
-                    if item.retry_at is None:  # a new run: a fresh retry budget
+                    waiting = None
+                    if item.retry_at is None:  # a new run: a fresh retry budget, and the
+                        item.close_attempt()  # last attempt joins the history as it ended
                         item.retries_used = None
                     else:  # a retry a stopped run had scheduled keeps its time
-                        local = item.retry_at.astimezone()
-                        item.waiting = f"retry {item.retries_used or 1} at {local:%H:%M:%S}"
+                        waiting = retry_note(
+                            item.retries_used or 1, batch.config.retries, item.retry_at
+                        )
+                    item.move_to(ItemStatus.PENDING)
+                    item.error = None
+                    item.waiting = waiting
+                    item.progress = 0.0
+                    item.output_path = None
             batch.move_to(BatchStatus.PROCESSING)
             batch.started_at = now
             batch.finished_at = None
