@@ -19,7 +19,7 @@ from ..core.events import (
 )
 from ..core.states import TERMINAL_ITEM, BatchStatus, ItemStatus
 from ..core.summary import BatchSummary
-from ..core.symbols import ICONS, WAITING_ICON, seconds
+from ..core.symbols import ICONS, RETRY_ICON, WAITING_ICON, seconds
 from ..core.textsafe import one_line
 from ..service.views import batch_json, item_json, summary_json
 from .plain_table import write_table
@@ -98,9 +98,6 @@ def write_items_table(items: list[BatchItem], out: IO[str]) -> None:
         rows.append((*row, result))
     headers = ("#", "STATUS", "TRY", "CONTENT", "TIME", *(("WORKER",) if farm else ()), "RESULT")
     write_table(out, headers, rows, flexible=3, right=frozenset({0, 2, 4}), cap=80)
-
-
-RETRY_ICON = "↻"
 
 
 def _state(item: BatchItem) -> str:

@@ -22,6 +22,8 @@ ICONS: dict[str, str] = {
 }
 WAITING_ICON = "◔"
 """A PENDING item whose turn has come but which waits for a host slot."""
+RETRY_ICON = "↻"
+"""A PENDING item waiting out its backoff before it is tried again."""
 
 
 def seconds(value: float | None) -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from ..core.states import BatchStatus, ItemStatus
-from ..core.symbols import ICONS, WAITING_ICON
+from ..core.symbols import ICONS, RETRY_ICON, WAITING_ICON
 from ..core.textsafe import one_line
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def item_status(item: BatchItem) -> Text:
     waiting to be tried again RETRY."""
     if item.waiting and item.status is ItemStatus.PENDING:
         if item.retry_at is not None:
-            return Text("↻ RETRY", style="yellow")
+            return Text(f"{RETRY_ICON} RETRY", style="yellow")
         return Text(f"{WAITING_ICON} WAITING", style="cyan")
     return status(item.status)
 
