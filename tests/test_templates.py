@@ -239,3 +239,11 @@ def test_a_template_document_with_nulls_is_saved_as_it_reads_back(
         nested = http.post("/v1/templates", json={"name": "m", "config": {"x": [None]}})
         assert nested.status_code == 422
     assert tomllib.loads((templates / "n.toml").read_text()) == {}
+
+
+def test_rows_from_standard_input_with_the_default_pattern(run_cli, service: BatchService) -> None:
+    """The file is read once: '-' (standard input) works without a pattern too."""
+    batch = service.create("stdin rows")
+    added = run_cli("add", batch.id, "--csv", "-", stdin="question\nWhy?\nHow?\n")
+    assert added.code == 0, added.err
+    assert [i.content for i in service.get(batch.id).items] == ["Why?", "How?"]

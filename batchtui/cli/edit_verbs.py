@@ -43,16 +43,8 @@ class EditVerbs(CliBase):
         if table:
             if self.args.contents or self.args.file:
                 raise ValidationError("give items as arguments, --file, or a table, not both")
-            from ..service.rows import rows
-
-            pattern = self.args.pattern
-            if pattern is None:  # the first column
-                first = rows(table, "jsonl" if self.args.jsonl else "csv")
-                if not first:
-                    raise ValidationError(f"{table} has no rows")
-                pattern = "{" + next(iter(first[0])) + "}"
             kind = "jsonl" if self.args.jsonl else "csv"
-            items = self.service.add_rows(self.args.id, table, pattern, kind=kind)
+            items = self.service.add_rows(self.args.id, table, self.args.pattern, kind=kind)
         else:
             if self.args.pattern:
                 raise ValidationError("--pattern goes with --csv or --jsonl")

@@ -241,10 +241,10 @@ class BatchService:
         return delete(name)
 
     def add_rows(
-        self, ref: str, path: str, pattern: str, *, kind: str | None = None
+        self, ref: str, path: str, pattern: str | None, *, kind: str | None = None
     ) -> list[BatchItem]:
         """Append one item per row of a CSV or JSONL file, `pattern` filled from its columns
-        (all or nothing)."""
+        (None: the first column), all or nothing."""
         from .rows import contents_from_rows
 
         return self._editing.add_items(ref, contents_from_rows(path, pattern, kind))

@@ -70,12 +70,16 @@ def rows(path: str, kind: str | None = None) -> list[dict[str, str]]:
     return found
 
 
-def contents_from_rows(path: str, pattern: str, kind: str | None = None) -> list[str]:
-    """One content per row: `pattern` with `{column}` filled in."""
-    placeholders(pattern)
+def contents_from_rows(path: str, pattern: str | None, kind: str | None = None) -> list[str]:
+    """One content per row: `pattern` with `{column}` filled in (None: the first column).
+    The file is read once (it may be standard input)."""
+    if pattern is not None:
+        placeholders(pattern)
     table = rows(path, kind)
     if not table:
         raise ValidationError(f"{path} has no rows")
+    if pattern is None:
+        pattern = "{" + next(iter(table[0])) + "}"
     return [
         render(pattern, row, where=f"{path} row {number}: ")
         for number, row in enumerate(table, start=1)
