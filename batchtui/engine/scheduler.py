@@ -70,7 +70,7 @@ class Scheduler:
         self._stop_status = ItemStatus.CANCELLED
         self._stop_reason = "cancelled"
         self._limit = 1
-        self._delayed: dict[str, tuple[anyio.CancelScope, Job]] = {}
+        self._delayed: dict[str, anyio.CancelScope] = {}
         """Items waiting out a retry's backoff (holding no slot), by item id."""
         self._halt: str | None = None
         """Why no new item starts any more (stopped early), or None."""
@@ -164,7 +164,7 @@ class Scheduler:
 
         async def later() -> None:
             with anyio.CancelScope() as scope:
-                self._delayed[job.item_id] = (scope, job)
+                self._delayed[job.item_id] = scope
                 try:
                     await anyio.sleep(max(0.0, delay))
                 except anyio.get_cancelled_exc_class():
@@ -188,7 +188,7 @@ class Scheduler:
         self._halt = reason
         while self._queue:
             self._never_started(self._queue.popleft())
-        for scope, _ in list(self._delayed.values()):
+        for scope in list(self._delayed.values()):
             scope.cancel()
 
     async def _work(self) -> None:
