@@ -45,7 +45,8 @@ class _Live:
 
     attempt: Attempt
     received: int = 0
-    placements: list[tuple[str, str, str]] = field(default_factory=list)
+    placements: list[tuple[str, str]] = field(default_factory=list)
+    """(worker, host) of each run of the attempt: more than one when a worker was lost."""
     ended: anyio.Event = field(default_factory=anyio.Event)
     changed: anyio.Event = field(default_factory=anyio.Event)
 
@@ -128,7 +129,6 @@ class DaskExecutor:
         placed = message.get("placed")
         if placed:
             worker, host = str(placed[0]), str(placed[1])
-            address = str(message.get("worker") or "")
             if live.placements:
                 previous = live.placements[-1]
                 attempt.log.write(
@@ -136,7 +136,7 @@ class DaskExecutor:
                     f"runs again on worker {worker} ({host})]",
                     "batchtui",
                 )
-            live.placements.append((worker, host, address))
+            live.placements.append((worker, host))
             live.received = 0  # a re-run numbers its batches afresh
             attempt.placed(worker, host)
         for kind, *rest in message.get("e") or ():
@@ -261,4 +261,4 @@ class DaskExecutor:
 
 
 def _places(live: _Live) -> str:
-    return ", ".join(f"{worker} on {host}" for worker, host, _ in live.placements) or "none"
+    return ", ".join(f"{worker} on {host}" for worker, host in live.placements) or "none"

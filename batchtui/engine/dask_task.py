@@ -162,7 +162,6 @@ def run_attempt(job: Job, topic: str, probe: str | None, token: str, grace: floa
     stopped = False
 
     async def attempt() -> AttemptResult:
-        nonlocal stopped
         executor = LocalExecutor(get_generator(job.config.generator), grace=grace, subreaper=False)
         log = _RelayedLog(relay)
         result = AttemptResult.failed("stopped")
