@@ -212,27 +212,14 @@ class BatchService:
         """Save a batch's structure (config and items) as the template `name`."""
         from .templates import from_batch, save
 
-        template = from_batch(self.get(ref), name, description)
-        save(template, overwrite=overwrite)
-        return template
+        return save(from_batch(self.get(ref), name, description), overwrite=overwrite)
 
     def put_template(self, data: dict[str, Any], *, overwrite: bool = False) -> Template:
         """Save a template given as a document (name, description, config, parameters,
-        items, count)."""
-        import pydantic
+        items, count); returns it as its file reads back."""
+        from .templates import from_document, save
 
-        from .templates import Template, dumps, parse, save
-
-        try:
-            template = Template.model_validate(data)
-        except pydantic.ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first.get("loc", ())) or "template"
-            raise ValidationError(f"invalid template: {where}: {first.get('msg')}") from None
-
-        template = parse(template.name, dumps(template))  # as its file will read back
-        save(template, overwrite=overwrite)
-        return template
+        return save(from_document(data), overwrite=overwrite)
 
     def delete_template(self, name: str) -> Template:
         """Remove a template file."""

@@ -236,6 +236,8 @@ def dumps(template: Template) -> str:
     data = template.model_dump(exclude={"name"}, exclude_defaults=True)
     if "config" in data:  # TOML has no null: an unset field is an absent one
         data["config"] = {k: v for k, v in data["config"].items() if v is not None}
+        if not data["config"]:
+            del data["config"]
     for parameter in data.get("parameters", {}).values():
         if parameter.get("default") is None:
             parameter.pop("default", None)
@@ -247,15 +249,24 @@ def dumps(template: Template) -> str:
         ) from None
 
 
-def save(template: Template, *, overwrite: bool = False) -> Path:
-    """Write the template's file (whole, or not at all); refuses to replace one unless asked."""
+def from_document(data: dict[str, Any]) -> Template:
+    """A template given as a document (name, description, config, parameters, items, count)."""
+    try:
+        return Template.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise ValidationError(f"invalid template: {_one_line(exc)}") from None
+
+
+def save(template: Template, *, overwrite: bool = False) -> Template:
+    """Write the template's file (whole, or not at all); refuses to replace one unless asked.
+    Returns the template as its file reads back (TOML has no null: unset fields are gone)."""
     path = _path(template.name)
     if path.exists() and not overwrite:
         raise TransitionError(
             f"template '{template.name}' exists; replace it with --force, or pick another name"
         )
     text = dumps(template)
-    parse(template.name, text)  # what is written must read back
+    written = parse(template.name, text)  # what is written must read back
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.tmp")
@@ -263,7 +274,7 @@ def save(template: Template, *, overwrite: bool = False) -> Path:
         os.replace(partial, path)
     except OSError as exc:
         raise StoreError(f"cannot write template {path}: {exc.strerror or exc}") from None
-    return path
+    return written
 
 
 def delete(name: str) -> Template:
