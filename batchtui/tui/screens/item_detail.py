@@ -48,7 +48,8 @@ class ItemDetailScreen(ModalScreen[None]):
         facts.add_row("Log", Text(inert(item.log_path or "not started yet")))
         if item.retry_at is not None and item.waiting:
             facts.add_row("Retry", Text(inert(item.waiting), style="yellow"))
-        for record in item.attempt_history()[-8:]:  # each attempt: when, where, how it ended
+        # Each attempt, when there was more than one: when, where, how it ended.
+        for record in item.attempt_history()[-8:] if item.history else ():
             started = (
                 record.started_at.astimezone().strftime("%H:%M:%S") if record.started_at else "—"
             )

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on
-from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -15,6 +14,12 @@ from textual.widgets import Input, Label, Select, Static
 
 from ...core.platforms import DEFAULT_PLATFORM, PLATFORMS
 from .steady import SteadyCursor
+
+
+class ChoiceList(Select[str], inherit_bindings=False):
+    """A Select whose list opens with space or the arrows, leaving enter to the dialog."""
+
+    BINDINGS = [Binding("down,space,up", "show_overlay", "Show menu", show=False)]
 
 
 @dataclass(frozen=True)
@@ -31,8 +36,9 @@ class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
-        # Enter creates from any field: on a closed list it would only open the list again.
-        Binding("enter", "create", "Create", priority=True),
+        # Enter on a closed list creates (the lists open with space or the arrows). Not a
+        # priority binding: that runs before the name box has taken keys typed just before.
+        Binding("enter", "create", "Create"),
     ]
 
     def __init__(self, templates: list[tuple[str, str]] | None = None) -> None:
@@ -44,7 +50,7 @@ class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
         with Vertical(classes="dialog"):
             yield Label(Text("New batch", style="bold"), classes="dialog-title")
             yield Input(placeholder="Name, e.g. Space Facts", id="name")
-            yield Select(
+            yield ChoiceList(
                 [
                     (f"{p.label} — {p.width}×{p.height}, up to {_limit(p.max_duration)}", p.key)
                     for p in PLATFORMS.values()
@@ -54,7 +60,7 @@ class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
                 id="platform",
             )
             if self.templates:
-                yield Select(
+                yield ChoiceList(
                     [("No template", "")]
                     + [
                         (f"Template {name}" + (f" — {about}" if about else ""), name)
@@ -78,8 +84,6 @@ class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
         self.query_one("#name", Input).focus()
 
     def action_create(self) -> None:
-        if any(select.expanded for select in self.query(Select)):
-            raise SkipAction()  # enter picks the highlighted choice of an open list
         self._create(self.query_one("#name", Input).value)
 
     @on(Input.Submitted, "#name")
