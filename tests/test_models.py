@@ -53,7 +53,7 @@ EXPECTED_BATCH = {
     BatchStatus.PROCESSING: {BatchStatus.COMPLETE, BatchStatus.PARTIAL, BatchStatus.FAILED},
     BatchStatus.PARTIAL: {BatchStatus.PROCESSING},
     BatchStatus.FAILED: {BatchStatus.PROCESSING},
-    BatchStatus.COMPLETE: set(),
+    BatchStatus.COMPLETE: {BatchStatus.PROCESSING},
 }
 
 EXPECTED_ITEM = {
@@ -70,7 +70,7 @@ EXPECTED_ITEM = {
         ItemStatus.INTERRUPTED,
         ItemStatus.PENDING,  # a failed attempt waits to retry
     },
-    ItemStatus.SUCCEEDED: set(),
+    ItemStatus.SUCCEEDED: {ItemStatus.PENDING},
     ItemStatus.FAILED: {ItemStatus.PENDING},
     ItemStatus.CANCELLED: {ItemStatus.PENDING},
     ItemStatus.INTERRUPTED: {ItemStatus.PENDING, ItemStatus.SUCCEEDED},
@@ -133,6 +133,7 @@ EXPECTED_ACTIONS = {
     "unlock": {BatchStatus.LOCKED},
     "start": {BatchStatus.LOCKED},
     "retry": {BatchStatus.PARTIAL, BatchStatus.FAILED},
+    "rerun": {BatchStatus.COMPLETE, BatchStatus.PARTIAL, BatchStatus.FAILED},
     "cancel": {BatchStatus.PROCESSING},
     "delete": set(BatchStatus) - {BatchStatus.PROCESSING},
     "concurrency": {BatchStatus.DRAFT, BatchStatus.LOCKED, BatchStatus.PROCESSING},

@@ -130,9 +130,9 @@ EXPECTED = {
     BatchStatus.DRAFT: {"edit", "lock", "delete", "concurrency"},
     BatchStatus.LOCKED: {"unlock", "start", "delete", "concurrency"},
     BatchStatus.PROCESSING: {"cancel", "concurrency"},
-    BatchStatus.COMPLETE: {"delete"},
-    BatchStatus.PARTIAL: {"retry", "delete"},
-    BatchStatus.FAILED: {"retry", "delete"},
+    BatchStatus.COMPLETE: {"rerun", "delete"},
+    BatchStatus.PARTIAL: {"retry", "rerun", "delete"},
+    BatchStatus.FAILED: {"retry", "rerun", "delete"},
 }
 """What a user may do in each state, written out once more by hand: the table must say it."""
 
@@ -189,6 +189,7 @@ CLI_VERBS = {
     "unlock": ["unlock", "{id}"],
     "start": ["start", "{id}"],
     "retry": ["retry", "{id}"],
+    "rerun": ["retry", "{id}", "--item", "1"],
     "cancel": ["cancel", "{id}"],
     "delete": ["delete", "{id}"],
     "concurrency": ["concurrency", "{id}", "2"],
@@ -221,6 +222,7 @@ SERVICE_CALLS = {
     "unlock": lambda s, ref: s.unlock(ref),
     "start": lambda s, ref: s.begin(ref),
     "retry": lambda s, ref: s.begin(ref, retry=True),
+    "rerun": lambda s, ref: s.begin(ref, retry=True, only=[1]),
     "cancel": lambda s, ref: s.cancel(ref),
     "delete": lambda s, ref: s.delete(ref),
     "concurrency": lambda s, ref: s.set_concurrency(ref, 2),

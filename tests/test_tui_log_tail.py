@@ -49,3 +49,40 @@ async def test_the_nothing_logged_note_gives_way_to_real_lines(tmp_path: Path) -
         pane.poll()
         await pilot.pause()
         assert list(pane.lines) == ["first real line"]
+
+
+class ShortPaneApp(App[None]):
+    CSS = "LogTail { height: 5; }"
+
+    def compose(self) -> ComposeResult:
+        yield LogTail(id="log")
+
+
+async def test_a_short_log_that_grows_past_the_pane_keeps_following(tmp_path: Path) -> None:
+    """The live case: the file starts with two lines and grows one line per poll."""
+    log = tmp_path / "grow.log"
+    log.write_text("=== attempt 1 ===\n$ render.sh\n")
+    app = ShortPaneApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        pane = app.query_one(LogTail)
+        pane.follow(str(log))
+        await pilot.pause()
+        for step in range(1, 13):
+            with log.open("a") as handle:
+                handle.write(f"{step * 8}%\n")
+            pane.poll()
+            await pilot.pause()
+        assert pane.max_scroll_y > 0
+        assert pane.scroll_y == pane.max_scroll_y  # the newest line is in view
+        # Scrolling back stops following (new lines do not yank the view); End resumes.
+        pane.focus()
+        await pilot.press("home")
+        with log.open("a") as handle:
+            handle.write("late line\n")
+        pane.poll()
+        await pilot.wait_for_animation()
+        assert pane.scroll_y == 0 < pane.max_scroll_y
+        await pilot.press("end")
+        await pilot.pause()
+        await pilot.wait_for_animation()
+        assert pane.scroll_y == pane.max_scroll_y and pane.lines[-1] == "late line"

@@ -127,6 +127,18 @@ class RunRequest(BaseModel):
     )
 
 
+class RetryRequest(RunRequest):
+    """`POST /v1/batch/{id}/retry` (the body is optional)."""
+
+    items: list[str | int] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=10_000,
+        description="run exactly these items again (positions or item ids), succeeded ones "
+        "too; default: every item that did not succeed",
+    )
+
+
 def _body_doc(model: type[BaseModel] | None, *, required: bool = True) -> dict[str, Any]:
     """OpenAPI for a body read by hand (so that any Content-Type is accepted); None: an
     object of config fields."""
@@ -346,12 +358,20 @@ def create_app(service: BatchService, *, token: str | None = None) -> FastAPI:
         body = await _parse(request, RunRequest, empty=b"{}")
         return await run_in_threadpool(_detached, service, ref, retry=False, cluster=body.cluster)
 
-    @route("POST", "/v1/batch/{ref}/retry", status_code=202, openapi_extra=run_doc)
+    @route(
+        "POST",
+        "/v1/batch/{ref}/retry",
+        status_code=202,
+        openapi_extra=_body_doc(RetryRequest, required=False),
+    )
     async def retry(ref: str, request: Request) -> JSONResponse:
         """Run again only the items that did not succeed, in a runner process (optionally on
-        a Dask cluster, as for start)."""
-        body = await _parse(request, RunRequest, empty=b"{}")
-        return await run_in_threadpool(_detached, service, ref, retry=True, cluster=body.cluster)
+        a Dask cluster, as for start); `{"items": [2]}` runs exactly item 2 again, even after
+        it succeeded."""
+        body = await _parse(request, RetryRequest, empty=b"{}")
+        return await run_in_threadpool(
+            _detached, service, ref, retry=True, cluster=body.cluster, only=body.items
+        )
 
     @route("POST", "/v1/batch/{ref}/cancel", status_code=202)
     def cancel(ref: str) -> JSONResponse:
@@ -407,9 +427,14 @@ def _item(service: BatchService, ref: str, item: str) -> Any:
 
 
 def _detached(
-    service: BatchService, ref: str, *, retry: bool, cluster: str | None = None
+    service: BatchService,
+    ref: str,
+    *,
+    retry: bool,
+    cluster: str | None = None,
+    only: list[str | int] | None = None,
 ) -> JSONResponse:
-    handed = service.start_detached(ref, retry=retry, cluster=cluster)
+    handed = service.start_detached(ref, retry=retry, cluster=cluster, only=only)
     data = batch_json(handed.batch)
     data["runner_log"] = str(handed.log_path)
     return JSONResponse(data, status_code=202)

@@ -232,6 +232,16 @@ def build_parser() -> argparse.ArgumentParser:
             help="run the items on the Dask scheduler at ADDR (tcp://HOST:8786; default: "
             "$BATCHTUI_CLUSTER; 'local': on this host) — needs batchtui[cluster]",
         )
+        if name != "start":
+            sub.add_argument(
+                "--item",
+                "-i",
+                action="append",
+                metavar="ITEM",
+                dest="items",
+                help="run exactly this item again (a position or an item id; repeatable), "
+                "even one that succeeded: a new render replaces its output",
+            )
     templates = verb(
         "template",
         "reusable batch structures, kept as TOML files (list, show, save, delete)",

@@ -119,8 +119,11 @@ class RunVerbs(CliBase):
 
     def _run(self, *, retry: bool) -> int:
         cluster = getattr(self.args, "cluster", None)
+        only = getattr(self.args, "items", None)
         if getattr(self.args, "detach", False):
-            started = self.service.start_detached(self.args.id, retry=retry, cluster=cluster)
+            started = self.service.start_detached(
+                self.args.id, retry=retry, cluster=cluster, only=only
+            )
             batch = started.batch
             return self.emit(
                 {**batch_json(batch), "runner_pid": started.pid, "log": str(started.log_path)},
@@ -132,7 +135,7 @@ class RunVerbs(CliBase):
                     f"  log:   {started.log_path}"
                 ),
             )
-        batch = self.service.begin(self.args.id, retry=retry, cluster=cluster)
+        batch = self.service.begin(self.args.id, retry=retry, cluster=cluster, only=only)
         return self._execute(batch.id, begun=batch)
 
     def _execute(

@@ -27,6 +27,8 @@ ACTIONS: dict[str, frozenset[BatchStatus]] = {
     "unlock": frozenset({BatchStatus.LOCKED}),
     "start": frozenset({BatchStatus.LOCKED}),
     "retry": frozenset({BatchStatus.PARTIAL, BatchStatus.FAILED}),
+    # Chosen items again, on purpose (a succeeded one too): once a run has ended.
+    "rerun": frozenset({BatchStatus.COMPLETE, BatchStatus.PARTIAL, BatchStatus.FAILED}),
     "cancel": frozenset({BatchStatus.PROCESSING}),
     "delete": frozenset(set(BatchStatus) - {BatchStatus.PROCESSING}),
     "concurrency": frozenset({BatchStatus.DRAFT, BatchStatus.LOCKED, BatchStatus.PROCESSING}),
@@ -38,7 +40,7 @@ _NEXT_STEP: dict[BatchStatus, str] = {
     BatchStatus.DRAFT: "add items and lock it first",
     BatchStatus.LOCKED: "unlock it to edit, or start it",
     BatchStatus.PROCESSING: "cancel it first, or wait for it to finish",
-    BatchStatus.COMPLETE: "it is finished; create a new batch for more",
+    BatchStatus.COMPLETE: "it is finished; run chosen items again (retry --item) or duplicate it",
     BatchStatus.PARTIAL: "retry it to re-run the items that did not succeed",
     BatchStatus.FAILED: "retry it to re-run the items that did not succeed",
 }
@@ -49,6 +51,7 @@ _ACTION_WORDS = {
     "unlock": "unlocking",
     "start": "starting",
     "retry": "retrying",
+    "rerun": "running chosen items again",
     "cancel": "cancelling",
     "delete": "deleting",
     "concurrency": "changing concurrency",

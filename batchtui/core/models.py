@@ -291,6 +291,9 @@ class BatchItem(BaseModel):
     retries_used: int | None = None
     """Automatic retries this item has had in its current run (None: none; stored only when
     there were some, like every field here: 10,000 items stay small)."""
+    rerender: bool | None = None
+    """True once the user asked for this item again on purpose (`retry --item`, even after it
+    succeeded): its next attempts render anew instead of taking over an earlier output."""
     history: list[AttemptRecord] | None = None
     """Its earlier attempts, oldest first (the newest `HISTORY_KEPT`; None: none). The last
     attempt is the item's own fields: `attempt_history()` has them all. (A record per item

@@ -53,7 +53,8 @@ BATCH_TRANSITIONS: dict[BatchStatus, frozenset[BatchStatus]] = {
     ),
     BatchStatus.PARTIAL: frozenset({BatchStatus.PROCESSING}),
     BatchStatus.FAILED: frozenset({BatchStatus.PROCESSING}),
-    BatchStatus.COMPLETE: frozenset(),
+    # COMPLETE → PROCESSING: chosen items run again on purpose (`retry --item`).
+    BatchStatus.COMPLETE: frozenset({BatchStatus.PROCESSING}),
 }
 
 ITEM_TRANSITIONS: dict[ItemStatus, frozenset[ItemStatus]] = {
@@ -71,7 +72,8 @@ ITEM_TRANSITIONS: dict[ItemStatus, frozenset[ItemStatus]] = {
             ItemStatus.PENDING,
         }
     ),
-    ItemStatus.SUCCEEDED: frozenset(),
+    # SUCCEEDED → PENDING: a succeeded item chosen to run again on purpose.
+    ItemStatus.SUCCEEDED: frozenset({ItemStatus.PENDING}),
     ItemStatus.FAILED: frozenset({ItemStatus.PENDING}),
     ItemStatus.CANCELLED: frozenset({ItemStatus.PENDING}),
     ItemStatus.INTERRUPTED: frozenset({ItemStatus.PENDING, ItemStatus.SUCCEEDED}),

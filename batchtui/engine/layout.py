@@ -101,6 +101,7 @@ def jobs_for(batch: Batch, ext: str) -> list[Job]:
                 log_path=logs / f"{stem}.log",
                 retries_used=(item.retries_used or 0) if item.retry_at else 0,
                 not_before=item.retry_at,
+                rerender=bool(item.rerender),
             )
         )
     return jobs

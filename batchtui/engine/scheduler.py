@@ -201,8 +201,9 @@ class Scheduler:
                 and self._halt is None
             ):
                 job = self._queue.popleft()
-                # Only a retried item can have a finished output its last runner never recorded.
-                if job.attempt > 1 and await self.finisher.adopt(job):
+                # Only a retried item can have a finished output its last runner never recorded
+                # (and one asked for again on purpose wants a new one).
+                if job.attempt > 1 and not job.rerender and await self.finisher.adopt(job):
                     self._finished(job, ItemStatus.SUCCEEDED, output=str(job.final_output))
                     continue
                 if self.slots is None:

@@ -46,6 +46,8 @@ class Job:
     """Automatic retries this item has had in this run (this attempt may be one of them)."""
     not_before: datetime | None = None
     """When a waiting retry may start (None: at once)."""
+    rerender: bool = False
+    """Asked for again on purpose: render anew, never take over an earlier finished output."""
 
     def make_scratch(self) -> Path:
         """Create the item's scratch folder and return it."""

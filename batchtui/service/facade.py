@@ -9,7 +9,7 @@ first frame (a list of summaries) is drawn before them.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Collection, Hashable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -282,18 +282,26 @@ class BatchService:
         detached: bool = False,
         log_path: str | None = None,
         cluster: str | None = None,
+        only: Collection[str | int] | None = None,
     ) -> Batch:
         """Move a batch into PROCESSING for a run by this process (start or retry); its items
-        run on the Dask scheduler `cluster` (None: `BATCHTUI_CLUSTER` if set; 'local': here)."""
+        run on the Dask scheduler `cluster` (None: `BATCHTUI_CLUSTER` if set; 'local': here).
+        `only` (a retry): exactly these items (ids or positions), even succeeded ones."""
         return self._runs.begin(
-            ref, retry=retry, detached=detached, log_path=log_path, cluster=cluster
+            ref, retry=retry, detached=detached, log_path=log_path, cluster=cluster, only=only
         )
 
     def start_detached(
-        self, ref: str, *, retry: bool = False, cluster: str | None = None
+        self,
+        ref: str,
+        *,
+        retry: bool = False,
+        cluster: str | None = None,
+        only: Collection[str | int] | None = None,
     ) -> Detached:
-        """Begin a run and hand it to a new background runner (it outlives this process)."""
-        return self._runs.start_detached(ref, retry=retry, cluster=cluster)
+        """Begin a run and hand it to a new background runner (it outlives this process);
+        `only` as for `begin`."""
+        return self._runs.start_detached(ref, retry=retry, cluster=cluster, only=only)
 
     def hand_over(self, batch_id: str, pid: int) -> Batch:
         """Make runner `pid` on this host the owner of a batch this process began."""
@@ -318,10 +326,16 @@ class BatchService:
         return await self.run(batch.id, listener, begun=batch)
 
     async def retry(
-        self, ref: str, listener: Listener | None = None, *, cluster: str | None = None
+        self,
+        ref: str,
+        listener: Listener | None = None,
+        *,
+        cluster: str | None = None,
+        only: Collection[str | int] | None = None,
     ) -> Batch:
-        """Run again, driven by this process, only the items that did not succeed."""
-        batch = self.begin(ref, retry=True, cluster=cluster)
+        """Run again, driven by this process, only the items that did not succeed (`only`:
+        exactly these items, even succeeded ones)."""
+        batch = self.begin(ref, retry=True, cluster=cluster, only=only)
         return await self.run(batch.id, listener, begun=batch)
 
     def set_concurrency(self, ref: str, value: int, *, relative: bool = False) -> Batch:

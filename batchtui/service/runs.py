@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import socket
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +30,7 @@ from ..runners.detached import runner_log, spawn_runner
 from ..runners.in_process import run_batch
 from ..runners.recorder import Listener, runner_info
 from .context import ServiceContext
+from .refs import resolve_item
 from .validation import run_problems
 
 if TYPE_CHECKING:
@@ -72,8 +74,12 @@ class Runs:
         detached: bool = False,
         log_path: str | None = None,
         cluster: str | None = None,
+        only: Collection[str | int] | None = None,
     ) -> Batch:
         """Move a batch into PROCESSING for a run by this process (start or retry).
+
+        `only` (a retry): run exactly these items (ids or 1-based positions), a succeeded
+        one too, on purpose; the batch's other items keep what they have.
 
         Exactly one process wins this (it happens under the database lock); any other is told
         who owns the batch. A detached run is begun here and then handed to its runner.
@@ -88,12 +94,21 @@ class Runs:
             require(self.ctx.find(ref), "retry" if retry else "start")
             preflight(address)
 
+        if only is not None and not retry:
+            raise ValidationError("only a retry runs chosen items")
+        action = "rerun" if only is not None else "retry" if retry else "start"
+
         def change(batch: Batch) -> Batch:
-            if retry:
+            if only is not None:  # these items, whatever they are now
+                chosen = {resolve_item(batch, ref).id for ref in only}
+                if not chosen:
+                    raise ValidationError("no item chosen to run again")
+                todo = [it for it in batch.items if it.id in chosen]
+            else:
                 todo = [it for it in batch.items if it.status is not ItemStatus.SUCCEEDED]
-                if not todo:
+                if retry and not todo:
                     raise ValidationError(f"batch '{batch.name}' has nothing to retry")
-            elif batch.config_hash != batch.config.fingerprint():
+            if not retry and batch.config_hash != batch.config.fingerprint():
                 raise ValidationError(
                     f"batch '{batch.name}' config changed since it was locked; unlock and lock it"
                 )
@@ -101,21 +116,25 @@ class Runs:
             if problems:
                 raise ValidationError(f"cannot run '{batch.name}': {'; '.join(problems)}")
             now = self.ctx.clock()
-            for item in batch.items:
-                if item.status is not ItemStatus.SUCCEEDED:
-                    waiting = None
-                    if item.retry_at is None:  # a new run: a fresh retry budget, and the
-                        item.close_attempt()  # last attempt joins the history as it ended
-                        item.retries_used = None
-                    else:  # a retry a stopped run had scheduled keeps its time
-                        waiting = retry_note(
-                            item.retries_used or 1, batch.config.retries, item.retry_at
-                        )
-                    item.move_to(ItemStatus.PENDING)
-                    item.error = None
-                    item.waiting = waiting
-                    item.progress = 0.0
-                    item.output_path = None
+            for item in todo:
+                waiting = None
+                if item.retry_at is None or only is not None:
+                    # A new run: a fresh retry budget, and the last attempt joins the history
+                    # as it ended.
+                    item.close_attempt()
+                    item.retries_used = None
+                    item.retry_at = None
+                    if only is not None:
+                        item.rerender = True
+                else:  # a retry a stopped run had scheduled keeps its time
+                    waiting = retry_note(
+                        item.retries_used or 1, batch.config.retries, item.retry_at
+                    )
+                item.move_to(ItemStatus.PENDING)
+                item.error = None
+                item.waiting = waiting
+                item.progress = 0.0
+                item.output_path = None
             batch.move_to(BatchStatus.PROCESSING)
             batch.started_at = now
             batch.finished_at = None
@@ -124,7 +143,7 @@ class Runs:
             return batch
 
         try:
-            begun = self.ctx.mutate(ref, "retry" if retry else "start", change)
+            begun = self.ctx.mutate(ref, action, change)
         except TransitionError:
             current = self.ctx.find(ref)
             if current.status is BatchStatus.PROCESSING and current.runner is not None:
@@ -138,7 +157,12 @@ class Runs:
         return begun
 
     def start_detached(
-        self, ref: str, *, retry: bool = False, cluster: str | None = None
+        self,
+        ref: str,
+        *,
+        retry: bool = False,
+        cluster: str | None = None,
+        only: Collection[str | int] | None = None,
     ) -> Detached:
         """Begin a run of `ref` and hand it to a new background runner; returns at once."""
         repo = self.ctx.repo
@@ -146,7 +170,12 @@ class Runs:
         batch_id = self.ctx.resolve(ref)
         log_path = runner_log(repo.path, batch_id, stamp)  # refused here, before any change
         batch = self.begin(
-            batch_id, retry=retry, detached=True, log_path=str(log_path), cluster=cluster
+            batch_id,
+            retry=retry,
+            detached=True,
+            log_path=str(log_path),
+            cluster=cluster,
+            only=only,
         )
         try:
             try:

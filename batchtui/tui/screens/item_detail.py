@@ -6,7 +6,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -21,7 +21,10 @@ from ..widgets.log_tail import LogTail
 class ItemDetailScreen(ModalScreen[None]):
     """Everything known about one item; escape closes."""
 
-    BINDINGS = [Binding("escape,q,enter", "close", "Close")]
+    BINDINGS = [
+        Binding("escape,q,enter", "close", "Close"),
+        Binding("L,v", "full_log", "Full log", tooltip="The whole log, full screen, following"),
+    ]
 
     def __init__(self, batch: Batch, item: BatchItem) -> None:
         super().__init__()
@@ -59,19 +62,30 @@ class ItemDetailScreen(ModalScreen[None]):
             if record.error:
                 line += f": {record.error}"
             facts.add_row(f"Attempt {record.attempt}", Text(inert(line)))
-        with VerticalScroll(classes="dialog detail"):
+        with Vertical(classes="dialog detail"):
             yield Static(
                 Text(f"Item {item.position} of {len(self.current.items)}", style="bold"),
                 classes="dialog-title",
             )
-            yield Static(Text(inert(item.content, keep_newlines=True)), id="detail-content")
-            yield Static(facts)
+            with VerticalScroll(id="detail-facts"):
+                yield Static(Text(inert(item.content, keep_newlines=True)), id="detail-content")
+                yield Static(facts)
+            # The log's end, where the error is; it has the focus, so ↑/↓/pgup scroll it.
             yield LogTail(id="detail-log")
-            yield Static(Text("escape closes", style="dim"))
+            yield Static(
+                Text("↑/↓ pgup/pgdn scroll the log · L full screen · escape closes", style="dim")
+            )
 
     def on_mount(self) -> None:
-        self.query_one(LogTail).follow(self.item.log_path, ended=self.item.status in TERMINAL_ITEM)
-        self.set_interval(0.3, self.query_one(LogTail).poll)
+        log = self.query_one(LogTail)
+        log.follow(self.item.log_path, ended=self.item.status in TERMINAL_ITEM)
+        log.focus()
+        self.set_interval(0.3, log.poll)
+
+    def action_full_log(self) -> None:
+        from .log_view import LogScreen
+
+        self.app.switch_screen(LogScreen(self.current.id, self.item))
 
     def action_close(self) -> None:
         self.dismiss(None)

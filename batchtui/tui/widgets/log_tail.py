@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from textual import events
 from textual.widgets import Log
 
 from ...core.textsafe import inert
@@ -20,7 +21,12 @@ class LogTail(Log):
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(max_lines=500, auto_scroll=True, id=id, classes=classes)
+        # Following is ours: Log's own auto_scroll misses once the lines outgrow the pane
+        # (write_lines' immediate scroll_end runs before the new size is known, then the
+        # pane is no longer "at the end" and never follows again).
+        super().__init__(max_lines=500, auto_scroll=False, id=id, classes=classes)
+        self.following = True
+        """New lines scroll the pane to its end; off once the user scrolls up, on at End."""
         self.path: str | None = None
         self._offset = 0
         self._partial = ""
@@ -34,6 +40,7 @@ class LogTail(Log):
             return
         self.path = path
         self.clear()
+        self.following = True
         self._partial = ""
         self._offset = 0
         self._placeholder = False
@@ -74,3 +81,34 @@ class LogTail(Log):
                 self.clear()
                 self._placeholder = False
             self.write_lines(inert(line) for line in lines)
+            if self.following:
+                self.scroll_end(animate=False)  # after the refresh: then the new size counts
+
+    # The user scrolling back stops following; End (or G) follows again.
+    def action_scroll_up(self) -> None:
+        self.following = False
+        super().action_scroll_up()
+
+    def action_page_up(self) -> None:
+        self.following = False
+        super().action_page_up()
+
+    def action_scroll_home(self) -> None:
+        self.following = False
+        super().action_scroll_home()
+
+    def action_scroll_down(self) -> None:
+        super().action_scroll_down()
+        self.following = self.scroll_target_y >= self.max_scroll_y
+
+    def action_page_down(self) -> None:
+        super().action_page_down()
+        self.following = self.scroll_target_y >= self.max_scroll_y
+
+    def action_scroll_end(self) -> None:
+        self.following = True
+        super().action_scroll_end()
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self.following = False
+        super()._on_mouse_scroll_up(event)

@@ -1,0 +1,71 @@
+"""One item's log, full screen, following it like `tail -f` (the pane on the progress screen
+is five lines: an error with a traceback needs the whole terminal)."""
+
+from __future__ import annotations
+
+import os
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Header, Static
+
+from ...core.models import BatchItem
+from ...core.states import TERMINAL_ITEM
+from ...core.textsafe import one_line
+from ..widgets.log_tail import LogTail
+from .base import AppScreen
+
+
+class LogScreen(AppScreen):
+    """The whole log of one item; escape goes back."""
+
+    HELP_TITLE = "log"
+    BINDINGS = [
+        Binding("escape,q", "back", "Back", tooltip="Back to the item list"),
+        Binding("end,G", "follow", "Follow", tooltip="Jump to the end and follow new lines"),
+        Binding("home,g", "top", "Top", tooltip="Jump to the first line (stops following)"),
+    ]
+
+    def __init__(self, batch_id: str, item: BatchItem) -> None:
+        super().__init__()
+        self.batch_id = batch_id
+        self.item = item
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="log-view-title")
+        yield LogTail(id="log-view")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._show()
+        self.query_one(LogTail).focus()
+        self.set_interval(0.3, self._poll)
+
+    def _poll(self) -> None:
+        # An item that had not started when this opened gets its log once it starts.
+        if self.item.log_path is None and self.bt.store_changed(self):
+            batch = self.bt.batch(self.batch_id)
+            if batch is not None:
+                self.item = next((i for i in batch.items if i.id == self.item.id), self.item)
+                self._show()
+        self.query_one(LogTail).poll()
+
+    def _show(self) -> None:
+        item = self.item
+        name = os.path.basename(item.log_path) if item.log_path else "not started yet"
+        self.sub_title = f"log of item {item.position}"
+        self.query_one("#log-view-title", Static).update(
+            Text(f"item {item.position}: {one_line(item.content, 50)} — {name}", style="dim")
+        )
+        self.query_one(LogTail).follow(item.log_path, ended=item.status in TERMINAL_ITEM)
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_follow(self) -> None:
+        self.query_one(LogTail).action_scroll_end()
+
+    def action_top(self) -> None:
+        self.query_one(LogTail).action_scroll_home()
