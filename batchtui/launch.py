@@ -65,9 +65,35 @@ def ui_app(service: BatchService) -> BatchtuiApp:
 
 
 def open_tui(service: BatchService) -> int:
-    """Run the terminal UI on `service` until the user quits."""
+    """Run the terminal UI on `service` until the user quits; then say which runs go on."""
     ui_app(service).run()
+    say_runs_go_on(service)
     return EXIT_OK
+
+
+def say_runs_go_on(service: BatchService) -> None:
+    """After the UI: the runs still going (they belong to runner processes, not to the UI)
+    and how to follow them, on stderr (stdout stays for what a command prints)."""
+    from .core.errors import BatchtuiError
+    from .core.states import BatchStatus
+    from .core.textsafe import one_line
+
+    try:
+        running = [s for s in service.summaries() if s.status is BatchStatus.PROCESSING]
+    except BatchtuiError:
+        return
+    if not running:
+        return
+    count = "1 run goes" if len(running) == 1 else f"{len(running)} runs go"
+    lines = [f"batchtui: {count} on in the background (closing the UI never stops a run):"]
+    for summary in running[:5]:
+        name = one_line(summary.name, 40)
+        lines.append(
+            f"  {name} ({summary.succeeded}/{summary.total}): batchtui attach {summary.id}"
+        )
+    if len(running) > 5:
+        lines.append(f"  … and {len(running) - 5} more: batchtui list")
+    sys.stderr.write("\n".join(lines) + "\n")
 
 
 def leave(code: int) -> NoReturn:

@@ -251,7 +251,12 @@ LIST_KEYS = {
     "cancel": {"cancel"},
     "delete": {"delete"},
 }
-PROGRESS_KEYS = {"retry": {"retry"}, "cancel": {"cancel"}, "concurrency": {"concurrency"}}
+PROGRESS_KEYS = {
+    "retry": {"retry"},
+    "cancel": {"cancel"},
+    "concurrency": {"concurrency"},
+    "rerun_item": {"rerun"},
+}
 EDITOR_KEYS = {
     "add": {"edit"},
     "edit": {"edit"},

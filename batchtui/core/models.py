@@ -409,6 +409,9 @@ class Batch(BaseModel):
     config_hash: str | None = None
     runner: RunnerInfo | None = None
     cancel_requested: bool = False
+    cancelled: bool | None = None
+    """True when the last run ended because it was cancelled (None otherwise): a FAILED batch
+    that was cancelled says so."""
 
     def __setattr__(self, name: str, value: object) -> None:
         if name == "status":  # every status change goes through the table
@@ -480,6 +483,7 @@ class Batch(BaseModel):
         self.finished_at = now
         self.updated_at = now
         self.runner = None
+        self.cancelled = True if self.cancel_requested else None
         self.cancel_requested = False
 
     def progress(self, now: datetime | None = None) -> Progress:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ValidationError
 from ..core.summary import BatchSummary
+from ..engine.layout import batch_folder
 from ..store import Repository
 from .context import ServiceContext
 
@@ -130,6 +131,10 @@ class BatchService:
     def get(self, ref: str) -> Batch:
         """The batch an id, unique id prefix, name or unique name prefix refers to."""
         return self._reads.get(ref)
+
+    def output_folder(self, batch: Batch) -> Path:
+        """The folder a batch's outputs (and their logs and manifest) go to."""
+        return batch_folder(batch.config, batch.id, batch.name)
 
     def find_by_id(self, batch_id: str) -> Batch | None:
         """One batch by its exact id, or None."""

@@ -139,6 +139,7 @@ class Runs:
             batch.started_at = now
             batch.finished_at = None
             batch.cancel_requested = False
+            batch.cancelled = None
             batch.runner = runner_info(now, detached=detached, log_path=log_path, cluster=address)
             return batch
 

@@ -8,6 +8,10 @@ polling the store (one stat per poll; a read only when something changed).
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
@@ -24,7 +28,9 @@ from ..core.textsafe import one_line
 from .messages import RunEnded
 
 if TYPE_CHECKING:
-    from ..core.models import Batch
+    from textual.notifications import SeverityLevel
+
+    from ..core.models import Batch, BatchItem
     from ..service import BatchService
     from ..service.runs import Detached
     from .screens.new_batch import NewBatch
@@ -67,6 +73,8 @@ class BatchtuiApp(App[None]):
         self._seen_store: dict[int, object] = {}
         self.started_here: set[str] = set()
         """Batches this app handed to runners (quitting offers to stop those still running)."""
+        self.watched: dict[str, str] = {}
+        """Running batches started or watched here (id → name): their end is announced."""
 
     # ------------------------------------------------------------- lifecycle
 
@@ -87,6 +95,11 @@ class BatchtuiApp(App[None]):
         # A runner killed while we watch (kill -9, out of memory) must not leave its batch
         # showing PROCESSING until a restart: look again every few seconds.
         self.set_interval(LIVENESS_SECONDS, partial(self._recover_orphans, quiet=True))
+        self.set_interval(0.5, self._watched_tick)
+
+    def _watched_tick(self) -> None:
+        if self.watched and self.store_changed(self):
+            self._check_watched()
 
     def _recover_orphans(self, *, quiet: bool = False) -> None:
         """End runs whose runner died (after the first frame: it needs the models); `quiet`:
@@ -114,8 +127,8 @@ class BatchtuiApp(App[None]):
             self.notify(one_line(str(exc)), severity="error", markup=False, timeout=6)
         return None
 
-    def store_changed(self, screen: Screen[Any]) -> bool:
-        """Whether the store changed since `screen` last asked (cheap: one stat)."""
+    def store_changed(self, screen: object) -> bool:
+        """Whether the store changed since `screen` (any asker) last asked (one stat)."""
         version = self.service.version()
         key = id(screen)
         changed = key not in self._seen_store or self._seen_store[key] != version
@@ -151,17 +164,25 @@ class BatchtuiApp(App[None]):
         self.push_screen(StartScreen(batch, retry=retry), chosen)
 
     def start_background(
-        self, batch_id: str, *, retry: bool = False, cluster: str | None = None
+        self,
+        batch_id: str,
+        *,
+        retry: bool = False,
+        cluster: str | None = None,
+        only: list[str] | None = None,
     ) -> bool:
         """Hand the batch to a detached runner that outlives this app (its items on the Dask
-        scheduler `cluster`, or here); follow it here. A render farm is checked first, off
-        the event loop (that may take seconds): then this returns False and the run follows."""
+        scheduler `cluster`, or here; `only`: exactly these items again); follow it here. A
+        render farm is checked first, off the event loop (that may take seconds): then this
+        returns False and the run follows."""
         if cluster and cluster != "local":
             self.notify(f"checking the render farm at {one_line(cluster, 50)} …", markup=False)
 
             def check_and_start() -> None:
                 try:
-                    started = self.service.start_detached(batch_id, retry=retry, cluster=cluster)
+                    started = self.service.start_detached(
+                        batch_id, retry=retry, cluster=cluster, only=only
+                    )
                 except BatchtuiError as exc:
                     self.call_from_thread(self.safe, _raise, exc)
                 else:
@@ -169,14 +190,104 @@ class BatchtuiApp(App[None]):
 
             self.run_worker(check_and_start, thread=True, group="start")
             return False
-        started = self.safe(self.service.start_detached, batch_id, retry=retry, cluster=cluster)
+        started = self.safe(
+            self.service.start_detached, batch_id, retry=retry, cluster=cluster, only=only
+        )
         if started is None:
             return False
         self._started(started, batch_id)
         return True
 
+    def rerun_item(self, batch: Batch, item: BatchItem) -> None:
+        """Confirm, then run one item again on purpose (a succeeded one too) in a runner."""
+        from .screens.dialogs import ConfirmScreen
+
+        if not allowed("rerun", batch.status):
+            self.safe(self.service.begin, batch.id, retry=True, only=[item.id])  # says why not
+            return
+        replaced = "its output is replaced once the new render succeeds" if item.output_path else ""
+        where = batch.runner.cluster if batch.runner and batch.runner.cluster else "local"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.start_background(batch.id, retry=True, cluster=where, only=[item.id])
+
+        self.push_screen(
+            ConfirmScreen(
+                f"Run item {item.position} again?",
+                f"{one_line(item.content, 60)}\nA new render in a runner process"
+                + (f"; {replaced}." if replaced else ".")
+                + " The other items keep what they have.",
+                yes="Run again",
+                no="Not now",
+            ),
+            answered,
+        )
+
+    def copy_path(self, path: str, what: str) -> None:
+        """Put a path on the clipboard with OSC 52 (it reaches the clipboard of the machine
+        the terminal runs on, over SSH too, where the terminal allows it)."""
+        self.copy_to_clipboard(path)
+        self.notify(f"copied the {what} path: {one_line(path, 60)}", markup=False)
+
+    def open_folder(self, folder: str) -> None:
+        """Open a folder in the desktop's file manager; without a desktop (SSH), copy its
+        path instead and say so."""
+        opener = desktop_opener()
+        if opener is None:
+            self.copy_path(folder, "folder")
+            self.notify("no desktop to open it on here (SSH?): its path is on the clipboard")
+            return
+        try:
+            subprocess.Popen(  # never through a shell; its own session outlives us
+                [opener, folder],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self.notify(f"could not open {folder}: {exc.strerror or exc}", severity="error")
+            return
+        self.notify(f"opened {one_line(folder, 60)}", markup=False)
+
+    def watch_run(self, batch: Batch) -> None:
+        """Say (once) when this PROCESSING batch's run ends, whatever screen is showing."""
+        if batch.status is BatchStatus.PROCESSING:
+            self.watched[batch.id] = batch.name
+
+    def _check_watched(self) -> None:
+        for batch_id in list(self.watched):
+            try:
+                batch = self.service.find_by_id(batch_id)
+            except BatchtuiError:
+                return  # the next tick tries again
+            if batch is not None and batch.status is BatchStatus.PROCESSING:
+                continue
+            name = self.watched.pop(batch_id)
+            if batch is None:
+                continue
+            self.say_run_ended(batch, name)
+
+    def say_run_ended(self, batch: Batch, name: str) -> None:
+        progress = batch.progress()
+        word = batch.status.value + (" (cancelled)" if batch.cancelled else "")
+        severity: SeverityLevel = (
+            "information" if batch.status is BatchStatus.COMPLETE else "warning"
+        )
+        self.notify(
+            f"{progress.succeeded}/{progress.total} succeeded"
+            + ("" if batch.status is BatchStatus.COMPLETE else " — r retries the rest"),
+            title=f"{one_line(name, 40)}: {word}",
+            severity=severity,
+            markup=False,
+            timeout=10,
+        )
+        self.bell()
+
     def _started(self, started: Detached, batch_id: str) -> None:
         self.started_here.add(started.batch.id)
+        self.watch_run(started.batch)
         where = started.batch.runner.cluster if started.batch.runner else None
         farm = f" (items on {where})" if where else ""
         self.notify(
@@ -394,6 +505,15 @@ class BatchtuiApp(App[None]):
         for command in super().get_system_commands(screen):
             if command.title.lower() not in titles:  # Textual's own Quit, Help: ours stand
                 yield command
+
+
+def desktop_opener() -> str | None:
+    """The program that opens a folder on this machine's desktop, if it has one."""
+    if sys.platform == "darwin":
+        return shutil.which("open")
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return shutil.which("xdg-open")
+    return None
 
 
 def _raise(exc: BaseException) -> None:

@@ -43,8 +43,25 @@ COLUMNS = (
 )
 FILTERS = {"all": "all items", "failed": "failed only", "outputs": "outputs only"}
 
-PROGRESS_ACTIONS = {"retry": "retry", "cancel": "cancel", "concurrency": "concurrency"}
+PROGRESS_ACTIONS = {
+    "retry": "retry",
+    "cancel": "cancel",
+    "concurrency": "concurrency",
+    "rerun_item": "rerun",
+}
 """Each key action of the screen, and the batch action (`core.actions`) that decides it."""
+
+
+def never_started(batch: Batch) -> int:
+    """Items that ended without starting in this run (cancelled or skipped while waiting):
+    'finished' counts the items that ran to an end."""
+    began = batch.started_at
+    return sum(
+        1
+        for item in batch.items
+        if item.status in (ItemStatus.CANCELLED, ItemStatus.SKIPPED)
+        and (item.started_at is None or (began is not None and item.started_at < began))
+    )
 
 
 class ProgressScreen(AppScreen):
@@ -78,6 +95,34 @@ class ProgressScreen(AppScreen):
             tooltip="The selected item in full: error, times, log",
         ),
         Binding("escape", "back", "Back", tooltip="Back (the run goes on)"),
+        Binding(
+            "L",
+            "full_log",
+            "Log",
+            show=False,
+            tooltip="The selected item's whole log, full screen, following",
+        ),
+        Binding(
+            "R",
+            "rerun_item",
+            "Run again",
+            show=False,
+            tooltip="Run the selected item again on purpose, even if it succeeded (asks first)",
+        ),
+        Binding(
+            "y",
+            "copy_output",
+            "Copy path",
+            show=False,
+            tooltip="Copy the selected item's output path (or its log's) to the clipboard",
+        ),
+        Binding(
+            "O",
+            "open_folder",
+            "Open folder",
+            show=False,
+            tooltip="Open the output folder (over SSH: copy its path instead)",
+        ),
     ]
 
     def __init__(self, batch_id: str) -> None:
@@ -89,6 +134,9 @@ class ProgressScreen(AppScreen):
         self._index: dict[str, BatchItem] = {}
         self._bindings_for: BatchStatus | None = None
         self._shown = -1
+        self._failed_ids: set[str] = set()
+        """The items the "failed only" filter was turned on for: a retry of them (they turn
+        PENDING, then RUNNING) stays in view instead of emptying the table."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -150,11 +198,12 @@ class ProgressScreen(AppScreen):
         differ (None: any of them)."""
         same = len(batch.items) == self._shown
         self.current = batch
+        self.bt.watch_run(batch)  # its end is announced, on whatever screen is up by then
         if same:
             self._index = {item.id: item for item in batch.items}
         self.sub_title = one_line(batch.name, 40)
         self._render_summary()
-        if same and changed is not None and self.filter == "all":
+        if same and changed is not None and self.filter == "all" and self._index:
             # Rows for the changed items only: a tick's cost follows what happened in it,
             # not the size of the batch (10,000 rows rebuilt 7 times a second stalled keys).
             table = self.query_one("#run-items", FittedTable)
@@ -174,7 +223,10 @@ class ProgressScreen(AppScreen):
         assert batch is not None
         now = self.bt.clock()
         progress = batch.progress(now)
-        head = Text.assemble(display.status(batch.status), "  ", display.literal(batch.name, 50))
+        head = Text.assemble(display.status(batch.status))
+        if batch.cancelled and batch.status is not BatchStatus.PROCESSING:
+            head.append(" (cancelled)", style=display.STYLES[batch.status])
+        head.append_text(Text.assemble("  ", display.literal(batch.name, 50)))
         self.query_one("#run-head", Static).update(head)
         bar = self.query_one("#overall", ProgressBar)
         bar.update(total=100, progress=progress.percent)
@@ -194,7 +246,11 @@ class ProgressScreen(AppScreen):
                 )
             if status is ItemStatus.PENDING and waiting:
                 counts.append(f"{display.WAITING_ICON} {waiting} waiting  ", style="cyan")
-        counts.append(f"({progress.finished}/{progress.total} finished)", style="dim")
+        never = never_started(batch)
+        ended = progress.finished - never
+        note = f"({ended}/{progress.total} finished"
+        note += f", {never} never started)" if never else ")"
+        counts.append(note, style="dim")
         self.query_one("#run-counts", Static).update(counts)
         timing = f"elapsed {seconds(progress.elapsed)}"
         if batch.status is BatchStatus.PROCESSING:
@@ -212,6 +268,8 @@ class ProgressScreen(AppScreen):
         timing += f" · concurrency {batch.config.concurrency}"
         if self.filter != "all":
             timing += f" · showing {FILTERS[self.filter]}"
+            if not self._visible():
+                timing += f" (none yet; {self.filter[0]} shows all)"
         self.query_one("#run-timing", Static).update(Text(timing))
         self.query_one("#next-step", Static).update(self._next_step(batch))
 
@@ -229,8 +287,9 @@ class ProgressScreen(AppScreen):
             )
         if batch.status in (BatchStatus.PARTIAL, BatchStatus.FAILED):
             style = "bold yellow" if batch.status is BatchStatus.PARTIAL else "bold red"
+            word = batch.status.value + (" (cancelled)" if batch.cancelled else "")
             return Text.assemble(
-                (f"{display.ICONS[batch.status]} {batch.status.value}", style),
+                (f"{display.ICONS[batch.status]} {word}", style),
                 f" {progress.succeeded}/{progress.total} ok · f: the {progress.failed} others"
                 " · enter: why · r: retry them",
             )
@@ -244,7 +303,9 @@ class ProgressScreen(AppScreen):
         assert self.current is not None
         items = self.current.items
         if self.filter == "failed":
-            return [item for item in items if item.status in FAILED_LIKE]
+            return [
+                item for item in items if item.status in FAILED_LIKE or item.id in self._failed_ids
+            ]
         if self.filter == "outputs":
             return [item for item in items if item.output_path]
         return items
@@ -328,15 +389,55 @@ class ProgressScreen(AppScreen):
         change = self.bt.service.set_concurrency
         batch = self.bt.safe(change, self.batch_id, delta, relative=True)
         if batch is not None:
-            self.current = batch
             value = batch.config.concurrency
             self.notify(f"Concurrency {value}: {'more' if delta > 0 else 'fewer'} items at once")
-            self._render_summary()
+            self.show(batch)  # what is drawn is what the next poll compares with
 
     def action_filter(self, which: str) -> None:
         self.filter = "all" if self.filter == which else which
+        self._failed_ids = set()
         if self.current is not None:
+            if self.filter == "failed":
+                self._failed_ids = {
+                    item.id for item in self.current.items if item.status in FAILED_LIKE
+                }
             self.show(self.current)
+
+    def action_full_log(self) -> None:
+        item = self.selected_item()
+        if item is not None:
+            from .log_view import LogScreen
+
+            self.app.push_screen(LogScreen(self.batch_id, item))
+
+    def action_rerun_item(self) -> None:
+        item = self.selected_item()
+        if item is not None and self.current is not None:
+            self.bt.rerun_item(self.current, item)
+
+    def action_copy_output(self) -> None:
+        item = self.selected_item()
+        if item is None:
+            return
+        if item.output_path:
+            self.bt.copy_path(item.output_path, "output")
+        elif item.log_path:
+            self.bt.copy_path(item.log_path, "log")
+        else:
+            self.notify("this item has no output or log yet", severity="warning")
+
+    def action_open_folder(self) -> None:
+        if self.current is None:
+            return
+        outputs = [item.output_path for item in self.current.items if item.output_path]
+        if outputs:
+            folder = str(Path(outputs[0]).parent)
+        else:
+            folder = str(self.bt.service.output_folder(self.current))
+        if not os.path.isdir(folder):
+            self.notify(f"no output folder yet ({one_line(folder, 50)})", severity="warning")
+            return
+        self.bt.open_folder(folder)
 
     def action_detail(self) -> None:
         item = self.selected_item()
