@@ -17,9 +17,10 @@ from .reporting import reported
 from .run_verbs import RunVerbs
 from .serve_verb import ServeVerb
 from .template_verbs import TemplateVerbs
+from .web_verb import WebVerb
 
 
-class Cli(EditVerbs, ReadVerbs, RunVerbs, ServeVerb, TemplateVerbs):
+class Cli(EditVerbs, ReadVerbs, RunVerbs, ServeVerb, TemplateVerbs, WebVerb):
     """One invocation of `batchtui VERB`: each verb is a `do_<verb>` method."""
 
 

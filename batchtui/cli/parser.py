@@ -288,6 +288,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="file holding the bearer token every request must carry (required unless the "
         "host is loopback)",
     )
+    sub = verb(
+        "web",
+        "serve the terminal UI in a browser on this database, a batchtui per tab; runs "
+        "belong to runner processes, so closing a tab or stopping the server never stops them",
+        ref=False,
+    )
+    sub.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    sub.add_argument("--port", type=_port, default=8080, help="port (default 8080; 0: any free)")
+    sub.add_argument(
+        "--token-file",
+        help="file holding the token a browser presents once, as http://HOST:PORT/?token=... "
+        "(then a cookie carries it); required unless the host is loopback",
+    )
     return parser
 
 

@@ -1,0 +1,64 @@
+"""`batchtui web`: the terminal UI in a browser (textual-serve), until ctrl+c.
+
+Every browser tab gets a TUI process of its own on this database: textual-serve starts one
+per websocket and stops it when the tab closes. The TUI never owns a run (it hands each one to
+a detached runner), so closing a tab, or stopping this server, never stops a run.
+"""
+
+from __future__ import annotations
+
+import shlex
+import socket
+import sys
+from urllib.parse import quote
+
+from ..core.errors import EXIT_OK, ValidationError
+from .base import CliBase
+from .serve_verb import _is_loopback, _listen, read_token
+
+
+def tab_command(database: str) -> str:
+    """The shell command textual-serve runs for each tab: this interpreter's batchtui (so a
+    venv works without PATH), on `database`; `exec`, so the TUI is the tab's process itself."""
+    argv = [sys.executable, "-m", "batchtui", "--db", database, "tui"]
+    return f"exec {shlex.join(argv)}"
+
+
+def shown_host(host: str) -> str:
+    """How the start line names `host`: a wildcard address as this machine's name, an IPv6
+    address in brackets."""
+    if host in ("", "0.0.0.0", "::"):
+        return socket.gethostname()
+    return f"[{host}]" if ":" in host else host
+
+
+class WebVerb(CliBase):
+    """The `web` verb."""
+
+    def do_web(self) -> int:
+        host, port = self.args.host, self.args.port
+        token = read_token(self.args.token_file) if self.args.token_file else None
+        if token is None and not _is_loopback(host):
+            raise ValidationError(
+                f"serving the UI on {host} needs --token-file (only loopback may go without "
+                "a token)"
+            )
+        self.service.check_readable()
+        from .web_server import WebServer, serve_forever  # aiohttp loads only for this verb
+
+        database = str(self.service.database_path.absolute())
+        listener = _listen(host, port)
+        bound = listener.getsockname()[1]
+        server = WebServer(tab_command(database), token=token, port=bound)
+        url = f"http://{shown_host(host)}:{bound}/"
+        if token:
+            url += f"?token={quote(token, safe='')}"
+        print(
+            f"batchtui in a browser on {url} — database {database}"
+            f"{'; the token is needed once per browser' if token else ''}; ctrl+c stops the "
+            "server; closing a tab never stops a run",
+            flush=True,
+        )
+        serve_forever(server, listener)
+        sys.stdout.flush()
+        return EXIT_OK

@@ -1,0 +1,317 @@
+"""`batchtui web` as its users drive it: a real server on a free port, a real headless Chromium
+(Playwright) typing into the TUI in the page, and the CLI checking the database."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from .helpers import pid_alive
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TOKEN = "web-token-0123456789abcdef"
+UPGRADE = {
+    "Connection": "Upgrade",
+    "Upgrade": "websocket",
+    "Sec-WebSocket-Version": "13",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+}
+"""The headers of a websocket handshake."""
+
+# Every frame the page's websocket receives, kept as text: xterm.js draws on a canvas, so this
+# is how a test reads what the TUI shows (escape sequences removed).
+RECORD_FRAMES = """
+window.__frames = [];
+const Original = window.WebSocket;
+window.WebSocket = function (...args) {
+  const socket = new Original(...args);
+  socket.addEventListener("message", (event) => {
+    if (typeof event.data !== "string") {
+      window.__frames.push(new TextDecoder().decode(new Uint8Array(event.data)));
+    }
+  });
+  return socket;
+};
+window.WebSocket.prototype = Original.prototype;
+window.__shown = () =>
+  window.__frames.join("").replace(/\\x1b\\[[0-9;?<>=]*[ -\\/]*[@-~]/g, "");
+"""
+
+
+@dataclass
+class Web:
+    process: subprocess.Popen
+    url: str
+    """As the server printed it (with `?token=…` when it has one)."""
+    line: str
+
+    @property
+    def base(self) -> str:
+        return self.url.split("?", 1)[0].rstrip("/")
+
+
+def start_web(db_path: Path, *args: str) -> Web:
+    """Start `batchtui web --port 0` and wait for the line that says where it listens."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "batchtui", "--db", str(db_path), "web", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    found = re.search(r"http://[\d.]+:\d+/\S*", line)
+    if found is None:
+        process.kill()
+        raise AssertionError(f"web did not start: {line}{process.stdout.read()}")
+    return Web(process, found.group(0), line)
+
+
+def stop_web(web: Web) -> None:
+    web.process.send_signal(signal.SIGINT)
+    try:
+        web.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        web.process.kill()
+        web.process.wait()
+        raise AssertionError("batchtui web did not stop on ctrl+c") from None
+
+
+@pytest.fixture
+def web_server(db_path: Path) -> Iterator[Callable[..., Web]]:
+    started: list[Web] = []
+
+    def start(*args: str) -> Web:
+        started.append(start_web(db_path, *args))
+        return started[-1]
+
+    yield start
+    for web in started:
+        if web.process.poll() is None:
+            stop_web(web)
+
+
+def cli_json(db_path: Path, *args: str) -> Any:
+    done = subprocess.run(
+        [sys.executable, "-m", "batchtui", "--db", str(db_path), *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def poll(what: str, check: Callable[[], Any], limit: float = 60.0) -> Any:
+    """`check()` until it returns something true; fail after `limit` seconds."""
+    deadline = time.monotonic() + limit
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.1)
+    return found
+
+
+def children(pid: int) -> list[int]:
+    """The live child processes of `pid` (Linux: /proc)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with open(task / "children") as handle:
+            found += [int(child) for child in handle.read().split()]
+    return [child for child in found if pid_alive(child)]
+
+
+def runner_pids(batch_id: str) -> list[int]:
+    """Processes running `batchtui _runner batch_id`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"_runner" in argv and batch_id.encode() in argv:
+                found.append(int(entry.name))
+    return found
+
+
+# ------------------------------------------------------------------- the browser
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="needs playwright (the test extra)"
+    )
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def open_tab(browser: Any, web: Web) -> Any:
+    """A page showing the TUI, ready for keys (no request leaves this machine)."""
+    page = browser.new_page(viewport={"width": 1100, "height": 700})
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_() if route.request.url.startswith(web.base) else route.abort()
+        ),  # the page asks Google for a font: never in a test
+    )
+    page.add_init_script(RECORD_FRAMES)
+    page.goto(web.url)
+    start = page.locator("#start")  # textual-serve's "Start" button (only with ?delay)
+    if start.is_visible():
+        start.click()
+    page.wait_for_selector(".xterm-screen canvas", state="attached", timeout=30_000)
+    page.wait_for_selector("body.-first-byte", timeout=30_000)
+    page.focus("textarea.xterm-helper-textarea")
+    return page
+
+
+def wait_shown(page: Any, text: str) -> None:
+    page.wait_for_function("(text) => window.__shown().includes(text)", arg=text, timeout=30_000)
+
+
+# ----------------------------------------------------------------------- tests
+
+
+def test_the_page_shows_the_tui_and_e_makes_the_example_batch(browser, web_server, db_path):
+    web = web_server()
+    assert "closing a tab never stops a run" in web.line and str(db_path) in web.line
+    page = open_tab(browser, web)
+    wait_shown(page, "No batches yet")  # the batch list is up, on an empty database
+    page.keyboard.press("e")
+    made = poll(
+        "the example batch in batchtui list --json",
+        lambda: [b for b in cli_json(db_path, "list") if b["name"] == "Space Facts"],
+    )
+    assert made[0]["status"] == "DRAFT" and made[0]["progress"]["total"] == 3
+    wait_shown(page, "Space Facts")  # and the tab shows it
+
+
+def test_a_run_started_in_a_tab_goes_on_after_the_browser_closes(
+    browser, web_server, db_path, make_script, tmp_path
+):
+    """Started from the page (with a token, so the cookie path is the one used), then the
+    browser closes while every item waits on a gate: the batch still ends COMPLETE."""
+    gate = tmp_path / "gate"
+    script = make_script(
+        "gated.py",
+        """\
+        import pathlib, sys, time
+        while not pathlib.Path(sys.argv[1]).exists():
+            time.sleep(0.05)
+        pathlib.Path(sys.argv[2]).write_text("made\\n")
+        """,
+    )
+    made = cli_json(
+        db_path, "create", "Gated", "--generator", "command",
+        "--command", f"{shlex.quote(str(script))} {shlex.quote(str(gate))} {{output}}",
+        "--ext", "txt", "--validate", "nonempty", "--timeout", "120",
+    )  # fmt: skip
+    cli_json(db_path, "add", made["id"], "one", "two", "three")
+    cli_json(db_path, "lock", made["id"])
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    web = web_server("--token-file", str(token_file))
+    assert web.url.endswith(f"/?token={TOKEN}")
+    try:
+        page = open_tab(browser, web)
+        assert "token" not in page.url  # the token became a cookie; the address lost it
+        wait_shown(page, "Gated")
+        page.keyboard.press("s")  # start: the dialog first
+        wait_shown(page, "Not now (esc)")
+        page.keyboard.press("s")
+        poll(
+            "the batch to be PROCESSING",
+            lambda: cli_json(db_path, "show", made["id"])["status"] == "PROCESSING",
+        )
+        tabs = children(web.process.pid)
+        assert len(tabs) == 1, tabs  # this tab's TUI
+        runners = poll("its runner", lambda: runner_pids(made["id"]))
+        assert os.getsid(runners[0]) != os.getsid(tabs[0])  # a session of its own
+        page.close()
+        browser.close()
+        poll("the tab's TUI to end", lambda: not children(web.process.pid))
+        assert not pid_alive(tabs[0]) and pid_alive(runners[0])
+        shown = cli_json(db_path, "show", made["id"])  # (also recovers a run whose runner died)
+        assert shown["status"] == "PROCESSING", shown
+    finally:
+        gate.touch()  # let the items finish, whatever happened
+    ended = poll(
+        "the batch to end",
+        lambda: (b := cli_json(db_path, "show", made["id"]))["status"] != "PROCESSING" and b,
+    )
+    assert ended["status"] == "COMPLETE", ended
+    assert all(Path(item["output_path"]).read_text() == "made\n" for item in ended["items"])
+
+
+def test_a_token_is_required_off_loopback_and_on_every_request(web_server, db_path, tmp_path):
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    refused = subprocess.run(
+        [sys.executable, "-m", "batchtui", "--db", str(db_path), "web", "--host", "0.0.0.0"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert refused.returncode == 2 and refused.stdout == "", refused
+    assert refused.stderr.count("\n") == 1 and "needs --token-file" in refused.stderr
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    web = web_server("--token-file", str(token_file))
+    cookie = f"batchtui-web-{web.base.rsplit(':', 1)[1]}"
+    with httpx.Client(base_url=web.base, timeout=30) as client:
+        for path in ("/", "/static/js/textual.js", "/ws", "/?token=wrong-token-0123456789"):
+            assert client.get(path).status_code == 401, path
+        assert client.get("/ws", headers=UPGRADE).status_code == 401
+        assert client.get("/", headers={"Cookie": f"{cookie}=wrong"}).status_code == 401
+        given = client.get(f"/?token={TOKEN}&fontsize=20")
+        assert given.status_code == 303 and given.headers["location"] == "/?fontsize=20"
+        set_cookie = given.headers["set-cookie"]
+        assert set_cookie.startswith(f"{cookie}={TOKEN};") and "HttpOnly" in set_cookie
+        assert "SameSite=Lax" in set_cookie
+        with_cookie = {"Cookie": f"{cookie}={TOKEN}"}
+        page = client.get("/", headers=with_cookie)
+        assert page.status_code == 200 and f'"ws://{web.base[7:]}/ws"' in page.text
+        assert client.get("/static/js/textual.js", headers=with_cookie).status_code == 200
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        assert client.get("/", headers=bearer).status_code == 200
+        foreign = {**UPGRADE, **with_cookie, "Origin": "http://evil.example"}  # another site
+        assert client.get("/ws", headers=foreign).status_code == 403
+
+
+def test_without_a_token_only_loopback_names_and_same_origin_sockets(web_server):
+    web = web_server()
+    foreign = {**UPGRADE, "Origin": "http://evil.example"}
+    with httpx.Client(base_url=web.base, timeout=30) as client:
+        assert client.get("/").status_code == 200
+        # A name rebound to 127.0.0.1 by a web site's DNS: refused.
+        assert client.get("/", headers={"Host": "evil.example:80"}).status_code == 403
+        assert client.get("/ws", headers=foreign).status_code == 403
