@@ -150,7 +150,7 @@ def _lock_case(tmp_path: Path) -> dict[str, tuple[dict, str]]:
     return {
         "duration above limit": (
             {"duration": 61.0},
-            "duration 61s exceeds YouTube Shorts's limit of 60s",
+            "duration 61s exceeds the YouTube Shorts limit of 60s",
         ),
         "unbalanced quotes": (
             {"generator": "command", "command": "echo 'x {output}"},

@@ -257,7 +257,7 @@ async def test_import_lock_errors_inline_then_unlock(db_path, tmp_path):
         await pilot.press("l")
         await pilot.pause()
         problems = str(app.screen.query_one("#problems").render())
-        assert "duration 90s exceeds YouTube Shorts's limit of 60s" in problems
+        assert "duration 90s exceeds the YouTube Shorts limit of 60s" in problems
         assert service.get(made.id).status is BatchStatus.DRAFT
 
         duration = app.screen.query_one("#f-duration", Input)

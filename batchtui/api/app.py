@@ -116,6 +116,15 @@ class Concurrency(BaseModel):
     value: int = Field(ge=1, le=64)
 
 
+class DuplicateRequest(BaseModel):
+    """`POST /v1/batch/{id}/duplicate` (the body is optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(
+        default=None, min_length=1, max_length=200, description="default: '<name> (copy)'"
+    )
+
+
 class RunRequest(BaseModel):
     """`POST /v1/batch/{id}/start` and `.../retry` (the body is optional)."""
 
@@ -343,6 +352,18 @@ def create_app(service: BatchService, *, token: str | None = None) -> FastAPI:
     def lock(ref: str) -> dict[str, Any]:
         """Validate and freeze the config (DRAFT → LOCKED)."""
         return batch_json(service.lock(ref))
+
+    @route(
+        "POST",
+        "/v1/batch/{ref}/duplicate",
+        status_code=201,
+        openapi_extra=_body_doc(DuplicateRequest, required=False),
+    )
+    async def duplicate(ref: str, request: Request) -> JSONResponse:
+        """A new DRAFT batch from this one: its config and items, none of its runs."""
+        body = await _parse(request, DuplicateRequest, empty=b"{}")
+        made = await run_in_threadpool(service.duplicate, ref, body.name)
+        return JSONResponse(batch_json(made), status_code=201)
 
     @route("POST", "/v1/batch/{ref}/unlock")
     def unlock(ref: str) -> dict[str, Any]:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING
+
 from ..core.errors import ValidationError
+from ..core.textsafe import one_line
 from .base import CliBase, read_lines
 from .output import item_json
 from .parser import config_fields
+
+if TYPE_CHECKING:
+    from ..core.models import Batch
 
 
 class EditVerbs(CliBase):
@@ -19,6 +26,7 @@ class EditVerbs(CliBase):
             raise ValidationError("--set gives template parameters: use it with --template")
         else:
             batch = self.service.create(self.args.name, **config_fields(self.args))
+        self._warn_same_name(batch)
         if batch.items:
             return self.batch_result(
                 batch,
@@ -29,6 +37,24 @@ class EditVerbs(CliBase):
             batch,
             f"created '{batch.name}' ({batch.id}), DRAFT — next: batchtui add {batch.id} "
             f'"a prompt" …',
+        )
+
+    def _warn_same_name(self, batch: Batch) -> None:
+        others = [i for i in self.service.same_name(batch.name) if i != batch.id]
+        if others:
+            shown = ", ".join(others[:3]) + (" …" if len(others) > 3 else "")
+            sys.stderr.write(
+                f"batchtui: note: {len(others)} other batch{'es' * (len(others) > 1)} "
+                f"already named '{one_line(batch.name, 40)}' ({shown}); ids tell them apart\n"
+            )
+
+    def do_duplicate(self) -> int:
+        batch = self.service.duplicate(self.args.id, self.args.name)
+        self._warn_same_name(batch)
+        return self.batch_result(
+            batch,
+            f"created '{batch.name}' ({batch.id}), DRAFT, a copy of the config and "
+            f"{len(batch.items)} items of {self.args.id} — next: batchtui lock {batch.id}",
         )
 
     def do_delete(self) -> int:
@@ -49,7 +75,9 @@ class EditVerbs(CliBase):
             if self.args.pattern:
                 raise ValidationError("--pattern goes with --csv or --jsonl")
             contents = list(self.args.contents)
-            if self.args.file:
+            if contents == ["-"] and not self.args.file:  # `add ID -`: the lines of stdin
+                contents = read_lines("-")
+            elif self.args.file:
                 contents += read_lines(self.args.file)
             if not contents:
                 raise ValidationError("nothing to add: give CONTENT arguments, --file or --csv")
@@ -84,6 +112,10 @@ class EditVerbs(CliBase):
             if fields
             else self.service.get(self.args.id)
         )
+        if fields:  # a value the lock will refuse is said now, not at lock
+            problems = [p for p in self.service.lock_problems(batch.id) if "has no items" not in p]
+            if problems:
+                sys.stderr.write(f"batchtui: note: saved, but lock will refuse: {problems[0]}\n")
 
         def human() -> None:
             for key, value in batch.config.model_dump().items():

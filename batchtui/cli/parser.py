@@ -210,6 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("offset", metavar="OFFSET", type=int, help="e.g. -1 up one, 2 down two")
     sub = verb("config", "change config (DRAFT); with no flags, show it", json=True)
     _config_flags(sub)
+    sub = verb(
+        "duplicate",
+        "a new DRAFT batch from this one: its config and items, none of its runs",
+        json=True,
+    )
+    sub.add_argument("--name", "-n", help="the new batch's name (default: '<name> (copy)')")
     sub = verb("rename", "rename a batch (DRAFT)", json=True)
     sub.add_argument("name", metavar="NAME")
     verb("lock", "validate and freeze the config (DRAFT → LOCKED)", json=True)

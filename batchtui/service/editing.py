@@ -44,6 +44,41 @@ class Editing:
             tx.save(batch)
         return batch
 
+    def duplicate(self, ref: str, name: str | None = None) -> Batch:
+        """A new DRAFT batch with a copy of `ref`'s config and items (not its runs): "a new
+        batch from this one". Named `name`, or "<name> (copy)"."""
+        source = self.ctx.find(ref)
+        if name is None:  # the first free one of "X (copy)", "X (copy 2)", …
+            taken = {s.name.casefold() for s in self.ctx.repo.summaries()}
+            base = source.name[:188]
+            name = f"{base} (copy)"
+            number = 2
+            while name.casefold() in taken:
+                name = f"{base} (copy {number})"
+                number += 1
+        name = clean_name(name)
+        now = self.ctx.clock()
+        items = [
+            BatchItem(id=self.ctx.new_id(), position=position, content=item.content)
+            for position, item in enumerate(source.items, start=1)
+        ]
+        batch = Batch(
+            id=self.ctx.new_id(),
+            name=name,
+            config=source.config.model_copy(deep=True),
+            items=items,
+            created_at=now,
+            updated_at=now,
+        )
+        with self.ctx.repo.transaction() as tx:
+            tx.save(batch)
+        return batch
+
+    def same_name(self, name: str) -> list[str]:
+        """Ids of the batches already named `name` (names need not be unique: ids are)."""
+        wanted = " ".join(name.split()).casefold()
+        return [s.id for s in self.ctx.repo.summaries() if s.name.casefold() == wanted]
+
     def delete(self, ref: str, *, remove_outputs: bool = False) -> Batch:
         """Forget a batch (refused while PROCESSING); its output files stay unless asked.
 
@@ -123,7 +158,7 @@ class Editing:
                 raise ValidationError(
                     f"batch '{batch.name}' holds at most {limit} items; it has "
                     f"{len(batch.items)}, so {room} more fit, not {len(contents)} "
-                    f"(raise it: batchtui config {batch.id} --max-items N)"
+                    "(raise the config's max items)"
                 )
             added = []
             for content in contents:
@@ -170,6 +205,10 @@ class Editing:
             return item
 
         return self.ctx.mutate(ref, "edit", change)
+
+    def lock_problems(self, ref: str) -> list[str]:
+        """What would stop the batch locking now (empty: it would lock)."""
+        return lock_problems(self.ctx.find(ref))
 
     def lock(self, ref: str) -> Batch:
         """Validate and freeze the config (DRAFT → LOCKED), recording its hash."""

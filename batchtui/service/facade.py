@@ -172,6 +172,15 @@ class BatchService:
         """A new DRAFT batch with `config` (or the defaults with `fields` changed)."""
         return self._editing.create(name, config, **fields)
 
+    def duplicate(self, ref: str, name: str | None = None) -> Batch:
+        """A new DRAFT batch with a copy of `ref`'s config and items, named `name` (default:
+        "<name> (copy)")."""
+        return self._editing.duplicate(ref, name)
+
+    def same_name(self, name: str) -> list[str]:
+        """Ids of the batches already named `name` (case and spacing aside)."""
+        return self._editing.same_name(name)
+
     def create_from_template(
         self,
         name: str,
@@ -272,6 +281,11 @@ class BatchService:
     def lock(self, ref: str) -> Batch:
         """Validate and freeze the config (DRAFT → LOCKED), recording its hash."""
         return self._editing.lock(ref)
+
+    def lock_problems(self, ref: str) -> list[str]:
+        """Every reason the batch could not be locked now (empty: it could); for saying so
+        as soon as a value is saved, not only at lock."""
+        return self._editing.lock_problems(ref)
 
     def unlock(self, ref: str) -> Batch:
         """Return a LOCKED batch to DRAFT so it can be edited."""

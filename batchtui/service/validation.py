@@ -119,7 +119,7 @@ def lock_problems(batch: Batch) -> list[str]:
     preset = config.preset
     if config.duration > preset.max_duration:
         problems.append(
-            f"duration {config.duration:g}s exceeds {preset.label}'s limit of "
+            f"duration {config.duration:g}s exceeds the {preset.label} limit of "
             f"{preset.max_duration:g}s"
         )
     workdir = workdir_problem(config.workdir)

@@ -410,7 +410,34 @@ class BatchtuiApp(App[None]):
 
         found = self.safe(self.service.templates)
         templates = [(t.name, t.description) for t in found[0]] if found else []
-        self.push_screen(NewBatchScreen(templates), created)
+        summaries = self.safe(self.service.summaries) or []
+        taken = {summary.name.casefold() for summary in summaries}
+        self.push_screen(NewBatchScreen(templates, taken), created)
+
+    def duplicate(self, batch_id: str, name: str) -> None:
+        """Ask for a name (the source's, "(copy)"), then make a DRAFT from the batch."""
+        from .screens.dialogs import PromptScreen
+
+        def named(answer: str | None) -> None:
+            if not answer:
+                return
+            made = self.safe(self.service.duplicate, batch_id, answer.strip())
+            if made is not None:
+                self.notify(
+                    f"Created '{one_line(made.name, 40)}': {len(made.items)} items, the same "
+                    "config — a DRAFT to change and lock",
+                    markup=False,
+                )
+                self.open_batch(made.id)
+
+        self.push_screen(
+            PromptScreen(
+                f"New batch from '{one_line(name, 40)}'",
+                value=f"{name[:188]} (copy)",
+                hint="Its config and items are copied; none of its runs or outputs.",
+            ),
+            named,
+        )
 
     def save_as_template(self, batch: Batch) -> None:
         """Ask for a name, then save the batch's config and items as a template."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -15,6 +15,7 @@ from textual.widgets import Footer, Header, Input, Static
 from ...core.actions import allowed
 from ...core.states import BatchStatus
 from ...core.summary import BatchSummary
+from ...core.textsafe import one_line
 from .. import display
 from ..messages import RunEnded
 from ..widgets.fitted_table import Column, FittedTable
@@ -51,6 +52,8 @@ COLUMNS = (
 
 LIST_ACTIONS: dict[str, tuple[str, ...]] = {
     "open": (),
+    "duplicate": (),
+    "save_template": (),
     "lock": ("lock", "unlock"),
     "start": ("start",),
     "retry": ("retry",),
@@ -60,6 +63,26 @@ LIST_ACTIONS: dict[str, tuple[str, ...]] = {
 """Each key action of the list, and the batch actions (`core.actions`) that allow it (any of
 them; `open` needs only a selected batch)."""
 
+
+SORTS = ("created", "newest", "name", "status", "last change")
+"""The orders `o` cycles through (the first is the default: oldest first, as created)."""
+STATUS_ORDER = {
+    BatchStatus.PROCESSING: 0,
+    BatchStatus.FAILED: 1,
+    BatchStatus.PARTIAL: 2,
+    BatchStatus.LOCKED: 3,
+    BatchStatus.DRAFT: 4,
+    BatchStatus.COMPLETE: 5,
+}
+SORT_KEYS: dict[str, Callable[[BatchSummary], Any]] = {
+    "created": lambda b: b.created_at,
+    "newest": lambda b: b.created_at,
+    "name": lambda b: (b.name.casefold(), b.created_at),
+    # Running first, then what needs a look (failed, partial), then the rest.
+    "status": lambda b: (STATUS_ORDER.get(b.status, 9), b.created_at),
+    "last change": lambda b: b.updated_at or b.created_at,
+}
+REVERSED = {"newest", "last change"}
 
 FIRST_FRAME_ROWS = 200
 """Batches the first frame is drawn from (more than any terminal shows at once)."""
@@ -107,6 +130,20 @@ class BatchListScreen(AppScreen):
             show=False,
             tooltip='Create the example batch "Space Facts" with three items',
         ),
+        Binding(
+            "D",
+            "duplicate",
+            "Duplicate",
+            show=False,
+            tooltip="New batch from this one: its config and items (asks for a name)",
+        ),
+        Binding(
+            "o",
+            "sort",
+            "Sort",
+            show=False,
+            tooltip="Sort by: created, newest first, name, status, last change (again: next)",
+        ),
         Binding("escape", "clear_filter", "", show=False),
     ]
 
@@ -120,8 +157,9 @@ class BatchListScreen(AppScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = "batches"
+        self.sort = SORTS[0]
         self._filter = ""
+        self._show_title()
         self._batches: dict[str, BatchSummary] = {}
         self._loaded = False
         self.checked = False
@@ -171,9 +209,20 @@ class BatchListScreen(AppScreen):
         self._render_rows(before)
         self.refresh_bindings()
 
+    def _show_title(self) -> None:
+        """The sub-title says how the list is sorted and filtered (neither is ever silent)."""
+        title = "batches"
+        if self.sort != SORTS[0]:
+            title += f" · by {self.sort}"
+        if self._filter:
+            title += f" · filter '{one_line(self._filter, 20)}' (esc clears)"
+        self.sub_title = title
+
     def _visible(self) -> list[BatchSummary]:
         needle = self._filter.casefold()
-        batches = sorted(self._batches.values(), key=lambda b: b.created_at)
+        batches = sorted(self._batches.values(), key=SORT_KEYS[self.sort])
+        if self.sort in REVERSED:
+            batches.reverse()
         if not needle:
             return batches
         return [
@@ -194,10 +243,20 @@ class BatchListScreen(AppScreen):
         """Show the visible batches; with `before` (what was shown), when the same rows stay
         in the same order only the changed ones are redrawn (with 5,000 batches, making every
         row again on each change of a running batch cost ~75 ms)."""
-        empty = not self._batches
-        self.query_one("#empty").set_class(not empty, "hidden")
-        self.table.set_class(empty, "hidden")
         visible = self._visible()
+        empty = not visible
+        message = self.query_one("#empty", Static)
+        message.set_class(not empty, "hidden")
+        self.table.set_class(empty, "hidden")
+        if empty:
+            message.update(
+                Text(
+                    f"No batch matches '{self._filter}' ({len(self._batches)} in all). "
+                    "escape clears the filter; / changes it."
+                )
+                if self._batches
+                else Text(EMPTY_HELP)
+            )
         if before is not None and self.table.has_keys([b.id for b in visible]):
             for batch in visible:
                 if before.get(batch.id) != batch:
@@ -282,6 +341,17 @@ class BatchListScreen(AppScreen):
         if batch is not None:
             self.bt.confirm_delete(batch)
 
+    def action_duplicate(self) -> None:
+        batch = self.selected()
+        if batch is not None:
+            self.bt.duplicate(batch.id, batch.name)
+
+    def action_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self._show_title()
+        self._render_rows()
+        self.notify(f"sorted by {self.sort}", timeout=2)
+
     def action_save_template(self) -> None:
         batch = self._selected_batch()
         if batch is not None:
@@ -306,12 +376,14 @@ class BatchListScreen(AppScreen):
         box.add_class("hidden")
         box.disabled = True
         self._filter = ""
+        self._show_title()
         self._render_rows()
         self.table.focus()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self._filter = event.value.strip()
+        self._show_title()
         self._render_rows()
 
     @on(Input.Submitted, "#filter")

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
 
 from ...core.actions import allowed
-from ...core.errors import ValidationError
+from ...core.errors import BatchtuiError, ValidationError
 from ...core.models import Batch, BatchStatus
 from ...core.platforms import PLATFORMS
 from ...core.textsafe import one_line
@@ -39,6 +39,13 @@ FIELDS: tuple[tuple[str, str, type], ...] = (
     ("output_dir", "Output", str),
 )
 
+
+FIELD_LABELS = {"name": "Name", "platform": "Platform", "generator": "Generator"} | {
+    field: label for field, label, _ in FIELDS
+}
+
+ITEM_KEYS = frozenset({"add", "edit", "remove", "move", "import"})
+"""Actions on the item list: not offered while a config field has the focus."""
 
 EDITOR_ACTIONS = {
     "add": "edit",
@@ -233,16 +240,20 @@ class ItemEditorScreen(AppScreen):
             BatchStatus.LOCKED,
         )
 
-    def show_problems(self, problems: list[str], title: str = "Cannot lock") -> None:
-        """Show validation problems under the panes (cleared by the next success)."""
+    def show_problems(
+        self, problems: list[str], title: str = "Cannot lock", *, warning: bool = False
+    ) -> None:
+        """Show problems under the panes, once each, every one whole (wrapped, not cut);
+        cleared by the next success. `warning`: saved, but the lock will refuse."""
         self._problems = problems
         panel = self.query_one("#problems", Static)
+        panel.set_class(warning, "warning")
         if not problems:
             panel.add_class("hidden")
             return
-        text = Text(f"{title}:\n", style="bold")
-        for problem in problems:
-            text.append(f" • {one_line(problem)}\n")
+        text = Text(f"{title}:", style="bold")
+        for problem in dict.fromkeys(problems):  # the same problem once
+            text.append(f"\n • {one_line(problem, 500)}")
         panel.update(text)
         panel.remove_class("hidden")
 
@@ -252,10 +263,22 @@ class ItemEditorScreen(AppScreen):
             self.reload()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ITEM_KEYS and self._in_form():
+            return False  # the footer offers what the keys do here: typing, not moving items
         needs = EDITOR_ACTIONS.get(action)
         if needs is None:
             return True
         return self.current is not None and allowed(needs, self.current.status)
+
+    def _in_form(self) -> bool:
+        focused = self.focused
+        return focused is not None and focused.id is not None and focused.id.startswith("f-")
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.refresh_bindings()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self.refresh_bindings()
 
     def selected_item_id(self) -> str | None:
         table = self.query_one("#items", DataTable)
@@ -391,8 +414,12 @@ class ItemEditorScreen(AppScreen):
         if field == "name":
             if not raw.strip():
                 return
-            if self.bt.safe(self.bt.service.rename, self.batch_id, raw) is not None:
-                self._saved(field, raw)
+            try:
+                self.bt.service.rename(self.batch_id, raw)
+            except BatchtuiError as exc:
+                self.show_problems([str(exc)], "Not saved")
+                return
+            self._saved(field, raw)
             return
         kind = dict((f, k) for f, _, k in FIELDS).get(field, str)
         current = getattr(self.current.config, field)
@@ -412,7 +439,8 @@ class ItemEditorScreen(AppScreen):
             else:
                 self.bt.service.update_config(self.batch_id, **{field: value})
         except ValidationError as exc:
-            self.show_problems([exc.message.removeprefix("invalid config: ")], "Not saved")
+            found = exc.problems or [exc.message]
+            self.show_problems([p.removeprefix("invalid config: ") for p in found], "Not saved")
             return
         except Exception as exc:  # other refusals: shown, never raised into the app
             self.show_problems([str(exc)], "Not saved")
@@ -421,8 +449,14 @@ class ItemEditorScreen(AppScreen):
 
     def _saved(self, field: str, raw: str) -> None:
         self._shown[field] = raw  # no longer an edit: the refill shows the stored form of it
-        self.show_problems([])
         self.reload()
+        label = FIELD_LABELS.get(field, field)
+        self.notify(f"saved {label}: {one_line(raw, 40) or '(none)'}", timeout=2, markup=False)
+        # A value the lock will refuse (say, longer than the platform allows) is said now,
+        # where it was typed, not at lock.
+        problems = self.bt.safe(self.bt.service.lock_problems, self.batch_id) or []
+        problems = [p for p in problems if "has no items" not in p]
+        self.show_problems(problems, "Saved, but lock will refuse", warning=True)
 
     @on(Input.Submitted, "#config-pane Input")
     def _field_submitted(self, event: Input.Submitted) -> None:
@@ -477,7 +511,9 @@ class ItemEditorScreen(AppScreen):
             self._render_items()
             self.query_one("#items", DataTable).focus()
             return
-        self._flush_focused_field()
+        if self._in_form():  # escape leaves the field (saved, as a blur saves), not the batch
+            self.query_one("#items", DataTable).focus()
+            return
         self.dismiss()
 
     def _flush_focused_field(self) -> None:

@@ -41,10 +41,14 @@ class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
         Binding("enter", "create", "Create"),
     ]
 
-    def __init__(self, templates: list[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self, templates: list[tuple[str, str]] | None = None, taken: set[str] | None = None
+    ) -> None:
         super().__init__()
         self.templates = templates or []
         """(name, description) of each template to offer."""
+        self.taken = taken or set()
+        """The names batches already have (casefolded): typing one of them warns."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -70,15 +74,29 @@ class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
                     allow_blank=False,
                     id="template",
                 )
-            yield Static(
+            yield Static(self._hint(), id="new-hint", classes="dialog-detail")
+
+    def _hint(self) -> Text:
+        return Text(
+            "enter: create · tab: platform"
+            + (", template (its config and items)" if self.templates else "")
+            + " · escape: cancel"
+        )
+
+    @on(Input.Changed, "#name")
+    def _name_changed(self, event: Input.Changed) -> None:
+        name = " ".join(event.value.split())
+        hint = self.query_one("#new-hint", Static)
+        if name and name.casefold() in self.taken:
+            hint.update(
                 Text(
-                    "enter: create · tab: platform"
-                    + (", template (its config and items)" if self.templates else "")
-                    + " · escape: cancel"
-                ),
-                id="new-hint",
-                classes="dialog-detail",
+                    f"⚠ a batch named '{name}' already exists: enter makes another one "
+                    "(ids tell them apart), or choose another name",
+                    style="yellow",
+                )
             )
+        else:
+            hint.update(self._hint())
 
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()
