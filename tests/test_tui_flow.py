@@ -159,7 +159,8 @@ async def test_markup_and_escapes_are_shown_literally(db_path):
         assert name_cell.plain == "Hostile [red]name[/red]"
         await pilot.press("enter")
         await pilot.pause()
-        content = app.screen.query_one("#items").get_row_at(0)[1]
+        table = app.screen.query_one("#items")
+        content = table.source_row(table.selected_key())[1]
         assert content.plain == "[bold]x[/bold] [link=http://e.vil]y[/link] ␛[31mred␛[0m"
 
 

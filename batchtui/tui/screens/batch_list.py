@@ -135,14 +135,14 @@ class BatchListScreen(AppScreen):
             "duplicate",
             "Duplicate",
             show=False,
-            tooltip="New batch from this one: its config and items (asks for a name)",
+            tooltip="New batch from this one: its config and items (asks a name)",
         ),
         Binding(
             "o",
             "sort",
             "Sort",
             show=False,
-            tooltip="Sort by: created, newest first, name, status, last change (again: next)",
+            tooltip="Sort: created, newest, name, status, last change (cycles)",
         ),
         Binding("escape", "clear_filter", "", show=False),
     ]

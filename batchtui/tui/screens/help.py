@@ -10,10 +10,14 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-CONCEPTS = """\
-A batch: one config, up to N items. DRAFT → LOCKED → PROCESSING → COMPLETE,
-PARTIAL or FAILED. Locking validates and freezes the config. Retry re-runs only
-what did not succeed. ctrl+p searches every action. escape closes this help."""
+# One paragraph, wrapped by the dialog to its width (hard line breaks wrapped raggedly once
+# the dialog was narrower than they were long).
+CONCEPTS = (
+    "A batch: one config, up to N items. DRAFT → LOCKED → PROCESSING → COMPLETE, PARTIAL "
+    "or FAILED. Locking validates and freezes the config. Retry re-runs only what did not "
+    "succeed. Runs belong to runner processes: quitting never stops one. ctrl+p searches "
+    "every action. ↑/↓ scroll this help; escape closes it."
+)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -26,9 +30,9 @@ class HelpScreen(ModalScreen[None]):
         self.for_screen = screen
 
     def compose(self) -> ComposeResult:
-        keys = Table(box=None, show_header=False, pad_edge=False)
-        keys.add_column(style="bold", no_wrap=True)
-        keys.add_column()
+        keys = Table(box=None, show_header=False, pad_edge=False, expand=True)
+        keys.add_column(style="bold", no_wrap=True, min_width=6)
+        keys.add_column(ratio=1)
         seen: set[str] = set()
         for binding in [*self.for_screen.BINDINGS, *self.app.BINDINGS]:
             if not isinstance(binding, Binding) or not binding.description:
@@ -41,10 +45,17 @@ class HelpScreen(ModalScreen[None]):
                 display.replace("question_mark", "?"), binding.tooltip or binding.description
             )
         title = getattr(self.for_screen, "HELP_TITLE", "batchtui")
-        with VerticalScroll(classes="dialog help"):
+        extra = getattr(self.for_screen, "HELP_EXTRA", "")
+        with VerticalScroll(classes="dialog help", id="help-body"):
             yield Static(Text(f"Help — {title}", style="bold"), classes="dialog-title")
             yield Static(keys)
+            if extra:
+                yield Static(Text(extra), classes="dialog-detail")
             yield Static(Text(CONCEPTS), classes="dialog-detail")
+
+    def on_mount(self) -> None:
+        # Focused, so ↑/↓/pgup/pgdn scroll a help longer than the terminal (80x24).
+        self.query_one("#help-body").focus()
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -19,12 +19,13 @@ from ...core.platforms import PLATFORMS
 from ...core.textsafe import one_line
 from .. import display
 from ..messages import RunEnded
+from ..widgets.fitted_table import Column, FittedTable
 from ..widgets.item_input import ItemInput, pasted_lines
-from ..widgets.row_table import RowTable
 from .base import AppScreen
 from .dialogs import PromptScreen
 
 NEW_ITEM_HINT = "type an item + enter · esc: done"
+ITEM_COLUMNS = (Column("pos", "#", 3, justify="right"), Column("content", "Item"))
 
 # (field, label, kind) — kind says how the text in the box becomes a config value.
 FIELDS: tuple[tuple[str, str, type], ...] = (
@@ -64,6 +65,7 @@ class ItemEditorScreen(AppScreen):
     """Edit one batch: items on the left, config on the right."""
 
     HELP_TITLE = "item editor"
+    HELP_EXTRA = "tab moves to the config; enter or leaving a field saves it; esc: back to items."
     BINDINGS = [
         Binding("a", "add", "Add", tooltip="Add items (type one, or paste several lines)"),
         Binding("e", "edit", "Edit", tooltip="Edit the selected item in place"),
@@ -101,10 +103,9 @@ class ItemEditorScreen(AppScreen):
         yield Static(id="editor-head")
         with Horizontal(id="editor-body"):
             with Vertical(id="items-pane"):
-                table: DataTable[Text] = RowTable(id="items", cursor_type="row")
-                table.add_column("#", key="pos")
-                table.add_column("Item", key="content")
-                yield table
+                # Fitted: a long item ends in '…' within the pane (an auto-width column ran
+                # off its edge, cut mid-word).
+                yield FittedTable(ITEM_COLUMNS, id="items")
                 yield ItemInput(
                     placeholder=NEW_ITEM_HINT,
                     id="item-input",
@@ -141,6 +142,10 @@ class ItemEditorScreen(AppScreen):
     def on_mount(self) -> None:
         self.reload(fill_form=True)
         self.query_one("#items", DataTable).focus()
+        if self.editable:  # a value the lock will refuse, said on opening as after a save
+            found = self.bt.safe(self.bt.service.lock_problems, self.batch_id) or []
+            problems = [p for p in found if "has no items" not in p]
+            self.show_problems(problems, "Lock will refuse", warning=True)
         self.set_interval(self.bt.poll_interval, self._poll)
 
     def _poll(self) -> None:
@@ -186,16 +191,15 @@ class ItemEditorScreen(AppScreen):
     def _render_items(self) -> None:
         batch = self.current
         assert batch is not None
-        table = self.query_one("#items", DataTable)
+        table = self.query_one("#items", FittedTable)
         cursor = table.cursor_row
-        table.clear()
-        for item in batch.items:
-            table.add_row(
-                Text(str(item.position), justify="right"),
-                display.literal(item.content),
-                key=item.id,
-            )
-        if batch.items:
+        table.sync(
+            [
+                (item.id, (Text(str(item.position)), display.literal(item.content)))
+                for item in batch.items
+            ]
+        )
+        if batch.items and table.row_count:
             table.move_cursor(row=min(max(cursor, 0), len(batch.items) - 1))
         box = self.query_one("#item-input", ItemInput)
         box.disabled = not self.editable

@@ -38,8 +38,9 @@ COLUMNS = (
     Column("try", "Try", 3, justify="right"),
     Column("progress", "Progress", 9),
     Column("time", "Time", 6, justify="right"),
-    Column("content", "Item", weight=2),
-    Column("result", "Output / error", weight=3),
+    # The item's own words matter most at 80 columns: they get the larger share.
+    Column("content", "Item", weight=3),
+    Column("result", "Output / error", weight=2),
 )
 FILTERS = {"all": "all items", "failed": "failed only", "outputs": "outputs only"}
 
@@ -107,14 +108,14 @@ class ProgressScreen(AppScreen):
             "rerun_item",
             "Run again",
             show=False,
-            tooltip="Run the selected item again on purpose, even if it succeeded (asks first)",
+            tooltip="Run the selected item again, a succeeded one too (asks first)",
         ),
         Binding(
             "y",
             "copy_output",
             "Copy path",
             show=False,
-            tooltip="Copy the selected item's output path (or its log's) to the clipboard",
+            tooltip="Copy the output path (or the log's) to the clipboard",
         ),
         Binding(
             "O",
