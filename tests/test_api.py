@@ -145,6 +145,9 @@ def test_every_refusal_is_one_json_line_and_changes_nothing(server, db_path, tmp
         ("GET", "/v1/batch/Twin", None, 409, "ambiguous"),
         ("PUT", f"/v1/batch/{draft.id}/concurrency", b'{"value": 0}', 422, "invalid"),
         ("PATCH", f"/v1/batch/{draft.id}/config", b"[1, 2]", 422, "invalid"),
+        ("POST", f"/v1/batch/{draft.id}/retry", b'{"items": []}', 422, "invalid"),
+        ("POST", f"/v1/batch/{done.id}/retry", b'{"items": [9]}', 409, "forbidden_transition"),
+        ("POST", f"/v1/batch/{draft.id}/duplicate", b'{"name": ""}', 422, "invalid"),
     ]
     before = file_bytes(db_path)
     with server.client() as client:
@@ -154,6 +157,16 @@ def test_every_refusal_is_one_json_line_and_changes_nothing(server, db_path, tmp
             error = response.json()["error"]
             assert error["type"] == kind and "\n" not in error["message"], (path, error)
             assert file_bytes(db_path) == before, f"{method} {path} changed the database"
+        # A web page of another site cannot make changes (a form POST needs no preflight);
+        # the same request from curl or a script, with no Origin, can.
+        forged = client.post(
+            "/v1/batch/",
+            content=b'{"name": "Forged"}',
+            headers={"Origin": "http://evil.example", "Content-Type": "text/plain"},
+        )
+        assert forged.status_code == 403 and forged.json()["error"]["type"] == "cross_origin"
+        assert file_bytes(db_path) == before
+        assert client.post("/v1/batch/", content=b'{"name": "Mine"}').status_code == 201
 
 
 def test_a_token_is_required_off_loopback_and_checked_on_every_request(db_path, tmp_path):

@@ -34,7 +34,7 @@ from ..service import BatchService
 from ..service.views import batch_json, item_json, summary_json
 from .errors import ApiError, install_error_handlers
 from .events import batch_events
-from .security import require_token
+from .security import refuse_cross_site, require_token
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -181,7 +181,8 @@ def create_app(service: BatchService, *, token: str | None = None) -> FastAPI:
         title="batchtui",
         summary="Batches of related media: create, fill, lock, run, follow.",
         redirect_slashes=False,
-        dependencies=[require_token(token)] if token is not None else [],
+        dependencies=[refuse_cross_site()]
+        + ([require_token(token)] if token is not None else []),
     )
     install_error_handlers(app)
     encoded: dict[str, tuple[Progress, bytes]] = {}  # the last progress answer, as sent

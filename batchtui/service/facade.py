@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ValidationError
 from ..core.summary import BatchSummary
-from ..engine.layout import batch_folder
 from ..store import Repository
 from .context import ServiceContext
 
@@ -134,6 +133,8 @@ class BatchService:
 
     def output_folder(self, batch: Batch) -> Path:
         """The folder a batch's outputs (and their logs and manifest) go to."""
+        from ..engine.layout import batch_folder  # not at import: the UI's first frame is quick
+
         return batch_folder(batch.config, batch.id, batch.name)
 
     def find_by_id(self, batch_id: str) -> Batch | None:

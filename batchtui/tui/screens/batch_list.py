@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Footer, Input, Static
 
 from ...core.actions import allowed
 from ...core.states import BatchStatus
@@ -18,6 +18,7 @@ from ...core.summary import BatchSummary
 from ...core.textsafe import one_line
 from .. import display
 from ..messages import RunEnded
+from ..widgets.app_header import app_header
 from ..widgets.fitted_table import Column, FittedTable
 from .base import AppScreen
 
@@ -148,7 +149,7 @@ class BatchListScreen(AppScreen):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield app_header()
         yield Input(
             placeholder="filter: name or status", id="filter", classes="hidden", disabled=True
         )

@@ -10,7 +10,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import DataTable, Footer, Input, Label, Select, Static
 
 from ...core.actions import allowed
 from ...core.errors import BatchtuiError, ValidationError
@@ -19,6 +19,7 @@ from ...core.platforms import PLATFORMS
 from ...core.textsafe import one_line
 from .. import display
 from ..messages import RunEnded
+from ..widgets.app_header import app_header
 from ..widgets.fitted_table import Column, FittedTable
 from ..widgets.item_input import ItemInput, pasted_lines
 from .base import AppScreen
@@ -99,7 +100,7 @@ class ItemEditorScreen(AppScreen):
         self._problems: list[str] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield app_header()
         yield Static(id="editor-head")
         with Horizontal(id="editor-body"):
             with Vertical(id="items-pane"):

@@ -8,11 +8,12 @@ import os
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
 
 from ...core.models import BatchItem
 from ...core.states import TERMINAL_ITEM
 from ...core.textsafe import one_line
+from ..widgets.app_header import app_header
 from ..widgets.log_tail import LogTail
 from .base import AppScreen
 
@@ -33,7 +34,7 @@ class LogScreen(AppScreen):
         self.item = item
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield app_header()
         yield Static(id="log-view-title")
         yield LogTail(id="log-view")
         yield Footer()

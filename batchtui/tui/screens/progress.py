@@ -15,7 +15,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+from textual.widgets import DataTable, Footer, ProgressBar, Static
 
 from ...core.actions import allowed
 from ...core.models import Batch, BatchItem, BatchStatus, ItemStatus
@@ -24,6 +24,7 @@ from ...core.symbols import seconds
 from ...core.textsafe import one_line
 from .. import display
 from ..messages import RunEnded
+from ..widgets.app_header import app_header
 from ..widgets.fitted_table import Column, FittedTable
 from ..widgets.log_tail import LogTail
 from .base import AppScreen
@@ -140,7 +141,7 @@ class ProgressScreen(AppScreen):
         PENDING, then RUNNING) stays in view instead of emptying the table."""
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield app_header()
         yield Static(id="run-head")
         yield ProgressBar(total=1, show_eta=False, id="overall")
         yield Static(id="run-counts")
