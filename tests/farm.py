@@ -97,6 +97,26 @@ class Farm:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
+def descendants(pid: int) -> list[int]:
+    """Every live process descended from `pid` (by parent links: item processes in sessions
+    of their own included), as a box's power-off would take them."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 def tagged(variable: str, value: str) -> list[int]:
     """Pids of live processes with `variable=value` in their environment (an item's tags)."""
     wanted = f"{variable}={value}".encode()

@@ -3,6 +3,7 @@ run on them through `start --cluster`; workers killed, runs cancelled, the sched
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -23,7 +24,7 @@ from batchtui.engine.cluster import cluster_address, preflight
 from batchtui.engine.liveness import BATCH_ENV, ITEM_ENV
 from batchtui.service import BatchService
 
-from .farm import Farm, free_port, tagged
+from .farm import Farm, descendants, free_port, tagged
 from .helpers import batch_file
 
 pytest.importorskip("distributed")
@@ -102,14 +103,17 @@ def test_a_worker_killed_mid_item_reruns_it_on_the_other(
             batch = service.get(batch_id)
             on_w1 = [i.id for i in batch.items if i.worker == "w1" and tagged(ITEM_ENV, i.id)]
         victim["item"] = on_w1[0]
-        # Every item process on the box, frozen first, so none can end (fail or succeed)
-        # before its worker is gone.
-        frozen = [pid for item_id in on_w1 for pid in tagged(ITEM_ENV, item_id)]
+        # Every process on the box, frozen first, so none can end (fail or succeed) before
+        # its worker is gone: all of w1's descendants, also an item it started a moment
+        # ago that the database does not place on w1 yet.
+        frozen = descendants(farm.procs["w1"].pid)
         for pid in frozen:
-            os.kill(pid, signal.SIGSTOP)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
         farm.kill("w1")
         for pid in frozen:
-            os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     async def main() -> None:
         async with anyio.create_task_group() as tg:

@@ -166,3 +166,20 @@ async def test_at_80_columns_the_item_text_gets_the_larger_share(db_path):
         widths = dict(zip([c.key for c in table.spec], table.widths, strict=True))
         assert widths["content"] >= 20 and widths["content"] > widths["result"]
     assert NOW  # the fixed clock the fixtures share
+
+
+async def test_relative_times_age_without_anything_happening(db_path, monkeypatch):
+    from datetime import timedelta
+
+    store(db_path, batch(1, "Still", BatchStatus.DRAFT, [item(1, "x")], age=30))
+    now = [NOW]
+    service = BatchService(Repository(db_path), clock=lambda: now[0])
+    monkeypatch.setattr(BatchListScreen, "AGE_REFRESH", 0.05)
+    app = make_app(service)
+    async with app.run_test(size=(80, 24)):
+        screen = app.screen
+        await wait_until(lambda: screen.checked)
+        changed = lambda: screen.table.source_row(screen.selected_id())[5].plain  # noqa: E731
+        assert changed() == "just now"
+        now[0] = NOW + timedelta(minutes=3)
+        await wait_until(lambda: changed() == "3m ago")

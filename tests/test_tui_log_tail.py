@@ -86,3 +86,16 @@ async def test_a_short_log_that_grows_past_the_pane_keeps_following(tmp_path: Pa
         await pilot.pause()
         await pilot.wait_for_animation()
         assert pane.scroll_y == pane.max_scroll_y and pane.lines[-1] == "late line"
+
+
+async def test_the_nothing_yet_note_says_nothing_was_logged_once_the_item_ends(tmp_path: Path):
+    log = tmp_path / "silent.log"
+    app = TailApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(LogTail)
+        pane.follow(str(log))  # running: nothing yet
+        await pilot.pause()
+        assert list(pane.lines) == ["(nothing logged yet)"]
+        pane.follow(str(log), ended=True)  # the same item, now over, never logged
+        await pilot.pause()
+        assert list(pane.lines) == ["(the item logged nothing)"]

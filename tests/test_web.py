@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -169,6 +170,10 @@ def browser() -> Iterator[Any]:
     )
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
+    # Playwright starts its driver with asyncio's subprocess support: an event loop policy
+    # an earlier test left behind (with a child watcher never attached to a loop) refuses
+    # that, so this test starts from a fresh default policy.
+    asyncio.set_event_loop_policy(None)
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

@@ -181,8 +181,7 @@ def create_app(service: BatchService, *, token: str | None = None) -> FastAPI:
         title="batchtui",
         summary="Batches of related media: create, fill, lock, run, follow.",
         redirect_slashes=False,
-        dependencies=[refuse_cross_site()]
-        + ([require_token(token)] if token is not None else []),
+        dependencies=[refuse_cross_site()] + ([require_token(token)] if token is not None else []),
     )
     install_error_handlers(app)
     encoded: dict[str, tuple[Progress, bytes]] = {}  # the last progress answer, as sent

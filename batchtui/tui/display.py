@@ -79,8 +79,9 @@ def ago(moment: datetime | None, now: datetime) -> str:
 
 
 def item_seconds(item: BatchItem, now: datetime) -> float | None:
-    """How long the item's last attempt ran (so far, while running)."""
-    if item.started_at is None:
+    """How long the item's last attempt ran (so far, while running); None while it waits
+    (a retried item's last attempt is history, not what it is doing)."""
+    if item.started_at is None or item.status is ItemStatus.PENDING:
         return None
     end = item.finished_at or now
     return max(0.0, (end - item.started_at).total_seconds())

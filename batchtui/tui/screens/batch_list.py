@@ -93,6 +93,8 @@ class BatchListScreen(AppScreen):
     """All batches; `enter` opens one (editor while editable, progress once started)."""
 
     HELP_TITLE = "batch list"
+    AGE_REFRESH = 20.0
+    """Seconds between redraws of every row, so that '1m ago' becomes '2m ago' unprompted."""
     AUTO_FOCUS = "#batches"
     BINDINGS = [
         Binding("n", "new", "New", tooltip="Create a batch (name and platform)"),
@@ -166,9 +168,8 @@ class BatchListScreen(AppScreen):
         self.checked = False
         """Whether the list has been read in full (not only from the index) at least once."""
         self.set_interval(self.bt.poll_interval, self._poll)
-        self.set_interval(
-            30, partial(self.reload, every_row=True)
-        )  # "Changed" column ages even when nothing happens
+        # The "Changed" column ages even when nothing happens.
+        self.set_interval(self.AGE_REFRESH, partial(self.reload, every_row=True))
 
     def on_screen_resume(self) -> None:
         if not self._loaded:

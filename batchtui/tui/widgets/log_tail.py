@@ -10,6 +10,7 @@ from textual.widgets import Log
 from ...core.textsafe import inert
 
 TAIL_BYTES = 16 * 1024
+NOTHING_LOGGED = "(the item logged nothing)"
 READ_LIMIT = 256 * 1024
 
 
@@ -32,13 +33,19 @@ class LogTail(Log):
         self._partial = ""
         self._placeholder = False
         """The pane shows a note, not the log: the first real line replaces it."""
+        self._ended = False
 
     def follow(self, path: str | None, *, ended: bool = False) -> None:
         """Switch to another file (or none), starting from its last few KiB; `ended`: the
         item is over, so a missing file means it logged nothing (not: nothing yet)."""
         if path == self.path:
+            if self._placeholder and ended and not self._ended:  # nothing came, and it is over
+                self._ended = True
+                self.clear()
+                self.write_line(NOTHING_LOGGED)
             return
         self.path = path
+        self._ended = ended
         self.clear()
         self.following = True
         self._partial = ""
@@ -49,7 +56,7 @@ class LogTail(Log):
         try:
             size = os.path.getsize(path)
         except OSError:
-            self.write_line("(the item logged nothing)" if ended else "(nothing logged yet)")
+            self.write_line(NOTHING_LOGGED if ended else "(nothing logged yet)")
             self._placeholder = True
             return
         self._offset = max(0, size - TAIL_BYTES)
