@@ -102,6 +102,13 @@ def main() -> int:
             run_before=opening(waiting_for_slots().id, progress=True),
         ),
         shoot("quit.svg", every_status(), run_before=started_here(4), press=["q"]),
+        shoot("list-by-status.svg", every_status(), press=["o", "o", "o"]),
+        shoot(
+            "run-item-again.svg",
+            [partial()],
+            run_before=opening(partial().id, progress=True),
+            press=["R"],
+        ),
     ]
     for path in shots:
         print(path.relative_to(ROOT))

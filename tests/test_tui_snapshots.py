@@ -203,3 +203,40 @@ def test_quit_dialog_offers_to_leave_runs_going(snap_compare, db_path):
         pilot.app.started_here.add(running.id)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=started_here, press=["q"])
+
+
+def test_log_view_full_screen_at_the_end(snap_compare, db_path, tmp_path):
+    """`L`: the selected item's whole log, opened at its end where the error is."""
+    log = tmp_path / "03-how-stars-die.log"
+    log.write_text(
+        "=== attempt 1 of item 3 ===\n$ render.py --text 'How stars die'\n"
+        + "".join(f"frame {n:03d}/150 encoded\n" for n in range(1, 61))
+        + 'Traceback (most recent call last):\n  File "render.py", line 12, in <module>\n'
+        "RuntimeError: out of GPU memory\n"
+    )
+    failed = ran(1, "How stars die", ItemStatus.FAILED, error="exit code 1: out of GPU memory")
+    ended = batch(
+        1, "Space Facts", BatchStatus.FAILED, [failed.model_copy(update={"log_path": str(log)})]
+    )
+    app = app_for(db_path, ended)
+    assert snap_compare(
+        app, terminal_size=SIZE, run_before=opening(ended.id, progress=True), press=["L"]
+    )
+
+
+def test_run_one_item_again_asks_first(snap_compare, db_path):
+    ended = partial()
+    app = app_for(db_path, ended)
+    assert snap_compare(
+        app, terminal_size=SIZE, run_before=opening(ended.id, progress=True), press=["R"]
+    )
+
+
+def test_list_filter_that_matches_nothing_says_so(snap_compare, db_path):
+    app = app_for(db_path, *every_status())
+    assert snap_compare(app, terminal_size=SIZE, press=["slash", "z", "z", "z", "enter"])
+
+
+def test_list_sorted_by_status(snap_compare, db_path):
+    app = app_for(db_path, *every_status())
+    assert snap_compare(app, terminal_size=SIZE, press=["o", "o", "o"])

@@ -152,8 +152,14 @@ class BatchListScreen(AppScreen):
 
     def compose(self) -> ComposeResult:
         yield app_header()
+        # In the flow under the header, one line (docked, it covered the header, which says
+        # the filter is on).
         yield Input(
-            placeholder="filter: name or status", id="filter", classes="hidden", disabled=True
+            placeholder="filter: name or status",
+            id="filter",
+            classes="hidden",
+            disabled=True,
+            compact=True,
         )
         yield FittedTable(COLUMNS, id="batches")
         yield Static(Text(EMPTY_HELP), id="empty", classes="hidden")
