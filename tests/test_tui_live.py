@@ -69,6 +69,24 @@ def _rows_say_what_the_store_says(screen: ProgressScreen, stored: Batch) -> None
         assert tries == str(item.attempts), (item.position, tries, item.attempts)
 
 
+async def _shows(screen: ProgressScreen, status: BatchStatus, limit: float = 30) -> None:
+    """Wait until the screen shows the batch in `status`."""
+    await wait_until(
+        lambda: screen.current is not None and screen.current.status is status, limit=limit
+    )
+
+
+async def _shows_running(screen: ProgressScreen, count: int) -> None:
+    """Wait until the screen shows `count` items RUNNING."""
+    await wait_until(
+        lambda: (
+            screen.current is not None
+            and sum(i.status is ItemStatus.RUNNING for i in screen.current.items) == count
+        ),
+        limit=20,
+    )
+
+
 async def test_rows_follow_a_run_started_here_to_its_end(db_path, make_script, tmp_path):
     batch_id, _ = _made(db_path, make_script, tmp_path, ["one", "fail two", "three", "four"])
     service = BatchService(Repository(db_path), flush_interval=0.02)
@@ -78,10 +96,7 @@ async def test_rows_follow_a_run_started_here_to_its_end(db_path, make_script, t
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, ProgressScreen)
-        await wait_until(
-            lambda: screen.current is not None and screen.current.status is BatchStatus.PARTIAL,
-            limit=30,
-        )
+        await _shows(screen, BatchStatus.PARTIAL)
         await pilot.pause(0.1)
         stored = service.get(batch_id)
         _rows_say_what_the_store_says(screen, stored)
@@ -101,13 +116,7 @@ async def test_a_cancelled_run_says_cancelled_and_counts_what_never_started(
         app.start_background(batch_id, cluster="local")
         await pilot.pause()
         screen = app.screen
-        await wait_until(
-            lambda: (
-                screen.current is not None
-                and sum(i.status is ItemStatus.RUNNING for i in screen.current.items) == 2
-            ),
-            limit=20,
-        )
+        await _shows_running(screen, 2)
         await pilot.press("c")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
@@ -135,30 +144,18 @@ async def test_failed_only_keeps_a_retry_of_those_items_in_view(db_path, make_sc
         app.start_background(batch_id, cluster="local")
         await pilot.pause()
         screen = app.screen
-        await wait_until(
-            lambda: screen.current is not None and screen.current.status is BatchStatus.PARTIAL,
-            limit=30,
-        )
+        await _shows(screen, BatchStatus.PARTIAL)
         await pilot.press("f")
         table = screen.query_one("#run-items")
         assert table.row_count == 2
         (gates / "hold").touch()  # the retry's items wait at their gates: look mid-run
         app.start_background(batch_id, retry=True, cluster="local")
-        await wait_until(
-            lambda: (
-                screen.current is not None
-                and sum(i.status is ItemStatus.RUNNING for i in screen.current.items) == 2
-            ),
-            limit=20,
-        )
+        await _shows_running(screen, 2)
         await pilot.pause(0.1)
         assert table.row_count == 2  # the two being retried, not an empty table
         (gates / "fail_a").touch()
         (gates / "fail_c").touch()
-        await wait_until(
-            lambda: screen.current is not None and screen.current.status is BatchStatus.COMPLETE,
-            limit=30,
-        )
+        await _shows(screen, BatchStatus.COMPLETE)
         await pilot.pause(0.1)
         assert table.row_count == 2
         _rows_say_what_the_store_says(screen, service.get(batch_id))
@@ -180,10 +177,7 @@ async def test_one_chosen_item_runs_again_on_purpose(db_path, make_script, tmp_p
         app.start_background(batch_id, cluster="local")
         await pilot.pause()
         screen = app.screen
-        await wait_until(
-            lambda: screen.current is not None and screen.current.status is BatchStatus.COMPLETE,
-            limit=30,
-        )
+        await _shows(screen, BatchStatus.COMPLETE)
         await pilot.press("j")  # item 2
         await pilot.press("y")  # its output path, to the clipboard (OSC 52)
         assert app.clipboard == service.get(batch_id).items[1].output_path
