@@ -5,6 +5,8 @@ run again on purpose."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -69,6 +71,19 @@ def _rows_say_what_the_store_says(screen: ProgressScreen, stored: Batch) -> None
         assert tries == str(item.attempts), (item.position, tries, item.attempts)
 
 
+@asynccontextmanager
+async def watching(db_path: Path, batch_id: str) -> AsyncIterator[tuple]:
+    """The app at 80x24, the batch started from it and its live screen up: (service, app,
+    pilot, screen)."""
+    service = BatchService(Repository(db_path), flush_interval=0.02)
+    app = make_app(service, poll_interval=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.start_background(batch_id, cluster="local")
+        await pilot.pause()
+        assert isinstance(app.screen, ProgressScreen)
+        yield service, app, pilot, app.screen
+
+
 async def _shows(screen: ProgressScreen, status: BatchStatus, limit: float = 30) -> None:
     """Wait until the screen shows the batch in `status`."""
     await wait_until(
@@ -89,12 +104,7 @@ async def _shows_running(screen: ProgressScreen, count: int) -> None:
 
 async def test_rows_follow_a_run_started_here_to_its_end(db_path, make_script, tmp_path):
     batch_id, _ = _made(db_path, make_script, tmp_path, ["one", "fail two", "three", "four"])
-    service = BatchService(Repository(db_path), flush_interval=0.02)
-    app = make_app(service, poll_interval=0.05)
-    async with app.run_test(size=(80, 24)) as pilot:
-        app.start_background(batch_id, cluster="local")
-        await pilot.pause()
-        screen = app.screen
+    async with watching(db_path, batch_id) as (service, app, pilot, screen):
         assert isinstance(screen, ProgressScreen)
         await _shows(screen, BatchStatus.PARTIAL)
         await pilot.pause(0.1)
@@ -110,12 +120,7 @@ async def test_a_cancelled_run_says_cancelled_and_counts_what_never_started(
 ):
     batch_id, gates = _made(db_path, make_script, tmp_path, ["a", "b", "c", "d", "e"])
     (gates / "hold").touch()
-    service = BatchService(Repository(db_path), flush_interval=0.02)
-    app = make_app(service, poll_interval=0.05)
-    async with app.run_test(size=(80, 24)) as pilot:
-        app.start_background(batch_id, cluster="local")
-        await pilot.pause()
-        screen = app.screen
+    async with watching(db_path, batch_id) as (service, app, pilot, screen):
         await _shows_running(screen, 2)
         await pilot.press("c")
         await pilot.pause()
@@ -138,12 +143,7 @@ async def test_a_cancelled_run_says_cancelled_and_counts_what_never_started(
 
 async def test_failed_only_keeps_a_retry_of_those_items_in_view(db_path, make_script, tmp_path):
     batch_id, gates = _made(db_path, make_script, tmp_path, ["fail a", "b", "fail c"])
-    service = BatchService(Repository(db_path), flush_interval=0.02)
-    app = make_app(service, poll_interval=0.05)
-    async with app.run_test(size=(80, 24)) as pilot:
-        app.start_background(batch_id, cluster="local")
-        await pilot.pause()
-        screen = app.screen
+    async with watching(db_path, batch_id) as (service, app, pilot, screen):
         await _shows(screen, BatchStatus.PARTIAL)
         await pilot.press("f")
         table = screen.query_one("#run-items")
@@ -171,12 +171,7 @@ async def test_failed_only_keeps_a_retry_of_those_items_in_view(db_path, make_sc
 
 async def test_one_chosen_item_runs_again_on_purpose(db_path, make_script, tmp_path):
     batch_id, _ = _made(db_path, make_script, tmp_path, ["one", "two"])
-    service = BatchService(Repository(db_path), flush_interval=0.02)
-    app = make_app(service, poll_interval=0.05)
-    async with app.run_test(size=(80, 24)) as pilot:
-        app.start_background(batch_id, cluster="local")
-        await pilot.pause()
-        screen = app.screen
+    async with watching(db_path, batch_id) as (service, app, pilot, screen):
         await _shows(screen, BatchStatus.COMPLETE)
         await pilot.press("j")  # item 2
         await pilot.press("y")  # its output path, to the clipboard (OSC 52)
