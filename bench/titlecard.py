@@ -1,5 +1,7 @@
 """Real work: the titlecard generator on N items vs the same ffmpeg commands run directly
-with the same concurrency (cards drawn beforehand, so only batchtui's own cost differs).
+with the same concurrency (cards drawn beforehand, so only batchtui's own cost differs); and
+one 5 s 1080x1920 card's encode now (moving headline, silent audio track) vs the still-image
+encode the titlecard did before (kept here, as the reference it is measured against).
 
     python bench/titlecard.py [items]        (default 10)
 """
@@ -10,11 +12,13 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from common import Spread, workspace
 
 from batchtui.core.models import BatchConfig
 from batchtui.generators.base import Job
+from batchtui.generators.media import ffmpeg_exe
 from batchtui.generators.titlecard import encode_argv, render_card
 from batchtui.service import BatchService
 from batchtui.store import Repository
@@ -33,8 +37,9 @@ def direct(n: int) -> float:
                 content=TOPICS[i], attempt=1, config=config, output=folder / f"{i}.mp4",
                 final_output=folder / f"{i}.mp4", scratch=folder, log_path=folder / "log",
             )  # fmt: skip
-            card = folder / f"{i}.png"
-            render_card(job, card)
+            layers = folder / f"card-{i}"
+            layers.mkdir()
+            card = render_card(job, layers, folder / f"{i}.poster.png")
             commands.append(encode_argv(card, job.output, config))
         start = time.perf_counter()
         with ThreadPoolExecutor(CONCURRENCY) as pool:
@@ -44,6 +49,46 @@ def direct(n: int) -> float:
                 )
             )
         return time.perf_counter() - start
+
+
+def still_argv(card: Path, output: Path, config: BatchConfig) -> list[str]:
+    """The titlecard's encode before it moved: one still card, a fade from black, no audio."""
+    return [
+        ffmpeg_exe(), "-y", "-hide_banner", "-nostdin", "-loglevel", "error",
+        "-loop", "1", "-framerate", str(config.fps), "-i", str(card), "-t", f"{config.duration:g}",
+        "-vf", "fade=t=in:st=0:d=0.5,format=yuv420p", "-r", str(config.fps),
+        "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage",
+        "-movflags", "+faststart", str(output),
+    ]  # fmt: skip
+
+
+def one_encode(rounds: int) -> dict:
+    """One 5 s 1080x1920 card: today's encode vs the still-image encode, interleaved."""
+    now: list[float] = []
+    before: list[float] = []
+    with workspace("encode") as folder:
+        config = BatchConfig(output_dir=str(folder))
+        job = Job(
+            batch_id="b", batch_name="Space Facts", item_id="i", index=3, total=10,
+            content=TOPICS[0], attempt=1, config=config, output=folder / "now.mp4",
+            final_output=folder / "now.mp4", scratch=folder, log_path=folder / "log",
+        )  # fmt: skip
+        card = render_card(job, folder, folder / "poster.png")
+        moving = encode_argv(card, job.output, config)
+        still = still_argv(card.poster, folder / "still.mp4", config)
+        for _ in range(rounds):
+            for argv, times in ((still, before), (moving, now)):
+                start = time.perf_counter()
+                subprocess.run(argv, check=True, capture_output=True)
+                times.append(time.perf_counter() - start)
+    ours, theirs = Spread(tuple(now)), Spread(tuple(before))
+    ratios = ours.ratio_to(theirs)
+    ratio = ours.median / theirs.median
+    print(
+        f"one 5 s 1080x1920 card: encode now {ours.text()} vs the still-image encode "
+        f"{theirs.text()} → {ratio:.2f}x (rounds {ratios.low:.2f}–{ratios.high:.2f}x)"
+    )
+    return {"encode_s": ours.median, "still_s": theirs.median, "ratio": ratio}
 
 
 def batchtui(n: int) -> float:
@@ -63,6 +108,7 @@ def batchtui(n: int) -> float:
 
 
 def main(n: int = 10, rounds: int = 3) -> dict:
+    encode = one_encode(max(5, rounds))
     mine: list[float] = []
     peer: list[float] = []
     for _ in range(rounds):  # interleaved: a slow spell of the machine hits both alike
@@ -82,6 +128,7 @@ def main(n: int = 10, rounds: int = 3) -> dict:
         "direct_s": theirs.median,
         "ratio": ratio,
         "ratio_spread": ratios,
+        "encode": encode,
     }
 
 

@@ -144,10 +144,11 @@ def _job(tmp_path: Path, content: str, **config) -> Job:
     ["short", "word " * 2000, "x" * 5000, "[bold]markup[/] \x1b[31m\x00ctl", "שלום 👋 مرحبا"],
 )
 def test_card_renders_any_text_at_the_platform_size(tmp_path, content):
-    card = tmp_path / "card.png"
-    render_card(_job(tmp_path, content, platform="youtube"), card)
-    with Image.open(card) as image:
-        assert image.size == (1920, 1080)
+    job = _job(tmp_path, content, platform="youtube")
+    files = render_card(job, tmp_path, job.poster)
+    for path in (files.background, files.headline, files.poster):
+        with Image.open(path) as image:
+            assert image.size == (1920, 1080)
 
 
 @pytest.mark.anyio

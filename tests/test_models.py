@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from datetime import UTC, datetime, timedelta
 
@@ -303,6 +305,7 @@ def test_fingerprint_survives_a_json_round_trip() -> None:
         {"fps": 24},
         {"background": "#000000"},
         {"text_color": "red"},
+        {"style": "paper"},
         {"output_ext": "mp4"},
         {"validate_output": "exists"},
     ],
@@ -471,3 +474,22 @@ def test_item_progress_is_bounded() -> None:
         item(1, progress=1.5)
     with pytest.raises(pydantic.ValidationError):
         BatchItem(id="x", position=0, content="c")
+
+
+def test_a_config_without_a_style_hashes_as_it_did_before_styles():
+    """Batches locked before styles existed keep their hash (else they could not start)."""
+    old = BatchConfig(
+        generator="fake", output_ext="txt", background="#0f172a", text_color="#f8fafc"
+    )
+    assert "style" not in old.render_fields()
+    fields = {k: v for k, v in old.render_fields().items()}
+    blob = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    assert old.fingerprint() == hashlib.sha256(blob.encode()).hexdigest()[:16]
+    styled = BatchConfig(**{**old.model_dump(), "style": "night"})
+    assert styled.render_fields()["style"] == "night"
+
+
+def test_styles_are_checked_and_an_empty_colour_clears_an_override():
+    with pytest.raises(pydantic.ValidationError, match="unknown style 'neon'"):
+        BatchConfig(style="neon")
+    assert BatchConfig(background="", text_color="  ").background is None

@@ -66,7 +66,13 @@ def test_round_trip_cli_toml_api_keeps_the_config_hash(
     # The file is plain TOML a team can keep in git: no machine folders in it.
     data = tomllib.loads((templates / "shorts.toml").read_text())
     assert data["description"] == "our Shorts"
-    assert data["config"] == {"platform": "tiktok", "duration": 7.0, "retries": 2, "canary": True}
+    assert data["config"] == {
+        "platform": "tiktok",
+        "duration": 7.0,
+        "style": "night",  # the look a new batch names is kept with it
+        "retries": 2,
+        "canary": True,
+    }
     assert data["items"] == ["Why is {{space}} dark?", "Black holes"]
     with TestClient(create_app(service)) as http:
         shown = http.get("/v1/templates/shorts").json()
@@ -182,7 +188,10 @@ def test_the_api_saves_and_deletes_templates(service: BatchService, templates: P
     service.add_items(batch.id, ["one"])
     with TestClient(create_app(service)) as http:
         saved = http.post("/v1/templates", json={"name": "here", "batch": batch.id})
-        assert saved.status_code == 201 and saved.json()["config"] == {"duration": 9.0}
+        assert saved.status_code == 201 and saved.json()["config"] == {
+            "duration": 9.0,
+            "style": "night",
+        }
         document = {
             "name": "doc",
             "items": ["{word} {n}"],

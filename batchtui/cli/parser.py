@@ -59,8 +59,17 @@ def _config_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--output", dest="output_dir", help="output folder")
     group.add_argument("--workdir", help="folder the command runs in (default: here)")
     group.add_argument("--ext", dest="output_ext", help="output file extension (default mp4)")
-    group.add_argument("--background", help="card background colour (name or #rrggbb)")
-    group.add_argument("--text-color", help="card text colour")
+    group.add_argument(
+        "--style",
+        help="the titlecard's look: night (default), sunrise, paper, ocean or mono "
+        "(see: batchtui styles)",
+    )
+    group.add_argument(
+        "--background",
+        help="a solid card background instead of the style's gradient (name or #rrggbb; "
+        "'' clears it)",
+    )
+    group.add_argument("--text-color", help="card text colour (default: the style's; '' clears)")
     group.add_argument(
         "--validate",
         dest="validate_output",
@@ -122,6 +131,7 @@ _CONFIG_KEYS = (
     "output_dir",
     "workdir",
     "output_ext",
+    "style",
     "background",
     "text_color",
     "validate_output",
@@ -281,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     verb("outputs", "output files of succeeded items", json=True)
     verb("generators", "list generators and command placeholders", ref=False, json=True)
     verb("platforms", "list platform presets", ref=False, json=True)
+    verb("styles", "list the titlecard's style presets", ref=False, json=True)
     sub = verb(
         "serve",
         "serve the HTTP API (/v1/batch, docs at /docs) on this database; runs it starts "

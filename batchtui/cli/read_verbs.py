@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 from ..core.platforms import PLATFORMS
@@ -99,12 +100,28 @@ class ReadVerbs(CliBase):
         return self.emit(data, human)
 
     def do_platforms(self) -> int:
-        data = {key: vars(p) for key, p in PLATFORMS.items()}
+        data = {key: dataclasses.asdict(p) for key, p in PLATFORMS.items()}
 
         def human() -> None:
             for p in PLATFORMS.values():
                 self.out.print(
                     f"{p.key:<16}{p.width}x{p.height}  up to {p.max_duration:g}s  ({p.label})"
+                )
+
+        return self.emit(data, human)
+
+    def do_styles(self) -> int:
+        from ..core.styles import DEFAULT_STYLE, STYLES
+
+        data = {key: dataclasses.asdict(style) for key, style in STYLES.items()}
+
+        def human() -> None:
+            for style in STYLES.values():
+                default = "  (default)" if style.key == DEFAULT_STYLE else ""
+                self.out.print(
+                    f"{style.key:<10}{style.label:<12}{style.top} → {style.bottom}, text "
+                    f"{style.text}, accent {style.accent}{default}",
+                    markup=False,
                 )
 
         return self.emit(data, human)

@@ -104,8 +104,16 @@ class BatchConfig(BaseModel):
     output_ext: str = Field(default="mp4", pattern=r"^[A-Za-z0-9]{1,8}$")
     duration: float = Field(default=5.0, gt=0, le=43200)
     fps: int = Field(default=30, ge=1, le=120)
-    background: str = "#0f172a"
-    text_color: str = "#f8fafc"
+    style: str | None = Field(
+        default=None,
+        description="the titlecard's look: a style preset (night, sunrise, paper, ocean, mono)",
+    )
+    background: str | None = Field(
+        default=None, description="a solid background colour instead of the style's gradient"
+    )
+    text_color: str | None = Field(
+        default=None, description="the text colour (default: the style's)"
+    )
     concurrency: int = Field(default=3, ge=1, le=64)
     max_items: int = Field(default=10, ge=1, le=100_000)
     timeout: float = Field(default=600.0, gt=0, le=7 * 24 * 3600)
@@ -163,8 +171,21 @@ class BatchConfig(BaseModel):
 
     @field_validator("background", "text_color")
     @classmethod
-    def _colour(cls, value: str) -> str:
+    def _colour(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():  # '' clears an override: the style decides
+            return None
         return _check_colour(value)
+
+    @field_validator("style")
+    @classmethod
+    def _known_style(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from .styles import STYLES
+
+        if value not in STYLES:
+            raise ValueError(f"unknown style '{value}' (known: {', '.join(STYLES)})")
+        return value
 
     @field_validator("output_dir", "workdir")
     @classmethod
@@ -221,7 +242,8 @@ class BatchConfig(BaseModel):
             "background": self.background,
             "text_color": self.text_color,
             "validate_output": self.validate_output,
-        }
+        } | ({"style": self.style} if self.style is not None else {})
+        # (`style` is new: a config without one hashes as it did before it existed.)
 
     def fingerprint(self) -> str:
         """A short stable hash of the render settings: equal hashes, identically made outputs."""

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from ..generators.base import SIDECARS, sidecar
 from .cluster import ClusterInfo, check, connect
 from .dask_task import run_attempt
 from .executor import Attempt, AttemptResult, FailureKind
@@ -228,6 +229,10 @@ class DaskExecutor:
             if written and written != str(job.output):  # the winning placement's own name
                 try:
                     os.replace(written, job.output)
+                    for suffix in SIDECARS:  # and what it wrote beside it (a poster)
+                        beside = sidecar(Path(written), suffix)
+                        if beside.exists():
+                            os.replace(beside, sidecar(job.output, suffix))
                 except OSError as exc:
                     return AttemptResult.failed(
                         f"the output the worker wrote is not in the output folder: "
@@ -237,6 +242,11 @@ class DaskExecutor:
             if data is not None:  # no shared folder: the output came back with the result
                 try:
                     await anyio.to_thread.run_sync(job.output.write_bytes, data)
+                    for suffix, extra in (result.get("sidecars") or {}).items():
+                        if suffix in SIDECARS:
+                            await anyio.to_thread.run_sync(
+                                sidecar(job.output, suffix).write_bytes, extra
+                            )
                 except OSError as exc:
                     return AttemptResult.failed(
                         f"could not write the output that came back from the worker: "

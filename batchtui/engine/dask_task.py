@@ -35,7 +35,7 @@ import anyio
 
 from ..core.models import utcnow
 from ..generators import get_generator
-from ..generators.base import Job
+from ..generators.base import SIDECARS, Job, sidecar
 from .executor import Attempt, AttemptResult, Outcome
 from .itemlog import ItemLog
 from .local import LocalExecutor
@@ -186,12 +186,17 @@ def run_attempt(job: Job, topic: str, probe: str | None, token: str, grace: floa
         return result
 
     data: bytes | None = None
+    extras: dict[str, bytes] = {}
     result = AttemptResult.failed("the attempt did not end")
     try:
         result = anyio.run(attempt)
         if result.outcome is Outcome.OK and private is not None:
             try:
                 data = local_job.output.read_bytes()
+                for suffix in SIDECARS:  # a poster travels with its output
+                    beside = sidecar(local_job.output, suffix)
+                    if beside.exists():
+                        extras[suffix] = beside.read_bytes()
             except OSError as exc:
                 result = AttemptResult.failed(
                     f"the worker could not read its output: {exc.strerror or exc}"
@@ -200,8 +205,9 @@ def run_attempt(job: Job, topic: str, probe: str | None, token: str, grace: floa
         if private is not None:
             shutil.rmtree(private, ignore_errors=True)
         elif result.outcome is not Outcome.OK:
-            with contextlib.suppress(OSError):  # a partial output never stays behind
-                local_job.output.unlink()
+            for path in (local_job.output, *(sidecar(local_job.output, x) for x in SIDECARS)):
+                with contextlib.suppress(OSError):  # a partial output never stays behind
+                    path.unlink()
         # The last word: every process of the attempt has ended (a cancel waits for it).
         relay.flush(end=time.time())
     return {
@@ -210,6 +216,7 @@ def run_attempt(job: Job, topic: str, probe: str | None, token: str, grace: floa
         "kind": result.kind.value if result.kind else None,
         "sent": relay.sent,
         "data": data,
+        "sidecars": extras,
         "written": str(local_job.output) if private is None else None,
         "stopped": stopped,
     }

@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 
 from ..core.models import BatchConfig, utcnow
-from ..generators.base import GeneratorError, Job
+from ..generators.base import SIDECARS, GeneratorError, Job, sidecar
 from .itemlog import ItemLog
 from .layout import Manifest, read_manifest
 from .verify import verify_output
@@ -56,8 +56,10 @@ class OutputFinisher:
         host that made it), close the log."""
         try:
             os.replace(job.output, job.final_output)
+            extras = _place_sidecars(job)
             manifest = self._manifest(job)
             record = self._record(job, started, log, manifest.run["config_hash"])
+            record.update(extras)
             record["worker"], record["host"] = worker, host
             manifest.append(record)
         except OSError as exc:
@@ -139,13 +141,29 @@ class OutputFinisher:
         }
 
 
+def _place_sidecars(job: Job) -> dict[str, str]:
+    """Move the files the attempt wrote beside its output (a poster) into place with it; the
+    manifest's fields for them (`poster`: its file name)."""
+    placed: dict[str, str] = {}
+    for suffix in SIDECARS:
+        source = sidecar(job.output, suffix)
+        if not os.path.exists(source):
+            continue
+        target = sidecar(job.final_output, suffix)
+        os.replace(source, target)
+        placed[suffix.strip(".").split(".")[0]] = target.name
+    return placed
+
+
 def cleanup(job: Job, log: ItemLog, *, moved: bool = False) -> None:
-    """An attempt ended: close its log, remove a partial output; once the item succeeded
-    (`moved`), its scratch folder too (a failed attempt leaves it for the next one)."""
+    """An attempt ended: close its log, remove a partial output (and what it wrote beside
+    it); once the item succeeded (`moved`), its scratch folder too (a failed attempt leaves it
+    for the next one)."""
     log.close()
     if not moved:  # a partial output never stays behind
-        with contextlib.suppress(FileNotFoundError):
-            job.output.unlink()
+        for path in (job.output, *(sidecar(job.output, suffix) for suffix in SIDECARS)):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
         return
     # Only generators that need a scratch folder make one; asking first is cheaper than
     # rmtree's FileNotFoundError on every item.

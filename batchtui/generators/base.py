@@ -49,10 +49,27 @@ class Job:
     rerender: bool = False
     """Asked for again on purpose: render anew, never take over an earlier finished output."""
 
+    @property
+    def poster(self) -> Path:
+        """Where a generator may write the output's poster (its thumbnail, a PNG): beside
+        `output`; it is moved into place, and recorded in the manifest, with the output."""
+        return sidecar(self.output, POSTER)
+
     def make_scratch(self) -> Path:
         """Create the item's scratch folder and return it."""
         self.scratch.mkdir(parents=True, exist_ok=True)
         return self.scratch
+
+
+POSTER = ".poster.png"
+SIDECARS = (POSTER,)
+"""Files a generator may write beside its output, named after it: `01-x.mp4` has
+`01-x.poster.png`."""
+
+
+def sidecar(output: Path, suffix: str) -> Path:
+    """The file named after `output` with `suffix`: `.01-x.part1.mp4` → `.01-x.part1.poster.png`."""
+    return output.with_name(output.stem + suffix)
 
 
 LineHandler = Callable[[str, str], None]

@@ -31,8 +31,9 @@ PLACEHOLDERS: dict[str, str] = {
     "duration": "duration in seconds",
     "fps": "frames per second",
     "ext": "the output extension",
-    "background": "background colour",
-    "text_color": "text colour",
+    "style": "the style preset's name (night, sunrise, …)",
+    "background": "background colour (the style's top colour unless one was set)",
+    "text_color": "text colour (the style's unless one was set)",
     "scratch": "a private folder for temporary files",
 }
 
@@ -152,7 +153,10 @@ def parsed_template(template: str) -> tuple[Parsed, bool]:
 
 def job_values(job: Job) -> dict[str, str]:
     """The placeholder values for one job."""
+    from ..core.styles import DEFAULT_STYLE, STYLES
+
     config = job.config
+    style = STYLES[config.style or DEFAULT_STYLE]
     return {
         "content": job.content,
         "output": str(job.output),
@@ -167,8 +171,9 @@ def job_values(job: Job) -> dict[str, str]:
         "duration": f"{config.duration:g}",
         "fps": str(config.fps),
         "ext": config.output_ext,
-        "background": config.background,
-        "text_color": config.text_color,
+        "style": style.key,
+        "background": config.background or style.top,  # the style's, unless one was set
+        "text_color": config.text_color or style.text,
         "scratch": str(job.scratch),
     }
 

@@ -1,14 +1,16 @@
-"""The built-in generator: the item's text on a title card, encoded to a real H.264 MP4.
+"""The built-in generator: the item's text on a designed title card, as a real H.264 MP4.
 
-Pillow draws the card at the platform's resolution; ffmpeg (from imageio-ffmpeg, or
-`BATCHTUI_FFMPEG`) turns it into a video of the locked duration and frame rate with a short
-fade-in, reporting progress as it encodes.
+Pillow draws the card (`card.py`: the batch's style, the platform's safe area, one header
+and counter size for the whole series) at the platform's resolution; ffmpeg (from
+imageio-ffmpeg, or `BATCHTUI_FFMPEG`) turns it into a video of the locked duration and frame
+rate, the headline rising into place over a still background, with a silent AAC track, and
+reports progress as it encodes. The finished card is kept beside the video as its poster.
 """
 
 from __future__ import annotations
 
-import functools
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,112 +22,73 @@ from .command import executable_problem
 from .media import ffmpeg_exe
 
 if TYPE_CHECKING:  # Pillow is imported when a card is drawn, not by every command
-    from PIL import ImageDraw, ImageFont
+    from .card import CardSpec
 
 VIDEO_CONTAINERS = ("mp4", "mov", "mkv", "m4v")
-CARD_TEXT_LIMIT = 280
-_FONT_CANDIDATES = ("DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf", "Arial Bold.ttf")
 
 
-@functools.cache
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    from PIL import ImageFont
-
-    for name in _FONT_CANDIDATES:
-        try:
-            return ImageFont.truetype(name, size)
-        except OSError:
-            continue
-    return ImageFont.load_default(size=size)  # Pillow's bundled font: works on any machine
+REVEAL_SECONDS = 0.6
+"""The headline fades in and rises into place over this long, then holds (a still tail
+encodes almost for free)."""
+RISE = 0.015
+"""How far below its place the headline starts, as a fraction of the frame height."""
+AUDIO_RATE = 48_000
 
 
-def _printable(text: str) -> str:
-    # Control characters would draw as boxes; newlines are kept as paragraph breaks.
-    return "".join(ch if ch == "\n" or ch.isprintable() else " " for ch in text)
-
-
-def _wrap(draw: ImageDraw.ImageDraw, text: str, font, max_width: int) -> list[str]:
-    """Greedy word wrap by rendered width; words wider than a line are split."""
-    lines: list[str] = []
-
-    def fits(candidate: str) -> bool:
-        return draw.textlength(candidate, font=font) <= max_width
-
-    for paragraph in text.splitlines() or [""]:
-        line = ""
-        for word in paragraph.split():
-            candidate = f"{line} {word}" if line else word
-            if fits(candidate):
-                line = candidate
-                continue
-            if line:
-                lines.append(line)
-            while len(word) > 1 and not fits(word):
-                low, high = 1, len(word) - 1  # longest prefix that fits: binary search
-                while low < high:
-                    middle = (low + high + 1) // 2
-                    if fits(word[:middle]):
-                        low = middle
-                    else:
-                        high = middle - 1
-                lines.append(word[:low])
-                word = word[low:]
-            line = word
-        lines.append(line)
-    return lines
-
-
-def render_card(job: Job, path: Path) -> None:
-    """Draw the card for `job` as a PNG at the batch's resolution."""
-    from PIL import Image, ImageDraw
+def card_spec(job: Job) -> CardSpec:
+    """What the card of `job` shows, in the batch's style, inside its platform's safe area."""
+    from ..core.platforms import PLATFORMS
+    from ..core.styles import DEFAULT_STYLE, STYLES
+    from .card import CardSpec
 
     config = job.config
-    width, height = config.width, config.height
-    image = Image.new("RGB", (width, height), config.background)
-    draw = ImageDraw.Draw(image)
-    margin = width // 12
-    text = _printable(job.content).strip() or " "
-    if len(text) > CARD_TEXT_LIMIT:  # a card shows a headline, not an essay
-        text = text[: CARD_TEXT_LIMIT - 1].rstrip() + "…"
-    size = max(width, height) // 16
-    lines: list[str] = []
-    line_height = size
-    while size > 14:
-        font = _font(size)
-        lines = _wrap(draw, text, font, width - 2 * margin)
-        line_height = int(size * 1.25)
-        if len(lines) * line_height <= height * 0.6:
-            break
-        size = int(size * 0.9)
-    font = _font(size)
-    max_lines = max(1, int(height * 0.7) // line_height)
-    if len(lines) > max_lines:
-        lines = [*lines[: max_lines - 1], lines[max_lines - 1][:-1] + "…"]
-    top = (height - len(lines) * line_height) // 2
-    for number, line in enumerate(lines):
-        draw.text(
-            (width // 2, top + number * line_height + line_height // 2),
-            line,
-            fill=config.text_color,
-            font=font,
-            anchor="mm",
-        )
-    small = _font(max(16, size // 2))
-    header = _printable(job.batch_name).strip()[:60]
-    draw.text((width // 2, margin), header, fill=config.text_color, font=small, anchor="mt")
-    draw.text(
-        (width // 2, height - margin),
-        f"{job.index} / {job.total}",
-        fill=config.text_color,
-        font=small,
-        anchor="mb",
+    return CardSpec(
+        content=job.content,
+        batch_name=job.batch_name,
+        index=job.index,
+        total=job.total,
+        width=config.width,
+        height=config.height,
+        style=STYLES[config.style or DEFAULT_STYLE],
+        safe=PLATFORMS[config.platform].safe_area,
+        background=config.background,
+        text_color=config.text_color,
     )
-    image.save(path, "PNG")
 
 
-def encode_argv(card: Path, output: Path, config: BatchConfig) -> list[str]:
-    """The ffmpeg command that turns a still card into the locked-length video."""
-    fade = min(0.5, config.duration / 4)
+@dataclass(frozen=True)
+class CardFiles:
+    """The drawn card as files: the still background, the headline layer, the poster."""
+
+    background: Path
+    headline: Path
+    poster: Path
+
+
+def render_card(job: Job, folder: Path, poster: Path) -> CardFiles:
+    """Draw the card of `job`: its layers into `folder` (for the encoder), and its poster (the
+    finished card, the video's thumbnail) at `poster`."""
+    from .card import draw_card
+
+    card = draw_card(card_spec(job))
+    files = CardFiles(folder / "background.png", folder / "headline.png", poster)
+    # Fast PNG compression for the encoder's inputs (read once); the poster is kept.
+    card.background.save(files.background, "PNG", compress_level=1)
+    card.headline.save(files.headline, "PNG", compress_level=1)
+    card.poster().save(files.poster, "PNG", optimize=False)
+    return files
+
+
+def encode_argv(card: CardFiles, output: Path, config: BatchConfig) -> list[str]:
+    """The ffmpeg command that makes the video: the background still, the headline fading in
+    and rising into place, and a silent AAC track (upload paths expect one)."""
+    duration = f"{config.duration:g}"
+    reveal = min(REVEAL_SECONDS, config.duration / 3)
+    rise = f"{RISE:g}*H*pow(max(0\\,1-t/{reveal:g})\\,2)"  # ease-out: quick, then settles
+    graph = (
+        f"[1:v]format=rgba,fade=t=in:st=0:d={reveal:g}:alpha=1[headline];"
+        f"[0:v][headline]overlay=x=0:y='{rise}':eval=frame:format=auto,format=yuv420p[video]"
+    )
     return [
         ffmpeg_exe(),
         "-y",
@@ -133,31 +96,21 @@ def encode_argv(card: Path, output: Path, config: BatchConfig) -> list[str]:
         "-nostdin",
         "-loglevel",
         "error",
-        "-loop",
-        "1",
-        "-framerate",
-        str(config.fps),
-        "-i",
-        str(card),
-        "-t",
-        f"{config.duration:g}",
-        "-vf",
-        f"fade=t=in:st=0:d={fade:g},format=yuv420p",
-        "-r",
-        str(config.fps),
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-tune",
-        "stillimage",
-        "-movflags",
-        "+faststart",
-        "-progress",
-        "pipe:1",
+        "-loop", "1", "-framerate", str(config.fps), "-t", duration, "-i", str(card.background),
+        "-loop", "1", "-framerate", str(config.fps), "-t", duration, "-i", str(card.headline),
+        "-f", "lavfi", "-t", duration,
+        "-i", f"anullsrc=channel_layout=stereo:sample_rate={AUDIO_RATE}",
+        "-filter_complex", graph,
+        "-map", "[video]", "-map", "2:a",
+        "-r", str(config.fps),
+        "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage",
+        "-c:a", "aac", "-b:a", "64k",
+        "-t", duration,
+        "-movflags", "+faststart",
+        "-progress", "pipe:1",
         "-nostats",
         str(output),
-    ]
+    ]  # fmt: skip
 
 
 class TitlecardGenerator(Generator):
@@ -183,8 +136,7 @@ class TitlecardGenerator(Generator):
         return []
 
     async def generate(self, job: Job, ctx: Context) -> None:
-        card = job.make_scratch() / "card.png"
-        await anyio.to_thread.run_sync(render_card, job, card)
+        card = await anyio.to_thread.run_sync(render_card, job, job.make_scratch(), job.poster)
         ctx.progress(0.05)
         total_us = job.config.duration * 1_000_000
 

@@ -32,6 +32,12 @@ class Editing:
         """A new DRAFT batch with `config` (or the defaults with `fields` changed)."""
         name = clean_name(name)
         if config is None:
+            from ..core.styles import DEFAULT_STYLE
+
+            # A new batch names its style: the look it locks is the one it keeps, whatever
+            # a later release's default.
+            if fields.get("style") is None:
+                fields["style"] = DEFAULT_STYLE
             config = make_config(**fields)
         elif fields:
             config = make_config(**{**config.model_dump(), **fields})

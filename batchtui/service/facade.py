@@ -191,11 +191,14 @@ class BatchService:
     ) -> Batch:
         """A new DRAFT batch made by a template (its config, then `fields`; its items), all or
         nothing: a template whose items do not fit or are blank makes no batch."""
+        from ..core.styles import DEFAULT_STYLE
         from .templates import load
         from .validation import check_content, make_config
 
         made, contents = load(template).make(parameters or {})
-        config = make_config(**{**made, **fields})
+        merged = {**made, **{k: v for k, v in fields.items() if v is not None}}
+        merged["style"] = merged.get("style") or DEFAULT_STYLE  # as `create` names one
+        config = make_config(**merged)
         if len(contents) > config.max_items:
             raise ValidationError(
                 f"template '{template}' makes {len(contents)} items but the batch holds at most "

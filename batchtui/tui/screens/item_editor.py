@@ -16,6 +16,7 @@ from ...core.actions import allowed
 from ...core.errors import BatchtuiError, ValidationError
 from ...core.models import Batch, BatchStatus
 from ...core.platforms import PLATFORMS
+from ...core.styles import STYLES
 from ...core.textsafe import one_line
 from .. import display
 from ..messages import RunEnded
@@ -42,9 +43,15 @@ FIELDS: tuple[tuple[str, str, type], ...] = (
 )
 
 
-FIELD_LABELS = {"name": "Name", "platform": "Platform", "generator": "Generator"} | {
-    field: label for field, label, _ in FIELDS
-}
+FIELD_LABELS = {
+    "name": "Name",
+    "platform": "Platform",
+    "generator": "Generator",
+    "style": "Style",
+} | {field: label for field, label, _ in FIELDS}
+
+FIELD_HINTS = {"background": "the style's", "text_color": "the style's"}
+"""What an empty box means."""
 
 ITEM_KEYS = frozenset({"add", "edit", "remove", "move", "import"})
 """Actions on the item list: not offered while a config field has the focus."""
@@ -125,6 +132,15 @@ class ItemEditorScreen(AppScreen):
                         id="f-platform",
                         compact=True,
                     )
+                with Horizontal(classes="field", id="row-style"):
+                    yield Label("Style")
+                    yield Select(
+                        [(f"{style.label}", key) for key, style in STYLES.items()],
+                        allow_blank=True,
+                        prompt="(default)",
+                        id="f-style",
+                        compact=True,
+                    )
                 with Horizontal(classes="field"):
                     yield Label("Generator")
                     yield Select(
@@ -136,7 +152,11 @@ class ItemEditorScreen(AppScreen):
                 for field, label, _ in FIELDS:
                     with Horizontal(classes="field", id=f"row-{field}"):
                         yield Label(label)
-                        yield Input(id=f"f-{field}", compact=True)
+                        yield Input(
+                            id=f"f-{field}",
+                            compact=True,
+                            placeholder=FIELD_HINTS.get(field, ""),
+                        )
         yield Static(id="problems", classes="hidden")
         yield Footer()
 
@@ -236,7 +256,10 @@ class ItemEditorScreen(AppScreen):
             self._shown[field] = text
         self.query_one("#f-platform", Select).value = config.platform
         self.query_one("#f-generator", Select).value = config.generator
+        style = self.query_one("#f-style", Select)
+        style.value = config.style if config.style else Select.NULL
         self.query_one("#row-command").display = config.generator == "command"
+        self.query_one("#row-style").display = config.generator == "titlecard"
         for widget in self.query("#config-pane Input, #config-pane Select"):
             widget.disabled = not self.editable
         # Concurrency may change in any state but a running one (that is on the progress screen).
@@ -474,7 +497,7 @@ class ItemEditorScreen(AppScreen):
 
     @on(Select.Changed, "#config-pane Select")
     def _select_changed(self, event: Select.Changed) -> None:
-        if self.current is None or event.value is Select.BLANK:
+        if self.current is None or event.value is Select.NULL:
             return
         if event.value != event.select.value:
             return  # a stale message from before the form was (re)filled
