@@ -93,8 +93,11 @@ def test_items_cross_the_network_and_outputs_come_back(
         output = Path(item.output_path or "")
         assert output.parent.parent == out_dir and output.stat().st_size > 1000
         assert output.read_bytes()[4:8] == b"ftyp"  # an MP4, verified before it SUCCEEDED
+        poster = output.with_name(output.stem + ".poster.png")  # came back with it
+        assert poster.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     manifest = [json.loads(line) for line in (output.parent / "manifest.jsonl").open()]
     assert {r["worker"] for r in manifest if r["kind"] == "output"} == {"box1", "box2"}
+    assert all(r["poster"].endswith(".poster.png") for r in manifest if r["kind"] == "output")
     # The workers really were elsewhere on the network: they registered from their own subnet.
     registered = logs["scheduler"]
     for _, _, there in boxes:
