@@ -81,14 +81,18 @@ def one_encode(rounds: int) -> dict:
                 start = time.perf_counter()
                 subprocess.run(argv, check=True, capture_output=True)
                 times.append(time.perf_counter() - start)
-    ours, theirs = Spread(tuple(now)), Spread(tuple(before))
-    ratios = ours.ratio_to(theirs)
-    ratio = ours.median / theirs.median
+    ours, theirs, ratio, ratios = compared(now, before)
     print(
         f"one 5 s 1080x1920 card: encode now {ours.text()} vs the still-image encode "
         f"{theirs.text()} → {ratio:.2f}x (rounds {ratios.low:.2f}–{ratios.high:.2f}x)"
     )
     return {"encode_s": ours.median, "still_s": theirs.median, "ratio": ratio}
+
+
+def compared(mine: list[float], peer: list[float]) -> tuple[Spread, Spread, float, Spread]:
+    """Both spreads, the ratio of their medians and the round-by-round ratios."""
+    ours, theirs = Spread(tuple(mine)), Spread(tuple(peer))
+    return ours, theirs, ours.median / theirs.median, ours.ratio_to(theirs)
 
 
 def batchtui(n: int) -> float:
@@ -114,9 +118,7 @@ def main(n: int = 10, rounds: int = 3) -> dict:
     for _ in range(rounds):  # interleaved: a slow spell of the machine hits both alike
         peer.append(direct(n))
         mine.append(batchtui(n))
-    ours, theirs = Spread(tuple(mine)), Spread(tuple(peer))
-    ratios = ours.ratio_to(theirs)
-    ratio = ours.median / theirs.median
+    ours, theirs, ratio, ratios = compared(mine, peer)
     print(
         f"titlecard, {n} items at concurrency {CONCURRENCY}: batchtui {ours.text()} vs the same "
         f"ffmpeg commands directly {theirs.text()} (cards pre-drawn) → {ratio:.2f}x "
