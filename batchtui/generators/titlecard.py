@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from ..core.models import BatchConfig
-from .base import Context, Generator, Job
+from .base import POSTER, Context, Generator, Job
 from .command import executable_problem
 from .media import ffmpeg_exe
 
@@ -136,7 +136,16 @@ class TitlecardGenerator(Generator):
         return []
 
     async def generate(self, job: Job, ctx: Context) -> None:
+        from ..core.styles import DEFAULT_STYLE
+
+        config = job.config
+        # What the card is, in the item's log (the pane would otherwise say it logged nothing).
+        ctx.log(
+            f"titlecard: style {config.style or DEFAULT_STYLE}, {config.width}x"
+            f"{config.height}, {config.duration:g} s at {config.fps} fps"
+        )
         card = await anyio.to_thread.run_sync(render_card, job, job.make_scratch(), job.poster)
+        ctx.log(f"card drawn; encoding (poster: {job.final_output.stem}{POSTER})")
         ctx.progress(0.05)
         total_us = job.config.duration * 1_000_000
 
