@@ -103,3 +103,20 @@ async def test_a_full_batch_says_how_to_make_room_in_the_tui_s_words(db_path):
         await pilot.pause()
         errors = [n.message for n in app._notifications if n.severity == "error"]
         assert errors and "max items" in errors[-1] and "batchtui " not in errors[-1]
+
+
+async def test_the_style_list_saves_the_batch_s_look(db_path):
+    from textual.widgets import Select
+
+    service = BatchService(Repository(db_path))
+    service.create("Form")
+    assert service.get("Form").config.style == "night"  # a new batch names its style
+    app = make_app(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        editor = await _editor(db_path, pilot, app)
+        style = editor.query_one("#f-style", Select)
+        assert style.value == "night"
+        style.value = "paper"
+        await pilot.pause()
+        assert service.get("Form").config.style == "paper"
+        assert any("saved Style: paper" in n.message for n in app._notifications)
