@@ -372,9 +372,9 @@ def test_a_run_this_process_begun_and_dropped_is_recovered_without_a_restart(
     service.lock(made.id)
     service.begin(made.id)
     assert service.recover_orphans() == [], "begun here, about to run: left alone"
-    from batchtui.service.runs import _BEGUN_HERE
+    from batchtui.service.begun import BEGUN_HERE
 
-    _BEGUN_HERE.discard(made.id)  # as after a hand-over whose every write failed
+    BEGUN_HERE.discard(made.id)  # as after a hand-over whose every write failed
     assert [b.id for b in service.recover_orphans()] == [made.id]
     assert service.get(made.id).status is not BatchStatus.PROCESSING
 

@@ -11,6 +11,7 @@ import pydantic
 import pytest
 
 from batchtui.core.errors import TransitionError
+from batchtui.core.run import end_status
 from batchtui.core.models import (
     ACTIONS,
     BATCH_TRANSITIONS,
@@ -352,7 +353,7 @@ def test_derived_end_status(statuses: list[ItemStatus], expected: BatchStatus) -
     batch = make_batch(
         BatchStatus.PROCESSING, [item(n, s) for n, s in enumerate(statuses, start=1)]
     )
-    assert batch.derived_end_status() is expected
+    assert end_status(batch) is expected
 
 
 # ----------------------------------------------------------------------- progress

@@ -18,9 +18,9 @@ import anyio
 from fastapi.concurrency import run_in_threadpool
 
 from ..core.models import Batch, BatchItem, BatchStatus
+from ..core.states import ENDED_BATCH
 from ..service import BatchService
 
-ENDED = (BatchStatus.COMPLETE, BatchStatus.PARTIAL, BatchStatus.FAILED)
 POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 15.0
 
@@ -103,7 +103,7 @@ async def batch_events(
             if batch.status is not shown_status or progress.percent != shown_percent:
                 shown_status, shown_percent = batch.status, progress.percent
                 yield stream.event(batch, "batch", progress.model_dump(mode="json"))
-            if batch.status in ENDED:  # a DRAFT or LOCKED batch is followed until it runs
+            if batch.status in ENDED_BATCH:  # a DRAFT or LOCKED batch is followed until it runs
                 yield stream.event(batch, "end", {"status": batch.status.value})
                 return
             quiet = 0.0

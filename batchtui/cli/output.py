@@ -17,7 +17,7 @@ from ..core.events import (
     ItemStarted,
     ItemWaiting,
 )
-from ..core.states import TERMINAL_ITEM, BatchStatus, ItemStatus
+from ..core.states import BatchStatus, ItemStatus, Phase, phase
 from ..core.summary import BatchSummary
 from ..core.symbols import ICONS, RETRY_ICON, WAITING_ICON, seconds
 from ..core.textsafe import one_line
@@ -88,7 +88,7 @@ def write_items_table(items: list[BatchItem], out: IO[str]) -> None:
     farm = any(item.worker for item in items)  # a render-farm run says where each item ran
     rows = []
     for item in items:
-        waiting = item.status is ItemStatus.PENDING and item.waiting
+        waiting = _waits(item)
         state = _state(item)
         result = (_waiting(item) if waiting else item.error or item.output_path) or ""
         took = seconds(item.duration_seconds) if item.started_at else ""
@@ -100,11 +100,19 @@ def write_items_table(items: list[BatchItem], out: IO[str]) -> None:
     write_table(out, headers, rows, flexible=3, right=frozenset({0, 2, 4}), cap=80)
 
 
+def _waits(item: BatchItem) -> bool:
+    """Whether the item waits for something (a slot, or its retry's time)."""
+    return phase(item) in (Phase.WAITING, Phase.RETRYING)
+
+
 def _state(item: BatchItem) -> str:
     """An item's status as a run's lines show it: a PENDING item may be waiting for a slot
     or to retry."""
-    if item.status is ItemStatus.PENDING and item.waiting:
-        return f"{RETRY_ICON} RETRY" if item.retry_at else f"{WAITING_ICON} WAITING"
+    waits = phase(item)
+    if waits is Phase.RETRYING:
+        return f"{RETRY_ICON} RETRY"
+    if waits is Phase.WAITING:
+        return f"{WAITING_ICON} WAITING"
     return status_text(item.status)
 
 
@@ -201,10 +209,11 @@ class RunDisplay:
         self._source: Batch | None = None
         self._items: dict[str, BatchItem] = {}
         self._running: dict[str, float] = {}
-        self._done = sum(1 for it in batch.items if it.status in TERMINAL_ITEM)
+        begun = batch.progress()
+        self._done = begun.finished
         # The bar fills with successful work, as `progress` counts percent: a run that ends
         # PARTIAL never shows 100%; the description counts the items that finished.
-        self._succeeded = sum(1 for it in batch.items if it.status is ItemStatus.SUCCEEDED)
+        self._succeeded = begun.succeeded
         self._name = one_line(batch.name, 30)
         if self.live:
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -299,8 +308,8 @@ class RunDisplay:
             self._seen[item.id] = now
             if before is None and item.status is not ItemStatus.RUNNING and not item.waiting:
                 continue  # the state found on attaching: the bars show it, no line per item
-            if item.status is ItemStatus.PENDING and item.waiting:
-                self.on_event(ItemWaiting(batch.id, item.id, item.waiting), batch)
+            if _waits(item):
+                self.on_event(ItemWaiting(batch.id, item.id, item.waiting or ""), batch)
             elif item.status is ItemStatus.RUNNING:
                 if before is None or before[0] is not ItemStatus.RUNNING:
                     self.on_event(
@@ -323,7 +332,7 @@ class RunDisplay:
         state = _state(item)
         line = f"{self._where(item)} {state:<13} "
         line += one_line(item.content, 50)
-        if item.status is ItemStatus.PENDING and item.waiting:
+        if _waits(item):
             return f"{line}  — {one_line(_waiting(item), 160)}"
         if item.status is ItemStatus.SUCCEEDED and item.output_path:
             line += f"  → {one_line(item.output_path)}"
@@ -336,7 +345,7 @@ class RunDisplay:
 
         text = Text(f"{self._where(item)} {_state(item):<13} ")
         text.append(one_line(item.content, 50))
-        if item.status is ItemStatus.PENDING and item.waiting:
+        if _waits(item):
             text.append(f"  — {one_line(_waiting(item), 160)}", style="yellow")
         elif item.status is ItemStatus.SUCCEEDED and item.output_path:
             text.append(f"  → {one_line(item.output_path)}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from .errors import TransitionError
-from .states import BatchStatus
+from .states import ENDED_BATCH, BatchStatus
 
 
 class _Named(Protocol):
@@ -28,7 +28,7 @@ ACTIONS: dict[str, frozenset[BatchStatus]] = {
     "start": frozenset({BatchStatus.LOCKED}),
     "retry": frozenset({BatchStatus.PARTIAL, BatchStatus.FAILED}),
     # Chosen items again, on purpose (a succeeded one too): once a run has ended.
-    "rerun": frozenset({BatchStatus.COMPLETE, BatchStatus.PARTIAL, BatchStatus.FAILED}),
+    "rerun": ENDED_BATCH,
     "cancel": frozenset({BatchStatus.PROCESSING}),
     "delete": frozenset(set(BatchStatus) - {BatchStatus.PROCESSING}),
     "concurrency": frozenset({BatchStatus.DRAFT, BatchStatus.LOCKED, BatchStatus.PROCESSING}),

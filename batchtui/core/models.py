@@ -29,6 +29,8 @@ from pydantic import (
 
 from .actions import ACTIONS, require
 from .platforms import DEFAULT_PLATFORM, PLATFORMS, Platform
+from .run import Progress, retry_note
+from .run import progress as run_progress
 from .states import (
     BATCH_TRANSITIONS,
     ENDED_BATCH,
@@ -261,11 +263,6 @@ def default_output_dir() -> str:
     return os.path.join(platformdirs.user_videos_dir(), "batchtui")
 
 
-def retry_note(retry: int, retries: int, at: datetime) -> str:
-    """What an item waiting to be tried again shows: 'retry 2/3 at 14:03:05'."""
-    return f"retry {retry}/{retries} at {at.astimezone():%H:%M:%S}"
-
-
 class AttemptRecord(BaseModel):
     """One ended attempt of an item, as its history keeps it."""
 
@@ -397,22 +394,6 @@ class RunnerInfo(BaseModel):
         return f"pid {self.pid} on {self.host}{kind}, started {started}, heartbeat {beat:.0f}s ago"
 
 
-class Progress(BaseModel):
-    """A batch's progress, derived from its items (never stored)."""
-
-    batch_id: str
-    status: BatchStatus
-    total: int
-    counts: dict[ItemStatus, int]
-    finished: int
-    succeeded: int
-    failed: int
-    percent: float
-    """Successful work: succeeded items count 1, running ones their progress, others 0."""
-    elapsed: float | None
-    eta: float | None
-
-
 class Batch(BaseModel):
     """A named series: one config, up to `config.max_items` items, one lifecycle."""
 
@@ -468,104 +449,10 @@ class Batch(BaseModel):
                 return item
         raise KeyError(item_id)
 
-    def counts(self) -> dict[ItemStatus, int]:
-        """How many items are in each status (every status present, zero or not)."""
-        counts = dict.fromkeys(ItemStatus, 0)
-        for item in self.items:
-            counts[item.status] += 1
-        return counts
-
-    def derived_end_status(self) -> BatchStatus:
-        """The end state the items imply: all succeeded, none, or some."""
-        succeeded = sum(1 for item in self.items if item.status is ItemStatus.SUCCEEDED)
-        if self.items and succeeded == len(self.items):
-            return BatchStatus.COMPLETE
-        if succeeded == 0:
-            return BatchStatus.FAILED
-        return BatchStatus.PARTIAL
-
-    def end_run(self, now: datetime, running_error: str) -> None:
-        """Close a run: items mid-flight become INTERRUPTED, never-started ones CANCELLED, and
-        the end state is derived from the items."""
-        for item in self.items:
-            if item.status is ItemStatus.RUNNING:
-                item.move_to(ItemStatus.INTERRUPTED)
-                item.finished_at = now
-                item.error = item.error or running_error
-            elif item.status is ItemStatus.PENDING:
-                item.move_to(ItemStatus.CANCELLED)
-                item.error = (
-                    f"waited to retry when the run ended; retry resumes at "
-                    f"{item.retry_at.astimezone():%H:%M:%S}"
-                    if item.retry_at is not None
-                    else "never started: the run ended first"
-                )
-                item.waiting = None
-        self.move_to(self.derived_end_status())
-        self.finished_at = now
-        self.updated_at = now
-        self.runner = None
-        self.cancelled = True if self.cancel_requested else None
-        self.cancel_requested = False
-
     def progress(self, now: datetime | None = None) -> Progress:
-        """Counts, percent, elapsed and ETA for the current (or last) run."""
-        now = now or utcnow()
-        counts = self.counts()
-        total = len(self.items)
-        finished = sum(counts[s] for s in TERMINAL_ITEM)
-        # Percent complete counts successful work only: a batch with failures never shows
-        # 100%, so the bar itself says "not all done" (ETA, below, counts every ended item).
-        good_work = sum(
-            1.0
-            if it.status is ItemStatus.SUCCEEDED
-            else it.progress
-            if it.status is ItemStatus.RUNNING
-            else 0.0
-            for it in self.items
-        )
-        percent = 100.0 * good_work / total if total else 0.0
-        elapsed = eta = None
-        if self.started_at is not None:
-            end = self.finished_at if self.status in ENDED_BATCH and self.finished_at else now
-            elapsed = max(0.0, (end - self.started_at).total_seconds())
-            if self.status is BatchStatus.PROCESSING:
-                eta = self._eta(elapsed)
-            elif self.status in ENDED_BATCH:
-                eta = 0.0
-        return Progress(
-            batch_id=self.id,
-            status=self.status,
-            total=total,
-            counts=counts,
-            finished=finished,
-            succeeded=counts[ItemStatus.SUCCEEDED],
-            failed=counts[ItemStatus.FAILED]
-            + counts[ItemStatus.CANCELLED]
-            + counts[ItemStatus.INTERRUPTED],
-            percent=round(percent, 1),
-            elapsed=elapsed,
-            eta=eta,
-        )
-
-    def _eta(self, elapsed: float) -> float | None:
-        # Rate over this run only: items that succeeded before it started are not its work.
-        started = self.started_at
-        in_run = [
-            it
-            for it in self.items
-            if not (
-                it.status is ItemStatus.SUCCEEDED
-                and it.finished_at is not None
-                and started is not None
-                and it.finished_at < started
-            )
-        ]
-        done = sum(1.0 if it.status in TERMINAL_ITEM else it.progress for it in in_run)
-        remaining = len(in_run) - done
-        if done <= 0 or elapsed <= 0:
-            return None
-        return max(0.0, elapsed * remaining / done)
+        """Counts, phases, percent, elapsed, rate and ETA for the current (or last) run (the
+        fold's `progress`, at `now` or the current time)."""
+        return run_progress(self, now or utcnow())
 
 
 __all__ = [

@@ -1,10 +1,12 @@
-"""The lifecycle states of batches and items and the one table of moves between them: plain
-enums and dicts, importable without the models (the TUI draws its first frame before pydantic
-is loaded)."""
+"""The lifecycle states of batches and items, their named sets, an item's phase within a run,
+and the one table of moves between them: plain enums and dicts, importable without the models
+(the TUI draws its first frame before pydantic is loaded)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from .errors import TransitionError
 
@@ -34,16 +36,58 @@ class ItemStatus(StrEnum):
     not a failure of its own; retry runs it."""
 
 
-TERMINAL_ITEM = frozenset(
-    {
-        ItemStatus.SUCCEEDED,
-        ItemStatus.FAILED,
-        ItemStatus.CANCELLED,
-        ItemStatus.INTERRUPTED,
-        ItemStatus.SKIPPED,
-    }
-)
+# The named sets of states: every "has it ended", "did it fail" in the code is one of these.
+FAILED_ITEM = frozenset({ItemStatus.FAILED, ItemStatus.CANCELLED, ItemStatus.INTERRUPTED})
+"""Item states of a failure of the item's own (SKIPPED is not one: the run stopped first)."""
+DID_NOT_SUCCEED = FAILED_ITEM | {ItemStatus.SKIPPED}
+"""Item states of an item that ended without success: what `failed` lists, what the
+failed-only filter shows and what a retry of an ended batch runs."""
+TERMINAL_ITEM = DID_NOT_SUCCEED | {ItemStatus.SUCCEEDED}
+"""Item states that end an item's part in a run, however it ended."""
+NEVER_STARTED_ENDS = frozenset({ItemStatus.CANCELLED, ItemStatus.SKIPPED})
+"""The ends an item can reach without having started."""
 ENDED_BATCH = frozenset({BatchStatus.COMPLETE, BatchStatus.PARTIAL, BatchStatus.FAILED})
+"""Batch states of a batch whose (last) run has ended."""
+
+
+class _Waits(Protocol):
+    """What `phase` reads of an item (a `BatchItem`)."""
+
+    @property
+    def status(self) -> ItemStatus: ...
+
+    @property
+    def waiting(self) -> str | None: ...
+
+    @property
+    def retry_at(self) -> datetime | None: ...
+
+
+class Phase(StrEnum):
+    """Where an item is within a run: its status, with PENDING told apart by what it waits for."""
+
+    PENDING = "pending"
+    """Waits for its batch's turn (a concurrency slot)."""
+    WAITING = "waiting"
+    """Has its turn, and waits for something else first (a host-wide slot)."""
+    RETRYING = "retrying"
+    """A failed attempt is to be tried again, at its `retry_at`."""
+    RUNNING = "running"
+    ENDED = "ended"
+    """In one of `TERMINAL_ITEM`: nothing more happens to it in this run."""
+
+
+def phase(item: _Waits) -> Phase:
+    """The phase of `item` (a waiting PENDING item with a retry time is waiting to retry)."""
+    status = item.status
+    if status is ItemStatus.RUNNING:
+        return Phase.RUNNING
+    if status is not ItemStatus.PENDING:
+        return Phase.ENDED
+    if not item.waiting:
+        return Phase.PENDING
+    return Phase.RETRYING if item.retry_at is not None else Phase.WAITING
+
 
 BATCH_TRANSITIONS: dict[BatchStatus, frozenset[BatchStatus]] = {
     BatchStatus.DRAFT: frozenset({BatchStatus.LOCKED}),

@@ -1,4 +1,5 @@
-"""Applies engine events to a batch in memory and persists them, coalesced.
+"""Persists a run: engine events are folded into the batch in memory (`core.run.apply`) and
+written out, coalesced.
 
 TinyDB rewrites the whole file on every write, so writing once per event would make a
 1,000-item batch cost a million item-writes. The recorder keeps the running batch in memory,
@@ -17,17 +18,10 @@ from datetime import datetime
 
 import anyio
 
+from ..core import run
 from ..core.errors import BusyError, StoreError
-from ..core.events import (
-    EngineEvent,
-    ItemFinished,
-    ItemPlaced,
-    ItemProgress,
-    ItemRetrying,
-    ItemStarted,
-    ItemWaiting,
-)
-from ..core.models import Batch, BatchStatus, ItemStatus, RunnerInfo, retry_note
+from ..core.events import EngineEvent
+from ..core.models import Batch, BatchStatus, RunnerInfo
 from ..engine.liveness import process_token
 from ..engine.scheduler import Scheduler
 from ..store import Repository
@@ -98,49 +92,11 @@ class RunRecorder:
         self._last_failure: tuple[object, ...] | None = None
 
     def apply(self, event: EngineEvent) -> None:
-        """Fold one engine event into the in-memory batch (called on the event loop)."""
-        item = self._items.get(event.item_id)
+        """Fold one engine event into the in-memory batch (called on the event loop) and
+        mark what changed for the next flush."""
+        item = run.apply(self.batch, event, self._items)
         if item is None:
             return
-        if isinstance(event, ItemWaiting):
-            item.waiting = event.detail
-        elif isinstance(event, ItemStarted):
-            if item.retry_at is not None:  # an automatic retry: the failed attempt is kept
-                item.close_attempt()
-            item.move_to(ItemStatus.RUNNING)
-            item.waiting = None
-            item.attempts = event.attempt
-            item.started_at = event.at
-            item.finished_at = None
-            item.progress = 0.0
-            item.error = None
-            item.log_path = event.log_path
-            item.job_ref = event.job_ref
-            item.worker = None
-            item.host = event.host
-            item.retry_at = None
-        elif isinstance(event, ItemRetrying):
-            item.move_to(ItemStatus.PENDING)
-            item.finished_at = event.at
-            item.error = event.error
-            item.progress = 0.0
-            item.retry_at = event.retry_at
-            item.retries_used = event.retry
-            item.waiting = retry_note(event.retry, event.retries, event.retry_at)
-        elif isinstance(event, ItemPlaced):
-            item.worker = event.worker
-            item.host = event.host
-        elif isinstance(event, ItemProgress):
-            if item.status is ItemStatus.RUNNING:
-                item.progress = event.fraction
-        elif isinstance(event, ItemFinished):
-            item.move_to(event.status)
-            item.waiting = None
-            item.finished_at = event.at
-            item.error = event.error
-            if event.status is ItemStatus.SUCCEEDED:
-                item.output_path = event.output_path
-                item.progress = 1.0
         self._changed.add(item.id)
         self.dirty = True
         if self.listener is not None:
@@ -249,8 +205,8 @@ class RunRecorder:
 
     def finish(self) -> Batch:
         """End the run: items left mid-flight become INTERRUPTED, the end state is derived."""
-        self.batch.end_run(self.clock(), "the run stopped while it was running")
-        self._changed.update(self._items)  # end_run may have touched any item
+        run.end(self.batch, self.clock(), "the run stopped while it was running")
+        self._changed.update(self._items)  # the end may have touched any item
         doc = self._prepare()
         for attempt in range(FINAL_WRITE_TRIES):
             try:

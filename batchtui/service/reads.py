@@ -8,17 +8,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..core.errors import NotFoundError
-from ..core.states import ItemStatus
+from ..core.states import DID_NOT_SUCCEED, ItemStatus
 from ..core.summary import BatchSummary
 from .context import ServiceContext
 
 if TYPE_CHECKING:
     from ..core.models import Batch, BatchItem, Progress
-
-_NOT_SUCCEEDED = frozenset(
-    {ItemStatus.FAILED, ItemStatus.CANCELLED, ItemStatus.INTERRUPTED, ItemStatus.SKIPPED}
-)
-
 
 PROGRESS_FRESH = 0.1
 """Seconds a progress answer is reused for the same version of a batch: a thousand clients
@@ -77,7 +72,7 @@ class Reads:
 
     def failed(self, ref: str) -> list[BatchItem]:
         """Items that did not succeed in an ended or running batch (with their reasons)."""
-        return [item for item in self.get(ref).items if item.status in _NOT_SUCCEEDED]
+        return [item for item in self.get(ref).items if item.status in DID_NOT_SUCCEED]
 
     def outputs(self, ref: str) -> list[BatchItem]:
         """Succeeded items with their output files."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from ..core import run as fold
 from ..core.actions import require
 from ..core.errors import (
     BusyError,
@@ -23,12 +24,13 @@ from ..core.errors import (
     TransitionError,
     ValidationError,
 )
-from ..core.models import Batch, BatchStatus, ItemStatus, RunnerInfo, retry_note
+from ..core.models import Batch, BatchStatus, RunnerInfo
 from ..engine.cluster import cluster_address, preflight
 from ..engine.liveness import kill_batch_processes, same_process_alive
 from ..runners.detached import runner_log, spawn_runner
 from ..runners.in_process import run_batch
 from ..runners.recorder import Listener, runner_info
+from .begun import BEGUN_HERE, BegunRuns
 from .context import ServiceContext
 from .refs import resolve_item
 from .validation import run_problems
@@ -38,11 +40,6 @@ if TYPE_CHECKING:
 
 STALE_RUNNER = timedelta(minutes=5)
 HANDOVER_WAIT = 15.0
-
-_BEGUN_HERE: set[str] = set()
-"""Batches this process has begun and not yet runs or handed over (process-wide: any service
-in it may ask): the only ones recorded as this process's own that recovery leaves alone. Any
-other is a run this process failed to start, and is ended like any orphan."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +58,8 @@ class Runs:
         self.ctx = ctx
         self.active: dict[str, Scheduler] = {}
         """Runs this process drives now, by batch id."""
-        self.beginning = _BEGUN_HERE
+        self.beginning: BegunRuns = BEGUN_HERE
+        """Runs begun here and not yet active or handed over (shared process-wide)."""
 
     def is_running_here(self, batch_id: str) -> bool:
         return batch_id in self.active
@@ -105,7 +103,7 @@ class Runs:
                     raise ValidationError("no item chosen to run again")
                 todo = [it for it in batch.items if it.id in chosen]
             else:
-                todo = [it for it in batch.items if it.status is not ItemStatus.SUCCEEDED]
+                todo = fold.runnable(batch)
                 if retry and not todo:
                     raise ValidationError(f"batch '{batch.name}' has nothing to retry")
             if not retry and batch.config_hash != batch.config.fingerprint():
@@ -116,32 +114,8 @@ class Runs:
             if problems:
                 raise ValidationError(f"cannot run '{batch.name}': {'; '.join(problems)}")
             now = self.ctx.clock()
-            for item in todo:
-                waiting = None
-                if item.retry_at is None or only is not None:
-                    # A new run: a fresh retry budget, and the last attempt joins the history
-                    # as it ended.
-                    item.close_attempt()
-                    item.retries_used = None
-                    item.retry_at = None
-                    if only is not None:
-                        item.rerender = True
-                else:  # a retry a stopped run had scheduled keeps its time
-                    waiting = retry_note(
-                        item.retries_used or 1, batch.config.retries, item.retry_at
-                    )
-                item.move_to(ItemStatus.PENDING)
-                item.error = None
-                item.waiting = waiting
-                item.progress = 0.0
-                item.output_path = None
-            batch.move_to(BatchStatus.PROCESSING)
-            batch.started_at = now
-            batch.finished_at = None
-            batch.cancel_requested = False
-            batch.cancelled = None
-            batch.runner = runner_info(now, detached=detached, log_path=log_path, cluster=address)
-            return batch
+            runner = runner_info(now, detached=detached, log_path=log_path, cluster=address)
+            return fold.begin(batch, todo, now, runner, again=only is not None)
 
         try:
             begun = self.ctx.mutate(ref, action, change)
@@ -208,7 +182,7 @@ class Runs:
                 return
             if runner is not None and runner.pid != os.getpid():
                 return  # the runner took it after all
-            batch.end_run(self.ctx.clock(), reason)
+            fold.end(batch, self.ctx.clock(), reason)
             tx.save(batch)
 
     def hand_over(self, batch_id: str, pid: int) -> Batch:
@@ -380,7 +354,7 @@ class Runs:
                     # Every process of the batch the dead runner left behind: also those of
                     # items it started but had not recorded RUNNING before it died.
                     kill_batch_processes(batch.id)
-                batch.end_run(now, "its runner stopped (killed, crashed or rebooted)")
+                fold.end(batch, now, "its runner stopped (killed, crashed or rebooted)")
                 tx.save(batch)
                 recovered.append(batch)
         return recovered

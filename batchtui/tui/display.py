@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from ..core.states import BatchStatus, ItemStatus
+from ..core.states import BatchStatus, ItemStatus, Phase, phase
 from ..core.symbols import ICONS, RETRY_ICON, WAITING_ICON
 from ..core.textsafe import one_line
 
@@ -45,9 +45,10 @@ def status(value: BatchStatus | ItemStatus) -> Text:
 def item_status(item: BatchItem) -> Text:
     """An item's icon and word; a PENDING item waiting for a host slot says WAITING, one
     waiting to be tried again RETRY."""
-    if item.waiting and item.status is ItemStatus.PENDING:
-        if item.retry_at is not None:
-            return Text(f"{RETRY_ICON} RETRY", style="yellow")
+    waits = phase(item)
+    if waits is Phase.RETRYING:
+        return Text(f"{RETRY_ICON} RETRY", style="yellow")
+    if waits is Phase.WAITING:
         return Text(f"{WAITING_ICON} WAITING", style="cyan")
     return status(item.status)
 

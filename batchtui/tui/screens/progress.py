@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Footer, ProgressBar, Static
 
 from ...core.actions import allowed
 from ...core.models import Batch, BatchItem, BatchStatus, ItemStatus
-from ...core.states import TERMINAL_ITEM
+from ...core.states import DID_NOT_SUCCEED, TERMINAL_ITEM
 from ...core.symbols import seconds
 from ...core.textsafe import one_line
 from .. import display
@@ -30,9 +30,6 @@ from ..widgets.log_tail import LogTail
 from .base import AppScreen
 from .item_detail import ItemDetailScreen
 
-FAILED_LIKE = frozenset(
-    {ItemStatus.FAILED, ItemStatus.CANCELLED, ItemStatus.INTERRUPTED, ItemStatus.SKIPPED}
-)
 COLUMNS = (
     Column("status", "Status", 13),
     Column("pos", "#", 3, justify="right"),
@@ -52,18 +49,6 @@ PROGRESS_ACTIONS = {
     "rerun_item": "rerun",
 }
 """Each key action of the screen, and the batch action (`core.actions`) that decides it."""
-
-
-def never_started(batch: Batch) -> int:
-    """Items that ended without starting in this run (cancelled or skipped while waiting):
-    'finished' counts the items that ran to an end."""
-    began = batch.started_at
-    return sum(
-        1
-        for item in batch.items
-        if item.status in (ItemStatus.CANCELLED, ItemStatus.SKIPPED)
-        and (item.started_at is None or (began is not None and item.started_at < began))
-    )
 
 
 class ProgressScreen(AppScreen):
@@ -233,10 +218,9 @@ class ProgressScreen(AppScreen):
         bar = self.query_one("#overall", ProgressBar)
         bar.update(total=100, progress=progress.percent)
         counts = Text()
-        # PENDING items that wait for a host slot are counted apart from those waiting their turn.
-        waiting = sum(
-            1 for item in batch.items if item.waiting and item.status is ItemStatus.PENDING
-        )
+        # PENDING items that wait (for a host slot, or to retry) are counted apart from those
+        # waiting their turn.
+        waiting = progress.waiting + progress.retrying
         for status in ItemStatus:
             count = progress.counts[status] - (waiting if status is ItemStatus.PENDING else 0)
             if count:
@@ -248,25 +232,16 @@ class ProgressScreen(AppScreen):
                 )
             if status is ItemStatus.PENDING and waiting:
                 counts.append(f"{display.WAITING_ICON} {waiting} waiting  ", style="cyan")
-        never = never_started(batch)
-        ended = progress.finished - never
-        note = f"({ended}/{progress.total} finished"
+        never = progress.never_started
+        note = f"({progress.ran}/{progress.total} finished"
         note += f", {never} never started)" if never else ")"
         counts.append(note, style="dim")
         self.query_one("#run-counts", Static).update(counts)
         timing = f"elapsed {seconds(progress.elapsed)}"
         if batch.status is BatchStatus.PROCESSING:
             timing += f" · ETA {seconds(progress.eta)}"
-        if progress.elapsed and progress.finished:
-            finished_in_run = sum(
-                1
-                for item in batch.items
-                if item.finished_at is not None
-                and batch.started_at is not None
-                and item.finished_at >= batch.started_at
-            )
-            rate = finished_in_run / progress.elapsed * 60
-            timing += f" · {rate:.1f} items/min"
+        if progress.rate is not None:
+            timing += f" · {progress.rate:.1f} items/min"
         timing += f" · concurrency {batch.config.concurrency}"
         if self.filter != "all":
             timing += f" · showing {FILTERS[self.filter]}"
@@ -287,12 +262,14 @@ class ProgressScreen(AppScreen):
                 f" — {progress.total} outputs in ",
                 Text(one_line(folder, 50)),
             )
-        if batch.status in (BatchStatus.PARTIAL, BatchStatus.FAILED):
+        if allowed("retry", batch.status):  # ended, and not every item succeeded
             style = "bold yellow" if batch.status is BatchStatus.PARTIAL else "bold red"
             word = batch.status.value + (" (cancelled)" if batch.cancelled else "")
+            # "the others": what `f` shows and `r` runs again (every one that did not succeed).
             return Text.assemble(
                 (f"{display.ICONS[batch.status]} {word}", style),
-                f" {progress.succeeded}/{progress.total} ok · f: the {progress.failed} others"
+                f" {progress.succeeded}/{progress.total} ok · f: the {progress.not_succeeded}"
+                " others"
                 " · enter: why · r: retry them",
             )
         if batch.status is BatchStatus.PROCESSING:
@@ -306,7 +283,9 @@ class ProgressScreen(AppScreen):
         items = self.current.items
         if self.filter == "failed":
             return [
-                item for item in items if item.status in FAILED_LIKE or item.id in self._failed_ids
+                item
+                for item in items
+                if item.status in DID_NOT_SUCCEED or item.id in self._failed_ids
             ]
         if self.filter == "outputs":
             return [item for item in items if item.output_path]
@@ -401,7 +380,7 @@ class ProgressScreen(AppScreen):
         if self.current is not None:
             if self.filter == "failed":
                 self._failed_ids = {
-                    item.id for item in self.current.items if item.status in FAILED_LIKE
+                    item.id for item in self.current.items if item.status in DID_NOT_SUCCEED
                 }
             self.show(self.current)
 

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from ...core.states import ItemStatus
+from ...core.run import runnable
 from ...core.textsafe import one_line
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class StartScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         batch = self.current
-        todo = sum(1 for item in batch.items if item.status is not ItemStatus.SUCCEEDED)
+        todo = len(runnable(batch))
         verb = "Retry" if self.retry else "Start"
         what = f"{todo} item{'s' * (todo != 1)}, {batch.config.concurrency} at a time"
         with Vertical(classes="dialog"):

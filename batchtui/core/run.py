@@ -1,0 +1,304 @@
+"""A run as a pure fold over its batch: `begin` it, `apply` each engine event, `end` it; what
+phase an item is in; and `progress`, every fact derived from a batch that a client shows.
+
+The shape of dask's worker state machine, small: nothing here reads a clock, a file or the
+environment (the caller passes `now`), so a run can be driven event by event in a test. The
+runner's recorder persists what this computes; the CLI, the TUI and the API render it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from .events import (
+    EngineEvent,
+    ItemFinished,
+    ItemPlaced,
+    ItemProgress,
+    ItemRetrying,
+    ItemStarted,
+    ItemWaiting,
+)
+from .states import (
+    DID_NOT_SUCCEED,
+    ENDED_BATCH,
+    FAILED_ITEM,
+    NEVER_STARTED_ENDS,
+    TERMINAL_ITEM,
+    BatchStatus,
+    ItemStatus,
+    Phase,
+    phase,
+)
+
+if TYPE_CHECKING:
+    from .models import Batch, BatchItem, RunnerInfo
+
+
+def retry_note(retry: int, retries: int, at: datetime) -> str:
+    """What an item waiting to be tried again shows: 'retry 2/3 at 14:03:05'."""
+    return f"retry {retry}/{retries} at {at.astimezone():%H:%M:%S}"
+
+
+# ------------------------------------------------------------------------------- begin
+
+
+def runnable(batch: Batch) -> list[BatchItem]:
+    """The items a start or a retry runs: every one that has not succeeded. In an ended batch
+    (where `end` left none PENDING or RUNNING) these are exactly its `DID_NOT_SUCCEED` items,
+    the ones `Progress.not_succeeded` counts."""
+    return [item for item in batch.items if item.status is not ItemStatus.SUCCEEDED]
+
+
+def begin(
+    batch: Batch,
+    todo: Iterable[BatchItem],
+    now: datetime,
+    runner: RunnerInfo,
+    *,
+    again: bool = False,
+) -> Batch:
+    """Move `batch` into PROCESSING for a run of `todo` (its items) owned by `runner`.
+
+    Each item to run becomes PENDING with no error, progress or output. A retry that a stopped
+    run had scheduled keeps its time and its count; any other item starts a new run of its own
+    (a fresh retry budget; its last attempt joins its history). `again`: the items were chosen
+    on purpose (a succeeded one too), so their next attempts render anew. The batch's other
+    items keep what they have. `TransitionError` if a move is not allowed.
+    """
+    for item in todo:
+        waiting = None
+        if item.retry_at is None or again:
+            item.close_attempt()
+            item.retries_used = None
+            item.retry_at = None
+            if again:
+                item.rerender = True
+        else:
+            waiting = retry_note(item.retries_used or 1, batch.config.retries, item.retry_at)
+        item.move_to(ItemStatus.PENDING)
+        item.error = None
+        item.waiting = waiting
+        item.progress = 0.0
+        item.output_path = None
+    batch.move_to(BatchStatus.PROCESSING)
+    batch.started_at = now
+    batch.finished_at = None
+    batch.cancel_requested = False
+    batch.cancelled = None
+    batch.runner = runner
+    return batch
+
+
+# ------------------------------------------------------------------------------- apply
+
+
+def apply(
+    batch: Batch, event: EngineEvent, items: Mapping[str, BatchItem] | None = None
+) -> BatchItem | None:
+    """Fold one engine event into `batch`; returns the item it changed (None: the event names
+    no item of this batch). `items`, the batch's items by id, saves a search per event on a
+    large batch (the recorder keeps one)."""
+    if items is None:
+        items = {item.id: item for item in batch.items}
+    item = items.get(event.item_id)
+    if item is None:
+        return None
+    if isinstance(event, ItemWaiting):
+        item.waiting = event.detail
+    elif isinstance(event, ItemStarted):
+        if item.retry_at is not None:  # an automatic retry: the failed attempt is kept
+            item.close_attempt()
+        item.move_to(ItemStatus.RUNNING)
+        item.waiting = None
+        item.attempts = event.attempt
+        item.started_at = event.at
+        item.finished_at = None
+        item.progress = 0.0
+        item.error = None
+        item.log_path = event.log_path
+        item.job_ref = event.job_ref
+        item.worker = None
+        item.host = event.host
+        item.retry_at = None
+    elif isinstance(event, ItemRetrying):
+        item.move_to(ItemStatus.PENDING)
+        item.finished_at = event.at
+        item.error = event.error
+        item.progress = 0.0
+        item.retry_at = event.retry_at
+        item.retries_used = event.retry
+        item.waiting = retry_note(event.retry, event.retries, event.retry_at)
+    elif isinstance(event, ItemPlaced):
+        item.worker = event.worker
+        item.host = event.host
+    elif isinstance(event, ItemProgress):
+        if item.status is ItemStatus.RUNNING:
+            item.progress = event.fraction
+    elif isinstance(event, ItemFinished):
+        item.move_to(event.status)
+        item.waiting = None
+        item.finished_at = event.at
+        item.error = event.error
+        if event.status is ItemStatus.SUCCEEDED:
+            item.output_path = event.output_path
+            item.progress = 1.0
+    return item
+
+
+# --------------------------------------------------------------------------------- end
+
+
+def end_status(batch: Batch) -> BatchStatus:
+    """The end state the items imply: all succeeded (COMPLETE), none (FAILED), or some
+    (PARTIAL)."""
+    succeeded = sum(1 for item in batch.items if item.status is ItemStatus.SUCCEEDED)
+    if batch.items and succeeded == len(batch.items):
+        return BatchStatus.COMPLETE
+    if succeeded == 0:
+        return BatchStatus.FAILED
+    return BatchStatus.PARTIAL
+
+
+def end(batch: Batch, now: datetime, reason: str) -> Batch:
+    """Close a run: items mid-flight become INTERRUPTED (with `reason` unless they have an
+    error already), never-started ones CANCELLED, and the end state is derived from the items.
+    Afterwards no item is PENDING or RUNNING."""
+    for item in batch.items:
+        if item.status is ItemStatus.RUNNING:
+            item.move_to(ItemStatus.INTERRUPTED)
+            item.finished_at = now
+            item.error = item.error or reason
+        elif item.status is ItemStatus.PENDING:
+            item.move_to(ItemStatus.CANCELLED)
+            item.error = (
+                f"waited to retry when the run ended; retry resumes at "
+                f"{item.retry_at.astimezone():%H:%M:%S}"
+                if item.retry_at is not None
+                else "never started: the run ended first"
+            )
+            item.waiting = None
+    batch.move_to(end_status(batch))
+    batch.finished_at = now
+    batch.updated_at = now
+    batch.runner = None
+    batch.cancelled = True if batch.cancel_requested else None
+    batch.cancel_requested = False
+    return batch
+
+
+# ---------------------------------------------------------------------------- progress
+
+
+class Progress(BaseModel):
+    """A batch's progress and every fact derived from it that a client shows (never stored)."""
+
+    batch_id: str
+    status: BatchStatus
+    total: int
+    counts: dict[ItemStatus, int]
+    finished: int
+    """Items that ended (`TERMINAL_ITEM`), however they ended."""
+    succeeded: int
+    failed: int
+    """Items that ended by a failure of their own (`FAILED_ITEM`: skipped is not failed)."""
+    not_succeeded: int
+    """Items that ended without success (`DID_NOT_SUCCEED`): what `failed` lists, what the
+    failed-only filter shows and what a retry of an ended batch runs."""
+    never_started: int
+    """Items that ended in this run without starting in it (cancelled or skipped while they
+    waited): `finished - never_started` ran to an end."""
+    waiting: int
+    """PENDING items whose turn came and that wait for a host slot (`Phase.WAITING`)."""
+    retrying: int
+    """PENDING items waiting to be tried again (`Phase.RETRYING`)."""
+    percent: float
+    """Successful work: succeeded items count 1, running ones their progress, others 0."""
+    elapsed: float | None
+    eta: float | None
+    rate: float | None
+    """Items per minute this run has ended (None before any item ended, or with no time)."""
+
+    @property
+    def ran(self) -> int:
+        """Items that ran to an end (those that ended less those that never started)."""
+        return self.finished - self.never_started
+
+
+def progress(batch: Batch, now: datetime) -> Progress:
+    """Counts, phases, percent, elapsed, rate and ETA of the current (or last) run."""
+    counts = dict.fromkeys(ItemStatus, 0)
+    phases = dict.fromkeys(Phase, 0)
+    began = batch.started_at
+    good_work = 0.0
+    never_started = finished_in_run = 0
+    for item in batch.items:
+        status = item.status
+        counts[status] += 1
+        phases[phase(item)] += 1
+        # Percent complete counts successful work only: a batch with failures never shows
+        # 100%, so the bar itself says "not all done" (ETA, below, counts every ended item).
+        if status is ItemStatus.SUCCEEDED:
+            good_work += 1.0
+        elif status is ItemStatus.RUNNING:
+            good_work += item.progress
+        if status in NEVER_STARTED_ENDS and (
+            item.started_at is None or (began is not None and item.started_at < began)
+        ):
+            never_started += 1
+        if item.finished_at is not None and began is not None and item.finished_at >= began:
+            finished_in_run += 1
+    total = len(batch.items)
+    finished = sum(counts[s] for s in TERMINAL_ITEM)
+    elapsed = eta = rate = None
+    if began is not None:
+        ended = batch.status in ENDED_BATCH
+        end_at = batch.finished_at if ended and batch.finished_at else now
+        elapsed = max(0.0, (end_at - began).total_seconds())
+        if batch.status is BatchStatus.PROCESSING:
+            eta = _eta(batch, elapsed)
+        elif ended:
+            eta = 0.0
+        if elapsed and finished:
+            rate = finished_in_run / elapsed * 60
+    return Progress(
+        batch_id=batch.id,
+        status=batch.status,
+        total=total,
+        counts=counts,
+        finished=finished,
+        succeeded=counts[ItemStatus.SUCCEEDED],
+        failed=sum(counts[s] for s in FAILED_ITEM),
+        not_succeeded=sum(counts[s] for s in DID_NOT_SUCCEED),
+        never_started=never_started,
+        waiting=phases[Phase.WAITING],
+        retrying=phases[Phase.RETRYING],
+        percent=round(100.0 * good_work / total if total else 0.0, 1),
+        elapsed=elapsed,
+        eta=eta,
+        rate=rate,
+    )
+
+
+def _eta(batch: Batch, elapsed: float) -> float | None:
+    # Rate over this run only: items that succeeded before it started are not its work.
+    started = batch.started_at
+    in_run = [
+        it
+        for it in batch.items
+        if not (
+            it.status is ItemStatus.SUCCEEDED
+            and it.finished_at is not None
+            and started is not None
+            and it.finished_at < started
+        )
+    ]
+    done = sum(1.0 if it.status in TERMINAL_ITEM else it.progress for it in in_run)
+    remaining = len(in_run) - done
+    if done <= 0 or elapsed <= 0:
+        return None
+    return max(0.0, elapsed * remaining / done)
