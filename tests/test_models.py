@@ -11,7 +11,6 @@ import pydantic
 import pytest
 
 from batchtui.core.errors import TransitionError
-from batchtui.core.run import end_status
 from batchtui.core.models import (
     ACTIONS,
     BATCH_TRANSITIONS,
@@ -25,6 +24,7 @@ from batchtui.core.models import (
     check_item_transition,
     require,
 )
+from batchtui.core.run import end_status
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 
