@@ -91,10 +91,11 @@ def item_seconds(item: BatchItem, now: datetime) -> float | None:
 def item_result(item: BatchItem, limit: int | None = None) -> Text:
     """The output file name of a success, the one-line error of a failure, what a waiting
     item waits for (a retry: when, and after what), else ''."""
-    if item.waiting and item.status is ItemStatus.PENDING:
+    if phase(item) in (Phase.WAITING, Phase.RETRYING):
+        waits_for = item.waiting or ""
         if item.retry_at is not None and item.error:
-            return Text(one_line(f"{item.waiting}, after: {item.error}", limit), style="yellow")
-        return Text(one_line(item.waiting, limit), style="dim")
+            return Text(one_line(f"{waits_for}, after: {item.error}", limit), style="yellow")
+        return Text(one_line(waits_for, limit), style="dim")
     if item.error:
         return Text(one_line(item.error, limit), style="red")
     if item.output_path:

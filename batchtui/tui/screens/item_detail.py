@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ...core.models import Batch, BatchItem
-from ...core.states import TERMINAL_ITEM
+from ...core.states import TERMINAL_ITEM, Phase, phase
 from ...core.symbols import seconds
 from ...core.textsafe import inert
 from .. import display
@@ -49,8 +49,8 @@ class ItemDetailScreen(ModalScreen[None]):
         if item.error:
             facts.add_row("Error", Text(inert(item.error), style="red"))
         facts.add_row("Log", Text(inert(item.log_path or "not started yet")))
-        if item.retry_at is not None and item.waiting:
-            facts.add_row("Retry", Text(inert(item.waiting), style="yellow"))
+        if phase(item) is Phase.RETRYING:
+            facts.add_row("Retry", Text(inert(item.waiting or ""), style="yellow"))
         # Each attempt, when there was more than one: when, where, how it ended.
         for record in item.attempt_history()[-8:] if item.history else ():
             started = (
