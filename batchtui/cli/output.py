@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # rich loads when something is drawn with it, not for every c
     from rich.text import Text
 
     from ..core.models import Batch, BatchItem
-    from ..core.models import Progress as BatchProgress
+    from ..core.run import Progress as BatchProgress
 
 STATUS_ICONS = ICONS
 

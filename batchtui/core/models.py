@@ -29,7 +29,7 @@ from pydantic import (
 
 from .actions import ACTIONS, require
 from .platforms import DEFAULT_PLATFORM, PLATFORMS, Platform
-from .run import Progress, retry_note
+from .run import Progress  # re-exported: the clients' name for it
 from .run import progress as run_progress
 from .states import (
     BATCH_TRANSITIONS,
@@ -472,6 +472,5 @@ __all__ = [
     "check_batch_transition",
     "check_item_transition",
     "require",
-    "retry_note",
     "utcnow",
 ]

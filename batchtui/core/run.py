@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 
 from .events import (
     EngineEvent,
@@ -223,6 +223,7 @@ class Progress(BaseModel):
     rate: float | None
     """Items per minute this run has ended (None before any item ended, or with no time)."""
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ran(self) -> int:
         """Items that ran to an end (those that ended less those that never started)."""
