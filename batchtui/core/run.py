@@ -219,7 +219,9 @@ class Progress(BaseModel):
     percent: float
     """Successful work: succeeded items count 1, running ones their progress, others 0."""
     elapsed: float | None
+    """Seconds since the run began (to its end, once it ended; None: never started)."""
     eta: float | None
+    """Seconds left at this run's pace (None: unknown yet; 0 once ended)."""
     rate: float | None
     """Items per minute this run has ended (None before any item ended, or with no time)."""
 
@@ -240,7 +242,8 @@ def progress(batch: Batch, now: datetime) -> Progress:
     for item in batch.items:
         status = item.status
         counts[status] += 1
-        phases[phase(item)] += 1
+        if status is ItemStatus.PENDING:  # only a PENDING item has a phase of its own
+            phases[phase(item)] += 1
         # Percent complete counts successful work only: a batch with failures never shows
         # 100%, so the bar itself says "not all done" (ETA, below, counts every ended item).
         if status is ItemStatus.SUCCEEDED:
