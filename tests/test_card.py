@@ -1,4 +1,4 @@
-"""The title card as drawn: real Pillow drawings of `generators/card.py`, checked by pixel."""
+"""The title card as drawn: real Pillow drawings of `generators/card`, checked by pixel."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from PIL import Image, ImageChops, ImageStat
 from batchtui.core.platforms import PLATFORMS, Platform, SafeArea
 from batchtui.core.styles import DEFAULT_STYLE, STYLES
 from batchtui.generators import card
-from batchtui.generators.card import Card, CardSpec, clean_text, draw_card
+from batchtui.generators.card import Card, CardSpec, Fonts, clean_text, draw_card
+from batchtui.generators.card.fonts import RAQM
+from batchtui.generators.card.wrapping import greedy
 
 SHORTS = PLATFORMS["youtube_shorts"]
 LANDSCAPE = PLATFORMS["youtube"]
@@ -102,14 +104,12 @@ def inside(box: tuple[int, int, int, int], outer: tuple[int, int, int, int]) -> 
     return box[0] >= outer[0] and box[1] >= outer[1] and box[2] <= outer[2] and box[3] <= outer[3]
 
 
-def dejavu_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Draw with DejaVu Sans Bold alone: no colour emoji, no CJK font, no fontconfig help."""
+def dejavu_only() -> Fonts:
+    """Fonts with DejaVu Sans Bold alone: no colour emoji, no CJK font, no fontconfig help."""
     path = next((p for p in card.text_font_paths(False) if p.endswith("DejaVuSans-Bold.ttf")), None)
     if path is None:
         pytest.skip("DejaVu Sans Bold is not installed")
-    monkeypatch.setattr(card, "text_font_paths", lambda serif: [path])
-    monkeypatch.setattr(card, "emoji_font_path", lambda: None)
-    monkeypatch.setattr(card, "system_font_for", lambda char: None)
+    return Fonts(sans=[path], serif=[path], emoji=None, fallback=False)
 
 
 # -- clean_text ----------------------------------------------------------------------------
@@ -218,19 +218,16 @@ def test_a_short_headline_is_drawn_large_and_a_long_one_smaller() -> None:
     ],
 )
 def test_lines_are_balanced_where_a_greedy_wrap_leaves_a_word_alone(
-    content: str, platform: Platform, monkeypatch: pytest.MonkeyPatch
+    content: str, platform: Platform
 ) -> None:
     balanced = [
         right - left for left, _, right, _ in line_bands(alpha(draw_card(spec(content, platform))))
     ]
-    with monkeypatch.context() as patch:
-        patch.setattr(card, "_balanced", card._greedy)  # the plain greedy wrap, for contrast
-        greedy = [
-            right - left
-            for left, _, right, _ in line_bands(alpha(draw_card(spec(content, platform))))
-        ]
-    assert len(balanced) == len(greedy) >= 2
-    assert greedy[-1] < 0.55 * max(greedy)  # the case: greedy leaves one short word last
+    # The plain greedy wrap, for contrast.
+    greedy_drawn = draw_card(spec(content, platform), wrap=greedy)
+    wrapped = [right - left for left, _, right, _ in line_bands(alpha(greedy_drawn))]
+    assert len(balanced) == len(wrapped) >= 2
+    assert wrapped[-1] < 0.55 * max(wrapped)  # the case: greedy leaves one short word last
     assert balanced[-1] > 0.6 * max(balanced)
     assert max(balanced) - min(balanced) < 0.4 * max(balanced)
 
@@ -280,26 +277,22 @@ def test_emoji_draw_in_colour_when_the_colour_font_is_installed() -> None:
     assert saturated_pixels(without) == 0
 
 
-def test_emoji_without_a_colour_font_are_left_out_not_drawn_as_boxes(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    dejavu_only(monkeypatch)
+def test_emoji_without_a_colour_font_are_left_out_not_drawn_as_boxes() -> None:
+    fonts = dejavu_only()
     # 🚀 and 🌍 are in no font left: the card reads as if they were not there.
-    with_emoji = draw_card(spec(ROCKETS)).headline
-    without = draw_card(spec("Why rockets need stages")).headline
+    with_emoji = draw_card(spec(ROCKETS), fonts).headline
+    without = draw_card(spec("Why rockets need stages"), fonts).headline
     assert with_emoji.tobytes() == without.tobytes()
     # So are characters no font has at all (a private-use code point draws .notdef, a box).
-    assert draw_card(spec("\U0010fffd Tokyo \U000f0000")).headline.tobytes() == (
-        draw_card(spec("Tokyo")).headline.tobytes()
+    assert draw_card(spec("\U0010fffd Tokyo \U000f0000"), fonts).headline.tobytes() == (
+        draw_card(spec("Tokyo"), fonts).headline.tobytes()
     )
 
 
-def test_an_emoji_a_text_font_has_draws_in_monochrome_without_the_colour_font(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    dejavu_only(monkeypatch)
-    sun = alpha(draw_card(spec("☀️ Sunny")))
-    plain = alpha(draw_card(spec("Sunny")))
+def test_an_emoji_a_text_font_has_draws_in_monochrome_without_the_colour_font() -> None:
+    fonts = dejavu_only()
+    sun = alpha(draw_card(spec("☀️ Sunny"), fonts))
+    plain = alpha(draw_card(spec("Sunny"), fonts))
     sun_box, plain_box = sun.getbbox(), plain.getbbox()
     assert sun_box is not None and plain_box is not None
     assert sun_box[2] - sun_box[0] > plain_box[2] - plain_box[0]  # the ☀ is drawn
@@ -324,7 +317,7 @@ def test_hebrew_and_arabic_draw(content: str) -> None:
 
 
 def test_arabic_is_shaped_right_to_left() -> None:
-    if not card._RAQM:
+    if not RAQM:
         pytest.skip("Pillow without libraqm: no shaping")
     # Joined letters draw narrower than the same letters in isolated forms, and the first
     # word of a right-to-left line is its rightmost one.
@@ -342,17 +335,17 @@ def test_arabic_is_shaped_right_to_left() -> None:
     assert right_ink[2] - right_ink[0] > left_ink[2] - left_ink[0]  # the long word: right
 
 
-def test_cjk_draws_with_a_cjk_font_and_is_left_out_without_one(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_cjk_draws_with_a_cjk_font_and_is_left_out_without_one() -> None:
     text = "東京タワー Tokyo"
     if any("CJK" in path for path in card.text_font_paths(False)):
         with_cjk = alpha(draw_card(spec(text))).getbbox()
         tokyo = alpha(draw_card(spec("Tokyo"))).getbbox()
         assert with_cjk is not None and tokyo is not None
         assert with_cjk != tokyo
-    dejavu_only(monkeypatch)
-    assert draw_card(spec(text)).headline.tobytes() == draw_card(spec("Tokyo")).headline.tobytes()
+    fonts = dejavu_only()
+    assert draw_card(spec(text), fonts).headline.tobytes() == (
+        draw_card(spec("Tokyo"), fonts).headline.tobytes()
+    )
 
 
 # -- colours, layers, poster ------------------------------------------------------------------
@@ -413,3 +406,15 @@ def test_platforms_have_safe_areas_and_old_constructors_still_work() -> None:
     assert custom.safe_area.box(1000, 1000) == (60, 60, 940, 940)
     with pytest.raises(ValueError):
         SafeArea(0.6, 0.5, 0.1, 0.1)
+
+
+def test_one_fonts_for_a_series_draws_what_fresh_fonts_draw() -> None:
+    # A generator keeps one `Fonts` for all its cards: what it loaded and learned drawing
+    # earlier cards changes no pixel of a later one.
+    fonts = Fonts.installed()
+    series = [ROCKETS, "東京タワー Tokyo", "لماذا السماء زرقاء؟", GIANT, ROCKETS]
+    kept = [draw_card(spec(content), fonts) for content in series]
+    for content, drawn in zip(series, kept, strict=True):
+        fresh = draw_card(spec(content), Fonts.installed())
+        assert drawn.background.tobytes() == fresh.background.tobytes()
+        assert drawn.headline.tobytes() == fresh.headline.tobytes()

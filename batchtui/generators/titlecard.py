@@ -1,15 +1,17 @@
 """The built-in generator: the item's text on a designed title card, as a real H.264 MP4.
 
-Pillow draws the card (`card.py`: the batch's style, the platform's safe area, one header
-and counter size for the whole series) at the platform's resolution; ffmpeg (from
-imageio-ffmpeg, or `BATCHTUI_FFMPEG`) turns it into a video of the locked duration and frame
-rate, the headline rising into place over a still background, with a silent AAC track, and
-reports progress as it encodes. The finished card is kept beside the video as its poster.
+Pillow draws the card (the `card` package: the batch's style, the platform's safe area, one
+header and counter size for the whole series) at the platform's resolution, with fonts the
+generator finds once and keeps for the run; ffmpeg (from imageio-ffmpeg, or
+`BATCHTUI_FFMPEG`) turns it into a video of the locked duration and frame rate, the headline
+rising into place over a still background, with a silent AAC track, and reports progress as
+it encodes. The finished card is kept beside the video as its poster.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +24,7 @@ from .command import executable_problem
 from .media import ffmpeg_exe
 
 if TYPE_CHECKING:  # Pillow is imported when a card is drawn, not by every command
-    from .card import CardSpec
+    from .card import CardSpec, Fonts
 
 VIDEO_CONTAINERS = ("mp4", "mov", "mkv", "m4v")
 
@@ -65,12 +67,13 @@ class CardFiles:
     poster: Path
 
 
-def render_card(job: Job, folder: Path, poster: Path) -> CardFiles:
-    """Draw the card of `job`: its layers into `folder` (for the encoder), and its poster (the
-    finished card, the video's thumbnail) at `poster`."""
+def render_card(job: Job, folder: Path, poster: Path, fonts: Fonts | None = None) -> CardFiles:
+    """Draw the card of `job` with `fonts` (None: this machine's, found anew): its layers into
+    `folder` (for the encoder), and its poster (the finished card, the video's thumbnail) at
+    `poster`."""
     from .card import draw_card
 
-    card = draw_card(card_spec(job))
+    card = draw_card(card_spec(job), fonts)
     files = CardFiles(folder / "background.png", folder / "headline.png", poster)
     # Fast PNG compression for the encoder's inputs (read once); the poster is kept.
     card.background.save(files.background, "PNG", compress_level=1)
@@ -119,6 +122,24 @@ class TitlecardGenerator(Generator):
     name = "titlecard"
     description = "the item's text on a title card, as an H.264 MP4 (built in)"
 
+    def __init__(self) -> None:
+        self._fonts: Fonts | None = None  # found for the first card, kept for the others
+        self._fonts_lock = threading.Lock()  # cards are drawn in worker threads
+
+    def _card_fonts(self) -> Fonts:
+        # This machine's fonts, found once per generator (once per run): each font file is
+        # then loaded and probed once for all the run's cards, not once per card.
+        with self._fonts_lock:
+            if self._fonts is None:
+                from .card import Fonts
+
+                self._fonts = Fonts.installed()
+            return self._fonts
+
+    def _draw(self, job: Job, folder: Path) -> CardFiles:
+        # Run in a worker thread: drawing takes milliseconds of CPU.
+        return render_card(job, folder, job.poster, self._card_fonts())
+
     def check(self, config: BatchConfig) -> list[str]:
         if config.output_ext not in VIDEO_CONTAINERS:
             return [
@@ -144,7 +165,7 @@ class TitlecardGenerator(Generator):
             f"titlecard: style {config.style or DEFAULT_STYLE}, {config.width}x"
             f"{config.height}, {config.duration:g} s at {config.fps} fps"
         )
-        card = await anyio.to_thread.run_sync(render_card, job, job.make_scratch(), job.poster)
+        card = await anyio.to_thread.run_sync(self._draw, job, job.make_scratch())
         ctx.log(f"card drawn; encoding (poster: {job.final_output.stem}{POSTER})")
         ctx.progress(0.05)
         total_us = job.config.duration * 1_000_000
