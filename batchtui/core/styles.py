@@ -1,6 +1,6 @@
 """Title-card style presets: the colours (and type family) every card of a series shares.
 
-Pure data: the titlecard generator (`generators/card.py`) draws with these; the config names
+Pure data: the titlecard generator (`generators/card/`) draws with these; the config names
 one by its key (`BatchConfig.style`), so a batch of ten Shorts looks like one series.
 """
 
