@@ -36,14 +36,21 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..core.errors import NotFoundError, StoreError, TransitionError, ValidationError
+from ..core.errors import (
+    NotFoundError,
+    StoreError,
+    TransitionError,
+    ValidationError,
+    model_error_line,
+)
+from ..core.limits import LARGEST_MAX_ITEMS, TEMPLATE_NAME_PATTERN, TEMPLATE_NAME_RULE
 from ..core.models import Batch, BatchConfig
 from ..core.patterns import escape, placeholders, render
 from ..core.settings import config_dir
 
 TEMPLATES_ENV = "BATCHTUI_TEMPLATES"
 _PARAM = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+NAME = re.compile(TEMPLATE_NAME_PATTERN)
 MACHINE_FIELDS = frozenset({"workdir"})
 """Config fields that belong to the machine a batch was made on, not to its structure."""
 ParamType = Literal["str", "int", "float", "bool"]
@@ -143,8 +150,10 @@ class Template(BaseModel):
             count = made
         else:
             count = self.count
-        if not 0 <= count <= 100_000:
-            raise ValidationError(f"{where}count must be between 0 and 100000, not {count}")
+        if not 0 <= count <= LARGEST_MAX_ITEMS:
+            raise ValidationError(
+                f"{where}count must be between 0 and {LARGEST_MAX_ITEMS}, not {count}"
+            )
         contents = []
         for n in range(1, count + 1):
             for pattern in self.items:
@@ -162,9 +171,7 @@ def templates_dir() -> Path:
 
 def check_name(name: str) -> str:
     if not NAME.match(name):
-        raise ValidationError(
-            f"'{name}' is not a template name (letters, digits, '-', '_' and '.'; up to 64)"
-        )
+        raise ValidationError(f"'{name}' is not a template name ({TEMPLATE_NAME_RULE})")
     return name
 
 
@@ -174,9 +181,7 @@ def _path(name: str) -> Path:
 
 def _one_line(exc: Exception) -> str:
     if isinstance(exc, pydantic.ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "file"
-        return f"{where}: {first.get('msg')}"
+        return model_error_line(exc, "file")
     return " ".join(str(exc).split())
 
 
