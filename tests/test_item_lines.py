@@ -116,6 +116,10 @@ def test_jsonl_lines_end_where_item_lines_end(tmp_path: Path, run_cli, db_path: 
     result = run_cli("add", batch.id, "--jsonl", str(table))
     assert result.code == 0, result.err
     assert _contents(service, batch.id) == ["one\u2028two", "three"]
+    cells = tmp_path / "cells.csv"  # a quoted cell's CRLF reads as LF, as in a text file
+    cells.write_bytes('\ufeffq\r\n"two\r\nlines"\r\nthree\r\n'.encode())
+    assert run_cli("add", batch.id, "--csv", str(cells)).code == 0
+    assert _contents(service, batch.id)[2:] == ["two\nlines", "three"]
 
 
 @pytest.mark.anyio

@@ -38,7 +38,8 @@ def rows(path: str, kind: str | None = None) -> list[dict[str, str]]:
                 raise ValidationError(f"{path} line {number} is not a JSON object")
             found.append({str(k): "" if v is None else str(v) for k, v in row.items()})
         return found
-    reader = csv.DictReader(io.StringIO(text))
+    # Universal newlines, as a file opened as text reads: a cell's CRLF is one LF.
+    reader = csv.DictReader(io.StringIO(text, newline=None))
     if not reader.fieldnames:
         raise ValidationError(f"{path} has no header row (the first row names the columns)")
     for row in reader:
