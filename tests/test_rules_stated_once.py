@@ -174,3 +174,32 @@ async def test_the_editor_leaves_out_no_items_by_code(db_path: Path, tmp_path: P
         panel = str(app.screen.query_one("#problems", Static).render())
     assert "Lock will refuse" in panel and "working folder" in panel
     assert "add at least one" not in panel, "while items are being added, not repeated"
+
+
+# ------------------------------------------------------------------ placeholders
+
+
+def test_a_templates_config_and_items_fill_placeholders_alike() -> None:
+    """One placeholder rule (`core.patterns`): a parameter whose name has a hyphen fills a
+    config value as it fills an item (config values had a narrower rule of their own)."""
+    from batchtui.core.patterns import fill_known
+    from batchtui.service.templates import parse
+
+    template = parse(
+        "hyphen",
+        'items = ["{the-topic}: fact {n}"]\n'
+        "[config]\n"
+        'command = "render {the-topic} {output} {{literal}}"\n'
+        'duration = "{secs}"\n'
+        "[parameters.the-topic]\n"
+        'default = "Space"\n'
+        "[parameters.secs]\n"
+        'type = "int"\n'
+        "default = 6\n",
+    )
+    fields, contents = template.make({})
+    assert contents == ["Space: fact 1"]
+    assert fields["command"] == "render Space {output} {{literal}}"
+    assert fields["duration"] == 6  # one parameter alone: its typed value
+    assert fill_known("{ secs }", {"secs": 6}) == 6
+    assert fill_known("{other}", {"secs": 6}) == "{other}"

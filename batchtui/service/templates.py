@@ -45,11 +45,10 @@ from ..core.errors import (
 )
 from ..core.limits import LARGEST_MAX_ITEMS, TEMPLATE_NAME_PATTERN, TEMPLATE_NAME_RULE
 from ..core.models import Batch, BatchConfig
-from ..core.patterns import escape, placeholders, render
+from ..core.patterns import escape, fill_known, placeholders, render
 from ..core.settings import config_dir
 
 TEMPLATES_ENV = "BATCHTUI_TEMPLATES"
-_PARAM = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 NAME = re.compile(TEMPLATE_NAME_PATTERN)
 MACHINE_FIELDS = frozenset({"workdir"})
 """Config fields that belong to the machine a batch was made on, not to its structure."""
@@ -132,17 +131,8 @@ class Template(BaseModel):
         for key, raw in self.config.items():
             # Only the template's parameters are filled in a config value: other braces stay
             # (a command's own placeholders, `{output}`, are the command generator's).
-            if isinstance(raw, str):
-                whole = _PARAM.fullmatch(raw)
-                if whole and whole.group(1) in values:
-                    fields[key] = values[whole.group(1)]  # the typed value, not its text
-                    continue
-                fields[key] = _PARAM.sub(
-                    lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0),
-                    raw,
-                )
-            else:
-                fields[key] = raw
+            # (A value that is one parameter alone is its typed value, not its text.)
+            fields[key] = fill_known(raw, values) if isinstance(raw, str) else raw
         count: int
         if isinstance(self.count, str):
             made = Parameter(type="int").coerce("count", render(self.count, values, where=where))
