@@ -28,7 +28,8 @@ from fastapi.responses import (
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as ModelError
 
-from ..core.errors import BatchtuiError, NotFoundError, ValidationError
+from ..core import limits
+from ..core.errors import BatchtuiError, NotFoundError, ValidationError, model_error_line
 from ..core.models import Progress
 from ..service import BatchService
 from ..service.views import batch_json, item_json, summary_json
@@ -70,7 +71,7 @@ class CreateBatch(BaseModel):
     """`POST /v1/batch/`: a name, config fields (as `create` takes them), optional items."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=limits.MAX_NAME_CHARS)
     config: dict[str, Any] = Field(default_factory=dict)
     items: list[str] = Field(default_factory=list)
     template: str | None = Field(
@@ -85,7 +86,7 @@ class SaveTemplate(BaseModel):
     """`POST /v1/templates`: a template document, or `batch` to save that batch's structure."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
-    name: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=limits.MAX_TEMPLATE_NAME_CHARS)
     batch: str | None = Field(default=None, description="save this batch's config and items")
     description: str = ""
     config: dict[str, Any] = Field(default_factory=dict)
@@ -113,7 +114,7 @@ class Concurrency(BaseModel):
     """`PUT /v1/batch/{id}/concurrency`."""
 
     model_config = ConfigDict(extra="forbid")
-    value: int = Field(ge=1, le=64)
+    value: int = Field(ge=limits.MIN_CONCURRENCY, le=limits.MAX_CONCURRENCY)
 
 
 class DuplicateRequest(BaseModel):
@@ -121,7 +122,10 @@ class DuplicateRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(
-        default=None, min_length=1, max_length=200, description="default: '<name> (copy)'"
+        default=None,
+        min_length=1,
+        max_length=limits.MAX_NAME_CHARS,
+        description="default: '<name> (copy)'",
     )
 
 
@@ -142,7 +146,7 @@ class RetryRequest(RunRequest):
     items: list[str | int] | None = Field(
         default=None,
         min_length=1,
-        max_length=10_000,
+        max_length=limits.MAX_CHOSEN_ITEMS,
         description="run exactly these items again (positions or item ids), succeeded ones "
         "too; default: every item that did not succeed",
     )
@@ -170,9 +174,7 @@ async def _parse(request: Request, model: type[M], empty: bytes = b"null") -> M:
     try:
         return model.model_validate(data)
     except ModelError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
-        raise ValidationError(f"invalid request: {where}: {first.get('msg')}") from None
+        raise ValidationError(f"invalid request: {model_error_line(exc, 'body')}") from None
 
 
 def create_app(service: BatchService, *, token: str | None = None) -> FastAPI:

@@ -18,6 +18,7 @@ from ..core.errors import (
     StoreError,
     TransitionError,
     ValidationError,
+    model_error_line,
 )
 from ..core.textsafe import one_line
 
@@ -63,9 +64,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ())) or "request"
-        return error_response(422, "invalid", f"invalid request: {where}: {first.get('msg')}")
+        return error_response(
+            422, "invalid", f"invalid request: {model_error_line(exc, 'request')}"
+        )
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:

@@ -7,10 +7,9 @@ import argparse
 import functools
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import EXIT_OK, ValidationError
+from ..core.errors import EXIT_OK
 from ..core.textsafe import inert
 from ..service import BatchService
 from .output import batch_json, console, print_json
@@ -19,22 +18,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ..core.models import Batch
-
-
-def read_lines(source: str) -> list[str]:
-    """Items from a file (or stdin for '-'): one per line, blank lines skipped."""
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ValidationError(f"no such file: {source}") from None
-    except IsADirectoryError:
-        raise ValidationError(f"{source} is a folder, not a file") from None
-    except UnicodeDecodeError:
-        raise ValidationError(f"{source} is not UTF-8 text") from None
-    except OSError as exc:
-        raise ValidationError(f"cannot read {source}: {exc.strerror}") from None
-    # Only \n ends an item: splitlines() would also split on form feeds and U+2028.
-    return [line.removesuffix("\r") for line in text.split("\n") if line.strip()]
 
 
 class CliBase:

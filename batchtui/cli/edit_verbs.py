@@ -6,8 +6,10 @@ import sys
 from typing import TYPE_CHECKING
 
 from ..core.errors import ValidationError
+from ..core.item_lines import read_item_lines
+from ..core.problems import ProblemCode
 from ..core.textsafe import one_line
-from .base import CliBase, read_lines
+from .base import CliBase
 from .output import item_json
 from .parser import config_fields
 
@@ -76,9 +78,9 @@ class EditVerbs(CliBase):
                 raise ValidationError("--pattern goes with --csv or --jsonl")
             contents = list(self.args.contents)
             if contents == ["-"] and not self.args.file:  # `add ID -`: the lines of stdin
-                contents = read_lines("-")
+                contents = read_item_lines("-")
             elif self.args.file:
-                contents += read_lines(self.args.file)
+                contents += read_item_lines(self.args.file)
             if not contents:
                 raise ValidationError("nothing to add: give CONTENT arguments, --file or --csv")
             items = self.service.add_items(self.args.id, contents)
@@ -113,7 +115,8 @@ class EditVerbs(CliBase):
             else self.service.get(self.args.id)
         )
         if fields:  # a value the lock will refuse is said now, not at lock
-            problems = [p for p in self.service.lock_problems(batch.id) if "has no items" not in p]
+            found = self.service.lock_problems(batch.id)
+            problems = [p for p in found if p.code is not ProblemCode.NO_ITEMS]
             if problems:
                 sys.stderr.write(f"batchtui: note: saved, but lock will refuse: {problems[0]}\n")
 

@@ -9,6 +9,8 @@ from typing import Any, NoReturn
 
 from .. import __version__
 from ..core.errors import EXIT_USAGE
+from ..core.failures import describe_retry_words
+from ..core.limits import CONCURRENCY_RULE
 from ..core.platforms import PLATFORMS
 from ..core.textsafe import one_line
 
@@ -53,7 +55,9 @@ def _config_flags(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--duration", type=_number, help="seconds per video (default 5)")
     group.add_argument("--fps", type=_positive_int, help="frames per second (default 30)")
-    group.add_argument("--concurrency", type=_positive_int, help="items at once (default 3)")
+    group.add_argument(
+        "--concurrency", type=_positive_int, help=f"items at once, {CONCURRENCY_RULE} (default 3)"
+    )
     group.add_argument("--max-items", type=_positive_int, help="item limit (default 10)")
     group.add_argument("--timeout", type=_number, help="seconds per item before it fails")
     group.add_argument("--output", dest="output_dir", help="output folder")
@@ -87,8 +91,8 @@ def _config_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--retry-on",
         type=_retry_kinds,
-        help="retry only these failures, comma-separated: timeout, crash (a signal or an "
-        "exception), exit (non-zero), invalid_output, host_lost (default: any; 'any' resets)",
+        help=f"retry only these failures, comma-separated: {describe_retry_words()} "
+        "(default: any; 'any' resets)",
     )
     group.add_argument(
         "--max-failures",
@@ -285,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     runner.set_defaults(json=False)
     verb("cancel", "stop a PROCESSING batch", json=True)
     sub = verb("concurrency", "change how many items run at once (also while running)", json=True)
-    sub.add_argument("value", metavar="N", type=_positive_int)
+    sub.add_argument("value", metavar="N", type=_positive_int, help=CONCURRENCY_RULE)
     verb("progress", "counts, percent, elapsed and ETA", json=True)
     verb("failed", "items that did not succeed, with reasons", json=True)
     verb("outputs", "output files of succeeded items", json=True)

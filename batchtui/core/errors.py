@@ -5,6 +5,9 @@ Each message is one line a person can act on: what is wrong and what to do inste
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
 
 class BatchtuiError(Exception):
     """Base of every error batchtui reports to a user (never a crash, always one line)."""
@@ -22,9 +25,9 @@ class BatchtuiError(Exception):
 class ValidationError(BatchtuiError):
     """Input or configuration that cannot be accepted (bad value, blank content, too many items)."""
 
-    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+    def __init__(self, message: str, problems: Sequence[str] | None = None) -> None:
         super().__init__(message)
-        self.problems = problems or [message]
+        self.problems: list[str] = list(problems or [message])
 
 
 class TransitionError(BatchtuiError):
@@ -74,3 +77,37 @@ class OutputsKeptError(StoreError):
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 """The command's exit codes: success, a run ended PARTIAL or FAILED, a usage or validation
 error, interrupted."""
+
+
+class _ModelErrors(Protocol):
+    """A pydantic `ValidationError`, or FastAPI's `RequestValidationError` (not imported
+    here: reading a batch list must not load pydantic)."""
+
+    def errors(self) -> Sequence[Any]: ...
+
+
+PROBLEMS_SHOWN = 3
+"""How many of a model's problems one line names (a batch of 10,000 broken items stays one
+readable line)."""
+
+
+def model_error_line(exc: _ModelErrors, where: str = "value") -> str:
+    """A model's validation problems as one line: 'field.sub: what is wrong (got 'x')',
+    the first few joined with '; ', then how many more. `where` names a problem that has no
+    field (the whole value, body or document)."""
+    problems = list(exc.errors())
+    shown = "; ".join(_problem(error, where) for error in problems[:PROBLEMS_SHOWN])
+    more = len(problems) - PROBLEMS_SHOWN
+    return f"{shown} (and {more} more)" if more > 0 else shown or f"{where}: invalid"
+
+
+def _problem(error: Mapping[str, Any], where: str) -> str:
+    place = ".".join(str(part) for part in error.get("loc", ())) or where
+    message = str(error.get("msg", "invalid"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    given = error.get("input")
+    # Our own validators name the value in their message; pydantic's own checks do not.
+    if error.get("type") != "value_error" and isinstance(given, str | int | float):
+        message += f" (got {repr(given)[:40]})"
+    return f"{place}: {' '.join(message.split())}"

@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Literal, TypeVar, cast
 
 from pydantic import (
     BaseModel,
@@ -27,7 +27,9 @@ from pydantic import (
     model_validator,
 )
 
+from . import limits
 from .actions import ACTIONS, require
+from .failures import RETRY_ON
 from .platforms import DEFAULT_PLATFORM, PLATFORMS, Platform
 from .run import Progress  # re-exported: the clients' name for it
 from .run import progress as run_progress
@@ -59,10 +61,10 @@ def _checked_move(old: S, new: S, check: Callable[[S, S], None]) -> S:
 
 
 ValidateMode = Literal["auto", "video", "nonempty", "exists"]
-RetryOn = Literal["timeout", "crash", "exit", "invalid_output", "host_lost"]
-RETRY_ON: tuple[str, ...] = ("timeout", "crash", "exit", "invalid_output", "host_lost")
-"""What a failed attempt can be retried on: a timeout, a crash (killed by a signal, or an
-exception in the generator), a non-zero exit, an output that failed its check, a lost host."""
+if TYPE_CHECKING:
+    RetryOn = str
+else:  # the words derived from the failure kinds, checked (and reported) as a Literal's
+    RetryOn = Literal[RETRY_ON]
 VIDEO_EXTENSIONS = frozenset({"mp4", "mov", "mkv", "webm", "m4v", "avi"})
 
 
@@ -103,9 +105,9 @@ class BatchConfig(BaseModel):
     platform: str = DEFAULT_PLATFORM
     generator: str = "titlecard"
     command: str | None = Field(default=None, description="argv template for the command generator")
-    output_ext: str = Field(default="mp4", pattern=r"^[A-Za-z0-9]{1,8}$")
-    duration: float = Field(default=5.0, gt=0, le=43200)
-    fps: int = Field(default=30, ge=1, le=120)
+    output_ext: str = Field(default="mp4", pattern=limits.OUTPUT_EXT_PATTERN)
+    duration: float = Field(default=5.0, gt=0, le=limits.MAX_DURATION)
+    fps: int = Field(default=30, ge=1, le=limits.MAX_FPS)
     style: str | None = Field(
         default=None,
         description="the titlecard's look: a style preset (night, sunrise, paper, ocean, mono)",
@@ -116,23 +118,28 @@ class BatchConfig(BaseModel):
     text_color: str | None = Field(
         default=None, description="the text colour (default: the style's)"
     )
-    concurrency: int = Field(default=3, ge=1, le=64)
-    max_items: int = Field(default=10, ge=1, le=100_000)
-    timeout: float = Field(default=600.0, gt=0, le=7 * 24 * 3600)
+    concurrency: int = Field(default=3, ge=limits.MIN_CONCURRENCY, le=limits.MAX_CONCURRENCY)
+    max_items: int = Field(default=10, ge=1, le=limits.LARGEST_MAX_ITEMS)
+    timeout: float = Field(default=600.0, gt=0, le=limits.MAX_TIMEOUT)
     output_dir: str = Field(default_factory=lambda: default_output_dir())
     workdir: str = Field(default_factory=os.getcwd, validate_default=True)
     validate_output: ValidateMode = "auto"
-    retries: int = Field(default=0, ge=0, le=20, description="automatic retries per item")
-    backoff: float = Field(
-        default=5.0, ge=0, le=3600, description="seconds before the first retry (then doubled)"
+    retries: int = Field(
+        default=0, ge=0, le=limits.MAX_RETRIES, description="automatic retries per item"
     )
-    backoff_max: float = Field(default=300.0, ge=0, le=24 * 3600)
+    backoff: float = Field(
+        default=5.0,
+        ge=0,
+        le=limits.MAX_BACKOFF,
+        description="seconds before the first retry (then doubled)",
+    )
+    backoff_max: float = Field(default=300.0, ge=0, le=limits.LARGEST_BACKOFF_MAX)
     retry_on: list[RetryOn] = Field(
         default_factory=list, description="failures worth a retry (empty: any)"
     )
     max_failures: str | None = Field(
         default=None,
-        pattern=r"^[1-9][0-9]{0,5}%?$",
+        pattern=limits.MAX_FAILURES_PATTERN,
         description="stop starting items once this many (N, or N% of the run) failed for good",
     )
     canary: bool = Field(default=False, description="run the first item alone first")
@@ -400,7 +407,7 @@ class Batch(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     id: str
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=limits.MAX_NAME_CHARS)
     status: BatchStatus = BatchStatus.DRAFT
     config: BatchConfig
     items: list[BatchItem] = Field(default_factory=list)

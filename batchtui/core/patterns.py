@@ -49,6 +49,23 @@ def render(pattern: str, values: Mapping[str, object], *, where: str = "") -> st
     return _TOKEN.sub(fill, pattern)
 
 
+def fill_known(text: str, values: Mapping[str, object]) -> object:
+    """`text` with each `{name}` that `values` has replaced, and everything else as written
+    (another tool's placeholders, such as a command's `{output}`, and `{{`/`}}`). A text that
+    is one known placeholder alone is its value, typed: `"{seconds}"` gives 6, not "6"."""
+    whole = _TOKEN.fullmatch(text)
+    if whole and whole.group(1) is not None and whole.group(1).strip() in values:
+        return values[whole.group(1).strip()]
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is not None and name.strip() in values:
+            return str(values[name.strip()])
+        return match.group(0)
+
+    return _TOKEN.sub(fill, text)
+
+
 def escape(text: str) -> str:
     """`text` as a pattern that renders to itself."""
     return text.replace("{", "{{").replace("}", "}}")

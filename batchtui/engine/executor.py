@@ -19,37 +19,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from ..core.failures import FailureKind  # (defined in core: `retry_on` is derived from it)
 from ..generators.base import Job
 from .itemlog import ItemLog
-
-
-class FailureKind(StrEnum):
-    """Why an attempt failed, for reports and (later) for choosing what to retry."""
-
-    ERROR = "error"
-    """The generator said no (a non-zero exit, a missing executable, a bad template)."""
-    CRASH = "crash"
-    """An unexpected exception in the generator itself."""
-    INVALID_OUTPUT = "invalid_output"
-    TIMEOUT = "timeout"
-    HOST_LOST = "host_lost"
-    SIGNAL = "signal"
-    """Killed by a signal (a crash, the OOM killer)."""
-
-    @property
-    def retry_name(self) -> str:
-        """Its name in a config's `retry_on`."""
-        return _RETRY_NAMES[self]
-
-
-_RETRY_NAMES = {
-    FailureKind.ERROR: "exit",
-    FailureKind.CRASH: "crash",
-    FailureKind.SIGNAL: "crash",
-    FailureKind.INVALID_OUTPUT: "invalid_output",
-    FailureKind.TIMEOUT: "timeout",
-    FailureKind.HOST_LOST: "host_lost",
-}
 
 
 class Outcome(StrEnum):

@@ -14,7 +14,9 @@ from ..core.errors import (
     StoreError,
     ValidationError,
 )
+from ..core.limits import MAX_COPY_BASE_CHARS
 from ..core.models import Batch, BatchConfig, BatchItem, BatchStatus
+from ..core.problems import Problem
 from ..engine.layout import batch_folder, remove_output_folder
 from ..generators import get_generator
 from .context import ServiceContext
@@ -56,7 +58,7 @@ class Editing:
         source = self.ctx.find(ref)
         if name is None:  # the first free one of "X (copy)", "X (copy 2)", …
             taken = {s.name.casefold() for s in self.ctx.repo.summaries()}
-            base = source.name[:188]
+            base = source.name[:MAX_COPY_BASE_CHARS]
             name = f"{base} (copy)"
             number = 2
             while name.casefold() in taken:
@@ -212,7 +214,7 @@ class Editing:
 
         return self.ctx.mutate(ref, "edit", change)
 
-    def lock_problems(self, ref: str) -> list[str]:
+    def lock_problems(self, ref: str) -> list[Problem]:
         """What would stop the batch locking now (empty: it would lock)."""
         return lock_problems(self.ctx.find(ref))
 

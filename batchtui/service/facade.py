@@ -21,6 +21,7 @@ from .context import ServiceContext
 
 if TYPE_CHECKING:
     from ..core.models import Batch, BatchConfig, BatchItem, Progress
+    from ..core.problems import Problem
     from ..runners.recorder import Listener
     from .editing import Editing
     from .reads import Reads
@@ -286,7 +287,7 @@ class BatchService:
         """Validate and freeze the config (DRAFT → LOCKED), recording its hash."""
         return self._editing.lock(ref)
 
-    def lock_problems(self, ref: str) -> list[str]:
+    def lock_problems(self, ref: str) -> list[Problem]:
         """Every reason the batch could not be locked now (empty: it could); for saying so
         as soon as a value is saved, not only at lock."""
         return self._editing.lock_problems(ref)

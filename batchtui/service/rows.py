@@ -9,9 +9,8 @@ import json
 from pathlib import Path
 
 from ..core.errors import ValidationError
+from ..core.item_lines import read_text, split_lines
 from ..core.patterns import placeholders, render
-
-MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
 def _kind(path: str, kind: str | None) -> str:
@@ -23,30 +22,12 @@ def _kind(path: str, kind: str | None) -> str:
     return "csv"
 
 
-def _read(path: str) -> str:
-    try:
-        if path == "-":
-            import sys
-
-            return sys.stdin.read()
-        source = Path(path)
-        if source.stat().st_size > MAX_FILE_BYTES:
-            raise ValidationError(f"{path} is larger than {MAX_FILE_BYTES // 2**20} MiB")
-        return source.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ValidationError(f"no file {path}") from None
-    except UnicodeDecodeError:
-        raise ValidationError(f"{path} is not UTF-8 text") from None
-    except OSError as exc:
-        raise ValidationError(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
 def rows(path: str, kind: str | None = None) -> list[dict[str, str]]:
     """The rows of a CSV (header first) or JSONL file, as column → text."""
-    text = _read(path)
+    text = read_text(path)
     found: list[dict[str, str]] = []
     if _kind(path, kind) == "jsonl":
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(split_lines(text), start=1):
             if not line.strip():
                 continue
             try:
@@ -57,7 +38,8 @@ def rows(path: str, kind: str | None = None) -> list[dict[str, str]]:
                 raise ValidationError(f"{path} line {number} is not a JSON object")
             found.append({str(k): "" if v is None else str(v) for k, v in row.items()})
         return found
-    reader = csv.DictReader(io.StringIO(text))
+    # Universal newlines, as a file opened as text reads: a cell's CRLF is one LF.
+    reader = csv.DictReader(io.StringIO(text, newline=None))
     if not reader.fieldnames:
         raise ValidationError(f"{path} has no header row (the first row names the columns)")
     for row in reader:

@@ -36,14 +36,20 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..core.errors import NotFoundError, StoreError, TransitionError, ValidationError
+from ..core.errors import (
+    NotFoundError,
+    StoreError,
+    TransitionError,
+    ValidationError,
+    model_error_line,
+)
+from ..core.limits import LARGEST_MAX_ITEMS, TEMPLATE_NAME_PATTERN, TEMPLATE_NAME_RULE
 from ..core.models import Batch, BatchConfig
-from ..core.patterns import escape, placeholders, render
+from ..core.patterns import escape, fill_known, placeholders, render
 from ..core.settings import config_dir
 
 TEMPLATES_ENV = "BATCHTUI_TEMPLATES"
-_PARAM = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+NAME = re.compile(TEMPLATE_NAME_PATTERN)
 MACHINE_FIELDS = frozenset({"workdir"})
 """Config fields that belong to the machine a batch was made on, not to its structure."""
 ParamType = Literal["str", "int", "float", "bool"]
@@ -125,17 +131,8 @@ class Template(BaseModel):
         for key, raw in self.config.items():
             # Only the template's parameters are filled in a config value: other braces stay
             # (a command's own placeholders, `{output}`, are the command generator's).
-            if isinstance(raw, str):
-                whole = _PARAM.fullmatch(raw)
-                if whole and whole.group(1) in values:
-                    fields[key] = values[whole.group(1)]  # the typed value, not its text
-                    continue
-                fields[key] = _PARAM.sub(
-                    lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0),
-                    raw,
-                )
-            else:
-                fields[key] = raw
+            # (A value that is one parameter alone is its typed value, not its text.)
+            fields[key] = fill_known(raw, values) if isinstance(raw, str) else raw
         count: int
         if isinstance(self.count, str):
             made = Parameter(type="int").coerce("count", render(self.count, values, where=where))
@@ -143,8 +140,10 @@ class Template(BaseModel):
             count = made
         else:
             count = self.count
-        if not 0 <= count <= 100_000:
-            raise ValidationError(f"{where}count must be between 0 and 100000, not {count}")
+        if not 0 <= count <= LARGEST_MAX_ITEMS:
+            raise ValidationError(
+                f"{where}count must be between 0 and {LARGEST_MAX_ITEMS}, not {count}"
+            )
         contents = []
         for n in range(1, count + 1):
             for pattern in self.items:
@@ -162,9 +161,7 @@ def templates_dir() -> Path:
 
 def check_name(name: str) -> str:
     if not NAME.match(name):
-        raise ValidationError(
-            f"'{name}' is not a template name (letters, digits, '-', '_' and '.'; up to 64)"
-        )
+        raise ValidationError(f"'{name}' is not a template name ({TEMPLATE_NAME_RULE})")
     return name
 
 
@@ -174,9 +171,7 @@ def _path(name: str) -> Path:
 
 def _one_line(exc: Exception) -> str:
     if isinstance(exc, pydantic.ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "file"
-        return f"{where}: {first.get('msg')}"
+        return model_error_line(exc, "file")
     return " ".join(str(exc).split())
 
 

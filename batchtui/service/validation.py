@@ -1,5 +1,7 @@
 """What the service checks before it changes anything: names, item content, configs, and
-whether a batch can be locked or run. Each problem is one line a person can act on."""
+whether a batch can be locked or run. Each problem is one line a person can act on; the
+problems that stop a lock or a run also carry a code, for a client that treats one kind of
+problem apart (the editor does not repeat "has no items" while items are being added)."""
 
 from __future__ import annotations
 
@@ -11,17 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic
 
-from ..core.errors import ValidationError
+from ..core.errors import ValidationError, model_error_line
+from ..core.limits import MAX_CONTENT_BYTES, MAX_CONTENT_CHARS, MAX_NAME_CHARS
 from ..core.models import BatchConfig
+from ..core.problems import Problem, ProblemCode
 from ..core.settings import load_host_settings
 from ..generators import get_generator
 
 if TYPE_CHECKING:
     from ..core.models import Batch
-
-MAX_CONTENT_CHARS = 100_000
-# Linux refuses a single argv string over 128 KiB; keep content well inside it.
-MAX_CONTENT_BYTES = 120 * 1024
 
 
 def new_id() -> str:
@@ -42,18 +42,11 @@ def clean_name(name: str) -> str:
     except UnicodeEncodeError:
         shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
         raise ValidationError(f"batch name '{shown}' is not valid UTF-8 text") from None
-    if len(name) > 200:
-        raise ValidationError(f"batch name is too long ({len(name)} characters; at most 200)")
+    if len(name) > MAX_NAME_CHARS:
+        raise ValidationError(
+            f"batch name is too long ({len(name)} characters; at most {MAX_NAME_CHARS})"
+        )
     return name
-
-
-def _pydantic_message(exc: pydantic.ValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"]) or "value"
-        message = error["msg"].removeprefix("Value error, ")
-        parts.append(f"{where}: {message}")
-    return "; ".join(parts)
 
 
 def make_config(**fields: Any) -> BatchConfig:
@@ -62,7 +55,7 @@ def make_config(**fields: Any) -> BatchConfig:
     try:
         return BatchConfig(**fields)
     except pydantic.ValidationError as exc:
-        raise ValidationError(f"invalid config: {_pydantic_message(exc)}") from None
+        raise ValidationError(f"invalid config: {model_error_line(exc)}") from None
 
 
 def check_content(content: str) -> None:
@@ -108,47 +101,58 @@ def workdir_problem(workdir: str) -> str | None:
     return None
 
 
-def lock_problems(batch: Batch) -> list[str]:
+def lock_problems(batch: Batch) -> list[Problem]:
     """Every reason this batch cannot be locked (empty when it can)."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     config = batch.config
     if not batch.items:
-        problems.append(f"batch '{batch.name}' has no items; add at least one")
+        problems.append(
+            Problem(ProblemCode.NO_ITEMS, f"batch '{batch.name}' has no items; add at least one")
+        )
     if len(batch.items) > config.max_items:
-        problems.append(f"{len(batch.items)} items exceed the maximum of {config.max_items}")
+        problems.append(
+            Problem(
+                ProblemCode.TOO_MANY_ITEMS,
+                f"{len(batch.items)} items exceed the maximum of {config.max_items}",
+            )
+        )
     preset = config.preset
     if config.duration > preset.max_duration:
         problems.append(
-            f"duration {config.duration:g}s exceeds the {preset.label} limit of "
-            f"{preset.max_duration:g}s"
+            Problem(
+                ProblemCode.TOO_LONG_FOR_PLATFORM,
+                f"duration {config.duration:g}s exceeds the {preset.label} limit of "
+                f"{preset.max_duration:g}s",
+            )
         )
     workdir = workdir_problem(config.workdir)
     if workdir:
-        problems.append(workdir)
+        problems.append(Problem(ProblemCode.WORKDIR, workdir))
     try:
         generator = get_generator(config.generator)
     except ValidationError as exc:
-        problems.append(str(exc))
+        problems.append(Problem(ProblemCode.GENERATOR, str(exc)))
     else:
-        problems.extend(generator.check(config))
+        problems.extend(Problem(ProblemCode.GENERATOR, p) for p in generator.check(config))
     problem = folder_problem(Path(config.output_dir))
     if problem:
-        problems.append(problem)
+        problems.append(Problem(ProblemCode.OUTPUT_FOLDER, problem))
     return problems
 
 
-def run_problems(batch: Batch) -> list[str]:
+def run_problems(batch: Batch) -> list[Problem]:
     """Every reason a run of this batch cannot start now (the generator, the output folder,
     the host settings)."""
     workdir = workdir_problem(batch.config.workdir)
-    if workdir:
-        return [workdir]  # what the generator would say about its tools follows from it
-    problems = get_generator(batch.config.generator).check(batch.config)
+    if workdir:  # what the generator would say about its tools follows from it
+        return [Problem(ProblemCode.WORKDIR, workdir)]
+    generator = get_generator(batch.config.generator)
+    problems = [Problem(ProblemCode.GENERATOR, p) for p in generator.check(batch.config)]
     folder = folder_problem(Path(batch.config.output_dir))
     if folder:
-        problems.append(folder)
+        problems.append(Problem(ProblemCode.OUTPUT_FOLDER, folder))
     try:
         load_host_settings()
     except ValidationError as exc:
-        problems.append(str(exc))
+        problems.append(Problem(ProblemCode.HOST_SETTINGS, str(exc)))
     return problems

@@ -21,8 +21,9 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from ..core.actions import allowed
-from ..core.errors import BatchtuiError, ValidationError
+from ..core.actions import require
+from ..core.errors import BatchtuiError, TransitionError, ValidationError
+from ..core.limits import MAX_COPY_BASE_CHARS, MAX_NAME_CHARS, MAX_TEMPLATE_NAME_CHARS
 from ..core.states import BatchStatus
 from ..core.textsafe import one_line
 from .messages import RunEnded
@@ -144,15 +145,23 @@ class BatchtuiApp(App[None]):
         """The batch as stored now."""
         return self.safe(self.service.get, batch_id)
 
+    def refused(self, batch: Batch, action: str) -> bool:
+        """Whether `batch` (as stored now: read it first, never a screen's copy) refuses
+        `action`; if so, say why. The reason is `require`'s, the words the operation itself
+        would refuse with, without calling it: nothing is changed to explain a refusal."""
+        try:
+            require(batch, action)
+        except TransitionError as exc:
+            self.safe(_raise, exc)
+            return True
+        return False
+
     # ------------------------------------------------------------------ runs
 
     def request_start(self, batch_id: str, *, retry: bool = False) -> None:
         """Confirm, then hand the batch to a background runner and follow it here."""
         batch = self.batch(batch_id)
-        if batch is None:
-            return
-        if not allowed("retry" if retry else "start", batch.status):
-            self.safe(self.service.begin, batch_id, retry=retry)  # explains why not
+        if batch is None or self.refused(batch, "retry" if retry else "start"):
             return
 
         def chosen(where: str | None) -> None:
@@ -202,9 +211,10 @@ class BatchtuiApp(App[None]):
         """Confirm, then run one item again on purpose (a succeeded one too) in a runner."""
         from .screens.dialogs import ConfirmScreen
 
-        if not allowed("rerun", batch.status):
-            self.safe(self.service.begin, batch.id, retry=True, only=[item.id])  # says why not
+        stored = self.batch(batch.id)  # `batch` is a screen's copy: it may be a poll behind
+        if stored is None or self.refused(stored, "rerun"):
             return
+        batch = stored
         replaced = "its output is replaced once the new render succeeds" if item.output_path else ""
         where = batch.runner.cluster if batch.runner and batch.runner.cluster else "local"
 
@@ -351,11 +361,14 @@ class BatchtuiApp(App[None]):
         return batch
 
     def confirm_cancel(self, batch: Batch) -> None:
+        """Ask, then cancel the batch (`batch` may be a screen's out-of-date copy: what is
+        asked and refused is decided by the batch as stored now)."""
         from .screens.dialogs import ConfirmScreen
 
-        if not allowed("cancel", batch.status):
-            self.safe(self.service.cancel, batch.id)  # explains what is allowed instead
+        stored = self.batch(batch.id)
+        if stored is None or self.refused(stored, "cancel"):
             return
+        batch = stored
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -373,11 +386,15 @@ class BatchtuiApp(App[None]):
         )
 
     def confirm_delete(self, batch: Batch) -> None:
+        """Ask, then delete the batch. `batch` may be a screen's out-of-date copy: what is
+        asked and refused is decided by the batch as stored now, and nothing is deleted
+        without the dialog's yes."""
         from .screens.dialogs import ConfirmScreen
 
-        if not allowed("delete", batch.status):
-            self.safe(self.service.delete, batch.id)  # refused, with the reason
+        stored = self.batch(batch.id)
+        if stored is None or self.refused(stored, "delete"):
             return
+        batch = stored
 
         def answered(yes: bool | None) -> None:
             if yes and self.safe(self.service.delete, batch.id) is not None:
@@ -433,7 +450,8 @@ class BatchtuiApp(App[None]):
         self.push_screen(
             PromptScreen(
                 f"New batch from '{one_line(name, 40)}'",
-                value=f"{name[:188]} (copy)",
+                value=f"{name[:MAX_COPY_BASE_CHARS]} (copy)",
+                max_length=MAX_NAME_CHARS,
                 hint="Its config and items are copied; none of its runs or outputs.",
             ),
             named,
@@ -458,6 +476,7 @@ class BatchtuiApp(App[None]):
             PromptScreen(
                 f"Save '{one_line(batch.name, 40)}' as a template",
                 placeholder="template name, e.g. space-facts",
+                max_length=MAX_TEMPLATE_NAME_CHARS,
                 hint="Its config and items, kept as a TOML file a team can share.",
             ),
             named,

@@ -56,17 +56,32 @@ class PromptScreen(SteadyCursor, ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, *, placeholder: str = "", value: str = "", hint: str = ""):
+    def __init__(
+        self,
+        title: str,
+        *,
+        placeholder: str = "",
+        value: str = "",
+        hint: str = "",
+        max_length: int = 0,
+    ):
         super().__init__()
         self.title_text = title
         self.placeholder = placeholder
         self.value = value
         self.hint = hint
+        self.max_length = max_length
+        """The longest answer that can be typed (0: no limit)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(Text(self.title_text, style="bold"), classes="dialog-title")
-            yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
+            yield Input(
+                value=self.value,
+                placeholder=self.placeholder,
+                max_length=self.max_length,
+                id="prompt-input",
+            )
             yield Static(Text(self.hint), id="prompt-error", classes="dialog-detail")
 
     def on_mount(self) -> None:

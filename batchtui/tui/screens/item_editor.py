@@ -14,15 +14,17 @@ from textual.widgets import DataTable, Footer, Input, Label, Select, Static
 
 from ...core.actions import allowed
 from ...core.errors import BatchtuiError, ValidationError
+from ...core.item_lines import item_lines, read_item_lines
 from ...core.models import Batch, BatchStatus
 from ...core.platforms import PLATFORMS
+from ...core.problems import ProblemCode
 from ...core.styles import STYLES
 from ...core.textsafe import one_line
 from .. import display
 from ..messages import RunEnded
 from ..widgets.app_header import app_header
 from ..widgets.fitted_table import Column, FittedTable
-from ..widgets.item_input import ItemInput, pasted_lines
+from ..widgets.item_input import ItemInput
 from .base import AppScreen
 from .dialogs import PromptScreen
 
@@ -165,7 +167,7 @@ class ItemEditorScreen(AppScreen):
         self.query_one("#items", DataTable).focus()
         if self.editable:  # a value the lock will refuse, said on opening as after a save
             found = self.bt.safe(self.bt.service.lock_problems, self.batch_id) or []
-            problems = [p for p in found if "has no items" not in p]
+            problems: list[str] = [p for p in found if p.code is not ProblemCode.NO_ITEMS]
             self.show_problems(problems, "Lock will refuse", warning=True)
         self.set_interval(self.bt.poll_interval, self._poll)
 
@@ -356,11 +358,11 @@ class ItemEditorScreen(AppScreen):
             if not path:
                 return
             try:
-                text = Path(path).expanduser().read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                self.notify(f"cannot read {path}: {exc}", severity="error", markup=False)
+                contents = read_item_lines(str(Path(path).expanduser()))
+            except ValidationError as exc:
+                self.notify(str(exc), severity="error", markup=False)
                 return
-            self._add_many(pasted_lines(text), source=Path(path).name)
+            self._add_many(contents, source=Path(path).name)
 
         self.app.push_screen(
             PromptScreen(
@@ -394,7 +396,7 @@ class ItemEditorScreen(AppScreen):
         if self.current is None or self.current.status is not BatchStatus.DRAFT:
             self.notify("items can only be added to a DRAFT batch (u unlocks)", markup=False)
             return
-        self._add_many(pasted_lines(event.text))
+        self._add_many(item_lines(event.text))
 
     @on(Input.Submitted, "#item-input")
     def _item_submitted(self, event: Input.Submitted) -> None:
@@ -482,8 +484,8 @@ class ItemEditorScreen(AppScreen):
         self.notify(f"saved {label}: {one_line(raw, 40) or '(none)'}", timeout=2, markup=False)
         # A value the lock will refuse (say, longer than the platform allows) is said now,
         # where it was typed, not at lock.
-        problems = self.bt.safe(self.bt.service.lock_problems, self.batch_id) or []
-        problems = [p for p in problems if "has no items" not in p]
+        found = self.bt.safe(self.bt.service.lock_problems, self.batch_id) or []
+        problems: list[str] = [p for p in found if p.code is not ProblemCode.NO_ITEMS]
         self.show_problems(problems, "Saved, but lock will refuse", warning=True)
 
     @on(Input.Submitted, "#config-pane Input")

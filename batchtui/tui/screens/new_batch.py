@@ -12,6 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
+from ...core.limits import MAX_NAME_CHARS
 from ...core.platforms import DEFAULT_PLATFORM, PLATFORMS
 from .steady import SteadyCursor
 
@@ -53,7 +54,7 @@ class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(Text("New batch", style="bold"), classes="dialog-title")
-            yield Input(placeholder="Name, e.g. Space Facts", id="name")
+            yield Input(placeholder="Name, e.g. Space Facts", max_length=MAX_NAME_CHARS, id="name")
             yield ChoiceList(
                 [
                     (f"{p.label} — {p.width}×{p.height}, up to {_limit(p.max_duration)}", p.key)

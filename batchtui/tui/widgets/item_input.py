@@ -8,11 +8,7 @@ from textual import events
 from textual.message import Message
 from textual.widgets import Input
 
-
-def pasted_lines(text: str) -> list[str]:
-    """The non-blank lines of pasted text. Terminals (tmux, xterm, VTE, iTerm) send a paste's
-    line ends as CR, files have LF or CRLF: every one of them ends a line."""
-    return [line for line in text.splitlines() if line.strip()]
+from ...core.item_lines import item_lines
 
 
 class ItemInput(Input):
@@ -27,7 +23,9 @@ class ItemInput(Input):
         lines: list[str]
 
     def _on_paste(self, event: events.Paste) -> None:
-        lines = pasted_lines(event.text)
+        # The rule a file's lines follow (`core.item_lines`): terminals send a paste's line
+        # ends as CR, files have LF or CRLF; every one of them ends an item.
+        lines = item_lines(event.text)
         if len(lines) > 1:
             event.prevent_default()
             event.stop()

@@ -1,0 +1,81 @@
+"""Every limit batchtui enforces, stated once: the models' field constraints, the service's
+checks, the API's request schemas and the TUI's inputs all read them from here (and their
+messages say the number from here too).
+
+No imports: the CLI's parser and the TUI's first frame read these before any model loads.
+"""
+
+from __future__ import annotations
+
+# ------------------------------------------------------------------ names
+
+MAX_NAME_CHARS = 200
+"""Characters in a batch name (after runs of whitespace are folded)."""
+
+MAX_COPY_SUFFIX_CHARS = len(" (copy 9999)")
+MAX_COPY_BASE_CHARS = MAX_NAME_CHARS - MAX_COPY_SUFFIX_CHARS
+"""How much of a batch's name its copy keeps, so "<name> (copy N)" is still a name."""
+
+MAX_TEMPLATE_NAME_CHARS = 64
+"""Characters in a template name (it is a file name: letters, digits, '-', '_', '.')."""
+
+TEMPLATE_NAME_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_TEMPLATE_NAME_CHARS - 1}}}$"
+"""What a template name may be: a letter or digit first, at most `MAX_TEMPLATE_NAME_CHARS`."""
+
+TEMPLATE_NAME_RULE = f"letters, digits, '-', '_' and '.'; up to {MAX_TEMPLATE_NAME_CHARS}"
+"""The rule above, as a message says it."""
+
+# ------------------------------------------------------------------ items
+
+LARGEST_MAX_ITEMS = 100_000
+"""The largest `max_items` a batch may have (and the most items a template may make)."""
+
+MAX_CHOSEN_ITEMS = 10_000
+"""Items one request may choose by name (`retry --item` over HTTP)."""
+
+MAX_CONTENT_CHARS = 100_000
+"""Characters in one item's content."""
+
+MAX_CONTENT_BYTES = 120 * 1024
+"""Bytes (UTF-8) in one item's content: Linux refuses a single argv string over 128 KiB, and
+content is passed to a command as one argument."""
+
+MAX_INPUT_FILE_BYTES = 64 * 1024 * 1024
+"""The largest file items are read from (`add --file`, `--csv`, `--jsonl`, the TUI's import)."""
+
+# ------------------------------------------------------------------ running
+
+MIN_CONCURRENCY = 1
+MAX_CONCURRENCY = 64
+"""Items of one batch running at once."""
+
+CONCURRENCY_RULE = f"between {MIN_CONCURRENCY} and {MAX_CONCURRENCY}"
+"""The concurrency limits, as a message says them."""
+
+MAX_DURATION = 12 * 3600
+"""Seconds of one output (the longest any platform preset allows)."""
+
+MAX_FPS = 120
+"""Frames per second of one output."""
+
+MAX_TIMEOUT = 7 * 24 * 3600
+"""Seconds one attempt of an item may run."""
+
+MAX_RETRIES = 20
+"""Automatic retries per item."""
+
+MAX_BACKOFF = 3600
+"""Seconds before an item's first automatic retry."""
+
+LARGEST_BACKOFF_MAX = 24 * 3600
+"""The largest `backoff_max` (the longest wait between two retries)."""
+
+OUTPUT_EXT_PATTERN = r"^[A-Za-z0-9]{1,8}$"
+"""An output file extension: up to 8 letters or digits, no dot."""
+
+MAX_FAILURES_PATTERN = r"^[1-9][0-9]{0,5}%?$"
+"""`max_failures`: a count (up to 6 digits) or a percentage of the run."""
+
+HANDOVER_WAIT = 15.0
+"""Seconds a process that began a run waits for the batch's lock to hand the run to its
+detached runner (as long as a runner would wait: giving up would strand both)."""
