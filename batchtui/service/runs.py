@@ -24,6 +24,7 @@ from ..core.errors import (
     TransitionError,
     ValidationError,
 )
+from ..core.limits import CONCURRENCY_RULE, HANDOVER_WAIT, MAX_CONCURRENCY, MIN_CONCURRENCY
 from ..core.models import Batch, BatchStatus, RunnerInfo
 from ..engine.cluster import cluster_address, preflight
 from ..engine.liveness import kill_batch_processes, same_process_alive
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from ..engine import Scheduler
 
 STALE_RUNNER = timedelta(minutes=5)
-HANDOVER_WAIT = 15.0
 
 
 @dataclass(frozen=True)
@@ -260,14 +260,16 @@ class Runs:
         """Change how many items run at once (`relative`: by `value`, counted from the stored
         value under the lock, so two quick steps from two windows both count); takes effect
         at once when running (a runner in another process picks it up at its next flush)."""
-        if not isinstance(value, int) or not (relative or 1 <= value <= 64):
-            raise ValidationError(f"concurrency must be between 1 and 64, not {value}")
+        if not isinstance(value, int) or not (
+            relative or MIN_CONCURRENCY <= value <= MAX_CONCURRENCY
+        ):
+            raise ValidationError(f"concurrency must be {CONCURRENCY_RULE}, not {value}")
 
         def change(batch: Batch) -> Batch:
             new = batch.config.concurrency + value if relative else value
-            if not 1 <= new <= 64:
+            if not MIN_CONCURRENCY <= new <= MAX_CONCURRENCY:
                 raise ValidationError(
-                    f"concurrency stays between 1 and 64 (now {batch.config.concurrency})"
+                    f"concurrency stays {CONCURRENCY_RULE} (now {batch.config.concurrency})"
                 )
             batch.config.concurrency = new
             return batch
