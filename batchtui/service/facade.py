@@ -9,7 +9,7 @@ first frame (a list of summaries) is drawn before them.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable, Collection, Hashable, Iterable
+from collections.abc import AsyncGenerator, Callable, Collection, Hashable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -396,13 +396,13 @@ class BatchService:
         poll: float | None = None,
         until_ended: bool = True,
         keepalive: float | None = None,
-    ) -> AsyncIterator[Snapshot]:
+    ) -> AsyncGenerator[Snapshot, None]:
         """`async for snapshot in service.follow(ref)`: the batch now, then on each change,
         until it has ended (or is deleted); a dead runner's run is ended within seconds. See
         `service.follow`."""
         return self._follow.batch(ref, poll=poll, until_ended=until_ended, keepalive=keepalive)
 
-    def follow_list(self, *, poll: float | None = None) -> AsyncIterator[list[BatchSummary]]:
+    def follow_list(self, *, poll: float | None = None) -> AsyncGenerator[list[BatchSummary], None]:
         """`async for summaries in service.follow_list()`: every batch as a list shows it,
         now and on each change (dead runners' runs ended as for `follow`)."""
         return self._follow.batches(poll=poll)

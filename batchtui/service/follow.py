@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -130,7 +130,7 @@ class Follow:
         poll: float | None = None,
         until_ended: bool = True,
         keepalive: float | None = None,
-    ) -> AsyncIterator[Snapshot]:
+    ) -> AsyncGenerator[Snapshot, None]:
         """The batch now, then again each time it changes; ends after the snapshot that shows
         it ended (`until_ended`; otherwise it goes on, through retries) or deleted.
 
@@ -161,7 +161,9 @@ class Follow:
                 yield Snapshot(batch, quiet=True)
             await self._next_look(poll)
 
-    async def batches(self, *, poll: float | None = None) -> AsyncIterator[list[BatchSummary]]:
+    async def batches(
+        self, *, poll: float | None = None
+    ) -> AsyncGenerator[list[BatchSummary], None]:
         """Every batch as a list shows it (oldest first), now and each time the list changes;
         never ends by itself."""
         poll = POLL_SECONDS if poll is None else poll
