@@ -74,6 +74,8 @@ class BatchtuiApp(App[None]):
         """Batches this app handed to runners (quitting offers to stop those still running)."""
         self.watched: dict[str, str] = {}
         """Running batches started or watched here (id → name): their end is announced."""
+        self._ended_runs: dict[str, datetime] = {}
+        """When each watched run was seen to end (id → the batch's `updated_at` then)."""
         self.watcher = StoreWatcher(self)
         """The one follower of the store (through the service): screens ask it for the list
         or a batch, and it tells them of every change; a dead runner's run is ended."""
@@ -236,7 +238,8 @@ class BatchtuiApp(App[None]):
 
     def watch_run(self, batch: Batch) -> None:
         """Say (once) when this PROCESSING batch's run ends, whatever screen is showing."""
-        if batch.status is BatchStatus.PROCESSING:
+        ended = self._ended_runs.get(batch.id)
+        if batch.status is BatchStatus.PROCESSING and (ended is None or batch.updated_at > ended):
             self.watched[batch.id] = batch.name
             self.watcher.follow_run(batch.id)
 
@@ -248,6 +251,8 @@ class BatchtuiApp(App[None]):
         ):
             return
         name = self.watched.pop(batch.id)
+        # A screen may still be showing an older, running snapshot: not watched again for it.
+        self._ended_runs[batch.id] = batch.updated_at
         if not snapshot.deleted:
             self.say_run_ended(batch, name)
 

@@ -1,8 +1,8 @@
 """Live progress of one batch: overall bar, counts, timing, a row per item, the log tail.
 
-Runs belong to runner processes, never to this app: the screen follows one by polling the
-store (a stat each poll, a read when the runner flushed), and redraws only the rows of items
-that changed.
+Runs belong to runner processes, never to this app: the app's watcher follows the batch
+through the service and says each change (`BatchChanged`); the screen redraws only the rows of
+items that changed.
 """
 
 from __future__ import annotations
