@@ -10,7 +10,6 @@ import sys
 import pytest
 from textual.widgets import Input
 
-import batchtui.tui.app as app_module
 from batchtui.core.models import BatchStatus, ItemStatus, RunnerInfo
 from batchtui.service import BatchService
 from batchtui.store import Repository
@@ -142,9 +141,8 @@ async def test_concurrency_steps_count_from_the_stored_value(db_path, fake_gener
 
 
 async def test_the_progress_screen_notices_a_runner_killed_while_it_watches(
-    db_path, fake_generator, monkeypatch
+    db_path, fake_generator
 ):
-    monkeypatch.setattr(app_module, "LIVENESS_SECONDS", 0.05)
     service = BatchService(Repository(db_path))
     made = service.create("Watched", generator="fake", output_ext="txt")
     service.add_items(made.id, ["a", "b"])

@@ -6,20 +6,18 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 import anyio
 
-from ..core.errors import EXIT_OK, EXIT_RUN_FAILED, ValidationError
+from ..core.errors import EXIT_OK, EXIT_RUN_FAILED, NotFoundError, ValidationError
 from ..core.states import BatchStatus
 from .base import CliBase
 from .output import RunDisplay, batch_json
 
 if TYPE_CHECKING:
     from ..core.models import Batch
-
-ATTACH_POLL = 0.2  # seconds between looks at the database while attached
-LIVENESS_EVERY = 5  # polls between checks that the runner still lives (one second)
 
 
 class RunVerbs(CliBase):
@@ -42,9 +40,10 @@ class RunVerbs(CliBase):
             )
         detached = False
         lost = False
+        deleted = False
 
         async def follow() -> Batch:
-            nonlocal detached, lost
+            nonlocal detached, lost, deleted
             current = batch
             display = RunDisplay(current, sys.stderr if self.args.json else None)
             if current.runner is not None:
@@ -55,39 +54,31 @@ class RunVerbs(CliBase):
                     style="dim",
                 )
             with display, anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                stop = anyio.Event()
-
-                async def on_signal() -> None:
-                    nonlocal detached
-                    async for _ in signals:
-                        detached = True
-                        stop.set()
-                        return
-
                 async with anyio.create_task_group() as tg:
+
+                    async def on_signal() -> None:
+                        nonlocal detached
+                        async for _ in signals:
+                            detached = True
+                            tg.cancel_scope.cancel()
+                            return
+
                     tg.start_soon(on_signal)
-                    seen: object = None
                     display.show_snapshot(current)
-                    polls = 0
-                    while current.status is BatchStatus.PROCESSING and not stop.is_set():
-                        with anyio.move_on_after(ATTACH_POLL):
-                            await stop.wait()
-                        polls += 1
-                        # A runner killed while we watch: its run is ended (and shows as
-                        # such) instead of being followed forever.
-                        if polls % LIVENESS_EVERY == 0 and any(
-                            b.id == current.id for b in self.service.recover_orphans()
-                        ):
-                            lost = True
-                        signature = self.service.version()
-                        if signature != seen:
-                            seen = signature
-                            current = self.service.find_by_id(current.id) or current
+                    # The service follows it: a runner killed while we watch has its run
+                    # ended (and shown as such) instead of being followed forever.
+                    async with aclosing(self.service.follow(current.id)) as snapshots:
+                        async for snapshot in snapshots:
+                            current = snapshot.batch
+                            deleted = snapshot.deleted
+                            lost = lost or snapshot.runner_lost
                             display.show_snapshot(current)
                     tg.cancel_scope.cancel()
             return current
 
         ended = anyio.run(follow)
+        if deleted:
+            raise NotFoundError(f"batch '{ended.name}' was deleted while attached")
         if detached:
             self.say(
                 f"detached: '{ended.name}' goes on in the background — stop it: "

@@ -9,7 +9,7 @@ first frame (a list of summaries) is drawn before them.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Hashable, Iterable
+from collections.abc import AsyncGenerator, Callable, Collection, Hashable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..core.problems import Problem
     from ..runners.recorder import Listener
     from .editing import Editing
+    from .follow import Follow, Snapshot
     from .reads import Reads
     from .runs import Detached, Runs
     from .templates import Template
@@ -93,6 +94,12 @@ class BatchService:
         from .runs import Runs
 
         return Runs(self._ctx)
+
+    @functools.cached_property
+    def _follow(self) -> Follow:
+        from .follow import Follow
+
+        return Follow(self._ctx, self.recover_orphans)
 
     # ----------------------------------------------------------------- queries
 
@@ -380,6 +387,35 @@ class BatchService:
         """Stop every run this process drives because it is going away (a signal)."""
         if "_runs" in self.__dict__:
             self._runs.interrupt_all_here(reason)
+
+    # ---------------------------------------------------------------- following
+
+    def follow(
+        self,
+        ref: str,
+        *,
+        poll: float | None = None,
+        until_ended: bool = True,
+        keepalive: float | None = None,
+    ) -> AsyncGenerator[Snapshot, None]:
+        """`async for snapshot in service.follow(ref)`: the batch now, then on each change,
+        until it has ended (or is deleted); a dead runner's run is ended within seconds. See
+        `service.follow`."""
+        return self._follow.batch(ref, poll=poll, until_ended=until_ended, keepalive=keepalive)
+
+    def follow_list(self, *, poll: float | None = None) -> AsyncGenerator[list[BatchSummary], None]:
+        """`async for summaries in service.follow_list()`: every batch as a list shows it,
+        now and on each change (dead runners' runs ended as for `follow`)."""
+        return self._follow.batches(poll=poll)
+
+    def current(self, ref: str) -> Batch:
+        """The batch as stored now, shared and read-only, its runner's liveness checked
+        first (at most once a second per process): for one-off looks by followers."""
+        return self._follow.current(ref)
+
+    def live_progress(self, ref: str) -> Progress:
+        """`progress` as a follower sees it: its runner's liveness checked first."""
+        return self._follow.progress(ref)
 
     def recover_orphans(self) -> list[Batch]:
         """End PROCESSING batches whose runner is gone: RUNNING items become INTERRUPTED.

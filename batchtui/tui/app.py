@@ -2,8 +2,8 @@
 
 The app never owns a run. Starting or retrying a batch hands it to a detached runner process
 (as `batchtui start --detach` does), so closing the terminal, dropping the SSH connection,
-killing this process or closing a browser tab never stops a run; every screen follows runs by
-polling the store (one stat per poll; a read only when something changed).
+killing this process or closing a browser tab never stops a run; the app's one watcher
+(`watcher.StoreWatcher`, through `service.follow`) follows the store and tells the screens.
 """
 
 from __future__ import annotations
@@ -27,12 +27,14 @@ from ..core.limits import MAX_COPY_BASE_CHARS, MAX_NAME_CHARS, MAX_TEMPLATE_NAME
 from ..core.states import BatchStatus
 from ..core.textsafe import one_line
 from .messages import RunEnded
+from .watcher import StoreWatcher
 
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
     from ..core.models import Batch, BatchItem
     from ..service import BatchService
+    from ..service.follow import Snapshot
     from ..service.runs import Detached
     from .screens.new_batch import NewBatch
 
@@ -41,8 +43,6 @@ T = TypeVar("T")
 EXAMPLE_NAME = "Space Facts"
 EXAMPLE_ITEMS = ("Why is space dark?", "What are black holes?", "How stars die")
 LOCK_PATIENCE = 1.0
-LIVENESS_SECONDS = 2.0
-"""How often the app checks that the runners of the batches it shows still live."""
 """Seconds an action waits for a database another process holds locked before it says so: a
 held lock costs the UI a moment, never a freeze."""
 
@@ -71,11 +71,17 @@ class BatchtuiApp(App[None]):
         service.set_lock_timeout(LOCK_PATIENCE)
         self.poll_interval = poll_interval
         self._on_first_frame = on_first_frame
-        self._seen_store: dict[int, object] = {}
         self.started_here: set[str] = set()
         """Batches this app handed to runners (quitting offers to stop those still running)."""
         self.watched: dict[str, str] = {}
         """Running batches started or watched here (id → name): their end is announced."""
+        self._ended_runs: dict[str, datetime] = {}
+        """When each watched run was seen to end (id → the batch's `updated_at` then)."""
+        self.watcher = StoreWatcher(self)
+        """The one follower of the store (through the service): screens ask it for the list
+        or a batch, and it tells them of every change; a dead runner's run is ended."""
+        self.watcher.on_snapshot = self._run_snapshot
+        self.watcher.keep = self.watched.__contains__
 
     # ------------------------------------------------------------- lifecycle
 
@@ -93,26 +99,13 @@ class BatchtuiApp(App[None]):
         if self._on_first_frame is not None:
             self._on_first_frame()
         self._recover_orphans()
-        # A runner killed while we watch (kill -9, out of memory) must not leave its batch
-        # showing PROCESSING until a restart: look again every few seconds.
-        self.set_interval(LIVENESS_SECONDS, partial(self._recover_orphans, quiet=True))
-        self.set_interval(0.5, self._watched_tick)
+        # From here the watcher follows the store; a runner killed while we watch (kill -9,
+        # out of memory) has its run ended within seconds, and the screens showing it see so.
+        self.watcher.start()
 
-    def _watched_tick(self) -> None:
-        if self.watched and self.store_changed(self):
-            self._check_watched()
-
-    def _recover_orphans(self, *, quiet: bool = False) -> None:
-        """End runs whose runner died (after the first frame: it needs the models); `quiet`:
-        a failure is not shown (the periodic check; the user's next action reports it)."""
-        if quiet:
-            try:
-                ended = self.service.recover_orphans()
-            except BatchtuiError:
-                return
-        else:
-            ended = self.safe(self.service.recover_orphans) or []
-        for batch in ended:
+    def _recover_orphans(self) -> None:
+        """End runs whose runner died (after the first frame: it needs the models)."""
+        for batch in self.safe(self.service.recover_orphans) or []:
             self.broadcast(partial(RunEnded, batch))
 
     # --------------------------------------------------------------- helpers
@@ -127,14 +120,6 @@ class BatchtuiApp(App[None]):
         except BatchtuiError as exc:
             self.notify(one_line(str(exc)), severity="error", markup=False, timeout=6)
         return None
-
-    def store_changed(self, screen: object) -> bool:
-        """Whether the store changed since `screen` (any asker) last asked (one stat)."""
-        version = self.service.version()
-        key = id(screen)
-        changed = key not in self._seen_store or self._seen_store[key] != version
-        self._seen_store[key] = version
-        return changed
 
     def broadcast(self, message_factory: Callable[[], Any]) -> None:
         """Post a fresh message to every screen on the stack."""
@@ -263,20 +248,22 @@ class BatchtuiApp(App[None]):
 
     def watch_run(self, batch: Batch) -> None:
         """Say (once) when this PROCESSING batch's run ends, whatever screen is showing."""
-        if batch.status is BatchStatus.PROCESSING:
+        ended = self._ended_runs.get(batch.id)
+        if batch.status is BatchStatus.PROCESSING and (ended is None or batch.updated_at > ended):
             self.watched[batch.id] = batch.name
+            self.watcher.follow_run(batch.id)
 
-    def _check_watched(self) -> None:
-        for batch_id in list(self.watched):
-            try:
-                batch = self.service.find_by_id(batch_id)
-            except BatchtuiError:
-                return  # the next tick tries again
-            if batch is not None and batch.status is BatchStatus.PROCESSING:
-                continue
-            name = self.watched.pop(batch_id)
-            if batch is None:
-                continue
+    def _run_snapshot(self, snapshot: Snapshot) -> None:
+        """A followed batch changed: a watched run that is no longer running is announced."""
+        batch = snapshot.batch
+        if batch.id not in self.watched or (
+            batch.status is BatchStatus.PROCESSING and not snapshot.deleted
+        ):
+            return
+        name = self.watched.pop(batch.id)
+        # A screen may still be showing an older, running snapshot: not watched again for it.
+        self._ended_runs[batch.id] = batch.updated_at
+        if not snapshot.deleted:
             self.say_run_ended(batch, name)
 
     def say_run_ended(self, batch: Batch, name: str) -> None:

@@ -17,7 +17,7 @@ from ...core.states import BatchStatus
 from ...core.summary import BatchSummary
 from ...core.textsafe import one_line
 from .. import display
-from ..messages import RunEnded
+from ..messages import ListChanged, RunEnded
 from ..widgets.app_header import app_header
 from ..widgets.fitted_table import Column, FittedTable
 from .base import AppScreen
@@ -173,9 +173,12 @@ class BatchListScreen(AppScreen):
         self._loaded = False
         self.checked = False
         """Whether the list has been read in full (not only from the index) at least once."""
-        self.set_interval(self.bt.poll_interval, self._poll)
-        # The "Changed" column ages even when nothing happens.
-        self.set_interval(self.AGE_REFRESH, partial(self.reload, every_row=True))
+        self.bt.watcher.follow_list(self)  # every change, as `ListChanged`
+        # The "Changed" column ages even when nothing happens (a redraw, not a read).
+        self.set_interval(self.AGE_REFRESH, self._render_rows)
+
+    def on_unmount(self) -> None:
+        self.bt.watcher.forget(self)
 
     def on_screen_resume(self) -> None:
         if not self._loaded:
@@ -184,7 +187,6 @@ class BatchListScreen(AppScreen):
             # it the list is checked against every batch file (a running batch's latest
             # progress, a change the index has not caught up with).
             self.reload(quick=True)
-            self.set_timer(0.1, self.reload)
             return
         self.reload()
 
@@ -194,26 +196,29 @@ class BatchListScreen(AppScreen):
 
     # ------------------------------------------------------------ data → rows
 
-    def _poll(self) -> None:
-        if self.bt.store_changed(self):
-            self.reload()
+    @on(ListChanged)
+    def _list_changed(self, message: ListChanged) -> None:
+        self.show_batches(message.summaries)
 
-    def reload(self, *, quick: bool = False, every_row: bool = False) -> None:
-        """Read every batch and show them (keeps the cursor on the same batch); `quick`:
-        as the index has them, unchecked (for the first frame). Only rows whose batch
-        changed are redrawn, unless `every_row` (their "Changed" times have aged)."""
-        self.bt.store_changed(self)  # what we read now is what the next poll compares with
+    def reload(self, *, quick: bool = False) -> None:
+        """Read every batch and show them (after an action here; changes made anywhere come
+        as `ListChanged`); `quick`: as the index has them, unchecked (for the first frame:
+        the watcher's first `ListChanged` checks them against every batch file)."""
         read: Callable[[], list[BatchSummary]]
         if quick:  # the first screenful is all a first frame shows (the rest follow)
             read = partial(self.bt.service.indexed_summaries, FIRST_FRAME_ROWS)
         else:
             read = self.bt.service.summaries
         summaries = self.bt.safe(read)  # no models needed
-        if summaries is None:
-            return
-        before = None if every_row else self._batches
+        if summaries is not None:
+            self.show_batches(summaries, checked=not quick)
+
+    def show_batches(self, summaries: list[BatchSummary], *, checked: bool = True) -> None:
+        """Show these batches (keeps the cursor on the same batch); only rows whose batch
+        changed are redrawn. `checked`: read from the batch files, not the index alone."""
+        before = self._batches
         self._batches = {s.id: s for s in summaries}
-        self.checked = self.checked or not quick
+        self.checked = self.checked or checked
         self._render_rows(before)
         self.refresh_bindings()
 

@@ -21,7 +21,7 @@ from ...core.problems import ProblemCode
 from ...core.styles import STYLES
 from ...core.textsafe import one_line
 from .. import display
-from ..messages import RunEnded
+from ..messages import BatchChanged, RunEnded
 from ..widgets.app_header import app_header
 from ..widgets.fitted_table import Column, FittedTable
 from ..widgets.item_input import ItemInput
@@ -169,13 +169,17 @@ class ItemEditorScreen(AppScreen):
             found = self.bt.safe(self.bt.service.lock_problems, self.batch_id) or []
             problems: list[str] = [p for p in found if p.code is not ProblemCode.NO_ITEMS]
             self.show_problems(problems, "Lock will refuse", warning=True)
-        self.set_interval(self.bt.poll_interval, self._poll)
+        self.bt.watcher.follow_batch(self, self.batch_id)
 
-    def _poll(self) -> None:
+    def on_unmount(self) -> None:
+        self.bt.watcher.forget(self)
+
+    @on(BatchChanged)
+    def _changed(self, message: BatchChanged) -> None:
         # A change made elsewhere (the CLI, another window) shows here: fields the user is not
         # editing take the stored values, so a later blur can never save a stale one back.
-        if self.bt.store_changed(self):
-            self.reload()
+        if message.batch_id == self.batch_id and not message.snapshot.deleted:
+            self.reload(stored=message.snapshot.batch)
 
     # ------------------------------------------------------------------ view
 
@@ -183,10 +187,10 @@ class ItemEditorScreen(AppScreen):
     def editable(self) -> bool:
         return self.current is not None and allowed("edit", self.current.status)
 
-    def reload(self, *, fill_form: bool = False) -> None:
-        """Show the batch as stored; the form keeps what the user is editing unless
-        `fill_form` (every box refilled)."""
-        batch = self.bt.batch(self.batch_id)
+    def reload(self, *, fill_form: bool = False, stored: Batch | None = None) -> None:
+        """Show the batch as stored (`stored`: as the watcher just read it); the form keeps
+        what the user is editing unless `fill_form` (every box refilled)."""
+        batch = stored if stored is not None else self.bt.batch(self.batch_id)
         if batch is None:
             return
         if batch == self.current and not fill_form:

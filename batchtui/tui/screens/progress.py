@@ -1,8 +1,8 @@
 """Live progress of one batch: overall bar, counts, timing, a row per item, the log tail.
 
-Runs belong to runner processes, never to this app: the screen follows one by polling the
-store (a stat each poll, a read when the runner flushed), and redraws only the rows of items
-that changed.
+Runs belong to runner processes, never to this app: the app's watcher follows the batch
+through the service and says each change (`BatchChanged`); the screen redraws only the rows of
+items that changed.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ...core.states import DID_NOT_SUCCEED, TERMINAL_ITEM
 from ...core.symbols import seconds
 from ...core.textsafe import one_line
 from .. import display
-from ..messages import RunEnded
+from ..messages import BatchChanged, RunEnded
 from ..widgets.app_header import app_header
 from ..widgets.fitted_table import Column, FittedTable
 from ..widgets.log_tail import LogTail
@@ -140,16 +140,20 @@ class ProgressScreen(AppScreen):
     def on_mount(self) -> None:
         self.reload()
         self.query_one("#run-items", FittedTable).focus()
-        # A run in another process (a background runner) is followed through the database;
-        # its runner flushes every 0.25 s, so polling as often keeps the lag under half a second.
-        self.set_interval(min(self.bt.poll_interval, 0.25), self._poll)
+        # A run in another process (a background runner) is followed by the app's watcher,
+        # which says every change (`BatchChanged`); the clock ticks the running times on.
+        self.bt.watcher.follow_batch(self, self.batch_id)
         self.set_interval(1.0, self._tick)
         self.set_interval(0.3, self._poll_log)
 
     # -------------------------------------------------------------- data in
 
-    def reload(self) -> None:
-        batch = self.bt.batch(self.batch_id)
+    def on_unmount(self) -> None:
+        self.bt.watcher.forget(self)
+
+    def reload(self, stored: Batch | None = None) -> None:
+        """Show the batch as stored (`stored`: as the watcher just read it)."""
+        batch = stored if stored is not None else self.bt.batch(self.batch_id)
         if batch is None:
             return
         old = self.current
@@ -161,9 +165,10 @@ class ProgressScreen(AppScreen):
         changed = [new.id for new, was in zip(batch.items, old.items, strict=True) if new != was]
         self.show(batch, changed)
 
-    def _poll(self) -> None:
-        if self.bt.store_changed(self):
-            self.reload()
+    @on(BatchChanged)
+    def _changed(self, message: BatchChanged) -> None:
+        if message.batch_id == self.batch_id and not message.snapshot.deleted:
+            self.reload(message.snapshot.batch)
 
     def _tick(self) -> None:
         if self.current is not None and self.current.status is BatchStatus.PROCESSING:
