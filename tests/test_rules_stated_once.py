@@ -9,7 +9,7 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from batchtui.api.app import Concurrency, CreateBatch, DuplicateRequest, SaveTemplate
+from batchtui.api.schemas import Concurrency, CreateBatch, DuplicateRequest, SaveTemplate
 from batchtui.cli.parser import build_parser
 from batchtui.core import limits
 from batchtui.core.errors import PROBLEMS_SHOWN, ValidationError, model_error_line

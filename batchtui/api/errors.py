@@ -3,6 +3,9 @@ status code that says what kind of refusal it is."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -34,6 +37,33 @@ STATUS: list[tuple[type[BatchtuiError], int, str]] = [
 ]
 """Most specific first: the first class an error is an instance of decides."""
 
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["type", "message"],
+            "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+"""Every refusal: what kind, and the CLI's one-line message (JSON whatever the endpoint's
+own media type: a log is text, its 404 is JSON)."""
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": text, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+    for status, text in (
+        (400, "malformed JSON"),
+        (401, "missing or wrong token"),
+        (404, "no such batch, item or file"),
+        (409, "forbidden transition, busy, or an ambiguous reference"),
+        (422, "invalid config, content or request"),
+        (503, "the database cannot be read or written"),
+    )
+}
+"""The refusals every `/v1` operation documents."""
+
 
 class ApiError(Exception):
     """A refusal of the HTTP layer itself (malformed JSON, a missing token)."""
@@ -48,8 +78,33 @@ def error_response(status: int, kind: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"type": kind, "message": one_line(message)}}, status_code=status)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Map every refusal to the error shape (never a traceback or an HTML page)."""
+class _RequestProblems:
+    """A request's validation problems, a body's fields named as in the body itself
+    ('name', not 'body.name'; the body as a whole is 'body'), parameters by where they are
+    ('query.limit')."""
+
+    def __init__(self, exc: RequestValidationError) -> None:
+        self._errors = exc.errors()
+
+    def errors(self) -> list[Mapping[str, Any]]:
+        return [_in_body(error) for error in self._errors]
+
+
+NOT_AN_OBJECT = frozenset({"missing", "model_attributes_type", "model_type", "dict_type"})
+"""pydantic's words for a body that is absent or not an object, each said one way here."""
+
+
+def _in_body(error: Mapping[str, Any]) -> Mapping[str, Any]:
+    loc: Sequence[Any] = error.get("loc", ())
+    if tuple(loc) == ("body",) and error.get("type") in NOT_AN_OBJECT:
+        return {**error, "loc": (), "msg": "must be a JSON object"}
+    return {**error, "loc": tuple(loc[1:])} if loc[:1] == ("body",) else error
+
+
+def install_error_handlers(app: FastAPI, routes: Iterable[Any]) -> None:
+    """Map every refusal to the error shape (never a traceback or an HTML page); `routes`
+    are every route the app has (a 405 lists the methods of all those matching its path)."""
+    routes = list(routes)
 
     @app.exception_handler(BatchtuiError)
     async def refused(_request: Request, exc: BatchtuiError) -> JSONResponse:
@@ -64,9 +119,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(
-            422, "invalid", f"invalid request: {model_error_line(exc, 'request')}"
-        )
+        line = model_error_line(_RequestProblems(exc), "body")
+        return error_response(422, "invalid", f"invalid request: {line}")
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
@@ -77,13 +131,13 @@ def install_error_handlers(app: FastAPI) -> None:
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
         if exc.status_code == 405:  # every method the path has, not one route's
-            response.headers["Allow"] = ", ".join(sorted(_methods(app, request.url.path)))
+            response.headers["Allow"] = ", ".join(sorted(_methods(routes, request.url.path)))
         return response
 
 
-def _methods(app: FastAPI, path: str) -> set[str]:
+def _methods(routes: Iterable[Any], path: str) -> set[str]:
     methods: set[str] = set()
-    for route in app.routes:
+    for route in routes:
         regex = getattr(route, "path_regex", None)
         if regex is not None and regex.match(path):
             methods |= set(getattr(route, "methods", None) or ())

@@ -171,6 +171,10 @@ class BatchService:
         """Succeeded items with their output files."""
         return self._reads.outputs(ref)
 
+    def item(self, ref: str, item_ref: str | int) -> BatchItem:
+        """One item of a batch: an exact id, a 1-based position or a unique id prefix."""
+        return self._reads.item(ref, item_ref)
+
     def is_running_here(self, batch_id: str) -> bool:
         """Whether this process is running the batch right now."""
         return "_runs" in self.__dict__ and self._runs.is_running_here(batch_id)

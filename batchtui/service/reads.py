@@ -11,6 +11,7 @@ from ..core.errors import NotFoundError
 from ..core.states import DID_NOT_SUCCEED, ItemStatus
 from ..core.summary import BatchSummary
 from .context import ServiceContext
+from .refs import resolve_item
 
 if TYPE_CHECKING:
     from ..core.models import Batch, BatchItem, Progress
@@ -81,3 +82,7 @@ class Reads:
             for item in self.get(ref).items
             if item.status is ItemStatus.SUCCEEDED and item.output_path
         ]
+
+    def item(self, ref: str, item_ref: str | int) -> BatchItem:
+        """One item of a batch: an exact id, a 1-based position or a unique id prefix."""
+        return resolve_item(self.get(ref), item_ref)

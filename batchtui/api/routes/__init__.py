@@ -1,0 +1,16 @@
+"""One router per resource; `ROUTERS` in the order requests are matched (the progress route,
+polled by every client, first)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import batches, health, items, runs, templates
+
+ROUTERS: tuple[APIRouter, ...] = (
+    runs.router,
+    batches.router,
+    items.router,
+    templates.router,
+    health.router,
+)

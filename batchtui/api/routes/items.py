@@ -1,0 +1,54 @@
+"""`/v1/batch/{ref}/items`: add, edit and remove a batch's items; an item's log and output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+
+from ...core.errors import NotFoundError
+from ...service.views import item_json
+from ..deps import Service
+from ..errors import ERROR_RESPONSES
+from ..routing import ResourceRouter
+from ..schemas import AddItems, EditItem
+
+router = ResourceRouter(prefix="/v1/batch/{ref}/items", tags=["items"], responses=ERROR_RESPONSES)
+
+
+@router.post("/", status_code=201)
+def add_items(ref: str, body: AddItems, service: Service) -> JSONResponse:
+    """Append items to a DRAFT batch (all or nothing)."""
+    added = service.add_items(ref, body.contents)
+    return JSONResponse([item_json(i) for i in added], status_code=201)
+
+
+@router.patch("/{item}")
+def edit_item(ref: str, item: str, body: EditItem, service: Service) -> dict[str, Any]:
+    """Replace one item's content (DRAFT only); `item` is an id, prefix or position."""
+    return item_json(service.edit_item(ref, item, body.content))
+
+
+@router.delete("/{item}")
+def remove_item(ref: str, item: str, service: Service) -> dict[str, Any]:
+    """Remove one item (DRAFT only)."""
+    return item_json(service.remove_item(ref, item))
+
+
+@router.get("/{item}/log", response_class=PlainTextResponse)
+def item_log(ref: str, item: str, service: Service) -> PlainTextResponse:
+    """An item's log as text (empty when it has logged nothing)."""
+    found = service.item(ref, item)
+    if not found.log_path or not Path(found.log_path).is_file():
+        return PlainTextResponse("")
+    return PlainTextResponse(Path(found.log_path).read_text(errors="replace"))
+
+
+@router.get("/{item}/output", response_class=FileResponse)
+def item_output(ref: str, item: str, service: Service) -> FileResponse:
+    """Download a succeeded item's output file."""
+    found = service.item(ref, item)
+    if not found.output_path or not Path(found.output_path).is_file():
+        raise NotFoundError(f"item {found.position} has no output file")
+    return FileResponse(found.output_path, filename=Path(found.output_path).name)

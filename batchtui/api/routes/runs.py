@@ -1,0 +1,99 @@
+"""`/v1/batch/{ref}/…` for runs: start, retry, cancel, and follow them (progress, events,
+what failed, what came out)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Body, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from ...core.models import Progress
+from ...service import BatchService
+from ...service.views import batch_json, item_json
+from ..deps import Service
+from ..errors import ERROR_RESPONSES
+from ..events import batch_events
+from ..routing import ResourceRouter
+from ..schemas import RetryRequest, RunRequest
+
+router = ResourceRouter(prefix="/v1/batch/{ref}", tags=["runs"], responses=ERROR_RESPONSES)
+
+
+# The route clients poll is matched first (routes are tried in order).
+@router.get("/progress", response_model=Progress)
+async def progress(ref: str, service: Service) -> Response:
+    """Counts per status, percent, elapsed and ETA (a run whose runner died is ended
+    first, as every follower sees it)."""
+    # What clients poll, answered on the event loop: a stat of the batch's file and a sum
+    # over its items; the one cache is the store's snapshot of the batch, validated once
+    # per version of its file (so a change costs one validation, whoever asks).
+    answer = service.live_progress(ref)
+    return Response(orjson.dumps(answer.model_dump(mode="json")), media_type="application/json")
+
+
+@router.post("/start", status_code=202)
+def start(
+    ref: str, service: Service, body: Annotated[RunRequest, Body(default_factory=RunRequest)]
+) -> JSONResponse:
+    """Hand the batch to a runner process (it goes on whatever happens to the server);
+    `{"cluster": "tcp://HOST:8786"}` runs its items on a Dask cluster."""
+    return _handed(service, ref, retry=False, cluster=body.cluster)
+
+
+@router.post("/retry", status_code=202)
+def retry(
+    ref: str, service: Service, body: Annotated[RetryRequest, Body(default_factory=RetryRequest)]
+) -> JSONResponse:
+    """Run again only the items that did not succeed, in a runner process (optionally on
+    a Dask cluster, as for start); `{"items": [2]}` runs exactly item 2 again, even after
+    it succeeded."""
+    return _handed(service, ref, retry=True, cluster=body.cluster, only=body.items)
+
+
+@router.post("/cancel", status_code=202)
+def cancel(ref: str, service: Service) -> JSONResponse:
+    """Ask the batch's runner to stop: waiting items are cancelled, running ones stopped."""
+    return JSONResponse(batch_json(service.cancel(ref)), status_code=202)
+
+
+@router.get("/failed")
+def failed(ref: str, service: Service) -> list[dict[str, Any]]:
+    """Items that did not succeed, with their reasons."""
+    return [item_json(i) for i in service.failed(ref)]
+
+
+@router.get("/outputs")
+def outputs(ref: str, service: Service) -> list[dict[str, Any]]:
+    """Succeeded items with their output files."""
+    return [item_json(i) for i in service.outputs(ref)]
+
+
+@router.get("/events", response_class=StreamingResponse)
+def events(ref: str, request: Request, service: Service) -> StreamingResponse:
+    """Server-Sent Events: `item` (status, progress) and `batch` (progress) changes, then
+    `end` once the batch is no longer PROCESSING. Reconnect with `Last-Event-ID` to get
+    only what changed since."""
+    batch_id = service.get(ref).id  # an unknown batch is a 404, not an empty stream
+    stream = batch_events(service, batch_id, request.headers.get("last-event-id"))
+    return StreamingResponse(
+        stream,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _handed(
+    service: BatchService,
+    ref: str,
+    *,
+    retry: bool,
+    cluster: str | None = None,
+    only: list[str | int] | None = None,
+) -> JSONResponse:
+    """The batch as handed to a detached runner, with where that runner logs."""
+    handed = service.start_detached(ref, retry=retry, cluster=cluster, only=only)
+    data = batch_json(handed.batch)
+    data["runner_log"] = str(handed.log_path)
+    return JSONResponse(data, status_code=202)

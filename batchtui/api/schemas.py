@@ -1,0 +1,106 @@
+"""The API's request bodies as pydantic models: FastAPI parses, validates and documents them.
+
+The limits come from `core.limits` (the models', the service's and the TUI's too). A refusal
+reads "invalid request: <field>: <what is wrong>" (see `errors`); what a JSON schema cannot say
+(blank content, a NUL, a platform's maximum duration) the service refuses in the same shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..core import limits
+
+
+class CreateBatch(BaseModel):
+    """`POST /v1/batch/`: a name, config fields (as `create` takes them), optional items."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=limits.MAX_NAME_CHARS)
+    config: dict[str, Any] = Field(default_factory=dict)
+    items: list[str] = Field(default_factory=list)
+    template: str | None = Field(
+        default=None, description="start from this template (its config, then `config`)"
+    )
+    parameters: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="the template's parameters"
+    )
+
+
+class SaveTemplate(BaseModel):
+    """`POST /v1/templates`: a template document, or `batch` to save that batch's structure."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: str = Field(min_length=1, max_length=limits.MAX_TEMPLATE_NAME_CHARS)
+    batch: str | None = Field(default=None, description="save this batch's config and items")
+    description: str = ""
+    config: dict[str, Any] = Field(default_factory=dict)
+    parameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    items: list[str] = Field(default_factory=list)
+    count: int | str = 1
+    overwrite: bool = False
+
+
+class AddItems(BaseModel):
+    """`POST /v1/batch/{id}/items`."""
+
+    model_config = ConfigDict(extra="forbid")
+    contents: list[str]
+
+
+class EditItem(BaseModel):
+    """`PATCH /v1/batch/{id}/items/{item}`."""
+
+    model_config = ConfigDict(extra="forbid")
+    content: str
+
+
+class Concurrency(BaseModel):
+    """`PUT /v1/batch/{id}/concurrency`."""
+
+    model_config = ConfigDict(extra="forbid")
+    value: int = Field(ge=limits.MIN_CONCURRENCY, le=limits.MAX_CONCURRENCY)
+
+
+class DuplicateRequest(BaseModel):
+    """`POST /v1/batch/{id}/duplicate` (the body is optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=limits.MAX_NAME_CHARS,
+        description="default: '<name> (copy)'",
+    )
+
+
+class RunRequest(BaseModel):
+    """`POST /v1/batch/{id}/start` and `.../retry` (the body is optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+    cluster: str | None = Field(
+        default=None,
+        description="run the items on the Dask scheduler at this address (tcp://HOST:8786); "
+        "default: the server's BATCHTUI_CLUSTER; 'local': on the server's host",
+    )
+
+
+class RetryRequest(RunRequest):
+    """`POST /v1/batch/{id}/retry` (the body is optional)."""
+
+    items: list[str | int] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=limits.MAX_CHOSEN_ITEMS,
+        description="run exactly these items again (positions or item ids), succeeded ones "
+        "too; default: every item that did not succeed",
+    )
+
+
+CONFIG_FIELDS_DOC = (
+    "config fields to change, as `create` takes them (validated as a whole with the batch's "
+    "other fields; an unknown field is refused)"
+)
+"""`PATCH /v1/batch/{id}/config` takes a free object: its rules are the batch config's own."""
