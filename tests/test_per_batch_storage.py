@@ -204,9 +204,9 @@ def test_the_index_heals_from_the_batch_files(db_path, service):
 def test_index_changes_go_to_a_journal_that_is_folded_in(db_path, monkeypatch):
     """Batches that appear or settle are appended to the index's journal (the index is not
     rewritten whole each time); past JOURNAL_MAX lines it is folded into the index."""
-    import batchtui.store.repository as repository
+    import batchtui.store.index as index_module
 
-    monkeypatch.setattr(repository, "JOURNAL_MAX", 3)
+    monkeypatch.setattr(index_module, "JOURNAL_MAX", 3)
     service = BatchService(db_path)
     first = service.create("First")  # a new database: the index is written whole
     assert not Repository(db_path).journal.exists()
