@@ -18,12 +18,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tinydb.table import Document
-
 from ..core.errors import StoreError
 from .documents import Signature, signature_of
 from .locking import ensure_folders, lock_for
-from .storage import EMPTY, flush, open_database
 
 if TYPE_CHECKING:
     from filelock import FileLock
@@ -67,6 +64,8 @@ class BatchFiles:
         cached = self._docs.get(batch_id)
         if cached is not None and cached[0] == signature:
             return cached[1]
+        from .storage import open_database  # TinyDB: not imported by commands that only list
+
         db = open_database(path)
         if db.storage.read() is None:  # removed since the stat
             return None
@@ -107,6 +106,10 @@ class BatchFiles:
         else:
             temp = self.folder / TEMP
             ensure_folders(self.folder.parent, self.folder, temp)
+            from tinydb.table import Document
+
+            from .storage import EMPTY, flush, open_database
+
             # The whole document is replaced: nothing of the old file is read.
             db = open_database(path, parsed=EMPTY, temp_dir=temp, lock=lock)
             db.table(BATCH_TABLE).insert(Document(doc, doc_id=BATCH_DOC_ID))

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import StoreError
-from .atomic import schema_of
+from .atomic import as_tables, read_database_file, schema_of
 from .documents import Signature, signature_of
 from .locking import ensure_folders
-from .storage import EMPTY, flush, open_database
+from .newest import NEWEST, NewestPage, read_newest, write_newest
 
 INDEX_TABLE = "index"
 JOURNAL = ".index-journal.jsonl"
@@ -70,16 +70,16 @@ class IndexFile:
         key = (signature, journal_key)
         if signature is not None and self._cache and self._cache[0] == key:
             return self._cache[1]
-        db = open_database(self.path)
-        data = db.storage.read()
+        # Read as `AtomicStorage` reads it, but not through `Table` (nor is TinyDB imported
+        # for it): iterating a table copies every document, and a list at 5,000 batches
+        # would pay that for the 30 it shows. Nothing changes what was read here.
+        data = as_tables(read_database_file(self.path))
         if data and schema_of(data) < 2:
             raise LegacyDatabase(self.path)
-        entries: Entries = {}
-        if data:
-            for entry in db.table(INDEX_TABLE):
-                batch_id = entry.get("id")
-                if isinstance(batch_id, str):
-                    entries[batch_id] = dict(entry)
+        table = data.get(INDEX_TABLE) if data else None
+        entries: Entries = {
+            e["id"]: e for e in (table.values() if table else ()) if isinstance(e.get("id"), str)
+        }
         self._journal_lines = self._apply_journal(entries) if journal_key else 0
         if signature is not None:
             self._cache = (key, entries)
@@ -120,13 +120,13 @@ class IndexFile:
         """Record entry changes (None: removed); call holding the index lock. Appended to the
         journal (one write and fsync), which is folded into the index once it is long."""
         entries = self.entries()  # raises for an index that cannot be read
+        merged = dict(entries)
+        for batch_id, entry in changes.items():
+            if entry is None:
+                merged.pop(batch_id, None)
+            else:
+                merged[batch_id] = entry
         if not self.path.exists() or self._journal_lines + len(changes) > JOURNAL_MAX:
-            merged = dict(entries)
-            for batch_id, entry in changes.items():
-                if entry is None:
-                    merged.pop(batch_id, None)
-                else:
-                    merged[batch_id] = entry
             self.write(merged)
             return
         data = b"".join(
@@ -141,9 +141,12 @@ class IndexFile:
         finally:
             os.close(fd)
         self._cache = None
+        self._write_newest(merged)
 
     def write(self, entries: Entries) -> None:
         """Write the index whole (call holding the index lock); the journal is then empty."""
+        from .storage import EMPTY, flush, open_database  # TinyDB: imported for writes only
+
         ensure_folders(self.path.parent, self.journal.parent)
         db = open_database(self.path, parsed=EMPTY)  # replaced whole: the old one is not read
         db.table(INDEX_TABLE).insert_multiple(entries.values())  # ids 1, 2, … in order
@@ -155,3 +158,25 @@ class IndexFile:
         self._journal_lines = 0
         # What was just written is what a read would parse: keep it (no re-read of our own).
         self._cache = ((signature_of(self.path.stat()), None), entries)
+        self._write_newest(entries)
+
+    def state(self) -> tuple[Signature | None, Signature | None]:
+        """The signatures of the index and of its journal (None: no such file)."""
+        try:
+            index = signature_of(self.path.stat())
+        except OSError:
+            index = None
+        return index, self.journal_signature()
+
+    def read_newest(self) -> NewestPage | None:
+        """The newest page (see `newest`) if it was written for the index and journal as
+        they are now; None otherwise."""
+        index, journal = self.state()
+        if index is None:
+            return None
+        return read_newest(self.journal.parent / NEWEST, index, journal)
+
+    def _write_newest(self, entries: Entries) -> None:
+        index, journal = self.state()
+        if index is not None:
+            write_newest(self.journal.parent / NEWEST, entries, index, journal)

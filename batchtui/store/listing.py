@@ -14,12 +14,13 @@ are stat'ed — so showing 30 costs the same stats at 5,000 batches as at 30.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..core.errors import StoreError
 from .batch_files import BatchFiles
 from .documents import index_entry, order_key, signature_of, unreadable_doc
 from .index import Entries
+from .newest import NEWEST_KEEP, NewestPage
 
 
 def _from_file(
@@ -64,7 +65,61 @@ def current(entries: Entries, batches: BatchFiles) -> Entries:
     return found
 
 
-def newest_checked(entries: Entries, batches: BatchFiles, newest: int) -> list[dict[str, Any]]:
+class Window(NamedTuple):
+    """What a page of a list is made from."""
+
+    entries: list[dict[str, Any]]
+    """Entries oldest first, ending with the newest ones, checked against their files."""
+    total: int
+    """How many batches there are (broken ones included)."""
+    broken: list[dict[str, Any]]
+    """Every entry marked broken, in `entries` or older (at least an id and a name)."""
+
+
+def everything(entries: Entries, batches: BatchFiles) -> Window:
+    """Every batch, each checked against its file."""
+    ordered = sorted(current(entries, batches).values(), key=order_key)
+    return Window(ordered, len(ordered), [e for e in ordered if e.get("broken")])
+
+
+def newest_from_page(page: NewestPage, batches: BatchFiles, newest: int) -> Window | None:
+    """The `newest` listable batches from the newest-page file, each checked against its
+    file; None when that file cannot tell (a batch file the index does not know, one it
+    knows gone, or more broken or deleted batches among the newest than it keeps)."""
+    if newest * 2 > NEWEST_KEEP:
+        return None
+    try:
+        names = set(os.listdir(batches.folder))
+    except OSError:
+        return None
+    expected = set(map("{}.json".format, page.ids))
+    if len(expected) != len(page.ids) or not names.issuperset(expected):
+        return None
+    if any(name.endswith(".json") and name[0] != "." for name in names - expected):
+        return None
+    total = len(page.ids)
+    window: list[dict[str, Any]] = []
+    shown = 0
+    for entry in reversed(page.entries):
+        if shown == newest:
+            break
+        checked = _checked(batches, entry)
+        if checked is None:  # deleted since the listing
+            total -= 1
+            continue
+        window.append(checked)
+        shown += not checked.get("broken")
+    else:
+        if len(page.entries) < len(page.ids):
+            return None  # older entries than the page keeps are needed
+    window.reverse()
+    seen = {entry["id"] for entry in window}
+    broken = [e for e in window if e.get("broken")]
+    broken += [{"id": bid, "name": name} for bid, name in page.broken if bid not in seen]
+    return Window(window, total, broken)
+
+
+def newest_checked(entries: Entries, batches: BatchFiles, newest: int) -> Window:
     """Every batch's entry, oldest first, with the `newest` listable ones checked against
     their files (and as many broken ones as lie between them); older ones as indexed."""
     ids = batches.ids()
@@ -80,21 +135,23 @@ def newest_checked(entries: Entries, batches: BatchFiles, newest: int) -> list[d
     shown = 0
     at = len(candidates) - 1
     while at >= 0 and shown < newest:
-        entry = candidates[at]
-        try:
-            stat = os.stat(batches.path(entry["id"]))
-        except FileNotFoundError:  # deleted since the listing
+        checked = _checked(batches, candidates[at])
+        if checked is None:
             del candidates[at]
-            at -= 1
-            continue
-        if entry.get("sig") != list(signature_of(stat)):
-            fresh = _from_file(batches, entry["id"], stat, entry)
-            if fresh is None:
-                del candidates[at]
-                at -= 1
-                continue
-            candidates[at] = entry = fresh
-        if not entry.get("broken"):
-            shown += 1
+        else:
+            candidates[at] = checked
+            shown += not checked.get("broken")
         at -= 1
-    return candidates
+    return Window(candidates, len(candidates), [e for e in candidates if e.get("broken")])
+
+
+def _checked(batches: BatchFiles, entry: dict[str, Any]) -> dict[str, Any] | None:
+    """`entry` if its file is the one it was taken from, else what the file says now
+    (None: the file is gone)."""
+    try:
+        stat = os.stat(batches.path(entry["id"]))
+    except FileNotFoundError:
+        return None
+    if entry.get("sig") == list(signature_of(stat)):
+        return entry
+    return _from_file(batches, entry["id"], stat, entry)

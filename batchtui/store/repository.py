@@ -182,20 +182,24 @@ class Repository:
         many there are in all; only the ones shown are made into summaries, and only those
         checked against their files (older ones are counted as the index has them). A batch
         too malformed to list is left out (and named by `broken`)."""
-        if newest is None:
-            entries = sorted(self._current().values(), key=order_key)
-        else:
-            entries = listing.newest_checked(self._index_entries(), self.batches, newest)
-        suspects = [e for e in entries if e.get("broken")]
-        if suspects:  # one that validates after all (an index behind its file) is listed
-            models = {e["id"]: self._listable(e["id"]) for e in suspects}
-            self._broken = [
-                (e["id"], str(e.get("name") or "")) for e in suspects if models[e["id"]] is None
-            ]
-            entries = [e for e in entries if not e.get("broken") or models[e["id"]]]
-        else:
-            models, self._broken = {}, []
-        total = len(entries)
+        window = None
+        if newest is not None and (page := self.index_file.read_newest()) is not None:
+            window = listing.newest_from_page(page, self.batches, newest)
+        if window is None:
+            entries = self._index_entries()
+            window = (
+                listing.everything(entries, self.batches)
+                if newest is None
+                else listing.newest_checked(entries, self.batches, newest)
+            )
+        # One marked broken that validates after all (an index behind its file) is listed.
+        models = {e["id"]: self._listable(e["id"]) for e in window.broken}
+        unlisted = {batch_id for batch_id, model in models.items() if model is None}
+        self._broken = [
+            (e["id"], str(e.get("name") or "")) for e in window.broken if e["id"] in unlisted
+        ]
+        entries = [e for e in window.entries if e["id"] not in unlisted]
+        total = window.total - len(unlisted)
         if newest is not None:
             entries = entries[-newest:] if newest else []
         summaries = []

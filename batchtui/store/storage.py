@@ -16,17 +16,15 @@ file) and takes no lock. `AtomicStorage` keeps TinyDB's file layout and `Table` 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
-from .atomic import read_database_file, write_database_file
+from .atomic import Tables, as_tables, read_database_file, write_database_file
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
-
-Tables = dict[str, dict[str, Any]]
 
 EMPTY: Tables = {}
 """Pass as `parsed` to start from an empty database without reading the file (a write that
@@ -48,7 +46,7 @@ class AtomicStorage(Storage):
         self.temp_dir = temp_dir
         self.lock = lock
         self._loaded = parsed is not None
-        self._data: Tables | None = _usable(parsed) if parsed else None
+        self._data: Tables | None = as_tables(parsed) if parsed else None
         self._pending: Tables | None = None
 
     def read(self) -> Tables | None:
@@ -56,7 +54,7 @@ class AtomicStorage(Storage):
         if self._pending is not None:
             return self._pending
         if not self._loaded:
-            self._data = _usable(read_database_file(self.path))
+            self._data = as_tables(read_database_file(self.path))
             self._loaded = True
         # A shallow copy: `Table` replaces the table it changed in what `read` returned, and
         # what was read may be shared with a cache.
@@ -83,27 +81,6 @@ class AtomicStorage(Storage):
     def close(self) -> None:
         """Nothing is open between operations; changes not flushed are dropped."""
         self._pending = None
-
-
-def _usable(data: dict[str, Any] | None) -> Tables | None:
-    """`data` with every table a mapping of documents, as `Table` expects: a table that is
-    not a mapping reads as empty and a document that is not an object is left out (TinyDB
-    would fail on either with an unrelated error; the readers then say what is missing)."""
-    if data is None:
-        return None
-    if all(
-        isinstance(table, dict) and all(isinstance(doc, dict) for doc in table.values())
-        for table in data.values()
-    ):
-        return data
-    return {
-        name: (
-            {key: doc for key, doc in table.items() if isinstance(doc, dict)}
-            if isinstance(table, dict)
-            else {}
-        )
-        for name, table in data.items()
-    }
 
 
 def open_database(
