@@ -20,7 +20,7 @@ from ..core.errors import StoreError
 from .batch_files import BatchFiles
 from .documents import index_entry, order_key, signature_of, unreadable_doc
 from .index import Entries
-from .newest import NEWEST_KEEP, NewestPage
+from .newest import NewestPage
 
 
 def _from_file(
@@ -86,8 +86,6 @@ def newest_from_page(page: NewestPage, batches: BatchFiles, newest: int) -> Wind
     """The `newest` listable batches from the newest-page file, each checked against its
     file; None when that file cannot tell (a batch file the index does not know, one it
     knows gone, or more broken or deleted batches among the newest than it keeps)."""
-    if newest * 2 > NEWEST_KEEP:
-        return None
     try:
         names = set(os.listdir(batches.folder))
     except OSError:

@@ -186,11 +186,11 @@ class Repository:
         if newest is not None and (page := self.index_file.read_newest()) is not None:
             window = listing.newest_from_page(page, self.batches, newest)
         if window is None:
-            entries = self._index_entries()
+            indexed = self._index_entries()
             window = (
-                listing.everything(entries, self.batches)
+                listing.everything(indexed, self.batches)
                 if newest is None
-                else listing.newest_checked(entries, self.batches, newest)
+                else listing.newest_checked(indexed, self.batches, newest)
             )
         # One marked broken that validates after all (an index behind its file) is listed.
         models = {e["id"]: self._listable(e["id"]) for e in window.broken}
