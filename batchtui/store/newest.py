@@ -57,16 +57,18 @@ def write_newest(
     the change that led to it."""
     from .storage import EMPTY, flush, open_database  # TinyDB: imported for writes only
 
-    ordered = sorted(entries.values(), key=order_key)
-    summary = {
-        "of": _of(index, journal),
-        "ids": [entry["id"] for entry in ordered],
-        "broken": [[e["id"], str(e.get("name") or "")] for e in ordered if e.get("broken")],
-    }
-    db = open_database(path, parsed=EMPTY)
-    db.table(NEWEST_TABLE).insert_multiple(ordered[-NEWEST_KEEP:])
-    db.table(ALL_TABLE).insert(summary)
-    with contextlib.suppress(StoreError):
+    # An entry a hand-edited journal left without an id or a date, a full disk: then there
+    # is no newest page, and readers read the index (the old file no longer matches it).
+    with contextlib.suppress(KeyError, TypeError, StoreError):
+        ordered = sorted(entries.values(), key=order_key)
+        summary = {
+            "of": _of(index, journal),
+            "ids": [entry["id"] for entry in ordered],
+            "broken": [[e["id"], str(e.get("name") or "")] for e in ordered if e.get("broken")],
+        }
+        db = open_database(path, parsed=EMPTY)
+        db.table(NEWEST_TABLE).insert_multiple(ordered[-NEWEST_KEEP:])
+        db.table(ALL_TABLE).insert(summary)
         flush(db)
 
 
