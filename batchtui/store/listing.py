@@ -6,9 +6,12 @@ its two writes) is taken from the file instead; a file the index does not know y
 an entry without a file is gone.
 
 A full list checks every entry (one `scandir` and a stat per batch). A page of the newest N
-checks only what it shows: one listing of the folder (names, no stat) says which batches
-exist, the index orders them (a batch's creation time never changes), and only the N newest
-are stat'ed — so showing 30 costs the same stats at 5,000 batches as at 30.
+checks only what it shows: the newest-page file (see `newest`) gives the newest entries and
+every id, one listing of the folder (names, no stat) confirms the ids are the batch files
+there, and only the N shown are stat'ed — so showing 30 neither parses the whole index nor
+stats 5,000 files. Without a usable newest-page file the index is parsed and ordered, and
+still only the N newest are stat'ed. Either way older batches are counted as indexed: one
+broken behind batchtui's back is named when a page reaches it, or by a full list.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 ```
 batchtui.json              the index (see `index`)
 batchtui.batches/<id>.json one batch: its config and every item (see `batch_files`)
+batchtui.batches/.index-newest.json  the index's newest entries, for a page (see `newest`)
 batchtui.json.lock         the index's lock; each batch has its own (see `locking`)
 ```
 
