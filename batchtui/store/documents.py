@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import MalformedBatchError, NotFoundError
+from ..core.errors import MalformedBatchError, NotFoundError, model_error_line
 from ..core.states import BatchStatus
 from ..core.summary import BatchSummary
 
@@ -62,17 +62,11 @@ def validated(doc: dict[str, Any], path: Path) -> Batch:
     try:
         return _model().model_validate(doc)
     except ModelError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ())) or "document"
         batch_id = str(doc.get("id", path.stem))
         raw_name = doc.get("name")
         name = raw_name if isinstance(raw_name, str) else ""
-        given = first.get("input")
-        got = f" (got {repr(given)[:40]})" if isinstance(given, str | int | float) else ""
         raise MalformedBatchError(
-            f"batch {batch_id} is malformed ({path}): {where}: {first.get('msg', 'invalid')}"
-            f"{got}"
-            f"{f' ({exc.error_count()} problems)' if exc.error_count() > 1 else ''}; "
+            f"batch {batch_id} is malformed ({path}): {model_error_line(exc, 'document')}; "
             f"fix the file or delete the batch: batchtui delete {batch_id}",
             batch_id,
             name,
