@@ -21,14 +21,33 @@ from batchtui.store import Repository
 
 from .fakes import FakeGenerator
 
+ENV_PREFIX = "BATCHTUI_"
+XDG_HOMES = {
+    "XDG_CONFIG_HOME": ".config",
+    "XDG_DATA_HOME": ".local/share",
+    "XDG_STATE_HOME": ".local/state",
+    "XDG_CACHE_HOME": ".cache",
+}
+"""Every per-user folder platformdirs reads (config: settings and templates; data: the default
+database; state: the slot locks), as their usual place under the test's own home."""
+
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point every default location into the test's own folder."""
+    """The test sees none of the developer's environment: no `BATCHTUI_*` variable, and a home,
+    config, data, state and cache folder of its own. Processes it starts (the CLI, `serve`,
+    runners, Dask workers) inherit this environment, so they are isolated too."""
+    for name in list(os.environ):
+        if name.startswith(ENV_PREFIX):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    for name, below in XDG_HOMES.items():
+        monkeypatch.setenv(name, str(home / below))
+    # The default output folder is the user's videos folder: never a configured one.
+    monkeypatch.delenv("XDG_VIDEOS_DIR", raising=False)
     monkeypatch.setenv("BATCHTUI_DB", str(tmp_path / "data" / "batchtui.json"))
     monkeypatch.setenv("BATCHTUI_OUTPUT", str(tmp_path / "out"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
 
 
