@@ -24,6 +24,8 @@ from batchtui.store import Repository
 from .conftest import file_bytes
 from .helpers import edit_stored, force_status, pid_alive
 
+pytestmark = pytest.mark.slow
+
 
 def one_line_error(result, fragment: str, code: int = 2) -> None:
     assert result.code == code, result

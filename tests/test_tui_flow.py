@@ -18,7 +18,7 @@ from batchtui.tui.screens.progress import ProgressScreen
 from .helpers import pid_alive, wait_until
 from .tui_support import NOW, batch, item, make_app, store, type_text
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
 async def test_new_batch_to_complete_by_keys_alone(db_path):

@@ -115,6 +115,7 @@ async def test_rows_follow_a_run_started_here_to_its_end(db_path, make_script, t
         await wait_until(lambda: any("PARTIAL" in (n.title or "") for n in app._notifications))
 
 
+@pytest.mark.slow
 async def test_a_cancelled_run_says_cancelled_and_counts_what_never_started(
     db_path, make_script, tmp_path
 ):
@@ -141,6 +142,7 @@ async def test_a_cancelled_run_says_cancelled_and_counts_what_never_started(
         assert "(2/5 finished, 3 never started)" in counts
 
 
+@pytest.mark.slow
 async def test_failed_only_keeps_a_retry_of_those_items_in_view(db_path, make_script, tmp_path):
     batch_id, gates = _made(db_path, make_script, tmp_path, ["fail a", "b", "fail c"])
     async with watching(db_path, batch_id) as (service, app, pilot, screen):
@@ -169,6 +171,7 @@ async def test_failed_only_keeps_a_retry_of_those_items_in_view(db_path, make_sc
         assert "none yet; f shows all" in str(screen.query_one("#run-timing").render())
 
 
+@pytest.mark.slow
 async def test_one_chosen_item_runs_again_on_purpose(db_path, make_script, tmp_path):
     batch_id, _ = _made(db_path, make_script, tmp_path, ["one", "two"])
     async with watching(db_path, batch_id) as (service, app, pilot, screen):

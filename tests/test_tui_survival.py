@@ -23,7 +23,7 @@ from batchtui.tui.screens.progress import ProgressScreen
 from .helpers import pid_alive, wait_until
 from .tui_support import make_app
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
 def gated_batch(service: BatchService, make_script, tmp_path: Path, count: int = 3) -> str:
