@@ -142,6 +142,12 @@ class RunVerbs(CliBase):
         self, batch_id: str, handover_wait: float = 0.0, *, begun: Batch | None = None
     ) -> int:
         """Run a begun batch here with live progress; signals stop it cleanly (INTERRUPTED)."""
+        # This process runs the items (a runner): it adopts the orphans they leave, to stop
+        # them, and watches its asyncio children by pidfd. Process-wide, so set here only.
+        from ..core import child_watcher, subreaper  # asyncio loads only for a run
+
+        subreaper.install()
+        child_watcher.install()
         caught: signal.Signals | None = None
 
         async def main() -> Batch:

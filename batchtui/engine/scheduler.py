@@ -35,7 +35,6 @@ from .executor import Attempt, Executor, FailureKind, Outcome
 from .finish import OutputFinisher, cleanup
 from .itemlog import ItemLog
 from .layout import part_name
-from .liveness import use_pidfd_child_watcher
 from .slots import HostSlots
 
 Emit = Callable[[EngineEvent], None]
@@ -105,7 +104,6 @@ class Scheduler:
 
     async def run(self, jobs: list[Job]) -> None:
         """Run every job; returns when all have ended (or the run was cancelled)."""
-        use_pidfd_child_watcher()
         for folder in {job.output.parent for job in jobs}:  # once per run, not per item
             with contextlib.suppress(OSError):  # if it can't be made, each item says why
                 folder.mkdir(parents=True, exist_ok=True)
