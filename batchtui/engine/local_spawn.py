@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import fcntl
 import functools
 import os
 import shutil
@@ -85,7 +86,7 @@ class _Child:
         self._waiter: asyncio.Future[None] | None = None
         self._pidfd = -1
         for fd, name in ((spawned.stdout, "stdout"), (spawned.stderr, "stderr")):
-            os.set_blocking(fd, False)
+            fcntl.fcntl(fd, fcntl.F_SETFL, os.O_NONBLOCK)  # a new pipe's only status flag
             self._pipes[fd] = _LineSplitter(name, emit)
             self.loop.add_reader(fd, self._readable, fd)
         try:
@@ -275,19 +276,24 @@ def _reap(pid: int) -> int:
     return os.waitstatus_to_exitcode(status)
 
 
+def _sweep(tag: str, log: ItemLog) -> bool:
+    """One sweep for what the item left outside its group; whether to look again."""
+    killed, busy = stop_strays(tag, adopting=True)
+    if killed:
+        log.write(
+            f"[batchtui: stopped {killed} process(es) that left the item's process group]",
+            "batchtui",
+        )
+    return busy
+
+
 async def _stop_strays(tag: str, log: ItemLog) -> None:
     """Stop what the item left outside its group (a setsid'd grandchild): nothing tagged with
     an item outlives it. Bounded: a process that will not die is left after a second."""
-    for _ in range(200):
-        killed, busy = stop_strays(tag, adopting=True)
-        if killed:
-            log.write(
-                f"[batchtui: stopped {killed} process(es) that left the item's process group]",
-                "batchtui",
-            )
-        if not busy:
-            return
+    for _ in range(199):
         await anyio.sleep(0.005)
+        if not _sweep(tag, log):
+            return
 
 
 class ExitError(GeneratorError):
@@ -390,7 +396,8 @@ async def run_logged(
         child.close()
         OWN.discard(pid)
         tag = env.get(ITEM_ENV) if env else None
-        if tag and adopting:
+        # Usually nothing was left behind: found out without a cancel scope or a wait.
+        if tag and adopting and _sweep(tag, log):
             with anyio.CancelScope(shield=True):
                 await _stop_strays(tag, log)
         log.flush()
