@@ -48,7 +48,7 @@ class _ItemContext:
         await run_logged(
             argv,
             self.attempt.log,
-            cwd=cwd or Path(job.config.workdir),
+            cwd=cwd or executor.workdir(job.config.workdir),
             on_line=on_line,
             grace=executor.grace,
             log_stdout=log_stdout,
@@ -79,6 +79,14 @@ class LocalExecutor:
         """Where each command's program lives, looked up once per run."""
         self.adopting = subreaper.installed()
         """Whether orphans of items become this process's children (swept after each item)."""
+        self._workdirs: dict[str, Path] = {}
+
+    def workdir(self, folder: str) -> Path:
+        """`folder` as a path, made once per run rather than once per item."""
+        path = self._workdirs.get(folder)
+        if path is None:
+            path = self._workdirs[folder] = Path(folder)
+        return path
 
     @property
     def where(self) -> str:
