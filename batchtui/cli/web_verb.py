@@ -44,6 +44,7 @@ class WebVerb(CliBase):
                 "a token)"
             )
         self.service.check_readable()
+        from ..core import child_watcher
         from .web_server import WebServer, serve_forever  # aiohttp loads only for this verb
 
         database = str(self.service.database_path.absolute())
@@ -59,6 +60,7 @@ class WebVerb(CliBase):
             "server; closing a tab never stops a run",
             flush=True,
         )
+        child_watcher.install()  # a TUI process per tab: watched by pidfd, not a thread each
         serve_forever(server, listener)
         sys.stdout.flush()
         return EXIT_OK
