@@ -17,6 +17,7 @@ from ...core.states import BatchStatus
 from ...core.summary import BatchSummary
 from ...core.textsafe import one_line
 from .. import display
+from ..flows import batches, runs
 from ..messages import ListChanged, RunEnded
 from ..widgets.app_header import app_header
 from ..widgets.fitted_table import Column, FittedTable
@@ -311,10 +312,10 @@ class BatchListScreen(AppScreen):
         self.refresh_bindings()
 
     def action_new(self) -> None:
-        self.bt.action_new_batch()
+        batches.new_batch(self.bt)
 
     def action_example(self) -> None:
-        self.bt.action_example_batch()
+        batches.example_batch(self.bt)
 
     def action_open(self) -> None:
         if self.focused is self.query_one("#filter"):
@@ -329,35 +330,35 @@ class BatchListScreen(AppScreen):
         if batch is None:
             return
         if batch.status is BatchStatus.LOCKED:
-            self.bt.unlock(batch.id)
+            batches.unlock(self.bt, batch.id)
         else:
-            self.bt.lock(batch.id)
+            batches.lock(self.bt, batch.id)
         self.reload()
 
     def action_start(self) -> None:
         batch = self.selected()
         if batch is not None:
-            self.bt.request_start(batch.id)
+            runs.request_start(self.bt, batch.id)
 
     def action_retry(self) -> None:
         batch = self.selected()
         if batch is not None:
-            self.bt.request_start(batch.id, retry=True)
+            runs.request_start(self.bt, batch.id, retry=True)
 
     def action_cancel(self) -> None:
         batch = self._selected_batch()
         if batch is not None:
-            self.bt.confirm_cancel(batch)
+            runs.confirm_cancel(self.bt, batch)
 
     def action_delete(self) -> None:
         batch = self._selected_batch()
         if batch is not None:
-            self.bt.confirm_delete(batch)
+            batches.confirm_delete(self.bt, batch)
 
     def action_duplicate(self) -> None:
         batch = self.selected()
         if batch is not None:
-            self.bt.duplicate(batch.id, batch.name)
+            batches.duplicate(self.bt, batch.id, batch.name)
 
     def action_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
@@ -368,7 +369,7 @@ class BatchListScreen(AppScreen):
     def action_save_template(self) -> None:
         batch = self._selected_batch()
         if batch is not None:
-            self.bt.save_as_template(batch)
+            batches.save_as_template(self.bt, batch)
 
     def _selected_batch(self) -> Batch | None:
         """The selected batch in full (the list only holds summaries)."""

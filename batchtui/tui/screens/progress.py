@@ -22,7 +22,8 @@ from ...core.models import Batch, BatchItem, BatchStatus, ItemStatus
 from ...core.states import DID_NOT_SUCCEED, TERMINAL_ITEM
 from ...core.symbols import seconds
 from ...core.textsafe import one_line
-from .. import display
+from .. import desktop, display
+from ..flows import runs
 from ..messages import BatchChanged, RunEnded
 from ..widgets.app_header import app_header
 from ..widgets.fitted_table import Column, FittedTable
@@ -362,11 +363,11 @@ class ProgressScreen(AppScreen):
     # -------------------------------------------------------------- actions
 
     def action_retry(self) -> None:
-        self.bt.request_start(self.batch_id, retry=True)
+        runs.request_start(self.bt, self.batch_id, retry=True)
 
     def action_cancel(self) -> None:
         if self.current is not None:
-            self.bt.confirm_cancel(self.current)
+            runs.confirm_cancel(self.bt, self.current)
 
     def action_concurrency(self, delta: int) -> None:
         if self.current is None:
@@ -399,16 +400,16 @@ class ProgressScreen(AppScreen):
     def action_rerun_item(self) -> None:
         item = self.selected_item()
         if item is not None and self.current is not None:
-            self.bt.rerun_item(self.current, item)
+            runs.rerun_item(self.bt, self.current, item)
 
     def action_copy_output(self) -> None:
         item = self.selected_item()
         if item is None:
             return
         if item.output_path:
-            self.bt.copy_path(item.output_path, "output")
+            desktop.copy_path(self.app, item.output_path, "output")
         elif item.log_path:
-            self.bt.copy_path(item.log_path, "log")
+            desktop.copy_path(self.app, item.log_path, "log")
         else:
             self.notify("this item has no output or log yet", severity="warning")
 
@@ -423,7 +424,7 @@ class ProgressScreen(AppScreen):
         if not os.path.isdir(folder):
             self.notify(f"no output folder yet ({one_line(folder, 50)})", severity="warning")
             return
-        self.bt.open_folder(folder)
+        desktop.open_folder(self.app, folder)
 
     def action_detail(self) -> None:
         item = self.selected_item()
