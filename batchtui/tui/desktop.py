@@ -9,6 +9,7 @@ import sys
 
 from textual.app import App
 
+from ..core.children import OWN
 from ..core.textsafe import one_line
 
 
@@ -28,7 +29,7 @@ def open_folder(app: App[object], folder: str) -> None:
         app.notify("no desktop to open it on here (SSH?): its path is on the clipboard")
         return
     try:
-        subprocess.Popen(  # never through a shell; its own session outlives us
+        opened = subprocess.Popen(  # never through a shell; its own session outlives us
             [opener, folder],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -38,6 +39,7 @@ def open_folder(app: App[object], folder: str) -> None:
     except OSError as exc:
         app.notify(f"could not open {folder}: {exc.strerror or exc}", severity="error")
         return
+    OWN.keep(opened)  # collected once it has ended: a long TUI session leaves no zombies
     app.notify(f"opened {one_line(folder, 60)}", markup=False)
 
 
