@@ -63,6 +63,7 @@ class BatchService:
 
     @property
     def clock(self) -> Callable[[], datetime]:
+        """What the service takes the time from (the current time, unless a test says)."""
         return self._ctx.clock
 
     def set_lock_timeout(self, seconds: float) -> None:
