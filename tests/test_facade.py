@@ -66,4 +66,4 @@ def test_an_instance_attribute_replaces_a_use_case(service: BatchService) -> Non
     # What a test spy does: the delegation is a non-data descriptor, so the instance wins.
     service.get = lambda ref: ref  # type: ignore[method-assign,assignment,return-value]
     assert service.get("x") == "x"
-    assert "help(service.get)" in repr(vars(BatchService)["get"])
+    assert repr(vars(BatchService)["get"]) == "<use case: _reads.get; help(service.get) shows it>"

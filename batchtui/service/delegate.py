@@ -42,4 +42,8 @@ class delegate(Generic[P, R]):
         return self if service is None else self._method(service)
 
     def __repr__(self) -> str:
-        return f"<use case {self._name}: help(service.{self._name}) shows the part's method>"
+        # What `help(BatchService)` lists: where the use case lives (the names the lambda
+        # reads, e.g. `_runs.start_detached`), and how to see its signature and docstring.
+        code = getattr(self._method, "__code__", None)
+        where = ".".join(code.co_names) if code is not None else "a part"
+        return f"<use case: {where}; help(service.{self._name}) shows it>"
