@@ -119,9 +119,6 @@ class BatchService:
     version = delegate(lambda s: s._reads.version)
     get = delegate(lambda s: s._reads.get)
     find_by_id = delegate(lambda s: s._reads.find_by_id)
-    snapshot = delegate(lambda s: s._reads.snapshot)
-    progress_is_quick = delegate(lambda s: s._reads.progress_is_quick)
-    progress = delegate(lambda s: s._reads.progress)
     failed = delegate(lambda s: s._reads.failed)
     outputs = delegate(lambda s: s._reads.outputs)
     output_folder = delegate(lambda s: s._reads.output_folder)
@@ -221,7 +218,8 @@ class BatchService:
     follow = delegate(lambda s: s._follow.batch)
     follow_list = delegate(lambda s: s._follow.batches)
     current = delegate(lambda s: s._follow.current)
-    live_progress = delegate(lambda s: s._follow.progress)
+    progress = delegate(lambda s: s._follow.progress)
+    live_progress = progress  # the API's name for it until its routers land
 
 
 def open_service(db: str | Path | None = None) -> BatchService:

@@ -1,25 +1,19 @@
-"""Use-cases that only read: batches, summaries for lists, progress, failures, outputs, and a
+"""Use-cases that only read: batches, summaries for lists, failures, outputs, and a
 cheap "has anything changed?" token. Lists need no models (see `BatchSummary`), and this module
 is cheap to import: the TUI's first frame reads through it."""
 
 from __future__ import annotations
 
 from collections.abc import Hashable
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..core.errors import NotFoundError
 from ..core.states import DID_NOT_SUCCEED, ItemStatus
 from ..core.summary import BatchSummary
 from .context import ServiceContext
 
 if TYPE_CHECKING:
-    from ..core.models import Batch, BatchItem, Progress
-
-PROGRESS_FRESH = 0.1
-"""Seconds a progress answer is reused for the same version of a batch: a thousand clients
-polling cost ten computations a second, and their elapsed time is at most this stale."""
+    from ..core.models import Batch, BatchItem
 
 
 class Reads:
@@ -27,7 +21,6 @@ class Reads:
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        self._progress: dict[str, tuple[Batch, datetime, Progress]] = {}
 
     def check_readable(self) -> None:
         """Raise StoreError if the database exists but cannot be used (reads it once; the
@@ -69,35 +62,6 @@ class Reads:
     def find_by_id(self, batch_id: str) -> Batch | None:
         """One batch by its exact id, or None (no name resolution: for following a run)."""
         return self.ctx.repo.get(batch_id)
-
-    def snapshot(self, batch_id: str) -> Batch | None:
-        """One batch by exact id, shared and read-only (validated once per version of its
-        file: for followers that poll, like the API's event streams)."""
-        return self.ctx.repo.shared(batch_id)
-
-    def progress_is_quick(self, batch_id: str) -> bool:
-        """Whether `progress(batch_id)` (an exact id) answers from memory, without reading or
-        validating the batch: a server may answer it on its event loop."""
-        return self.ctx.repo.shared_is_current(batch_id)
-
-    def progress(self, ref: str) -> Progress:
-        """Counts per status, percent, elapsed and ETA (from the batch validated once per
-        version of its file: clients poll this)."""
-        batch_id = self.ctx.resolve(ref)
-        batch = self.ctx.repo.shared(batch_id)
-        if batch is None:
-            raise NotFoundError(f"batch '{batch_id}' was deleted meanwhile")
-        now = self.ctx.clock()
-        cached = self._progress.get(batch_id)
-        if (
-            cached is not None
-            and cached[0] is batch
-            and 0 <= (now - cached[1]).total_seconds() < (PROGRESS_FRESH)
-        ):
-            return cached[2]  # the same version of the batch, a moment ago: the same answer
-        progress = batch.progress(now)
-        self._progress[batch_id] = (batch, now, progress)
-        return progress
 
     def failed(self, ref: str) -> list[BatchItem]:
         """Items that did not succeed in an ended or running batch (with their reasons)."""
