@@ -89,7 +89,7 @@ async def test_an_edit_left_in_a_box_when_the_batch_is_locked_elsewhere_is_not_l
         elsewhere(db_path).lock(made.id)
         await wait_until(lambda: duration.disabled)
         assert duration.value == "9"
-        app.screen._save_field("duration", duration.value)  # as a blur would
+        app.screen.save_field("duration", duration.value)  # as a blur would
         problems = str(app.screen.query_one("#problems").render())
         assert "Not saved" in problems and "LOCKED" in problems
     assert service.get(made.id).status is BatchStatus.LOCKED

@@ -11,6 +11,7 @@ from textual.widgets import Input
 from batchtui.core.models import BatchStatus, ItemStatus
 from batchtui.service import BatchService
 from batchtui.store import Repository
+from batchtui.tui.flows import runs
 from batchtui.tui.screens.batch_list import BatchListScreen
 from batchtui.tui.screens.item_editor import ItemEditorScreen
 from batchtui.tui.screens.progress import ProgressScreen
@@ -187,7 +188,7 @@ async def test_quit_offers_to_leave_runs_going_or_stop_them(db_path, make_script
     batch_id = slow_batch(service, make_script, "Long")
     app = make_app(service, poll_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert app.start_background(batch_id)
+        assert runs.start_background(app, batch_id)
         await wait_until(items_running(service, batch_id, 2), limit=20)
         await pilot.press("q")
         await pilot.pause()

@@ -14,6 +14,7 @@ import pytest
 from batchtui.core.models import Batch, BatchStatus, ItemStatus
 from batchtui.service import BatchService
 from batchtui.store import Repository
+from batchtui.tui.flows import runs
 from batchtui.tui.screens.dialogs import ConfirmScreen
 from batchtui.tui.screens.progress import ProgressScreen
 
@@ -78,7 +79,7 @@ async def watching(db_path: Path, batch_id: str) -> AsyncIterator[tuple]:
     service = BatchService(Repository(db_path), flush_interval=0.02)
     app = make_app(service, poll_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.start_background(batch_id, cluster="local")
+        runs.start_background(app, batch_id, cluster="local")
         await pilot.pause()
         assert isinstance(app.screen, ProgressScreen)
         yield service, app, pilot, app.screen
@@ -151,7 +152,7 @@ async def test_failed_only_keeps_a_retry_of_those_items_in_view(db_path, make_sc
         table = screen.query_one("#run-items")
         assert table.row_count == 2
         (gates / "hold").touch()  # the retry's items wait at their gates: look mid-run
-        app.start_background(batch_id, retry=True, cluster="local")
+        runs.start_background(app, batch_id, retry=True, cluster="local")
         await _shows_running(screen, 2)
         await pilot.pause(0.1)
         assert table.row_count == 2  # the two being retried, not an empty table

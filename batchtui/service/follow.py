@@ -8,6 +8,9 @@ process; for the list, the store's version token), and runner liveness: every
 (its running items INTERRUPTED, its leftover processes killed), so a runner killed while
 anyone watches is noticed by every client within a couple of seconds.
 
+Every look that may block (a stat, a parse, a recovery waiting for the database lock) runs in a
+worker thread, so a server streaming to many clients, or the TUI, never stalls its event loop.
+
 Polling, not a file watch (inotify): a look costs one stat (microseconds), while a watch would
 wake every follower on every flush of every running batch and still need this timer, because
 a SIGKILLed runner writes nothing that a watch could see.
@@ -16,6 +19,7 @@ a SIGKILLed runner writes nothing that a watch could see.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
@@ -70,6 +74,7 @@ class Follow:
         self._recover = recover
         self.liveness = liveness
         self._checked_at = -math.inf
+        self._clock_lock = threading.Lock()  # followers check from worker threads
         self.lost: dict[str, object] = {}
         """Batches whose run this process ended because their runner had died (id → when
         that run ended: a later run of the batch is not taken for it)."""
@@ -81,15 +86,25 @@ class Follow:
         every follower in the process shares this clock); the batches it ended. Quiet: a
         database busy or unreadable now is tried again at the next check."""
         now = time.monotonic() if now is None else now
-        if now - self._checked_at < self.liveness:
-            return []
-        self._checked_at = now
+        with self._clock_lock:
+            if now - self._checked_at < self.liveness:
+                return []
+            self._checked_at = now
         try:
             recovered = self._recover()
         except BatchtuiError:
             return []
         self.lost.update((batch.id, batch.finished_at) for batch in recovered)
         return recovered
+
+    def _due(self) -> bool:
+        return time.monotonic() - self._checked_at >= self.liveness
+
+    async def _check_runners(self) -> list[Batch]:
+        """`check_runners` off the event loop, when a check is due (no thread hop otherwise)."""
+        if not self._due():
+            return []
+        return await anyio.to_thread.run_sync(self.check_runners)
 
     async def _next_look(self, poll: float) -> None:
         """Wait until the next look: `poll` seconds, checking runners meanwhile (a run ended
@@ -100,7 +115,7 @@ class Follow:
             wake = min(deadline, self._checked_at + self.liveness)
             if wake > now:
                 await anyio.sleep(wake - now)
-            if self.check_runners():
+            if await self._check_runners():
                 return
             if time.monotonic() >= deadline:
                 return
@@ -137,12 +152,13 @@ class Follow:
         `poll`: seconds between looks (default `POLL_SECONDS`); `keepalive`: after this many
         quiet seconds, the same snapshot again marked `quiet`."""
         poll = POLL_SECONDS if poll is None else poll
-        batch_id = self.ctx.resolve(ref)
-        self.check_runners()
+        batch_id = await anyio.to_thread.run_sync(self.ctx.resolve, ref)
+        await self._check_runners()
         last: Batch | None = None
         shown = time.monotonic()
         while True:
-            batch = self.ctx.repo.shared(batch_id)  # one stat unless the file changed
+            # One stat unless the file changed (then a parse): in a thread, as it may block.
+            batch = await anyio.to_thread.run_sync(self.ctx.repo.shared, batch_id)
             if batch is None:
                 if last is None:
                     raise NotFoundError(f"no batch '{batch_id}'")
@@ -167,14 +183,15 @@ class Follow:
         """Every batch as a list shows it (oldest first), now and each time the list changes;
         never ends by itself."""
         poll = POLL_SECONDS if poll is None else poll
-        self.check_runners()
+        await self._check_runners()
         seen: object = object()
         last: list[BatchSummary] | None = None
         while True:
-            version = self.ctx.repo.signature()  # taken first: a change while reading shows next
+            # The version is taken first: a change while reading shows at the next look.
+            version = await anyio.to_thread.run_sync(self.ctx.repo.signature)
             if version != seen:
                 seen = version
-                summaries = self.ctx.repo.summaries()
+                summaries = await anyio.to_thread.run_sync(self.ctx.repo.summaries)
                 if summaries != last:
                     last = summaries
                     yield summaries

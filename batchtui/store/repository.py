@@ -260,17 +260,6 @@ class Repository:
         self._shared[batch_id] = (doc, batch)
         return batch
 
-    def shared_is_current(self, batch_id: str) -> bool:
-        """Whether `shared(batch_id)` would answer from memory (one stat): no parse and no
-        validation to wait for."""
-        cached, parsed = self._shared.get(batch_id), self.batches.cached(batch_id)
-        if cached is None or parsed is None or cached[0] is not parsed[1]:
-            return False
-        try:
-            return signature_of(self.batches.path(batch_id).stat()) == parsed[0]
-        except OSError:
-            return False
-
     def get_raw(self, batch_id: str) -> dict[str, Any] | None:
         """One batch's stored document as is (shared: read it, do not change it)."""
         try:

@@ -29,7 +29,7 @@ async def progress(ref: str, service: Service) -> Response:
     # What clients poll, answered on the event loop: a stat of the batch's file and a sum
     # over its items; the one cache is the store's snapshot of the batch, validated once
     # per version of its file (so a change costs one validation, whoever asks).
-    answer = service.live_progress(ref)
+    answer = service.progress(ref)
     return Response(orjson.dumps(answer.model_dump(mode="json")), media_type="application/json")
 
 
