@@ -4,9 +4,7 @@ session, its output sent to the item's log, its whole group killed when it ends.
 Children start with `start_new_session=True`, so the child and everything it spawns share one
 process group; on cancel or timeout the whole group gets SIGTERM, then SIGKILL after a grace
 period. Output goes line by line to the item's log file, capped so a runaway child cannot fill
-the disk or the memory; the last lines are kept to explain a failure in one line. Where libc
-allows, the wait for a child's exec happens in a worker thread (`spawn_off_loop.py`), so one
-item's start never stops the others.
+the disk or the memory; the last lines are kept to explain a failure in one line.
 """
 
 from __future__ import annotations
@@ -28,7 +26,6 @@ import anyio
 
 from ..core.children import OWN
 from ..generators.base import GeneratorError
-from . import spawn_off_loop
 from .itemlog import ItemLog
 from .liveness import ITEM_ENV
 from .strays import stop_strays
@@ -271,43 +268,6 @@ def _spawn(
         os.close(err_write)
 
 
-async def _start(
-    argv: list[str], cwd: Path | None, env: dict[str, str] | None, programs: Programs
-) -> _Spawned:
-    """`_spawn`, but where libc allows, with the wait for the child's exec in a worker thread
-    (`spawn_off_loop`): the event loop goes on with the other items meanwhile."""
-    if not (spawn_off_loop.available() and (cwd is None or os.fspath(cwd) == os.getcwd())):
-        return _spawn(argv, cwd, env, programs)
-    program = argv[0] if os.sep in argv[0] else programs.executable(argv[0], env)
-    if program is None:  # posix_spawn does not search PATH: say what exec would
-        raise FileNotFoundError(argv[0])
-    out_read, out_write = os.pipe()
-    err_read, err_write = os.pipe()
-    try:
-        loop = asyncio.get_running_loop()
-        # Shielded: once asked for, the child starts, and its pid must not be lost to a
-        # cancel (the caller stops it like any other).
-        with anyio.CancelScope(shield=True):
-            pid = await loop.run_in_executor(
-                None,
-                spawn_off_loop.spawn,
-                program,
-                argv,
-                env if env is not None else os.environ,
-                out_write,
-                err_write,
-                _DEFAULT_SIGNALS,
-            )
-    except BaseException:
-        os.close(out_read)
-        os.close(err_read)
-        raise
-    finally:  # the child has exec'd: its copies are the only ones needed
-        os.close(out_write)
-        os.close(err_write)
-    return _Spawned(pid, out_read, err_read, functools.partial(_reap, pid))
-
-
 def _reap(pid: int) -> int:
     try:
         _, status = os.waitpid(pid, 0)
@@ -399,7 +359,7 @@ async def run_logged(
             on_line(stream, line)
 
     try:
-        spawned = await _start(argv, cwd, env, programs or Programs())
+        spawned = _spawn(argv, cwd, env, programs or Programs())
     except FileNotFoundError:
         if cwd is not None and not os.path.isdir(cwd):
             raise GeneratorError(f"working folder {cwd} does not exist (deleted?)") from None
