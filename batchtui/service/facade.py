@@ -220,6 +220,7 @@ class BatchService:
     follow_list = delegate(lambda s: s._follow.batches)
     current = delegate(lambda s: s._follow.current)
     progress = delegate(lambda s: s._follow.progress)
+    progress_on_loop = delegate(lambda s: s._follow.progress_on_loop)
 
 
 def open_service(db: str | Path | None = None) -> BatchService:

@@ -136,6 +136,13 @@ class Follow:
         """Counts per status, percent, elapsed and ETA, as of now (runner liveness checked)."""
         return self.current(ref).progress(self.ctx.clock())
 
+    async def progress_on_loop(self, ref: str) -> Progress:
+        """`progress` for a server's event loop: a due runner check (which may wait for the
+        database lock) runs in a worker thread; what is left is a stat of the batch's file,
+        and a parse only when it changed."""
+        await self._check_runners()
+        return self.progress(ref)
+
     # -------------------------------------------------------------- follows
 
     async def batch(

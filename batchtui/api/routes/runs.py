@@ -27,9 +27,9 @@ async def progress(ref: str, service: Service) -> Response:
     """Counts per status, percent, elapsed and ETA (a run whose runner died is ended
     first, as every follower sees it)."""
     # What clients poll, answered on the event loop: a stat of the batch's file and a sum
-    # over its items; the one cache is the store's snapshot of the batch, validated once
-    # per version of its file (so a change costs one validation, whoever asks).
-    answer = service.progress(ref)
+    # over its items (a due runner check runs in a thread); the one cache is the store's
+    # snapshot of the batch, validated once per version of its file.
+    answer = await service.progress_on_loop(ref)
     return Response(orjson.dumps(answer.model_dump(mode="json")), media_type="application/json")
 
 
