@@ -164,6 +164,21 @@ def test_runners_are_checked_at_most_once_a_second_whoever_asks(db_path, monkeyp
     assert len(calls) == 2
 
 
+def test_a_progress_answer_is_reused_only_for_the_same_version_of_the_batch(db_path, monkeypatch):
+    """Many clients polling one batch cost one sum over its items per moment; a change of the
+    batch (or the moment passing) gives a new answer."""
+    service = BatchService(Repository(db_path))
+    made = service.create("Polled")
+    service.add_items(made.id, ["one", "two"])
+    first = service.progress(made.id)
+    assert service.progress(made.id) is first  # the same version, a moment later
+    service.add_items(made.id, ["three"])
+    changed = service.progress(made.id)
+    assert changed is not first and changed.total == 3
+    monkeypatch.setattr("batchtui.service.follow.PROGRESS_FRESH", 0.0)
+    assert service.progress(made.id) is not changed  # stale: computed again
+
+
 # ------------------------------------------------- every client notices a killed runner
 
 

@@ -39,6 +39,8 @@ POLL_SECONDS = 0.2
 """Seconds between looks at the store (a runner flushes every 0.25 s)."""
 LIVENESS_SECONDS = 1.0
 """Seconds between checks that the runners of running batches still live."""
+PROGRESS_FRESH = 0.1
+"""Seconds a progress answer is reused for the same version of a batch."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class Follow:
         self.liveness = liveness
         self._checked_at = -math.inf
         self._clock_lock = threading.Lock()  # followers check from worker threads
+        self._progress: dict[str, tuple[Batch, float, Progress]] = {}
         self.lost: dict[str, object] = {}
         """Batches whose run this process ended because their runner had died (id → when
         that run ended: a later run of the batch is not taken for it)."""
@@ -133,8 +136,19 @@ class Follow:
         return batch
 
     def progress(self, ref: str) -> Progress:
-        """Counts per status, percent, elapsed and ETA, as of now (runner liveness checked)."""
-        return self.current(ref).progress(self.ctx.clock())
+        """Counts per status, percent, elapsed and ETA, as of now (runner liveness checked).
+
+        The one cache of the progress path: an answer is reused for `PROGRESS_FRESH` seconds
+        while the batch's file is unchanged, so a thousand clients polling cost ten sums over
+        the items a second (and their elapsed time is at most that stale)."""
+        batch = self.current(ref)
+        now = time.monotonic()
+        cached = self._progress.get(batch.id)
+        if cached is not None and cached[0] is batch and now - cached[1] < PROGRESS_FRESH:
+            return cached[2]
+        answer = batch.progress(self.ctx.clock())
+        self._progress[batch.id] = (batch, now, answer)
+        return answer
 
     async def progress_on_loop(self, ref: str) -> Progress:
         """`progress` for a server's event loop: a due runner check (which may wait for the
