@@ -116,3 +116,67 @@ class Spread:
 
 def have(tool: str) -> bool:
     return shutil.which(tool) is not None
+
+
+# Runs `python -m batchtui ARGS` with the process's own CPU time written to a file as it
+# leaves (batchtui leaves by os._exit, which skips atexit): user+system time of every thread of
+# the batchtui process itself, without its children (the commands it ran: those go to the
+# second number). With BENCH_PROFILE set, the same process is profiled and its stats written
+# there (cProfile).
+_CPU_PROBE = """
+import os, sys, time
+where = os.environ["BENCH_CPU_FILE"]
+profile = os.environ.get("BENCH_PROFILE")
+if profile:
+    import cProfile
+    profiler = cProfile.Profile(time.process_time)  # CPU time: the machine may be loaded
+real_exit = os._exit
+
+def leave(code):
+    if profile:
+        profiler.disable()
+        profiler.dump_stats(profile)
+    times = os.times()
+    with open(where, "w") as out:
+        out.write(f"{time.process_time()} {times.children_user + times.children_system}")
+    real_exit(code)
+
+os._exit = leave
+sys.argv[0] = "batchtui"
+from batchtui.launch import run
+if profile:
+    profiler.enable()
+run(sys.argv[1:])
+"""
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """One measured batchtui command: wall seconds, its own CPU seconds, its children's."""
+
+    wall: float
+    cpu: float
+    children_cpu: float
+
+
+def cpu_timed(
+    args: Sequence[str], *, env: dict | None = None, cwd: Path | None = None,
+    profile: Path | None = None,
+) -> CpuSample:  # fmt: skip
+    """`python -m batchtui ARGS` (of the tree on PYTHONPATH in `env`), with its CPU time."""
+    with tempfile.NamedTemporaryFile(prefix="bench-cpu-", delete=False) as handle:
+        where = handle.name
+    extra = {**(env or {}), "BENCH_CPU_FILE": where}
+    if profile is not None:
+        extra["BENCH_PROFILE"] = str(profile)
+    try:
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-c", _CPU_PROBE, *args],
+            check=True, stdout=subprocess.DEVNULL, env=child_env(extra), cwd=cwd,
+        )  # fmt: skip
+        wall = time.perf_counter() - start
+        cpu, children = (float(x) for x in Path(where).read_text().split())
+    finally:
+        os.unlink(where)
+    return CpuSample(wall, cpu, children)

@@ -6,14 +6,16 @@ Every tool runs `touch <file>` once per item with 3 at a time; batchtui runs the
 generator headless (`batchtui start`, no terminal) with `--validate exists`. The tools take
 turns in each round (9 rounds at N ≤ 1,000, 3 above); prints the median wall time of each with
 its range, ratios of the medians with the range of the round-by-round ratios, and the per-item
-overhead over xargs (to see whether anything grows faster than N).
+overhead over xargs (to see whether anything grows faster than N); and the CPU time of the
+batchtui process itself (its commands not included), which a busy machine moves far less than
+the wall time.
 """
 
 from __future__ import annotations
 
 import sys
 
-from common import ROOT, Spread, have, timed, workspace  # noqa: F401
+from common import ROOT, CpuSample, Spread, cpu_timed, have, timed, workspace  # noqa: F401
 
 from batchtui.service import BatchService
 from batchtui.store import Repository
@@ -21,7 +23,7 @@ from batchtui.store import Repository
 CONCURRENCY = 3
 
 
-def batchtui_run(n: int) -> float:
+def batchtui_run(n: int) -> CpuSample:
     with workspace("dispatch") as folder:
         db = folder / "db.json"
         service = BatchService(Repository(db))
@@ -37,7 +39,7 @@ def batchtui_run(n: int) -> float:
         )
         service.add_items(batch.id, [f"item {i}" for i in range(n)])
         service.lock(batch.id)
-        return timed([sys.executable, "-m", "batchtui", "--db", str(db), "start", batch.id])
+        return cpu_timed(["--db", str(db), "start", batch.id])
 
 
 def peer_run(n: int, tool: str) -> float:
@@ -56,11 +58,14 @@ def main(sizes: list[int]) -> list[dict]:
     for n in sizes:
         runs = 9 if n <= 1000 else 3
         times: dict[str, list[float]] = {"xargs": [], "parallel": [], "batchtui": []}
+        cpu: list[float] = []
         for _ in range(runs):  # interleaved, so a slow spell of the machine hits every tool
             times["xargs"].append(peer_run(n, "xargs"))
             if have("parallel"):
                 times["parallel"].append(peer_run(n, "parallel"))
-            times["batchtui"].append(batchtui_run(n))
+            sample = batchtui_run(n)
+            times["batchtui"].append(sample.wall)
+            cpu.append(sample.cpu)
         spreads = {tool: Spread(tuple(t)) if t else None for tool, t in times.items()}
         ours, xargs, par = spreads["batchtui"], spreads["xargs"], spreads["parallel"]
         assert ours is not None and xargs is not None
@@ -72,6 +77,7 @@ def main(sizes: list[int]) -> list[dict]:
         row["vs_parallel"] = ours.median / par.median if par else None
         row["vs_parallel_spread"] = ours.ratio_to(par) if par else None
         row["overhead_ms"] = (ours.median - xargs.median) / n * 1000
+        row["cpu"] = Spread(tuple(cpu))
         rows.append(row)
         parallel = par.text() if par else "n/a (apt-get install parallel)"
         vs_parallel = "n/a"
@@ -82,7 +88,8 @@ def main(sizes: list[int]) -> list[dict]:
             f"N={n:>6}: batchtui {ours.text()} · xargs -P3 {xargs.text()} · parallel -j3 "
             f"{parallel} · vs xargs {row['vs_xargs']:.2f}x (rounds "
             f"{row['vs_xargs_spread'].low:.2f}–{row['vs_xargs_spread'].high:.2f}x) · vs parallel "
-            f"{vs_parallel} · overhead {row['overhead_ms']:.2f} ms/item",
+            f"{vs_parallel} · overhead {row['overhead_ms']:.2f} ms/item · batchtui's own CPU "
+            f"{row['cpu'].text(digits=3)}",
             flush=True,
         )
     if len(rows) >= 2:

@@ -8,6 +8,7 @@ Without --db the history is built first (a few minutes), in a temporary folder. 
 as a ratio of medians with the range of round-by-round ratios:
 - `start` of a 10-item no-op batch, history vs empty (target ≤ 1.2x);
 - a 1,000-item no-op run, history vs empty (target ≤ 1.2x);
+- `list` (the newest 30), history vs empty (target ≤ 1.2x);
 - `progress ID --json`, `show ID`, `list` at that history, and `--help`, vs `python3 -c pass`
   (target ≤ 10x);
 - the TUI's first frame with that history vs a minimal Textual app (≤ 1.5x), and its peak
@@ -86,6 +87,23 @@ def start_ratio(history_db: Path, items: int, rounds: int) -> tuple[Spread, Spre
     return ours, base, ours.ratio_to(base)
 
 
+def list_ratio(history_db: Path, rounds: int) -> tuple[Spread, Spread, Spread]:
+    """`list` (the newest 30) with the history vs on an empty database, in interleaved
+    rounds: (history times, empty times, round-by-round ratios)."""
+    with workspace("history-list") as folder:
+        empty_db = folder / "empty" / "db.json"
+        empty_db.parent.mkdir(parents=True)
+        with_history: list[float] = []
+        empty: list[float] = []
+        for round_ in range(rounds + 1):  # round 0 warms up
+            for db, times in ((history_db, with_history), (empty_db, empty)):
+                seconds = timed([sys.executable, "-m", "batchtui", "--db", str(db), "list"])
+                if round_:
+                    times.append(seconds)
+    ours, base = Spread(tuple(with_history)), Spread(tuple(empty))
+    return ours, base, ours.ratio_to(base)
+
+
 def read_ratios(history_db: Path, rounds: int) -> dict[str, tuple[Spread, Spread]]:
     """Each read command's times and its ratios to `python3 -c pass`."""
     listed = json.loads(cli(history_db, "list", "--json", "--limit", "1"))
@@ -138,6 +156,13 @@ def main(argv: list[str] | None = None) -> dict:
         result["run1000"] = (ours, base, ratio)
         print(
             f"1,000-item no-op run: with history {ours.text()} vs empty {base.text()} → "
+            f"{ours.median / base.median:.2f}x (rounds {ratio.low:.2f}–{ratio.high:.2f}x)",
+            flush=True,
+        )
+        ours, base, ratio = list_ratio(db, 9)
+        result["list"] = (ours, base, ratio)
+        print(
+            f"list (newest 30): with {count:,} batches {ours.text()} vs empty {base.text()} → "
             f"{ours.median / base.median:.2f}x (rounds {ratio.low:.2f}–{ratio.high:.2f}x)",
             flush=True,
         )

@@ -21,6 +21,7 @@ from batchtui.core.models import BatchStatus
 from batchtui.service import BatchService
 from batchtui.store import Repository
 from batchtui.tui.app import BatchtuiApp
+from batchtui.tui.flows import runs
 from batchtui.tui.screens.progress import ProgressScreen
 
 
@@ -38,7 +39,7 @@ async def measure(items: int) -> dict:
         latencies: list[float] = []
         toggles: list[float] = []
         async with app.run_test(size=(80, 24)) as pilot:
-            assert app.start_background(batch.id)
+            assert runs.start_background(app, batch.id)
             await pilot.pause()
             screen = app.screen
             assert isinstance(screen, ProgressScreen)

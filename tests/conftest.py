@@ -21,14 +21,65 @@ from batchtui.store import Repository
 
 from .fakes import FakeGenerator
 
+pytest_plugins = ["pytester"]  # tests/test_isolation.py runs pytest on a made-up suite
+
+REQUIRED_IN_CI = (
+    "tests/test_web.py::",
+    "tests/test_card.py::test_emoji_draw_in_colour_when_the_colour_font_is_installed",
+)
+"""Tests that skip when the machine lacks something (Chromium, the colour emoji font). CI
+installs those, so there (`CI=true`) a skip of one of them is a failure, never a quiet pass."""
+
+
+def in_ci() -> bool:
+    """Whether this run is CI's (`CI=true`, as CI services and `.ci/run` set it)."""
+    return os.environ.get("CI", "").strip().lower() in {"true", "1"}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """Under CI, a skip of a test CI is expected to run turns into that test's failure."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if (
+        report.skipped
+        and not hasattr(report, "wasxfail")
+        and item.nodeid.startswith(REQUIRED_IN_CI)
+        and in_ci()
+    ):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        reason = str(reason).removeprefix("Skipped: ")
+        report.outcome = "failed"
+        report.longrepr = f"{item.nodeid} must run in CI (CI is set), but it skipped: {reason}"
+
+
+ENV_PREFIX = "BATCHTUI_"
+XDG_HOMES = {
+    "XDG_CONFIG_HOME": ".config",
+    "XDG_DATA_HOME": ".local/share",
+    "XDG_STATE_HOME": ".local/state",
+    "XDG_CACHE_HOME": ".cache",
+}
+"""Every per-user folder platformdirs reads (config: settings and templates; data: the default
+database; state: the slot locks), as their usual place under the test's own home."""
+
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point every default location into the test's own folder."""
+    """The test sees none of the developer's environment: no `BATCHTUI_*` variable, and a home,
+    config, data, state and cache folder of its own. Processes it starts (the CLI, `serve`,
+    runners, Dask workers) inherit this environment, so they are isolated too."""
+    for name in list(os.environ):
+        if name.startswith(ENV_PREFIX):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    for name, below in XDG_HOMES.items():
+        monkeypatch.setenv(name, str(home / below))
+    # The default output folder is the user's videos folder: never a configured one.
+    monkeypatch.delenv("XDG_VIDEOS_DIR", raising=False)
     monkeypatch.setenv("BATCHTUI_DB", str(tmp_path / "data" / "batchtui.json"))
     monkeypatch.setenv("BATCHTUI_OUTPUT", str(tmp_path / "out"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
 
 

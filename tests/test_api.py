@@ -24,6 +24,8 @@ from batchtui.store import Repository
 from .conftest import file_bytes
 from .helpers import decode_frames
 
+pytestmark = pytest.mark.slow
+
 
 @dataclass
 class Server:

@@ -26,6 +26,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@pytest.mark.slow
 def test_the_api_keeps_to_its_schema(case):
     # Schema-valid is not always acceptable: item content and config have rules a JSON
     # schema cannot say (not blank, no NUL, a platform's maximum duration), answered 422.

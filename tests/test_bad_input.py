@@ -391,6 +391,7 @@ def test_private_files_and_folders(run_cli, db_path, make_script, tmp_path):
 
 
 @pytest.mark.anyio
+@pytest.mark.slow
 async def test_the_editor_answers_bad_input_inline(db_path):
     from textual.widgets import Input
 

@@ -27,6 +27,8 @@ from batchtui.service import BatchService
 from .farm import Farm, descendants, free_port, tagged
 from .helpers import batch_file
 
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("distributed")
 
 

@@ -21,6 +21,8 @@ from batchtui.service import BatchService
 
 from .farm import Farm
 
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("distributed")
 
 

@@ -88,6 +88,7 @@ async def test_limit_changed_by_another_process_is_picked_up(service, db_path, f
     assert fake_generator.peak == 4
 
 
+@pytest.mark.slow
 async def test_real_processes_respect_the_limit(service, make_script, tmp_path):
     """9 command items that each sleep, concurrency 3: their run intervals never overlap by 4."""
     stamps = tmp_path / "stamps"
@@ -185,6 +186,7 @@ async def test_a_retry_appends_its_own_run_to_the_manifest(service, fake_generat
     assert lines[3]["item_id"] == again.items[0].id and lines[3]["attempts"] == 2
 
 
+@pytest.mark.slow
 async def test_timeout_fails_the_item_and_kills_its_process_group(service, make_script, tmp_path):
     pids = tmp_path / "pids"
     script = make_script(

@@ -24,6 +24,8 @@ from batchtui.store import Repository
 from .conftest import file_bytes
 from .helpers import edit_stored, force_status, pid_alive
 
+pytestmark = pytest.mark.slow
+
 
 def one_line_error(result, fragment: str, code: int = 2) -> None:
     assert result.code == code, result
@@ -598,14 +600,10 @@ def test_a_deleted_working_folder_or_a_missing_ffmpeg_is_refused_at_lock(
     one_line_error(run_cli("lock", made.id), "does not exist (deleted?)")
     work.mkdir()
     os.environ["BATCHTUI_FFMPEG"] = str(tmp_path / "no-such-ffmpeg")
-    try:
-        from batchtui.generators.media import ffmpeg_exe
-
-        ffmpeg_exe.cache_clear()
+    try:  # read at every call: no cache to clear
         one_line_error(run_cli("lock", made.id), "BATCHTUI_FFMPEG")
     finally:
         del os.environ["BATCHTUI_FFMPEG"]
-        ffmpeg_exe.cache_clear()
     assert run_cli("lock", made.id).code == 0
     work.rmdir()  # deleted after the lock: start says so, nothing runs
     result = run_cli("start", made.id)

@@ -10,7 +10,6 @@ import sys
 import pytest
 from textual.widgets import Input
 
-import batchtui.tui.app as app_module
 from batchtui.core.models import BatchStatus, ItemStatus, RunnerInfo
 from batchtui.service import BatchService
 from batchtui.store import Repository
@@ -26,6 +25,7 @@ def elsewhere(db_path) -> BatchService:
     return BatchService(Repository(db_path))
 
 
+@pytest.mark.slow
 async def test_a_stale_form_saves_only_the_field_the_user_changed(db_path):
     service = BatchService(Repository(db_path))
     made = service.create("Before", duration=5)
@@ -72,6 +72,7 @@ async def test_the_form_follows_changes_made_elsewhere_but_keeps_an_edit_in_prog
     assert (stored.name, stored.config.duration, stored.config.fps) == ("After", 7, 25)
 
 
+@pytest.mark.slow
 async def test_an_edit_left_in_a_box_when_the_batch_is_locked_elsewhere_is_not_lost(
     db_path, fake_generator
 ):
@@ -88,12 +89,13 @@ async def test_an_edit_left_in_a_box_when_the_batch_is_locked_elsewhere_is_not_l
         elsewhere(db_path).lock(made.id)
         await wait_until(lambda: duration.disabled)
         assert duration.value == "9"
-        app.screen._save_field("duration", duration.value)  # as a blur would
+        app.screen.save_field("duration", duration.value)  # as a blur would
         problems = str(app.screen.query_one("#problems").render())
         assert "Not saved" in problems and "LOCKED" in problems
     assert service.get(made.id).status is BatchStatus.LOCKED
 
 
+@pytest.mark.slow
 async def test_concurrency_saves_from_the_form_while_locked(db_path, fake_generator):
     service = BatchService(Repository(db_path))
     made = service.create("Locked", generator="fake", output_ext="txt")
@@ -112,6 +114,7 @@ async def test_concurrency_saves_from_the_form_while_locked(db_path, fake_genera
     assert service.get(made.id).config.concurrency == 5
 
 
+@pytest.mark.slow
 async def test_an_item_opened_for_editing_and_left_unchanged_keeps_its_lines(db_path):
     service = BatchService(Repository(db_path))
     made = service.create("Lines")
@@ -141,10 +144,10 @@ async def test_concurrency_steps_count_from_the_stored_value(db_path, fake_gener
     assert service.get(made.id).config.concurrency == 7
 
 
+@pytest.mark.slow
 async def test_the_progress_screen_notices_a_runner_killed_while_it_watches(
-    db_path, fake_generator, monkeypatch
+    db_path, fake_generator
 ):
-    monkeypatch.setattr(app_module, "LIVENESS_SECONDS", 0.05)
     service = BatchService(Repository(db_path))
     made = service.create("Watched", generator="fake", output_ext="txt")
     service.add_items(made.id, ["a", "b"])

@@ -152,6 +152,7 @@ def test_card_renders_any_text_at_the_platform_size(tmp_path, content):
 
 
 @pytest.mark.anyio
+@pytest.mark.slow
 async def test_titlecard_makes_a_real_mp4(service, out_dir):
     """The built-in generator end to end: a decodable H.264 MP4 of the locked size and length."""
     batch = service.create("Real Render", platform="youtube", duration=1, fps=24)

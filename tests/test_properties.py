@@ -827,7 +827,7 @@ BatchMachine.TestCase.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-TestBatchMachine = BatchMachine.TestCase
+TestBatchMachine = pytest.mark.slow(BatchMachine.TestCase)
 
 
 # ------------------------------------------- regressions: bugs this machine found (now fixed)

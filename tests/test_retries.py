@@ -185,6 +185,7 @@ def test_cli_flags_and_errors(run_cli) -> None:
     assert code == 2 and "max_failures" in err
 
 
+@pytest.mark.slow
 def test_a_runner_killed_during_a_wait_resumes_the_stored_schedule(
     service: BatchService, db_path: Path, tmp_path: Path
 ) -> None:

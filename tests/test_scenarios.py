@@ -15,6 +15,8 @@ from batchtui.generators.media import probe_video
 
 from .helpers import decode_frames
 
+pytestmark = pytest.mark.slow
+
 
 def batchtui(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run the installed command in a child process (no terminal: line-per-change output)."""

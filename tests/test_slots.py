@@ -75,6 +75,7 @@ def most_at_once(stamps: Path) -> int:
     return peak
 
 
+@pytest.mark.slow
 def test_two_runners_never_exceed_the_host_slots(db_path, tmp_path, stamp_script):
     stamps = tmp_path / "stamps.txt"
     service = BatchService(db_path)
@@ -105,6 +106,7 @@ def test_two_runners_never_exceed_the_host_slots(db_path, tmp_path, stamp_script
         assert all(item.waiting is None for item in batch.items)
 
 
+@pytest.mark.slow
 def test_without_a_limit_each_batch_runs_its_concurrency(db_path, tmp_path, stamp_script):
     stamps = tmp_path / "stamps.txt"
     service = BatchService(db_path)

@@ -529,3 +529,148 @@ def test_commands_on_one_batch_do_not_validate_the_others(db_path, fake_generato
     with pytest.raises(StoreError, match="name"):
         service.get(broken.id)  # nameless, but its id still finds it, to say why
     assert service.get("good").id == good.id
+
+
+# ------------------------------------------------------------- the TinyDB storage
+
+
+def test_tinydb_table_over_the_atomic_storage_writes_once_per_flush(tmp_path: Path) -> None:
+    """TinyDB's Table reads and writes through AtomicStorage: many operations, one write,
+    in TinyDB's layout (with our `_meta` table), read back by TinyDB's own JSONStorage."""
+    from tinydb import TinyDB
+
+    from batchtui.store.storage import flush, open_database
+
+    path = tmp_path / "t.json"
+    db = open_database(path)
+    table = db.table("things")
+    table.insert({"n": 1})
+    table.insert_multiple([{"n": 2}, {"n": 3}])
+    table.remove(doc_ids=[2])
+    assert not path.exists()  # nothing is written before the flush
+    flush(db)
+    assert json.loads(path.read_bytes()) == {
+        "things": {"1": {"n": 1}, "3": {"n": 3}},
+        "_meta": {"1": {"app": "batchtui", "schema": SCHEMA_VERSION}},
+    }
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = open_database(path).table("things")
+    assert [(doc.doc_id, doc["n"]) for doc in again] == [(1, 1), (3, 3)]
+    with TinyDB(path, access_mode="r") as plain:
+        assert [doc["n"] for doc in plain.table("things").all()] == [1, 3]
+
+
+def test_the_storage_refuses_to_write_without_its_lock(tmp_path: Path) -> None:
+    from filelock import FileLock
+
+    from batchtui.store.storage import flush, open_database
+
+    path = tmp_path / "t.json"
+    lock = FileLock(str(tmp_path / "t.json.lock"))
+    db = open_database(path, lock=lock)
+    db.table("things").insert({"n": 1})
+    with pytest.raises(RuntimeError, match="without holding"):
+        flush(db)
+    assert not path.exists()
+    with lock:
+        flush(db)
+    assert json.loads(path.read_bytes())["things"] == {"1": {"n": 1}}
+
+
+def test_batch_files_are_written_as_before(repo: Repository) -> None:
+    """Through TinyDB the batch file holds the same bytes the hand-written code wrote."""
+    batch = sample_batch()
+    save(repo, batch)
+    doc = stored_doc_of(batch)
+    written = repo.batches.path(batch.id).read_bytes()
+    assert written == json.dumps(
+        {"batch": {"1": doc}, "_meta": {"1": {"app": "batchtui", "schema": SCHEMA_VERSION}}},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode("utf-8")
+
+
+def stored_doc_of(batch: Batch) -> dict:
+    from batchtui.store.documents import stored_form
+
+    return stored_form(batch)
+
+
+_CRASH_WRITER = """
+import os, sys
+from pathlib import Path
+from batchtui.store.storage import flush, open_database
+
+path, when = Path(sys.argv[1]), sys.argv[2]
+real_replace = os.replace
+
+def crashing_replace(src, dst):
+    if when == "before":
+        os._exit(9)  # killed with the new version fsynced in its temp file, not yet renamed
+    real_replace(src, dst)
+    os._exit(9)  # killed right after the rename
+
+os.replace = crashing_replace
+db = open_database(path)
+db.table("things").insert({"text": "new " * 10_000})
+flush(db)
+"""
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_writer_killed_around_the_rename_leaves_the_old_or_the_new_file(
+    tmp_path: Path, when: str
+) -> None:
+    import subprocess
+    import sys
+
+    from batchtui.store.storage import flush, open_database
+
+    path = tmp_path / "t.json"
+    db = open_database(path)
+    db.table("things").insert({"text": "old"})
+    flush(db)
+    old = path.read_bytes()
+    done = subprocess.run([sys.executable, "-c", _CRASH_WRITER, str(path), when], check=False)
+    assert done.returncode == 9
+    texts = [doc["text"] for doc in open_database(path).table("things")]
+    if when == "before":
+        assert path.read_bytes() == old and texts == ["old"]
+        assert list(tmp_path.glob(".t.json.*.tmp"))  # the killed writer's temp file
+    else:
+        assert texts == ["old", "new " * 10_000]
+    db = open_database(path)
+    db.table("things").insert({"text": "next"})
+    flush(db)  # the next writer tidies what a killed one left
+    assert not list(tmp_path.glob(".t.json.*.tmp"))
+    assert [doc["text"] for doc in open_database(path).table("things")][-1] == "next"
+
+
+_ADDER = """
+import sys
+from batchtui.service import BatchService
+
+service = BatchService(sys.argv[1])
+service.set_lock_timeout(60)
+for n in range(int(sys.argv[3])):
+    service.add_items(sys.argv[2], [f"{sys.argv[4]} {n}"])
+"""
+
+
+def test_two_processes_adding_items_lose_nothing(db_path: Path) -> None:
+    """Each add is a read-modify-write of the batch file under the batch's lock: two
+    processes adding at once wait for each other, and every item is kept."""
+    import subprocess
+    import sys
+
+    made = BatchService(db_path).create("Shared", max_items=200)
+    each = 15
+    adders = [
+        subprocess.Popen([sys.executable, "-c", _ADDER, str(db_path), made.id, str(each), who])
+        for who in ("left", "right")
+    ]
+    assert [adder.wait(timeout=120) for adder in adders] == [0, 0]
+    contents = [item.content for item in Repository(db_path).get(made.id).items]
+    assert len(contents) == 2 * each
+    assert {c for c in contents if c.startswith("left")} == {f"left {n}" for n in range(each)}
+    assert {c for c in contents if c.startswith("right")} == {f"right {n}" for n in range(each)}

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import anyio
+import pytest
 
 from batchtui.core.models import BatchStatus, ItemStatus
 from batchtui.service import BatchService
@@ -85,6 +86,7 @@ def recorded_pids(tmp_path: Path) -> list[int]:
     return [int(pid) for f in (tmp_path / "pids").iterdir() for pid in f.read_text().split()]
 
 
+@pytest.mark.slow
 def test_sigkilled_runner_leaves_a_loadable_database_and_retry_finishes(
     db_path, make_script, tmp_path
 ):
@@ -213,6 +215,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 def test_random_sigkills_never_leave_an_unreadable_database(db_path):
     db_path.parent.mkdir(parents=True, exist_ok=True)
     rng = random.Random(20261125)
@@ -240,6 +243,7 @@ for i in range(50):
 """
 
 
+@pytest.mark.slow
 def test_eight_processes_adding_fifty_items_each_lose_nothing(db_path, service):
     batch = service.create("Crowd", max_items=1000)
     adders = [
@@ -253,6 +257,7 @@ def test_eight_processes_adding_fifty_items_each_lose_nothing(db_path, service):
     assert [item.position for item in items] == list(range(1, 401))
 
 
+@pytest.mark.slow
 def test_detached_run_survives_its_terminal_and_can_be_attached(db_path, make_script, tmp_path):
     service = BatchService(Repository(db_path))
     ref = counting_batch(service, make_script, tmp_path, 6, concurrency=2)

@@ -12,7 +12,7 @@ from batchtui.tui.screens.item_editor import ItemEditorScreen
 
 from .tui_support import make_app, type_text
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
 def _footer_actions(app) -> set[str]:

@@ -17,6 +17,7 @@ from .tui_support import make_app, type_text
 pytestmark = pytest.mark.anyio
 
 
+@pytest.mark.slow
 async def test_enter_on_the_platform_list_creates_and_an_open_list_picks(db_path: Path) -> None:
     service = BatchService(Repository(db_path), flush_interval=0.02)
     app = make_app(service)

@@ -11,6 +11,7 @@ from textual.widgets import Input
 from batchtui.core.models import BatchStatus, ItemStatus
 from batchtui.service import BatchService
 from batchtui.store import Repository
+from batchtui.tui.flows import runs
 from batchtui.tui.screens.batch_list import BatchListScreen
 from batchtui.tui.screens.item_editor import ItemEditorScreen
 from batchtui.tui.screens.progress import ProgressScreen
@@ -18,7 +19,7 @@ from batchtui.tui.screens.progress import ProgressScreen
 from .helpers import pid_alive, wait_until
 from .tui_support import NOW, batch, item, make_app, store, type_text
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
 async def test_new_batch_to_complete_by_keys_alone(db_path):
@@ -187,7 +188,7 @@ async def test_quit_offers_to_leave_runs_going_or_stop_them(db_path, make_script
     batch_id = slow_batch(service, make_script, "Long")
     app = make_app(service, poll_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert app.start_background(batch_id)
+        assert runs.start_background(app, batch_id)
         await wait_until(items_running(service, batch_id, 2), limit=20)
         await pilot.press("q")
         await pilot.pause()

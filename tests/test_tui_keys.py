@@ -11,7 +11,7 @@ from batchtui.store import Repository
 
 from .tui_support import make_app
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
 async def walk(pilot, table) -> list[int]:

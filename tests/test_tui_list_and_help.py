@@ -28,6 +28,7 @@ def _names(screen: BatchListScreen) -> list[str]:
     return [table.source_row(key)[0].plain for key in table._rows]
 
 
+@pytest.mark.slow
 async def test_the_list_sorts_and_says_how(db_path):
     store(
         db_path,
@@ -51,6 +52,7 @@ async def test_the_list_sorts_and_says_how(db_path):
         assert "by status" in screen.sub_title
 
 
+@pytest.mark.slow
 async def test_a_filter_says_it_is_on_and_when_it_matches_nothing(db_path):
     store(db_path, batch(1, "Cats", BatchStatus.DRAFT, [item(1, "x")]))
     app = make_app(make_service(db_path))
@@ -70,6 +72,7 @@ async def test_a_filter_says_it_is_on_and_when_it_matches_nothing(db_path):
         assert screen.sub_title == "batches" and _names(screen) == ["Cats"]
 
 
+@pytest.mark.slow
 async def test_duplicate_makes_a_draft_with_the_config_and_items(db_path):
     service = BatchService(Repository(db_path))
     made = service.create("Cats", duration=7)
@@ -92,6 +95,7 @@ async def test_duplicate_makes_a_draft_with_the_config_and_items(db_path):
         assert service.get(made.id).status is BatchStatus.LOCKED  # the source is untouched
 
 
+@pytest.mark.slow
 async def test_the_new_batch_dialog_warns_of_a_name_already_taken(db_path):
     service = BatchService(Repository(db_path))
     service.create("Cats")
@@ -111,6 +115,7 @@ async def test_the_new_batch_dialog_warns_of_a_name_already_taken(db_path):
 
 
 @pytest.mark.parametrize("opened", ["list", "editor", "progress"])
+@pytest.mark.slow
 async def test_help_fits_80x24_and_wraps_as_prose(db_path, opened):
     store(
         db_path,

@@ -14,6 +14,7 @@ import pytest
 from batchtui.core.models import Batch, BatchStatus, ItemStatus
 from batchtui.service import BatchService
 from batchtui.store import Repository
+from batchtui.tui.flows import runs
 from batchtui.tui.screens.dialogs import ConfirmScreen
 from batchtui.tui.screens.progress import ProgressScreen
 
@@ -78,7 +79,7 @@ async def watching(db_path: Path, batch_id: str) -> AsyncIterator[tuple]:
     service = BatchService(Repository(db_path), flush_interval=0.02)
     app = make_app(service, poll_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.start_background(batch_id, cluster="local")
+        runs.start_background(app, batch_id, cluster="local")
         await pilot.pause()
         assert isinstance(app.screen, ProgressScreen)
         yield service, app, pilot, app.screen
@@ -115,6 +116,7 @@ async def test_rows_follow_a_run_started_here_to_its_end(db_path, make_script, t
         await wait_until(lambda: any("PARTIAL" in (n.title or "") for n in app._notifications))
 
 
+@pytest.mark.slow
 async def test_a_cancelled_run_says_cancelled_and_counts_what_never_started(
     db_path, make_script, tmp_path
 ):
@@ -141,6 +143,7 @@ async def test_a_cancelled_run_says_cancelled_and_counts_what_never_started(
         assert "(2/5 finished, 3 never started)" in counts
 
 
+@pytest.mark.slow
 async def test_failed_only_keeps_a_retry_of_those_items_in_view(db_path, make_script, tmp_path):
     batch_id, gates = _made(db_path, make_script, tmp_path, ["fail a", "b", "fail c"])
     async with watching(db_path, batch_id) as (service, app, pilot, screen):
@@ -149,7 +152,7 @@ async def test_failed_only_keeps_a_retry_of_those_items_in_view(db_path, make_sc
         table = screen.query_one("#run-items")
         assert table.row_count == 2
         (gates / "hold").touch()  # the retry's items wait at their gates: look mid-run
-        app.start_background(batch_id, retry=True, cluster="local")
+        runs.start_background(app, batch_id, retry=True, cluster="local")
         await _shows_running(screen, 2)
         await pilot.pause(0.1)
         assert table.row_count == 2  # the two being retried, not an empty table
@@ -169,6 +172,7 @@ async def test_failed_only_keeps_a_retry_of_those_items_in_view(db_path, make_sc
         assert "none yet; f shows all" in str(screen.query_one("#run-timing").render())
 
 
+@pytest.mark.slow
 async def test_one_chosen_item_runs_again_on_purpose(db_path, make_script, tmp_path):
     batch_id, _ = _made(db_path, make_script, tmp_path, ["one", "two"])
     async with watching(db_path, batch_id) as (service, app, pilot, screen):

@@ -58,6 +58,7 @@ class ShortPaneApp(App[None]):
         yield LogTail(id="log")
 
 
+@pytest.mark.slow
 async def test_a_short_log_that_grows_past_the_pane_keeps_following(tmp_path: Path) -> None:
     """The live case: the file starts with two lines and grows one line per poll."""
     log = tmp_path / "grow.log"

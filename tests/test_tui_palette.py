@@ -14,7 +14,7 @@ from batchtui.store import Repository
 from .helpers import force_status
 from .tui_support import make_app
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
 def partial_batch(service: BatchService) -> str:

@@ -27,6 +27,8 @@ from .tui_support import (
     waiting_for_slots,
 )
 
+pytestmark = pytest.mark.slow
+
 SIZE = (80, 24)
 
 # Text that must reach the screen exactly as typed: markup, escapes, bidi text and emoji.

@@ -16,6 +16,7 @@ import pytest
 from batchtui.core.models import Batch, BatchStatus, ItemStatus
 from batchtui.service import BatchService
 from batchtui.tui.app import BatchtuiApp
+from batchtui.tui.flows import batches, runs
 from batchtui.tui.screens.dialogs import ConfirmScreen
 
 from .tui_support import batch, make_app, make_service, ran, store
@@ -64,7 +65,7 @@ async def test_a_copy_saying_processing_never_deletes_an_ended_batch_without_the
     app = make_app(service)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        app.confirm_delete(_copy_saying(made, BatchStatus.PROCESSING))
+        batches.confirm_delete(app, _copy_saying(made, BatchStatus.PROCESSING))
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen), "the stored batch may be deleted: ask"
         assert service.find_by_id(made.id) is not None
@@ -72,7 +73,7 @@ async def test_a_copy_saying_processing_never_deletes_an_ended_batch_without_the
         await pilot.press("n")
         await pilot.pause()
         assert service.find_by_id(made.id) is not None, "no: kept"
-        app.confirm_delete(_copy_saying(made, BatchStatus.PROCESSING))
+        batches.confirm_delete(app, _copy_saying(made, BatchStatus.PROCESSING))
         await pilot.pause()
         await pilot.press("y")
         await pilot.pause()
@@ -89,7 +90,7 @@ async def test_a_copy_saying_ended_never_asks_to_delete_a_running_batch(
     app = make_app(service)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        app.confirm_delete(_copy_saying(made, ENDED))
+        batches.confirm_delete(app, _copy_saying(made, ENDED))
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)
         notices = _notices(app)
@@ -134,7 +135,7 @@ async def test_cancel_asks_and_refuses_by_the_stored_batch(
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         # A copy saying it ended: the running batch is still offered for cancelling, asked.
-        app.confirm_cancel(_copy_saying(made, ENDED))
+        runs.confirm_cancel(app, _copy_saying(made, ENDED))
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         assert service.get(made.id).cancel_requested is False, "not cancelled before yes"
@@ -142,7 +143,7 @@ async def test_cancel_asks_and_refuses_by_the_stored_batch(
         await pilot.pause()
         # Ended since: a copy saying PROCESSING asks nothing, and says why.
         store(db_path, batch(1, "Space Facts", ENDED, made.items))
-        app.confirm_cancel(_copy_saying(made, BatchStatus.PROCESSING))
+        runs.confirm_cancel(app, _copy_saying(made, BatchStatus.PROCESSING))
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)
         notices = _notices(app)
@@ -160,7 +161,7 @@ async def test_running_an_item_again_asks_and_refuses_by_the_stored_batch(
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         stale = _copy_saying(made, BatchStatus.PROCESSING)
-        app.rerun_item(stale, stale.items[0])
+        runs.rerun_item(app, stale, stale.items[0])
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen), "the ended batch allows it: asked"
         assert service.get(made.id).status is ENDED, "nothing begun before yes"
@@ -168,7 +169,7 @@ async def test_running_an_item_again_asks_and_refuses_by_the_stored_batch(
         await pilot.pause()
         store(db_path, batch(1, "Space Facts", BatchStatus.PROCESSING, made.items))
         stale = _copy_saying(made, ENDED)
-        app.rerun_item(stale, stale.items[0])
+        runs.rerun_item(app, stale, stale.items[0])
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)
         notices = _notices(app)
@@ -185,8 +186,8 @@ async def test_start_and_retry_refusals_begin_nothing(
     app = make_app(service)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        app.request_start(made.id)
-        app.request_start(made.id, retry=True)
+        runs.request_start(app, made.id)
+        runs.request_start(app, made.id, retry=True)
         await pilot.pause()
         notices = _notices(app)
     assert any("is PROCESSING; starting needs LOCKED" in n for n in notices), notices

@@ -18,12 +18,13 @@ import pytest
 from batchtui.core.models import BatchStatus, ItemStatus
 from batchtui.service import BatchService
 from batchtui.store import Repository
+from batchtui.tui.flows import batches, runs
 from batchtui.tui.screens.progress import ProgressScreen
 
 from .helpers import pid_alive, wait_until
 from .tui_support import make_app
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
 def gated_batch(service: BatchService, make_script, tmp_path: Path, count: int = 3) -> str:
@@ -146,7 +147,7 @@ async def test_a_held_database_lock_neither_freezes_the_tui_nor_kills_the_run(
     service.add_items(other.id, ["x"])
     app = make_app(service, poll_interval=0.05)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert app.start_background(batch_id)
+        assert runs.start_background(app, batch_id)
         screen = app.screen
         await wait_until(lambda: len(list((tmp_path / "pids").iterdir())) == 2, limit=30)
         await wait_until(
@@ -164,7 +165,7 @@ async def test_a_held_database_lock_neither_freezes_the_tui_nor_kills_the_run(
             assert holder.stdout.readline().strip() == "held"
             (tmp_path / "go").touch()  # the items finish while the lock is held
             # A change from the UI is refused after a moment, in one line; the UI goes on.
-            assert app.lock(other.id) is None
+            assert batches.lock(app, other.id) is None
             await pilot.pause()
             notes = [n.message for n in app._notifications]
             assert any("locked by another batchtui process" in note for note in notes), notes

@@ -15,7 +15,7 @@ from batchtui.tui.screens.new_batch import NewBatchScreen
 
 from .tui_support import make_app, type_text
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
 async def test_save_a_batch_as_a_template_then_make_a_batch_from_it(

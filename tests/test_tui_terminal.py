@@ -11,11 +11,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from batchtui.core.models import BatchStatus
 from batchtui.service import BatchService
 from batchtui.store import Repository
 
 from .helpers import pid_alive
+
+pytestmark = pytest.mark.slow
 
 
 def _spawn(db_path: Path) -> tuple[subprocess.Popen[bytes], int]:

@@ -23,6 +23,8 @@ import pytest
 
 from .helpers import pid_alive
 
+pytestmark = pytest.mark.slow
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",

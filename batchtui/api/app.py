@@ -9,7 +9,6 @@ as a form), and every refusal is `{"error": {"type", "message"}}` with the CLI's
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -186,21 +185,6 @@ def create_app(service: BatchService, *, token: str | None = None) -> FastAPI:
         dependencies=[refuse_cross_site()] + ([require_token(token)] if token is not None else []),
     )
     install_error_handlers(app)
-    encoded: dict[str, tuple[Progress, bytes]] = {}  # the last progress answer, as sent
-    refreshing: dict[str, asyncio.Future[Progress]] = {}
-
-    async def refreshed_progress(ref: str) -> Progress:
-        """Progress that needs the batch read and validated again (it changed): done once, in
-        a worker thread, however many clients ask meanwhile; while it runs, a client with an
-        answer already sent for this batch gets that one (one flush old) instead of waiting."""
-        pending = refreshing.get(ref)
-        if pending is None:
-            pending = asyncio.ensure_future(run_in_threadpool(service.progress, ref))
-            refreshing[ref] = pending
-            pending.add_done_callback(lambda _: refreshing.pop(ref, None))
-        elif not pending.done() and ref in encoded:
-            return encoded[ref][0]
-        return await asyncio.shield(pending)
 
     def route(method: str, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
         """Register `path` with and without its trailing slash (no redirects: curl -X POST
@@ -220,18 +204,13 @@ def create_app(service: BatchService, *, token: str | None = None) -> FastAPI:
     # The route clients poll is matched first (routes are tried in order).
     @route("GET", "/v1/batch/{ref}/progress", response_model=Progress)
     async def progress(ref: str) -> Response:
-        """Counts per status, percent, elapsed and ETA."""
-        # What clients poll: answered on the event loop when the batch (validated once per
-        # version of its file) is in memory, a stat and a sum; serialised once per answer.
-        if service.progress_is_quick(ref):
-            answer = service.progress(ref)
-        else:
-            answer = await refreshed_progress(ref)
-        cached = encoded.get(ref)
-        if cached is None or cached[0] is not answer:  # a new answer, not a reused one
-            cached = (answer, orjson.dumps(answer.model_dump(mode="json")))
-            encoded[ref] = cached
-        return Response(cached[1], media_type="application/json")
+        """Counts per status, percent, elapsed and ETA (a run whose runner died is ended
+        first, as every follower sees it)."""
+        # What clients poll, answered on the event loop: a stat of the batch's file and a sum
+        # over its items; the one cache is the store's snapshot of the batch, validated once
+        # per version of its file (so a change costs one validation, whoever asks).
+        answer = service.live_progress(ref)
+        return Response(orjson.dumps(answer.model_dump(mode="json")), media_type="application/json")
 
     @app.get("/healthz", tags=["server"])
     def healthz() -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """`GET /v1/batch/{id}/events`: a batch's changes as Server-Sent Events, until it ends.
 
-The runner (another process) writes the store; the stream follows the store, as the TUI and
-`attach` do: one stat per poll, a read only when something changed, and an event per item or
-batch change since the last look. Each event's `id` carries the batch's `updated_at` at the
+The runner (another process) writes the store; the stream follows it through
+`service.follow`, as the TUI and `attach` do (the same cadence, change detection and runner
+liveness: a runner killed mid-run ends the stream within seconds), with an event per item or
+batch change since the last snapshot. Each event's `id` carries the batch's `updated_at` at the
 time, so a client that reconnects with `Last-Event-ID` is sent only the items that changed
 after it (plus the batch's state): nothing missed, little repeated.
 """
@@ -11,17 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any
 
-import anyio
-from fastapi.concurrency import run_in_threadpool
-
 from ..core.models import Batch, BatchItem, BatchStatus
-from ..core.states import ENDED_BATCH
 from ..service import BatchService
 
-POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 15.0
 
 
@@ -78,17 +75,17 @@ async def batch_events(
     seen: dict[str, tuple[Any, ...]] | None = None
     shown_status: BatchStatus | None = None
     shown_percent: float | None = None
-    version: object = None
-    quiet = 0.0
     yield "retry: 1000\n\n"
-    while True:
-        now_version = await run_in_threadpool(service.version)
-        if now_version != version or seen is None:
-            version = now_version
-            batch = await run_in_threadpool(service.snapshot, batch_id)
-            if batch is None:
+    # A DRAFT or LOCKED batch is followed until it runs and ends.
+    async with aclosing(service.follow(batch_id, keepalive=KEEPALIVE_SECONDS)) as snapshots:
+        async for snapshot in snapshots:
+            if snapshot.quiet:  # a comment keeps proxies from closing a quiet stream
+                yield ": keep-alive\n\n"
+                continue
+            if snapshot.deleted:
                 yield stream.event(_placeholder(batch_id), "end", {"status": "DELETED"})
                 return
+            batch = snapshot.batch
             first = seen is None
             current = {item.id: _state(item) for item in batch.items}
             for item in batch.items:
@@ -103,15 +100,9 @@ async def batch_events(
             if batch.status is not shown_status or progress.percent != shown_percent:
                 shown_status, shown_percent = batch.status, progress.percent
                 yield stream.event(batch, "batch", progress.model_dump(mode="json"))
-            if batch.status in ENDED_BATCH:  # a DRAFT or LOCKED batch is followed until it runs
+            if snapshot.ended:
                 yield stream.event(batch, "end", {"status": batch.status.value})
                 return
-            quiet = 0.0
-        await anyio.sleep(POLL_SECONDS)
-        quiet += POLL_SECONDS
-        if quiet >= KEEPALIVE_SECONDS:  # a comment keeps proxies from closing a quiet stream
-            quiet = 0.0
-            yield ": keep-alive\n\n"
 
 
 def _placeholder(batch_id: str) -> Batch:

@@ -162,7 +162,7 @@ def run_attempt(job: Job, topic: str, probe: str | None, token: str, grace: floa
     stopped = False
 
     async def attempt() -> AttemptResult:
-        executor = LocalExecutor(get_generator(job.config.generator), grace=grace, subreaper=False)
+        executor = LocalExecutor(get_generator(job.config.generator), grace=grace)
         log = _RelayedLog(relay)
         result = AttemptResult.failed("stopped")
         async with anyio.create_task_group() as tg:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 from pathlib import Path
 
 ITEM_ENV = "BATCHTUI_ITEM"
@@ -58,30 +57,6 @@ def same_process_alive(pid: int, token: int | None) -> bool:
         return True
     current = process_token(pid)
     return current is None or current == token
-
-
-def use_pidfd_child_watcher() -> None:
-    """On Python 3.11, watch children with pidfds instead of a new thread per child.
-
-    asyncio's default (ThreadedChildWatcher) starts a thread for every subprocess, which
-    costs more than a no-op command itself; Python 3.12+ uses pidfds on its own. Call from
-    inside the running event loop; does nothing where pidfds are unavailable.
-    """
-    if sys.version_info >= (3, 12) or not hasattr(os, "pidfd_open"):
-        return
-    import asyncio
-
-    policy = asyncio.get_event_loop_policy()
-    watcher = getattr(policy, "_watcher", None)
-    if isinstance(watcher, asyncio.PidfdChildWatcher):
-        return
-    try:
-        os.close(os.pidfd_open(os.getpid()))
-    except OSError:
-        return  # kernel without pidfd_open (< 5.3)
-    pidfd = asyncio.PidfdChildWatcher()
-    pidfd.attach_loop(asyncio.get_running_loop())
-    policy.set_child_watcher(pidfd)
 
 
 def tagged_processes(batch_id: str) -> list[int]:

@@ -9,11 +9,11 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core import subreaper
 from ..generators.base import Generator, GeneratorError, LineHandler
 from .executor import Attempt, AttemptResult, FailureKind
 from .liveness import BATCH_ENV, ITEM_ENV
-from .local_spawn import ExitError, run_logged
-from .strays import become_subreaper
+from .local_spawn import ExitError, Programs, run_logged
 
 
 @dataclass(slots=True)
@@ -21,8 +21,7 @@ class _ItemContext:
     """The `Context` a generator sees for one item attempt."""
 
     attempt: Attempt
-    grace: float
-    env: dict[str, str]
+    executor: LocalExecutor
     last_fraction: float = 0.0
 
     def progress(self, fraction: float) -> None:
@@ -45,32 +44,49 @@ class _ItemContext:
         log_stdout: bool = True,
     ) -> None:
         job = self.attempt.job
+        executor = self.executor
         await run_logged(
             argv,
             self.attempt.log,
-            cwd=cwd or Path(job.config.workdir),
+            cwd=cwd or executor.workdir(job.config.workdir),
             on_line=on_line,
-            grace=self.grace,
+            grace=executor.grace,
             log_stdout=log_stdout,
             # Inherited by grandchildren: how a crashed runner's leftovers are found.
-            env={**self.env, ITEM_ENV: job.item_id, BATCH_ENV: job.batch_id},
+            env={**executor.env, ITEM_ENV: job.item_id, BATCH_ENV: job.batch_id},
+            programs=executor.programs,
+            adopting=executor.adopting,
         )
 
 
 class LocalExecutor:
-    """Runs each attempt's generator in this process; children are killed by group on cancel."""
+    """Runs each attempt's generator in this process; children are killed by group on cancel.
 
-    def __init__(self, generator: Generator, *, grace: float = 3.0, subreaper: bool = True) -> None:
+    It changes nothing process-wide: whether orphans an item leaves (a setsid'd grandchild)
+    become ours, to stop when it ends, is the entry point's choice (`core/subreaper.py`: a
+    runner is a subreaper, a Dask worker is the cluster's and is not); asked once per run.
+    """
+
+    def __init__(self, generator: Generator, *, grace: float = 3.0) -> None:
         self.generator = generator
         self.grace = grace
         self._where = f"pid {os.getpid()}"
         self._host = socket.gethostname()
-        # Copied once per run (os.environ decodes on every read), not once per process.
-        self._env = dict(os.environ)
-        # Orphans an item leaves (a setsid'd grandchild) become ours, to stop when it ends
-        # (not in a Dask worker: that process is the cluster's, not ours to change).
-        if subreaper:
-            become_subreaper()
+        self.env = dict(os.environ)
+        """The items' environment: copied once per run (os.environ decodes on every read),
+        not once per process (a long-lived process sees changes)."""
+        self.programs = Programs()
+        """Where each command's program lives, looked up once per run."""
+        self.adopting = subreaper.installed()
+        """Whether orphans of items become this process's children (swept after each item)."""
+        self._workdirs: dict[str, Path] = {}
+
+    def workdir(self, folder: str) -> Path:
+        """`folder` as a path, made once per run rather than once per item."""
+        path = self._workdirs.get(folder)
+        if path is None:
+            path = self._workdirs[folder] = Path(folder)
+        return path
 
     @property
     def where(self) -> str:
@@ -82,7 +98,7 @@ class LocalExecutor:
 
     async def run(self, attempt: Attempt) -> AttemptResult:
         try:
-            await self.generator.generate(attempt.job, _ItemContext(attempt, self.grace, self._env))
+            await self.generator.generate(attempt.job, _ItemContext(attempt, self))
         except ExitError as exc:
             return AttemptResult.failed(
                 str(exc), FailureKind.SIGNAL if exc.signalled else FailureKind.ERROR

@@ -4,7 +4,9 @@ session, its output sent to the item's log, its whole group killed when it ends.
 Children start with `start_new_session=True`, so the child and everything it spawns share one
 process group; on cancel or timeout the whole group gets SIGTERM, then SIGKILL after a grace
 period. Output goes line by line to the item's log file, capped so a runaway child cannot fill
-the disk or the memory; the last lines are kept to explain a failure in one line.
+the disk or the memory; the last lines are kept to explain a failure in one line. Where libc
+allows, the wait for a child's exec happens in a worker thread (`spawn_off_loop.py`), so one
+item's start never stops the others.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import fcntl
 import functools
 import os
 import shutil
@@ -25,6 +28,7 @@ import anyio
 
 from ..core.children import OWN
 from ..generators.base import GeneratorError
+from . import spawn_off_loop
 from .itemlog import ItemLog
 from .liveness import ITEM_ENV
 from .strays import stop_strays
@@ -85,7 +89,7 @@ class _Child:
         self._waiter: asyncio.Future[None] | None = None
         self._pidfd = -1
         for fd, name in ((spawned.stdout, "stdout"), (spawned.stderr, "stderr")):
-            os.set_blocking(fd, False)
+            fcntl.fcntl(fd, fcntl.F_SETFL, os.O_NONBLOCK)  # a new pipe's only status flag
             self._pipes[fd] = _LineSplitter(name, emit)
             self.loop.add_reader(fd, self._readable, fd)
         try:
@@ -165,30 +169,35 @@ class _Child:
             self._close_pipe(fd)
 
 
-@functools.cache
-def _devnull() -> int:
-    """One read-only /dev/null descriptor for every child's stdin (not an open per child)."""
-    return os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-
-
-@functools.lru_cache(maxsize=64)
-def _which(program: str, path: str | None) -> str | None:
-    """Where `program` lives on `path`, looked up once per run instead of once per child.
+class Programs:
+    """Where each program named by a bare name lives, looked up once per run (one executor's
+    life) instead of once per child, and never cached longer: a program installed or removed
+    meanwhile is seen by the next run of a long-lived process.
 
     A bare name makes every spawn try each PATH entry with execve in turn (eight failed
     execs per child here); resolving it once and passing `executable=` keeps the child's
     argv[0] exactly as written (busybox-style tools dispatch on it).
     """
-    found = shutil.which(program, path=path)
-    # A relative PATH entry would resolve against our cwd, not the child's: leave it to exec.
-    return found if found and os.path.isabs(found) else None
 
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, str | None], str | None] = {}
 
-def _executable(program: str, env: dict[str, str] | None) -> str | None:
-    if os.sep in program:  # a path: the OS resolves it against cwd, as written
-        return None
-    path = (env if env is not None else os.environ).get("PATH")
-    return _which(program, path)
+    def executable(self, program: str, env: dict[str, str] | None) -> str | None:
+        """The absolute path to run for `program` (None: leave it to exec as written)."""
+        if os.sep in program:  # a path: the OS resolves it against cwd, as written
+            return None
+        path = (env if env is not None else os.environ).get("PATH")
+        key = (program, path)
+        try:
+            return self._found[key]
+        except KeyError:
+            pass
+        found = shutil.which(program, path=path)
+        # A relative PATH entry would resolve against our cwd, not the child's: leave it to
+        # exec.
+        found = found if found and os.path.isabs(found) else None
+        self._found[key] = found
+        return found
 
 
 @dataclass
@@ -200,27 +209,28 @@ class _Spawned:
     """Wait for the exit and return its code (negative: killed by that signal)."""
 
 
-_CAN_POSIX_SPAWN = hasattr(os, "posix_spawn")
 # What Popen's restore_signals does: Python ignores SIGPIPE and SIGXFSZ, children must not.
 _DEFAULT_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGPIPE", "SIGXFSZ") if hasattr(signal, name)
 )
 
 
-def _spawn(argv: list[str], cwd: Path | None, env: dict[str, str] | None) -> _Spawned:
+def _spawn(
+    argv: list[str], cwd: Path | None, env: dict[str, str] | None, programs: Programs
+) -> _Spawned:
     """Start argv in a new session: stdin from /dev/null, stdout and stderr into two pipes.
 
     `os.posix_spawn` (vfork + exec in C) costs about half of `subprocess.Popen`'s Python
     setup, which shows when items are tiny; it cannot change directory, so a child that must
-    run elsewhere than here goes through Popen. Both leave every other descriptor behind:
-    Python opens them close-on-exec.
+    run elsewhere than here goes through Popen (as does every child where libc cannot start
+    one in a new session). Both leave every other descriptor behind: Python opens them
+    close-on-exec.
     """
-    global _CAN_POSIX_SPAWN
     out_read, out_write = os.pipe()
     err_read, err_write = os.pipe()
     try:
-        if _CAN_POSIX_SPAWN and (cwd is None or os.fspath(cwd) == os.getcwd()):
-            program = argv[0] if os.sep in argv[0] else _executable(argv[0], env)
+        if hasattr(os, "posix_spawn") and (cwd is None or os.fspath(cwd) == os.getcwd()):
+            program = argv[0] if os.sep in argv[0] else programs.executable(argv[0], env)
             if program is None:  # posix_spawn does not search PATH: say what exec would
                 raise FileNotFoundError(argv[0])
             try:
@@ -229,21 +239,22 @@ def _spawn(argv: list[str], cwd: Path | None, env: dict[str, str] | None) -> _Sp
                     argv,
                     env if env is not None else os.environ,
                     file_actions=[
-                        (os.POSIX_SPAWN_DUP2, _devnull(), 0),
+                        # The child opens /dev/null itself: no descriptor kept open here.
+                        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                         (os.POSIX_SPAWN_DUP2, out_write, 1),
                         (os.POSIX_SPAWN_DUP2, err_write, 2),
                     ],
                     setsid=True,
                     setsigdef=_DEFAULT_SIGNALS,
                 )
-            except NotImplementedError:  # a libc without POSIX_SPAWN_SETSID
-                _CAN_POSIX_SPAWN = False
+            except NotImplementedError:  # a libc without POSIX_SPAWN_SETSID: Popen below
+                pass
             else:
                 return _Spawned(pid, out_read, err_read, functools.partial(_reap, pid))
         proc = subprocess.Popen(
             argv,
-            executable=_executable(argv[0], env),
-            stdin=_devnull(),
+            executable=programs.executable(argv[0], env),
+            stdin=subprocess.DEVNULL,
             stdout=out_write,
             stderr=err_write,
             cwd=cwd,
@@ -260,6 +271,43 @@ def _spawn(argv: list[str], cwd: Path | None, env: dict[str, str] | None) -> _Sp
         os.close(err_write)
 
 
+async def _start(
+    argv: list[str], cwd: Path | None, env: dict[str, str] | None, programs: Programs
+) -> _Spawned:
+    """`_spawn`, but where libc allows, with the wait for the child's exec in a worker thread
+    (`spawn_off_loop`): the event loop goes on with the other items meanwhile."""
+    if not (spawn_off_loop.available() and (cwd is None or os.fspath(cwd) == os.getcwd())):
+        return _spawn(argv, cwd, env, programs)
+    program = argv[0] if os.sep in argv[0] else programs.executable(argv[0], env)
+    if program is None:  # posix_spawn does not search PATH: say what exec would
+        raise FileNotFoundError(argv[0])
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    try:
+        loop = asyncio.get_running_loop()
+        # Shielded: once asked for, the child starts, and its pid must not be lost to a
+        # cancel (the caller stops it like any other).
+        with anyio.CancelScope(shield=True):
+            pid = await loop.run_in_executor(
+                None,
+                spawn_off_loop.spawn,
+                program,
+                argv,
+                env if env is not None else os.environ,
+                out_write,
+                err_write,
+                _DEFAULT_SIGNALS,
+            )
+    except BaseException:
+        os.close(out_read)
+        os.close(err_read)
+        raise
+    finally:  # the child has exec'd: its copies are the only ones needed
+        os.close(out_write)
+        os.close(err_write)
+    return _Spawned(pid, out_read, err_read, functools.partial(_reap, pid))
+
+
 def _reap(pid: int) -> int:
     try:
         _, status = os.waitpid(pid, 0)
@@ -268,19 +316,24 @@ def _reap(pid: int) -> int:
     return os.waitstatus_to_exitcode(status)
 
 
+def _sweep(tag: str, log: ItemLog) -> bool:
+    """One sweep for what the item left outside its group; whether to look again."""
+    killed, busy = stop_strays(tag, adopting=True)
+    if killed:
+        log.write(
+            f"[batchtui: stopped {killed} process(es) that left the item's process group]",
+            "batchtui",
+        )
+    return busy
+
+
 async def _stop_strays(tag: str, log: ItemLog) -> None:
     """Stop what the item left outside its group (a setsid'd grandchild): nothing tagged with
     an item outlives it. Bounded: a process that will not die is left after a second."""
-    for _ in range(200):
-        killed, busy = stop_strays(tag)
-        if killed:
-            log.write(
-                f"[batchtui: stopped {killed} process(es) that left the item's process group]",
-                "batchtui",
-            )
-        if not busy:
-            return
+    for _ in range(199):
         await anyio.sleep(0.005)
+        if not _sweep(tag, log):
+            return
 
 
 class ExitError(GeneratorError):
@@ -325,12 +378,17 @@ async def run_logged(
     grace: float = 3.0,
     log_stdout: bool = True,
     env: dict[str, str] | None = None,
+    programs: Programs | None = None,
+    adopting: bool = False,
 ) -> None:
     """Run argv to completion, logging its output; raise GeneratorError on failure.
 
     Cancellation (batch cancel, item timeout) terminates the child's whole process group.
     Output arrives by event-loop callbacks (no reader tasks, no transports), so a batch of
-    thousands of tiny commands costs little more than the commands themselves.
+    thousands of tiny commands costs little more than the commands themselves. `programs`
+    resolves bare program names (shared by a run's children); with `adopting` (this process
+    is a subreaper), what the child left outside its group, tagged with the item in `env`, is
+    stopped when it ends.
     """
     log.note(f"$ {' '.join(argv)}")
 
@@ -341,7 +399,7 @@ async def run_logged(
             on_line(stream, line)
 
     try:
-        spawned = _spawn(argv, cwd, env)
+        spawned = await _start(argv, cwd, env, programs or Programs())
     except FileNotFoundError:
         if cwd is not None and not os.path.isdir(cwd):
             raise GeneratorError(f"working folder {cwd} does not exist (deleted?)") from None
@@ -378,7 +436,8 @@ async def run_logged(
         child.close()
         OWN.discard(pid)
         tag = env.get(ITEM_ENV) if env else None
-        if tag:
+        # Usually nothing was left behind: found out without a cancel scope or a wait.
+        if tag and adopting and _sweep(tag, log):
             with anyio.CancelScope(shield=True):
                 await _stop_strays(tag, log)
         log.flush()

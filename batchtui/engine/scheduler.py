@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import functools
 import math
+import os
 import random
 from collections import deque
 from collections.abc import Callable
@@ -35,7 +36,6 @@ from .executor import Attempt, Executor, FailureKind, Outcome
 from .finish import OutputFinisher, cleanup
 from .itemlog import ItemLog
 from .layout import part_name
-from .liveness import use_pidfd_child_watcher
 from .slots import HostSlots
 
 Emit = Callable[[EngineEvent], None]
@@ -105,10 +105,9 @@ class Scheduler:
 
     async def run(self, jobs: list[Job]) -> None:
         """Run every job; returns when all have ended (or the run was cancelled)."""
-        use_pidfd_child_watcher()
-        for folder in {job.output.parent for job in jobs}:  # once per run, not per item
+        for folder in {os.path.dirname(job.output) for job in jobs}:  # once per run
             with contextlib.suppress(OSError):  # if it can't be made, each item says why
-                folder.mkdir(parents=True, exist_ok=True)
+                os.makedirs(folder, exist_ok=True)
         now = utcnow()
         # Retries a crashed run had scheduled keep their time (they wait, holding no slot).
         waiting = [job for job in jobs if job.not_before is not None and job.not_before > now]

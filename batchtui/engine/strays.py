@@ -5,8 +5,10 @@ ends, but a grandchild that calls `setsid()` (a daemonising tool, a double fork)
 group, and used to outlive its item: after success, cancel and timeout alike. A runner that is
 a child subreaper (Linux `PR_SET_CHILD_SUBREAPER`, as init systems and container inits use)
 becomes the parent of every such orphan once the process above it exits, so the strays are
-found among the runner's own children (one small read per thread), never by scanning every
-process of the machine, and each is recognised by the item tag in its environment.
+found among the runner's own children (one small read), never by scanning every process of
+the machine, and each is recognised by the item tag in its environment. Whether this process is
+a subreaper is its entry point's choice (`core/subreaper.py`); without it there is nothing to
+sweep.
 """
 
 from __future__ import annotations
@@ -14,51 +16,31 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 from pathlib import Path
 
+from ..core import subreaper
 from ..core.children import OWN
 from .liveness import ITEM_ENV
 
-PR_SET_CHILD_SUBREAPER = 36
-_SELF_TASKS = Path("/proc/self/task")
 _PROC = Path("/proc")
 
-_subreaper = False
 
-
-def become_subreaper() -> bool:
-    """Make this process the parent of its descendants' orphans (Linux); whether it is."""
-    global _subreaper
-    if _subreaper:
-        return True
-    if not sys.platform.startswith("linux"):
-        return False
+def _adopted_candidates() -> list[int]:
+    """The children of this process's main thread: where the kernel puts every orphan it
+    hands a subreaper (a child belongs to the thread that forked it, and items' children are
+    forked by the event loop's; any of ours is skipped by the caller anyway). One read, not
+    one per thread: this runs after every item."""
     try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        _subreaper = libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        _subreaper = False
-    return _subreaper
-
-
-def _children() -> list[int]:
-    """This process's children (every thread's: a child belongs to the thread that forked
-    it, and an adopted orphan to the main one)."""
-    pids: list[int] = []
-    try:
-        tasks = list(os.scandir(_SELF_TASKS))
+        fd = os.open(f"/proc/self/task/{os.getpid()}/children", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
-        return pids
-    for task in tasks:
-        try:
-            text = Path(task.path, "children").read_text()
-        except OSError:
-            continue
-        pids.extend(int(pid) for pid in text.split())
-    return pids
+        return []
+    try:
+        text = os.read(fd, 65536)
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+    return [int(pid) for pid in text.split()]
 
 
 def _tag(pid: int) -> str | None:
@@ -88,7 +70,7 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def stop_strays(item_id: str) -> tuple[int, bool]:
+def stop_strays(item_id: str, *, adopting: bool | None = None) -> tuple[int, bool]:
     """SIGKILL (with its group) every adopted child tagged with `item_id`, and collect every
     adopted child that has ended; (how many were killed, whether there was anything to do:
     call again until there is not, as a stray's own children are adopted when it dies).
@@ -97,15 +79,19 @@ def stop_strays(item_id: str) -> tuple[int, bool]:
     collecting it remains. A child in our own process group is never collected here (adopted
     orphans never are: items run in sessions of their own), nor one this process started
     (`core.children.OWN`): their starters collect them.
+
+    `adopting`: whether this process is a subreaper (asked of the kernel when not given);
+    one that is not adopts nothing, so there is nothing to do.
     """
-    if not _subreaper:
+    if not (subreaper.installed() if adopting is None else adopting):
+        return 0, False
+    children = [pid for pid in _adopted_candidates() if pid not in OWN]
+    if not children:  # the usual case: nothing left behind
         return 0, False
     busy = False
     killed = 0
     own_group = os.getpgrp()
-    for pid in _children():
-        if pid in OWN:
-            continue
+    for pid in children:
         stat = _stat(pid)
         if stat is None or stat[1] == own_group:
             continue

@@ -4,6 +4,7 @@ series consistent)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..core.models import BatchConfig
@@ -19,7 +20,7 @@ def duration_tolerance(config: BatchConfig) -> float:
 async def verify_output(path: Path, config: BatchConfig) -> None:
     """Raise GeneratorError unless `path` is a valid output for `config`."""
     try:
-        size = path.stat().st_size
+        size = os.stat(path).st_size
     except FileNotFoundError:
         if not path.parent.is_dir():
             raise GeneratorError(

@@ -17,12 +17,20 @@ _DURATION = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
 _VIDEO = re.compile(r"Stream #\S+.*?: Video: (\w+).*?, (\d{2,5})x(\d{2,5})")
 
 
-@functools.cache
 def ffmpeg_exe() -> str:
-    """The ffmpeg binary: `BATCHTUI_FFMPEG`, else the one imageio-ffmpeg ships (or finds)."""
+    """The ffmpeg binary: `BATCHTUI_FFMPEG`, else the one imageio-ffmpeg ships (or finds).
+
+    The variable is read at every call: a long-lived process (`serve`, a farm worker) follows
+    a change of it, as DESIGN.md asks of every setting."""
     env = os.environ.get("BATCHTUI_FFMPEG")
     if env:
         return env
+    return _bundled_ffmpeg()
+
+
+@functools.cache
+def _bundled_ffmpeg() -> str:
+    # Only the lookup of the bundled binary is kept: it cannot change while the process runs.
     import imageio_ffmpeg
 
     return imageio_ffmpeg.get_ffmpeg_exe()

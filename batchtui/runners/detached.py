@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..core.children import OWN
 from ..core.errors import StoreError
 
 
@@ -52,15 +53,7 @@ def spawn_runner(db_path: Path, batch_id: str, log_path: Path, cwd: str | None) 
             close_fds=True,
             cwd=cwd if cwd and os.path.isdir(cwd) else None,
         )
-    _reap_ended()
-    _spawned.append(child)
+    # Collected once it has ended (by a later start), so a long-lived starter (the TUI, the
+    # API server) leaves no zombies behind.
+    OWN.keep(child)
     return child.pid
-
-
-_spawned: list[subprocess.Popen[bytes]] = []
-"""Runners this process started: collected once they end, so a long-lived starter (the TUI,
-the API server) leaves no zombies behind (liveness checks already read a zombie as ended)."""
-
-
-def _reap_ended() -> None:
-    _spawned[:] = [child for child in _spawned if child.poll() is None]

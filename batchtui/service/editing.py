@@ -83,7 +83,8 @@ class Editing:
         return batch
 
     def same_name(self, name: str) -> list[str]:
-        """Ids of the batches already named `name` (names need not be unique: ids are)."""
+        """Ids of the batches already named `name`, case and spacing aside (names need not be
+        unique: ids are)."""
         wanted = " ".join(name.split()).casefold()
         return [s.id for s in self.ctx.repo.summaries() if s.name.casefold() == wanted]
 
@@ -215,7 +216,8 @@ class Editing:
         return self.ctx.mutate(ref, "edit", change)
 
     def lock_problems(self, ref: str) -> list[Problem]:
-        """What would stop the batch locking now (empty: it would lock)."""
+        """Every reason the batch could not be locked now (empty: it could); for saying so as
+        soon as a value is saved, not only at lock."""
         return lock_problems(self.ctx.find(ref))
 
     def lock(self, ref: str) -> Batch:

@@ -1,32 +1,39 @@
-"""`BatchService`: the one door the CLI, the TUI (and later the API) go through.
+"""`BatchService`: the one door the CLI, the TUI and the API go through.
 
 Every mutation runs inside one repository transaction and validates before it changes anything,
-so a refused operation leaves the database byte-for-byte as it was. The facade is cheap to
-import and to make: the parts that need the models (pydantic) load on first use, so the TUI's
-first frame (a list of summaries) is drawn before them.
+so a refused operation leaves the database byte-for-byte as it was.
+
+The use cases live in the parts (`Reads`, `Editing`, `Runs`, `Templating`, `Follow`, sharing
+one `ServiceContext`), each stated once there: its signature and docstring. Here each is one
+line, `name = delegate(lambda s: s._part.method)`, which makes `service.name` the part's bound
+method, typed as it (see `delegate`). Only what combines parts or is the facade's own (its
+making, the lock timeout) is written out below.
+
+The facade is cheap to import and to make: the parts are made on first use, and those that
+need the models (pydantic) import them then, so the TUI's first frame (a list of summaries) is
+drawn before them.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Hashable, Iterable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..core.errors import ValidationError
-from ..core.summary import BatchSummary
 from ..store import Repository
 from .context import ServiceContext
+from .delegate import delegate
 
 if TYPE_CHECKING:
-    from ..core.models import Batch, BatchConfig, BatchItem, Progress
-    from ..core.problems import Problem
+    from ..core.models import Batch, BatchItem
     from ..runners.recorder import Listener
     from .editing import Editing
+    from .follow import Follow
     from .reads import Reads
-    from .runs import Detached, Runs
-    from .templates import Template
+    from .runs import Runs
+    from .templating import Templating
 
 
 def _utcnow() -> datetime:
@@ -56,18 +63,13 @@ class BatchService:
 
     @property
     def clock(self) -> Callable[[], datetime]:
+        """What the service takes the time from (the current time, unless a test says)."""
         return self._ctx.clock
 
     def set_lock_timeout(self, seconds: float) -> None:
         """How long a change waits for a database another process holds locked before it is
         refused with BusyError (an interactive client wants a moment, not 15 s)."""
         self._ctx.repo.lock_timeout = seconds
-
-    def generator_names(self) -> list[str]:
-        """Every generator a batch can name: the built-ins and installed plugins."""
-        from ..generators import available
-
-        return available()
 
     @property
     def database_path(self) -> Path:
@@ -94,157 +96,49 @@ class BatchService:
 
         return Runs(self._ctx)
 
+    @functools.cached_property
+    def _templating(self) -> Templating:
+        from .templating import Templating
+
+        return Templating(self._ctx, self._editing)
+
+    @functools.cached_property
+    def _follow(self) -> Follow:
+        from .follow import Follow
+
+        return Follow(self._ctx, self.recover_orphans)
+
     # ----------------------------------------------------------------- queries
 
-    def check_readable(self) -> None:
-        """Raise StoreError if the database exists but cannot be used (reads it once; the
-        first listing then costs nothing more)."""
-        self._ctx.repo.check_readable()
-
-    def list_batches(self) -> list[Batch]:
-        """Every batch, oldest first."""
-        return self._reads.list_batches()
-
-    def summaries(self) -> list[BatchSummary]:
-        """Every batch as a list shows it, oldest first (no models loaded)."""
-        return self._reads.summaries()
-
-    def indexed_summaries(self, oldest: int | None = None) -> list[BatchSummary]:
-        """Every batch (or the `oldest` N) as the index last recorded it, unchecked against
-        the batch files (a first frame's guess; `summaries` is the truth)."""
-        return self._ctx.repo.indexed_summaries(oldest)
-
-    def page(self, newest: int | None) -> tuple[list[BatchSummary], int]:
-        """The newest N batches (None: all) as a list shows them, and how many there are
-        (only those shown are summarised)."""
-        return self._reads.page(newest)
-
-    def broken(self) -> list[tuple[str, str]]:
-        """(id, name) of batches too malformed to list, as the last listing found them
-        (`get` of one says what is wrong; `delete` removes it)."""
-        return self._ctx.repo.broken()
-
-    def version(self) -> Hashable:
-        """A token that changes whenever anything stored changes: poll it, then read."""
-        return self._reads.version()
-
-    def get(self, ref: str) -> Batch:
-        """The batch an id, unique id prefix, name or unique name prefix refers to."""
-        return self._reads.get(ref)
-
-    def output_folder(self, batch: Batch) -> Path:
-        """The folder a batch's outputs (and their logs and manifest) go to."""
-        from ..engine.layout import batch_folder  # not at import: the UI's first frame is quick
-
-        return batch_folder(batch.config, batch.id, batch.name)
-
-    def find_by_id(self, batch_id: str) -> Batch | None:
-        """One batch by its exact id, or None."""
-        return self._reads.find_by_id(batch_id)
-
-    def snapshot(self, batch_id: str) -> Batch | None:
-        """One batch by exact id, shared and read-only (validated once per version of its
-        file: for followers that poll, like the API's event streams)."""
-        return self._ctx.repo.shared(batch_id)
-
-    def progress_is_quick(self, batch_id: str) -> bool:
-        """Whether `progress(batch_id)` (an exact id) answers from memory, without reading or
-        validating the batch: a server may answer it on its event loop."""
-        return self._ctx.repo.shared_is_current(batch_id)
-
-    def progress(self, ref: str) -> Progress:
-        """Counts per status, percent, elapsed and ETA."""
-        return self._reads.progress(ref)
-
-    def failed(self, ref: str) -> list[BatchItem]:
-        """Items that did not succeed (with their reasons)."""
-        return self._reads.failed(ref)
-
-    def outputs(self, ref: str) -> list[BatchItem]:
-        """Succeeded items with their output files."""
-        return self._reads.outputs(ref)
-
-    def is_running_here(self, batch_id: str) -> bool:
-        """Whether this process is running the batch right now."""
-        return "_runs" in self.__dict__ and self._runs.is_running_here(batch_id)
+    check_readable = delegate(lambda s: s._reads.check_readable)
+    list_batches = delegate(lambda s: s._reads.list_batches)
+    summaries = delegate(lambda s: s._reads.summaries)
+    indexed_summaries = delegate(lambda s: s._reads.indexed_summaries)
+    page = delegate(lambda s: s._reads.page)
+    broken = delegate(lambda s: s._reads.broken)
+    version = delegate(lambda s: s._reads.version)
+    get = delegate(lambda s: s._reads.get)
+    find_by_id = delegate(lambda s: s._reads.find_by_id)
+    failed = delegate(lambda s: s._reads.failed)
+    outputs = delegate(lambda s: s._reads.outputs)
+    output_folder = delegate(lambda s: s._reads.output_folder)
+    generator_names = delegate(lambda s: s._reads.generator_names)
 
     # ---------------------------------------------------------------- editing
 
-    def create(self, name: str, config: BatchConfig | None = None, **fields: Any) -> Batch:
-        """A new DRAFT batch with `config` (or the defaults with `fields` changed)."""
-        return self._editing.create(name, config, **fields)
-
-    def duplicate(self, ref: str, name: str | None = None) -> Batch:
-        """A new DRAFT batch with a copy of `ref`'s config and items, named `name` (default:
-        "<name> (copy)")."""
-        return self._editing.duplicate(ref, name)
-
-    def same_name(self, name: str) -> list[str]:
-        """Ids of the batches already named `name` (case and spacing aside)."""
-        return self._editing.same_name(name)
-
-    def create_from_template(
-        self,
-        name: str,
-        template: str,
-        parameters: dict[str, object] | None = None,
-        **fields: Any,
-    ) -> Batch:
-        """A new DRAFT batch made by a template (its config, then `fields`; its items), all or
-        nothing: a template whose items do not fit or are blank makes no batch."""
-        from ..core.styles import DEFAULT_STYLE
-        from .templates import load
-        from .validation import check_content, make_config
-
-        made, contents = load(template).make(parameters or {})
-        merged = {**made, **{k: v for k, v in fields.items() if v is not None}}
-        merged["style"] = merged.get("style") or DEFAULT_STYLE  # as `create` names one
-        config = make_config(**merged)
-        if len(contents) > config.max_items:
-            raise ValidationError(
-                f"template '{template}' makes {len(contents)} items but the batch holds at most "
-                f"{config.max_items} (set max_items)"
-            )
-        for content in contents:
-            check_content(content)
-        batch = self._editing.create(name, config)
-        if contents:
-            self._editing.add_items(batch.id, contents)
-            batch = self.get(batch.id)
-        return batch
-
-    def templates(self) -> tuple[list[Template], list[str]]:
-        """Every template, and a one-line report for each malformed template file."""
-        from .templates import list_all
-
-        return list_all()
-
-    def template(self, name: str) -> Template:
-        """One template by name."""
-        from .templates import load
-
-        return load(name)
-
-    def save_template(
-        self, ref: str, name: str, *, description: str = "", overwrite: bool = False
-    ) -> Template:
-        """Save a batch's structure (config and items) as the template `name`."""
-        from .templates import from_batch, save
-
-        return save(from_batch(self.get(ref), name, description), overwrite=overwrite)
-
-    def put_template(self, data: dict[str, Any], *, overwrite: bool = False) -> Template:
-        """Save a template given as a document (name, description, config, parameters,
-        items, count); returns it as its file reads back."""
-        from .templates import from_document, save
-
-        return save(from_document(data), overwrite=overwrite)
-
-    def delete_template(self, name: str) -> Template:
-        """Remove a template file."""
-        from .templates import delete
-
-        return delete(name)
+    create = delegate(lambda s: s._editing.create)
+    duplicate = delegate(lambda s: s._editing.duplicate)
+    same_name = delegate(lambda s: s._editing.same_name)
+    delete = delegate(lambda s: s._editing.delete)
+    rename = delegate(lambda s: s._editing.rename)
+    update_config = delegate(lambda s: s._editing.update_config)
+    add_items = delegate(lambda s: s._editing.add_items)
+    edit_item = delegate(lambda s: s._editing.edit_item)
+    remove_item = delegate(lambda s: s._editing.remove_item)
+    move_item = delegate(lambda s: s._editing.move_item)
+    lock = delegate(lambda s: s._editing.lock)
+    lock_problems = delegate(lambda s: s._editing.lock_problems)
+    unlock = delegate(lambda s: s._editing.unlock)
 
     def add_rows(
         self, ref: str, path: str, pattern: str | None, *, kind: str | None = None
@@ -255,92 +149,23 @@ class BatchService:
 
         return self._editing.add_items(ref, contents_from_rows(path, pattern, kind))
 
-    def delete(self, ref: str, *, remove_outputs: bool = False) -> Batch:
-        """Forget a batch (refused while PROCESSING); its output files stay unless asked."""
-        return self._editing.delete(ref, remove_outputs=remove_outputs)
+    # -------------------------------------------------------------- templates
 
-    def rename(self, ref: str, name: str) -> Batch:
-        """Give a DRAFT batch a new name."""
-        return self._editing.rename(ref, name)
-
-    def update_config(self, ref: str, **fields: Any) -> Batch:
-        """Change config fields of a DRAFT batch (validated as a whole)."""
-        return self._editing.update_config(ref, **fields)
-
-    def add_items(self, ref: str, contents: Iterable[str]) -> list[BatchItem]:
-        """Append items to a DRAFT batch; all or nothing."""
-        return self._editing.add_items(ref, contents)
-
-    def edit_item(self, ref: str, item_ref: str | int, content: str) -> BatchItem:
-        """Replace one item's content (DRAFT only)."""
-        return self._editing.edit_item(ref, item_ref, content)
-
-    def remove_item(self, ref: str, item_ref: str | int) -> BatchItem:
-        """Remove one item (DRAFT only); later items move up."""
-        return self._editing.remove_item(ref, item_ref)
-
-    def move_item(self, ref: str, item_ref: str | int, offset: int) -> BatchItem:
-        """Move one item up (negative) or down (positive), clamped (DRAFT only)."""
-        return self._editing.move_item(ref, item_ref, offset)
-
-    def lock(self, ref: str) -> Batch:
-        """Validate and freeze the config (DRAFT → LOCKED), recording its hash."""
-        return self._editing.lock(ref)
-
-    def lock_problems(self, ref: str) -> list[Problem]:
-        """Every reason the batch could not be locked now (empty: it could); for saying so
-        as soon as a value is saved, not only at lock."""
-        return self._editing.lock_problems(ref)
-
-    def unlock(self, ref: str) -> Batch:
-        """Return a LOCKED batch to DRAFT so it can be edited."""
-        return self._editing.unlock(ref)
+    templates = delegate(lambda s: s._templating.templates)
+    template = delegate(lambda s: s._templating.template)
+    save_template = delegate(lambda s: s._templating.save_template)
+    put_template = delegate(lambda s: s._templating.put_template)
+    delete_template = delegate(lambda s: s._templating.delete_template)
+    create_from_template = delegate(lambda s: s._templating.create_from_template)
 
     # ------------------------------------------------------------------- runs
 
-    def begin(
-        self,
-        ref: str,
-        *,
-        retry: bool = False,
-        detached: bool = False,
-        log_path: str | None = None,
-        cluster: str | None = None,
-        only: Collection[str | int] | None = None,
-    ) -> Batch:
-        """Move a batch into PROCESSING for a run by this process (start or retry); its items
-        run on the Dask scheduler `cluster` (None: `BATCHTUI_CLUSTER` if set; 'local': here).
-        `only` (a retry): exactly these items (ids or positions), even succeeded ones."""
-        return self._runs.begin(
-            ref, retry=retry, detached=detached, log_path=log_path, cluster=cluster, only=only
-        )
-
-    def start_detached(
-        self,
-        ref: str,
-        *,
-        retry: bool = False,
-        cluster: str | None = None,
-        only: Collection[str | int] | None = None,
-    ) -> Detached:
-        """Begin a run and hand it to a new background runner (it outlives this process);
-        `only` as for `begin`."""
-        return self._runs.start_detached(ref, retry=retry, cluster=cluster, only=only)
-
-    def hand_over(self, batch_id: str, pid: int) -> Batch:
-        """Make runner `pid` on this host the owner of a batch this process began."""
-        return self._runs.hand_over(batch_id, pid)
-
-    async def run(
-        self,
-        batch_id: str,
-        listener: Listener | None = None,
-        *,
-        handover_wait: float = 0.0,
-        begun: Batch | None = None,
-    ) -> Batch:
-        """Run a begun batch in this process (this process is its runner)."""
-        return await self._runs.run(batch_id, listener, handover_wait=handover_wait, begun=begun)
+    begin = delegate(lambda s: s._runs.begin)
+    start_detached = delegate(lambda s: s._runs.start_detached)
+    hand_over = delegate(lambda s: s._runs.hand_over)
+    run = delegate(lambda s: s._runs.run)
+    set_concurrency = delegate(lambda s: s._runs.set_concurrency)
+    cancel = delegate(lambda s: s._runs.cancel)
 
     async def start(
         self, ref: str, listener: Listener | None = None, *, cluster: str | None = None
@@ -362,17 +187,15 @@ class BatchService:
         batch = self.begin(ref, retry=True, cluster=cluster, only=only)
         return await self.run(batch.id, listener, begun=batch)
 
-    def set_concurrency(self, ref: str, value: int, *, relative: bool = False) -> Batch:
-        """Change how many items run at once (`relative`: by `value` from the stored
-        value); also while running."""
-        return self._runs.set_concurrency(ref, value, relative=relative)
+    # Asked of every service on the way out: a process that never ran anything here has no
+    # runs part to ask, and making one (importing the run machinery) would be wasted.
 
-    def cancel(self, ref: str) -> Batch:
-        """Stop a PROCESSING batch: waiting items are cancelled, running ones stopped."""
-        return self._runs.cancel(ref)
+    def is_running_here(self, batch_id: str) -> bool:
+        """Whether this process is running the batch right now."""
+        return "_runs" in self.__dict__ and self._runs.is_running_here(batch_id)
 
     def cancel_all_here(self) -> None:
-        """Cancel every run this process drives."""
+        """Cancel every run this process drives (the user asked: items become CANCELLED)."""
         if "_runs" in self.__dict__:
             self._runs.cancel_all_here()
 
@@ -389,6 +212,14 @@ class BatchService:
         if not self._ctx.repo.any_running():
             return []
         return self._runs.recover_orphans()
+
+    # ---------------------------------------------------------------- following
+
+    follow = delegate(lambda s: s._follow.batch)
+    follow_list = delegate(lambda s: s._follow.batches)
+    current = delegate(lambda s: s._follow.current)
+    progress = delegate(lambda s: s._follow.progress)
+    live_progress = progress  # the API's name for it until its routers land
 
 
 def open_service(db: str | Path | None = None) -> BatchService:

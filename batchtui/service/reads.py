@@ -1,23 +1,19 @@
-"""Use-cases that only read: batches, summaries for lists, progress, failures, outputs, and a
-cheap "has anything changed?" token. Lists need no models (see `BatchSummary`)."""
+"""Use-cases that only read: batches, summaries for lists, failures, outputs, and a
+cheap "has anything changed?" token. Lists need no models (see `BatchSummary`), and this module
+is cheap to import: the TUI's first frame reads through it."""
 
 from __future__ import annotations
 
 from collections.abc import Hashable
-from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..core.errors import NotFoundError
 from ..core.states import DID_NOT_SUCCEED, ItemStatus
 from ..core.summary import BatchSummary
 from .context import ServiceContext
 
 if TYPE_CHECKING:
-    from ..core.models import Batch, BatchItem, Progress
-
-PROGRESS_FRESH = 0.1
-"""Seconds a progress answer is reused for the same version of a batch: a thousand clients
-polling cost ten computations a second, and their elapsed time is at most this stale."""
+    from ..core.models import Batch, BatchItem
 
 
 class Reads:
@@ -25,7 +21,11 @@ class Reads:
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        self._progress: dict[str, tuple[Batch, datetime, Progress]] = {}
+
+    def check_readable(self) -> None:
+        """Raise StoreError if the database exists but cannot be used (reads it once; the
+        first listing then costs nothing more)."""
+        self.ctx.repo.check_readable()
 
     def list_batches(self) -> list[Batch]:
         """Every batch, oldest first."""
@@ -35,12 +35,24 @@ class Reads:
         """Every batch as a list shows it, oldest first, without validating items."""
         return self.ctx.repo.summaries()
 
+    def indexed_summaries(self, oldest: int | None = None) -> list[BatchSummary]:
+        """Every batch (or the `oldest` N) as the index last recorded it, unchecked against
+        the batch files (a first frame's guess; `summaries` is the truth)."""
+        return self.ctx.repo.indexed_summaries(oldest)
+
+    def broken(self) -> list[tuple[str, str]]:
+        """(id, name) of batches too malformed to list, as the last listing found them
+        (`get` of one says what is wrong; `delete` removes it)."""
+        return self.ctx.repo.broken()
+
     def page(self, newest: int | None) -> tuple[list[BatchSummary], int]:
-        """The newest N batches (None: all) as a list shows them, and how many there are."""
+        """The newest N batches (None: all) as a list shows them, and how many there are
+        (only those shown are summarised)."""
         return self.ctx.repo.page(newest)
 
     def version(self) -> Hashable:
-        """A token that changes whenever anything stored changes (one stat, no read)."""
+        """A token that changes whenever anything stored changes (one stat, no read): poll
+        it, then read."""
         return self.ctx.repo.signature()
 
     def get(self, ref: str) -> Batch:
@@ -50,25 +62,6 @@ class Reads:
     def find_by_id(self, batch_id: str) -> Batch | None:
         """One batch by its exact id, or None (no name resolution: for following a run)."""
         return self.ctx.repo.get(batch_id)
-
-    def progress(self, ref: str) -> Progress:
-        """Counts per status, percent, elapsed and ETA (from the batch validated once per
-        version of its file: clients poll this)."""
-        batch_id = self.ctx.resolve(ref)
-        batch = self.ctx.repo.shared(batch_id)
-        if batch is None:
-            raise NotFoundError(f"batch '{batch_id}' was deleted meanwhile")
-        now = self.ctx.clock()
-        cached = self._progress.get(batch_id)
-        if (
-            cached is not None
-            and cached[0] is batch
-            and 0 <= (now - cached[1]).total_seconds() < (PROGRESS_FRESH)
-        ):
-            return cached[2]  # the same version of the batch, a moment ago: the same answer
-        progress = batch.progress(now)
-        self._progress[batch_id] = (batch, now, progress)
-        return progress
 
     def failed(self, ref: str) -> list[BatchItem]:
         """Items that did not succeed in an ended or running batch (with their reasons)."""
@@ -81,3 +74,15 @@ class Reads:
             for item in self.get(ref).items
             if item.status is ItemStatus.SUCCEEDED and item.output_path
         ]
+
+    def output_folder(self, batch: Batch) -> Path:
+        """The folder a batch's outputs (and their logs and manifest) go to."""
+        from ..engine.layout import batch_folder  # not at import: the UI's first frame is quick
+
+        return batch_folder(batch.config, batch.id, batch.name)
+
+    def generator_names(self) -> list[str]:
+        """Every generator a batch can name: the built-ins and installed plugins."""
+        from ..generators import available
+
+        return available()

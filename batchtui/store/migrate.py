@@ -28,7 +28,8 @@ BACKUP_SUFFIX = ".v1-backup"
 
 def migrate_single_file(repo: Repository) -> int:
     """Migrate `repo`'s schema-1 file in place; the number of batches moved."""
-    from .repository import LEGACY_TABLE, index_entry
+    from .documents import index_entry
+    from .repository import LEGACY_TABLE
 
     lock = repo._index_lock()
     repo._ensure_folder()
@@ -54,7 +55,7 @@ def migrate_single_file(repo: Repository) -> int:
         backup = repo.path.with_name(repo.path.name + BACKUP_SUFFIX)
         _copy_atomically(repo.path, backup)
         repo._write_index(entries)
-        repo._index_cache = None
+        repo.index_file.forget()
         for doc in docs:  # verify the migrated database as a reader will see it
             if repo.get_raw(doc["id"]) != doc:
                 raise StoreError(

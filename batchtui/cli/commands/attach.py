@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from contextlib import aclosing
 from typing import TYPE_CHECKING
 
-from ...core.errors import EXIT_OK, ValidationError
+from ...core.errors import EXIT_OK, NotFoundError, ValidationError
 from ...core.states import BatchStatus
 from ..context import Context
 from ..options import batch_ref, json_option
@@ -18,9 +19,6 @@ from .base import BaseCommand
 
 if TYPE_CHECKING:
     from ...core.models import Batch
-
-ATTACH_POLL = 0.2  # seconds between looks at the database while attached
-LIVENESS_EVERY = 5  # polls between checks that the runner still lives (one second)
 
 
 class Attach(BaseCommand):
@@ -38,9 +36,10 @@ class Attach(BaseCommand):
             )
         detached = False
         lost = False
+        deleted = False
 
         async def follow() -> Batch:
-            nonlocal detached, lost
+            nonlocal detached, lost, deleted
             current = batch
             display = RunDisplay(current, sys.stderr if ctx.json else None)
             if current.runner is not None:
@@ -51,39 +50,31 @@ class Attach(BaseCommand):
                     style="dim",
                 )
             with display, anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                stop = anyio.Event()
-
-                async def on_signal() -> None:
-                    nonlocal detached
-                    async for _ in signals:
-                        detached = True
-                        stop.set()
-                        return
-
                 async with anyio.create_task_group() as tg:
+
+                    async def on_signal() -> None:
+                        nonlocal detached
+                        async for _ in signals:
+                            detached = True
+                            tg.cancel_scope.cancel()
+                            return
+
                     tg.start_soon(on_signal)
-                    seen: object = None
                     display.show_snapshot(current)
-                    polls = 0
-                    while current.status is BatchStatus.PROCESSING and not stop.is_set():
-                        with anyio.move_on_after(ATTACH_POLL):
-                            await stop.wait()
-                        polls += 1
-                        # A runner killed while we watch: its run is ended (and shows as
-                        # such) instead of being followed forever.
-                        if polls % LIVENESS_EVERY == 0 and any(
-                            b.id == current.id for b in service.recover_orphans()
-                        ):
-                            lost = True
-                        signature = service.version()
-                        if signature != seen:
-                            seen = signature
-                            current = service.find_by_id(current.id) or current
+                    # The service follows it: a runner killed while we watch has its run
+                    # ended (and shown as such) instead of being followed forever.
+                    async with aclosing(service.follow(current.id)) as snapshots:
+                        async for snapshot in snapshots:
+                            current = snapshot.batch
+                            deleted = snapshot.deleted
+                            lost = lost or snapshot.runner_lost
                             display.show_snapshot(current)
                     tg.cancel_scope.cancel()
             return current
 
         ended = anyio.run(follow)
+        if deleted:
+            raise NotFoundError(f"batch '{ended.name}' was deleted while attached")
         if detached:
             ctx.say(
                 f"detached: '{ended.name}' goes on in the background — stop it: "

@@ -61,6 +61,7 @@ class Web(BaseCommand):
                 "a token)"
             )
         ctx.service.check_readable()
+        from ...core import child_watcher
         from ..web_server import WebServer, serve_forever  # aiohttp loads only for this verb
 
         database = str(ctx.service.database_path.absolute())
@@ -76,6 +77,7 @@ class Web(BaseCommand):
             "server; closing a tab never stops a run",
             flush=True,
         )
+        child_watcher.install()  # a TUI process per tab: watched by pidfd, not a thread each
         serve_forever(server, listener)
         sys.stdout.flush()
         return EXIT_OK

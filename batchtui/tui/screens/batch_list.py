@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -16,21 +16,16 @@ from ...core.actions import allowed
 from ...core.states import BatchStatus
 from ...core.summary import BatchSummary
 from ...core.textsafe import one_line
-from .. import display
-from ..messages import RunEnded
+from .. import list_display
+from ..flows import batches, runs
+from ..list_display import SORTS
+from ..messages import ListChanged, RunEnded
 from ..widgets.app_header import app_header
-from ..widgets.fitted_table import Column, FittedTable
+from ..widgets.fitted_table import FittedTable
 from .base import AppScreen
 
 if TYPE_CHECKING:
     from ...core.models import Batch
-
-PLATFORM_SHORT = {
-    "youtube_shorts": "YT Shorts",
-    "tiktok": "TikTok",
-    "instagram_reels": "IG Reels",
-    "youtube": "YouTube",
-}
 
 EMPTY_HELP = """\
 No batches yet. A batch is one shared config plus a list of items,
@@ -40,16 +35,6 @@ one prompt or topic each, all generated the same way.
   e   create the example "Space Facts" (three items, ready to lock)
   ?   help: every key, and how batches work
   q   quit"""
-
-COLUMNS = (
-    Column("name", "Name"),
-    Column("status", "Status", 12),
-    Column("items", "Done", 9, justify="right"),
-    Column("progress", "Progress", 13),
-    Column("platform", "Platform", 9),
-    Column("changed", "Changed", 8),
-)
-
 
 LIST_ACTIONS: dict[str, tuple[str, ...]] = {
     "open": (),
@@ -64,26 +49,6 @@ LIST_ACTIONS: dict[str, tuple[str, ...]] = {
 """Each key action of the list, and the batch actions (`core.actions`) that allow it (any of
 them; `open` needs only a selected batch)."""
 
-
-SORTS = ("created", "newest", "name", "status", "last change")
-"""The orders `o` cycles through (the first is the default: oldest first, as created)."""
-STATUS_ORDER = {
-    BatchStatus.PROCESSING: 0,
-    BatchStatus.FAILED: 1,
-    BatchStatus.PARTIAL: 2,
-    BatchStatus.LOCKED: 3,
-    BatchStatus.DRAFT: 4,
-    BatchStatus.COMPLETE: 5,
-}
-SORT_KEYS: dict[str, Callable[[BatchSummary], Any]] = {
-    "created": lambda b: b.created_at,
-    "newest": lambda b: b.created_at,
-    "name": lambda b: (b.name.casefold(), b.created_at),
-    # Running first, then what needs a look (failed, partial), then the rest.
-    "status": lambda b: (STATUS_ORDER.get(b.status, 9), b.created_at),
-    "last change": lambda b: b.updated_at or b.created_at,
-}
-REVERSED = {"newest", "last change"}
 
 FIRST_FRAME_ROWS = 200
 """Batches the first frame is drawn from (more than any terminal shows at once)."""
@@ -161,7 +126,7 @@ class BatchListScreen(AppScreen):
             disabled=True,
             compact=True,
         )
-        yield FittedTable(COLUMNS, id="batches")
+        yield FittedTable(list_display.COLUMNS, id="batches")
         yield Static(Text(EMPTY_HELP), id="empty", classes="hidden")
         yield Footer()
 
@@ -173,9 +138,12 @@ class BatchListScreen(AppScreen):
         self._loaded = False
         self.checked = False
         """Whether the list has been read in full (not only from the index) at least once."""
-        self.set_interval(self.bt.poll_interval, self._poll)
-        # The "Changed" column ages even when nothing happens.
-        self.set_interval(self.AGE_REFRESH, partial(self.reload, every_row=True))
+        self.bt.watcher.follow_list(self)  # every change, as `ListChanged`
+        # The "Changed" column ages even when nothing happens (a redraw, not a read).
+        self.set_interval(self.AGE_REFRESH, self._render_rows)
+
+    def on_unmount(self) -> None:
+        self.bt.watcher.forget(self)
 
     def on_screen_resume(self) -> None:
         if not self._loaded:
@@ -184,7 +152,6 @@ class BatchListScreen(AppScreen):
             # it the list is checked against every batch file (a running batch's latest
             # progress, a change the index has not caught up with).
             self.reload(quick=True)
-            self.set_timer(0.1, self.reload)
             return
         self.reload()
 
@@ -194,26 +161,29 @@ class BatchListScreen(AppScreen):
 
     # ------------------------------------------------------------ data → rows
 
-    def _poll(self) -> None:
-        if self.bt.store_changed(self):
-            self.reload()
+    @on(ListChanged)
+    def _list_changed(self, message: ListChanged) -> None:
+        self.show_batches(message.summaries)
 
-    def reload(self, *, quick: bool = False, every_row: bool = False) -> None:
-        """Read every batch and show them (keeps the cursor on the same batch); `quick`:
-        as the index has them, unchecked (for the first frame). Only rows whose batch
-        changed are redrawn, unless `every_row` (their "Changed" times have aged)."""
-        self.bt.store_changed(self)  # what we read now is what the next poll compares with
+    def reload(self, *, quick: bool = False) -> None:
+        """Read every batch and show them (after an action here; changes made anywhere come
+        as `ListChanged`); `quick`: as the index has them, unchecked (for the first frame:
+        the watcher's first `ListChanged` checks them against every batch file)."""
         read: Callable[[], list[BatchSummary]]
         if quick:  # the first screenful is all a first frame shows (the rest follow)
             read = partial(self.bt.service.indexed_summaries, FIRST_FRAME_ROWS)
         else:
             read = self.bt.service.summaries
         summaries = self.bt.safe(read)  # no models needed
-        if summaries is None:
-            return
-        before = None if every_row else self._batches
+        if summaries is not None:
+            self.show_batches(summaries, checked=not quick)
+
+    def show_batches(self, summaries: list[BatchSummary], *, checked: bool = True) -> None:
+        """Show these batches (keeps the cursor on the same batch); only rows whose batch
+        changed are redrawn. `checked`: read from the batch files, not the index alone."""
+        before = self._batches
         self._batches = {s.id: s for s in summaries}
-        self.checked = self.checked or not quick
+        self.checked = self.checked or checked
         self._render_rows(before)
         self.refresh_bindings()
 
@@ -227,25 +197,10 @@ class BatchListScreen(AppScreen):
         self.sub_title = title
 
     def _visible(self) -> list[BatchSummary]:
-        needle = self._filter.casefold()
-        batches = sorted(self._batches.values(), key=SORT_KEYS[self.sort])
-        if self.sort in REVERSED:
-            batches.reverse()
-        if not needle:
-            return batches
-        return [
-            b for b in batches if needle in b.name.casefold() or needle in b.status.value.casefold()
-        ]
+        return list_display.visible(self._batches.values(), self.sort, self._filter)
 
     def _row(self, batch: BatchSummary) -> tuple[Text, ...]:
-        return (
-            display.literal(batch.name),
-            display.status(batch.status),
-            Text(f"{batch.succeeded}/{batch.total}"),
-            display.bar(batch.percent / 100, 8),
-            Text(PLATFORM_SHORT.get(batch.platform, batch.platform)),
-            Text(display.ago(batch.updated_at, self.bt.clock())),
-        )
+        return list_display.batch_row(batch, self.bt.clock())
 
     def _render_rows(self, before: dict[str, BatchSummary] | None = None) -> None:
         """Show the visible batches; with `before` (what was shown), when the same rows stay
@@ -306,10 +261,10 @@ class BatchListScreen(AppScreen):
         self.refresh_bindings()
 
     def action_new(self) -> None:
-        self.bt.action_new_batch()
+        batches.new_batch(self.bt)
 
     def action_example(self) -> None:
-        self.bt.action_example_batch()
+        batches.example_batch(self.bt)
 
     def action_open(self) -> None:
         if self.focused is self.query_one("#filter"):
@@ -324,35 +279,35 @@ class BatchListScreen(AppScreen):
         if batch is None:
             return
         if batch.status is BatchStatus.LOCKED:
-            self.bt.unlock(batch.id)
+            batches.unlock(self.bt, batch.id)
         else:
-            self.bt.lock(batch.id)
+            batches.lock(self.bt, batch.id)
         self.reload()
 
     def action_start(self) -> None:
         batch = self.selected()
         if batch is not None:
-            self.bt.request_start(batch.id)
+            runs.request_start(self.bt, batch.id)
 
     def action_retry(self) -> None:
         batch = self.selected()
         if batch is not None:
-            self.bt.request_start(batch.id, retry=True)
+            runs.request_start(self.bt, batch.id, retry=True)
 
     def action_cancel(self) -> None:
         batch = self._selected_batch()
         if batch is not None:
-            self.bt.confirm_cancel(batch)
+            runs.confirm_cancel(self.bt, batch)
 
     def action_delete(self) -> None:
         batch = self._selected_batch()
         if batch is not None:
-            self.bt.confirm_delete(batch)
+            batches.confirm_delete(self.bt, batch)
 
     def action_duplicate(self) -> None:
         batch = self.selected()
         if batch is not None:
-            self.bt.duplicate(batch.id, batch.name)
+            batches.duplicate(self.bt, batch.id, batch.name)
 
     def action_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
@@ -363,7 +318,7 @@ class BatchListScreen(AppScreen):
     def action_save_template(self) -> None:
         batch = self._selected_batch()
         if batch is not None:
-            self.bt.save_as_template(batch)
+            batches.save_as_template(self.bt, batch)
 
     def _selected_batch(self) -> Batch | None:
         """The selected batch in full (the list only holds summaries)."""

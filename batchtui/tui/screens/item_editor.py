@@ -2,58 +2,30 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Input, Label, Select, Static
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, Input, Static
 
 from ...core.actions import allowed
 from ...core.errors import BatchtuiError, ValidationError
-from ...core.item_lines import item_lines, read_item_lines
+from ...core.item_lines import item_lines
 from ...core.models import Batch, BatchStatus
-from ...core.platforms import PLATFORMS
 from ...core.problems import ProblemCode
-from ...core.styles import STYLES
 from ...core.textsafe import one_line
 from .. import display
-from ..messages import RunEnded
+from ..flows import batches, items, runs
+from ..messages import BatchChanged, RunEnded
 from ..widgets.app_header import app_header
+from ..widgets.config_form import FIELD_LABELS, ConfigForm
 from ..widgets.fitted_table import Column, FittedTable
 from ..widgets.item_input import ItemInput
 from .base import AppScreen
-from .dialogs import PromptScreen
 
 NEW_ITEM_HINT = "type an item + enter · esc: done"
 ITEM_COLUMNS = (Column("pos", "#", 3, justify="right"), Column("content", "Item"))
-
-# (field, label, kind) — kind says how the text in the box becomes a config value.
-FIELDS: tuple[tuple[str, str, type], ...] = (
-    ("command", "Command", str),
-    ("duration", "Duration s", float),
-    ("fps", "FPS", int),
-    ("concurrency", "Concurrency", int),
-    ("max_items", "Max items", int),
-    ("timeout", "Timeout s", float),
-    ("background", "Background", str),
-    ("text_color", "Text colour", str),
-    ("output_dir", "Output", str),
-)
-
-
-FIELD_LABELS = {
-    "name": "Name",
-    "platform": "Platform",
-    "generator": "Generator",
-    "style": "Style",
-} | {field: label for field, label, _ in FIELDS}
-
-FIELD_HINTS = {"background": "the style's", "text_color": "the style's"}
-"""What an empty box means."""
 
 ITEM_KEYS = frozenset({"add", "edit", "remove", "move", "import"})
 """Actions on the item list: not offered while a config field has the focus."""
@@ -103,9 +75,6 @@ class ItemEditorScreen(AppScreen):
         self.current: Batch | None = None
         self._editing: str | None = None  # item id being edited in the input box
         self._editing_from = ""  # what the box showed when that edit began
-        self._shown: dict[str, str] = {}
-        """Each config box's text as the form last filled it: a box whose text differs is the
-        user's unsaved edit (kept across refreshes, and the only thing a blur saves)."""
         self._problems: list[str] = []
 
     def compose(self) -> ComposeResult:
@@ -121,44 +90,7 @@ class ItemEditorScreen(AppScreen):
                     id="item-input",
                     compact=True,
                 )
-            with VerticalScroll(id="config-pane"):
-                yield Static(Text("Config", style="bold"), classes="pane-title")
-                with Horizontal(classes="field"):
-                    yield Label("Name")
-                    yield Input(id="f-name", compact=True)
-                with Horizontal(classes="field"):
-                    yield Label("Platform")
-                    yield Select(
-                        [(p.label, p.key) for p in PLATFORMS.values()],
-                        allow_blank=False,
-                        id="f-platform",
-                        compact=True,
-                    )
-                with Horizontal(classes="field", id="row-style"):
-                    yield Label("Style")
-                    yield Select(
-                        [(f"{style.label}", key) for key, style in STYLES.items()],
-                        allow_blank=True,
-                        prompt="(default)",
-                        id="f-style",
-                        compact=True,
-                    )
-                with Horizontal(classes="field"):
-                    yield Label("Generator")
-                    yield Select(
-                        [(name, name) for name in self.bt.service.generator_names()],
-                        allow_blank=False,
-                        id="f-generator",
-                        compact=True,
-                    )
-                for field, label, _ in FIELDS:
-                    with Horizontal(classes="field", id=f"row-{field}"):
-                        yield Label(label)
-                        yield Input(
-                            id=f"f-{field}",
-                            compact=True,
-                            placeholder=FIELD_HINTS.get(field, ""),
-                        )
+            yield ConfigForm(self.bt.service, self.bt.service.generator_names(), id="config-pane")
         yield Static(id="problems", classes="hidden")
         yield Footer()
 
@@ -169,13 +101,17 @@ class ItemEditorScreen(AppScreen):
             found = self.bt.safe(self.bt.service.lock_problems, self.batch_id) or []
             problems: list[str] = [p for p in found if p.code is not ProblemCode.NO_ITEMS]
             self.show_problems(problems, "Lock will refuse", warning=True)
-        self.set_interval(self.bt.poll_interval, self._poll)
+        self.bt.watcher.follow_batch(self, self.batch_id)
 
-    def _poll(self) -> None:
+    def on_unmount(self) -> None:
+        self.bt.watcher.forget(self)
+
+    @on(BatchChanged)
+    def _changed(self, message: BatchChanged) -> None:
         # A change made elsewhere (the CLI, another window) shows here: fields the user is not
         # editing take the stored values, so a later blur can never save a stale one back.
-        if self.bt.store_changed(self):
-            self.reload()
+        if message.batch_id == self.batch_id and not message.snapshot.deleted:
+            self.reload(stored=message.snapshot.batch)
 
     # ------------------------------------------------------------------ view
 
@@ -183,10 +119,14 @@ class ItemEditorScreen(AppScreen):
     def editable(self) -> bool:
         return self.current is not None and allowed("edit", self.current.status)
 
-    def reload(self, *, fill_form: bool = False) -> None:
-        """Show the batch as stored; the form keeps what the user is editing unless
-        `fill_form` (every box refilled)."""
-        batch = self.bt.batch(self.batch_id)
+    @property
+    def form(self) -> ConfigForm:
+        return self.query_one(ConfigForm)
+
+    def reload(self, *, fill_form: bool = False, stored: Batch | None = None) -> None:
+        """Show the batch as stored (`stored`: as the watcher just read it); the form keeps
+        what the user is editing unless `fill_form` (every box refilled)."""
+        batch = stored if stored is not None else self.bt.batch(self.batch_id)
         if batch is None:
             return
         if batch == self.current and not fill_form:
@@ -195,7 +135,7 @@ class ItemEditorScreen(AppScreen):
         self.sub_title = one_line(batch.name, 40)
         self._render_head()
         self._render_items()
-        self._fill_form(keep_edits=not fill_form)
+        self.form.show(batch, keep_edits=not fill_form)
         self.refresh_bindings()
 
     def _render_head(self) -> None:
@@ -233,42 +173,6 @@ class ItemEditorScreen(AppScreen):
             box.placeholder = f"full at {batch.config.max_items}: raise Max items"
         elif self._editing is None:
             box.placeholder = NEW_ITEM_HINT
-
-    def _form_texts(self, batch: Batch) -> dict[str, str]:
-        values: dict[str, Any] = batch.config.model_dump()
-        texts = {"name": batch.name}
-        for field, _, _ in FIELDS:
-            value = values[field]
-            texts[field] = (
-                "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
-            )
-        return texts
-
-    def _fill_form(self, *, keep_edits: bool = False) -> None:
-        """Fill the config boxes from the stored batch; `keep_edits`: leave a box the user
-        has changed (and not saved) as it is."""
-        batch = self.current
-        assert batch is not None
-        config = batch.config
-        for field, text in self._form_texts(batch).items():
-            box = self.query_one(f"#f-{field}", Input)
-            if keep_edits and field in self._shown and box.value != self._shown[field]:
-                continue
-            box.value = text
-            self._shown[field] = text
-        self.query_one("#f-platform", Select).value = config.platform
-        self.query_one("#f-generator", Select).value = config.generator
-        style = self.query_one("#f-style", Select)
-        style.value = config.style if config.style else Select.NULL
-        self.query_one("#row-command").display = config.generator == "command"
-        self.query_one("#row-style").display = config.generator == "titlecard"
-        for widget in self.query("#config-pane Input, #config-pane Select"):
-            widget.disabled = not self.editable
-        # Concurrency may change in any state but a running one (that is on the progress screen).
-        self.query_one("#f-concurrency", Input).disabled = batch.status not in (
-            BatchStatus.DRAFT,
-            BatchStatus.LOCKED,
-        )
 
     def show_problems(
         self, problems: list[str], title: str = "Cannot lock", *, warning: bool = False
@@ -354,24 +258,7 @@ class ItemEditorScreen(AppScreen):
             self.query_one("#items", DataTable).move_cursor(row=item.position - 1)
 
     def action_import(self) -> None:
-        def chosen(path: str | None) -> None:
-            if not path:
-                return
-            try:
-                contents = read_item_lines(str(Path(path).expanduser()))
-            except ValidationError as exc:
-                self.notify(str(exc), severity="error", markup=False)
-                return
-            self._add_many(contents, source=Path(path).name)
-
-        self.app.push_screen(
-            PromptScreen(
-                "Import items from a text file",
-                placeholder="path/to/topics.txt",
-                hint="One item per line; blank lines are skipped.",
-            ),
-            chosen,
-        )
+        items.import_items(self.app, lambda contents, source: self._add_many(contents, source))
 
     def _add_many(self, contents: list[str], source: str = "paste") -> None:
         if not contents:
@@ -430,95 +317,43 @@ class ItemEditorScreen(AppScreen):
 
     # --------------------------------------------------------------- config
 
-    def _save_field(self, field: str, raw: str) -> None:
-        """Save one config box if the user changed it (only what they changed, applied to
-        the batch as stored now, not to this screen's copy of it)."""
-        if self.current is None or raw == self._shown.get(field):
-            return
-        action = "concurrency" if field == "concurrency" else "edit"  # also while LOCKED
-        if not allowed(action, self.current.status):
-            self.show_problems(
-                [f"the batch is {self.current.status.value} now: unlock (u) to edit"], "Not saved"
-            )
-            return
-        if field == "name":
-            if not raw.strip():
-                return
-            try:
-                self.bt.service.rename(self.batch_id, raw)
-            except BatchtuiError as exc:
-                self.show_problems([str(exc)], "Not saved")
-                return
-            self._saved(field, raw)
-            return
-        kind = dict((f, k) for f, _, k in FIELDS).get(field, str)
-        current = getattr(self.current.config, field)
-        try:
-            value: Any = None if (raw.strip() == "" and field == "command") else kind(raw)
-        except ValueError:
-            label = dict((f, lbl) for f, lbl, _ in FIELDS).get(field, field)
-            noun = "number" if kind is float else "whole number"
-            self.show_problems([f"{label}: '{raw}' is not a {noun}"], "Not saved")
-            return
-        if value == current:  # the same value written another way ("5.0" for 5)
-            self._saved(field, raw)
-            return
-        try:
-            if field == "concurrency":
-                self.bt.service.set_concurrency(self.batch_id, value)
-            else:
-                self.bt.service.update_config(self.batch_id, **{field: value})
-        except ValidationError as exc:
-            found = exc.problems or [exc.message]
-            self.show_problems([p.removeprefix("invalid config: ") for p in found], "Not saved")
-            return
-        except Exception as exc:  # other refusals: shown, never raised into the app
-            self.show_problems([str(exc)], "Not saved")
-            return
-        self._saved(field, raw)
+    def save_field(self, field: str, raw: str) -> None:
+        """Save one config field now, as leaving its box does, and show how it went."""
+        self._react(self.form.save(field, raw))
 
-    def _saved(self, field: str, raw: str) -> None:
-        self._shown[field] = raw  # no longer an edit: the refill shows the stored form of it
+    def _react(self, outcome: ConfigForm.Saved | ConfigForm.Refused | None) -> None:
+        if isinstance(outcome, ConfigForm.Saved):
+            self._saved(outcome)
+        elif isinstance(outcome, ConfigForm.Refused):
+            self._refused(outcome)
+
+    @on(ConfigForm.Refused)
+    def _refused(self, message: ConfigForm.Refused) -> None:
+        self.show_problems(message.problems, "Not saved")
+
+    @on(ConfigForm.Saved)
+    def _saved(self, message: ConfigForm.Saved) -> None:
         self.reload()
-        label = FIELD_LABELS.get(field, field)
-        self.notify(f"saved {label}: {one_line(raw, 40) or '(none)'}", timeout=2, markup=False)
+        label = FIELD_LABELS.get(message.field, message.field)
+        saved = one_line(message.value, 40) or "(none)"
+        self.notify(f"saved {label}: {saved}", timeout=2, markup=False)
         # A value the lock will refuse (say, longer than the platform allows) is said now,
         # where it was typed, not at lock.
         found = self.bt.safe(self.bt.service.lock_problems, self.batch_id) or []
         problems: list[str] = [p for p in found if p.code is not ProblemCode.NO_ITEMS]
         self.show_problems(problems, "Saved, but lock will refuse", warning=True)
 
-    @on(Input.Submitted, "#config-pane Input")
-    def _field_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._save_field(event.input.id.removeprefix("f-"), event.value)  # type: ignore[union-attr]
-
-    @on(Input.Blurred, "#config-pane Input")
-    def _field_blurred(self, event: Input.Blurred) -> None:
-        self._save_field(event.input.id.removeprefix("f-"), event.value)  # type: ignore[union-attr]
-
-    @on(Select.Changed, "#config-pane Select")
-    def _select_changed(self, event: Select.Changed) -> None:
-        if self.current is None or event.value is Select.NULL:
-            return
-        if event.value != event.select.value:
-            return  # a stale message from before the form was (re)filled
-        field = event.select.id.removeprefix("f-")  # type: ignore[union-attr]
-        if getattr(self.current.config, field) == event.value:
-            return
-        self._save_field(field, str(event.value))
-
     # -------------------------------------------------------------- lifecycle
 
     def action_lock(self) -> None:
-        self._flush_focused_field()
+        self._react(self.form.save_focused())  # what is typed in a box is locked too
         try:
             self.bt.service.lock(self.batch_id)
         except ValidationError as exc:
             self.show_problems(exc.problems)
             self.app.bell()
             return
-        except Exception as exc:
+        except BatchtuiError as exc:  # refused: the state, a busy database
             self.show_problems([str(exc)])
             return
         self.show_problems([])
@@ -526,11 +361,11 @@ class ItemEditorScreen(AppScreen):
         self.notify(f"Locked — hash {self.current.config_hash if self.current else ''}; s to start")
 
     def action_unlock(self) -> None:
-        if self.bt.unlock(self.batch_id) is not None:
+        if batches.unlock(self.bt, self.batch_id) is not None:
             self.reload()
 
     def action_start(self) -> None:
-        self.bt.request_start(self.batch_id)
+        runs.request_start(self.bt, self.batch_id)
 
     def action_back(self) -> None:
         box = self.query_one("#item-input", ItemInput)
@@ -545,8 +380,3 @@ class ItemEditorScreen(AppScreen):
             self.query_one("#items", DataTable).focus()
             return
         self.dismiss()
-
-    def _flush_focused_field(self) -> None:
-        focused = self.focused
-        if isinstance(focused, Input) and focused.id and focused.id.startswith("f-"):
-            self._save_field(focused.id.removeprefix("f-"), focused.value)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Static
@@ -13,6 +14,7 @@ from textual.widgets import Footer, Static
 from ...core.models import BatchItem
 from ...core.states import TERMINAL_ITEM
 from ...core.textsafe import one_line
+from ..messages import BatchChanged
 from ..widgets.app_header import app_header
 from ..widgets.log_tail import LogTail
 from .base import AppScreen
@@ -43,14 +45,22 @@ class LogScreen(AppScreen):
         self._show()
         self.query_one(LogTail).focus()
         self.set_interval(0.3, self._poll)
+        if self.item.log_path is None:  # it gets its log once it starts
+            self.bt.watcher.follow_batch(self, self.batch_id)
+
+    def on_unmount(self) -> None:
+        self.bt.watcher.forget(self)
+
+    @on(BatchChanged)
+    def _changed(self, message: BatchChanged) -> None:
+        if self.item.log_path is None and message.batch_id == self.batch_id:
+            items = message.snapshot.batch.items
+            self.item = next((i for i in items if i.id == self.item.id), self.item)
+            if self.item.log_path is not None:
+                self._show()
+                self.bt.watcher.forget(self)
 
     def _poll(self) -> None:
-        # An item that had not started when this opened gets its log once it starts.
-        if self.item.log_path is None and self.bt.store_changed(self):
-            batch = self.bt.batch(self.batch_id)
-            if batch is not None:
-                self.item = next((i for i in batch.items if i.id == self.item.id), self.item)
-                self._show()
         self.query_one(LogTail).poll()
 
     def _show(self) -> None:

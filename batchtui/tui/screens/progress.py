@@ -1,8 +1,8 @@
 """Live progress of one batch: overall bar, counts, timing, a row per item, the log tail.
 
-Runs belong to runner processes, never to this app: the screen follows one by polling the
-store (a stat each poll, a read when the runner flushed), and redraws only the rows of items
-that changed.
+Runs belong to runner processes, never to this app: the app's watcher follows the batch
+through the service and says each change (`BatchChanged`); the screen redraws only the rows of
+items that changed.
 """
 
 from __future__ import annotations
@@ -20,26 +20,16 @@ from textual.widgets import DataTable, Footer, ProgressBar, Static
 from ...core.actions import allowed
 from ...core.models import Batch, BatchItem, BatchStatus, ItemStatus
 from ...core.states import DID_NOT_SUCCEED, TERMINAL_ITEM
-from ...core.symbols import seconds
 from ...core.textsafe import one_line
-from .. import display
-from ..messages import RunEnded
+from .. import desktop, run_display
+from ..flows import runs
+from ..messages import BatchChanged, RunEnded
 from ..widgets.app_header import app_header
-from ..widgets.fitted_table import Column, FittedTable
+from ..widgets.fitted_table import FittedTable
 from ..widgets.log_tail import LogTail
 from .base import AppScreen
 from .item_detail import ItemDetailScreen
 
-COLUMNS = (
-    Column("status", "Status", 13),
-    Column("pos", "#", 3, justify="right"),
-    Column("try", "Try", 3, justify="right"),
-    Column("progress", "Progress", 9),
-    Column("time", "Time", 6, justify="right"),
-    # The item's own words matter most at 80 columns: they get the larger share.
-    Column("content", "Item", weight=3),
-    Column("result", "Output / error", weight=2),
-)
 FILTERS = {"all": "all items", "failed": "failed only", "outputs": "outputs only"}
 
 PROGRESS_ACTIONS = {
@@ -131,7 +121,7 @@ class ProgressScreen(AppScreen):
         yield ProgressBar(total=1, show_eta=False, id="overall")
         yield Static(id="run-counts")
         yield Static(id="run-timing")
-        yield FittedTable(COLUMNS, id="run-items")
+        yield FittedTable(run_display.COLUMNS, id="run-items")
         yield Static(id="log-title")
         yield LogTail(id="log")
         yield Static(id="next-step")
@@ -140,16 +130,20 @@ class ProgressScreen(AppScreen):
     def on_mount(self) -> None:
         self.reload()
         self.query_one("#run-items", FittedTable).focus()
-        # A run in another process (a background runner) is followed through the database;
-        # its runner flushes every 0.25 s, so polling as often keeps the lag under half a second.
-        self.set_interval(min(self.bt.poll_interval, 0.25), self._poll)
+        # A run in another process (a background runner) is followed by the app's watcher,
+        # which says every change (`BatchChanged`); the clock ticks the running times on.
+        self.bt.watcher.follow_batch(self, self.batch_id)
         self.set_interval(1.0, self._tick)
         self.set_interval(0.3, self._poll_log)
 
     # -------------------------------------------------------------- data in
 
-    def reload(self) -> None:
-        batch = self.bt.batch(self.batch_id)
+    def on_unmount(self) -> None:
+        self.bt.watcher.forget(self)
+
+    def reload(self, stored: Batch | None = None) -> None:
+        """Show the batch as stored (`stored`: as the watcher just read it)."""
+        batch = stored if stored is not None else self.bt.batch(self.batch_id)
         if batch is None:
             return
         old = self.current
@@ -161,9 +155,10 @@ class ProgressScreen(AppScreen):
         changed = [new.id for new, was in zip(batch.items, old.items, strict=True) if new != was]
         self.show(batch, changed)
 
-    def _poll(self) -> None:
-        if self.bt.store_changed(self):
-            self.reload()
+    @on(BatchChanged)
+    def _changed(self, message: BatchChanged) -> None:
+        if message.batch_id == self.batch_id and not message.snapshot.deleted:
+            self.reload(message.snapshot.batch)
 
     def _tick(self) -> None:
         if self.current is not None and self.current.status is BatchStatus.PROCESSING:
@@ -208,75 +203,18 @@ class ProgressScreen(AppScreen):
     def _render_summary(self) -> None:
         batch = self.current
         assert batch is not None
-        now = self.bt.clock()
-        progress = batch.progress(now)
-        head = Text.assemble(display.status(batch.status))
-        if batch.cancelled and batch.status is not BatchStatus.PROCESSING:
-            head.append(" (cancelled)", style=display.STYLES[batch.status])
-        head.append_text(Text.assemble("  ", display.literal(batch.name, 50)))
-        self.query_one("#run-head", Static).update(head)
+        progress = batch.progress(self.bt.clock())
+        self.query_one("#run-head", Static).update(run_display.head(batch))
         bar = self.query_one("#overall", ProgressBar)
         bar.update(total=100, progress=progress.percent)
-        counts = Text()
-        # PENDING items that wait (for a host slot, or to retry) are counted apart from those
-        # waiting their turn.
-        waiting = progress.waiting + progress.retrying
-        for status in ItemStatus:
-            count = progress.counts[status] - (waiting if status is ItemStatus.PENDING else 0)
-            if count:
-                counts.append_text(
-                    Text(
-                        f"{display.ICONS[status]} {count} {status.value.lower()}  ",
-                        style=display.STYLES[status],
-                    )
-                )
-            if status is ItemStatus.PENDING and waiting:
-                counts.append(f"{display.WAITING_ICON} {waiting} waiting  ", style="cyan")
-        never = progress.never_started
-        note = f"({progress.ran}/{progress.total} finished"
-        note += f", {never} never started)" if never else ")"
-        counts.append(note, style="dim")
-        self.query_one("#run-counts", Static).update(counts)
-        timing = f"elapsed {seconds(progress.elapsed)}"
-        if batch.status is BatchStatus.PROCESSING:
-            timing += f" · ETA {seconds(progress.eta)}"
-        if progress.rate is not None:
-            timing += f" · {progress.rate:.1f} items/min"
-        timing += f" · concurrency {batch.config.concurrency}"
+        self.query_one("#run-counts", Static).update(run_display.counts(progress))
+        timing = run_display.timing(batch, progress)
         if self.filter != "all":
             timing += f" · showing {FILTERS[self.filter]}"
             if not self._visible():
                 timing += f" (none yet; {self.filter[0]} shows all)"
         self.query_one("#run-timing", Static).update(Text(timing))
-        self.query_one("#next-step", Static).update(self._next_step(batch))
-
-    def _next_step(self, batch: Batch) -> Text:
-        progress = batch.progress()
-        if batch.status is BatchStatus.COMPLETE:
-            folder = ""
-            outputs = [item.output_path for item in batch.items if item.output_path]
-            if outputs:
-                folder = str(Path(outputs[0]).parent)
-            return Text.assemble(
-                ("✔ COMPLETE", "bold green"),
-                f" — {progress.total} outputs in ",
-                Text(one_line(folder, 50)),
-            )
-        if allowed("retry", batch.status):  # ended, and not every item succeeded
-            style = "bold yellow" if batch.status is BatchStatus.PARTIAL else "bold red"
-            word = batch.status.value + (" (cancelled)" if batch.cancelled else "")
-            # "the others": what `f` shows and `r` runs again (every one that did not succeed).
-            return Text.assemble(
-                (f"{display.ICONS[batch.status]} {word}", style),
-                f" {progress.succeeded}/{progress.total} ok · f: the {progress.not_succeeded}"
-                " others"
-                " · enter: why · r: retry them",
-            )
-        if batch.status is BatchStatus.PROCESSING:
-            if batch.cancel_requested:
-                return Text("Cancelling: stopping running items …", style="yellow")
-            return Text("Running · c cancel · +/- workers · esc back (the run goes on)")
-        return Text("")
+        self.query_one("#next-step", Static).update(run_display.next_step(batch))
 
     def _visible(self) -> list[BatchItem]:
         assert self.current is not None
@@ -292,18 +230,7 @@ class ProgressScreen(AppScreen):
         return items
 
     def _row(self, item: BatchItem) -> tuple[Text, ...]:
-        now = self.bt.clock()
-        running = item.status is ItemStatus.RUNNING
-        fraction = 1.0 if item.status is ItemStatus.SUCCEEDED else item.progress
-        return (
-            display.item_status(item),
-            Text(str(item.position)),
-            Text(str(item.attempts)),
-            display.bar(fraction, 4) if (running or item.progress) else Text(""),
-            Text(seconds(took) if (took := display.item_seconds(item, now)) else ""),
-            display.literal(item.content),
-            display.item_result(item),
-        )
+        return run_display.item_row(item, self.bt.clock())
 
     def _render_rows(self, *, only_running: bool = False) -> None:
         table = self.query_one("#run-items", FittedTable)
@@ -357,11 +284,11 @@ class ProgressScreen(AppScreen):
     # -------------------------------------------------------------- actions
 
     def action_retry(self) -> None:
-        self.bt.request_start(self.batch_id, retry=True)
+        runs.request_start(self.bt, self.batch_id, retry=True)
 
     def action_cancel(self) -> None:
         if self.current is not None:
-            self.bt.confirm_cancel(self.current)
+            runs.confirm_cancel(self.bt, self.current)
 
     def action_concurrency(self, delta: int) -> None:
         if self.current is None:
@@ -394,16 +321,16 @@ class ProgressScreen(AppScreen):
     def action_rerun_item(self) -> None:
         item = self.selected_item()
         if item is not None and self.current is not None:
-            self.bt.rerun_item(self.current, item)
+            runs.rerun_item(self.bt, self.current, item)
 
     def action_copy_output(self) -> None:
         item = self.selected_item()
         if item is None:
             return
         if item.output_path:
-            self.bt.copy_path(item.output_path, "output")
+            desktop.copy_path(self.app, item.output_path, "output")
         elif item.log_path:
-            self.bt.copy_path(item.log_path, "log")
+            desktop.copy_path(self.app, item.log_path, "log")
         else:
             self.notify("this item has no output or log yet", severity="warning")
 
@@ -418,7 +345,7 @@ class ProgressScreen(AppScreen):
         if not os.path.isdir(folder):
             self.notify(f"no output folder yet ({one_line(folder, 50)})", severity="warning")
             return
-        self.bt.open_folder(folder)
+        desktop.open_folder(self.app, folder)
 
     def action_detail(self) -> None:
         item = self.selected_item()

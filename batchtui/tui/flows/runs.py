@@ -1,0 +1,141 @@
+"""Run flows: start or retry a batch (asking where it runs), run one item again, cancel.
+
+The app never owns a run: a started batch is handed to a detached runner process that
+outlives the app, and the app follows it (`BatchtuiApp.watch_run`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ...core.errors import BatchtuiError
+from ...core.textsafe import one_line
+from .refusals import report, stored_unless_refused
+
+if TYPE_CHECKING:
+    from ...core.models import Batch, BatchItem
+    from ...service.runs import Detached
+    from ..app import BatchtuiApp
+
+
+def request_start(app: BatchtuiApp, batch_id: str, *, retry: bool = False) -> None:
+    """Confirm, then hand the batch to a background runner and follow it here."""
+    batch = stored_unless_refused(app, batch_id, "retry" if retry else "start")
+    if batch is None:
+        return
+
+    def chosen(where: str | None) -> None:
+        if where is not None:  # '' runs here, even when BATCHTUI_CLUSTER names a farm
+            start_background(app, batch_id, retry=retry, cluster=where or "local")
+
+    from ..screens.start_choice import StartScreen
+
+    app.push_screen(StartScreen(batch, retry=retry), chosen)
+
+
+def start_background(
+    app: BatchtuiApp,
+    batch_id: str,
+    *,
+    retry: bool = False,
+    cluster: str | None = None,
+    only: list[str] | None = None,
+) -> bool:
+    """Hand the batch to a detached runner that outlives the app (its items on the Dask
+    scheduler `cluster`, or here; `only`: exactly these items again); follow it here. A
+    render farm is checked first, off the event loop (that may take seconds): then this
+    returns False and the run follows."""
+    service = app.service
+    if cluster and cluster != "local":
+        app.notify(f"checking the render farm at {one_line(cluster, 50)} …", markup=False)
+
+        def check_and_start() -> None:
+            try:
+                started = service.start_detached(batch_id, retry=retry, cluster=cluster, only=only)
+            except BatchtuiError as exc:
+                app.call_from_thread(report, app, exc)
+            else:
+                app.call_from_thread(_started, app, started, batch_id)
+
+        app.run_worker(check_and_start, thread=True, group="start")
+        return False
+    started = app.safe(service.start_detached, batch_id, retry=retry, cluster=cluster, only=only)
+    if started is None:
+        return False
+    _started(app, started, batch_id)
+    return True
+
+
+def rerun_item(app: BatchtuiApp, batch: Batch, item: BatchItem) -> None:
+    """Confirm, then run one item again on purpose (a succeeded one too) in a runner."""
+    from ..screens.dialogs import ConfirmScreen
+
+    stored = stored_unless_refused(app, batch.id, "rerun")  # `batch`: maybe a poll behind
+    if stored is None:
+        return
+    batch = stored
+    replaced = "its output is replaced once the new render succeeds" if item.output_path else ""
+    where = batch.runner.cluster if batch.runner and batch.runner.cluster else "local"
+
+    def answered(yes: bool | None) -> None:
+        if yes:
+            start_background(app, batch.id, retry=True, cluster=where, only=[item.id])
+
+    app.push_screen(
+        ConfirmScreen(
+            f"Run item {item.position} again?",
+            f"{one_line(item.content, 60)}\nA new render in a runner process"
+            + (f"; {replaced}." if replaced else ".")
+            + " The other items keep what they have.",
+            yes="Run again",
+            no="Not now",
+        ),
+        answered,
+    )
+
+
+def confirm_cancel(app: BatchtuiApp, batch: Batch) -> None:
+    """Ask, then cancel the batch (`batch` may be a screen's out-of-date copy: what is
+    asked and refused is decided by the batch as stored now)."""
+    from ..screens.dialogs import ConfirmScreen
+
+    stored = stored_unless_refused(app, batch.id, "cancel")
+    if stored is None:
+        return
+    batch = stored
+
+    def answered(yes: bool | None) -> None:
+        if yes:
+            app.safe(app.service.cancel, batch.id)
+
+    app.push_screen(
+        ConfirmScreen(
+            f"Cancel '{one_line(batch.name, 40)}'?",
+            "Running items are stopped; waiting ones will not start. "
+            "Retry later runs only what did not succeed.",
+            yes="Cancel batch",
+            no="Keep running",
+        ),
+        answered,
+    )
+
+
+def _started(app: BatchtuiApp, started: Detached, batch_id: str) -> None:
+    app.started_here.add(started.batch.id)
+    app.watch_run(started.batch)
+    where = started.batch.runner.cluster if started.batch.runner else None
+    farm = f" (items on {where})" if where else ""
+    app.notify(
+        f"{one_line(started.batch.name, 40)} runs in its own process (pid {started.pid})"
+        f"{farm}; it goes on if you quit.",
+        markup=False,
+    )
+    show_progress_instead_of_editor(app, batch_id)
+
+
+def show_progress_instead_of_editor(app: BatchtuiApp, batch_id: str) -> None:
+    """Open live progress; an editor of that batch underneath is closed first."""
+    from ..screens.item_editor import ItemEditorScreen
+
+    if isinstance(app.screen, ItemEditorScreen) and app.screen.batch_id == batch_id:
+        app.pop_screen()
+    app.open_progress(batch_id)
