@@ -196,6 +196,7 @@ def kill_runner_when_items_run(db_path: Path, batch_id: str, tmp_path: Path) -> 
     return recorded_pids(tmp_path)
 
 
+@pytest.mark.slow
 def test_a_runner_killed_under_serve_ends_progress_and_events_within_seconds(
     db_path, make_script, tmp_path
 ):
@@ -238,6 +239,7 @@ def test_a_runner_killed_under_serve_ends_progress_and_events_within_seconds(
     wait_for(lambda: not any(pid_alive(pid) for pid in pids), limit=NOTICED)
 
 
+@pytest.mark.slow
 def test_attach_says_the_runner_stopped_when_it_is_killed(db_path, make_script, tmp_path):
     service = BatchService(Repository(db_path))
     batch_id = stuck_batch(service, make_script, tmp_path)
@@ -261,6 +263,7 @@ def test_attach_says_the_runner_stopped_when_it_is_killed(db_path, make_script, 
 
 
 @pytest.mark.anyio
+@pytest.mark.slow
 async def test_the_tui_progress_screen_shows_a_killed_runners_batch_ended(
     db_path, make_script, tmp_path, monkeypatch
 ):

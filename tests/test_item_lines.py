@@ -123,6 +123,7 @@ def test_jsonl_lines_end_where_item_lines_end(tmp_path: Path, run_cli, db_path: 
 
 
 @pytest.mark.anyio
+@pytest.mark.slow
 async def test_the_tui_import_and_a_paste_give_the_same_items(
     db_path: Path, items_file: Path
 ) -> None:

@@ -114,6 +114,7 @@ async def test_a_bug_while_saving_is_not_shown_as_not_saved_it_reaches_the_app(
     assert not any("Not saved" in panel for panel in panels)
 
 
+@pytest.mark.slow
 async def test_the_name_box_holds_no_longer_a_name_than_a_batch_may_have(db_path):
     service = BatchService(Repository(db_path))
     service.create("Form")

@@ -1,0 +1,80 @@
+"""A batch: one config, its items, one lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import cast
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .. import limits
+from ..run import Progress
+from ..run import progress as run_progress
+from ..states import BatchStatus, check_batch_transition
+from .clock import utcnow
+from .config import BatchConfig
+from .item import BatchItem
+from .moves import _checked_move
+from .runner import RunnerInfo
+
+
+class Batch(BaseModel):
+    """A named series: one config, up to `config.max_items` items, one lifecycle."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    name: str = Field(min_length=1, max_length=limits.MAX_NAME_CHARS)
+    status: BatchStatus = BatchStatus.DRAFT
+    config: BatchConfig
+    items: list[BatchItem] = Field(default_factory=list)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    locked_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    config_hash: str | None = None
+    runner: RunnerInfo | None = None
+    cancel_requested: bool = False
+    cancelled: bool | None = None
+    """True when the last run ended because it was cancelled (None otherwise): a FAILED batch
+    that was cancelled says so."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "status":  # every status change goes through the table
+            value = _checked_move(
+                self.status, BatchStatus(cast(str, value)), check_batch_transition
+            )
+        super().__setattr__(name, value)
+
+    def move_to(self, status: BatchStatus) -> None:
+        """Change status (a no-op when unchanged); `TransitionError` if the table forbids it."""
+        self.status = status
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, object]]:
+        # A summary, not 10,000 items: asyncio formats the run's result (this) into a
+        # message when the run's event loop shuts down on Python 3.11, and that cost ~10 ms
+        # per 1,000 items; debuggers and error messages want the short form too.
+        yield "id", self.id
+        yield "name", self.name
+        yield "status", self.status
+        yield "items", len(self.items)
+
+    @model_validator(mode="after")
+    def _positions(self) -> Batch:
+        for index, item in enumerate(self.items, start=1):
+            item.position = index
+        return self
+
+    def item(self, item_id: str) -> BatchItem:
+        """The item with this exact id (KeyError if none)."""
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        raise KeyError(item_id)
+
+    def progress(self, now: datetime | None = None) -> Progress:
+        """Counts, phases, percent, elapsed, rate and ETA for the current (or last) run (the
+        fold's `progress`, at `now` or the current time)."""
+        return run_progress(self, now or utcnow())

@@ -1,0 +1,226 @@
+"""A batch's config: the one set of settings every item is generated with, and its checks."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import os
+import re
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from .. import limits
+from ..failures import RETRY_ON
+from ..platforms import DEFAULT_PLATFORM, PLATFORMS, Platform
+
+ValidateMode = Literal["auto", "video", "nonempty", "exists"]
+if TYPE_CHECKING:
+    RetryOn = str
+else:  # the words derived from the failure kinds, checked (and reported) as a Literal's
+    RetryOn = Literal[RETRY_ON]
+VIDEO_EXTENSIONS = frozenset({"mp4", "mov", "mkv", "webm", "m4v", "avi"})
+
+
+_HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+
+
+@functools.lru_cache(maxsize=64)
+def _check_colour(value: str) -> str:
+    if _HEX_COLOUR.fullmatch(value):  # the common case, without loading Pillow to read a batch
+        return value
+    from PIL import ImageColor
+
+    try:
+        ImageColor.getrgb(value)
+    except ValueError:
+        raise ValueError(
+            f"'{value}' is not a colour (use a name like 'navy' or '#rrggbb')"
+        ) from None
+    return value
+
+
+def _utf8(value: str, what: str, hint: str = "") -> str:
+    # A file name (or argument) with bytes that are not UTF-8 arrives with surrogate escapes:
+    # JSON cannot store it, so it is refused here with a message instead of at the write.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise ValueError(f"{what} '{shown}' is not valid UTF-8{hint}") from None
+    return value
+
+
+class BatchConfig(BaseModel):
+    """The one config every item of a batch is generated with; frozen (and hashed) at lock."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    platform: str = DEFAULT_PLATFORM
+    generator: str = "titlecard"
+    command: str | None = Field(default=None, description="argv template for the command generator")
+    output_ext: str = Field(default="mp4", pattern=limits.OUTPUT_EXT_PATTERN)
+    duration: float = Field(default=5.0, gt=0, le=limits.MAX_DURATION)
+    fps: int = Field(default=30, ge=1, le=limits.MAX_FPS)
+    style: str | None = Field(
+        default=None,
+        description="the titlecard's look: a style preset (night, sunrise, paper, ocean, mono)",
+    )
+    background: str | None = Field(
+        default=None, description="a solid background colour instead of the style's gradient"
+    )
+    text_color: str | None = Field(
+        default=None, description="the text colour (default: the style's)"
+    )
+    concurrency: int = Field(default=3, ge=limits.MIN_CONCURRENCY, le=limits.MAX_CONCURRENCY)
+    max_items: int = Field(default=10, ge=1, le=limits.LARGEST_MAX_ITEMS)
+    timeout: float = Field(default=600.0, gt=0, le=limits.MAX_TIMEOUT)
+    output_dir: str = Field(default_factory=lambda: default_output_dir())
+    workdir: str = Field(default_factory=os.getcwd, validate_default=True)
+    validate_output: ValidateMode = "auto"
+    retries: int = Field(
+        default=0, ge=0, le=limits.MAX_RETRIES, description="automatic retries per item"
+    )
+    backoff: float = Field(
+        default=5.0,
+        ge=0,
+        le=limits.MAX_BACKOFF,
+        description="seconds before the first retry (then doubled)",
+    )
+    backoff_max: float = Field(default=300.0, ge=0, le=limits.LARGEST_BACKOFF_MAX)
+    retry_on: list[RetryOn] = Field(
+        default_factory=list, description="failures worth a retry (empty: any)"
+    )
+    max_failures: str | None = Field(
+        default=None,
+        pattern=limits.MAX_FAILURES_PATTERN,
+        description="stop starting items once this many (N, or N% of the run) failed for good",
+    )
+    canary: bool = Field(default=False, description="run the first item alone first")
+
+    @field_validator("retry_on")
+    @classmethod
+    def _unique_retry_on(cls, value: list[str]) -> list[str]:
+        return sorted(set(value), key=RETRY_ON.index)
+
+    @field_validator("max_failures")
+    @classmethod
+    def _percent(cls, value: str | None) -> str | None:
+        if value is not None and value.endswith("%") and int(value[:-1]) > 100:
+            raise ValueError("a percentage of at most 100%")
+        return value
+
+    def failure_limit(self, items: int) -> int | None:
+        """How many items of a run of `items` may fail for good before no new one starts."""
+        if self.max_failures is None:
+            return None
+        if self.max_failures.endswith("%"):
+            return max(1, math.ceil(items * int(self.max_failures[:-1]) / 100))
+        return int(self.max_failures)
+
+    def retry_delay(self, retry: int, jitter: float) -> float:
+        """Seconds before retry number `retry` (1-based): the backoff doubled each time, up
+        to 25% longer by `jitter` (0..1) so retries of many items spread out, at most
+        `backoff_max`."""
+        base = self.backoff * 2 ** (retry - 1)
+        return min(self.backoff_max, base * (1 + 0.25 * jitter))
+
+    @field_validator("platform")
+    @classmethod
+    def _known_platform(cls, value: str) -> str:
+        if value not in PLATFORMS:
+            raise ValueError(f"unknown platform '{value}' (known: {', '.join(PLATFORMS)})")
+        return value
+
+    @field_validator("background", "text_color")
+    @classmethod
+    def _colour(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():  # '' clears an override: the style decides
+            return None
+        return _check_colour(value)
+
+    @field_validator("style")
+    @classmethod
+    def _known_style(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from ..styles import STYLES
+
+        if value not in STYLES:
+            raise ValueError(f"unknown style '{value}' (known: {', '.join(STYLES)})")
+        return value
+
+    @field_validator("output_dir", "workdir")
+    @classmethod
+    def _absolute(cls, value: str, info: ValidationInfo) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        hint = (
+            " (pass --workdir, or run from another folder)" if info.field_name == "workdir" else ""
+        )
+        _utf8(value, "folder", hint)
+        return os.path.abspath(os.path.expanduser(value))
+
+    @field_validator("command")
+    @classmethod
+    def _utf8_command(cls, value: str | None) -> str | None:
+        return value if value is None else _utf8(value, "command")
+
+    @field_validator("output_ext")
+    @classmethod
+    def _lower_ext(cls, value: str) -> str:
+        return value.lower()
+
+    @property
+    def preset(self) -> Platform:
+        """The platform preset this config targets."""
+        return PLATFORMS[self.platform]
+
+    @property
+    def width(self) -> int:
+        return self.preset.width
+
+    @property
+    def height(self) -> int:
+        return self.preset.height
+
+    def expects_video(self, ext: str | None = None) -> bool:
+        """Whether an output with extension `ext` (default: the configured one) is probed for
+        resolution and duration."""
+        if self.validate_output == "auto":
+            return (ext or self.output_ext).lower().lstrip(".") in VIDEO_EXTENSIONS
+        return self.validate_output == "video"
+
+    def render_fields(self) -> dict[str, object]:
+        """The settings that decide what an output looks like (what the lock hash covers)."""
+        return {
+            "platform": self.platform,
+            "width": self.width,
+            "height": self.height,
+            "generator": self.generator,
+            "command": self.command,
+            "output_ext": self.output_ext,
+            "duration": self.duration,
+            "fps": self.fps,
+            "background": self.background,
+            "text_color": self.text_color,
+            "validate_output": self.validate_output,
+        } | ({"style": self.style} if self.style is not None else {})
+        # (`style` is new: a config without one hashes as it did before it existed.)
+
+    def fingerprint(self) -> str:
+        """A short stable hash of the render settings: equal hashes, identically made outputs."""
+        blob = json.dumps(self.render_fields(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def default_output_dir() -> str:
+    """Where outputs go unless a batch says otherwise (`BATCHTUI_OUTPUT` overrides)."""
+    env = os.environ.get("BATCHTUI_OUTPUT")
+    if env:
+        return os.path.abspath(os.path.expanduser(env))
+    import platformdirs
+
+    return os.path.join(platformdirs.user_videos_dir(), "batchtui")

@@ -1,0 +1,118 @@
+"""A batch's item and the record of its attempts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import cast
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..states import ItemStatus, check_item_transition
+from .clock import utcnow
+from .moves import _checked_move
+
+
+class AttemptRecord(BaseModel):
+    """One ended attempt of an item, as its history keeps it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    attempt: int
+    status: ItemStatus
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    worker: str | None = None
+    host: str | None = None
+    log_path: str | None = None
+
+
+HISTORY_KEPT = 50
+"""Attempts an item's history keeps (the newest): enough to see a pattern, bounded in size."""
+
+
+class BatchItem(BaseModel):
+    """One prompt/topic of a batch and everything known about generating it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    position: int = Field(ge=1)
+    content: str
+    status: ItemStatus = ItemStatus.PENDING
+    job_ref: str | None = None
+    output_path: str | None = None
+    error: str | None = None
+    attempts: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    progress: float = Field(default=0.0, ge=0.0, le=1.0)
+    log_path: str | None = None
+    waiting: str | None = None
+    """What a PENDING item whose turn has come waits for (a host slot), if anything."""
+    worker: str | None = None
+    """The Dask worker that ran the last attempt (None for a run on the runner's own host)."""
+    host: str | None = None
+    """The host that ran the last attempt."""
+    retry_at: datetime | None = None
+    """When this item's next automatic retry starts (stored, so a crash does not lose it)."""
+    retries_used: int | None = None
+    """Automatic retries this item has had in its current run (None: none; stored only when
+    there were some, like every field here: 10,000 items stay small)."""
+    rerender: bool | None = None
+    """True once the user asked for this item again on purpose (`retry --item`, even after it
+    succeeded): its next attempts render anew instead of taking over an earlier output."""
+    history: list[AttemptRecord] | None = None
+    """Its earlier attempts, oldest first (the newest `HISTORY_KEPT`; None: none). The last
+    attempt is the item's own fields: `attempt_history()` has them all. (A record per item
+    that ran once cost a model and its serialisation per item: 1,000 no-ops ran 25% slower.)"""
+
+    def last_attempt(self) -> AttemptRecord | None:
+        """The latest attempt, from the item's own fields (None if it never ran)."""
+        if not self.attempts or self.started_at is None:
+            return None
+        status = ItemStatus.FAILED if self.retry_at is not None else self.status
+        return AttemptRecord(
+            attempt=self.attempts,
+            status=status,
+            started_at=self.started_at,
+            finished_at=self.finished_at if self.status is not ItemStatus.RUNNING else None,
+            error=self.error,
+            worker=self.worker,
+            host=self.host,
+            log_path=self.log_path,
+        )
+
+    def attempt_history(self) -> list[AttemptRecord]:
+        """Every attempt, oldest first: the stored earlier ones and the latest."""
+        history = list(self.history or [])
+        last = self.last_attempt()
+        if last is not None and (not history or history[-1].attempt != last.attempt):
+            history.append(last)
+        return history
+
+    def close_attempt(self) -> None:
+        """Move the latest attempt into the history: another one is about to start."""
+        last = self.last_attempt()
+        if last is None:
+            return
+        if self.history and self.history[-1].attempt == last.attempt:
+            return
+        self.history = [*(self.history or []), last][-HISTORY_KEPT:]
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "status":  # every status change goes through the table
+            value = _checked_move(self.status, ItemStatus(cast(str, value)), check_item_transition)
+        super().__setattr__(name, value)
+
+    def move_to(self, status: ItemStatus) -> None:
+        """Change status (a no-op when unchanged); `TransitionError` if the table forbids it."""
+        self.status = status
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """How long the last attempt ran (so far, when still running)."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at or utcnow()
+        return max(0.0, (end - self.started_at).total_seconds())
