@@ -8,20 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from ..core.errors import ValidationError
 from ..service import BatchService, open_service
-from .edit_verbs import EditVerbs
+from .commands import BY_NAME
+from .context import Context
 from .parser import build_parser
-from .read_verbs import ReadVerbs
 from .reporting import reported
-from .run_verbs import RunVerbs
-from .serve_verb import ServeVerb
-from .template_verbs import TemplateVerbs
-from .web_verb import WebVerb
-
-
-class Cli(EditVerbs, ReadVerbs, RunVerbs, ServeVerb, TemplateVerbs, WebVerb):
-    """One invocation of `batchtui VERB`: each verb is a `do_<verb>` method."""
 
 
 def main(
@@ -31,18 +22,14 @@ def main(
     """Run one command line; its exit code. `open_ui` opens the terminal UI (for `batchtui`
     alone or `batchtui tui`): the entry point passes it, so the UI's process-wide set-up
     stays there."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser(lazy=True).parse_args(argv)
+    command = BY_NAME[args.verb or "tui"].command()
 
     def execute() -> int:
         service = open_service(args.db)
-        if args.verb in (None, "tui"):
-            if open_ui is None:
-                raise ValidationError("the terminal UI opens with: batchtui (or batchtui tui)")
-            return open_ui(service)
-        if args.verb != "_runner":  # the runner is handed a batch recorded as its own
+        if command.recovers_orphans:
             service.recover_orphans()
-        handler = getattr(Cli(args, service), f"do_{args.verb.replace('-', '_')}")
-        return handler()
+        ctx = Context(service, json=getattr(args, "json", False), open_ui=open_ui)
+        return command.handle(args, ctx)
 
     return reported(execute)

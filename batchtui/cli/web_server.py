@@ -29,7 +29,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from textual_serve.server import Server
 
-from .serve_verb import _is_loopback
+from .listening import is_loopback
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -67,7 +67,7 @@ def _names_loopback(request: web.Request) -> bool:
         name = request.url.host
     except ValueError:  # not even a host name
         return False
-    return name is not None and _is_loopback(name)
+    return name is not None and is_loopback(name)
 
 
 def guard(token: str | None, cookie: str) -> Middleware:

@@ -7,14 +7,23 @@ a detached runner), so closing a tab, or stopping this server, never stops a run
 
 from __future__ import annotations
 
+import argparse
 import shlex
 import socket
 import sys
 from urllib.parse import quote
 
-from ..core.errors import EXIT_OK, ValidationError
-from .base import CliBase
-from .serve_verb import _is_loopback, _listen, read_token
+from ...core.errors import EXIT_OK, ValidationError
+from ..context import Context
+from ..listening import (
+    host_option,
+    is_loopback,
+    listen,
+    port_option,
+    read_token,
+    token_file_option,
+)
+from .base import BaseCommand
 
 
 def tab_command(database: str) -> str:
@@ -32,23 +41,31 @@ def shown_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-class WebVerb(CliBase):
-    """The `web` verb."""
+class Web(BaseCommand):
+    arguments = (
+        host_option,
+        port_option(8080),
+        token_file_option(
+            "file holding the token a browser presents once, as "
+            "http://HOST:PORT/?token=... (then a cookie carries it); required unless the host "
+            "is loopback"
+        ),
+    )
 
-    def do_web(self) -> int:
-        host, port = self.args.host, self.args.port
-        token = read_token(self.args.token_file) if self.args.token_file else None
-        if token is None and not _is_loopback(host):
+    def handle(self, args: argparse.Namespace, ctx: Context) -> int:
+        host, port = args.host, args.port
+        token = read_token(args.token_file) if args.token_file else None
+        if token is None and not is_loopback(host):
             raise ValidationError(
                 f"serving the UI on {host} needs --token-file (only loopback may go without "
                 "a token)"
             )
-        self.service.check_readable()
-        from ..core import child_watcher
-        from .web_server import WebServer, serve_forever  # aiohttp loads only for this verb
+        ctx.service.check_readable()
+        from ...core import child_watcher
+        from ..web_server import WebServer, serve_forever  # aiohttp loads only for this verb
 
-        database = str(self.service.database_path.absolute())
-        listener = _listen(host, port)
+        database = str(ctx.service.database_path.absolute())
+        listener = listen(host, port)
         bound = listener.getsockname()[1]
         server = WebServer(tab_command(database), token=token, port=bound)
         url = f"http://{shown_host(host)}:{bound}/"

@@ -1,9 +1,9 @@
-"""What every verb shares: parsed arguments, the service, and how output is written (JSON for
-scripts, plain or rich text for people; never markup, never raw control characters)."""
+"""What every command's handler is given besides its arguments: the service, and how output
+is written (JSON for scripts, plain or rich text for people; never markup, never raw control
+characters)."""
 
 from __future__ import annotations
 
-import argparse
 import functools
 import sys
 from collections.abc import Callable
@@ -11,21 +11,30 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.errors import EXIT_OK
 from ..core.textsafe import inert
-from ..service import BatchService
 from .output import batch_json, console, print_json
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from ..core.models import Batch
+    from ..service import BatchService
 
 
-class CliBase:
-    """One invocation: parsed arguments, the service, and where output goes."""
+class Context:
+    """One invocation: the service on the chosen database, and where output goes."""
 
-    def __init__(self, args: argparse.Namespace, service: BatchService) -> None:
-        self.args = args
+    def __init__(
+        self,
+        service: BatchService,
+        *,
+        json: bool = False,
+        open_ui: Callable[[BatchService], int] | None = None,
+    ) -> None:
         self.service = service
+        self.json = json
+        """Whether the command prints JSON (`--json`) instead of text for people."""
+        self.open_ui = open_ui
+        """How the terminal UI opens (given by the entry point, which owns its set-up)."""
 
     @functools.cached_property
     def out(self) -> Console:
@@ -33,7 +42,8 @@ class CliBase:
         return console()
 
     def emit(self, data: Any, human: Callable[[], None]) -> int:
-        if getattr(self.args, "json", False):
+        """Print `data` as JSON with `--json`, else call `human` to show it; exit code 0."""
+        if self.json:
             print_json(data)
         else:
             human()
@@ -50,6 +60,5 @@ class CliBase:
         self.out.print(Text(text))
 
     def batch_result(self, batch: Batch, message: str) -> int:
+        """A verb's outcome: the batch as JSON, or `message` for people."""
         return self.emit(batch_json(batch), lambda: self.say(message))
-
-    # verbs -------------------------------------------------------------

@@ -1,18 +1,32 @@
-"""`batchtui serve`: the HTTP API on this database, until ctrl+c."""
+"""What `serve` and `web` share: where they listen (`--host`, `--port`, `--token-file`), the
+token, the loopback rule and the listening socket."""
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import socket
-import sys
 from pathlib import Path
 
-from ..core.errors import EXIT_OK, ValidationError
-from .base import CliBase
+from ..core.errors import ValidationError
+from .options import Option, port
+
+host_option = Option("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
 
 
-def _is_loopback(host: str) -> bool:
+def port_option(default: int) -> Option:
+    """`--port`, defaulting to `default`."""
+    return Option(
+        "--port", type=port, default=default, help=f"port (default {default}; 0: any free)"
+    )
+
+
+def token_file_option(text: str) -> Option:
+    """`--token-file`, `text` saying what the token is for."""
+    return Option("--token-file", help=text)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine's loopback (no one else can connect)."""
     if host == "localhost":
         return True
     try:
@@ -33,7 +47,7 @@ def read_token(path: str) -> str:
     return token
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def listen(host: str, port: int) -> socket.socket:
     """A listening TCP socket (bound here, so `--port 0` can say which port it got).
 
     Made with an explicit IPPROTO_TCP: asyncio turns Nagle off (TCP_NODELAY) only on
@@ -54,36 +68,3 @@ def _listen(host: str, port: int) -> socket.socket:
         listener.close()
         raise ValidationError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
     return listener
-
-
-class ServeVerb(CliBase):
-    """The `serve` verb."""
-
-    def do_serve(self) -> int:
-        host, port = self.args.host, self.args.port
-        token = read_token(self.args.token_file) if self.args.token_file else None
-        if token is None and not _is_loopback(host):
-            raise ValidationError(
-                f"serving on {host} needs --token-file (only loopback may go without a token)"
-            )
-        self.service.check_readable()
-        import uvicorn
-
-        from ..api.app import create_app
-
-        app = create_app(self.service, token=token)
-        listener = _listen(host, port)
-        bound = listener.getsockname()[1]
-        shown = f"[{host}]" if ":" in host else host
-        print(
-            f"batchtui API on http://{shown}:{bound}/v1/batch/ (docs: /docs) — database "
-            f"{self.service.database_path}{'; token required' if token else ''}; ctrl+c stops "
-            "the server, never a run",
-            flush=True,
-        )
-        config = uvicorn.Config(app, log_level="warning", access_log=False)
-        server = uvicorn.Server(config)
-        with contextlib.suppress(KeyboardInterrupt):  # ctrl+c: uvicorn has shut down
-            server.run(sockets=[listener])
-        sys.stdout.flush()
-        return EXIT_OK

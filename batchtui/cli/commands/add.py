@@ -1,0 +1,58 @@
+"""`batchtui add ID`: items from arguments, a text file (or stdin), or a CSV / JSON Lines
+table."""
+
+from __future__ import annotations
+
+import argparse
+
+from ...core.errors import ValidationError
+from ...core.item_lines import read_item_lines
+from ..context import Context
+from ..options import Option, batch_ref, json_option
+from ..output import item_json
+from .base import BaseCommand
+
+
+class Add(BaseCommand):
+    arguments = (
+        batch_ref,
+        json_option,
+        Option("contents", metavar="CONTENT", nargs="*"),
+        Option("--file", "-f", help="read items from a file, one per line ('-' = stdin)"),
+        Option("--csv", metavar="FILE", help="one item per row of a CSV file (header row)"),
+        Option("--jsonl", metavar="FILE", help="one item per line of a JSON Lines file"),
+        Option(
+            "--pattern",
+            help="each row's item, its columns as placeholders: '{question}' (with "
+            "--csv/--jsonl; default: the first column)",
+        ),
+    )
+
+    def handle(self, args: argparse.Namespace, ctx: Context) -> int:
+        table = args.csv or args.jsonl
+        if args.csv and args.jsonl:
+            raise ValidationError("give --csv or --jsonl, not both")
+        if table:
+            if args.contents or args.file:
+                raise ValidationError("give items as arguments, --file, or a table, not both")
+            kind = "jsonl" if args.jsonl else "csv"
+            items = ctx.service.add_rows(args.id, table, args.pattern, kind=kind)
+        else:
+            if args.pattern:
+                raise ValidationError("--pattern goes with --csv or --jsonl")
+            contents = list(args.contents)
+            if contents == ["-"] and not args.file:  # `add ID -`: the lines of stdin
+                contents = read_item_lines("-")
+            elif args.file:
+                contents += read_item_lines(args.file)
+            if not contents:
+                raise ValidationError("nothing to add: give CONTENT arguments, --file or --csv")
+            items = ctx.service.add_items(args.id, contents)
+        batch = ctx.service.get(args.id)
+        return ctx.emit(
+            [item_json(item) for item in items],
+            lambda: ctx.say(
+                f"added {len(items)} item{'s' * (len(items) != 1)} to '{batch.name}' "
+                f"({len(batch.items)}/{batch.config.max_items})"
+            ),
+        )

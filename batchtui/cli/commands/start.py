@@ -1,0 +1,77 @@
+"""`batchtui start|retry|resume ID`: run a batch here with live progress, or hand it to a
+detached runner (`--detach`). The three share their options and their handling."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import ClassVar
+
+from ..context import Context
+from ..options import Argument, Option, batch_ref, json_option
+from ..output import batch_json
+from ..running import run_here
+from .base import BaseCommand
+
+detach_option = Option(
+    "--detach",
+    "-d",
+    action="store_true",
+    help="run in the background, surviving this terminal (watch: attach)",
+)
+cluster_option = Option(
+    "--cluster",
+    metavar="ADDR",
+    help="run the items on the Dask scheduler at ADDR (tcp://HOST:8786; default: "
+    "$BATCHTUI_CLUSTER; 'local': on this host) — needs batchtui[cluster]",
+)
+items_option = Option(
+    "--item",
+    "-i",
+    action="append",
+    metavar="ITEM",
+    dest="items",
+    help="run exactly this item again (a position or an item id; repeatable), "
+    "even one that succeeded: a new render replaces its output",
+)
+
+
+class Start(BaseCommand):
+    """`start`: every item of a LOCKED batch."""
+
+    arguments: ClassVar[Sequence[Argument]] = (
+        batch_ref,
+        json_option,
+        detach_option,
+        cluster_option,
+    )
+    retry = False
+    """Whether only the items that did not succeed (or the `--item`s named) run."""
+
+    def handle(self, args: argparse.Namespace, ctx: Context) -> int:
+        cluster = args.cluster
+        only = getattr(args, "items", None)
+        if args.detach:
+            started = ctx.service.start_detached(
+                args.id, retry=self.retry, cluster=cluster, only=only
+            )
+            batch = started.batch
+            return ctx.emit(
+                {**batch_json(batch), "runner_pid": started.pid, "log": str(started.log_path)},
+                lambda: ctx.say(
+                    f"started '{batch.name}' in the background (pid {started.pid}); it keeps "
+                    f"running if you close this terminal.\n"
+                    f"  watch: batchtui attach {batch.id}   (or open it in batchtui)\n"
+                    f"  stop:  batchtui cancel {batch.id}\n"
+                    f"  log:   {started.log_path}"
+                ),
+            )
+        batch = ctx.service.begin(args.id, retry=self.retry, cluster=cluster, only=only)
+        return run_here(ctx, batch.id, begun=batch)
+
+
+class Retry(Start):
+    """`retry` and `resume`: the items that did not succeed, or the `--item`s named."""
+
+    arguments = (*Start.arguments, items_option)
+    retry = True

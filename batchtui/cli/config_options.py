@@ -1,0 +1,116 @@
+"""The config flags `create` and `config` both take (two option groups), and the config fields
+a command line gives."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..core.failures import describe_retry_words
+from ..core.limits import CONCURRENCY_RULE
+from ..core.platforms import PLATFORMS
+from .options import ArgumentGroup, Option, count, number, whole_number
+
+
+def retry_kinds(text: str) -> list[str]:
+    """`--retry-on`: failure kinds, comma-separated ('any': every kind, the empty list)."""
+    kinds = [part.strip().lower() for part in text.split(",") if part.strip()]
+    return [] if kinds == ["any"] else kinds
+
+
+config_group = ArgumentGroup(
+    "config",
+    [
+        Option("--platform", choices=sorted(PLATFORMS), help="preset: size and max length"),
+        # Named, not imported: the generators load pydantic (~60 ms), and listing plugins
+        # reads every installed package's metadata; `batchtui generators` lists them all.
+        Option(
+            "--generator",
+            help="how items are made: titlecard (default), command, or a plugin "
+            "(see: batchtui generators)",
+        ),
+        Option(
+            "--command",
+            help="argv template for the command generator, e.g. "
+            "'python render.py --text {content} --out {output}' (never run through a shell)",
+        ),
+        Option("--duration", type=number, help="seconds per video (default 5)"),
+        Option("--fps", type=whole_number, help="frames per second (default 30)"),
+        Option(
+            "--concurrency",
+            type=whole_number,
+            help=f"items at once, {CONCURRENCY_RULE} (default 3)",
+        ),
+        Option("--max-items", type=whole_number, help="item limit (default 10)"),
+        Option("--timeout", type=number, help="seconds per item before it fails"),
+        Option("--output", dest="output_dir", help="output folder"),
+        Option("--workdir", help="folder the command runs in (default: here)"),
+        Option("--ext", dest="output_ext", help="output file extension (default mp4)"),
+        Option(
+            "--style",
+            help="the titlecard's look: night (default), sunrise, paper, ocean or mono "
+            "(see: batchtui styles)",
+        ),
+        Option(
+            "--background",
+            help="a solid card background instead of the style's gradient (name or #rrggbb; "
+            "'' clears it)",
+        ),
+        Option("--text-color", help="card text colour (default: the style's; '' clears)"),
+        Option(
+            "--validate",
+            dest="validate_output",
+            choices=["auto", "video", "nonempty", "exists"],
+            help="how outputs are checked (auto: probe video files, else non-empty)",
+        ),
+    ],
+)
+"""What a batch makes, and how: the fields of its config."""
+
+retries_group = ArgumentGroup(
+    "retries and stopping early",
+    [
+        Option("--retries", type=count, help="retry a failed item up to N times (default 0)"),
+        Option(
+            "--backoff",
+            type=number,
+            help="seconds before the first retry, doubled each time (5)",
+        ),
+        Option("--backoff-max", type=number, help="longest wait between retries (300)"),
+        Option(
+            "--retry-on",
+            type=retry_kinds,
+            help=f"retry only these failures, comma-separated: {describe_retry_words()} "
+            "(default: any; 'any' resets)",
+        ),
+        Option(
+            "--max-failures",
+            metavar="N|N%",
+            help="once N items (or N%% of the run) failed for good, start no more: the rest "
+            "are SKIPPED, for retry ('none' resets)",
+        ),
+        Option(
+            "--canary",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="run the first item alone; the others start only if it succeeds",
+        ),
+    ],
+)
+"""When a failed item runs again, and when a run stops starting items."""
+
+CONFIG_OPTIONS = (config_group, retries_group)
+"""The config flags, in the order `--help` shows them."""
+
+_CONFIG_KEYS = tuple(option.dest for group in CONFIG_OPTIONS for option in group.options)
+"""The config fields the flags set (each flag's destination is the field's name)."""
+
+
+def config_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The config fields the command line set (the flags it did not give are left out)."""
+    fields = {
+        key: getattr(args, key) for key in _CONFIG_KEYS if getattr(args, key, None) is not None
+    }
+    if str(fields.get("max_failures", "")).lower() == "none":
+        fields["max_failures"] = None
+    return fields
