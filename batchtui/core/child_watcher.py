@@ -4,8 +4,8 @@ asyncio's default child watcher on 3.11 (ThreadedChildWatcher) starts a thread p
 wait for it, which costs more than a short command itself. Python 3.12 watches every child
 with a pidfd on whatever loop is running; `install()` gives 3.11 the same watcher. It is a
 process-wide setting (the event loop policy's), so the entry point of a process that starts
-asyncio subprocesses installs it (`web`: a TUI per browser tab; a runner needs none: its loop
-is uvloop, which watches its own children); library code never does. Where pidfds do not
+asyncio subprocesses installs it (`web`: a TUI per browser tab; a runner); library code never
+does. Where pidfds do not
 exist (another OS, Linux < 5.3), and on 3.12+, nothing changes.
 
 The watcher attaches to no loop: each child is watched by the loop that started it, so it
