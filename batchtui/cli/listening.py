@@ -47,6 +47,17 @@ def read_token(path: str) -> str:
     return token
 
 
+def token_for(host: str, token_file: str | None, serving: str) -> str | None:
+    """The token from `token_file` (None without one); ValidationError when `host` is not
+    loopback and there is no token (`serving` says what, e.g. "serving the UI")."""
+    token = read_token(token_file) if token_file else None
+    if token is None and not is_loopback(host):
+        raise ValidationError(
+            f"{serving} on {host} needs --token-file (only loopback may go without a token)"
+        )
+    return token
+
+
 def listen(host: str, port: int) -> socket.socket:
     """A listening TCP socket (bound here, so `--port 0` can say which port it got).
 

@@ -6,15 +6,14 @@ import argparse
 import contextlib
 import sys
 
-from ...core.errors import EXIT_OK, ValidationError
+from ...core.errors import EXIT_OK
 from ..context import Context
 from ..listening import (
     host_option,
-    is_loopback,
     listen,
     port_option,
-    read_token,
     token_file_option,
+    token_for,
 )
 from .base import BaseCommand
 
@@ -31,11 +30,7 @@ class Serve(BaseCommand):
 
     def handle(self, args: argparse.Namespace, ctx: Context) -> int:
         host, port = args.host, args.port
-        token = read_token(args.token_file) if args.token_file else None
-        if token is None and not is_loopback(host):
-            raise ValidationError(
-                f"serving on {host} needs --token-file (only loopback may go without a token)"
-            )
+        token = token_for(host, args.token_file, "serving")
         ctx.service.check_readable()
         import uvicorn
 

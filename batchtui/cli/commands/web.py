@@ -13,15 +13,14 @@ import socket
 import sys
 from urllib.parse import quote
 
-from ...core.errors import EXIT_OK, ValidationError
+from ...core.errors import EXIT_OK
 from ..context import Context
 from ..listening import (
     host_option,
-    is_loopback,
     listen,
     port_option,
-    read_token,
     token_file_option,
+    token_for,
 )
 from .base import BaseCommand
 
@@ -54,12 +53,7 @@ class Web(BaseCommand):
 
     def handle(self, args: argparse.Namespace, ctx: Context) -> int:
         host, port = args.host, args.port
-        token = read_token(args.token_file) if args.token_file else None
-        if token is None and not is_loopback(host):
-            raise ValidationError(
-                f"serving the UI on {host} needs --token-file (only loopback may go without "
-                "a token)"
-            )
+        token = token_for(host, args.token_file, "serving the UI")
         ctx.service.check_readable()
         from ...core import child_watcher
         from ..web_server import WebServer, serve_forever  # aiohttp loads only for this verb
