@@ -26,13 +26,12 @@ import contextlib
 import errno
 import json
 import os
-import re
 import shutil
 import sys
-import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.slug import slug
 from ..core.states import ItemStatus
 from ..generators.base import Job
 
@@ -46,23 +45,17 @@ LOGS_FOLDER = "logs"
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
-def slugify(text: str, limit: int = 40, fallback: str = "item") -> str:
-    """A file-name-safe ASCII slug: never empty, never '.', '..' or a path."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    slug = slug[:limit].rstrip("-")
-    return slug or fallback
-
-
 def batch_folder(config: BatchConfig, batch_id: str, batch_name: str) -> Path:
     """`<output>/<name-slug>-<short id>`: two batches of one name never share a folder."""
-    return Path(config.output_dir) / f"{slugify(batch_name, fallback='batch')}-{batch_id[:6]}"
+    return Path(config.output_dir) / f"{slug(batch_name) or 'batch'}-{batch_id[:6]}"
 
 
 def output_name(position: int, content: str, max_items: int, ext: str) -> str:
-    """`NN-<content-slug>.<ext>` with NN zero-padded to the batch's capacity."""
+    """`NN-<content-slug>.<ext>` with NN zero-padded to the batch's capacity; `NN.<ext>` when
+    the content has no letter or digit to name it by (emoji only, say)."""
     width = max(2, len(str(max_items)))
-    return f"{position:0{width}d}-{slugify(content)}.{ext}"
+    words = slug(content)
+    return f"{position:0{width}d}-{words}.{ext}" if words else f"{position:0{width}d}.{ext}"
 
 
 def part_name(final_name: str, attempt: int) -> str:
