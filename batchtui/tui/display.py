@@ -15,26 +15,10 @@ from rich.text import Text
 from ..core.states import BatchStatus, ItemStatus, Phase, phase
 from ..core.symbols import ICONS, RETRY_ICON, WAITING_ICON
 from ..core.textsafe import one_line
+from .palette import ERROR, NOTE, RETRY, STYLES, WAITING
 
 if TYPE_CHECKING:
     from ..core.models import BatchItem
-
-# Colour is only a help: the icon and the word carry the meaning (16-colour safe names).
-STYLES: dict[str, str] = {
-    BatchStatus.DRAFT: "",
-    BatchStatus.LOCKED: "cyan",
-    BatchStatus.PROCESSING: "bold yellow",
-    BatchStatus.COMPLETE: "green",
-    BatchStatus.PARTIAL: "yellow",
-    BatchStatus.FAILED: "red",
-    ItemStatus.PENDING: "",
-    ItemStatus.RUNNING: "bold yellow",
-    ItemStatus.SUCCEEDED: "green",
-    ItemStatus.FAILED: "red",
-    ItemStatus.CANCELLED: "magenta",
-    ItemStatus.INTERRUPTED: "magenta",
-    ItemStatus.SKIPPED: "yellow",
-}
 
 
 def status(value: BatchStatus | ItemStatus) -> Text:
@@ -47,9 +31,9 @@ def item_status(item: BatchItem) -> Text:
     waiting to be tried again RETRY."""
     waits = phase(item)
     if waits is Phase.RETRYING:
-        return Text(f"{RETRY_ICON} RETRY", style="yellow")
+        return Text(f"{RETRY_ICON} RETRY", style=STYLES[RETRY])
     if waits is Phase.WAITING:
-        return Text(f"{WAITING_ICON} WAITING", style="cyan")
+        return Text(f"{WAITING_ICON} WAITING", style=STYLES[WAITING])
     return status(item.status)
 
 
@@ -94,10 +78,10 @@ def item_result(item: BatchItem, limit: int | None = None) -> Text:
     if phase(item) in (Phase.WAITING, Phase.RETRYING):
         waits_for = item.waiting or ""
         if item.retry_at is not None and item.error:
-            return Text(one_line(f"{waits_for}, after: {item.error}", limit), style="yellow")
-        return Text(one_line(waits_for, limit), style="dim")
+            return Text(one_line(f"{waits_for}, after: {item.error}", limit), style=STYLES[RETRY])
+        return Text(one_line(waits_for, limit), style=STYLES[NOTE])
     if item.error:
-        return Text(one_line(item.error, limit), style="red")
+        return Text(one_line(item.error, limit), style=STYLES[ERROR])
     if item.output_path:
         return Text(one_line(os.path.basename(item.output_path), limit))
     return Text("")
