@@ -62,3 +62,14 @@ async def test_a_batch_name_no_font_draws_fails_the_card_too(service, titlecard_
     batch = await service.start(batch.id)
     assert batch.items[0].status is ItemStatus.FAILED
     assert batch.items[0].error == "no installed font draws 宇, 宙 (install fonts-noto-cjk)"
+
+
+def test_a_font_has_what_its_cmap_maps_and_what_it_draws():
+    from batchtui.generators.card.fonts import Face
+
+    path = latin_only().sans[0]
+    by_cmap, by_drawing = Face(path), Face(path)
+    by_drawing._cmap_read = True  # no cmap: asked by drawing, as Pillow's bundled font is
+    for char in "Aé€ΩЖ→☀✨宇の🚀\U0010fffd":
+        assert by_cmap.has(char) == by_drawing.has(char), char
+    assert by_cmap.has("A") and by_cmap.has("☀") and not by_cmap.has("宇")

@@ -22,7 +22,7 @@ check), `fonts` (finding and loading them: `Fonts`, built once by the caller and
 `tokens` (a paragraph as words in fonts, measured), `wrapping` (line breaking and fitting),
 `colours`, `drawing` (`draw_card`) and `spec` (`CardSpec`, `Card`).
 
-Pillow is imported by this package: it is imported only when a card is drawn.
+Pillow and fontTools are imported by this package: it is imported only when a card is drawn.
 """
 
 from __future__ import annotations
