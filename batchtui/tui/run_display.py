@@ -56,10 +56,11 @@ def counts(progress: Progress) -> Text:
         if count:
             text.append_text(
                 Text(
-                    f"{display.ICONS[status]} {count} {status.value.lower()}  ",
+                    f"{display.ICONS[status]} {count} {status.value.lower()}",
                     style=display.STYLES[status],
                 )
             )
+            text.append("  ")  # unstyled: a reversed word (FAILED under NO_COLOR) ends with it
         if status is ItemStatus.PENDING and waiting:
             text.append(f"{display.WAITING_ICON} {waiting} waiting  ", style=STYLES[WAITING])
     never = progress.never_started
