@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from batchtui.core.models import ItemStatus
 from batchtui.core.slug import SLUG_BYTES, slug
@@ -25,8 +28,10 @@ from .test_engine import fake_batch
         ("ＦＵＬＬ　ｗｉｄｔｈ", "full-width"),  # NFKC
         ("🚀 Rocket 🎬", "rocket"),
         ("🚀🎬✨", ""),
-        ("../../etc/passwd", "etcpasswd"),
-        ("a\x00b\x1bc\u202ed", "abcd"),
+        ("../../etc/passwd", "etc-passwd"),
+        ("AC/DC: 1/2", "ac-dc-1-2"),  # as earlier releases named it
+        ("two\tlines\nhere", "two-lines-here"),
+        ("a\x00b\x1bc\u202ed", "abcd"),  # controls and invisible characters go
         ("...hidden", "hidden"),
         ("..", ""),
     ],
@@ -54,6 +59,7 @@ def test_a_long_slug_is_cut_in_bytes_at_a_character_boundary():
         ("مرحبا بالعالم", "04-مرحبا-بالعالم.mp4"),
         ("🚀🎬", "04.mp4"),  # the item number names it, never "item"
         ("../../x\x00y", "04-xy.mp4"),
+        ("Why is space dark?", "04-why-is-space-dark.mp4"),
     ],
 )
 def test_output_names_keep_the_words(content, name):
@@ -66,6 +72,17 @@ def test_a_batch_folder_keeps_a_non_latin_name(tmp_path):
     config = BatchConfig(output_dir=str(tmp_path))
     assert batch_folder(config, "abcdef123", "宇宙の話").name == "宇宙の話-abcdef"
     assert batch_folder(config, "abcdef123", "🚀").name == "batch-abcdef"
+
+
+def test_a_batch_keeps_the_folder_an_earlier_release_named(tmp_path):
+    from batchtui.core.models import BatchConfig
+
+    config = BatchConfig(output_dir=str(tmp_path))
+    assert batch_folder(config, "abcdef123", "Café Facts").name == "café-facts-abcdef"
+    (tmp_path / "cafe-facts-abcdef").mkdir()  # made before file names kept accents
+    assert batch_folder(config, "abcdef123", "Café Facts").name == "cafe-facts-abcdef"
+    (tmp_path / "宇宙-abcdef").mkdir()
+    assert batch_folder(config, "abcdef123", "宇宙").name == "宇宙-abcdef"
 
 
 @pytest.mark.anyio
@@ -82,7 +99,7 @@ async def test_a_run_names_its_files_in_the_items_own_words(service, fake_genera
         "04.txt",
     ]
     assert names[4] == "05-" + "x" * 40 + ".txt"
-    assert names[5] == "06-etcpasswd.txt"
+    assert names[5] == "06-etc-passwd.txt"
     folder = Path(batch.items[0].output_path).parent
     for item in batch.items:
         output = Path(item.output_path)
@@ -90,3 +107,13 @@ async def test_a_run_names_its_files_in_the_items_own_words(service, fake_genera
         assert output.read_text() == item.content
         assert Path(item.log_path).parent == folder / "logs"
     assert not any(name.startswith(".") for name in os.listdir(folder) if name != ".work")
+
+
+@given(st.text())
+def test_no_text_makes_an_unsafe_name(text):
+    made = slug(text)
+    assert "/" not in made and "\\" not in made and "\x00" not in made
+    assert not made.startswith((".", "-")) and not made.endswith("-")
+    assert made not in (".", "..")
+    assert len(made.encode()) <= SLUG_BYTES and len(made) <= 40
+    assert all(unicodedata.category(ch)[0] in "LNM" or ch == "-" for ch in made)

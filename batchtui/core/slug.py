@@ -3,11 +3,13 @@
 `slug("量子物理入门")` is `量子物理入门`, `slug("Why is space dark?")` is `why-is-space-dark`:
 letters, digits and their combining marks of any script are kept (after NFKC, so full-width
 `ＡＢＣ` becomes `abc`), every other run of characters (spaces, punctuation, symbols, emoji)
-becomes one `-`, characters a path or a terminal must not see (`/`, `\\`, NUL and other
-controls, invisible format characters) are dropped, and the result is cut to a byte length
-that leaves room for the rest of a file name within ext4's 255 bytes. It never starts with a
-dot or a dash, and is never `.` or `..`; it is empty when nothing is left (emoji only, say):
-the caller decides what stands in then.
+becomes one `-` (path separators too: `../x` gives `x`, never a path), characters a
+terminal must not see (NUL and other controls, invisible format characters) are dropped, and
+the result is cut to a byte length that leaves room for the rest of a file name within
+ext4's 255 bytes. It never starts with a dot or a dash, and is never `.` or `..`; it is empty
+when nothing is left (emoji only, say): the caller decides what stands in then.
+
+For an ASCII title it is the slug earlier releases made (`AC/DC` → `ac-dc`).
 
 The one slug rule: every file name made from user text (output files, logs, batch folders)
 goes through `slug`.
@@ -22,21 +24,17 @@ SLUG_CHARS = 40
 SLUG_BYTES = 120
 """The most UTF-8 bytes a slug takes: with a position, a `.partN` and an extension around it a
 name stays far below the 255 bytes ext4 (and most file systems) allow."""
-_DROPPED = frozenset('/\\:*?"<>|')
-"""Path separators and the characters Windows file systems refuse: left out, not turned into
-`-`, so `AC/DC` reads `acdc` (never a path)."""
 
 
 def _kind(char: str) -> str:
-    # "keep" (letter, digit, mark), "drop" (control, format, path-unsafe) or "sep".
-    if char in _DROPPED:
-        return "drop"
+    # "keep" (letter, digit), "mark" (combining), "drop" (control, format, unassigned) or
+    # "sep" (spaces, punctuation, symbols; path separators among them: `../x` is `x`).
     category = unicodedata.category(char)
     if category[0] in "LN":
         return "keep"
     if category[0] == "M":
         return "mark"
-    if category in ("Cc", "Cf", "Cs", "Co", "Cn"):
+    if category[0] == "C" and not char.isspace():  # a tab or newline still parts words
         return "drop"
     return "sep"
 

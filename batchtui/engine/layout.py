@@ -26,8 +26,10 @@ import contextlib
 import errno
 import json
 import os
+import re
 import shutil
 import sys
+import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,8 +48,21 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 def batch_folder(config: BatchConfig, batch_id: str, batch_name: str) -> Path:
-    """`<output>/<name-slug>-<short id>`: two batches of one name never share a folder."""
-    return Path(config.output_dir) / f"{slug(batch_name) or 'batch'}-{batch_id[:6]}"
+    """`<output>/<name-slug>-<short id>`: two batches of one name never share a folder. A
+    batch whose folder an earlier release named (ASCII only: `cafe-…` for "Café") keeps it."""
+    output = Path(config.output_dir)
+    folder = output / f"{slug(batch_name) or 'batch'}-{batch_id[:6]}"
+    earlier = output / f"{_ascii_slug(batch_name)}-{batch_id[:6]}"
+    if earlier != folder and earlier.is_dir() and not folder.exists():
+        return earlier
+    return folder
+
+
+def _ascii_slug(text: str) -> str:
+    # How releases before Unicode slugs named a batch folder (accents stripped, any other
+    # non-ASCII character left out): found again so an existing batch keeps its folder.
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:40].rstrip("-") or "batch"
 
 
 def output_name(position: int, content: str, max_items: int, ext: str) -> str:
