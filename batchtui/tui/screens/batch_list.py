@@ -41,8 +41,7 @@ LIST_ACTIONS: dict[str, tuple[str, ...]] = {
     "open": (),
     "duplicate": (),
     "save_template": (),
-    "lock": ("lock",),
-    "unlock": ("unlock",),
+    "lock": ("lock", "unlock"),
     "start": ("start",),
     "retry": ("retry",),
     "rerun": ("rerun",),
@@ -77,9 +76,9 @@ class BatchListScreen(AppScreen):
             priority=True,
             tooltip="Open: the editor for DRAFT/LOCKED, live progress otherwise",
         ),
-        # One key, two bindings: the footer names what `l` does to the selected batch.
-        Binding("l", "lock", "Lock", tooltip="Lock a DRAFT (validates its config and items)"),
-        Binding("l", "unlock", "Unlock", tooltip="Make a LOCKED batch a DRAFT again"),
+        Binding(
+            "l", "lock", "Lock/unlock", tooltip="Lock a DRAFT (validates) or unlock a LOCKED one"
+        ),
         Binding("s", "start", "Start", tooltip="Start a LOCKED batch"),
         Binding("r", "retry", "Retry", tooltip="Retry only the items that did not succeed"),
         Binding(
@@ -100,23 +99,29 @@ class BatchListScreen(AppScreen):
             "space",
             "mark",
             "Mark",
-            tooltip="Mark or unmark the batch (r R c x D then act on every marked one)",
+            tooltip="Mark/unmark (*, ctrl+a: all); r R c x D act on the marked",
         ),
         Binding(
             "asterisk,ctrl+a",
             "mark_all",
-            "Mark all",
+            "Mark",  # help shows one line per word: this key is in space's
             show=False,
             key_display="*",
-            tooltip="Mark every batch shown (again: clear the marks)",
+            tooltip="Mark every batch shown (again: clear the marks); also ctrl+a",
         ),
         Binding(
             "o",
             "sort",
             "Sort",
-            tooltip="Sort: oldest first, newest, name, status, last change (cycles)",
+            tooltip="Sort: oldest first, newest, name, status, last change; O reverses",
         ),
-        Binding("O", "reverse_sort", "Reverse", show=False, tooltip="Reverse the sort order"),
+        Binding(
+            "O",
+            "reverse_sort",
+            "Sort",  # help shows one line per word: this key is in o's
+            show=False,
+            tooltip="Reverse the sort order",
+        ),
         Binding(
             "T",
             "save_template",
@@ -144,8 +149,7 @@ class BatchListScreen(AppScreen):
             "duplicate",
             "Duplicate",
             show=False,
-            tooltip="New batch from this one: its config and items (asks a name; marked: "
-            "copies of each)",
+            tooltip="New batch from this one: its config and items (asks a name)",
         ),
         Binding("escape", "clear_filter", "", show=False),
     ]
@@ -348,9 +352,6 @@ class BatchListScreen(AppScreen):
         else:
             batches.lock(self.bt, batch.id)
         self.reload()
-
-    def action_unlock(self) -> None:
-        self.action_lock()
 
     def action_start(self) -> None:
         batch = self.selected()
