@@ -113,7 +113,7 @@ class BatchListScreen(AppScreen):
             "o",
             "sort",
             "Sort",
-            tooltip="Sort: oldest first, newest, name, status, last change; O reverses",
+            tooltip="Sort: oldest, newest, name, status, last change; O reverses",
         ),
         Binding(
             "O",
@@ -461,10 +461,7 @@ class BatchListScreen(AppScreen):
         self._show_title()
         self._render_rows()
         self.notify(
-            f"sorted: {list_display.sort_name(self.sort, self.reverse)} (o: next order, "
-            "O: reverse)",
-            timeout=2,
-            markup=False,
+            f"sorted: {list_display.sort_name(self.sort, self.reverse)}", timeout=2, markup=False
         )
 
     def action_save_template(self) -> None:
