@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from ...core.actions import require
@@ -201,9 +202,9 @@ def _perform(
     for batch in ready:
         if _act(app, name, batch):
             acted.append(one_line(batch.name, 30))
-    if name == "delete":
+    if name == "delete":  # every screen that shows them lets go
         for batch in ready:
-            app.broadcast(lambda batch=batch: RunEnded(batch))
+            app.broadcast(partial(RunEnded, batch))
     if not acted:
         return
     names = ", ".join(acted[:SHOWN_NAMES]) + (" …" if len(acted) > SHOWN_NAMES else "")
