@@ -219,3 +219,25 @@ async def test_the_list_shows_times_in_local_time_with_the_zone(db_path, local_z
         # Made 11:55 and 11:56:40 UTC: 12:55 and 12:56 in Berlin, today, the zone named.
         assert "· Bravo (COMPLETE, made 12:55 CET)" in app.screen.detail
         assert "· alpha (DRAFT, made 12:56 CET)" in app.screen.detail
+
+
+def test_the_cli_says_the_same_note_for_a_name_already_taken(run_cli):
+    first = run_cli("create", "Space Facts", "--json")
+    assert first.code == 0
+    made = run_cli("create", "space  facts")  # case and spacing aside: the same name
+    assert made.code == 0
+    assert "batchtui: note: 1 other batch already named 'space facts' (" in made.err
+    assert "); ids tell them apart" in made.err
+
+
+async def test_typing_in_the_filter_never_marks_sorts_or_selects_all(db_path):
+    store(db_path, *_three())
+    app = make_app(make_service(db_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await wait_until(lambda: screen.checked)
+        await pilot.press("slash", "a", "space", "O", "o", "asterisk", "ctrl+a", "x")
+        await pilot.pause()
+        assert screen.query_one("#filter").value == "xa Oo*"  # ctrl+a: the box's home
+        assert screen.marked == set() and not screen.reverse and screen.sort == "created"
+        assert not isinstance(app.screen, ConfirmScreen)
