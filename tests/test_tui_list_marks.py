@@ -13,7 +13,7 @@ from batchtui.core.models import BatchStatus, ItemStatus
 from batchtui.service import BatchService
 from batchtui.store import Repository
 from batchtui.tui import display
-from batchtui.tui.flows.bulk import act_on_many
+from batchtui.tui.flows.bulk import BULK_ACTIONS, Refusal, act_on_many, refusal_lines
 from batchtui.tui.screens.batch_list import BatchListScreen
 from batchtui.tui.screens.dialogs import ConfirmScreen
 
@@ -79,7 +79,7 @@ async def test_bulk_delete_asks_naming_them_explains_the_refused_and_deletes_the
         assert dialog.question == "Delete 2 batches?"
         assert "· Bravo (COMPLETE" in dialog.detail and "· alpha (DRAFT" in dialog.detail
         # The running one is refused in `require`'s words, and nothing was changed for it.
-        assert "Not deleted (1):" in dialog.detail
+        assert "Not deleted (1): Charlie" in dialog.detail
         assert "batch 'Charlie' is PROCESSING; deleting needs" in dialog.detail
         assert len(service.summaries()) == 3  # nothing deleted before the yes
         await pilot.press("y")
@@ -107,7 +107,10 @@ async def test_bulk_with_every_marked_batch_refused_says_why_and_changes_nothing
         assert not isinstance(app.screen, ConfirmScreen)
         warnings = [n for n in app._notifications if n.severity == "warning"]
         assert warnings and "Nothing to cancel: 2 batches refused" in warnings[-1].title
-        assert "batch 'Bravo' is COMPLETE; cancelling needs PROCESSING" in warnings[-1].message
+        message = warnings[-1].message
+        assert "Not cancelled (2): Bravo, alpha" in message
+        assert "batch 'Bravo' is COMPLETE; cancelling needs PROCESSING" in message
+        assert "batch 'alpha' is DRAFT; cancelling needs PROCESSING" in message
         assert {s.status for s in service.summaries()} == {
             BatchStatus.COMPLETE,
             BatchStatus.DRAFT,
@@ -241,3 +244,17 @@ async def test_typing_in_the_filter_never_marks_sorts_or_selects_all(db_path):
         assert screen.query_one("#filter").value == "xa Oo*"  # ctrl+a: the box's home
         assert screen.marked == set() and not screen.reverse and screen.sort == "created"
         assert not isinstance(app.screen, ConfirmScreen)
+
+
+def test_refusals_give_one_reason_per_state_so_the_question_stays_short():
+    action = BULK_ACTIONS["cancel"]
+    refusals = [
+        Refusal(f"Done {n}", f"batch 'Done {n}' is COMPLETE; cancelling needs …", "COMPLETE")
+        for n in range(1, 6)
+    ] + [Refusal("Draft", "batch 'Draft' is DRAFT; cancelling needs …", "DRAFT")]
+    lines = refusal_lines(action, refusals)
+    assert lines[0].startswith("Not cancelled (6): Done 1, Done 2, Done 3")
+    assert lines[1:] == [
+        "  batch 'Done 1' is COMPLETE; cancelling needs …",
+        "  batch 'Draft' is DRAFT; cancelling needs …",
+    ]

@@ -27,10 +27,22 @@ if TYPE_CHECKING:
     from ...core.models import Batch
     from ..app import BatchtuiApp
 
-SHOWN_NAMES = 5
+SHOWN_NAMES = 4
 """Batches named one per line in a question (the rest: "… and N more"), so it fits 80x24."""
-SHOWN_REFUSALS = 3
-"""Refusals explained one per line in a question or a notice (the rest are counted)."""
+SHOWN_REFUSALS = 2
+"""Reasons given in a question or a notice: one per refused state (the rest are counted)."""
+REASON_CHARS = 116
+"""A reason's length in a question (two lines of the dialog at 80 columns)."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A marked batch that cannot take the action, and why (`require`'s words)."""
+
+    name: str
+    reason: str
+    kind: str
+    """What the reason depends on (the batch's state): one reason per kind is shown."""
 
 
 @dataclass(frozen=True)
@@ -94,22 +106,24 @@ def plural(count: int, word: str = "batch") -> str:
     return f"{count} {word}{'es' if word.endswith('ch') else 's'}"
 
 
-def sort_out(app: BatchtuiApp, ids: list[str], action: BulkAction) -> tuple[list[Batch], list[str]]:
+def sort_out(
+    app: BatchtuiApp, ids: list[str], action: BulkAction
+) -> tuple[list[Batch], list[Refusal]]:
     """The batches (as stored now) that can take `action`, and why each other one cannot
     (`require`'s words; a batch gone meanwhile says so). Nothing is changed."""
     ready: list[Batch] = []
-    refusals: list[str] = []
+    refusals: list[Refusal] = []
     for batch_id in ids:
         try:
             batch = app.service.get(batch_id)
         except BatchtuiError as exc:  # gone, unreadable: said, and the others still act
-            refusals.append(one_line(str(exc), 200))
+            refusals.append(Refusal(batch_id, one_line(str(exc)), f"error {batch_id}"))
             continue
         if action.rule is not None:
             try:
                 require(batch, action.rule)
             except TransitionError as exc:
-                refusals.append(one_line(str(exc), 200))
+                refusals.append(Refusal(batch.name, one_line(str(exc)), batch.status.value))
                 continue
         ready.append(batch)
     return ready, refusals
@@ -123,7 +137,7 @@ def describe(batch: Batch, now: datetime) -> str:
 
 
 def question_detail(
-    action: BulkAction, ready: list[Batch], refusals: list[str], now: datetime
+    action: BulkAction, ready: list[Batch], refusals: list[Refusal], now: datetime
 ) -> str:
     """What the question says under its title: which batches, which are refused and why, and
     what the action does."""
@@ -140,14 +154,20 @@ def question_detail(
     return "\n".join(lines)
 
 
-def refusal_lines(action: BulkAction, refusals: list[str]) -> list[str]:
-    """The refused batches, each with its reason (a few; the rest counted)."""
+def refusal_lines(action: BulkAction, refusals: list[Refusal]) -> list[str]:
+    """The refused batches by name, then why: one reason for each state among them (those
+    of a state are refused alike), a few, cut to two lines each; the rest counted."""
     if not refusals:
         return []
-    lines = [f"Not {action.done} ({len(refusals)}):"]
-    lines.extend(f"  {reason}" for reason in refusals[:SHOWN_REFUSALS])
-    if len(refusals) > SHOWN_REFUSALS:
-        lines.append(f"  … and {len(refusals) - SHOWN_REFUSALS} more")
+    names = ", ".join(one_line(refusal.name, 30) for refusal in refusals)
+    lines = [one_line(f"Not {action.done} ({len(refusals)}): {names}", 70)]
+    first_of_kind: dict[str, str] = {}
+    for refusal in refusals:
+        first_of_kind.setdefault(refusal.kind, refusal.reason)
+    reasons = list(first_of_kind.values())
+    lines.extend(f"  {one_line(reason, REASON_CHARS)}" for reason in reasons[:SHOWN_REFUSALS])
+    if len(reasons) > SHOWN_REFUSALS:
+        lines.append(f"  … and {len(reasons) - SHOWN_REFUSALS} other reasons")
     return lines
 
 
@@ -161,7 +181,7 @@ def act_on_many(
     ready, refusals = sort_out(app, ids, action)
     if not ready:
         app.notify(
-            "\n".join(refusal_lines(action, refusals)[1:]),
+            "\n".join(refusal_lines(action, refusals)),
             title=f"Nothing to {action.verb.lower()}: {plural(len(ids))} refused",
             severity="warning",
             markup=False,
@@ -195,7 +215,7 @@ def act_on_many(
 
 
 def _perform(
-    app: BatchtuiApp, name: str, action: BulkAction, ready: list[Batch], refusals: list[str]
+    app: BatchtuiApp, name: str, action: BulkAction, ready: list[Batch], refusals: list[Refusal]
 ) -> None:
     """Act on each ready batch (an error on one is said and the others go on); one notice."""
     acted: list[str] = []
@@ -211,8 +231,10 @@ def _perform(
     text = f"{plural(len(acted)).capitalize()} {action.done}: {names}"
     if name == "delete":
         text += "; their files are kept"
-    if refusals:
-        text += f" ({len(refusals)} refused: " + "; ".join(refusals[:SHOWN_REFUSALS]) + ")"
+    if refusals and action.asks:  # explained in the question: named, not explained again
+        text += f" ({len(refusals)} not: " + ", ".join(r.name for r in refusals) + ")"
+    elif refusals:
+        text += "\n" + "\n".join(refusal_lines(action, refusals))
     app.notify(text, markup=False, timeout=6)
 
 
