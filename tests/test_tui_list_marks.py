@@ -255,6 +255,6 @@ def test_refusals_give_one_reason_per_state_so_the_question_stays_short():
     lines = refusal_lines(action, refusals)
     assert lines[0].startswith("Not cancelled (6): Done 1, Done 2, Done 3")
     assert lines[1:] == [
-        "  batch 'Done 1' is COMPLETE; cancelling needs …",
-        "  batch 'Draft' is DRAFT; cancelling needs …",
+        "batch 'Done 1' is COMPLETE; cancelling needs …",
+        "batch 'Draft' is DRAFT; cancelling needs …",
     ]

@@ -31,7 +31,7 @@ SHOWN_NAMES = 4
 """Batches named one per line in a question (the rest: "… and N more"), so it fits 80x24."""
 SHOWN_REFUSALS = 2
 """Reasons given in a question or a notice: one per refused state (the rest are counted)."""
-REASON_CHARS = 116
+REASON_CHARS = 110
 """A reason's length in a question (two lines of the dialog at 80 columns)."""
 
 
@@ -165,7 +165,7 @@ def refusal_lines(action: BulkAction, refusals: list[Refusal]) -> list[str]:
     for refusal in refusals:
         first_of_kind.setdefault(refusal.kind, refusal.reason)
     reasons = list(first_of_kind.values())
-    lines.extend(f"  {one_line(reason, REASON_CHARS)}" for reason in reasons[:SHOWN_REFUSALS])
+    lines.extend(one_line(reason, REASON_CHARS) for reason in reasons[:SHOWN_REFUSALS])
     if len(reasons) > SHOWN_REFUSALS:
         lines.append(f"  … and {len(reasons) - SHOWN_REFUSALS} other reasons")
     return lines
