@@ -7,7 +7,7 @@ Everything returns `rich.text.Text`, never a markup string, so user content such
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -61,6 +61,32 @@ def ago(moment: datetime | None, now: datetime) -> str:
     if delta < 86400:
         return f"{int(delta // 3600)}h ago"
     return f"{int(delta // 86400)}d ago"
+
+
+def local_time(
+    moment: datetime | None, now: datetime | None = None, *, seconds: bool = False
+) -> str:
+    """A moment as the person reads it: in local time, with the zone named, and the day when
+    it is not today: '14:05 CET', 'Dec 3 14:05 CET', 'Dec 3 2025 14:05 CET' ('' for None).
+
+    The one formatter of times for every screen (stored times are UTC; a naive one is taken
+    as UTC). `now` decides what "today" is (the app's clock, so tests are fixed);
+    `seconds`: '14:05:09 CET'."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone()
+    today = (now or datetime.now(UTC)).astimezone().date()
+    clock = local.strftime("%H:%M:%S" if seconds else "%H:%M")
+    zone = local.strftime("%Z") or local.strftime("%z")
+    if local.date() == today:
+        day = ""
+    elif local.year == today.year:
+        day = f"{local:%b} {local.day} "
+    else:
+        day = f"{local:%b} {local.day} {local.year} "
+    return f"{day}{clock} {zone}"
 
 
 def item_seconds(item: BatchItem, now: datetime) -> float | None:
