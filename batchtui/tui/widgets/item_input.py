@@ -10,10 +10,36 @@ from textual.widgets import Input
 
 from ...core.item_lines import item_lines
 
+LINE_ENDS = frozenset({"enter", "ctrl+j"})
+"""The keys a line end arrives as: CR is enter, LF is ctrl+j (a paste without bracketed paste
+arrives as keys, with its line ends as they were: CR, LF or CR LF)."""
+
 
 class ItemInput(Input):
-    """An Input that turns a multi-line paste into a `LinesPasted` message (one item a line)
-    instead of keeping only the first line."""
+    """An Input for items, one a line.
+
+    A line end (enter, or the LF of an unbracketed paste) takes the line typed so far and
+    empties the box at once, in the order the keys came: the keys after it start the next
+    line. (An Input submits on enter through a binding, run only once the key has gone up to
+    the app, after the box had already taken the keys behind it: a paste without brackets,
+    `one⏎two⏎`, arrived as 'onetwo' submitted twice.) A bracketed multi-line paste becomes a
+    `LinesPasted` message (one item a line) instead of keeping only the first line.
+    """
+
+    DEFAULT_CSS = """
+    ItemInput:focus {
+        background: $boost;
+        text-style: bold;
+    }
+    """
+
+    @dataclass
+    class Entered(Message):
+        """A line was entered (the box is empty again). Blank lines come too: the screen
+        decides what they mean (`core.item_lines` says they are no item)."""
+
+        item_input: ItemInput
+        value: str
 
     @dataclass
     class LinesPasted(Message):
@@ -21,6 +47,15 @@ class ItemInput(Input):
 
         item_input: ItemInput
         lines: list[str]
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key in LINE_ENDS:
+            event.stop()
+            event.prevent_default()
+            line, self.value = self.value, ""
+            self.post_message(self.Entered(self, line))
+            return
+        await super()._on_key(event)
 
     def _on_paste(self, event: events.Paste) -> None:
         # The rule a file's lines follow (`core.item_lines`): terminals send a paste's line
