@@ -63,7 +63,7 @@ class ItemEditorScreen(AppScreen):
     """Edit one batch: items on the left, config on the right."""
 
     HELP_TITLE = "item editor"
-    HELP_EXTRA = "tab moves to the config; enter or leaving a field saves it; esc: back to items."
+    HELP_EXTRA = "tab: to the config, where a field saves on enter or when left."
     BINDINGS = [
         Binding("a", "add", "Add", tooltip="Add items (type one, or paste several lines)"),
         Binding("e", "edit", "Edit", tooltip="Edit the selected item in place"),
@@ -83,7 +83,7 @@ class ItemEditorScreen(AppScreen):
             "space",
             "mark",
             "Mark",
-            tooltip="Mark/unmark the item (*, ctrl+a: all); d and ⇧↑↓ act on the marked",
+            tooltip="Mark/unmark (*, ctrl+a: all); d and ⇧↑↓ act on the marked",
         ),
         Binding(
             "asterisk,ctrl+a",
@@ -114,7 +114,12 @@ class ItemEditorScreen(AppScreen):
         # undo, and there it unlocks (the key each state offers is in the footer).
         Binding("u", "unlock", "Unlock", tooltip="Unlock to edit again (LOCKED → DRAFT)"),
         Binding("s", "start", "Start", tooltip="Start the locked batch"),
-        Binding("escape", "back", "Back", tooltip="Back to the batch list"),
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            tooltip="Back: from the box or config to the items, then to the list",
+        ),
     ]
 
     def __init__(self, batch_id: str) -> None:
@@ -230,11 +235,8 @@ class ItemEditorScreen(AppScreen):
         self._show_hint()
 
     def _row(self, item: BatchItem) -> tuple[Text, ...]:
-        marked = item.id in self.marked
-        content = display.literal(item.content)
-        if marked:
-            content.stylize("bold")
-        return (Text(MARK if marked else "", style="bold"), Text(str(item.position)), content)
+        mark = Text(MARK if item.id in self.marked else "", style="bold")
+        return (mark, Text(str(item.position)), display.literal(item.content))
 
     def _show_hint(self) -> None:
         """The box's hint says what typing does now: where the focus is, and what the
