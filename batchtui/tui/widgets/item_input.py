@@ -6,24 +6,19 @@ from dataclasses import dataclass
 
 from textual import events
 from textual.message import Message
-from textual.widgets import Input
 
 from ...core.item_lines import item_lines
-
-LINE_ENDS = frozenset({"enter", "ctrl+j"})
-"""The keys a line end arrives as: CR is enter, LF is ctrl+j (a paste without bracketed paste
-arrives as keys, with its line ends as they were: CR, LF or CR LF)."""
+from .line_input import LineInput
 
 
-class ItemInput(Input):
+class ItemInput(LineInput):
     """An Input for items, one a line.
 
     A line end (enter, or the LF of an unbracketed paste) takes the line typed so far and
-    empties the box at once, in the order the keys came: the keys after it start the next
-    line. (An Input submits on enter through a binding, run only once the key has gone up to
-    the app, after the box had already taken the keys behind it: a paste without brackets,
-    `one⏎two⏎`, arrived as 'onetwo' submitted twice.) A bracketed multi-line paste becomes a
-    `LinesPasted` message (one item a line) instead of keeping only the first line.
+    empties the box at once, in the order the keys came (`LineInput`): the keys after it start
+    the next line (a paste without brackets, `one⏎two⏎`, had arrived as 'onetwo' submitted
+    twice). A bracketed multi-line paste becomes a `LinesPasted` message (one item a line)
+    instead of keeping only the first line.
     """
 
     DEFAULT_CSS = """
@@ -48,14 +43,10 @@ class ItemInput(Input):
         item_input: ItemInput
         lines: list[str]
 
-    async def _on_key(self, event: events.Key) -> None:
-        if event.key in LINE_ENDS:
-            event.stop()
-            event.prevent_default()
-            line, self.value = self.value, ""
-            self.post_message(self.Entered(self, line))
-            return
-        await super()._on_key(event)
+    async def on_line_end(self) -> None:
+        """The line typed so far becomes an `Entered` message; the box starts the next one."""
+        line, self.value = self.value, ""
+        self.post_message(self.Entered(self, line))
 
     def _on_paste(self, event: events.Paste) -> None:
         # The rule a file's lines follow (`core.item_lines`): terminals send a paste's line
