@@ -206,3 +206,27 @@ async def test_an_edit_saved_with_enter_returns_to_the_table(db_path: Path) -> N
         assert contents(db_path, batch_id)[0] == "alpha!"
         assert screen.focused is screen.query_one("#items")
         assert box.value == ""
+
+
+async def test_a_pasted_line_with_its_line_end_is_an_item(db_path: Path) -> None:
+    """Pasted with brackets as typed without them: 'one⏎' adds 'one'; 'two' (no line end)
+    waits in the box for enter."""
+    from textual import events
+
+    service = BatchService(Repository(db_path))
+    made = service.create("Paste")
+    app = make_app(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_batch(made.id)
+        await pilot.pause()
+        box = app.screen.query_one("#item-input", ItemInput)
+        assert app.screen.focused is box
+        box.post_message(events.Paste("one\r\n"))
+        await pilot.pause()
+        box.post_message(events.Paste("two"))
+        await pilot.pause()
+        assert [i.content for i in service.get(made.id).items] == ["one"]
+        assert box.value == "two"
+        await pilot.press("enter")
+        await pilot.pause()
+    assert [i.content for i in service.get(made.id).items] == ["one", "two"]

@@ -59,6 +59,11 @@ EDITOR_ACTIONS = {
 """Each key action of the editor, and the batch action (`core.actions`) that decides it."""
 
 
+def counted(number: int) -> str:
+    """'1 item', '3 items'."""
+    return f"{number} item" if number == 1 else f"{number} items"
+
+
 class ItemEditorScreen(AppScreen):
     """Edit one batch: items on the left, config on the right."""
 
@@ -356,8 +361,7 @@ class ItemEditorScreen(AppScreen):
         self._undo = [*self._undo, removed][-UNDO_LEVELS:]
         self.marked.clear()
         self.reload()
-        count = "1 item" if len(removed) == 1 else f"{len(removed)} items"
-        self.notify(f"deleted {count} · u: undo", timeout=4, markup=False)
+        self.notify(f"deleted {counted(len(removed))} · u: undo", timeout=4, markup=False)
 
     def action_undo(self) -> None:
         """Put the items of the last delete back where they were."""
@@ -370,9 +374,8 @@ class ItemEditorScreen(AppScreen):
         self._undo.pop()
         self.reload()
         self._cursor_to(restored[0].id)
-        count = "1 item" if len(restored) == 1 else f"{len(restored)} items"
         left = f" · u: undo {len(self._undo)} more" if self._undo else ""
-        self.notify(f"restored {count}{left}", timeout=3, markup=False)
+        self.notify(f"restored {counted(len(restored))}{left}", timeout=3, markup=False)
 
     def action_move(self, offset: int) -> None:
         ids = self.targets()
@@ -431,7 +434,7 @@ class ItemEditorScreen(AppScreen):
             return
         added = self.bt.safe(self.bt.service.add_items, self.batch_id, contents)
         if added:
-            self.notify(f"Added {len(added)} items from {one_line(source, 30)}", markup=False)
+            self.notify(f"Added {counted(len(added))} from {one_line(source, 30)}", markup=False)
             self.reload()
             self.query_one("#items", DataTable).move_cursor(row=added[-1].position - 1)
 
@@ -442,7 +445,7 @@ class ItemEditorScreen(AppScreen):
     def on_paste(self, event: events.Paste) -> None:
         """A paste anywhere but the item box (the table has focus): its lines become items,
         as the hint promises, instead of being dropped."""
-        if isinstance(self.focused, Input):
+        if isinstance(self.focused, Input | TextArea):
             return  # the box, or a config field, takes its own paste
         event.stop()
         if self.current is None or self.current.status is not BatchStatus.DRAFT:

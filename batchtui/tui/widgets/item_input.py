@@ -17,7 +17,7 @@ class ItemInput(LineInput):
     A line end (enter, or the LF of an unbracketed paste) takes the line typed so far and
     empties the box at once, in the order the keys came (`LineInput`): the keys after it start
     the next line (a paste without brackets, `one⏎two⏎`, had arrived as 'onetwo' submitted
-    twice). A bracketed multi-line paste becomes a `LinesPasted` message (one item a line)
+    twice). A bracketed paste with line ends becomes a `LinesPasted` message (one item a line)
     instead of keeping only the first line.
     """
 
@@ -38,7 +38,8 @@ class ItemInput(LineInput):
 
     @dataclass
     class LinesPasted(Message):
-        """Several non-blank lines were pasted."""
+        """Lines were pasted (non-blank ones, at least one; a paste without a line end is
+        typed into the box instead)."""
 
         item_input: ItemInput
         lines: list[str]
@@ -51,8 +52,10 @@ class ItemInput(LineInput):
     def _on_paste(self, event: events.Paste) -> None:
         # The rule a file's lines follow (`core.item_lines`): terminals send a paste's line
         # ends as CR, files have LF or CRLF; every one of them ends an item.
+        # A paste that holds a line end is lines, one item each, as the same keys typed would
+        # be ('one⏎' adds 'one'); without one it is text for the box.
         lines = item_lines(event.text)
-        if len(lines) > 1:
+        if lines and ("\r" in event.text or "\n" in event.text):
             event.prevent_default()
             event.stop()
             self.post_message(self.LinesPasted(self, lines))
