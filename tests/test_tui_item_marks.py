@@ -230,3 +230,25 @@ async def test_a_pasted_line_with_its_line_end_is_an_item(db_path: Path) -> None
         await pilot.press("enter")
         await pilot.pause()
     assert [i.content for i in service.get(made.id).items] == ["one", "two"]
+
+
+async def test_typing_in_an_edit_goes_on_from_the_end(db_path: Path) -> None:
+    """The box does not select its text on focus: the first key typed in an edit (or after
+    coming back to a line left with esc) adds to it instead of replacing it all."""
+    batch_id = five(db_path)
+    app = make_app(make_service(db_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_editor(app, pilot, batch_id)
+        await pilot.press("e")
+        await type_text(pilot, " and more")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert contents(db_path, batch_id)[0] == "alpha and more"
+        await pilot.press("a")
+        await type_text(pilot, "half")
+        await pilot.press("escape", "a")  # out and back in: the line is still there
+        await type_text(pilot, " done")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert contents(db_path, batch_id)[-1] == "half done"
+        assert screen.focused is screen.query_one("#item-input")

@@ -147,10 +147,13 @@ class ItemEditorScreen(AppScreen):
                 # Fitted: a long item ends in '…' within the pane (an auto-width column ran
                 # off its edge, cut mid-word).
                 yield FittedTable(ITEM_COLUMNS, id="items")
+                # Not selected on focus: typing goes on from the end of an item being edited
+                # or of a line typed before esc (selected, the first key replaced it all).
                 yield ItemInput(
                     placeholder=NEW_ITEM_HINT,
                     id="item-input",
                     compact=True,
+                    select_on_focus=False,
                 )
             yield ConfigForm(self.bt.service, self.bt.service.generator_names(), id="config-pane")
         yield Static(id="problems", classes="hidden")
@@ -201,7 +204,10 @@ class ItemEditorScreen(AppScreen):
         if batch == self.current and not fill_form:
             return  # the store changed elsewhere (another batch)
         self.current = batch
-        self.marked &= {item.id for item in batch.items}  # a deleted item is no longer marked
+        if allowed("edit", batch.status):  # a deleted item is no longer marked
+            self.marked &= {item.id for item in batch.items}
+        else:  # locked (here, or elsewhere): marks have nothing left to act on
+            self.marked.clear()
         self._show_title()
         self._render_head()
         self._render_items()
@@ -346,6 +352,7 @@ class ItemEditorScreen(AppScreen):
         box = self.query_one("#item-input", ItemInput)
         box.placeholder = f"item {item.position}: enter saves · esc cancels"
         box.value = item.content.replace("\n", " ")
+        box.cursor_position = len(box.value)
         self._editing_from = box.value
         box.focus()
 
