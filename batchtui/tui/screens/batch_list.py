@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Input, Static
@@ -336,9 +337,19 @@ class BatchListScreen(AppScreen):
         batches.example_batch(self.bt)
 
     def action_open(self) -> None:
-        if self.focused is self.query_one("#filter"):
-            self.table.focus()
-            return
+        # enter is a priority binding so that the footer shows "⏎ Open" over the table's own
+        # enter; but a priority binding runs before the keys of the same read (`jj⏎`) have
+        # moved the cursor. So it steps aside for the table (whose enter comes after those
+        # keys, as a RowSelected) and the filter (whose enter goes back to the table).
+        if self.focused in (self.table, self.query_one("#filter")):
+            raise SkipAction()
+        self._open_selected()
+
+    @on(FittedTable.RowSelected, "#batches")
+    def _row_selected(self, event: FittedTable.RowSelected) -> None:
+        self._open_selected()
+
+    def _open_selected(self) -> None:
         batch = self.selected()
         if batch is not None:
             self.bt.open_batch(batch.id)

@@ -8,13 +8,12 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Select, Static
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Input, Label, Select, Static
 
 from ...core.limits import MAX_NAME_CHARS
 from ...core.platforms import DEFAULT_PLATFORM, PLATFORMS
-from .steady import SteadyCursor
+from .dialog_base import TYPING_CANCEL_KEYS, TYPING_CONFIRM_KEYS, Dialog, key_button
 
 
 class ChoiceList(Select[str], inherit_bindings=False):
@@ -32,15 +31,10 @@ class NewBatch:
     template: str | None = None
 
 
-class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
-    """Name the batch and pick a platform; `enter` creates, `escape` cancels."""
-
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        # Enter on a closed list creates (the lists open with space or the arrows). Not a
-        # priority binding: that runs before the name box has taken keys typed just before.
-        Binding("enter", "create", "Create"),
-    ]
+class NewBatchScreen(Dialog[NewBatch]):
+    """Name the batch and pick a platform; enter creates, escape cancels (a `Dialog`: enter on
+    a closed list creates too, the lists opening with space or the arrows; its enter is not a
+    priority binding, which would run before the name box has taken keys typed just before)."""
 
     def __init__(
         self, templates: list[tuple[str, str]] | None = None, taken: set[str] | None = None
@@ -76,12 +70,15 @@ class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
                     id="template",
                 )
             yield Static(self._hint(), id="new-hint", classes="dialog-detail")
+            with Horizontal(classes="dialog-buttons"):
+                yield key_button("Create", TYPING_CONFIRM_KEYS, "create", "primary")
+                yield key_button("Cancel", TYPING_CANCEL_KEYS, "cancel")
 
     def _hint(self) -> Text:
         return Text(
-            "enter: create · tab: platform"
+            "tab: platform"
             + (", template (its config and items)" if self.templates else "")
-            + " · escape: cancel"
+            + " · space opens a list"
         )
 
     @on(Input.Changed, "#name")
@@ -102,27 +99,28 @@ class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()
 
-    def action_create(self) -> None:
-        self._create(self.query_one("#name", Input).value)
-
     @on(Input.Submitted, "#name")
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self._create(event.value)
+        self.action_confirm()
 
-    def _create(self, value: str) -> None:
-        name = value.strip()
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "create":
+            self.action_confirm()
+        else:
+            self.action_cancel()
+
+    def confirmed(self) -> NewBatch | None:
+        name = self.query_one("#name", Input).value.strip()
         if not name:
             self.query_one("#new-hint", Static).update(Text("The batch needs a name."))
-            return
+            return None
         platform = self.query_one("#platform", Select).value
         template = None
         if self.templates:
             template = str(self.query_one("#template", Select).value) or None
-        self.dismiss(NewBatch(name, str(platform), template))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        return NewBatch(name, str(platform), template)
 
 
 def _limit(seconds: float) -> str:

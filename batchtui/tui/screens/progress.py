@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rich.text import Text
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, ProgressBar, Static
@@ -348,6 +349,18 @@ class ProgressScreen(AppScreen):
         desktop.open_folder(self.app, folder)
 
     def action_detail(self) -> None:
+        # A priority binding (the footer shows it) runs before the keys of the same read
+        # (`G⏎`) have moved the cursor: it steps aside for the table, whose own enter comes
+        # after them, as a RowSelected.
+        if self.focused is self.query_one("#run-items", FittedTable):
+            raise SkipAction()
+        self._show_detail()
+
+    @on(DataTable.RowSelected, "#run-items")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
         item = self.selected_item()
         if item is not None and self.current is not None:
             self.app.push_screen(ItemDetailScreen(self.current, item))
