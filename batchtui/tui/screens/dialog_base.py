@@ -63,7 +63,7 @@ class Dialog(SteadyCursor, ModalScreen[ResultType], Generic[ResultType]):
     `n` (Textual gives printable keys to a focused input before a screen's bindings).
     """
 
-    AUTO_FOCUS = None  # a text field is focused by the dialog that has one; buttons never are
+    AUTO_FOCUS = ""  # a text field is focused by the dialog that has one; buttons never are
     BINDINGS = [
         Binding("enter,y", "confirm", "Confirm", show=False),
         Binding("escape,n", "cancel", "Cancel", show=False),
