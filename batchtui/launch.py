@@ -98,9 +98,7 @@ def say_runs_go_on(service: BatchService, stopping: Collection[str] = ()) -> Non
             f"batchtui: {'stopping' if going else 'stopped'} '{one_line(summary.name, 40)}' "
             "as you asked (batchtui retry resumes it)"
         )
-    running = [
-        s for s in summaries if s.status is BatchStatus.PROCESSING and s.id not in stopping
-    ]
+    running = [s for s in summaries if s.status is BatchStatus.PROCESSING and s.id not in stopping]
     if running:
         count = "1 run goes" if len(running) == 1 else f"{len(running)} runs go"
         lines.append(f"batchtui: {count} on in the background (closing the UI never stops a run):")

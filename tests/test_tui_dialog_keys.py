@@ -253,3 +253,34 @@ def test_a_crash_writes_a_crash_log_says_where_and_exits_non_zero(
     assert len(crashes) == 1, said[-800:]
     assert "a bug, on purpose" in crashes[0].read_text(encoding="utf-8")
     assert f"the crash log is {crashes[0]}" in said, said[-800:]
+
+
+# -------------------------------------------------------- the template list
+
+DOWN = b"\x1b[B"
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        b"\t\t" + DOWN + DOWN + ENTER,  # open the list, move to the template, enter: one burst
+        b"\t\t" + ENTER + DOWN + ENTER,  # enter opens the closed list (nothing chosen yet)
+    ],
+    ids=["arrows-enter", "enter-arrow-enter"],
+)
+def test_enter_on_the_template_list_creates_the_batch_with_that_template(
+    db_path: Path, keys: bytes
+) -> None:
+    service = _service(db_path)
+    source = service.create("Source", platform="tiktok")
+    service.add_items(source.id, ["from the template"])
+    service.save_template(source.id, "facts")
+    with Terminal.batchtui(db_path) as term:
+        term.wait_for(LIST_READY)
+        term.send(b"n")
+        term.wait_for("No template")
+        term.send(b"Made" + keys)
+        term.wait_for("from the template", timeout=20)
+    made = service.get("Made")
+    assert [i.content for i in made.items] == ["from the template"]
+    assert made.config.platform == "tiktok"

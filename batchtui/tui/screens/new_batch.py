@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rich.text import Text
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, OptionList, Select, Static
+from textual.widgets._select import SelectOverlay  # its UpdateSelection: a pick in the list
 
 from ...core.limits import MAX_NAME_CHARS
 from ...core.platforms import DEFAULT_PLATFORM, PLATFORMS
@@ -17,9 +20,71 @@ from .dialog_base import TYPING_CANCEL_KEYS, TYPING_CONFIRM_KEYS, Dialog, key_bu
 
 
 class ChoiceList(Select[str], inherit_bindings=False):
-    """A Select whose list opens with space or the arrows, leaving enter to the dialog."""
+    """A Select whose list opens with space or the arrows, leaving enter on a closed list to
+    the dialog (it creates).
 
-    BINDINGS = [Binding("down,space,up", "show_overlay", "Show menu", show=False)]
+    Keys that come in the same read as the one that opened the list (`↓↓⏎` in one burst, as
+    over a slow link) reach this widget before the focus has moved to the list: here they act
+    on the list as they would there, so the burst picks the option the arrows moved to."""
+
+    BINDINGS = [
+        Binding("down", "step(1)", "Show menu", show=False),
+        Binding("up", "step(-1)", "Show menu", show=False),
+        Binding("space", "show_overlay", "Show menu", show=False),
+        Binding("enter", "pick", "Pick", show=False),
+    ]
+
+    def __init__(self, options: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(options, **kwargs)
+        self.choices = [value for _label, value in options]
+        """The options' values, in the list's order."""
+
+    def _list(self) -> OptionList:
+        return self.query_one(OptionList)
+
+    def action_step(self, delta: int) -> None:
+        if not self.expanded:
+            self.action_show_overlay()
+        elif delta > 0:
+            self._list().action_cursor_down()
+        else:
+            self._list().action_cursor_up()
+
+    def action_pick(self) -> None:
+        """Enter while the list is open but not yet focused: pick its highlighted option."""
+        if not self.expanded:
+            raise SkipAction()  # a closed list: enter is the dialog's
+        index = self._list().highlighted
+        if index is not None:
+            self.value = self.choices[index]
+        self.expanded = False
+        self.focus()
+        self.picked()
+
+    @on(SelectOverlay.UpdateSelection)
+    def _picked_in_list(self) -> None:
+        # Select's own handler sets the value on this message: act once it has.
+        self.call_later(self.picked)
+
+    def picked(self) -> None:
+        """An option was picked with enter (nothing more, in a list of settings)."""
+
+
+class TemplateList(ChoiceList):
+    """The template list: enter on it means "this template". On the closed list with no
+    template chosen, enter opens the list; enter on the open list picks the template and
+    creates the batch with it (a template brings the config and the items: nothing is left
+    to choose)."""
+
+    def action_pick(self) -> None:
+        if not self.expanded and not self.value:
+            self.action_show_overlay()
+            return
+        super().action_pick()
+
+    def picked(self) -> None:
+        if isinstance(self.screen, Dialog):
+            self.screen.action_confirm()
 
 
 @dataclass(frozen=True)
@@ -59,7 +124,7 @@ class NewBatchScreen(Dialog[NewBatch]):
                 id="platform",
             )
             if self.templates:
-                yield ChoiceList(
+                yield TemplateList(
                     [("No template", "")]
                     + [
                         (f"Template {name}" + (f" — {about}" if about else ""), name)
