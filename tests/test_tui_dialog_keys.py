@@ -284,3 +284,19 @@ def test_enter_on_the_template_list_creates_the_batch_with_that_template(
     made = service.get("Made")
     assert [i.content for i in made.items] == ["from the template"]
     assert made.config.platform == "tiktok"
+
+
+# ------------------------------------------------------ toasts and dialogs
+
+
+def test_a_toast_never_covers_a_dialog_and_a_held_one_shows_after(db_path: Path) -> None:
+    _drafts(_service(db_path), ["Cats"])
+    with Terminal.batchtui(db_path) as term:
+        term.wait_for(LIST_READY)
+        term.send(b"l")  # lock: a toast says so, bottom right, for seconds
+        term.wait_for("Locked Cats")
+        term.send(b"s")  # at once the start dialog, where that toast was
+        screen = term.wait_for("Not now  esc/n", settle=0.3)
+        assert "Start  ⏎/y" in screen and "Locked Cats" not in screen, screen
+        term.send(ESC)
+        term.wait_for(lambda s: "Not now" not in s and "Locked Cats" in s)
