@@ -17,8 +17,8 @@ from .dialog_base import Dialog
 CONCEPTS = (
     "A batch: one config, up to N items. DRAFT → LOCKED → PROCESSING → COMPLETE, PARTIAL "
     "or FAILED. Locking validates and freezes the config. Retry re-runs only what did not "
-    "succeed. Runs belong to runner processes: quitting never stops one. ctrl+p searches "
-    "every action. ↑/↓ scroll this help; escape closes it."
+    "succeed. Runs belong to runner processes: quitting never stops one. Dialogs: enter/y "
+    "yes, esc/n no. ctrl+p searches every action. ↑/↓ scroll this help; escape closes it."
 )
 
 
