@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
-from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Input, Static
@@ -20,6 +19,7 @@ from ...core.textsafe import one_line
 from .. import list_display
 from ..flows import batches, runs
 from ..flows.bulk import BULK_ACTIONS, act_on_many
+from ..key_order import after_keys_in_flight
 from ..list_display import SORTS
 from ..messages import ListChanged, RunEnded
 from ..widgets.app_header import app_header
@@ -337,19 +337,14 @@ class BatchListScreen(AppScreen):
         batches.example_batch(self.bt)
 
     def action_open(self) -> None:
-        # enter is a priority binding so that the footer shows "⏎ Open" over the table's own
-        # enter; but a priority binding runs before the keys of the same read (`jj⏎`) have
-        # moved the cursor. So it steps aside for the table (whose enter comes after those
-        # keys, as a RowSelected) and the filter (whose enter goes back to the table).
-        if self.focused in (self.table, self.query_one("#filter")):
-            raise SkipAction()
-        self._open_selected()
-
-    @on(FittedTable.RowSelected, "#batches")
-    def _row_selected(self, event: FittedTable.RowSelected) -> None:
-        self._open_selected()
+        # A priority binding (the footer shows "⏎ Open" over the table's own enter) runs
+        # before the keys of the same read (`jj⏎`) have moved the cursor: open after them.
+        after_keys_in_flight(self.focused or self, self._open_selected)
 
     def _open_selected(self) -> None:
+        if self.focused is self.query_one("#filter"):
+            self.table.focus()
+            return
         batch = self.selected()
         if batch is not None:
             self.bt.open_batch(batch.id)

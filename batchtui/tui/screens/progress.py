@@ -13,7 +13,6 @@ from pathlib import Path
 
 from rich.text import Text
 from textual import on
-from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, ProgressBar, Static
@@ -24,6 +23,7 @@ from ...core.states import DID_NOT_SUCCEED, TERMINAL_ITEM
 from ...core.textsafe import one_line
 from .. import desktop, run_display
 from ..flows import runs
+from ..key_order import after_keys_in_flight
 from ..messages import BatchChanged, RunEnded
 from ..widgets.app_header import app_header
 from ..widgets.fitted_table import FittedTable
@@ -350,15 +350,8 @@ class ProgressScreen(AppScreen):
 
     def action_detail(self) -> None:
         # A priority binding (the footer shows it) runs before the keys of the same read
-        # (`G⏎`) have moved the cursor: it steps aside for the table, whose own enter comes
-        # after them, as a RowSelected.
-        if self.focused is self.query_one("#run-items", FittedTable):
-            raise SkipAction()
-        self._show_detail()
-
-    @on(DataTable.RowSelected, "#run-items")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        self._show_detail()
+        # (`G⏎`) have moved the cursor: show the detail after them.
+        after_keys_in_flight(self.focused or self, self._show_detail)
 
     def _show_detail(self) -> None:
         item = self.selected_item()
