@@ -18,7 +18,7 @@ CONCEPTS = (
     "A batch: one config, up to N items. DRAFT → LOCKED → PROCESSING → COMPLETE, PARTIAL "
     "or FAILED. Locking validates and freezes the config. Retry re-runs only what did not "
     "succeed. Runs belong to runner processes: quitting never stops one. Dialogs: enter/y "
-    "yes, esc/n no. ctrl+p searches every action. ↑/↓ scroll this help; escape closes it."
+    "yes, esc/n no. ctrl+p: every action. ↑/↓ scroll; escape closes."
 )
 
 
