@@ -89,3 +89,17 @@ def test_a_paste_of_three_lines_adds_three_items_once_each(db_path: Path, paste:
         term.wait_for("3/10 items", settle=0.5)
         assert "Traceback" not in term.text()
     assert contents(db_path, "Pasted") == ["one", "two", "three"]
+
+
+def test_a_name_and_what_follows_in_one_write_never_run_together(db_path) -> None:
+    """`n`, then `Burst⏎quantum physics⏎` in ONE write: the batch is named 'Burst' (the
+    keys after the line end are not part of the name; they made 'Burstquantum physics')."""
+    with Terminal.batchtui(db_path) as term:
+        term.wait_for("No batches")
+        term.send("n")
+        term.wait_for("Name, e.g.")
+        term.send("Burst\rquantum physics\r")
+        term.wait_for(lambda screen: "batchtui — Burst" in screen, timeout=30)
+        assert term.process.poll() is None and "Traceback" not in term.text()
+    names = [s.name for s in BatchService(Repository(db_path)).summaries()]
+    assert names == ["Burst"]

@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Static
 
 from ...core.textsafe import one_line
+from ..widgets.line_input import LineInput
 from .dialog_base import (
     CANCEL_KEYS,
     CONFIRM_KEYS,
@@ -76,11 +77,13 @@ class PromptScreen(Dialog[str | None]):
         self.max_length = max_length
         """The longest answer that can be typed (0: no limit)."""
         self.ok = ok
+        self._typed: str | None = None
+        """The answer as submitted by its line end (see `_submitted`)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(Text(self.title_text, style="bold"), classes="dialog-title")
-            yield Input(
+            yield LineInput(
                 value=self.value,
                 placeholder=self.placeholder,
                 max_length=self.max_length,
@@ -95,7 +98,8 @@ class PromptScreen(Dialog[str | None]):
         self.query_one(Input).focus()
 
     def confirmed(self) -> str | None:
-        value = self.query_one(Input).value
+        typed, self._typed = self._typed, None
+        value = typed if typed is not None else self.query_one(Input).value
         if not value.strip():
             self.query_one("#prompt-error", Static).update(Text("Type something, or escape."))
             return None
@@ -103,7 +107,9 @@ class PromptScreen(Dialog[str | None]):
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
+        # The answer as it was at the line end (keys read behind it are not part of it).
         event.stop()
+        self._typed = event.value
         self.action_confirm()
 
     @on(Button.Pressed)

@@ -16,6 +16,7 @@ from textual.widgets._select import SelectOverlay  # its UpdateSelection: a pick
 
 from ...core.limits import MAX_NAME_CHARS
 from ...core.platforms import DEFAULT_PLATFORM, PLATFORMS
+from ..widgets.line_input import LineInput
 from .dialog_base import TYPING_CANCEL_KEYS, TYPING_CONFIRM_KEYS, Dialog, key_button
 
 
@@ -109,11 +110,15 @@ class NewBatchScreen(Dialog[NewBatch]):
         """(name, description) of each template to offer."""
         self.taken = taken or set()
         """The names batches already have (casefolded): typing one of them warns."""
+        self._typed: str | None = None
+        """The name as submitted by its line end (see `_submitted`)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(Text("New batch", style="bold"), classes="dialog-title")
-            yield Input(placeholder="Name, e.g. Space Facts", max_length=MAX_NAME_CHARS, id="name")
+            yield LineInput(
+                placeholder="Name, e.g. Space Facts", max_length=MAX_NAME_CHARS, id="name"
+            )
             yield ChoiceList(
                 [
                     (f"{p.label} — {p.width}×{p.height}, up to {_limit(p.max_duration)}", p.key)
@@ -166,7 +171,10 @@ class NewBatchScreen(Dialog[NewBatch]):
 
     @on(Input.Submitted, "#name")
     def _submitted(self, event: Input.Submitted) -> None:
+        # The name as it was at the line end: keys read behind it in the same burst may
+        # already be in the box, and are not part of the name.
         event.stop()
+        self._typed = event.value
         self.action_confirm()
 
     @on(Button.Pressed)
@@ -177,7 +185,8 @@ class NewBatchScreen(Dialog[NewBatch]):
             self.action_cancel()
 
     def confirmed(self) -> NewBatch | None:
-        name = self.query_one("#name", Input).value.strip()
+        typed, self._typed = self._typed, None
+        name = (typed if typed is not None else self.query_one("#name", Input).value).strip()
         if not name:
             self.query_one("#new-hint", Static).update(Text("The batch needs a name."))
             return None

@@ -6,6 +6,8 @@ from textual import events
 from textual.widgets import Input
 
 LINE_ENDS = frozenset({"enter", "ctrl+j"})
+LEAVING = frozenset({"tab", "shift+tab", "escape"})
+"""Keys that take the focus elsewhere: the keys read behind one of them are not this box's."""
 """The keys a line end arrives as: CR is enter, LF is ctrl+j (a paste without bracketed paste
 arrives as keys, with its line ends as they were: CR, LF or CR LF)."""
 
@@ -18,16 +20,27 @@ class LineInput(Input):
     to the app, after the box has already taken the keys read behind it: `Name⏎more` in one
     read submitted 'Namemore'. Here the line end is handled where the letters are, so what it
     submits is what was typed before it. `on_line_end` says what a line end does (by default:
-    submit, as enter does).
+    submit, as enter does). After a key that moves the focus away (tab, escape), line ends
+    read in the same burst go on to where the focus went (`Made⇥⇥↓⏎`: the list's enter).
     """
 
+    _leaving = False
+    """A key that moves the focus away was read: the keys read behind it belong to where
+    the focus goes (a line end among them is handed on, as a plain Input's would be)."""
+
     async def _on_key(self, event: events.Key) -> None:
-        if event.key in LINE_ENDS:
+        if event.key in LINE_ENDS and not self._leaving:
             event.stop()
             event.prevent_default()
             await self.on_line_end()
             return
+        if event.key in LEAVING:
+            self._leaving = True
         await super()._on_key(event)
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self._leaving = False
+        super()._on_focus(event)
 
     async def on_line_end(self) -> None:
         """What a line end does: submit (`Input.Submitted`), as enter does."""
