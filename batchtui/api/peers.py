@@ -56,26 +56,40 @@ def owner_of(client: Address, server: Address) -> int | None:
     return None
 
 
+_UNKNOWN = -1
+"""Not looked up yet (a connection's account is looked up only when a request needs it)."""
+
+
 class Peers:
-    """The account behind each open connection, filled as connections open and close (by the
-    server's protocol) and read by the API's guard."""
+    """The account behind each open connection: connections are registered as they open and
+    forgotten as they close (by the server's protocol); the account is looked up the first
+    time the guard asks (a connection that never sends a request costs no lookup: reading the
+    kernel's table for each of a flood of connections would itself be the attack)."""
 
     def __init__(self) -> None:
-        self._owners: dict[Address, int | None] = {}
+        self._open: dict[Address, tuple[Address, int | None]] = {}
 
     def opened(self, client: Address | None, server: tuple[str, int | None] | None) -> None:
-        """A connection was made: look up who made it."""
+        """A connection was made."""
         if client is None or server is None or server[1] is None:
             return
-        self._owners[client] = owner_of(client, (server[0], server[1]))
+        self._open[client] = ((server[0], server[1]), _UNKNOWN)
 
     def closed(self, client: Address | None) -> None:
         """The connection is gone: forget it (its port may be someone else's next)."""
         if client is not None:
-            self._owners.pop(client, None)
+            self._open.pop(client, None)
 
     def owner(self, client: Address | None) -> int | None:
-        """The uid behind an open connection from `client` (None: unknown)."""
+        """The uid behind the open connection from `client` (None: unknown)."""
         if client is None:
             return None
-        return self._owners.get((client[0], client[1]))
+        key = (client[0], client[1])
+        entry = self._open.get(key)
+        if entry is None:
+            return None
+        server, uid = entry
+        if uid == _UNKNOWN:
+            uid = owner_of(key, server)
+            self._open[key] = (server, uid)
+        return uid
