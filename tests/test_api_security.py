@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import resource
+import signal
 import socket
 import stat
 import subprocess
@@ -17,7 +18,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from batchtui.core.limits import HEADER_SECONDS, MAX_CONNECTIONS, MAX_REQUEST_BYTES
+from batchtui.core.limits import (
+    HEADER_SECONDS,
+    MAX_BATCH_CONTENT_BYTES,
+    MAX_CONNECTIONS,
+    MAX_REQUEST_BYTES,
+)
 from batchtui.core.models import BatchStatus
 from batchtui.service import BatchService
 from batchtui.store import Repository
@@ -281,3 +287,43 @@ def test_the_docs_load_nothing_from_other_hosts(server: Server) -> None:
                 assert not re.match(r"(https?:)?//", source), source
                 assert client.get(source).status_code == 200, source
             assert "cdn." not in html.text and "fonts.googleapis" not in html.text
+
+
+def test_a_stop_does_not_wait_for_an_open_event_stream(db_path) -> None:
+    """SIGTERM while a client follows the events of a batch that is not running (a stream
+    that never ends on its own): the server still stops."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    batch = BatchService(Repository(db_path)).create("Idle")
+    running = serve(db_path)
+    try:
+        client = httpx.Client(base_url=running.url, timeout=30)
+        with client, client.stream("GET", f"/v1/batch/{batch.id}/events") as stream:
+            lines = stream.iter_lines()
+            assert next(line for line in lines if line.startswith("data:"))
+            running.process.send_signal(signal.SIGTERM)
+            assert running.process.wait(timeout=30) in (0, -signal.SIGTERM)  # as uvicorn ends
+    finally:
+        if running.process.poll() is None:
+            running.process.kill()
+            running.process.wait()
+
+
+def test_a_small_request_cannot_make_a_batch_of_gigabytes(server: Server, db_path) -> None:
+    """The size of a batch's text as a whole is bounded, not only each item's."""
+    service = BatchService(Repository(db_path))
+    batch = service.create("Big", max_items=5000)
+    item = "x" * 100_000
+    per_request = MAX_REQUEST_BYTES // (len(item) + 4)
+    with server.client() as client:
+        refused = None
+        for _ in range(MAX_BATCH_CONTENT_BYTES // (per_request * len(item)) + 2):
+            answer = client.post(
+                f"/v1/batch/{batch.id}/items", json={"contents": [item] * per_request}
+            )
+            if answer.status_code != 201:
+                refused = answer
+                break
+        assert refused is not None and refused.status_code == 422
+        assert "MiB of item text" in refused.json()["error"]["message"]
+    stored = service.get(batch.id)
+    assert sum(len(i.content) for i in stored.items) <= MAX_BATCH_CONTENT_BYTES

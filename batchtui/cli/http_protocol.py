@@ -24,6 +24,9 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from ..api.peers import Peers
 from ..core.limits import HEADER_SECONDS, MAX_CONNECTIONS
 
+SHUTDOWN_SECONDS = 3
+"""Seconds a stopping server lets the answers under way finish (then they are cut)."""
+
 
 def protocol_for(
     peers: Peers,
@@ -100,5 +103,12 @@ def raise_file_limit() -> None:
 
 
 def server_options() -> dict[str, Any]:
-    """uvicorn settings that go with the protocol (limits on keep-alive and on work)."""
-    return {"timeout_keep_alive": 5, "h11_max_incomplete_event_size": 64 * 1024}
+    """uvicorn settings that go with the protocol: idle keep-alive connections closed after
+    5 s, request heads of at most 64 KiB, and a stop (ctrl+c, SIGTERM) that waits at most
+    `SHUTDOWN_SECONDS` for answers under way — an open event stream never ends on its own, and
+    made the server wait forever."""
+    return {
+        "timeout_keep_alive": 5,
+        "h11_max_incomplete_event_size": 64 * 1024,
+        "timeout_graceful_shutdown": SHUTDOWN_SECONDS,
+    }

@@ -21,7 +21,7 @@ from ..engine.layout import batch_folder, remove_output_folder
 from ..generators import get_generator
 from .context import ServiceContext
 from .refs import resolve_item
-from .validation import check_content, clean_name, lock_problems, make_config
+from .validation import check_batch_size, check_content, clean_name, lock_problems, make_config
 
 
 class Editing:
@@ -169,6 +169,7 @@ class Editing:
                     f"{len(batch.items)}, so {room} more fit, not {len(contents)} "
                     "(raise the config's max items)"
                 )
+            check_batch_size(batch.name, (item.content for item in batch.items), contents)
             added = []
             for content in contents:
                 item = BatchItem(
@@ -186,6 +187,8 @@ class Editing:
 
         def change(batch: Batch) -> BatchItem:
             item = resolve_item(batch, item_ref)
+            others = (other.content for other in batch.items if other is not item)
+            check_batch_size(batch.name, others, [content])
             item.content = content
             return item
 
