@@ -5,8 +5,9 @@ The runner (another process) writes the store; the stream follows it through
 liveness: a runner killed mid-run ends the stream within seconds), with an event per item or
 batch change since the last snapshot.
 
-Resuming is exact. Each event's `id` carries the moment its snapshot's changes are counted
-from (the `updated_at` of the snapshot before it), so a client that reconnects with
+Resuming is exact. An item event's `id` carries the moment its snapshot's changes are counted
+from (the `updated_at` of the snapshot before it; the batch's own events, which close a
+snapshot, carry the snapshot's), so a client that reconnects with
 `Last-Event-ID` — even one that dropped in the middle of a burst — is sent again every item
 that changed from that moment on, and every item not yet ended, then the batch's state:
 nothing missed, a little repeated (clients apply events by item id, so a repeat is harmless).
@@ -116,6 +117,7 @@ async def batch_events(
                 if fresh:
                     yield stream.event("item", _item_data(item))
             seen = current
+            stream.sent(batch)  # the batch's own events close its snapshot: they count from it
             progress = batch.progress(service.clock())
             if batch.status is not shown_status or progress.percent != shown_percent:
                 shown_status, shown_percent = batch.status, progress.percent
@@ -123,4 +125,3 @@ async def batch_events(
             if snapshot.ended:
                 yield stream.event("end", {"status": batch.status.value})
                 return
-            stream.sent(batch)
