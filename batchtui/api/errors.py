@@ -119,6 +119,14 @@ def install_error_handlers(app: FastAPI, routes: Iterable[Any]) -> None:
     async def api_refused(_request: Request, exc: ApiError) -> JSONResponse:
         return error_response(exc.status, exc.kind, exc.message)
 
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        # A bug of ours, never the client's fault: still the one error shape (the server's
+        # log has the traceback), never a bare text page.
+        return error_response(
+            500, "internal", f"internal error ({type(exc).__name__}); the server's log has more"
+        )
+
     @app.exception_handler(BodyTooLarge)
     async def too_large(_request: Request, _exc: BodyTooLarge) -> JSONResponse:
         response = error_response(*too_large_refusal())

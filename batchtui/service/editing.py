@@ -30,8 +30,9 @@ class Editing:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
-    def create(self, name: str, config: BatchConfig | None = None, **fields: Any) -> Batch:
-        """A new DRAFT batch with `config` (or the defaults with `fields` changed)."""
+    def create(self, name: str, config: BatchConfig | None = None, /, **fields: Any) -> Batch:
+        """A new DRAFT batch with `config` (or the defaults with `fields` changed). Positional
+        parameters only: any config field name, even `name` or `config`, is a field."""
         name = clean_name(name)
         if config is None:
             from ..core.styles import DEFAULT_STYLE
@@ -136,7 +137,7 @@ class Editing:
 
         return self.ctx.mutate(ref, "edit", change)
 
-    def update_config(self, ref: str, **fields: Any) -> Batch:
+    def update_config(self, ref: str, /, **fields: Any) -> Batch:
         """Change config fields of a DRAFT batch (validated as a whole)."""
 
         def change(batch: Batch) -> Batch:
