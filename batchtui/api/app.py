@@ -19,6 +19,7 @@ from fastapi_offline import FastAPIOffline
 from ..service import BatchService
 from .errors import install_error_handlers
 from .guard import Guard, Policy
+from .links import with_links
 from .peers import Peers
 from .routes import ROUTERS
 
@@ -38,7 +39,9 @@ def create_app(
     app.state.service = service  # what `deps.get_service` hands every endpoint
     for router in ROUTERS:
         app.include_router(router)
-    install_error_handlers(app, [route for router in ROUTERS for route in router.routes])
+    routes = [route for router in ROUTERS for route in router.routes]
+    install_error_handlers(app, routes)
+    app.openapi = with_links(app, routes)  # type: ignore[method-assign]
     if policy is not None:
         app.add_middleware(Guard, policy=policy, peers=peers or Peers())
     return app

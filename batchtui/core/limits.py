@@ -97,3 +97,17 @@ cannot pile up."""
 
 MAX_CONNECTIONS = 512
 """Connections the API keeps open at once; more are closed as they arrive."""
+
+# ------------------------------------------------------------------ the render farm
+
+CLUSTER_HOST_PATTERN = r"\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+"
+"""A Dask scheduler's host: a name, an IPv4 address or a bracketed IPv6 one."""
+
+CLUSTER_ADDRESS_PATTERN = (
+    rf"^(?:(?:tcp|tls)://)?(?:{CLUSTER_HOST_PATTERN})(?::[0-9]{{1,5}})?$|^[Ll][Oo][Cc][Aa][Ll]$"
+)
+"""What `--cluster` takes: tcp://HOST:PORT (the scheme and the port may be left out), or
+'local'."""
+
+NON_BLANK_PATTERN = r"\S"
+"""Item content: something other than white space (anywhere in it)."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ClusterError, ValidationError
+from ..core.limits import CLUSTER_HOST_PATTERN
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -29,7 +30,7 @@ RESOURCE = "render"
 MATCHED = ("batchtui", "distributed", "dask", "cloudpickle", "msgpack")
 """Packages that must be the same on this host and every worker (and Python's minor version)."""
 
-_ADDRESS = re.compile(r"^(tcp|tls)://(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$")
+_ADDRESS = re.compile(rf"^(tcp|tls)://({CLUSTER_HOST_PATTERN})(?::(\d{{1,5}}))?$")
 
 
 def cluster_address(value: str | None) -> str | None:
