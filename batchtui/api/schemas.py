@@ -56,7 +56,7 @@ class SaveTemplate(BaseModel):
     description: str = ""
     config: dict[str, Any] = Field(default_factory=dict)
     parameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    items: list[Annotated[str, CONTENT]] = Field(default_factory=list)
+    items: list[str] = Field(default_factory=list)  # lines of a template: checked once filled
     count: int | str = 1
     overwrite: bool = False
 
