@@ -10,6 +10,7 @@ import json
 import os
 import resource
 import stat
+import unicodedata
 from pathlib import Path
 
 import anyio
@@ -105,7 +106,9 @@ def test_hostile_content_is_stored_exactly_shown_inertly_and_passed_literally(
     output = Path(item["output_path"])
     assert output.read_bytes().decode() == content, "passed as one literal argument"
     assert output.is_relative_to(out_dir), "never outside the output folder"
-    assert output.name.isascii() and "/" not in output.name and not output.name.startswith(".")
+    assert "/" not in output.name and not output.name.startswith(".")
+    # Words of any script are kept (issue 26); controls and bidi overrides never are.
+    assert all(unicodedata.category(ch)[0] in "LNM" or ch in "-." for ch in output.name)
     assert not list(tmp_path.rglob("PWNED")), "no shell ever saw the content"
 
 

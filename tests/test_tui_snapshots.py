@@ -242,3 +242,9 @@ def test_list_filter_that_matches_nothing_says_so(snap_compare, db_path):
 def test_list_sorted_by_status(snap_compare, db_path):
     app = app_for(db_path, *every_status())
     assert snap_compare(app, terminal_size=SIZE, press=["o", "o", "o"])
+
+
+def test_list_with_marked_rows(snap_compare, db_path):
+    """Two batches marked (space twice): '* ' before their names, '2 marked' in the title."""
+    app = app_for(db_path, *every_status())
+    assert snap_compare(app, terminal_size=SIZE, press=["space", "space"])

@@ -33,6 +33,7 @@ import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.slug import slug
 from ..core.states import ItemStatus
 from ..generators.base import Job
 
@@ -46,23 +47,30 @@ LOGS_FOLDER = "logs"
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
-def slugify(text: str, limit: int = 40, fallback: str = "item") -> str:
-    """A file-name-safe ASCII slug: never empty, never '.', '..' or a path."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    slug = slug[:limit].rstrip("-")
-    return slug or fallback
-
-
 def batch_folder(config: BatchConfig, batch_id: str, batch_name: str) -> Path:
-    """`<output>/<name-slug>-<short id>`: two batches of one name never share a folder."""
-    return Path(config.output_dir) / f"{slugify(batch_name, fallback='batch')}-{batch_id[:6]}"
+    """`<output>/<name-slug>-<short id>`: two batches of one name never share a folder. A
+    batch whose folder an earlier release named (ASCII only: `cafe-…` for "Café") keeps it."""
+    output = Path(config.output_dir)
+    folder = output / f"{slug(batch_name) or 'batch'}-{batch_id[:6]}"
+    earlier = output / f"{_ascii_slug(batch_name)}-{batch_id[:6]}"
+    if earlier != folder and earlier.is_dir() and not folder.exists():
+        return earlier
+    return folder
+
+
+def _ascii_slug(text: str) -> str:
+    # How releases before Unicode slugs named a batch folder (accents stripped, any other
+    # non-ASCII character left out): found again so an existing batch keeps its folder.
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:40].rstrip("-") or "batch"
 
 
 def output_name(position: int, content: str, max_items: int, ext: str) -> str:
-    """`NN-<content-slug>.<ext>` with NN zero-padded to the batch's capacity."""
+    """`NN-<content-slug>.<ext>` with NN zero-padded to the batch's capacity; `NN.<ext>` when
+    the content has no letter or digit to name it by (emoji only, say)."""
     width = max(2, len(str(max_items)))
-    return f"{position:0{width}d}-{slugify(content)}.{ext}"
+    words = slug(content)
+    return f"{position:0{width}d}-{words}.{ext}" if words else f"{position:0{width}d}.{ext}"
 
 
 def part_name(final_name: str, attempt: int) -> str:

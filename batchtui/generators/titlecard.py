@@ -122,8 +122,10 @@ class TitlecardGenerator(Generator):
     name = "titlecard"
     description = "the item's text on a title card, as an H.264 MP4 (built in)"
 
-    def __init__(self) -> None:
-        self._fonts: Fonts | None = None  # found for the first card, kept for the others
+    def __init__(self, fonts: Fonts | None = None) -> None:
+        """`fonts`: the fonts every card draws with (None: this machine's, found for the
+        first card and kept for the others)."""
+        self._fonts = fonts
         self._fonts_lock = threading.Lock()  # cards are drawn in worker threads
 
     def _card_fonts(self) -> Fonts:

@@ -7,7 +7,7 @@ Everything returns `rich.text.Text`, never a markup string, so user content such
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -15,26 +15,10 @@ from rich.text import Text
 from ..core.states import BatchStatus, ItemStatus, Phase, phase
 from ..core.symbols import ICONS, RETRY_ICON, WAITING_ICON
 from ..core.textsafe import one_line
+from .palette import ERROR, NOTE, RETRY, STYLES, WAITING
 
 if TYPE_CHECKING:
     from ..core.models import BatchItem
-
-# Colour is only a help: the icon and the word carry the meaning (16-colour safe names).
-STYLES: dict[str, str] = {
-    BatchStatus.DRAFT: "",
-    BatchStatus.LOCKED: "cyan",
-    BatchStatus.PROCESSING: "bold yellow",
-    BatchStatus.COMPLETE: "green",
-    BatchStatus.PARTIAL: "yellow",
-    BatchStatus.FAILED: "red",
-    ItemStatus.PENDING: "",
-    ItemStatus.RUNNING: "bold yellow",
-    ItemStatus.SUCCEEDED: "green",
-    ItemStatus.FAILED: "red",
-    ItemStatus.CANCELLED: "magenta",
-    ItemStatus.INTERRUPTED: "magenta",
-    ItemStatus.SKIPPED: "yellow",
-}
 
 
 def status(value: BatchStatus | ItemStatus) -> Text:
@@ -47,9 +31,9 @@ def item_status(item: BatchItem) -> Text:
     waiting to be tried again RETRY."""
     waits = phase(item)
     if waits is Phase.RETRYING:
-        return Text(f"{RETRY_ICON} RETRY", style="yellow")
+        return Text(f"{RETRY_ICON} RETRY", style=STYLES[RETRY])
     if waits is Phase.WAITING:
-        return Text(f"{WAITING_ICON} WAITING", style="cyan")
+        return Text(f"{WAITING_ICON} WAITING", style=STYLES[WAITING])
     return status(item.status)
 
 
@@ -79,6 +63,32 @@ def ago(moment: datetime | None, now: datetime) -> str:
     return f"{int(delta // 86400)}d ago"
 
 
+def local_time(
+    moment: datetime | None, now: datetime | None = None, *, seconds: bool = False
+) -> str:
+    """A moment as the person reads it: in local time, with the zone named, and the day when
+    it is not today: '14:05 CET', 'Dec 3 14:05 CET', 'Dec 3 2025 14:05 CET' ('' for None).
+
+    The one formatter of times for every screen (stored times are UTC; a naive one is taken
+    as UTC). `now` decides what "today" is (the app's clock, so tests are fixed);
+    `seconds`: '14:05:09 CET'."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone()
+    today = (now or datetime.now(UTC)).astimezone().date()
+    clock = local.strftime("%H:%M:%S" if seconds else "%H:%M")
+    zone = local.strftime("%Z") or local.strftime("%z")
+    if local.date() == today:
+        day = ""
+    elif local.year == today.year:
+        day = f"{local:%b} {local.day} "
+    else:
+        day = f"{local:%b} {local.day} {local.year} "
+    return f"{day}{clock} {zone}"
+
+
 def item_seconds(item: BatchItem, now: datetime) -> float | None:
     """How long the item's last attempt ran (so far, while running); None while it waits
     (a retried item's last attempt is history, not what it is doing)."""
@@ -94,10 +104,10 @@ def item_result(item: BatchItem, limit: int | None = None) -> Text:
     if phase(item) in (Phase.WAITING, Phase.RETRYING):
         waits_for = item.waiting or ""
         if item.retry_at is not None and item.error:
-            return Text(one_line(f"{waits_for}, after: {item.error}", limit), style="yellow")
-        return Text(one_line(waits_for, limit), style="dim")
+            return Text(one_line(f"{waits_for}, after: {item.error}", limit), style=STYLES[RETRY])
+        return Text(one_line(waits_for, limit), style=STYLES[NOTE])
     if item.error:
-        return Text(one_line(item.error, limit), style="red")
+        return Text(one_line(item.error, limit), style=STYLES[ERROR])
     if item.output_path:
         return Text(one_line(os.path.basename(item.output_path), limit))
     return Text("")

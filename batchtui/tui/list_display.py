@@ -1,5 +1,6 @@
-"""How the batch list looks: its columns, a batch's row, the orders `o` cycles through and
-the filter. Pure: summaries in, inert text (or an order) out; the screen decides when to draw.
+"""How the batch list looks: its columns, a batch's row (and its mark), the orders `o` cycles
+through (and `O` reverses), their names, and the filter. Pure: summaries in, inert text (or
+an order) out; the screen decides when to draw.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ PLATFORM_SHORT = {
     "youtube": "YouTube",
 }
 
+MARK = "* "
+"""What a marked row's name begins with (a shape, not a colour: it reads without colour, in
+any font; in the name's cell, so the columns stay as they are)."""
+
 COLUMNS = (
     Column("name", "Name"),
     Column("status", "Status", 12),
@@ -37,6 +42,14 @@ COLUMNS = (
 
 SORTS = ("created", "newest", "name", "status", "last change")
 """The orders `o` cycles through (the first is the default: oldest first, as created)."""
+SORT_NAMES: dict[str, tuple[str, str]] = {
+    "created": ("oldest first", "newest first"),
+    "newest": ("newest first", "oldest first"),
+    "name": ("name A→Z", "name Z→A"),
+    "status": ("by status, running first", "by status, complete first"),
+    "last change": ("last changed first", "last changed last"),
+}
+"""What each order is called on screen: as `o` picks it, and reversed (`O`)."""
 STATUS_ORDER = {
     BatchStatus.PROCESSING: 0,
     BatchStatus.FAILED: 1,
@@ -56,11 +69,18 @@ SORT_KEYS: dict[str, Callable[[BatchSummary], Any]] = {
 REVERSED = {"newest", "last change"}
 
 
-def visible(batches: Iterable[BatchSummary], sort: str, needle: str) -> list[BatchSummary]:
-    """The batches in the order `sort` names, those whose name or status holds `needle`
-    (any case) only."""
+def sort_name(sort: str, reverse: bool = False) -> str:
+    """The order as the screen names it, e.g. 'oldest first', 'name Z→A'."""
+    return SORT_NAMES[sort][reverse]
+
+
+def visible(
+    batches: Iterable[BatchSummary], sort: str, needle: str, *, reverse: bool = False
+) -> list[BatchSummary]:
+    """The batches in the order `sort` names (`reverse`: the other way round), those whose
+    name or status holds `needle` (any case) only."""
     shown = sorted(batches, key=SORT_KEYS[sort])
-    if sort in REVERSED:
+    if (sort in REVERSED) != reverse:
         shown.reverse()
     needle = needle.casefold()
     if not needle:
@@ -68,10 +88,13 @@ def visible(batches: Iterable[BatchSummary], sort: str, needle: str) -> list[Bat
     return [b for b in shown if needle in b.name.casefold() or needle in b.status.value.casefold()]
 
 
-def batch_row(batch: BatchSummary, now: datetime) -> tuple[Text, ...]:
-    """A batch's cells, one per column of `COLUMNS`."""
+def batch_row(batch: BatchSummary, now: datetime, *, marked: bool = False) -> tuple[Text, ...]:
+    """A batch's cells, one per column of `COLUMNS` (`marked`: its name after `MARK`)."""
+    name = display.literal(batch.name)
+    if marked:
+        name = Text.assemble((MARK, "bold"), name, style="bold")
     return (
-        display.literal(batch.name),
+        name,
         display.status(batch.status),
         Text(f"{batch.succeeded}/{batch.total}"),
         display.bar(batch.percent / 100, 8),

@@ -14,6 +14,7 @@ from ..core.states import BatchStatus, ItemStatus
 from ..core.symbols import seconds
 from ..core.textsafe import one_line
 from . import display
+from .palette import NOTE, STYLES, WAITING
 from .widgets.fitted_table import Column
 
 if TYPE_CHECKING:
@@ -55,16 +56,17 @@ def counts(progress: Progress) -> Text:
         if count:
             text.append_text(
                 Text(
-                    f"{display.ICONS[status]} {count} {status.value.lower()}  ",
+                    f"{display.ICONS[status]} {count} {status.value.lower()}",
                     style=display.STYLES[status],
                 )
             )
+            text.append("  ")  # unstyled: a reversed word (FAILED under NO_COLOR) ends with it
         if status is ItemStatus.PENDING and waiting:
-            text.append(f"{display.WAITING_ICON} {waiting} waiting  ", style="cyan")
+            text.append(f"{display.WAITING_ICON} {waiting} waiting  ", style=STYLES[WAITING])
     never = progress.never_started
     note = f"({progress.ran}/{progress.total} finished"
     note += f", {never} never started)" if never else ")"
-    text.append(note, style="dim")
+    text.append(note, style=STYLES[NOTE])
     return text
 
 
@@ -87,12 +89,12 @@ def next_step(batch: Batch) -> Text:
         if outputs:
             folder = str(Path(outputs[0]).parent)
         return Text.assemble(
-            ("✔ COMPLETE", "bold green"),
+            ("✔ COMPLETE", f"bold {STYLES[BatchStatus.COMPLETE]}"),
             f" — {progress.total} outputs in ",
             Text(one_line(folder, 50)),
         )
     if allowed("retry", batch.status):  # ended, and not every item succeeded
-        style = "bold yellow" if batch.status is BatchStatus.PARTIAL else "bold red"
+        style = f"bold {STYLES[batch.status]}"
         word = batch.status.value + (" (cancelled)" if batch.cancelled else "")
         # "the others": what `f` shows and `r` runs again (every one that did not succeed).
         return Text.assemble(

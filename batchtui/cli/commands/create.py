@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from ...core.errors import ValidationError
-from ...core.textsafe import one_line
+from ...core.names import same_name_note
 from ..config_options import CONFIG_OPTIONS, config_fields
 from ..context import Context
 from ..options import Option, json_option
@@ -76,9 +76,6 @@ def template_params(pairs: list[str]) -> dict[str, object]:
 def warn_same_name(ctx: Context, batch: Batch) -> None:
     """A note on stderr when other batches have the new batch's name (ids tell them apart)."""
     others = [i for i in ctx.service.same_name(batch.name) if i != batch.id]
-    if others:
-        shown = ", ".join(others[:3]) + (" …" if len(others) > 3 else "")
-        sys.stderr.write(
-            f"batchtui: note: {len(others)} other batch{'es' * (len(others) > 1)} "
-            f"already named '{one_line(batch.name, 40)}' ({shown}); ids tell them apart\n"
-        )
+    note = same_name_note(batch.name, others)
+    if note:
+        sys.stderr.write(f"batchtui: note: {note}\n")

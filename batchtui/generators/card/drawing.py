@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from PIL import Image, ImageDraw
 
 from .colours import RGB, colours
+from .coverage import require_glyphs
 from .fonts import RAQM, Fonts
 from .spec import Card, CardSpec
 from .text import clean_text
@@ -33,9 +34,16 @@ def draw_card(spec: CardSpec, fonts: Fonts | None = None, *, wrap: Wrap = balanc
     fonts = Fonts.installed() if fonts is None else fonts
     with fonts.lock:
         setter = Typesetter(fonts, spec.style.serif)
+        # Before drawing: a character no font has would leave the card blank where it is.
+        require_glyphs((clean_text(spec.batch_name), _headline_text(spec)), setter)
         background, text_rgb, region = _draw_background(spec, setter)
         headline = _draw_headline(spec, setter, text_rgb, region, wrap)
     return Card(background=background, headline=headline)
+
+
+def _headline_text(spec: CardSpec) -> str:
+    # The headline as drawn: cleaned, and cut where it could no longer fit anyway.
+    return clean_text(spec.content)[:_MAX_CHARS]
 
 
 def _draw_lines(
@@ -142,7 +150,7 @@ def _draw_headline(
     region_top, region_bottom = region
     box_width = right - left - 2 * round(short * 0.03)
     layer = Image.new("RGBA", (width, height), (*colour, 0))
-    text = clean_text(spec.content)[:_MAX_CHARS]
+    text = _headline_text(spec)
     paragraphs = [(tokenize(p, setter), is_rtl(p)) for p in text.split("\n")]
     if not any(tokens for tokens, _ in paragraphs):
         return layer

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 
+from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont, features
 
 RAQM = features.check("raqm")
@@ -163,6 +164,8 @@ class Face:
         self._has: dict[str, bool] = {}
         self._notdef: tuple[tuple[int, int], bytes] | None = None
         self._probe: ImageFont.FreeTypeFont | None = None
+        self._codes: frozenset[int] | None = None
+        self._cmap_read = False
 
     def font(self, size: int) -> ImageFont.FreeTypeFont:
         """The face at `size` pixels (loaded once per size)."""
@@ -183,8 +186,27 @@ class Face:
         mask = self._probe.getmask(text)
         return mask.size, bytes(mask)
 
+    def _cmap(self) -> frozenset[int] | None:
+        # The code points the font file maps to glyphs (its cmap table, read by fontTools),
+        # read once; None for Pillow's bundled font (no file to read), a file fontTools
+        # cannot read, or an empty table: such a font is asked by drawing instead.
+        if not self._cmap_read:
+            self._cmap_read = True
+            if self.path is not None:
+                try:
+                    with TTFont(self.path, fontNumber=self.index, lazy=True) as font:
+                        self._codes = frozenset(font.getBestCmap() or ()) or None
+                except Exception:  # fontTools raises many kinds on a damaged file
+                    self._codes = None
+        return self._codes
+
     def has(self, char: str) -> bool:
-        """Whether the font draws `char` itself (a missing glyph draws as .notdef, a box)."""
+        """Whether the font has a glyph for `char`: its cmap says so (a missing glyph would
+        draw as .notdef, a box). A font without a readable cmap (Pillow's bundled font has
+        no file) is asked by drawing: `char` has a glyph when it draws other than .notdef."""
+        codes = self._cmap()
+        if codes is not None:
+            return ord(char) in codes
         known = self._has.get(char)
         if known is None:
             if self._notdef is None:

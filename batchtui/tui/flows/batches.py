@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...core.limits import MAX_COPY_BASE_CHARS, MAX_NAME_CHARS, MAX_TEMPLATE_NAME_CHARS
+from ...core.names import same_name_note
 from ...core.textsafe import one_line
 from ..messages import RunEnded
 from .refusals import stored_unless_refused
@@ -48,10 +49,15 @@ def example_batch(app: BatchtuiApp) -> None:
     if batch is None:
         return
     app.safe(app.service.add_items, batch.id, list(EXAMPLE_ITEMS))
-    app.notify(
-        f"Created '{EXAMPLE_NAME}' with {len(EXAMPLE_ITEMS)} items — l to lock, s to start",
-        markup=False,
-    )
+    made = f"Created '{EXAMPLE_NAME}' with {len(EXAMPLE_ITEMS)} items — l to lock, s to start"
+    # A second one is made too (names need not be unique), but never silently: the note the
+    # CLI's `create` prints for a name already taken.
+    others = [i for i in app.safe(app.service.same_name, EXAMPLE_NAME) or [] if i != batch.id]
+    note = same_name_note(EXAMPLE_NAME, others)
+    if note:
+        app.notify(f"{made}. Note: {note}.", severity="warning", markup=False, timeout=8)
+    else:
+        app.notify(made, markup=False)
     select = getattr(app.screen, "select", None)
     if callable(select):
         select(batch.id)

@@ -39,11 +39,13 @@ def start_background(
     retry: bool = False,
     cluster: str | None = None,
     only: list[str] | None = None,
+    one_of_many: bool = False,
 ) -> bool:
     """Hand the batch to a detached runner that outlives the app (its items on the Dask
-    scheduler `cluster`, or here; `only`: exactly these items again); follow it here. A
-    render farm is checked first, off the event loop (that may take seconds): then this
-    returns False and the run follows."""
+    scheduler `cluster`, or here; `only`: exactly these items again); follow it here; unless
+    `one_of_many` (a bulk start: the list stays, and says it once), say so and open its
+    progress. A render farm is checked first, off the event loop (that may take seconds):
+    then this returns False and the run follows."""
     service = app.service
     if cluster and cluster != "local":
         app.notify(f"checking the render farm at {one_line(cluster, 50)} …", markup=False)
@@ -54,14 +56,14 @@ def start_background(
             except BatchtuiError as exc:
                 app.call_from_thread(report, app, exc)
             else:
-                app.call_from_thread(_started, app, started, batch_id)
+                app.call_from_thread(_started, app, started, batch_id, one_of_many=one_of_many)
 
         app.run_worker(check_and_start, thread=True, group="start")
         return False
     started = app.safe(service.start_detached, batch_id, retry=retry, cluster=cluster, only=only)
     if started is None:
         return False
-    _started(app, started, batch_id)
+    _started(app, started, batch_id, one_of_many=one_of_many)
     return True
 
 
@@ -74,7 +76,7 @@ def rerun_item(app: BatchtuiApp, batch: Batch, item: BatchItem) -> None:
         return
     batch = stored
     replaced = "its output is replaced once the new render succeeds" if item.output_path else ""
-    where = batch.runner.cluster if batch.runner and batch.runner.cluster else "local"
+    where = last_cluster(batch)
 
     def answered(yes: bool | None) -> None:
         if yes:
@@ -91,6 +93,11 @@ def rerun_item(app: BatchtuiApp, batch: Batch, item: BatchItem) -> None:
         ),
         answered,
     )
+
+
+def last_cluster(batch: Batch) -> str:
+    """Where the batch's last run ran: its render farm, or "local" (a retry goes there too)."""
+    return batch.runner.cluster if batch.runner and batch.runner.cluster else "local"
 
 
 def confirm_cancel(app: BatchtuiApp, batch: Batch) -> None:
@@ -119,9 +126,13 @@ def confirm_cancel(app: BatchtuiApp, batch: Batch) -> None:
     )
 
 
-def _started(app: BatchtuiApp, started: Detached, batch_id: str) -> None:
+def _started(
+    app: BatchtuiApp, started: Detached, batch_id: str, *, one_of_many: bool = False
+) -> None:
     app.started_here.add(started.batch.id)
     app.watch_run(started.batch)
+    if one_of_many:
+        return
     where = started.batch.runner.cluster if started.batch.runner else None
     farm = f" (items on {where})" if where else ""
     app.notify(

@@ -18,6 +18,7 @@ from ...core.summary import BatchSummary
 from ...core.textsafe import one_line
 from .. import list_display
 from ..flows import batches, runs
+from ..flows.bulk import BULK_ACTIONS, act_on_many
 from ..list_display import SORTS
 from ..messages import ListChanged, RunEnded
 from ..widgets.app_header import app_header
@@ -43,11 +44,16 @@ LIST_ACTIONS: dict[str, tuple[str, ...]] = {
     "lock": ("lock", "unlock"),
     "start": ("start",),
     "retry": ("retry",),
+    "rerun": ("rerun",),
     "cancel": ("cancel",),
     "delete": ("delete",),
+    "mark": (),
 }
 """Each key action of the list, and the batch actions (`core.actions`) that allow it (any of
 them; `open` needs only a selected batch)."""
+
+BULK = frozenset(BULK_ACTIONS)
+"""The list's actions that act on every marked batch when some are marked."""
 
 
 FIRST_FRAME_ROWS = 200
@@ -75,8 +81,47 @@ class BatchListScreen(AppScreen):
         ),
         Binding("s", "start", "Start", tooltip="Start a LOCKED batch"),
         Binding("r", "retry", "Retry", tooltip="Retry only the items that did not succeed"),
+        Binding(
+            "R",
+            "rerun",
+            "Again",
+            tooltip="Run every item again, succeeded ones too (asks first)",
+        ),
         Binding("c", "cancel", "Cancel", tooltip="Cancel a running batch"),
         Binding("x", "delete", "Delete", tooltip="Delete a batch (asks first; files are kept)"),
+        Binding(
+            "e",
+            "example_shown",
+            "Example",
+            tooltip='Create the example batch "Space Facts" with three items',
+        ),
+        Binding(
+            "space",
+            "mark",
+            "Mark",
+            tooltip="Mark/unmark (*, ctrl+a: all); r R c x D act on the marked",
+        ),
+        Binding(
+            "asterisk,ctrl+a",
+            "mark_all",
+            "Mark",  # help shows one line per word: this key is in space's
+            show=False,
+            key_display="*",
+            tooltip="Mark every batch shown (again: clear the marks); also ctrl+a",
+        ),
+        Binding(
+            "o",
+            "sort",
+            "Sort",
+            tooltip="Sort: oldest, newest, name, status, last change; O reverses",
+        ),
+        Binding(
+            "O",
+            "reverse_sort",
+            "Sort",  # help shows one line per word: this key is in o's
+            show=False,
+            tooltip="Reverse the sort order",
+        ),
         Binding(
             "T",
             "save_template",
@@ -89,6 +134,7 @@ class BatchListScreen(AppScreen):
             "filter",
             "Filter",
             key_display="/",
+            show=False,
             tooltip="Filter by name or status; escape clears",
         ),
         Binding(
@@ -104,13 +150,6 @@ class BatchListScreen(AppScreen):
             "Duplicate",
             show=False,
             tooltip="New batch from this one: its config and items (asks a name)",
-        ),
-        Binding(
-            "o",
-            "sort",
-            "Sort",
-            show=False,
-            tooltip="Sort: created, newest, name, status, last change (cycles)",
         ),
         Binding("escape", "clear_filter", "", show=False),
     ]
@@ -128,10 +167,16 @@ class BatchListScreen(AppScreen):
         )
         yield FittedTable(list_display.COLUMNS, id="batches")
         yield Static(Text(EMPTY_HELP), id="empty", classes="hidden")
-        yield Footer()
+        # Compact: a space less per key, so the keys used most fit 80 columns.
+        # The palette's key is in help (`?`): its place goes to the list's own keys.
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.sort = SORTS[0]
+        self.reverse = False
+        """Whether the sort runs the other way round (`O`)."""
+        self.marked: set[str] = set()
+        """The marked batches (ids): r R c x D act on them all while there are any."""
         self._filter = ""
         self._show_title()
         self._batches: dict[str, BatchSummary] = {}
@@ -183,24 +228,30 @@ class BatchListScreen(AppScreen):
         changed are redrawn. `checked`: read from the batch files, not the index alone."""
         before = self._batches
         self._batches = {s.id: s for s in summaries}
+        if self.marked - self._batches.keys():  # a marked batch is gone (deleted anywhere)
+            self.marked &= self._batches.keys()
+            self._show_title()
         self.checked = self.checked or checked
         self._render_rows(before)
         self.refresh_bindings()
 
     def _show_title(self) -> None:
-        """The sub-title says how the list is sorted and filtered (neither is ever silent)."""
-        title = "batches"
-        if self.sort != SORTS[0]:
-            title += f" · by {self.sort}"
+        """The sub-title says how the list is sorted, how many batches are marked and the
+        filter (none of them is ever silent)."""
+        title = f"batches · {list_display.sort_name(self.sort, self.reverse)}"
+        if self.marked:
+            title += f" · {len(self.marked)} marked"
         if self._filter:
             title += f" · filter '{one_line(self._filter, 20)}' (esc clears)"
         self.sub_title = title
 
     def _visible(self) -> list[BatchSummary]:
-        return list_display.visible(self._batches.values(), self.sort, self._filter)
+        return list_display.visible(
+            self._batches.values(), self.sort, self._filter, reverse=self.reverse
+        )
 
     def _row(self, batch: BatchSummary) -> tuple[Text, ...]:
-        return list_display.batch_row(batch, self.bt.clock())
+        return list_display.batch_row(batch, self.bt.clock(), marked=batch.id in self.marked)
 
     def _render_rows(self, before: dict[str, BatchSummary] | None = None) -> None:
         """Show the visible batches; with `before` (what was shown), when the same rows stay
@@ -248,6 +299,16 @@ class BatchListScreen(AppScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Offer only what the selected batch allows (the footer stays short and true)."""
+        if action == "example_shown":  # in the footer only while the list is empty
+            return not self._batches
+        if action == "example":  # the same key, not in the footer: the list has batches
+            return bool(self._batches)
+        if action in ("mark_all", "sort", "reverse_sort"):  # nothing to mark or sort yet
+            return bool(self._batches)
+        if action in BULK and self.marked:
+            # On the marked batches: offered when one of them allows it (the others are
+            # explained when it is done).
+            return self._some_marked_allow(action)
         if action not in LIST_ACTIONS:
             return True
         batch = self.selected()
@@ -255,6 +316,11 @@ class BatchListScreen(AppScreen):
             return False
         needs = LIST_ACTIONS[action]
         return not needs or any(allowed(needed, batch.status) for needed in needs)
+
+    def _some_marked_allow(self, action: str) -> bool:
+        needs = LIST_ACTIONS.get(action, ())
+        statuses = {self._batches[i].status for i in self.marked if i in self._batches}
+        return not needs or any(allowed(n, status) for n in needs for status in statuses)
 
     @on(FittedTable.RowHighlighted, "#batches")
     def _highlighted(self, event: FittedTable.RowHighlighted) -> None:
@@ -264,6 +330,9 @@ class BatchListScreen(AppScreen):
         batches.new_batch(self.bt)
 
     def action_example(self) -> None:
+        batches.example_batch(self.bt)
+
+    def action_example_shown(self) -> None:
         batches.example_batch(self.bt)
 
     def action_open(self) -> None:
@@ -290,30 +359,110 @@ class BatchListScreen(AppScreen):
             runs.request_start(self.bt, batch.id)
 
     def action_retry(self) -> None:
+        if self._bulk("retry"):
+            return
         batch = self.selected()
         if batch is not None:
             runs.request_start(self.bt, batch.id, retry=True)
 
+    def action_rerun(self) -> None:
+        if self._bulk("rerun"):
+            return
+        batch = self.selected()
+        if batch is not None:
+            act_on_many(self.bt, [batch.id], "rerun", self.reload)
+
     def action_cancel(self) -> None:
+        if self._bulk("cancel"):
+            return
         batch = self._selected_batch()
         if batch is not None:
             runs.confirm_cancel(self.bt, batch)
 
     def action_delete(self) -> None:
+        if self._bulk("delete"):
+            return
         batch = self._selected_batch()
         if batch is not None:
             batches.confirm_delete(self.bt, batch)
 
     def action_duplicate(self) -> None:
+        if self._bulk("duplicate"):
+            return
         batch = self.selected()
         if batch is not None:
             batches.duplicate(self.bt, batch.id, batch.name)
 
+    def _bulk(self, action: str) -> bool:
+        """With batches marked, do `action` to all of them (in the list's order) and say
+        so; False when none is marked (the action is the selected batch's)."""
+        if not self.marked:
+            return False
+        every = list_display.visible(self._batches.values(), self.sort, "", reverse=self.reverse)
+        order = [batch.id for batch in every]
+        ids = [batch_id for batch_id in order if batch_id in self.marked]
+        act_on_many(self.bt, ids, action, self._bulk_done)
+        return True
+
+    def _bulk_done(self) -> None:
+        """After a bulk action: the marks have done their job."""
+        self.marked.clear()
+        self._show_title()
+        self.reload()
+        self._render_all()
+
+    # ------------------------------------------------------------------ marks
+
+    def action_mark(self) -> None:
+        """Mark or unmark the batch under the cursor, and move down (a run of rows is
+        marked by holding space)."""
+        batch_id = self.selected_id()
+        if batch_id is None:
+            return
+        self.marked ^= {batch_id}
+        self._mark_changed([batch_id])
+        self.table.action_cursor_down()
+
+    def action_mark_all(self) -> None:
+        """Mark every batch shown; when all are marked already, clear the marks."""
+        shown = [batch.id for batch in self._visible()]
+        changed = set(shown) | self.marked
+        if shown and set(shown) <= self.marked:
+            self.marked.clear()
+        else:
+            self.marked |= set(shown)
+        self._mark_changed(sorted(changed))
+
+    def _mark_changed(self, ids: list[str]) -> None:
+        for batch_id in ids:
+            batch = self._batches.get(batch_id)
+            if batch is not None:
+                self.table.update_row(batch_id, self._row(batch))
+        self._show_title()
+        self.refresh_bindings()
+
+    def _render_all(self) -> None:
+        """Redraw every row (the marks changed)."""
+        for batch in self._visible():
+            self.table.update_row(batch.id, self._row(batch))
+
+    # ------------------------------------------------------------------- sort
+
     def action_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self.reverse = False
+        self._sorted()
+
+    def action_reverse_sort(self) -> None:
+        self.reverse = not self.reverse
+        self._sorted()
+
+    def _sorted(self) -> None:
         self._show_title()
         self._render_rows()
-        self.notify(f"sorted by {self.sort}", timeout=2)
+        self.notify(
+            f"sorted: {list_display.sort_name(self.sort, self.reverse)}", timeout=2, markup=False
+        )
 
     def action_save_template(self) -> None:
         batch = self._selected_batch()
@@ -334,6 +483,8 @@ class BatchListScreen(AppScreen):
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
         if box.has_class("hidden") and not self._filter:
+            if self.marked:  # escape with no filter clears the marks
+                self._clear_marks()
             return
         box.value = ""
         box.add_class("hidden")
@@ -342,6 +493,11 @@ class BatchListScreen(AppScreen):
         self._show_title()
         self._render_rows()
         self.table.focus()
+
+    def _clear_marks(self) -> None:
+        ids = sorted(self.marked)
+        self.marked.clear()
+        self._mark_changed(ids)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:

@@ -15,6 +15,7 @@ from ...core.states import TERMINAL_ITEM, Phase, phase
 from ...core.symbols import seconds
 from ...core.textsafe import inert
 from .. import display
+from ..palette import ERROR, RETRY, STYLES
 from ..widgets.log_tail import LogTail
 
 
@@ -47,10 +48,10 @@ class ItemDetailScreen(ModalScreen[None]):
             facts.add_row("Ran on", Text(inert(where)))
         facts.add_row("Output", Text(inert(item.output_path or "—")))
         if item.error:
-            facts.add_row("Error", Text(inert(item.error), style="red"))
+            facts.add_row("Error", Text(inert(item.error), style=STYLES[ERROR]))
         facts.add_row("Log", Text(inert(item.log_path or "not started yet")))
         if phase(item) is Phase.RETRYING:
-            facts.add_row("Retry", Text(inert(item.waiting or ""), style="yellow"))
+            facts.add_row("Retry", Text(inert(item.waiting or ""), style=STYLES[RETRY]))
         # Each attempt, when there was more than one: when, where, how it ended.
         for record in item.attempt_history()[-8:] if item.history else ():
             started = (
