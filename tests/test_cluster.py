@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -171,6 +172,67 @@ def test_an_unreachable_scheduler_is_one_line_and_changes_nothing(
     bad = cli("start", batch_id, "--cluster", "not an address")
     assert bad.returncode == 2 and "is not a Dask scheduler address" in bad.stderr
     assert batch_file(db_path, batch_id).read_bytes() == before
+
+
+class _Impostor:
+    """A listener on a port that is not a Dask scheduler's: silent, an HTTP server (say, the
+    dashboard) or an SSH server."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.held.append(conn)  # never closed by us: a silent one stays silent
+            if self.kind == "http":
+                conn.recv(4096)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")
+            elif self.kind == "ssh":
+                conn.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")
+
+    def close(self) -> None:
+        self.listener.close()
+        for conn in self.held:
+            conn.close()
+
+
+@pytest.mark.parametrize("kind", ["silent", "http", "ssh"])
+def test_a_port_that_is_not_a_scheduler_is_one_line_in_bounded_time(
+    service: BatchService, db_path: Path, kind: str
+) -> None:
+    """Every farm handshake has a deadline: a listener that accepts and never speaks hung
+    `start --cluster` for ever; an HTTP or SSH port gave an 80-line traceback."""
+    batch_id = make_batch(service, "sh -c 'echo x > {output}'", 2, concurrency=2)
+    before = batch_file(db_path, batch_id).read_bytes()
+    impostor = _Impostor(kind)
+    try:
+        refused = cli("start", batch_id, "--cluster", f"tcp://127.0.0.1:{impostor.port}")
+    finally:
+        impostor.close()
+    assert refused.returncode == 1, refused
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"127.0.0.1:{impostor.port}" in lines[0], lines
+    assert "scheduler" in lines[0]
+    assert batch_file(db_path, batch_id).read_bytes() == before
+
+
+def test_a_tls_address_without_tls_settings_is_one_line(service: BatchService) -> None:
+    batch_id = make_batch(service, "sh -c 'echo x > {output}'", 1, concurrency=1)
+    impostor = _Impostor("http")
+    try:
+        refused = cli("start", batch_id, "--cluster", f"tls://127.0.0.1:{impostor.port}")
+    finally:
+        impostor.close()
+    assert refused.returncode == 1
+    assert refused.stderr.count("\n") == 1 and "TLS settings" in refused.stderr
 
 
 def test_a_scheduler_without_workers_is_refused(tmp_path: Path) -> None:
