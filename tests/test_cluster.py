@@ -378,3 +378,21 @@ def test_the_api_starts_on_a_cluster_or_refuses_in_one_line(
     ended = service.get(batch_id)
     assert ended.status is BatchStatus.COMPLETE
     assert {i.worker for i in ended.items} <= {"w1", "w2"} and all(i.worker for i in ended.items)
+
+
+def test_time_queued_on_a_busy_farm_is_not_the_items_time(
+    farm: Farm, service: BatchService
+) -> None:
+    """Eight 2 s items with a 3.5 s limit on a farm of four slots, all eight asked to run at
+    once: the last four wait for a slot, and that wait must not count against their limit
+    (they failed "timed out after 3.5s" having run 2 s)."""
+    batch_id = make_batch(service, "sh -c 'sleep 2; echo done > {output}'", 8, concurrency=8)
+    service.unlock(batch_id)  # made locked with the default limit
+    service.update_config(batch_id, timeout=3.5)
+    service.lock(batch_id)
+    done = cli("start", batch_id, "--cluster", farm.address)
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(cli("show", batch_id, "--json").stdout)
+    assert [item["status"] for item in shown["items"]] == ["SUCCEEDED"] * 8, [
+        item["error"] for item in shown["items"]
+    ]
