@@ -396,3 +396,43 @@ def test_time_queued_on_a_busy_farm_is_not_the_items_time(
     assert [item["status"] for item in shown["items"]] == ["SUCCEEDED"] * 8, [
         item["error"] for item in shown["items"]
     ]
+
+
+class _FakeScheduler:
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+
+    async def identity(self) -> dict:
+        if self.answer == "raise":
+            raise OSError("comm closed")
+        if self.answer == "hang":
+            await anyio.sleep(3600)
+        return {"workers": {}}
+
+
+class _FakeClient:
+    def __init__(self, status: str, answer: str) -> None:
+        self.status = status
+        self.scheduler = _FakeScheduler(answer)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("status", "answer", "alive"),
+    [
+        ("running", "ok", True),  # a lost result: its worker died, the farm is fine
+        ("running", "raise", False),
+        ("running", "hang", False),  # no answer within the check's deadline
+        ("connecting", "ok", False),
+        ("closed", "ok", False),
+    ],
+)
+async def test_a_lost_result_is_told_apart_from_a_lost_scheduler(
+    status: str, answer: str, alive: bool
+) -> None:
+    """A worker dying as its finished result was handed over interrupted the whole run as if
+    the scheduler were lost; now the scheduler is asked first."""
+    from batchtui.engine.dask_executor import _scheduler_answers_within
+
+    with anyio.fail_after(10):
+        assert await _scheduler_answers_within(_FakeClient(status, answer), 0.5) is alive
