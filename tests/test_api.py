@@ -180,6 +180,7 @@ def test_a_token_is_required_off_loopback_and_checked_on_every_request(db_path, 
     assert refused.returncode == 2 and "needs --token-file" in refused.stderr
     token_file = tmp_path / "token"
     token_file.write_text("s3cret-token-0123456789\n")
+    token_file.chmod(0o600)
     running = serve(db_path, "--token-file", str(token_file))
     try:
         with running.client() as client:

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from batchtui.api.app import create_app
+from batchtui.api.guard import Policy
 from batchtui.core.errors import NotFoundError
 from batchtui.service import BatchService
 from batchtui.store import Repository
@@ -123,7 +124,7 @@ def test_the_token_and_the_origin_are_checked_before_the_body_is_read(
     service: BatchService,
 ) -> None:
     bearer = {"Authorization": f"Bearer {TOKEN}"}
-    with TestClient(create_app(service, token=TOKEN)) as http:
+    with TestClient(create_app(service, policy=Policy(token=TOKEN, owner=None))) as http:
         for body in (b"{not json", b"[1]", b'{"name": "N"}'):
             assert http.post("/v1/batch", content=body).status_code == 401
             forged = http.post(

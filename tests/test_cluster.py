@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,6 +174,67 @@ def test_an_unreachable_scheduler_is_one_line_and_changes_nothing(
     assert batch_file(db_path, batch_id).read_bytes() == before
 
 
+class _Impostor:
+    """A listener on a port that is not a Dask scheduler's: silent, an HTTP server (say, the
+    dashboard) or an SSH server."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.held.append(conn)  # never closed by us: a silent one stays silent
+            if self.kind == "http":
+                conn.recv(4096)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")
+            elif self.kind == "ssh":
+                conn.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")
+
+    def close(self) -> None:
+        self.listener.close()
+        for conn in self.held:
+            conn.close()
+
+
+@pytest.mark.parametrize("kind", ["silent", "http", "ssh"])
+def test_a_port_that_is_not_a_scheduler_is_one_line_in_bounded_time(
+    service: BatchService, db_path: Path, kind: str
+) -> None:
+    """Every farm handshake has a deadline: a listener that accepts and never speaks hung
+    `start --cluster` for ever; an HTTP or SSH port gave an 80-line traceback."""
+    batch_id = make_batch(service, "sh -c 'echo x > {output}'", 2, concurrency=2)
+    before = batch_file(db_path, batch_id).read_bytes()
+    impostor = _Impostor(kind)
+    try:
+        refused = cli("start", batch_id, "--cluster", f"tcp://127.0.0.1:{impostor.port}")
+    finally:
+        impostor.close()
+    assert refused.returncode == 1, refused
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"127.0.0.1:{impostor.port}" in lines[0], lines
+    assert "scheduler" in lines[0]
+    assert batch_file(db_path, batch_id).read_bytes() == before
+
+
+def test_a_tls_address_without_tls_settings_is_one_line(service: BatchService) -> None:
+    batch_id = make_batch(service, "sh -c 'echo x > {output}'", 1, concurrency=1)
+    impostor = _Impostor("http")
+    try:
+        refused = cli("start", batch_id, "--cluster", f"tls://127.0.0.1:{impostor.port}")
+    finally:
+        impostor.close()
+    assert refused.returncode == 1
+    assert refused.stderr.count("\n") == 1 and "TLS settings" in refused.stderr
+
+
 def test_a_scheduler_without_workers_is_refused(tmp_path: Path) -> None:
     farm = Farm(tmp_path / "logs")
     try:
@@ -316,3 +378,61 @@ def test_the_api_starts_on_a_cluster_or_refuses_in_one_line(
     ended = service.get(batch_id)
     assert ended.status is BatchStatus.COMPLETE
     assert {i.worker for i in ended.items} <= {"w1", "w2"} and all(i.worker for i in ended.items)
+
+
+def test_time_queued_on_a_busy_farm_is_not_the_items_time(
+    farm: Farm, service: BatchService
+) -> None:
+    """Eight 2 s items with a 3.5 s limit on a farm of four slots, all eight asked to run at
+    once: the last four wait for a slot, and that wait must not count against their limit
+    (they failed "timed out after 3.5s" having run 2 s)."""
+    batch_id = make_batch(service, "sh -c 'sleep 2; echo done > {output}'", 8, concurrency=8)
+    service.unlock(batch_id)  # made locked with the default limit
+    service.update_config(batch_id, timeout=3.5)
+    service.lock(batch_id)
+    done = cli("start", batch_id, "--cluster", farm.address)
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(cli("show", batch_id, "--json").stdout)
+    assert [item["status"] for item in shown["items"]] == ["SUCCEEDED"] * 8, [
+        item["error"] for item in shown["items"]
+    ]
+
+
+class _FakeScheduler:
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+
+    async def identity(self) -> dict:
+        if self.answer == "raise":
+            raise OSError("comm closed")
+        if self.answer == "hang":
+            await anyio.sleep(3600)
+        return {"workers": {}}
+
+
+class _FakeClient:
+    def __init__(self, status: str, answer: str) -> None:
+        self.status = status
+        self.scheduler = _FakeScheduler(answer)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("status", "answer", "alive"),
+    [
+        ("running", "ok", True),  # a lost result: its worker died, the farm is fine
+        ("running", "raise", False),
+        ("running", "hang", False),  # no answer within the check's deadline
+        ("connecting", "ok", False),
+        ("closed", "ok", False),
+    ],
+)
+async def test_a_lost_result_is_told_apart_from_a_lost_scheduler(
+    status: str, answer: str, alive: bool
+) -> None:
+    """A worker dying as its finished result was handed over interrupted the whole run as if
+    the scheduler were lost; now the scheduler is asked first."""
+    from batchtui.engine.dask_executor import _scheduler_answers_within
+
+    with anyio.fail_after(10):
+        assert await _scheduler_answers_within(_FakeClient(status, answer), 0.5) is alive

@@ -577,12 +577,33 @@ def test_lock(repo: Repository, fake_generator: type[FakeGenerator]) -> None:
     assert stored.locked_at <= stored.updated_at
 
 
-def test_lock_creates_output_folder(
+@pytest.mark.anyio
+async def test_checks_and_the_lock_create_no_folder_only_a_run_does(
     service: BatchService, fake_generator: type[FakeGenerator], tmp_path: Path
 ) -> None:
+    """Reads never write: the lock's checks (which the TUI runs on opening a draft, and
+    `config --output` runs) leave the disk as it was; the run makes the output folder."""
     target = tmp_path / "deep" / "er" / "outputs"
-    ready(service, ["a"], output_dir=str(target))
-    assert target.is_dir()
+    batch = new_batch(service, output_dir=str(target))
+    service.add_items(batch.id, ["a"])
+    assert service.lock_problems(batch.id) == []
+    service.update_config(batch.id, output_dir=str(target))
+    service.lock(batch.id)
+    assert not (tmp_path / "deep").exists()
+    ran = await service.start(batch.id)
+    assert ran.status is BatchStatus.COMPLETE and target.is_dir()
+
+
+def test_an_output_folder_that_cannot_be_made_is_said_before_the_run(
+    service: BatchService, fake_generator: type[FakeGenerator], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    batch = new_batch(service, output_dir=str(blocker / "outputs"))
+    service.add_items(batch.id, ["a"])
+    problems = [p.message for p in service.lock_problems(batch.id)]
+    assert any(f"{blocker} is a file" in p for p in problems), problems
+    assert blocker.read_text() == "not a folder"
 
 
 def _command(tmpl: str) -> str:

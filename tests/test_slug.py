@@ -70,19 +70,40 @@ def test_a_batch_folder_keeps_a_non_latin_name(tmp_path):
     from batchtui.core.models import BatchConfig
 
     config = BatchConfig(output_dir=str(tmp_path))
-    assert batch_folder(config, "abcdef123", "宇宙の話").name == "宇宙の話-abcdef"
-    assert batch_folder(config, "abcdef123", "🚀").name == "batch-abcdef"
+    assert batch_folder(config, "abcdef123456", "宇宙の話").name == "宇宙の話-abcdef123456"
+    assert batch_folder(config, "abcdef123456", "🚀").name == "batch-abcdef123456"
+
+
+def _made_by(folder, batch_id):
+    folder.mkdir()
+    (folder / "manifest.jsonl").write_text(f'{{"kind": "run", "batch_id": "{batch_id}"}}\n')
 
 
 def test_a_batch_keeps_the_folder_an_earlier_release_named(tmp_path):
     from batchtui.core.models import BatchConfig
 
     config = BatchConfig(output_dir=str(tmp_path))
-    assert batch_folder(config, "abcdef123", "Café Facts").name == "café-facts-abcdef"
-    (tmp_path / "cafe-facts-abcdef").mkdir()  # made before file names kept accents
-    assert batch_folder(config, "abcdef123", "Café Facts").name == "cafe-facts-abcdef"
-    (tmp_path / "宇宙-abcdef").mkdir()
-    assert batch_folder(config, "abcdef123", "宇宙").name == "宇宙-abcdef"
+    mine = "abcdef123456"
+    assert batch_folder(config, mine, "Café Facts").name == f"café-facts-{mine}"
+    _made_by(tmp_path / "cafe-facts-abcdef", mine)  # before names kept accents and whole ids
+    assert batch_folder(config, mine, "Café Facts").name == "cafe-facts-abcdef"
+    _made_by(tmp_path / "宇宙-abcdef", mine)
+    assert batch_folder(config, mine, "宇宙").name == "宇宙-abcdef"
+
+
+def test_same_name_batches_whose_ids_start_alike_never_share_a_folder(tmp_path):
+    """With six hex digits of the id in the name, 5,000 same-name batches shared folders about
+    half the time: one run overwrote the other's outputs, a delete --outputs removed them."""
+    from batchtui.core.models import BatchConfig
+
+    config = BatchConfig(output_dir=str(tmp_path))
+    first, second = "abcdef000001", "abcdef999999"
+    assert batch_folder(config, first, "Daily").name != batch_folder(config, second, "Daily").name
+    _made_by(tmp_path / "daily-abcdef", first)  # the first one's folder, named the old way
+    assert batch_folder(config, first, "Daily").name == "daily-abcdef"
+    assert batch_folder(config, second, "Daily").name == f"daily-{second}"
+    (tmp_path / "weekly-abcdef").mkdir()  # an old folder that says nothing of its batch
+    assert batch_folder(config, first, "Weekly").name == f"weekly-{first}"
 
 
 @pytest.mark.anyio

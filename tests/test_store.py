@@ -674,3 +674,17 @@ def test_two_processes_adding_items_lose_nothing(db_path: Path) -> None:
     assert len(contents) == 2 * each
     assert {c for c in contents if c.startswith("left")} == {f"left {n}" for n in range(each)}
     assert {c for c in contents if c.startswith("right")} == {f"right {n}" for n in range(each)}
+
+
+@pytest.mark.parametrize("schema", ['"2"', '"abc"', "null", "[2]", "2.5", "true", "0", "-3"])
+def test_a_schema_that_is_no_version_number_is_called_malformed(
+    service: BatchService, db_path: Path, schema: str
+) -> None:
+    """Not "newer than this batchtui, upgrade": a malformed file is called malformed."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    raw = f'{{"_meta": {{"1": {{"app": "batchtui", "schema": {schema}}}}}}}'.encode()
+    db_path.write_bytes(raw)
+    with pytest.raises(StoreError) as refused:
+        service.summaries()
+    assert "malformed" in str(refused.value) and "upgrade" not in str(refused.value)
+    assert db_path.read_bytes() == raw

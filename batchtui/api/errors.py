@@ -24,6 +24,7 @@ from ..core.errors import (
     model_error_line,
 )
 from ..core.textsafe import one_line
+from .guard import BodyTooLarge, too_large_refusal
 
 STATUS: list[tuple[type[BatchtuiError], int, str]] = [
     (NotFoundError, 404, "not_found"),
@@ -56,6 +57,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, text in (
         (400, "malformed JSON"),
         (401, "missing or wrong token"),
+        (413, "the request body is too large"),
         (404, "no such batch, item or file"),
         (409, "forbidden transition, busy, or an ambiguous reference"),
         (422, "invalid config, content or request"),
@@ -116,6 +118,20 @@ def install_error_handlers(app: FastAPI, routes: Iterable[Any]) -> None:
     @app.exception_handler(ApiError)
     async def api_refused(_request: Request, exc: ApiError) -> JSONResponse:
         return error_response(exc.status, exc.kind, exc.message)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        # A bug of ours, never the client's fault: still the one error shape (the server's
+        # log has the traceback), never a bare text page.
+        return error_response(
+            500, "internal", f"internal error ({type(exc).__name__}); the server's log has more"
+        )
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(_request: Request, _exc: BodyTooLarge) -> JSONResponse:
+        response = error_response(*too_large_refusal())
+        response.headers["Connection"] = "close"  # the rest of the body is not read
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -3,9 +3,15 @@
 The runner (another process) writes the store; the stream follows it through
 `service.follow`, as the TUI and `attach` do (the same cadence, change detection and runner
 liveness: a runner killed mid-run ends the stream within seconds), with an event per item or
-batch change since the last snapshot. Each event's `id` carries the batch's `updated_at` at the
-time, so a client that reconnects with `Last-Event-ID` is sent only the items that changed
-after it (plus the batch's state): nothing missed, little repeated.
+batch change since the last snapshot.
+
+Resuming is exact. An item event's `id` carries the moment its snapshot's changes are counted
+from (the `updated_at` of the snapshot before it; the batch's own events, which close a
+snapshot, carry the snapshot's), so a client that reconnects with
+`Last-Event-ID` — even one that dropped in the middle of a burst — is sent again every item
+that changed from that moment on, and every item not yet ended, then the batch's state:
+nothing missed, a little repeated (clients apply events by item id, so a repeat is harmless).
+An id that is not ours, or out of any range, counts as a fresh client: everything is sent.
 """
 
 from __future__ import annotations
@@ -17,25 +23,35 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..core.models import Batch, BatchItem, BatchStatus
+from ..core.states import TERMINAL_ITEM
 from ..service import BatchService
 
 KEEPALIVE_SECONDS = 15.0
 
 
 def _since(last_event_id: str | None) -> datetime | None:
-    """The moment a `Last-Event-ID` stands for (None: a fresh client)."""
+    """The moment a `Last-Event-ID` stands for (None: a fresh client, or an id not ours)."""
     if not last_event_id:
         return None
-    try:
-        micros = int(last_event_id.split(".", 1)[0])
-    except ValueError:
+    head = last_event_id.split(".", 1)[0]
+    if not head.isascii() or not head.isdigit() or len(head) > 18:
         return None
-    return datetime.fromtimestamp(micros / 1e6, UTC)
+    try:
+        return datetime.fromtimestamp(int(head) / 1e6, UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
-def _changed_after(item: BatchItem, moment: datetime) -> bool:
+def _changed_since(item: BatchItem, moment: datetime) -> bool:
+    """Whether a resuming client must be told of `item` again."""
+    if item.status not in TERMINAL_ITEM:
+        return True  # not ended: its state may have moved without a new time on it
     times = [t for t in (item.started_at, item.finished_at) if t is not None]
-    return item.status.value == "RUNNING" or any(t > moment for t in times)
+    return not times or any(t >= moment for t in times)  # an end with no time: say it again
+
+
+def _stamp(moment: datetime | None) -> int:
+    return int(moment.timestamp() * 1e6) if moment is not None else 0
 
 
 def _state(item: BatchItem) -> tuple[Any, ...]:
@@ -56,22 +72,27 @@ def _item_data(item: BatchItem) -> dict[str, Any]:
 
 
 class _Stream:
-    def __init__(self) -> None:
+    def __init__(self, base: datetime | None) -> None:
         self.sequence = 0
+        self.base = _stamp(base)
+        """The moment the current snapshot's changes are counted from (see the module)."""
 
-    def event(self, batch: Batch, kind: str, data: dict[str, Any]) -> str:
+    def event(self, kind: str, data: dict[str, Any]) -> str:
         self.sequence += 1
-        stamp = int((batch.updated_at or batch.created_at).timestamp() * 1e6)
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        return f"id: {stamp}.{self.sequence}\nevent: {kind}\ndata: {body}\n\n"
+        return f"id: {self.base}.{self.sequence}\nevent: {kind}\ndata: {body}\n\n"
+
+    def sent(self, batch: Batch) -> None:
+        """A snapshot's events are all out: the next ones count from it."""
+        self.base = max(self.base, _stamp(batch.updated_at or batch.created_at))
 
 
 async def batch_events(
     service: BatchService, batch_id: str, last_event_id: str | None
 ) -> AsyncIterator[str]:
     """The event stream of one batch (resolved already): `item`, `batch`, then `end`."""
-    stream = _Stream()
     since = _since(last_event_id)
+    stream = _Stream(since)
     seen: dict[str, tuple[Any, ...]] | None = None
     shown_status: BatchStatus | None = None
     shown_percent: float | None = None
@@ -83,27 +104,24 @@ async def batch_events(
                 yield ": keep-alive\n\n"
                 continue
             if snapshot.deleted:
-                yield stream.event(_placeholder(batch_id), "end", {"status": "DELETED"})
+                yield stream.event("end", {"status": "DELETED"})
                 return
             batch = snapshot.batch
             first = seen is None
             current = {item.id: _state(item) for item in batch.items}
             for item in batch.items:
                 if first:
-                    fresh = since is None or _changed_after(item, since)
+                    fresh = since is None or _changed_since(item, since)
                 else:
                     fresh = seen is not None and seen.get(item.id) != current[item.id]
                 if fresh:
-                    yield stream.event(batch, "item", _item_data(item))
+                    yield stream.event("item", _item_data(item))
             seen = current
+            stream.sent(batch)  # the batch's own events close its snapshot: they count from it
             progress = batch.progress(service.clock())
             if batch.status is not shown_status or progress.percent != shown_percent:
                 shown_status, shown_percent = batch.status, progress.percent
-                yield stream.event(batch, "batch", progress.model_dump(mode="json"))
+                yield stream.event("batch", progress.model_dump(mode="json"))
             if snapshot.ended:
-                yield stream.event(batch, "end", {"status": batch.status.value})
+                yield stream.event("end", {"status": batch.status.value})
                 return
-
-
-def _placeholder(batch_id: str) -> Batch:
-    return Batch.model_construct(id=batch_id, created_at=datetime.now(UTC), updated_at=None)

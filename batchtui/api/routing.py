@@ -47,6 +47,9 @@ async def _as_json(request: Request) -> Request:
     except (ValueError, UnicodeDecodeError) as exc:
         request.state.malformed_body = f"the request body is not JSON: {exc}"
         raw, decoded = b"", None
+    except RecursionError:  # [[[[…: deeper than any request of ours
+        request.state.malformed_body = "the request body is JSON nested too deeply"
+        raw, decoded = b"", None
     headers = [(k, v) for k, v in request.scope["headers"] if k != b"content-type"]
     request.scope["headers"] = [*headers, (b"content-type", b"application/json")]
     return _DecodedRequest(request, raw, decoded)

@@ -1,17 +1,31 @@
 """The API's request bodies as pydantic models: FastAPI parses, validates and documents them.
 
 The limits come from `core.limits` (the models', the service's and the TUI's too). A refusal
-reads "invalid request: <field>: <what is wrong>" (see `errors`); what a JSON schema cannot say
-(blank content, a NUL, a platform's maximum duration) the service refuses in the same shape.
+reads "invalid request: <field>: <what is wrong>" (see `errors`). Rules the service enforces
+with its own words (non-blank content, a template's name, a cluster address) are published in
+the schema too (`documented`), so schema-driven clients know them, while the refusal keeps the
+service's one line; what a JSON schema cannot say (a NUL, a platform's maximum duration) the
+service refuses in the same shape.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..core import limits
+
+CONTENT = Field(
+    json_schema_extra={"pattern": limits.NON_BLANK_PATTERN, "maxLength": limits.MAX_CONTENT_CHARS}
+)
+"""An item's content: not blank, at most `MAX_CONTENT_CHARS`."""
+
+
+def documented(pattern: str, **fields: Any) -> Any:
+    """A string field whose `pattern` is published in the schema and enforced by the service
+    (with its own message)."""
+    return Field(json_schema_extra={"pattern": pattern}, **fields)
 
 
 class CreateBatch(BaseModel):
@@ -20,9 +34,11 @@ class CreateBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=limits.MAX_NAME_CHARS)
     config: dict[str, Any] = Field(default_factory=dict)
-    items: list[str] = Field(default_factory=list)
-    template: str | None = Field(
-        default=None, description="start from this template (its config, then `config`)"
+    items: list[Annotated[str, CONTENT]] = Field(default_factory=list)
+    template: str | None = documented(
+        limits.TEMPLATE_NAME_PATTERN,
+        default=None,
+        description="start from this template (its config, then `config`)",
     )
     parameters: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="the template's parameters"
@@ -33,12 +49,14 @@ class SaveTemplate(BaseModel):
     """`POST /v1/templates`: a template document, or `batch` to save that batch's structure."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
-    name: str = Field(min_length=1, max_length=limits.MAX_TEMPLATE_NAME_CHARS)
+    name: str = documented(
+        limits.TEMPLATE_NAME_PATTERN, min_length=1, max_length=limits.MAX_TEMPLATE_NAME_CHARS
+    )
     batch: str | None = Field(default=None, description="save this batch's config and items")
     description: str = ""
     config: dict[str, Any] = Field(default_factory=dict)
     parameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    items: list[str] = Field(default_factory=list)
+    items: list[str] = Field(default_factory=list)  # lines of a template: checked once filled
     count: int | str = 1
     overwrite: bool = False
 
@@ -47,14 +65,14 @@ class AddItems(BaseModel):
     """`POST /v1/batch/{id}/items`."""
 
     model_config = ConfigDict(extra="forbid")
-    contents: list[str]
+    contents: list[Annotated[str, CONTENT]] = Field(min_length=1)
 
 
 class EditItem(BaseModel):
     """`PATCH /v1/batch/{id}/items/{item}`."""
 
     model_config = ConfigDict(extra="forbid")
-    content: str
+    content: Annotated[str, CONTENT]
 
 
 class Concurrency(BaseModel):
@@ -80,7 +98,8 @@ class RunRequest(BaseModel):
     """`POST /v1/batch/{id}/start` and `.../retry` (the body is optional)."""
 
     model_config = ConfigDict(extra="forbid")
-    cluster: str | None = Field(
+    cluster: str | None = documented(
+        limits.CLUSTER_ADDRESS_PATTERN,
         default=None,
         description="run the items on the Dask scheduler at this address (tcp://HOST:8786); "
         "default: the server's BATCHTUI_CLUSTER; 'local': on the server's host",

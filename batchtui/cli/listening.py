@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from pathlib import Path
 
 from ..core.errors import ValidationError
 from .options import Option, port
+from .tokens import read_token
 
 host_option = Option("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
 
@@ -33,18 +33,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def read_token(path: str) -> str:
-    """The token in `path` (stripped); ValidationError if it cannot be used."""
-    try:
-        token = Path(path).expanduser().read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ValidationError(f"cannot read the token file {path}: {reason}") from None
-    if len(token) < 16:
-        raise ValidationError(f"the token in {path} is too short (at least 16 characters)")
-    return token
 
 
 def token_for(host: str, token_file: str | None, serving: str) -> str | None:

@@ -79,3 +79,35 @@ MAX_FAILURES_PATTERN = r"^[1-9][0-9]{0,5}%?$"
 HANDOVER_WAIT = 15.0
 """Seconds a process that began a run waits for the batch's lock to hand the run to its
 detached runner (as long as a runner would wait: giving up would strand both)."""
+
+# ------------------------------------------------------------------ the HTTP API
+
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
+"""Bytes in one API request's body: larger ones are refused with 413 before they are read
+(more items than that take several requests)."""
+
+MAX_BATCH_CONTENT_BYTES = 64 * 1024 * 1024
+"""Bytes (UTF-8) of all of one batch's item contents together: a small request (a template, a
+copy) can never make a batch of gigabytes."""
+
+HEADER_SECONDS = 10.0
+"""Seconds a connection to the API has to send a whole request head (after it connects, or
+after its previous answer); then it is closed: connections that never finish their headers
+cannot pile up."""
+
+MAX_CONNECTIONS = 512
+"""Connections the API keeps open at once; more are closed as they arrive."""
+
+# ------------------------------------------------------------------ the render farm
+
+CLUSTER_HOST_PATTERN = r"\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+"
+"""A Dask scheduler's host: a name, an IPv4 address or a bracketed IPv6 one."""
+
+CLUSTER_ADDRESS_PATTERN = (
+    rf"^(?:(?:tcp|tls)://)?(?:{CLUSTER_HOST_PATTERN})(?::[0-9]{{1,5}})?$|^[Ll][Oo][Cc][Aa][Ll]$"
+)
+"""What `--cluster` takes: tcp://HOST:PORT (the scheme and the port may be left out), or
+'local'."""
+
+NON_BLANK_PATTERN = r"\S"
+"""Item content: something other than white space (anywhere in it)."""

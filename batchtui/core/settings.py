@@ -49,10 +49,15 @@ def settings_path() -> Path:
     return config_dir() / SETTINGS_NAME
 
 
-def _default_slots_dir() -> Path:
+def state_dir() -> Path:
+    """The user state folder (`~/.local/state/batchtui/`): slot locks, the API's token."""
     import platformdirs
 
-    return Path(platformdirs.user_state_dir("batchtui", appauthor=False)) / "slots"
+    return Path(platformdirs.user_state_dir("batchtui", appauthor=False))
+
+
+def _default_slots_dir() -> Path:
+    return state_dir() / "slots"
 
 
 def _slots(value: object, where: str) -> int | None:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ClusterError, ValidationError
+from ..core.limits import CLUSTER_HOST_PATTERN
+from ..core.textsafe import one_line
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -29,7 +31,7 @@ RESOURCE = "render"
 MATCHED = ("batchtui", "distributed", "dask", "cloudpickle", "msgpack")
 """Packages that must be the same on this host and every worker (and Python's minor version)."""
 
-_ADDRESS = re.compile(r"^(tcp|tls)://(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$")
+_ADDRESS = re.compile(rf"^(tcp|tls)://({CLUSTER_HOST_PATTERN})(?::(\d{{1,5}}))?$")
 
 
 def cluster_address(value: str | None) -> str | None:
@@ -132,12 +134,34 @@ def _str(value: object) -> str | None:
 async def connect(address: str, *, timeout: float = CONNECT_TIMEOUT) -> Client:
     """An asynchronous client of the scheduler at `address` (ClusterError if unreachable)."""
     need_distributed()
+    import anyio
     from distributed import Client
 
+    # The whole handshake has a deadline, not only the TCP connect: a listener that accepts
+    # and never speaks (a wrong port, a proxy) kept `start --cluster` waiting forever.
+    deadline = timeout * 2
     try:
-        return await Client(address, asynchronous=True, timeout=timeout, set_as_default=False)
+        with anyio.move_on_after(deadline) as waited:
+            return await Client(address, asynchronous=True, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise _one_line_connect_error(address, exc) from None
+    except Exception as exc:  # whatever a non-scheduler's answer broke in the client
+        if address.startswith("tls://") and "ssl" in str(exc).lower():
+            raise ClusterError(
+                f"{address} is a TLS address, and Dask's TLS settings (distributed.comm.tls in "
+                "its config: certificates and keys) are not set on this host"
+            ) from None
+        said = one_line(str(exc), 120)
+        raise ClusterError(
+            f"{address} did not answer as a Dask scheduler does ({type(exc).__name__}"
+            f"{': ' + said if said else ''}); is it the scheduler's port (8786), not its "
+            "dashboard or another service?"
+        ) from None
+    assert waited.cancelled_caught
+    raise ClusterError(
+        f"{address} took the connection but no Dask scheduler answered in {deadline:g} s; is it "
+        "the scheduler's port (8786), not its dashboard or another service?"
+    )
 
 
 def preflight(address: str, *, timeout: float = CONNECT_TIMEOUT) -> ClusterInfo:

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from distributed import Client, Future
 
 STOP_WAIT = 10.0
+SCHEDULER_CHECK = 5.0
+"""Seconds the scheduler has to answer before a lost result counts as the scheduler lost."""
 """How long a cancel waits for the worker's word that the item's processes ended."""
 LINES_WAIT = 2.0
 """How long a finished attempt waits for log lines still on their way."""
@@ -188,6 +190,9 @@ class DaskExecutor:
         finally:
             self._live.pop(key, None)
 
+    async def _scheduler_answers(self) -> bool:
+        return await _scheduler_answers_within(self.client, SCHEDULER_CHECK)
+
     async def _stop(self, future: Future, live: _Live) -> None:
         """Release the task and wait until its worker says every process of it ended."""
         client = self.client
@@ -259,7 +264,14 @@ class DaskExecutor:
                     f"every worker that ran it died ({_places(live)}); Dask gave it up"
                 )
             return AttemptResult.failed(f"{type(failure).__name__}: {failure}", FailureKind.CRASH)
-        # Cancelled without our asking, or lost: the client lost the scheduler.
+        # Cancelled without our asking, or lost. A worker that died as it handed the result
+        # over loses that one result, not the farm: only a scheduler that no longer answers
+        # interrupts the whole run.
+        if not self._lost and await self._scheduler_answers():
+            return AttemptResult.host_lost(
+                f"its worker was lost as it handed the result over ({_places(live)}); "
+                "the scheduler is fine"
+            )
         reason = f"the Dask scheduler at {self.address} was lost"
         live.attempt.log.write(f"[batchtui: {reason}]", "batchtui")
         if self.on_lost is not None:
@@ -268,6 +280,19 @@ class DaskExecutor:
                 self.on_lost(reason)
             await anyio.lowlevel.checkpoint()  # the run is being interrupted: let it land
         return AttemptResult.host_lost(reason)
+
+
+async def _scheduler_answers_within(client: Any, seconds: float) -> bool:
+    """Whether the scheduler behind `client` still answers (within `seconds`)."""
+    if client is None or getattr(client, "status", None) != "running":
+        return False
+    with anyio.move_on_after(seconds):
+        try:
+            await client.scheduler.identity()
+        except Exception:  # a closed comm, a lost connection: it does not
+            return False
+        return True
+    return False
 
 
 def _places(live: _Live) -> str:

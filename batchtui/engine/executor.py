@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..core.failures import FailureKind  # (defined in core: `retry_on` is derived from it)
 from ..generators.base import Job
@@ -70,6 +70,9 @@ class Attempt:
     when a lost worker's attempt runs elsewhere)."""
     worker: str | None = None
     host: str | None = None
+    deadline: Any = None
+    """The attempt's time limit (an anyio CancelScope): running from when the attempt starts
+    on its host, not from when it was handed over (time queued on a farm is not the item's)."""
 
 
 class Executor(Protocol):

@@ -48,14 +48,39 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 def batch_folder(config: BatchConfig, batch_id: str, batch_name: str) -> Path:
-    """`<output>/<name-slug>-<short id>`: two batches of one name never share a folder. A
-    batch whose folder an earlier release named (ASCII only: `cafe-…` for "Café") keeps it."""
+    """`<output>/<name-slug>-<id>`: no two batches ever share a folder (the whole id: with
+    six hex digits of it, two same-name batches of 5,000 shared one about half the time, and
+    one run overwrote the other's outputs).
+
+    A batch whose folder an earlier release named (six hex digits; ASCII only, `cafe-…` for
+    "Café") keeps it — but only when that folder's manifest says it is this batch's: a
+    same-name batch whose id merely starts alike never takes it over."""
     output = Path(config.output_dir)
-    folder = output / f"{slug(batch_name) or 'batch'}-{batch_id[:6]}"
-    earlier = output / f"{_ascii_slug(batch_name)}-{batch_id[:6]}"
-    if earlier != folder and earlier.is_dir() and not folder.exists():
-        return earlier
+    folder = output / f"{slug(batch_name) or 'batch'}-{batch_id}"
+    if folder.exists():
+        return folder
+    for name in (slug(batch_name) or "batch", _ascii_slug(batch_name)):
+        earlier = output / f"{name}-{batch_id[:6]}"
+        if earlier.is_dir() and not earlier.is_symlink() and _made_for(earlier, batch_id):
+            return earlier
     return folder
+
+
+def _made_for(folder: Path, batch_id: str) -> bool:
+    """Whether `folder`'s manifest says its runs were this batch's (and no other's)."""
+    owners: set[object] = set()
+    try:
+        with manifest_path(folder).open(encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict) and record.get("kind") == "run":
+                    owners.add(record.get("batch_id"))
+    except OSError:
+        return False
+    return owners == {batch_id}
 
 
 def _ascii_slug(text: str) -> str:

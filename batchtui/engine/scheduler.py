@@ -316,7 +316,10 @@ class Scheduler:
         """Run, verify and put in place one attempt's output: (the failure reason, or None;
         what kind of failure it was)."""
         job = attempt.job
-        with anyio.move_on_after(job.config.timeout) as deadline:
+        with anyio.CancelScope() as deadline:
+            attempt.deadline = deadline
+            if attempt.host is not None:  # it starts here and now (else: once it is placed)
+                deadline.deadline = anyio.current_time() + job.config.timeout
             result = await self.executor.run(attempt)
             if result.outcome is Outcome.OK:
                 try:
@@ -350,6 +353,9 @@ class Scheduler:
     def _placed(self, attempt: Attempt, worker: str, host: str) -> None:
         attempt.worker, attempt.host = worker, host
         job = attempt.job
+        if attempt.deadline is not None:  # its time starts now, on its worker (again, when
+            # a lost worker's attempt starts over elsewhere)
+            attempt.deadline.deadline = anyio.current_time() + job.config.timeout
         self.emit(ItemPlaced(job.batch_id, job.item_id, worker, host))
 
     def _progress(self, job: Job, fraction: float) -> None:

@@ -21,7 +21,7 @@ from ..engine.layout import batch_folder, remove_output_folder
 from ..generators import get_generator
 from .context import ServiceContext
 from .refs import resolve_item
-from .validation import check_content, clean_name, lock_problems, make_config
+from .validation import check_batch_size, check_content, clean_name, lock_problems, make_config
 
 
 class Editing:
@@ -30,8 +30,9 @@ class Editing:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
-    def create(self, name: str, config: BatchConfig | None = None, **fields: Any) -> Batch:
-        """A new DRAFT batch with `config` (or the defaults with `fields` changed)."""
+    def create(self, name: str, config: BatchConfig | None = None, /, **fields: Any) -> Batch:
+        """A new DRAFT batch with `config` (or the defaults with `fields` changed). Positional
+        parameters only: any config field name, even `name` or `config`, is a field."""
         name = clean_name(name)
         if config is None:
             from ..core.styles import DEFAULT_STYLE
@@ -136,7 +137,7 @@ class Editing:
 
         return self.ctx.mutate(ref, "edit", change)
 
-    def update_config(self, ref: str, **fields: Any) -> Batch:
+    def update_config(self, ref: str, /, **fields: Any) -> Batch:
         """Change config fields of a DRAFT batch (validated as a whole)."""
 
         def change(batch: Batch) -> Batch:
@@ -169,6 +170,7 @@ class Editing:
                     f"{len(batch.items)}, so {room} more fit, not {len(contents)} "
                     "(raise the config's max items)"
                 )
+            check_batch_size(batch.name, (item.content for item in batch.items), contents)
             added = []
             for content in contents:
                 item = BatchItem(
@@ -186,6 +188,8 @@ class Editing:
 
         def change(batch: Batch) -> BatchItem:
             item = resolve_item(batch, item_ref)
+            others = (other.content for other in batch.items if other is not item)
+            check_batch_size(batch.name, others, [content])
             item.content = content
             return item
 

@@ -48,6 +48,7 @@ class Templating:
         name: str,
         template: str,
         parameters: dict[str, object] | None = None,
+        /,
         **fields: Any,
     ) -> Batch:
         """A new DRAFT batch made by a template (its config, then `fields`; its items), all or

@@ -5,16 +5,22 @@ problem apart (the editor does not repeat "has no items" while items are being a
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
-import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pydantic
 
 from ..core.errors import ValidationError, model_error_line
-from ..core.limits import MAX_CONTENT_BYTES, MAX_CONTENT_CHARS, MAX_NAME_CHARS
+from ..core.limits import (
+    MAX_BATCH_CONTENT_BYTES,
+    MAX_CONTENT_BYTES,
+    MAX_CONTENT_CHARS,
+    MAX_NAME_CHARS,
+)
 from ..core.models import BatchConfig
 from ..core.problems import Problem, ProblemCode
 from ..core.settings import load_host_settings
@@ -78,19 +84,42 @@ def check_content(content: str) -> None:
 
 
 def folder_problem(folder: Path) -> str | None:
-    """Why outputs cannot be written under `folder` (created if missing), or None."""
+    """Why outputs cannot be written under `folder`, or None. A check only reads: nothing is
+    created here (the run makes the folder when it writes the first output)."""
     if folder.exists() and not folder.is_dir():
         return f"output folder {folder} is a file, not a folder"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        return f"output folder {folder} cannot be created: {exc.strerror}"
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".batchtui-write-test-"):
-            pass
-    except OSError:
-        return f"output folder {folder} is not writable"
+    nearest = folder
+    while not nearest.exists():  # the run will create the missing part from here
+        if nearest.parent == nearest:
+            break
+        nearest = nearest.parent
+    if not nearest.is_dir():
+        return f"output folder {folder} cannot be created: {nearest} is a file"
+    if not _writable(nearest):
+        if nearest == folder:
+            return f"output folder {folder} is not writable"
+        return f"output folder {folder} cannot be created: {nearest} is not writable"
     return None
+
+
+def _writable(folder: Path) -> bool:
+    """Whether files can be made in `folder`, found without leaving anything behind: a file
+    with no name (O_TMPFILE) is made and let go; where the filesystem cannot make those, a
+    virtual one (no blocks at all: /proc, /sys) takes nothing, and any other is asked."""
+    flag = getattr(os, "O_TMPFILE", 0)
+    if flag:
+        try:
+            os.close(os.open(folder, flag | os.O_WRONLY, 0o600))
+            return True
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                return False  # EACCES, EROFS, EPERM, ENOSPC…: it cannot
+    try:
+        if os.statvfs(folder).f_blocks == 0:
+            return False
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK | os.X_OK)
 
 
 def workdir_problem(workdir: str) -> str | None:
@@ -156,3 +185,19 @@ def run_problems(batch: Batch) -> list[Problem]:
     except ValidationError as exc:
         problems.append(Problem(ProblemCode.HOST_SETTINGS, str(exc)))
     return problems
+
+
+def content_bytes(content: str) -> int:
+    """Bytes one item's content takes (as stored and as passed on)."""
+    return len(content.encode("utf-8", "surrogatepass"))
+
+
+def check_batch_size(name: str, kept: Iterable[str], added: Iterable[str]) -> None:
+    """Refuse a change that would make one batch's contents, together, larger than
+    `MAX_BATCH_CONTENT_BYTES` (a small request must never make a batch of gigabytes)."""
+    total = sum(map(content_bytes, kept)) + sum(map(content_bytes, added))
+    if total > MAX_BATCH_CONTENT_BYTES:
+        raise ValidationError(
+            f"batch '{name}' would hold {total / 1024 / 1024:.1f} MiB of item text; at most "
+            f"{MAX_BATCH_CONTENT_BYTES // (1024 * 1024)} MiB (split it into several batches)"
+        )

@@ -58,7 +58,12 @@ def read_database_file(path: Path) -> dict[str, Any] | None:
     if not isinstance(meta, dict) or meta.get("app") != APP_TAG:
         raise StoreError(f"database {path} was not written by batchtui; it was left untouched")
     schema = meta.get("schema")
-    if not isinstance(schema, int) or schema > SCHEMA_VERSION:
+    if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
+        raise StoreError(
+            f"database {path} is malformed: its schema is {str(schema)[:40]!r}, not a version "
+            "number; it was left untouched"
+        )
+    if schema > SCHEMA_VERSION:
         raise StoreError(
             f"database {path} has schema {schema!r}, newer than this batchtui understands "
             f"({SCHEMA_VERSION}); upgrade batchtui"

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import mimetypes
+import os
 from typing import Any
 
+from fastapi import Response
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 
 from ...core.errors import NotFoundError
 from ...service.views import item_json
 from ..deps import Service
 from ..errors import ERROR_RESPONSES
+from ..files import file_response
 from ..routing import ResourceRouter
 from ..schemas import AddItems, EditItem
 
@@ -37,18 +40,22 @@ def remove_item(ref: str, item: str, service: Service) -> dict[str, Any]:
 
 
 @router.get("/{item}/log", response_class=PlainTextResponse)
-def item_log(ref: str, item: str, service: Service) -> PlainTextResponse:
+def item_log(ref: str, item: str, service: Service) -> Response:
     """An item's log as text (empty when it has logged nothing)."""
     found = service.item(ref, item)
-    if not found.log_path or not Path(found.log_path).is_file():
+    if not found.log_path or not os.path.lexists(found.log_path):
         return PlainTextResponse("")
-    return PlainTextResponse(Path(found.log_path).read_text(errors="replace"))
+    what = f"item {found.position}'s log"
+    text = "text/plain; charset=utf-8"
+    return file_response(found.log_path, what, media_type=text, download=False)
 
 
 @router.get("/{item}/output", response_class=FileResponse)
-def item_output(ref: str, item: str, service: Service) -> FileResponse:
+def item_output(ref: str, item: str, service: Service) -> Response:
     """Download a succeeded item's output file."""
     found = service.item(ref, item)
-    if not found.output_path or not Path(found.output_path).is_file():
+    if not found.output_path:
         raise NotFoundError(f"item {found.position} has no output file")
-    return FileResponse(found.output_path, filename=Path(found.output_path).name)
+    kind = mimetypes.guess_type(found.output_path)[0] or "application/octet-stream"
+    what = f"item {found.position}'s output"
+    return file_response(found.output_path, what, media_type=kind, download=True)
