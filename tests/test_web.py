@@ -249,6 +249,7 @@ def test_a_run_started_in_a_tab_goes_on_after_the_browser_closes(
     cli_json(db_path, "lock", made["id"])
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n")
+    token_file.chmod(0o600)  # a token others can read is refused
     web = web_server("--token-file", str(token_file))
     assert web.url.endswith(f"/?token={TOKEN}")
     try:
@@ -292,6 +293,7 @@ def test_a_token_is_required_off_loopback_and_on_every_request(web_server, db_pa
     assert refused.stderr.count("\n") == 1 and "needs --token-file" in refused.stderr
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n")
+    token_file.chmod(0o600)  # a token others can read is refused
     web = web_server("--token-file", str(token_file))
     cookie = f"batchtui-web-{web.base.rsplit(':', 1)[1]}"
     with httpx.Client(base_url=web.base, timeout=30) as client:
