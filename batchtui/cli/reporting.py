@@ -20,9 +20,9 @@ EXIT_CRASH = 70
 
 def crash_folder() -> Path:
     """Where crash logs go: `crashes` in the user state folder ($XDG_STATE_HOME/batchtui)."""
-    import platformdirs
+    from ..core.settings import state_dir
 
-    return Path(platformdirs.user_state_dir("batchtui", appauthor=False)) / "crashes"
+    return state_dir() / "crashes"
 
 
 def write_crash_log(report: str) -> Path | None:
@@ -33,9 +33,12 @@ def write_crash_log(report: str) -> Path | None:
     header = f"batchtui crashed at {now.isoformat(timespec='seconds')}\nargv: {sys.argv}\n\n"
     try:
         folder = crash_folder()
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = folder / name
-        path.write_text(header + report, encoding="utf-8")
+        # Only this account may read it: a traceback shows what was typed and where.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as log:
+            log.write(header + report)
     except OSError:
         return None
     return path
