@@ -132,7 +132,7 @@ EXPECTED = {
     BatchStatus.PROCESSING: {"cancel", "concurrency"},
     BatchStatus.COMPLETE: {"rerun", "delete"},
     BatchStatus.PARTIAL: {"retry", "rerun", "delete"},
-    BatchStatus.FAILED: {"retry", "rerun", "delete"},
+    BatchStatus.FAILED: {"retry", "rerun", "delete", "unlock"},
 }
 """What a user may do in each state, written out once more by hand: the table must say it."""
 

@@ -17,6 +17,7 @@ from ..core.errors import (
 from ..core.limits import MAX_COPY_BASE_CHARS
 from ..core.models import Batch, BatchConfig, BatchItem, BatchStatus
 from ..core.problems import Problem
+from ..core.unlocking import back_to_draft
 from ..engine.layout import batch_folder, remove_output_folder
 from ..generators import get_generator
 from .context import ServiceContext
@@ -236,15 +237,8 @@ class Editing:
         return self.ctx.mutate(ref, "lock", change)
 
     def unlock(self, ref: str) -> Batch:
-        """Return a LOCKED batch to DRAFT so it can be edited."""
-
-        def change(batch: Batch) -> Batch:
-            batch.move_to(BatchStatus.DRAFT)
-            batch.locked_at = None
-            batch.config_hash = None
-            return batch
-
-        return self.ctx.mutate(ref, "unlock", change)
+        """Return a LOCKED (or FAILED) batch to DRAFT so it can be edited."""
+        return self.ctx.mutate(ref, "unlock", back_to_draft)
 
 
 def _renumber(batch: Batch) -> None:
