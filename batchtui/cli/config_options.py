@@ -45,7 +45,11 @@ config_group = ArgumentGroup(
         Option("--timeout", type=number, help="seconds per item before it fails"),
         Option("--output", dest="output_dir", help="output folder"),
         Option("--workdir", help="folder the command runs in (default: here)"),
-        Option("--ext", dest="output_ext", help="output file extension (default mp4)"),
+        Option(
+            "--ext",
+            dest="output_ext",
+            help="output file extension (default mp4; txt for the command generator)",
+        ),
         Option(
             "--style",
             help="the titlecard's look: night (default), sunrise, paper, ocean or mono "

@@ -15,7 +15,7 @@ from ..core.errors import (
     ValidationError,
 )
 from ..core.limits import MAX_COPY_BASE_CHARS
-from ..core.models import Batch, BatchConfig, BatchItem, BatchStatus
+from ..core.models import Batch, BatchConfig, BatchItem, BatchStatus, generator_change
 from ..core.problems import Problem
 from ..core.unlocking import back_to_draft
 from ..engine.layout import batch_folder, remove_output_folder
@@ -141,7 +141,8 @@ class Editing:
         """Change config fields of a DRAFT batch (validated as a whole)."""
 
         def change(batch: Batch) -> Batch:
-            config = make_config(**{**batch.config.model_dump(), **fields})
+            change = generator_change(batch.config, fields)  # its output type, unless chosen
+            config = make_config(**{**batch.config.model_dump(), **change})
             if config.max_items < len(batch.items):
                 raise ValidationError(
                     f"max items {config.max_items} is below the {len(batch.items)} items "
