@@ -70,3 +70,31 @@ async def test_not_a_valid_video_names_the_setting(tmp_path: Path, anyio_backend
     message = str(info.value)
     assert message.startswith("output is not a valid video (the batch expects .mp4 videos")
     assert "Ext" in message and "--ext" in message and "--validate" in message
+
+
+# ------------------------------------------------------------------ delete's words
+
+
+def test_deleting_a_draft_says_nothing_about_output_files(
+    service: BatchService, run_cli: Callable[..., CliResult]
+) -> None:
+    batch = service.create("Draft")
+    service.add_items(batch.id, ["a"])
+    result = run_cli("delete", batch.id)
+    assert result.code == 0, result.err
+    assert "output" not in result.out and "0 " not in result.out
+
+
+def test_kept_files_are_counted_on_disk(service: BatchService, tmp_path: Path) -> None:
+    from batchtui.core.kept_files import kept_note
+
+    batch = service.create("Ran")
+    service.add_items(batch.id, ["a", "b", "c"])
+    stored = service.get(batch.id)
+    there = tmp_path / "01.mp4"
+    there.write_text("x")
+    stored.items[0].output_path = str(there)
+    stored.items[1].output_path = str(tmp_path / "gone.mp4")  # moved away since
+    assert kept_note(stored) == "1 output file on disk is kept"
+    stored.items[0].output_path = None
+    assert kept_note(stored) == ""
