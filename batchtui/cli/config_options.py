@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..core.config_text import retry_words
 from ..core.failures import describe_retry_words
 from ..core.limits import CONCURRENCY_RULE
 from ..core.platforms import PLATFORMS
@@ -14,8 +15,7 @@ from .options import ArgumentGroup, Option, count, number, whole_number
 
 def retry_kinds(text: str) -> list[str]:
     """`--retry-on`: failure kinds, comma-separated ('any': every kind, the empty list)."""
-    kinds = [part.strip().lower() for part in text.split(",") if part.strip()]
-    return [] if kinds == ["any"] else kinds
+    return retry_words(text)  # the form's rule too
 
 
 config_group = ArgumentGroup(

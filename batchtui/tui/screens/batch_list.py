@@ -13,7 +13,6 @@ from textual.binding import Binding
 from textual.widgets import Footer, Input, Static
 
 from ...core.actions import allowed
-from ...core.states import BatchStatus
 from ...core.summary import BatchSummary
 from ...core.textsafe import one_line
 from .. import list_display
@@ -77,7 +76,10 @@ class BatchListScreen(AppScreen):
             tooltip="Open: the editor for DRAFT/LOCKED, live progress otherwise",
         ),
         Binding(
-            "l", "lock", "Lock/unlock", tooltip="Lock a DRAFT (validates) or unlock a LOCKED one"
+            "l",
+            "lock",
+            "Lock/unlock",
+            tooltip="Lock a DRAFT (validates), or unlock a LOCKED or FAILED one",
         ),
         Binding("s", "start", "Start", tooltip="Start a LOCKED batch"),
         Binding("r", "retry", "Retry", tooltip="Retry only the items that did not succeed"),
@@ -347,7 +349,7 @@ class BatchListScreen(AppScreen):
         batch = self.selected()
         if batch is None:
             return
-        if batch.status is BatchStatus.LOCKED:
+        if allowed("unlock", batch.status):  # LOCKED, or FAILED: back to DRAFT to fix it
             batches.unlock(self.bt, batch.id)
         else:
             batches.lock(self.bt, batch.id)
