@@ -77,7 +77,7 @@ GROUPS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
         (
             ("retries", "Retries", "input"),
             ("backoff", "Backoff s", "input"),
-            ("backoff_max", "Backoff max s", "input"),
+            ("backoff_max", "Backoff max", "input"),
             ("retry_on", "Retry on", "input"),
             ("max_failures", "Max failures", "input"),
             ("canary", "Canary", "checkbox"),
@@ -94,13 +94,14 @@ INPUT_FIELDS = tuple(
 FIELD_HINTS = {
     "background": "the style's",
     "text_color": "the style's",
-    "retry_on": "any (or: timeout, crash, exit…)",
+    "retry_on": "any (or: timeout,exit…)",
     "max_failures": "none (N or N%)",
 }
 """What an empty box means."""
 
-SUMMARY_CHARS = 30
-"""The most a group's title says of its values (it stays one line in the pane)."""
+TITLE_CHARS = 30
+"""The most a group's title may take, its values included ('▶ ' and the pane's padding aside:
+it stays one line in the pane)."""
 
 
 class ConfigForm(VerticalScroll):
@@ -176,7 +177,7 @@ class ConfigForm(VerticalScroll):
 
     def _widget(self, field: str, kind: str) -> Input | Select[str] | Checkbox:
         if kind == "checkbox":
-            return Checkbox("item 1 alone first", id=f"f-{field}", compact=True)
+            return Checkbox("item 1 first", id=f"f-{field}", compact=True)
         if kind == "input":
             return Input(
                 id=f"f-{field}",
@@ -233,7 +234,8 @@ class ConfigForm(VerticalScroll):
         )
         for group, title, _ in GROUPS:
             summary = _summary(config, group)
-            text = f"{title}: {one_line(summary, SUMMARY_CHARS)}" if summary else title
+            room = TITLE_CHARS - len(title) - 2
+            text = f"{title}: {one_line(summary, room)}" if summary else title
             # Content: the values are shown as typed, never read as markup.
             self.query_one(f"#group-{group}", Collapsible).title = Content(text)  # type: ignore[assignment]
 
@@ -348,21 +350,36 @@ def _texts(batch: Batch) -> dict[str, str]:
     return texts
 
 
+SUMMARY_WORDS: dict[str, str] = {
+    "duration": "{}s",
+    "fps": "{} fps",
+    "validate_output": "validate {}",
+    "background": "colours",
+    "text_color": "colours",
+    "concurrency": "{} at once",
+    "max_items": "max {} items",
+    "timeout": "timeout {}s",
+    "retries": "{} retries",
+    "backoff": "backoff {}s",
+    "backoff_max": "waits ≤{}s",
+    "retry_on": "on {}",
+    "max_failures": "stop at {}",
+    "canary": "canary",
+}
+"""How a group's title says a value that is not the default (short: the pane is narrow)."""
+
+
 def _summary(config: BatchConfig, group: str) -> str:
     """What a group holds that is not the default, in a few words ('' when all are)."""
-    if group == "basics":
-        return ""
     defaults = type(config).model_fields
     said: list[str] = []
     for _, _, fields in (g for g in GROUPS if g[0] == group):
-        for field, label, _ in fields:
+        for field, _, _ in fields:
+            words = SUMMARY_WORDS.get(field)
+            if words is None:  # the basics are open: their values are in sight
+                continue
             value = getattr(config, field)
             if value == defaults[field].get_default(call_default_factory=True):
                 continue
-            if field == "canary":
-                said.append("canary")
-            elif field in ("background", "text_color"):
-                said.append(label.lower())
-            else:
-                said.append(f"{label.lower().removesuffix(' s')} {text_of(value)}")
-    return ", ".join(said)
+            said.append(words.format(text_of(value)))
+    return ", ".join(dict.fromkeys(said))
