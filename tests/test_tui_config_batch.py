@@ -167,7 +167,7 @@ async def test_the_other_fields_save_as_the_cli_would(db_path: Path) -> None:
         )
         assert (config.backoff_max, config.validate_output, config.canary) == (60, "exists", True)
         title = str(app.screen.query_one("#group-retries", Collapsible).title)
-        assert title.startswith("Retries: 2 retries, waits…")
+        assert title.startswith("Retries: 2 retries, waits ≤6")
         await _type_into(pilot, "max_failures", "none")
         assert service.get(made.id).config.max_failures is None
 
