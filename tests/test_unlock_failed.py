@@ -77,3 +77,21 @@ async def test_the_cli_unlocks_a_failed_batch(
     assert result.code == 0, result.err
     assert json.loads(result.out)["status"] == "DRAFT"
     assert service.get(batch_id).items[0].status is ItemStatus.PENDING
+
+
+@pytest.mark.anyio
+async def test_the_api_unlocks_a_failed_batch_and_makes_a_command_batch_as_the_cli_does(
+    service: BatchService, fake_generator: type[FakeGenerator], anyio_backend: str
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from batchtui.api.app import create_app
+
+    batch_id = await ended(service, ["FAIL a"])
+    with TestClient(create_app(service)) as http:
+        unlocked = http.post(f"/v1/batch/{batch_id}/unlock")
+        assert unlocked.status_code == 200, unlocked.text
+        assert unlocked.json()["status"] == "DRAFT"
+        made = http.post("/v1/batch", json={"name": "Cmd", "config": {"generator": "command"}})
+        assert made.status_code == 201, made.text
+        assert made.json()["config"]["output_ext"] == "txt"
