@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from textual.widgets import Checkbox, Collapsible, Input, Select, Static
+from textual.widgets import Collapsible, Input, Select, Static
 
 from batchtui.core.models import BatchStatus, ItemStatus
 from batchtui.service import BatchService
@@ -157,7 +157,7 @@ async def test_the_other_fields_save_as_the_cli_would(db_path: Path) -> None:
         await _type_into(pilot, "max_failures", "20%")
         await _type_into(pilot, "backoff_max", "60")
         app.screen.query_one("#f-validate_output", Select).value = "exists"
-        app.screen.query_one("#f-canary", Checkbox).value = True
+        app.screen.query_one("#f-canary", Select).value = "yes"
         await pilot.pause()
         config = service.get(made.id).config
         assert (config.retries, config.retry_on, config.max_failures) == (

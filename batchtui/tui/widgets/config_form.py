@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Checkbox, Collapsible, Input, Label, Select, Static
+from textual.widgets import Collapsible, Input, Label, Select, Static
 
 from ...core.actions import allowed
 from ...core.config_text import text_of, value_of
@@ -80,7 +80,7 @@ GROUPS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
             ("backoff_max", "Backoff max", "input"),
             ("retry_on", "Retry on", "input"),
             ("max_failures", "Max failures", "input"),
-            ("canary", "Canary", "checkbox"),
+            ("canary", "Canary", "select"),
         ),
     ),
 )
@@ -124,9 +124,6 @@ class ConfigForm(VerticalScroll):
     }
     ConfigForm .field-error.shown {
         display: block;
-    }
-    ConfigForm .field Checkbox {
-        width: 1fr;
     }
     """
 
@@ -175,9 +172,7 @@ class ConfigForm(VerticalScroll):
                         yield self._widget(field, widget)
                     yield Static(id=f"e-{field}", classes="field-error", markup=False)
 
-    def _widget(self, field: str, kind: str) -> Input | Select[str] | Checkbox:
-        if kind == "checkbox":
-            return Checkbox("item 1 first", id=f"f-{field}", compact=True)
+    def _widget(self, field: str, kind: str) -> Input | Select[str]:
         if kind == "input":
             return Input(
                 id=f"f-{field}",
@@ -190,6 +185,8 @@ class ConfigForm(VerticalScroll):
             "generator": [(name, name) for name in self.generators],
             "style": [(style.label, key) for key, style in STYLES.items()],
             "validate_output": [(mode, mode) for mode in VALIDATE_MODES],
+            # Words, not a checkbox: its state must read without colour (NO_COLOR).
+            "canary": [("no", "no"), ("yes: item 1 first", "yes")],
         }[field]
         return Select(
             options,
@@ -216,16 +213,13 @@ class ConfigForm(VerticalScroll):
                 continue
             box.value = text
             self._shown[field] = text
-        for field in ("platform", "generator", "validate_output"):
-            self.query_one(f"#f-{field}", Select).value = getattr(config, field)
+        for field in ("platform", "generator", "validate_output", "canary"):
+            self.query_one(f"#f-{field}", Select).value = text_of(getattr(config, field))
         style = self.query_one("#f-style", Select)
         style.value = config.style if config.style else Select.NULL
-        canary = self.query_one("#f-canary", Checkbox)
-        with canary.prevent(Checkbox.Changed):
-            canary.value = config.canary
         self.query_one("#row-command").display = config.generator == "command"
         self.query_one("#row-style").display = config.generator == "titlecard"
-        for widget in self.query("Input, Select, Checkbox"):
+        for widget in self.query("Input, Select"):
             widget.disabled = not self.editable
         # Concurrency may change in any state but a running one (that is on the progress screen).
         self.query_one("#f-concurrency", Input).disabled = batch.status not in (
@@ -328,16 +322,9 @@ class ConfigForm(VerticalScroll):
         if event.value != event.select.value:
             return  # a stale message from before the form was (re)filled
         field = event.select.id.removeprefix("f-")  # type: ignore[union-attr]
-        if getattr(self.current.config, field) == event.value:
+        if text_of(getattr(self.current.config, field)) == event.value:
             return
         self._save_and_tell(field, str(event.value))
-
-    @on(Checkbox.Changed)
-    def _checkbox_changed(self, event: Checkbox.Changed) -> None:
-        event.stop()
-        if self.current is None or self.current.config.canary == event.value:
-            return
-        self._save_and_tell("canary", text_of(event.value))
 
 
 def _texts(batch: Batch) -> dict[str, str]:
