@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from .core.errors import EXIT_OK
@@ -65,35 +65,52 @@ def ui_app(service: BatchService) -> BatchtuiApp:
 
 
 def open_tui(service: BatchService) -> int:
-    """Run the terminal UI on `service` until the user quits; then say which runs go on."""
-    ui_app(service).run()
-    say_runs_go_on(service)
+    """Run the terminal UI on `service` until the user quits; then say which runs go on.
+
+    A crash (a bug) ends the UI with Textual's traceback on the restored terminal; then a
+    crash log is written and its path said, and the status is non-zero."""
+    from .cli.reporting import say_crashed
+
+    app = ui_app(service)
+    app.run()
+    say_runs_go_on(service, stopping=app.stopping)
+    if app.crash is not None or app.return_code:
+        return say_crashed(app.crash or f"the UI ended with status {app.return_code}\n")
     return EXIT_OK
 
 
-def say_runs_go_on(service: BatchService) -> None:
+def say_runs_go_on(service: BatchService, stopping: Collection[str] = ()) -> None:
     """After the UI: the runs still going (they belong to runner processes, not to the UI)
-    and how to follow them, on stderr (stdout stays for what a command prints)."""
+    and how to follow them, on stderr (stdout stays for what a command prints). `stopping`:
+    the batches the user chose to stop on quitting (cancelled, they are ending, not going on)."""
     from .core.errors import BatchtuiError
     from .core.states import BatchStatus
     from .core.textsafe import one_line
 
     try:
-        running = [s for s in service.summaries() if s.status is BatchStatus.PROCESSING]
+        summaries = service.summaries()
     except BatchtuiError:
         return
-    if not running:
-        return
-    count = "1 run goes" if len(running) == 1 else f"{len(running)} runs go"
-    lines = [f"batchtui: {count} on in the background (closing the UI never stops a run):"]
-    for summary in running[:5]:
-        name = one_line(summary.name, 40)
+    lines = []
+    for summary in (s for s in summaries if s.id in stopping):
+        going = summary.status is BatchStatus.PROCESSING
         lines.append(
-            f"  {name} ({summary.succeeded}/{summary.total}): batchtui attach {summary.id}"
+            f"batchtui: {'stopping' if going else 'stopped'} '{one_line(summary.name, 40)}' "
+            "as you asked (batchtui retry resumes it)"
         )
-    if len(running) > 5:
-        lines.append(f"  … and {len(running) - 5} more: batchtui list")
-    sys.stderr.write("\n".join(lines) + "\n")
+    running = [s for s in summaries if s.status is BatchStatus.PROCESSING and s.id not in stopping]
+    if running:
+        count = "1 run goes" if len(running) == 1 else f"{len(running)} runs go"
+        lines.append(f"batchtui: {count} on in the background (closing the UI never stops a run):")
+        for summary in running[:5]:
+            name = one_line(summary.name, 40)
+            lines.append(
+                f"  {name} ({summary.succeeded}/{summary.total}): batchtui attach {summary.id}"
+            )
+        if len(running) > 5:
+            lines.append(f"  … and {len(running) - 5} more: batchtui list")
+    if lines:
+        sys.stderr.write("\n".join(lines) + "\n")
 
 
 def leave(code: int) -> NoReturn:

@@ -21,6 +21,17 @@ pytestmark = pytest.mark.slow
 TAB, ENTER, ESC, UP = b"\t", b"\r", b"\x1b", b"\x1b[A"
 
 
+def _value_colour(term: Terminal, label: str) -> str:
+    """The background of the value shown after `label` in the form (a focused one differs)."""
+    term.pump(0)
+    for row, line in enumerate(term.text().split("\n")):
+        at = line.find(f"{label}  ")
+        if at >= 0:
+            column = at + 14  # the label's column is 13 wide, then the value
+            return str(term.screen.buffer[row][column].bg)
+    return ""
+
+
 def test_a_command_batch_typed_in_the_form_completes(db_path: Path, tmp_path: Path) -> None:
     script = tmp_path / "write.py"
     script.write_text("import sys\nopen(sys.argv[2], 'w').write(sys.argv[1])\n")
@@ -30,8 +41,17 @@ def test_a_command_batch_typed_in_the_form_completes(db_path: Path, tmp_path: Pa
         term.wait_for("Name")
         term.send(b"Notes" + ENTER)
         term.wait_for("Basics", settle=0.3)
-        # The editor opens on its item table; tab through the form to the generator.
-        term.send(TAB * 6 + ENTER)
+        # Tab through the editor until the generator's list has the focus (drawn apart from
+        # the lists above and below it), then open it.
+        for _ in range(20):
+            generator = _value_colour(term, "Generator")
+            if generator not in (_value_colour(term, "Platform"), _value_colour(term, "Style")):
+                break
+            term.send(TAB)
+            term.pump(0.3)
+        else:
+            raise AssertionError(f"tab never reached the generator:\n{term.text()}")
+        term.send(ENTER)
         term.wait_for("titlecard", settle=0.2)
         term.send(UP + ENTER)  # the list: command, titlecard
         # The command's own default output type, and the working folder in sight.

@@ -250,6 +250,16 @@ def test_list_with_marked_rows(snap_compare, db_path):
     assert snap_compare(app, terminal_size=SIZE, press=["space", "space"])
 
 
+def test_editor_with_marked_rows(snap_compare, db_path):
+    """Items 1 and 3 marked (space, down, space): a '*' in the mark column and '2 marked'
+    in the title; the footer offers what acts on them."""
+    draft = draft_with_items()
+    app = app_for(db_path, draft)
+    assert snap_compare(
+        app, terminal_size=SIZE, run_before=opening(draft.id), press=["space", "down", "space"]
+    )
+
+
 def command_draft():
     return batch(
         7,

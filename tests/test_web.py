@@ -256,7 +256,7 @@ def test_a_run_started_in_a_tab_goes_on_after_the_browser_closes(
         assert "token" not in page.url  # the token became a cookie; the address lost it
         wait_shown(page, "Gated")
         page.keyboard.press("s")  # start: the dialog first
-        wait_shown(page, "Not now (esc)")
+        wait_shown(page, "Not now  esc/n")
         page.keyboard.press("s")
         poll(
             "the batch to be PROCESSING",

@@ -1,13 +1,52 @@
 """How a command ends for a person: a refusal, ctrl+c or a closed pipe becomes one line on
-stderr and its exit code (light: the UI's start-up uses it before anything else loads)."""
+stderr and its exit code; a crash (a bug) writes a crash log, says where, and exits non-zero
+(light: the UI's start-up uses it before anything else loads)."""
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 
 from ..core.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, BatchtuiError
 from ..core.textsafe import one_line
+
+EXIT_CRASH = 70
+"""The exit status after a crash: an internal error, a bug (sysexits' EX_SOFTWARE)."""
+
+
+def crash_folder() -> Path:
+    """Where crash logs go: `crashes` in the user state folder ($XDG_STATE_HOME/batchtui)."""
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("batchtui", appauthor=False)) / "crashes"
+
+
+def write_crash_log(report: str) -> Path | None:
+    """Write `report` (a traceback, what was running) to a new crash log; its path (None: the
+    state folder cannot be written, and then the traceback on stderr is all there is)."""
+    now = datetime.now().astimezone()
+    name = f"crash-{now:%Y%m%d-%H%M%S}-{os.getpid()}.log"
+    header = f"batchtui crashed at {now.isoformat(timespec='seconds')}\nargv: {sys.argv}\n\n"
+    try:
+        folder = crash_folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
+        path.write_text(header + report, encoding="utf-8")
+    except OSError:
+        return None
+    return path
+
+
+def say_crashed(report: str) -> int:
+    """Write the crash log and say where, last on stderr (after any traceback); the status."""
+    path = write_crash_log(report)
+    where = f"the crash log is {path}" if path else "no crash log could be written"
+    sys.stderr.write(f"batchtui: crashed (a bug, please report it): {where}\n")
+    return EXIT_CRASH
 
 
 def _leaf(group: BaseExceptionGroup) -> BaseException:
@@ -37,7 +76,7 @@ def _os_error(exc: OSError) -> str:
 
 def reported(operation: Callable[[], int]) -> int:
     """Run a command; a refusal, ctrl+c or a failing file system becomes one line on stderr
-    and its exit code."""
+    and its exit code; anything else is a crash: its traceback, a crash log, `EXIT_CRASH`."""
     try:
         try:
             return operation()
@@ -54,3 +93,7 @@ def reported(operation: Callable[[], int]) -> int:
     except OSError as exc:  # a disk full, a read-only mount: said, not a traceback
         sys.stderr.write(f"batchtui: error: {one_line(_os_error(exc))}\n")
         return EXIT_RUN_FAILED
+    except Exception:  # a bug: the traceback as Python would print it, and kept in a log
+        report = traceback.format_exc()
+        sys.stderr.write(report)
+        return say_crashed(report)

@@ -217,6 +217,76 @@ class Editing:
 
         return self.ctx.mutate(ref, "edit", change)
 
+    def remove_items(self, ref: str, item_refs: Iterable[str | int]) -> list[BatchItem]:
+        """Remove several items at once (DRAFT only), all or none; later items move up. The
+        removed items come back as they were (positions before the removal, in list order),
+        for `restore_items` to put back."""
+        wanted = list(item_refs)
+        if not wanted:
+            raise ValidationError("no items given")
+
+        def change(batch: Batch) -> list[BatchItem]:
+            removed = {item.id: item.model_copy(deep=True) for item in _resolve(batch, wanted)}
+            batch.items = [item for item in batch.items if item.id not in removed]
+            _renumber(batch)
+            return sorted(removed.values(), key=lambda item: item.position)
+
+        return self.ctx.mutate(ref, "edit", change)
+
+    def restore_items(self, ref: str, items: Iterable[BatchItem]) -> list[BatchItem]:
+        """Put removed items back where they were (DRAFT only): an undo of `remove_items`.
+        Each keeps its text and id (a new id if the old one is taken now) and goes back to its
+        position, or the end if the list is shorter now; all or none (the item limit holds)."""
+        returning = sorted((item.model_copy(deep=True) for item in items), key=_by_position)
+        if not returning:
+            raise ValidationError("no items given")
+        for item in returning:
+            check_content(item.content)
+
+        def change(batch: Batch) -> list[BatchItem]:
+            limit = batch.config.max_items
+            if len(batch.items) + len(returning) > limit:
+                raise ValidationError(
+                    f"batch '{batch.name}' holds at most {limit} items; it has "
+                    f"{len(batch.items)}, so the {len(returning)} deleted ones do not fit "
+                    "(raise the config's max items)"
+                )
+            taken = {item.id for item in batch.items}
+            for item in returning:  # lowest position first: each lands where it was
+                if item.id in taken:
+                    item.id = self.ctx.new_id()
+                taken.add(item.id)
+                batch.items.insert(min(item.position - 1, len(batch.items)), item)
+            _renumber(batch)
+            return returning
+
+        return self.ctx.mutate(ref, "edit", change)
+
+    def move_items(self, ref: str, item_refs: Iterable[str | int], offset: int) -> list[BatchItem]:
+        """Move several items up (negative) or down (positive) together, one step at a time,
+        keeping their order; an item that reaches the end of the list stays there while the
+        others go on (DRAFT only). The moved items, in list order."""
+        wanted = list(item_refs)
+
+        def change(batch: Batch) -> list[BatchItem]:
+            chosen = {item.id for item in _resolve(batch, wanted)}
+            items = batch.items
+            step = -1 if offset < 0 else 1
+            order = range(len(items)) if step < 0 else range(len(items) - 1, -1, -1)
+            for _ in range(abs(offset)):
+                for index in order:
+                    target = index + step
+                    if (
+                        items[index].id in chosen
+                        and 0 <= target < len(items)
+                        and items[target].id not in chosen
+                    ):
+                        items[index], items[target] = items[target], items[index]
+            _renumber(batch)
+            return [item for item in items if item.id in chosen]
+
+        return self.ctx.mutate(ref, "edit", change)
+
     def lock_problems(self, ref: str) -> list[Problem]:
         """Every reason the batch could not be locked now (empty: it could); for saying so as
         soon as a value is saved, not only at lock."""
@@ -240,6 +310,16 @@ class Editing:
     def unlock(self, ref: str) -> Batch:
         """Return a LOCKED (or FAILED) batch to DRAFT so it can be edited."""
         return self.ctx.mutate(ref, "unlock", back_to_draft)
+
+
+def _resolve(batch: Batch, refs: list[str | int]) -> list[BatchItem]:
+    """The items `refs` name in `batch` (each once, in the order named)."""
+    found = {id(item): item for item in (resolve_item(batch, ref) for ref in refs)}
+    return list(found.values())
+
+
+def _by_position(item: BatchItem) -> int:
+    return item.position
 
 
 def _renumber(batch: Batch) -> None:

@@ -12,12 +12,13 @@ killing this process or closing a browser tab never stops a run; the app's one w
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -50,6 +51,9 @@ class BatchtuiApp(App[None]):
     BINDINGS = [
         Binding("question_mark", "help", "Help", key_display="?", tooltip="Show keys and concepts"),
         Binding("q", "quit", "Quit", tooltip="Quit (runs go on in the background)"),
+        # ctrl+c quits as in every terminal program (asking first, as `q` does, while runs
+        # started here go on); a priority binding, so a focused text field does not keep it.
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     ]
 
     def __init__(
@@ -68,6 +72,12 @@ class BatchtuiApp(App[None]):
         self._on_first_frame = on_first_frame
         self.started_here: set[str] = set()
         """Batches this app handed to runners (quitting offers to stop those still running)."""
+        self.stopping: set[str] = set()
+        """Batches the user chose to stop on quitting (they are ending, not going on)."""
+        self.crash: str | None = None
+        """The traceback of the error that ended the app, if one did (a bug)."""
+        self._held: list[Callable[[], None]] = []
+        """Notifications raised while a dialog was up, shown once it closes."""
         self.watched: dict[str, str] = {}
         """Running batches started or watched here (id → name): their end is announced."""
         self._ended_runs: dict[str, datetime] = {}
@@ -103,7 +113,48 @@ class BatchtuiApp(App[None]):
         for batch in self.safe(self.service.recover_orphans) or []:
             self.broadcast(partial(RunEnded, batch))
 
+    def _handle_exception(self, error: Exception) -> None:
+        """An unhandled error ends the app (Textual prints it); kept for the crash log."""
+        if self.crash is None:
+            self.crash = "".join(traceback.format_exception(error))
+        super()._handle_exception(error)
+
     # --------------------------------------------------------------- helpers
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """A toast; while a dialog is up it waits until the dialog closes, so that no toast
+        covers a dialog's buttons and none times out unseen behind one."""
+        show = partial(
+            super().notify, message, title=title, severity=severity, timeout=timeout, markup=markup
+        )
+        if self._dialog_up():
+            self._held.append(show)
+        else:
+            show()
+
+    def release_held_notifications(self) -> None:
+        """Show the toasts held while a dialog was up (unless another dialog is up now)."""
+        if self._dialog_up():
+            return
+        held, self._held = self._held, []
+        for show in held:
+            show()
+
+    def _dialog_up(self) -> bool:
+        from .screens.dialog_base import Dialog
+
+        try:
+            return isinstance(self.screen, Dialog)
+        except ScreenStackError:  # before the first screen, after the last
+            return False
 
     def safe(self, operation: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
         """Call a service operation; show its error as a notification instead of raising."""

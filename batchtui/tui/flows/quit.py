@@ -12,9 +12,13 @@ if TYPE_CHECKING:
 
 
 def quit_app(app: BatchtuiApp) -> None:
-    """Exit; with runs started here still going, ask first whether to stop them."""
+    """Exit; with runs started here still going, ask first whether to stop them. A quit key
+    (q, ctrl+c) pressed again on that question takes its default: leave them running."""
     from ..screens.dialogs import QuitChoice, QuitScreen
 
+    if isinstance(app.screen, QuitScreen):
+        app.screen.action_confirm()
+        return
     running = running_started_here(app)
     if not running:
         app.exit()
@@ -25,7 +29,8 @@ def quit_app(app: BatchtuiApp) -> None:
             return  # stay
         if choice == "stop":
             for batch in running:
-                app.safe(app.service.cancel, batch.id)
+                if app.safe(app.service.cancel, batch.id) is not None:
+                    app.stopping.add(batch.id)  # said as stopping on exit, not as going on
         app.exit()
 
     app.push_screen(QuitScreen([batch.name for batch in running]), answered)

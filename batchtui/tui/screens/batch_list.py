@@ -19,6 +19,7 @@ from ...core.textsafe import one_line
 from .. import list_display
 from ..flows import batches, runs
 from ..flows.bulk import BULK_ACTIONS, act_on_many
+from ..key_order import after_keys_in_flight
 from ..list_display import SORTS
 from ..messages import ListChanged, RunEnded
 from ..widgets.app_header import app_header
@@ -354,6 +355,11 @@ class BatchListScreen(AppScreen):
         batches.example_batch(self.bt)
 
     def action_open(self) -> None:
+        # A priority binding (the footer shows "⏎ Open" over the table's own enter) runs
+        # before the keys of the same read (`jj⏎`) have moved the cursor: open after them.
+        after_keys_in_flight(self.focused or self, self._open_selected)
+
+    def _open_selected(self) -> None:
         if self.focused is self.query_one("#filter"):
             self.table.focus()
             return

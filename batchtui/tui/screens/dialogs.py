@@ -1,4 +1,7 @@
-"""Small modal dialogs: confirm, ask for one line of text."""
+"""Small modal dialogs: confirm, ask for one line of text, quit while runs go on.
+
+Every one is a `Dialog`: it answers once, however often enter is pressed, and confirms with
+enter or `y`, cancels with escape or `n`, its buttons saying so."""
 
 from __future__ import annotations
 
@@ -9,20 +12,21 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from ...core.textsafe import one_line
-from .steady import SteadyCursor
+from .dialog_base import (
+    CANCEL_KEYS,
+    CONFIRM_KEYS,
+    TYPING_CANCEL_KEYS,
+    TYPING_CONFIRM_KEYS,
+    Dialog,
+    key_button,
+)
 
 
-class ConfirmScreen(ModalScreen[bool]):
-    """Yes/no question; `y`/`enter` confirm, `n`/`escape` decline."""
-
-    BINDINGS = [
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n,escape", "answer(False)", "No"),
-    ]
+class ConfirmScreen(Dialog[bool]):
+    """Yes/no question; enter or `y` confirm, escape or `n` decline."""
 
     def __init__(self, question: str, detail: str = "", yes: str = "Yes", no: str = "No"):
         super().__init__()
@@ -37,24 +41,22 @@ class ConfirmScreen(ModalScreen[bool]):
             if self.detail:
                 yield Static(Text(self.detail), classes="dialog-detail")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(f"{self.yes} (y)", variant="error", id="yes")
-                yield Button(f"{self.no} (n)", id="no")
+                yield key_button(self.yes, CONFIRM_KEYS, "yes", "error")
+                yield key_button(self.no, CANCEL_KEYS, "no")
 
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
+    def confirmed(self) -> bool:
+        return True
 
-    def action_answer(self, value: bool) -> None:
-        self.dismiss(value)
+    def cancelled(self) -> bool:
+        return False
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
 
 
-class PromptScreen(SteadyCursor, ModalScreen[str | None]):
-    """Ask for one line of text; `enter` submits, `escape` cancels (returns None)."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+class PromptScreen(Dialog[str | None]):
+    """Ask for one line of text; enter submits, escape cancels (returns None)."""
 
     def __init__(
         self,
@@ -64,6 +66,7 @@ class PromptScreen(SteadyCursor, ModalScreen[str | None]):
         value: str = "",
         hint: str = "",
         max_length: int = 0,
+        ok: str = "OK",
     ):
         super().__init__()
         self.title_text = title
@@ -72,6 +75,7 @@ class PromptScreen(SteadyCursor, ModalScreen[str | None]):
         self.hint = hint
         self.max_length = max_length
         """The longest answer that can be typed (0: no limit)."""
+        self.ok = ok
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -83,34 +87,41 @@ class PromptScreen(SteadyCursor, ModalScreen[str | None]):
                 id="prompt-input",
             )
             yield Static(Text(self.hint), id="prompt-error", classes="dialog-detail")
+            with Horizontal(classes="dialog-buttons"):
+                yield key_button(self.ok, TYPING_CONFIRM_KEYS, "ok", "primary")
+                yield key_button("Cancel", TYPING_CANCEL_KEYS, "cancel")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
 
+    def confirmed(self) -> str | None:
+        value = self.query_one(Input).value
+        if not value.strip():
+            self.query_one("#prompt-error", Static).update(Text("Type something, or escape."))
+            return None
+        return value
+
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if not event.value.strip():
-            self.query_one("#prompt-error", Static).update(Text("Type something, or escape."))
-            return
-        self.dismiss(event.value)
+        self.action_confirm()
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "ok":
+            self.action_confirm()
+        else:
+            self.action_cancel()
 
 
 QuitChoice = Literal["leave", "stop"]
 
 
-class QuitScreen(ModalScreen[QuitChoice | None]):
+class QuitScreen(Dialog[QuitChoice | None]):
     """Quitting while runs this app started go on: leave them running (the default: enter or
-    `l`), stop them (`s`), or stay (escape)."""
+    `y`), stop them (`s`), or stay (escape or `n`)."""
 
-    BINDINGS = [
-        Binding("l", "choose('leave')", "Leave running"),
-        Binding("s", "choose('stop')", "Stop them"),
-        Binding("escape", "choose(None)", "Stay"),
-    ]
+    BINDINGS = [Binding("s", "stop", "Stop them", show=False)]
 
     def __init__(self, names: list[str]) -> None:
         super().__init__()
@@ -139,15 +150,15 @@ class QuitScreen(ModalScreen[QuitChoice | None]):
                 classes="dialog-detail",
             )
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Leave running (l)", variant="primary", id="leave")
-                yield Button("Stop them (s)", variant="error", id="stop")
-                yield Button("Stay (esc)", id="stay")
+                yield key_button("Leave running", CONFIRM_KEYS, "leave", "primary")
+                yield key_button("Stop them", "s", "stop", "error")
+                yield key_button("Stay", CANCEL_KEYS, "stay")
 
-    def on_mount(self) -> None:
-        self.query_one("#leave", Button).focus()
+    def confirmed(self) -> QuitChoice:
+        return "leave"
 
-    def action_choose(self, choice: QuitChoice | None) -> None:
-        self.dismiss(choice)
+    def action_stop(self) -> None:
+        self.dismiss("stop")
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

@@ -7,23 +7,26 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Static
+
+from .dialog_base import Dialog
 
 # One paragraph, wrapped by the dialog to its width (hard line breaks wrapped raggedly once
 # the dialog was narrower than they were long).
 CONCEPTS = (
     "A batch: one config, up to N items. DRAFT → LOCKED → PROCESSING → COMPLETE, PARTIAL "
     "or FAILED. Locking validates and freezes the config. Retry re-runs only what did not "
-    "succeed. Runs belong to runner processes: quitting never stops one. ctrl+p searches "
-    "every action. ↑/↓ scroll this help; escape closes it."
+    "succeed. Runs belong to runner processes: quitting never stops one. Dialogs: enter/y "
+    "yes, esc/n no. ctrl+p: every action. ↑/↓ scroll; escape closes."
 )
 
 
-class HelpScreen(ModalScreen[None]):
-    """Keys of the previous screen, and the concepts; any of escape, q or ? closes it."""
+class HelpScreen(Dialog[None]):
+    """Keys of the previous screen, and the concepts; any of escape, q, ?, enter, y or n
+    closes it (a `Dialog`: closing twice never closes the screen below)."""
 
-    BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
+    BINDINGS = [Binding("escape,q,question_mark", "cancel", "Close")]
 
     def __init__(self, screen: Screen) -> None:
         super().__init__()
@@ -57,5 +60,5 @@ class HelpScreen(ModalScreen[None]):
         # Focused, so ↑/↓/pgup/pgdn scroll a help longer than the terminal (80x24).
         self.query_one("#help-body").focus()
 
-    def action_close(self) -> None:
-        self.dismiss(None)
+    def action_confirm(self) -> None:
+        self.action_cancel()

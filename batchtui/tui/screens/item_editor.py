@@ -7,12 +7,12 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Footer, Input, Static, TextArea
 
 from ...core.actions import allowed
 from ...core.errors import BatchtuiError, ValidationError
 from ...core.item_lines import item_lines
-from ...core.models import Batch, BatchStatus
+from ...core.models import Batch, BatchItem, BatchStatus
 from ...core.problems import ProblemCode
 from ...core.textsafe import one_line
 from .. import display
@@ -25,10 +25,23 @@ from ..widgets.item_input import ItemInput
 from .base import AppScreen
 
 NEW_ITEM_HINT = "type an item + enter · esc: done"
-ITEM_COLUMNS = (Column("pos", "#", 3, justify="right"), Column("content", "Item"))
+"""The box's hint while it has the focus: what is typed becomes an item."""
+TABLE_HINT = "a: type an item · enter: edit it"
+"""The box's hint while the item table has the focus: letters there are commands."""
+MARK = "*"
+"""A marked item's mark, in a column of its own (a shape, not a colour; never in the item's
+text, which may itself begin with '*'). The batch list marks with the same star."""
+ITEM_COLUMNS = (
+    Column("mark", "", 1),
+    Column("pos", "#", 3, justify="right"),
+    Column("content", "Item"),
+)
+UNDO_LEVELS = 50
+"""Deletes `u` can undo, latest first (while the screen is open)."""
 
-ITEM_KEYS = frozenset({"add", "edit", "remove", "move", "import"})
-"""Actions on the item list: not offered while a config field has the focus."""
+ITEM_KEYS = frozenset({"add", "edit", "remove", "move", "import", "mark", "mark_all", "undo"})
+"""Actions on the item list: not offered while a text field or config field has the focus
+(typed letters are text there, and shift+arrows must not move items from a field)."""
 
 EDITOR_ACTIONS = {
     "add": "edit",
@@ -36,6 +49,9 @@ EDITOR_ACTIONS = {
     "remove": "edit",
     "move": "edit",
     "import": "edit",
+    "mark": "edit",
+    "mark_all": "edit",
+    "undo": "edit",
     "lock": "lock",
     "unlock": "unlock",
     "start": "start",
@@ -43,30 +59,72 @@ EDITOR_ACTIONS = {
 """Each key action of the editor, and the batch action (`core.actions`) that decides it."""
 
 
+def counted(number: int) -> str:
+    """'1 item', '3 items'."""
+    return f"{number} item" if number == 1 else f"{number} items"
+
+
 class ItemEditorScreen(AppScreen):
     """Edit one batch: items on the left, config on the right."""
 
     HELP_TITLE = "item editor"
-    HELP_EXTRA = "tab moves to the config; enter or leaving a field saves it; esc: back to items."
+    HELP_EXTRA = "tab: to the config, where a field saves on enter or when left."
     BINDINGS = [
         Binding("a", "add", "Add", tooltip="Add items (type one, or paste several lines)"),
         Binding("e", "edit", "Edit", tooltip="Edit the selected item in place"),
-        Binding("d", "remove", "Delete", tooltip="Delete the selected item"),
         Binding(
-            "shift+up,K", "move(-1)", "Up", key_display="⇧↑", tooltip="Move the selected item up"
+            "d",
+            "remove",
+            "Delete",
+            tooltip="Delete the selected item, or the marked ones (u undoes)",
+        ),
+        Binding(
+            "u",
+            "undo",
+            "Undo",
+            tooltip="Undo the last delete: the items come back where they were",
+        ),
+        Binding(
+            "space",
+            "mark",
+            "Mark",
+            tooltip="Mark/unmark (*, ctrl+a: all); d and ⇧↑↓ act on the marked",
+        ),
+        Binding(
+            "asterisk,ctrl+a",
+            "mark_all",
+            "Mark",  # help shows one line per word: this key is in space's
+            show=False,
+            key_display="*",
+            tooltip="Mark every item (again: clear the marks); also ctrl+a",
+        ),
+        Binding(
+            "shift+up,K",
+            "move(-1)",
+            "Move",
+            key_display="⇧↑↓",
+            tooltip="Move the selected (or marked) items up; ⇧↓ or J: down",
         ),
         Binding(
             "shift+down,J",
             "move(1)",
-            "Down",
+            "Move",  # help shows one line per word: this key is in ⇧↑'s
+            show=False,
             key_display="⇧↓",
-            tooltip="Move the selected item down",
+            tooltip="Move the selected (or marked) items down",
         ),
         Binding("i", "import", "Import", tooltip="Import items from a text file (one a line)"),
         Binding("l", "lock", "Lock", tooltip="Validate and lock the config (DRAFT → LOCKED)"),
+        # `u` undoes a delete while the batch is a DRAFT; a LOCKED batch has no deletes to
+        # undo, and there it unlocks (the key each state offers is in the footer).
         Binding("u", "unlock", "Unlock", tooltip="Unlock to edit again (LOCKED → DRAFT)"),
         Binding("s", "start", "Start", tooltip="Start the locked batch"),
-        Binding("escape", "back", "Back", tooltip="Back to the batch list"),
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            tooltip="Back: from the box or config to the items, then to the list",
+        ),
     ]
 
     def __init__(self, batch_id: str) -> None:
@@ -76,6 +134,10 @@ class ItemEditorScreen(AppScreen):
         self._editing: str | None = None  # item id being edited in the input box
         self._editing_from = ""  # what the box showed when that edit began
         self._problems: list[str] = []
+        self.marked: set[str] = set()
+        """The marked items (ids): `d` and the moves act on them all while there are any."""
+        self._undo: list[list[BatchItem]] = []
+        """The items of each delete, as they were, the latest last (`u` puts them back)."""
 
     def compose(self) -> ComposeResult:
         yield app_header()
@@ -85,18 +147,28 @@ class ItemEditorScreen(AppScreen):
                 # Fitted: a long item ends in '…' within the pane (an auto-width column ran
                 # off its edge, cut mid-word).
                 yield FittedTable(ITEM_COLUMNS, id="items")
+                # Not selected on focus: typing goes on from the end of an item being edited
+                # or of a line typed before esc (selected, the first key replaced it all).
                 yield ItemInput(
                     placeholder=NEW_ITEM_HINT,
                     id="item-input",
                     compact=True,
+                    select_on_focus=False,
                 )
             yield ConfigForm(self.bt.service, self.bt.service.generator_names(), id="config-pane")
         yield Static(id="problems", classes="hidden")
-        yield Footer()
+        # Compact, without the palette's key (it is in help, `?`): the item keys fit 80
+        # columns, undo and marks included.
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.reload(fill_form=True)
-        self.query_one("#items", DataTable).focus()
+        if self.editable and self.current is not None and not self.current.items:
+            # A new or empty batch: its hint invites typing, so typing goes to the box (in the
+            # table, letters are commands: `q` quit, `d` deleted).
+            self.query_one("#item-input", ItemInput).focus()
+        else:
+            self.query_one("#items", DataTable).focus()
         if self.editable:  # a value the lock will refuse, said on opening as after a save
             found = self.bt.safe(self.bt.service.lock_problems, self.batch_id) or []
             problems: list[str] = [p for p in found if p.code is not ProblemCode.NO_ITEMS]
@@ -132,11 +204,23 @@ class ItemEditorScreen(AppScreen):
         if batch == self.current and not fill_form:
             return  # the store changed elsewhere (another batch)
         self.current = batch
-        self.sub_title = one_line(batch.name, 40)
+        if allowed("edit", batch.status):  # a deleted item is no longer marked
+            self.marked &= {item.id for item in batch.items}
+        else:  # locked (here, or elsewhere): marks have nothing left to act on
+            self.marked.clear()
+        self._show_title()
         self._render_head()
         self._render_items()
         self.form.show(batch, keep_edits=not fill_form)
         self.refresh_bindings()
+
+    def _show_title(self) -> None:
+        """The sub-title: the batch's name, and how many items are marked (never silent)."""
+        assert self.current is not None
+        title = one_line(self.current.name, 40)
+        if self.marked:
+            title += f" · {len(self.marked)} marked"
+        self.sub_title = title
 
     def _render_head(self) -> None:
         batch = self.current
@@ -156,14 +240,21 @@ class ItemEditorScreen(AppScreen):
         assert batch is not None
         table = self.query_one("#items", FittedTable)
         cursor = table.cursor_row
-        table.sync(
-            [
-                (item.id, (Text(str(item.position)), display.literal(item.content)))
-                for item in batch.items
-            ]
-        )
+        table.sync([(item.id, self._row(item)) for item in batch.items])
         if batch.items and table.row_count:
             table.move_cursor(row=min(max(cursor, 0), len(batch.items) - 1))
+        self._show_hint()
+
+    def _row(self, item: BatchItem) -> tuple[Text, ...]:
+        mark = Text(MARK if item.id in self.marked else "", style="bold")
+        return (mark, Text(str(item.position)), display.literal(item.content))
+
+    def _show_hint(self) -> None:
+        """The box's hint says what typing does now: where the focus is, and what the
+        batch allows."""
+        batch = self.current
+        if batch is None:
+            return
         box = self.query_one("#item-input", ItemInput)
         box.disabled = not self.editable
         full = len(batch.items) >= batch.config.max_items
@@ -171,8 +262,12 @@ class ItemEditorScreen(AppScreen):
             box.placeholder = "locked: u unlocks to edit"
         elif full:
             box.placeholder = f"full at {batch.config.max_items}: raise Max items"
-        elif self._editing is None:
+        elif self._editing is not None:
+            return  # the edit's own hint stays
+        elif self.focused is box:
             box.placeholder = NEW_ITEM_HINT
+        else:
+            box.placeholder = TABLE_HINT
 
     def show_problems(
         self, problems: list[str], title: str = "Cannot lock", *, warning: bool = False
@@ -197,8 +292,10 @@ class ItemEditorScreen(AppScreen):
             self.reload()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ITEM_KEYS and self._in_form():
+        if action in ITEM_KEYS and (self._in_form() or self._typing()):
             return False  # the footer offers what the keys do here: typing, not moving items
+        if action == "undo" and not self._undo:
+            return False  # in the footer once there is a delete to undo
         needs = EDITOR_ACTIONS.get(action)
         if needs is None:
             return True
@@ -208,10 +305,16 @@ class ItemEditorScreen(AppScreen):
         focused = self.focused
         return focused is not None and focused.id is not None and focused.id.startswith("f-")
 
+    def _typing(self) -> bool:
+        """Whether a text field has the focus (the item box, a config box): keys are text."""
+        return isinstance(self.focused, Input | TextArea)
+
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self._show_hint()
         self.refresh_bindings()
 
     def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self._show_hint()
         self.refresh_bindings()
 
     def selected_item_id(self) -> str | None:
@@ -220,14 +323,25 @@ class ItemEditorScreen(AppScreen):
             return None
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
+    def targets(self) -> list[str]:
+        """The items `d` and the moves act on: the marked ones (in list order), else the
+        one under the cursor."""
+        if self.current is None:
+            return []
+        if self.marked:
+            return [item.id for item in self.current.items if item.id in self.marked]
+        selected = self.selected_item_id()
+        return [selected] if selected is not None else []
+
     # --------------------------------------------------------------- items
 
     def action_add(self) -> None:
-        self._editing = None
         box = self.query_one("#item-input", ItemInput)
-        box.value = ""
+        if self._editing is not None:  # an edit left with tab: its text is not a new item
+            self._editing = None
+            box.value = ""
         self._render_items()
-        box.focus()
+        box.focus()  # what was typed before esc is still there
 
     def action_edit(self) -> None:
         item_id = self.selected_item_id()
@@ -238,24 +352,85 @@ class ItemEditorScreen(AppScreen):
         box = self.query_one("#item-input", ItemInput)
         box.placeholder = f"item {item.position}: enter saves · esc cancels"
         box.value = item.content.replace("\n", " ")
+        box.cursor_position = len(box.value)
         self._editing_from = box.value
         box.focus()
 
     def action_remove(self) -> None:
-        item_id = self.selected_item_id()
-        if item_id is None:
+        """Delete the marked items (or the selected one) at once; `u` brings them back, so
+        nothing is asked."""
+        ids = self.targets()
+        if not ids:
             return
-        if self.bt.safe(self.bt.service.remove_item, self.batch_id, item_id) is not None:
-            self.reload()
+        removed = self.bt.safe(self.bt.service.remove_items, self.batch_id, ids)
+        if not removed:
+            return
+        self._undo = [*self._undo, removed][-UNDO_LEVELS:]
+        self.marked.clear()
+        self.reload()
+        self.notify(f"deleted {counted(len(removed))} · u: undo", timeout=4, markup=False)
+
+    def action_undo(self) -> None:
+        """Put the items of the last delete back where they were."""
+        if not self._undo:
+            return
+        returning = self._undo[-1]
+        restored = self.bt.safe(self.bt.service.restore_items, self.batch_id, returning)
+        if not restored:
+            return  # refused (said): the delete stays undoable
+        self._undo.pop()
+        self.reload()
+        self._cursor_to(restored[0].id)
+        left = f" · u: undo {len(self._undo)} more" if self._undo else ""
+        self.notify(f"restored {counted(len(restored))}{left}", timeout=3, markup=False)
 
     def action_move(self, offset: int) -> None:
+        ids = self.targets()
+        if not ids:
+            return
+        selected = self.selected_item_id()
+        moved = self.bt.safe(self.bt.service.move_items, self.batch_id, ids, offset)
+        if moved is not None:
+            self.reload()
+            if selected is not None:
+                self._cursor_to(selected)  # the cursor stays on its item, moved or not
+
+    def _cursor_to(self, item_id: str) -> None:
+        if self.current is None:
+            return
+        for row, item in enumerate(self.current.items):
+            if item.id == item_id:
+                self.query_one("#items", DataTable).move_cursor(row=row)
+                return
+
+    # ------------------------------------------------------------------ marks
+
+    def action_mark(self) -> None:
+        """Mark or unmark the item under the cursor, and move down (a run of items is marked
+        by holding space)."""
         item_id = self.selected_item_id()
         if item_id is None:
             return
-        item = self.bt.safe(self.bt.service.move_item, self.batch_id, item_id, offset)
-        if item is not None:
-            self.reload()
-            self.query_one("#items", DataTable).move_cursor(row=item.position - 1)
+        self.marked ^= {item_id}
+        self._marks_changed()
+        self.query_one("#items", DataTable).action_cursor_down()
+
+    def action_mark_all(self) -> None:
+        """Mark every item; when all are marked already, clear the marks."""
+        if self.current is None:
+            return
+        every = {item.id for item in self.current.items}
+        self.marked = set() if every and every <= self.marked else every
+        self._marks_changed()
+
+    def _marks_changed(self) -> None:
+        if self.current is None:
+            return
+        table = self.query_one("#items", FittedTable)
+        for item in self.current.items:
+            table.update_row(item.id, self._row(item))
+        self._show_title()
+        self.refresh_bindings()
 
     def action_import(self) -> None:
         items.import_items(self.app, lambda contents, source: self._add_many(contents, source))
@@ -266,7 +441,7 @@ class ItemEditorScreen(AppScreen):
             return
         added = self.bt.safe(self.bt.service.add_items, self.batch_id, contents)
         if added:
-            self.notify(f"Added {len(added)} items from {one_line(source, 30)}", markup=False)
+            self.notify(f"Added {counted(len(added))} from {one_line(source, 30)}", markup=False)
             self.reload()
             self.query_one("#items", DataTable).move_cursor(row=added[-1].position - 1)
 
@@ -277,7 +452,7 @@ class ItemEditorScreen(AppScreen):
     def on_paste(self, event: events.Paste) -> None:
         """A paste anywhere but the item box (the table has focus): its lines become items,
         as the hint promises, instead of being dropped."""
-        if isinstance(self.focused, Input):
+        if isinstance(self.focused, Input | TextArea):
             return  # the box, or a config field, takes its own paste
         event.stop()
         if self.current is None or self.current.status is not BatchStatus.DRAFT:
@@ -285,30 +460,40 @@ class ItemEditorScreen(AppScreen):
             return
         self._add_many(item_lines(event.text))
 
-    @on(Input.Submitted, "#item-input")
-    def _item_submitted(self, event: Input.Submitted) -> None:
+    @on(ItemInput.Entered)
+    def _item_entered(self, event: ItemInput.Entered) -> None:
+        """A line typed in the box (already emptied: keys typed after the enter are the next
+        line). A blank line is no item (`core.item_lines`): a CR LF's second half, enter
+        twice."""
         event.stop()
-        content = event.value
-        if not content.strip():
-            self.query_one("#items", DataTable).focus()
-            return
+        box = event.item_input
+        lines = item_lines(event.value)
         if self._editing is not None:
+            if not lines:
+                box.value = box.value or event.value
+                self.notify("an item cannot be blank: esc keeps it, d deletes it", markup=False)
+                return
             # Unchanged: nothing to save (the box shows a multi-line item on one line, and
             # the stored text may be newer than the box).
+            content = lines[0]
             unchanged = content == self._editing_from
             edit = self.bt.service.edit_item
             if not unchanged and self.bt.safe(edit, self.batch_id, self._editing, content) is None:
+                box.value = box.value or content  # refused (said): the text is kept
                 return
             self._editing = None
-            event.input.value = ""
             self.reload()
-            self.query_one("#items", DataTable).focus()
+            if not box.value:  # nothing typed after the enter: back to the list
+                self.query_one("#items", DataTable).focus()
             return
-        added = self.bt.safe(self.bt.service.add_items, self.batch_id, [content])
-        if added:
-            event.input.value = ""
-            self.reload()
-            self.query_one("#items", DataTable).move_cursor(row=added[-1].position - 1)
+        if not lines:
+            return
+        added = self.bt.safe(self.bt.service.add_items, self.batch_id, lines)
+        if not added:
+            box.value = box.value or event.value  # refused (said): the text is kept
+            return
+        self.reload()
+        self.query_one("#items", DataTable).move_cursor(row=added[-1].position - 1)
 
     @on(DataTable.RowSelected, "#items")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
@@ -373,10 +558,14 @@ class ItemEditorScreen(AppScreen):
             if self._editing is not None:
                 self._editing = None
                 box.value = ""
-            self._render_items()
             self.query_one("#items", DataTable).focus()
+            self._render_items()
             return
         if self._in_form():  # escape leaves the field (saved, as a blur saves), not the batch
             self.query_one("#items", DataTable).focus()
+            return
+        if self.marked:  # escape in the list clears the marks first, as in the batch list
+            self.marked.clear()
+            self._marks_changed()
             return
         self.dismiss()

@@ -3,24 +3,88 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rich.text import Text
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Select, Static
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Input, Label, OptionList, Select, Static
+from textual.widgets._select import SelectOverlay  # its UpdateSelection: a pick in the list
 
 from ...core.limits import MAX_NAME_CHARS
 from ...core.platforms import DEFAULT_PLATFORM, PLATFORMS
-from .steady import SteadyCursor
+from .dialog_base import TYPING_CANCEL_KEYS, TYPING_CONFIRM_KEYS, Dialog, key_button
 
 
 class ChoiceList(Select[str], inherit_bindings=False):
-    """A Select whose list opens with space or the arrows, leaving enter to the dialog."""
+    """A Select whose list opens with space or the arrows, leaving enter on a closed list to
+    the dialog (it creates).
 
-    BINDINGS = [Binding("down,space,up", "show_overlay", "Show menu", show=False)]
+    Keys that come in the same read as the one that opened the list (`↓↓⏎` in one burst, as
+    over a slow link) reach this widget before the focus has moved to the list: here they act
+    on the list as they would there, so the burst picks the option the arrows moved to."""
+
+    BINDINGS = [
+        Binding("down", "step(1)", "Show menu", show=False),
+        Binding("up", "step(-1)", "Show menu", show=False),
+        Binding("space", "show_overlay", "Show menu", show=False),
+        Binding("enter", "pick", "Pick", show=False),
+    ]
+
+    def __init__(self, options: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(options, **kwargs)
+        self.choices = [value for _label, value in options]
+        """The options' values, in the list's order."""
+
+    def _list(self) -> OptionList:
+        return self.query_one(OptionList)
+
+    def action_step(self, delta: int) -> None:
+        if not self.expanded:
+            self.action_show_overlay()
+        elif delta > 0:
+            self._list().action_cursor_down()
+        else:
+            self._list().action_cursor_up()
+
+    def action_pick(self) -> None:
+        """Enter while the list is open but not yet focused: pick its highlighted option."""
+        if not self.expanded:
+            raise SkipAction()  # a closed list: enter is the dialog's
+        index = self._list().highlighted
+        if index is not None:
+            self.value = self.choices[index]
+        self.expanded = False
+        self.focus()
+        self.picked()
+
+    @on(SelectOverlay.UpdateSelection)
+    def _picked_in_list(self) -> None:
+        # Select's own handler sets the value on this message: act once it has.
+        self.call_later(self.picked)
+
+    def picked(self) -> None:
+        """An option was picked with enter (nothing more, in a list of settings)."""
+
+
+class TemplateList(ChoiceList):
+    """The template list: enter on it means "this template". On the closed list with no
+    template chosen, enter opens the list; enter on the open list picks the template and
+    creates the batch with it (a template brings the config and the items: nothing is left
+    to choose)."""
+
+    def action_pick(self) -> None:
+        if not self.expanded and not self.value:
+            self.action_show_overlay()
+            return
+        super().action_pick()
+
+    def picked(self) -> None:
+        if isinstance(self.screen, Dialog):
+            self.screen.action_confirm()
 
 
 @dataclass(frozen=True)
@@ -32,15 +96,10 @@ class NewBatch:
     template: str | None = None
 
 
-class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
-    """Name the batch and pick a platform; `enter` creates, `escape` cancels."""
-
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        # Enter on a closed list creates (the lists open with space or the arrows). Not a
-        # priority binding: that runs before the name box has taken keys typed just before.
-        Binding("enter", "create", "Create"),
-    ]
+class NewBatchScreen(Dialog[NewBatch]):
+    """Name the batch and pick a platform; enter creates, escape cancels (a `Dialog`: enter on
+    a closed list creates too, the lists opening with space or the arrows; its enter is not a
+    priority binding, which would run before the name box has taken keys typed just before)."""
 
     def __init__(
         self, templates: list[tuple[str, str]] | None = None, taken: set[str] | None = None
@@ -65,7 +124,7 @@ class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
                 id="platform",
             )
             if self.templates:
-                yield ChoiceList(
+                yield TemplateList(
                     [("No template", "")]
                     + [
                         (f"Template {name}" + (f" — {about}" if about else ""), name)
@@ -76,12 +135,15 @@ class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
                     id="template",
                 )
             yield Static(self._hint(), id="new-hint", classes="dialog-detail")
+            with Horizontal(classes="dialog-buttons"):
+                yield key_button("Create", TYPING_CONFIRM_KEYS, "create", "primary")
+                yield key_button("Cancel", TYPING_CANCEL_KEYS, "cancel")
 
     def _hint(self) -> Text:
         return Text(
-            "enter: create · tab: platform"
+            "tab: platform"
             + (", template (its config and items)" if self.templates else "")
-            + " · escape: cancel"
+            + " · space opens a list"
         )
 
     @on(Input.Changed, "#name")
@@ -102,27 +164,28 @@ class NewBatchScreen(SteadyCursor, ModalScreen[NewBatch | None]):
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()
 
-    def action_create(self) -> None:
-        self._create(self.query_one("#name", Input).value)
-
     @on(Input.Submitted, "#name")
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self._create(event.value)
+        self.action_confirm()
 
-    def _create(self, value: str) -> None:
-        name = value.strip()
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "create":
+            self.action_confirm()
+        else:
+            self.action_cancel()
+
+    def confirmed(self) -> NewBatch | None:
+        name = self.query_one("#name", Input).value.strip()
         if not name:
             self.query_one("#new-hint", Static).update(Text("The batch needs a name."))
-            return
+            return None
         platform = self.query_one("#platform", Select).value
         template = None
         if self.templates:
             template = str(self.query_one("#template", Select).value) or None
-        self.dismiss(NewBatch(name, str(platform), template))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        return NewBatch(name, str(platform), template)
 
 
 def _limit(seconds: float) -> str:

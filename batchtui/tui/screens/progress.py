@@ -23,6 +23,7 @@ from ...core.states import DID_NOT_SUCCEED, TERMINAL_ITEM
 from ...core.textsafe import one_line
 from .. import desktop, run_display
 from ..flows import runs
+from ..key_order import after_keys_in_flight
 from ..messages import BatchChanged, RunEnded
 from ..widgets.app_header import app_header
 from ..widgets.fitted_table import FittedTable
@@ -348,6 +349,11 @@ class ProgressScreen(AppScreen):
         desktop.open_folder(self.app, folder)
 
     def action_detail(self) -> None:
+        # A priority binding (the footer shows it) runs before the keys of the same read
+        # (`G⏎`) have moved the cursor: show the detail after them.
+        after_keys_in_flight(self.focused or self, self._show_detail)
+
+    def _show_detail(self) -> None:
         item = self.selected_item()
         if item is not None and self.current is not None:
             self.app.push_screen(ItemDetailScreen(self.current, item))

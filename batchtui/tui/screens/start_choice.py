@@ -10,11 +10,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from ...core.run import runnable
 from ...core.textsafe import one_line
+from .dialog_base import CANCEL_KEYS, CONFIRM_KEYS, Dialog, key_button
 
 if TYPE_CHECKING:
     from ...core.models import Batch
@@ -23,13 +23,12 @@ if TYPE_CHECKING:
 CLUSTER_ENV = "BATCHTUI_CLUSTER"
 
 
-class StartScreen(ModalScreen[str | None]):
-    """Start (or retry) now: enter or `s`; escape does not. Dismissed with where the items
-    run: '' on this host, else a Dask scheduler's address (None: not now)."""
+class StartScreen(Dialog[str]):
+    """Start (or retry) now: enter, `y` or `s`; escape or `n` do not. Dismissed with where
+    the items run: '' on this host, else a Dask scheduler's address (None: not now)."""
 
     BINDINGS = [
-        Binding("s", "choose(True)", "Start"),
-        Binding("escape", "choose(False)", "Not now"),
+        Binding("s", "confirm", "Start", show=False),
         Binding("f", "focus_farm", "Render farm", show=False),
     ]
 
@@ -66,24 +65,22 @@ class StartScreen(ModalScreen[str | None]):
                 id="cluster",
             )
             with Horizontal(classes="dialog-buttons"):
-                yield Button(f"{verb} (s)", variant="primary", id="start")
-                yield Button("Not now (esc)", id="cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#start", Button).focus()
+                yield key_button(verb, CONFIRM_KEYS, "start", "primary")
+                yield key_button("Not now", CANCEL_KEYS, "cancel")
 
     def where(self) -> str:
         return self.query_one("#cluster", Input).value.strip()
 
-    def action_choose(self, go: bool) -> None:
-        self.dismiss(self.where() if go else None)
+    def confirmed(self) -> str:
+        return self.where()
 
     def action_focus_farm(self) -> None:
         self.query_one("#cluster", Input).focus()
 
     @on(Input.Submitted, "#cluster")
-    def _submitted(self) -> None:
-        self.dismiss(self.where())
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_confirm()
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
