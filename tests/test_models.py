@@ -55,7 +55,7 @@ EXPECTED_BATCH = {
     BatchStatus.LOCKED: {BatchStatus.DRAFT, BatchStatus.PROCESSING},
     BatchStatus.PROCESSING: {BatchStatus.COMPLETE, BatchStatus.PARTIAL, BatchStatus.FAILED},
     BatchStatus.PARTIAL: {BatchStatus.PROCESSING},
-    BatchStatus.FAILED: {BatchStatus.PROCESSING},
+    BatchStatus.FAILED: {BatchStatus.PROCESSING, BatchStatus.DRAFT},
     BatchStatus.COMPLETE: {BatchStatus.PROCESSING},
 }
 
@@ -133,7 +133,7 @@ def test_check_item_transition(old: ItemStatus, new: ItemStatus) -> None:
 EXPECTED_ACTIONS = {
     "edit": {BatchStatus.DRAFT},
     "lock": {BatchStatus.DRAFT},
-    "unlock": {BatchStatus.LOCKED},
+    "unlock": {BatchStatus.LOCKED, BatchStatus.FAILED},
     "start": {BatchStatus.LOCKED},
     "retry": {BatchStatus.PARTIAL, BatchStatus.FAILED},
     "rerun": {BatchStatus.COMPLETE, BatchStatus.PARTIAL, BatchStatus.FAILED},

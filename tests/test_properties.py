@@ -575,12 +575,16 @@ class BatchMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def unlock(self, data: st.DataObject) -> None:
-        ref = self.pick_ref(data, prefer={BatchStatus.LOCKED})
+        ref = self.pick_ref(data, prefer={BatchStatus.LOCKED, BatchStatus.FAILED})
         batch = self.resolve(ref)
-        expect_ok = batch is not None and batch.status is BatchStatus.LOCKED
+        expect_ok = batch is not None and batch.status in (BatchStatus.LOCKED, BatchStatus.FAILED)
         ok, unlocked = self.call(expect_ok, "unlock", self.service.unlock, ref)
         if ok:
             assert batch is not None and unlocked.config_hash is None
+            if batch.status is BatchStatus.FAILED:  # its items start over
+                for item in batch.items:
+                    item.status = ItemStatus.PENDING
+                assert all(it.status is ItemStatus.PENDING for it in unlocked.items)
             batch.status = BatchStatus.DRAFT
 
     def _ran_to_completion(self, batch: MBatch, ended: Any) -> None:

@@ -258,3 +258,42 @@ def test_editor_with_marked_rows(snap_compare, db_path):
     assert snap_compare(
         app, terminal_size=SIZE, run_before=opening(draft.id), press=["space", "down", "space"]
     )
+
+
+def command_draft():
+    return batch(
+        7,
+        "Notes",
+        BatchStatus.DRAFT,
+        [item(1, "hello world")],
+        generator="command",
+        command="python3 write.py {content} {output}",
+        retries=2,
+        canary=True,
+        max_failures="20%",
+        timeout=60,
+    )
+
+
+def test_config_form_as_it_opens(snap_compare, db_path):
+    """The whole config form at 80x24 as a user first sees it: the basics open, the other
+    groups collapsed, each titled with what it holds that is not the default."""
+    draft = command_draft()
+    app = app_for(db_path, draft)
+    assert snap_compare(app, terminal_size=SIZE, run_before=opening(draft.id))
+
+
+def test_config_form_retries_open(snap_compare, db_path):
+    """The retries group opened (enter on its title), the basics closed."""
+    draft = command_draft()
+
+    async def open_retries(pilot) -> None:
+        await opening(draft.id)(pilot)
+        from textual.widgets import Collapsible
+
+        pilot.app.screen.query_one("#group-basics", Collapsible).collapsed = True
+        pilot.app.screen.query_one("#group-retries", Collapsible).collapsed = False
+        await pilot.pause()
+
+    app = app_for(db_path, draft)
+    assert snap_compare(app, terminal_size=SIZE, run_before=open_retries)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..core.config_text import retry_words
 from ..core.failures import describe_retry_words
 from ..core.limits import CONCURRENCY_RULE
 from ..core.platforms import PLATFORMS
@@ -14,8 +15,7 @@ from .options import ArgumentGroup, Option, count, number, whole_number
 
 def retry_kinds(text: str) -> list[str]:
     """`--retry-on`: failure kinds, comma-separated ('any': every kind, the empty list)."""
-    kinds = [part.strip().lower() for part in text.split(",") if part.strip()]
-    return [] if kinds == ["any"] else kinds
+    return retry_words(text)  # the form's rule too
 
 
 config_group = ArgumentGroup(
@@ -45,7 +45,11 @@ config_group = ArgumentGroup(
         Option("--timeout", type=number, help="seconds per item before it fails"),
         Option("--output", dest="output_dir", help="output folder"),
         Option("--workdir", help="folder the command runs in (default: here)"),
-        Option("--ext", dest="output_ext", help="output file extension (default mp4)"),
+        Option(
+            "--ext",
+            dest="output_ext",
+            help="output file extension (default mp4; txt for the command generator)",
+        ),
         Option(
             "--style",
             help="the titlecard's look: night (default), sunrise, paper, ocean or mono "

@@ -24,7 +24,9 @@ class _Named(Protocol):
 ACTIONS: dict[str, frozenset[BatchStatus]] = {
     "edit": frozenset({BatchStatus.DRAFT}),
     "lock": frozenset({BatchStatus.DRAFT}),
-    "unlock": frozenset({BatchStatus.LOCKED}),
+    # FAILED → DRAFT too: no item succeeded, so a config that was wrong is fixed in the editor
+    # (every item runs again from the start); PARTIAL keeps its outputs and is retried instead.
+    "unlock": frozenset({BatchStatus.LOCKED, BatchStatus.FAILED}),
     "start": frozenset({BatchStatus.LOCKED}),
     "retry": frozenset({BatchStatus.PARTIAL, BatchStatus.FAILED}),
     # Chosen items again, on purpose (a succeeded one too): once a run has ended.
@@ -42,7 +44,7 @@ _NEXT_STEP: dict[BatchStatus, str] = {
     BatchStatus.PROCESSING: "cancel it first, or wait for it to finish",
     BatchStatus.COMPLETE: "it is finished; run chosen items again (retry --item) or duplicate it",
     BatchStatus.PARTIAL: "retry it to re-run the items that did not succeed",
-    BatchStatus.FAILED: "retry it to re-run the items that did not succeed",
+    BatchStatus.FAILED: "retry it to re-run the items, or unlock it to change the config",
 }
 
 _ACTION_WORDS = {

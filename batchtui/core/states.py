@@ -96,7 +96,8 @@ BATCH_TRANSITIONS: dict[BatchStatus, frozenset[BatchStatus]] = {
         {BatchStatus.COMPLETE, BatchStatus.PARTIAL, BatchStatus.FAILED}
     ),
     BatchStatus.PARTIAL: frozenset({BatchStatus.PROCESSING}),
-    BatchStatus.FAILED: frozenset({BatchStatus.PROCESSING}),
+    # FAILED → DRAFT: unlocked to change a config none of its items succeeded with.
+    BatchStatus.FAILED: frozenset({BatchStatus.PROCESSING, BatchStatus.DRAFT}),
     # COMPLETE → PROCESSING: chosen items run again on purpose (`retry --item`).
     BatchStatus.COMPLETE: frozenset({BatchStatus.PROCESSING}),
 }

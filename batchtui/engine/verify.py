@@ -12,6 +12,17 @@ from ..generators.base import GeneratorError
 from ..generators.media import ProbeError, probe_video
 
 
+def video_hint(config: BatchConfig) -> str:
+    """Which setting makes a batch expect videos, and how to change it (in the TUI's words and
+    the CLI's): for a command whose outputs are not videos."""
+    expects = (
+        f"the batch expects .{config.output_ext} videos"
+        if config.validate_output == "auto"
+        else "the batch's validation is 'video'"
+    )
+    return f"{expects}: set Ext or Validate in the config (--ext txt, or --validate nonempty)"
+
+
 def duration_tolerance(config: BatchConfig) -> float:
     """How far a video's duration may stray from the locked one: two frames, at least 0.1s."""
     return max(2.0 / config.fps, 0.1)
@@ -36,7 +47,7 @@ async def verify_output(path: Path, config: BatchConfig) -> None:
     try:
         info = await probe_video(path)
     except ProbeError as exc:
-        raise GeneratorError(f"output is not a valid video: {exc}") from None
+        raise GeneratorError(f"output is not a valid video ({video_hint(config)}): {exc}") from None
     if (info.width, info.height) != (config.width, config.height):
         raise GeneratorError(
             f"output is {info.width}x{info.height}, the batch is locked to "

@@ -15,8 +15,9 @@ from ..core.errors import (
     ValidationError,
 )
 from ..core.limits import MAX_COPY_BASE_CHARS
-from ..core.models import Batch, BatchConfig, BatchItem, BatchStatus
+from ..core.models import Batch, BatchConfig, BatchItem, BatchStatus, generator_change
 from ..core.problems import Problem
+from ..core.unlocking import back_to_draft
 from ..engine.layout import batch_folder, remove_output_folder
 from ..generators import get_generator
 from .context import ServiceContext
@@ -141,7 +142,8 @@ class Editing:
         """Change config fields of a DRAFT batch (validated as a whole)."""
 
         def change(batch: Batch) -> Batch:
-            config = make_config(**{**batch.config.model_dump(), **fields})
+            change = generator_change(batch.config, fields)  # its output type, unless chosen
+            config = make_config(**{**batch.config.model_dump(), **change})
             if config.max_items < len(batch.items):
                 raise ValidationError(
                     f"max items {config.max_items} is below the {len(batch.items)} items "
@@ -310,15 +312,8 @@ class Editing:
         return self.ctx.mutate(ref, "lock", change)
 
     def unlock(self, ref: str) -> Batch:
-        """Return a LOCKED batch to DRAFT so it can be edited."""
-
-        def change(batch: Batch) -> Batch:
-            batch.move_to(BatchStatus.DRAFT)
-            batch.locked_at = None
-            batch.config_hash = None
-            return batch
-
-        return self.ctx.mutate(ref, "unlock", change)
+        """Return a LOCKED (or FAILED) batch to DRAFT so it can be edited."""
+        return self.ctx.mutate(ref, "unlock", back_to_draft)
 
 
 def _resolve(batch: Batch, refs: list[str | int]) -> list[BatchItem]:

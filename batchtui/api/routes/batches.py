@@ -86,7 +86,7 @@ def lock(ref: str, service: Service) -> dict[str, Any]:
 
 @router.post("/{ref}/unlock")
 def unlock(ref: str, service: Service) -> dict[str, Any]:
-    """Back to DRAFT to edit (LOCKED → DRAFT)."""
+    """Back to DRAFT to edit (LOCKED or FAILED → DRAFT)."""
     return batch_json(service.unlock(ref))
 
 

@@ -49,7 +49,7 @@ VERBS: tuple[Verb, ...] = (
     ),
     Verb("rename", "rename a batch (DRAFT)", "rename:Rename"),
     Verb("lock", "validate and freeze the config (DRAFT → LOCKED)", "lock:Lock"),
-    Verb("unlock", "back to DRAFT for editing (LOCKED → DRAFT)", "unlock:Unlock"),
+    Verb("unlock", "back to DRAFT for editing (LOCKED or FAILED → DRAFT)", "unlock:Unlock"),
     Verb("start", "run a LOCKED batch, here with live progress or --detach'ed", "start:Start"),
     Verb("retry", "run again only the items that did not succeed", "start:Retry"),
     Verb(

@@ -27,6 +27,8 @@ from .config import BatchConfig
 from .config import RetryOn as RetryOn
 from .config import ValidateMode as ValidateMode
 from .config import default_output_dir as default_output_dir
+from .config import default_output_ext as default_output_ext
+from .config import generator_change as generator_change
 from .item import HISTORY_KEPT as HISTORY_KEPT
 from .item import AttemptRecord, BatchItem
 from .runner import RunnerInfo

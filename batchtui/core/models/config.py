@@ -10,7 +10,7 @@ import os
 import re
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .. import limits
 from ..failures import RETRY_ON
@@ -22,6 +22,35 @@ if TYPE_CHECKING:
 else:  # the words derived from the failure kinds, checked (and reported) as a Literal's
     RetryOn = Literal[RETRY_ON]
 VIDEO_EXTENSIONS = frozenset({"mp4", "mov", "mkv", "webm", "m4v", "avi"})
+
+DEFAULT_OUTPUT_EXT = "mp4"
+"""The output type of a batch whose generator makes videos (the titlecard, most plugins)."""
+
+GENERATOR_OUTPUT_EXT = {"command": "txt"}
+"""A generator whose outputs are not videos unless the user says so: a command may write
+anything, so its default output is a plain file, checked for being there and not empty (set
+`--ext mp4`, or Output type in the TUI, for a command that renders videos, and they are
+probed). One rule for the CLI, the API and the TUI: the config applies it."""
+
+
+def default_output_ext(generator: str) -> str:
+    """The output type a batch made with `generator` has unless one is given."""
+    return GENERATOR_OUTPUT_EXT.get(generator, DEFAULT_OUTPUT_EXT)
+
+
+def generator_change(config: BatchConfig, fields: dict[str, object]) -> dict[str, object]:
+    """`fields` (a change to `config`) with the output type the new generator implies, when
+    the generator changes, no output type is given and the old one was the old generator's
+    default (a type the user chose is kept)."""
+    generator = fields.get("generator")
+    if (
+        not isinstance(generator, str)
+        or generator == config.generator
+        or "output_ext" in fields
+        or config.output_ext != default_output_ext(config.generator)
+    ):
+        return fields
+    return {**fields, "output_ext": default_output_ext(generator)}
 
 
 _HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
@@ -61,7 +90,7 @@ class BatchConfig(BaseModel):
     platform: str = DEFAULT_PLATFORM
     generator: str = "titlecard"
     command: str | None = Field(default=None, description="argv template for the command generator")
-    output_ext: str = Field(default="mp4", pattern=limits.OUTPUT_EXT_PATTERN)
+    output_ext: str = Field(default=DEFAULT_OUTPUT_EXT, pattern=limits.OUTPUT_EXT_PATTERN)
     duration: float = Field(default=5.0, gt=0, le=limits.MAX_DURATION)
     fps: int = Field(default=30, ge=1, le=limits.MAX_FPS)
     style: str | None = Field(
@@ -99,6 +128,16 @@ class BatchConfig(BaseModel):
         description="stop starting items once this many (N, or N% of the run) failed for good",
     )
     canary: bool = Field(default=False, description="run the first item alone first")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _generator_default_ext(cls, data: object) -> object:
+        # A config given without an output type gets its generator's (`default_output_ext`).
+        if isinstance(data, dict) and data.get("output_ext") is None:
+            generator = data.get("generator")
+            if isinstance(generator, str) and generator in GENERATOR_OUTPUT_EXT:
+                return {**data, "output_ext": GENERATOR_OUTPUT_EXT[generator]}
+        return data
 
     @field_validator("retry_on")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ...core.kept_files import kept_note
 from ...core.limits import MAX_COPY_BASE_CHARS, MAX_NAME_CHARS, MAX_TEMPLATE_NAME_CHARS
 from ...core.names import same_name_note
 from ...core.textsafe import one_line
@@ -127,16 +128,20 @@ def confirm_delete(app: BatchtuiApp, batch: Batch) -> None:
         return
     batch = stored
 
+    kept = kept_note(batch)  # only when there are files to keep (a draft has none)
+
     def answered(yes: bool | None) -> None:
         if yes and app.safe(app.service.delete, batch.id) is not None:
-            app.notify(f"Deleted {one_line(batch.name, 40)}; its files are kept", markup=False)
+            note = f"; {kept}" if kept else ""
+            app.notify(f"Deleted {one_line(batch.name, 40)}{note}", markup=False)
             app.broadcast(lambda: RunEnded(batch))
 
-    outputs = sum(1 for item in batch.items if item.output_path)
+    items = f"{len(batch.items)} item{'s' if len(batch.items) != 1 else ''}"
     app.push_screen(
         ConfirmScreen(
             f"Delete '{one_line(batch.name, 40)}'?",
-            f"{len(batch.items)} items are forgotten; {outputs} output files on disk are kept.",
+            f"{items} {'are' if len(batch.items) != 1 else 'is'} forgotten"
+            + (f"; {kept}." if kept else "."),
             yes="Delete",
             no="Keep",
         ),

@@ -43,6 +43,7 @@ LIST_ACTIONS: dict[str, tuple[str, ...]] = {
     "duplicate": (),
     "save_template": (),
     "lock": ("lock", "unlock"),
+    "unlock_failed": ("unlock",),
     "start": ("start",),
     "retry": ("retry",),
     "rerun": ("rerun",),
@@ -78,7 +79,19 @@ class BatchListScreen(AppScreen):
             tooltip="Open: the editor for DRAFT/LOCKED, live progress otherwise",
         ),
         Binding(
-            "l", "lock", "Lock/unlock", tooltip="Lock a DRAFT (validates) or unlock a LOCKED one"
+            "l",
+            "lock",
+            "Lock/unlock",
+            tooltip="Lock a DRAFT (validates); unlock a LOCKED or FAILED one",
+        ),
+        # The same key on a FAILED batch, kept out of its full footer (in the palette; the
+        # help says it on the line above: one description, one line).
+        Binding(
+            "l",
+            "unlock_failed",
+            "Lock/unlock",
+            show=False,
+            tooltip="Unlock a FAILED batch (DRAFT again) to fix its config",
         ),
         Binding("s", "start", "Start", tooltip="Start a LOCKED batch"),
         Binding("r", "retry", "Retry", tooltip="Retry only the items that did not succeed"),
@@ -316,6 +329,11 @@ class BatchListScreen(AppScreen):
         if batch is None:
             return False
         needs = LIST_ACTIONS[action]
+        # `l` is "unlock_failed" on a FAILED batch (out of its full footer), "lock" otherwise.
+        if action in ("lock", "unlock_failed") and (action == "unlock_failed") != (
+            batch.status is BatchStatus.FAILED
+        ):
+            return False
         return not needs or any(allowed(needed, batch.status) for needed in needs)
 
     def _some_marked_allow(self, action: str) -> bool:
@@ -358,6 +376,12 @@ class BatchListScreen(AppScreen):
         else:
             batches.lock(self.bt, batch.id)
         self.reload()
+
+    def action_unlock_failed(self) -> None:
+        batch = self.selected()
+        if batch is not None:
+            batches.unlock(self.bt, batch.id)
+            self.reload()
 
     def action_start(self) -> None:
         batch = self.selected()

@@ -1,7 +1,10 @@
-"""A batch's config as a form: each box saved on enter or when left (only what the user
-changed, applied to the batch as stored now), a select saved when changed. The form tells its
-screen what happened with messages (`ConfigForm.Saved`, `ConfigForm.Refused`); what to show
-for them (a notice, the problems panel) is the screen's."""
+"""A batch's config as a form: every field `batchtui create` takes, in the CLI's words, in
+groups that fit 80x24 (the basics open, the rest collapsed, each titled with what it holds
+that is not the default). Each box is saved on enter or when left (only what the user
+changed, applied to the batch as stored now), a select or the checkbox when changed; a value
+the config refuses is not saved, and its reason shows under its box. The form tells its
+screen what happened with messages (`ConfigForm.Saved`, `ConfigForm.Refused`); what else to
+show for them (a notice, the problems panel) is the screen's."""
 
 from __future__ import annotations
 
@@ -12,48 +15,117 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.message import Message
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Collapsible, Input, Label, Select, Static
 
 from ...core.actions import allowed
+from ...core.config_text import text_of, value_of
 from ...core.errors import BatchtuiError, ValidationError
 from ...core.limits import MAX_NAME_CHARS
 from ...core.platforms import PLATFORMS
 from ...core.states import BatchStatus
 from ...core.styles import STYLES
+from ...core.textsafe import one_line
 
 if TYPE_CHECKING:
-    from ...core.models import Batch
+    from ...core.models import Batch, BatchConfig
     from ...service import BatchService
 
-# (field, label, kind) — kind says how the text in the box becomes a config value.
-FIELDS: tuple[tuple[str, str, type], ...] = (
-    ("command", "Command", str),
-    ("duration", "Duration s", float),
-    ("fps", "FPS", int),
-    ("concurrency", "Concurrency", int),
-    ("max_items", "Max items", int),
-    ("timeout", "Timeout s", float),
-    ("background", "Background", str),
-    ("text_color", "Text colour", str),
-    ("output_dir", "Output", str),
+VALIDATE_MODES = ("auto", "video", "nonempty", "exists")
+"""`--validate`'s choices (the config's `ValidateMode`)."""
+
+# (field, label, widget) per group; labels are the CLI's flags in words ("Ext" is --ext).
+GROUPS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
+    (
+        "basics",
+        "Basics",
+        (
+            ("name", "Name", "input"),
+            ("platform", "Platform", "select"),
+            ("generator", "Generator", "select"),
+            ("command", "Command", "input"),
+            ("style", "Style", "select"),
+            ("output_ext", "Ext", "input"),
+            ("output_dir", "Output", "input"),
+            ("workdir", "Workdir", "input"),
+        ),
+    ),
+    (
+        "video",
+        "Video and checks",
+        (
+            ("duration", "Duration s", "input"),
+            ("fps", "FPS", "input"),
+            ("validate_output", "Validate", "select"),
+            ("background", "Background", "input"),
+            ("text_color", "Text colour", "input"),
+        ),
+    ),
+    (
+        "running",
+        "Running",
+        (
+            ("concurrency", "Concurrency", "input"),
+            ("max_items", "Max items", "input"),
+            ("timeout", "Timeout s", "input"),
+        ),
+    ),
+    (
+        "retries",
+        "Retries",
+        (
+            ("retries", "Retries", "input"),
+            ("backoff", "Backoff s", "input"),
+            ("backoff_max", "Backoff max", "input"),
+            ("retry_on", "Retry on", "input"),
+            ("max_failures", "Max failures", "input"),
+            ("canary", "Canary", "select"),
+        ),
+    ),
 )
 
-FIELD_LABELS = {
-    "name": "Name",
-    "platform": "Platform",
-    "generator": "Generator",
-    "style": "Style",
-} | {field: label for field, label, _ in FIELDS}
+FIELD_LABELS = {field: label for _, _, fields in GROUPS for field, label, _ in fields}
+FIELD_GROUP = {field: group for group, _, fields in GROUPS for field, _, _ in fields}
+INPUT_FIELDS = tuple(
+    field for _, _, fields in GROUPS for field, _, widget in fields if widget == "input"
+)
 
-FIELD_KINDS = {field: kind for field, _, kind in FIELDS}
-
-FIELD_HINTS = {"background": "the style's", "text_color": "the style's"}
+FIELD_HINTS = {
+    "background": "the style's",
+    "text_color": "the style's",
+    "retry_on": "any (or: timeout,exit…)",
+    "max_failures": "none (N or N%)",
+}
 """What an empty box means."""
+
+TITLE_CHARS = 30
+"""The most a group's title may take, its values included ('▶ ' and the pane's padding aside:
+it stays one line in the pane)."""
 
 
 class ConfigForm(VerticalScroll):
     """The config of one batch, editable while its status allows (`core.actions`)."""
+
+    DEFAULT_CSS = """
+    ConfigForm Collapsible {
+        padding: 0;
+        border-top: none;
+        background: transparent;
+    }
+    ConfigForm Collapsible > Contents {
+        padding: 0 0 0 1;
+    }
+    ConfigForm .field-error {
+        display: none;
+        height: auto;
+        color: $text-error;
+        padding-left: 1;
+    }
+    ConfigForm .field-error.shown {
+        display: block;
+    }
+    """
 
     @dataclass
     class Saved(Message):
@@ -92,42 +164,37 @@ class ConfigForm(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Config", style="bold"), classes="pane-title")
-        with Horizontal(classes="field"):
-            yield Label("Name")
-            yield Input(id="f-name", compact=True, max_length=MAX_NAME_CHARS)
-        with Horizontal(classes="field"):
-            yield Label("Platform")
-            yield Select(
-                [(p.label, p.key) for p in PLATFORMS.values()],
-                allow_blank=False,
-                id="f-platform",
+        for group, title, fields in GROUPS:
+            with Collapsible(title=title, collapsed=group != "basics", id=f"group-{group}"):
+                for field, label, widget in fields:
+                    with Horizontal(classes="field", id=f"row-{field}"):
+                        yield Label(label)
+                        yield self._widget(field, widget)
+                    yield Static(id=f"e-{field}", classes="field-error", markup=False)
+
+    def _widget(self, field: str, kind: str) -> Input | Select[str]:
+        if kind == "input":
+            return Input(
+                id=f"f-{field}",
                 compact=True,
+                placeholder=FIELD_HINTS.get(field, ""),
+                max_length=MAX_NAME_CHARS if field == "name" else 0,
             )
-        with Horizontal(classes="field", id="row-style"):
-            yield Label("Style")
-            yield Select(
-                [(f"{style.label}", key) for key, style in STYLES.items()],
-                allow_blank=True,
-                prompt="(default)",
-                id="f-style",
-                compact=True,
-            )
-        with Horizontal(classes="field"):
-            yield Label("Generator")
-            yield Select(
-                [(name, name) for name in self.generators],
-                allow_blank=False,
-                id="f-generator",
-                compact=True,
-            )
-        for field, label, _ in FIELDS:
-            with Horizontal(classes="field", id=f"row-{field}"):
-                yield Label(label)
-                yield Input(
-                    id=f"f-{field}",
-                    compact=True,
-                    placeholder=FIELD_HINTS.get(field, ""),
-                )
+        options: list[tuple[str, str]] = {
+            "platform": [(p.label, p.key) for p in PLATFORMS.values()],
+            "generator": [(name, name) for name in self.generators],
+            "style": [(style.label, key) for key, style in STYLES.items()],
+            "validate_output": [(mode, mode) for mode in VALIDATE_MODES],
+            # Words, not a checkbox: its state must read without colour (NO_COLOR).
+            "canary": [("no", "no"), ("yes: item 1 first", "yes")],
+        }[field]
+        return Select(
+            options,
+            allow_blank=field == "style",
+            prompt="(default)",
+            id=f"f-{field}",
+            compact=True,
+        )
 
     # ------------------------------------------------------------------ view
 
@@ -146,8 +213,8 @@ class ConfigForm(VerticalScroll):
                 continue
             box.value = text
             self._shown[field] = text
-        self.query_one("#f-platform", Select).value = config.platform
-        self.query_one("#f-generator", Select).value = config.generator
+        for field in ("platform", "generator", "validate_output", "canary"):
+            self.query_one(f"#f-{field}", Select).value = text_of(getattr(config, field))
         style = self.query_one("#f-style", Select)
         style.value = config.style if config.style else Select.NULL
         self.query_one("#row-command").display = config.generator == "command"
@@ -159,6 +226,23 @@ class ConfigForm(VerticalScroll):
             BatchStatus.DRAFT,
             BatchStatus.LOCKED,
         )
+        for group, title, _ in GROUPS:
+            summary = _summary(config, group)
+            room = TITLE_CHARS - len(title) - 2
+            text = f"{title}: {one_line(summary, room)}" if summary else title
+            # Content: the values are shown as typed, never read as markup.
+            self.query_one(f"#group-{group}", Collapsible).title = Content(text)  # type: ignore[assignment]
+
+    def show_error(self, field: str, problems: list[str]) -> None:
+        """Say why `field` was not saved under its box (its group opened to show it);
+        nothing: clear what it said."""
+        if field not in FIELD_GROUP:
+            return
+        error = self.query_one(f"#e-{field}", Static)
+        error.update(Text("\n".join(problems)))
+        error.set_class(bool(problems), "shown")
+        if problems:
+            self.query_one(f"#group-{FIELD_GROUP[field]}", Collapsible).collapsed = False
 
     # ------------------------------------------------------------------ save
 
@@ -173,22 +257,20 @@ class ConfigForm(VerticalScroll):
         action = "concurrency" if field == "concurrency" else "edit"  # also while LOCKED
         if not allowed(action, batch.status):
             reason = f"the batch is {batch.status.value} now: unlock (u) to edit"
-            return self.Refused(self, field, [reason])
+            return self._refused(field, [reason])
         if field == "name":
-            if not raw.strip():
-                return None
             try:
                 self.service.rename(batch.id, raw)
             except BatchtuiError as exc:
-                return self.Refused(self, field, [str(exc)])
+                if not raw.strip():  # the name it has stays, in the box too
+                    self.query_one("#f-name", Input).value = self._shown.get("name", "")
+                    return self._refused(field, [f"{exc}: the name stays '{batch.name}'"])
+                return self._refused(field, [str(exc)])
             return self._saved(field, raw)
-        kind = FIELD_KINDS.get(field, str)
         try:
-            value: Any = None if (raw.strip() == "" and field == "command") else kind(raw)
-        except ValueError:
-            noun = "number" if kind is float else "whole number"
-            label = FIELD_LABELS.get(field, field)
-            return self.Refused(self, field, [f"{label}: '{raw}' is not a {noun}"])
+            value = value_of(field, raw)
+        except ValueError as exc:
+            return self._refused(field, [f"{FIELD_LABELS.get(field, field)}: {exc}"])
         if value == getattr(batch.config, field):  # the same value written another way ("5.0")
             return self._saved(field, raw)
         try:
@@ -198,9 +280,9 @@ class ConfigForm(VerticalScroll):
                 self.service.update_config(batch.id, **{field: value})
         except ValidationError as exc:
             found = exc.problems or [exc.message]
-            return self.Refused(self, field, [p.removeprefix("invalid config: ") for p in found])
+            return self._refused(field, [p.removeprefix("invalid config: ") for p in found])
         except BatchtuiError as exc:  # other refusals: the state, a busy database
-            return self.Refused(self, field, [str(exc)])
+            return self._refused(field, [str(exc)])
         return self._saved(field, raw)
 
     def save_focused(self) -> ConfigForm.Saved | ConfigForm.Refused | None:
@@ -212,7 +294,12 @@ class ConfigForm(VerticalScroll):
 
     def _saved(self, field: str, raw: str) -> ConfigForm.Saved:
         self._shown[field] = raw  # no longer an edit: the refill shows the stored form of it
+        self.show_error(field, [])
         return self.Saved(self, field, raw)
+
+    def _refused(self, field: str, problems: list[str]) -> ConfigForm.Refused:
+        self.show_error(field, problems)
+        return self.Refused(self, field, problems)
 
     def _save_and_tell(self, field: str, raw: str) -> None:
         outcome = self.save(field, raw)
@@ -235,18 +322,51 @@ class ConfigForm(VerticalScroll):
         if event.value != event.select.value:
             return  # a stale message from before the form was (re)filled
         field = event.select.id.removeprefix("f-")  # type: ignore[union-attr]
-        if getattr(self.current.config, field) == event.value:
+        if text_of(getattr(self.current.config, field)) == event.value:
             return
         self._save_and_tell(field, str(event.value))
 
 
 def _texts(batch: Batch) -> dict[str, str]:
     """Each box's text for the batch as stored."""
-    values: dict[str, Any] = batch.config.model_dump()
+    config = batch.config
     texts = {"name": batch.name}
-    for field, _, _ in FIELDS:
-        value = values[field]
-        texts[field] = (
-            "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
-        )
+    for field in INPUT_FIELDS:
+        if field != "name":
+            texts[field] = text_of(getattr(config, field))
     return texts
+
+
+SUMMARY_WORDS: dict[str, str] = {
+    "duration": "{}s",
+    "fps": "{} fps",
+    "validate_output": "validate {}",
+    "background": "colours",
+    "text_color": "colours",
+    "concurrency": "{} at once",
+    "max_items": "max {} items",
+    "timeout": "timeout {}s",
+    "retries": "{} retries",
+    "backoff": "backoff {}s",
+    "backoff_max": "waits ≤{}s",
+    "retry_on": "on {}",
+    "max_failures": "stop at {}",
+    "canary": "canary",
+}
+"""How a group's title says a value that is not the default (short: the pane is narrow)."""
+
+
+def _summary(config: BatchConfig, group: str) -> str:
+    """What a group holds that is not the default, in a few words ('' when all are)."""
+    defaults = type(config).model_fields
+    said: list[str] = []
+    for _, _, fields in (g for g in GROUPS if g[0] == group):
+        for field, _, _ in fields:
+            words = SUMMARY_WORDS.get(field)
+            if words is None:  # the basics are open: their values are in sight
+                continue
+            value = getattr(config, field)
+            if value == defaults[field].get_default(call_default_factory=True):
+                continue
+            said.append(words.format(text_of(value)))
+    return ", ".join(dict.fromkeys(said))

@@ -1,0 +1,69 @@
+"""A config field as text and back: what a form's box shows for a value, and the value a
+typed text means. The same words as the CLI's flags ('any' resets retry-on, 'none' resets
+max-failures); the limits are the config's own (checked when the value is saved), so a
+client adds no rule of its own.
+
+No pydantic here: the TUI's first frame may format a config before the models load.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+WHOLE_NUMBER_FIELDS = frozenset({"fps", "concurrency", "max_items", "retries"})
+NUMBER_FIELDS = frozenset({"duration", "timeout", "backoff", "backoff_max"})
+CLEARED_BY_EMPTY = frozenset({"command", "background", "text_color", "max_failures"})
+"""Fields whose empty text means "none" (the style's colour, no limit, no command)."""
+
+YES = frozenset({"yes", "y", "on", "true", "1"})
+NO = frozenset({"no", "n", "off", "false", "0"})
+
+
+def retry_words(text: str) -> list[str]:
+    """`--retry-on` / Retry on: failure kinds, comma-separated ('any' or nothing: every kind,
+    the empty list)."""
+    kinds = [part.strip().lower() for part in text.split(",") if part.strip()]
+    return [] if kinds in ([], ["any"]) else kinds
+
+
+def value_of(field: str, text: str) -> Any:
+    """The config value `text` means for `field`; ValueError (its message names the text, not
+    the field) when it is not one."""
+    stripped = text.strip()
+    if field in CLEARED_BY_EMPTY and (
+        not stripped or (field == "max_failures" and stripped.lower() == "none")
+    ):
+        return None
+    if field in WHOLE_NUMBER_FIELDS:
+        try:
+            return int(stripped)
+        except ValueError:
+            raise ValueError(f"'{text}' is not a whole number") from None
+    if field in NUMBER_FIELDS:
+        try:
+            return float(stripped)
+        except ValueError:
+            raise ValueError(f"'{text}' is not a number") from None
+    if field == "retry_on":
+        return retry_words(text)
+    if field == "canary":
+        if stripped.lower() in YES:
+            return True
+        if stripped.lower() in NO:
+            return False
+        raise ValueError(f"'{text}' is not yes or no")
+    return text
+
+
+def text_of(value: Any) -> str:
+    """How a box shows a config value: nothing for none, '5' for 5.0, kinds comma-separated
+    ('' for every kind)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return ", ".join(str(part) for part in value)
+    return str(value)
