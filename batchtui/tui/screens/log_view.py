@@ -16,6 +16,7 @@ from ...core.states import TERMINAL_ITEM
 from ...core.textsafe import one_line
 from ..messages import BatchChanged
 from ..widgets.app_header import app_header
+from ..widgets.log_search import LogSearch
 from ..widgets.log_tail import LogTail
 from .base import AppScreen
 
@@ -30,20 +31,25 @@ class LogScreen(AppScreen):
         Binding("home,g", "top", "Top", tooltip="Jump to the first line (stops following)"),
     ]
 
-    def __init__(self, batch_id: str, item: BatchItem) -> None:
+    def __init__(self, batch_id: str, item: BatchItem, *, search: bool = False) -> None:
         super().__init__()
         self.batch_id = batch_id
         self.item = item
+        self.search_first = search
+        """Open with the search box (`/` on the progress screen)."""
 
     def compose(self) -> ComposeResult:
         yield app_header()
         yield Static(id="log-view-title")
         yield LogTail(id="log-view")
+        yield LogSearch("log-view")
         yield Footer()
 
     def on_mount(self) -> None:
         self._show()
         self.query_one(LogTail).focus()
+        if self.search_first:
+            self.query_one(LogSearch).open()
         self.set_interval(0.3, self._poll)
         if self.item.log_path is None:  # it gets its log once it starts
             self.bt.watcher.follow_batch(self, self.batch_id)

@@ -77,6 +77,21 @@ class ProgressScreen(AppScreen):
         ),
         Binding("escape", "back", "Back", tooltip="Back (the run goes on)"),
         Binding(
+            "w",
+            "wrap_log",
+            "Wrap log",
+            show=False,
+            tooltip="Wrap the log pane's long lines (again: scroll sideways)",
+        ),
+        Binding(
+            "slash",
+            "search_log",
+            "Search log",
+            key_display="/",
+            show=False,
+            tooltip="Search the selected item's log, full screen",
+        ),
+        Binding(
             "L",
             "full_log",
             "Log",
@@ -334,12 +349,18 @@ class ProgressScreen(AppScreen):
                 }
             self.show(self.current)
 
-    def action_full_log(self) -> None:
+    def action_full_log(self, search: bool = False) -> None:
         item = self.selected_item()
         if item is not None:
             from .log_view import LogScreen
 
-            self.app.push_screen(LogScreen(self.batch_id, item))
+            self.app.push_screen(LogScreen(self.batch_id, item, search=search))
+
+    def action_search_log(self) -> None:
+        self.action_full_log(search=True)
+
+    def action_wrap_log(self) -> None:
+        self.query_one(LogTail).action_toggle_wrap()
 
     def action_rerun_item(self) -> None:
         item = self.selected_item()
