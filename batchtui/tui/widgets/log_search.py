@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.binding import Binding
+from textual.events import Key
 from textual.widgets import Input
 
 from .log_tail import LogTail
@@ -26,10 +27,26 @@ class LogSearch(Input):
         return self.screen.query_one(f"#{self.target}", LogTail)
 
     def open(self) -> None:
-        """Show the box, with the last search in it, and take the keys."""
-        self.value = self.log_view().pattern
+        """Show the box, empty, and take the keys (enter on it empty ends the search)."""
+        self.value = ""
         self.add_class("-open")
         self.focus()
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the box is shown (it may not have the focus yet)."""
+        return self.has_class("-open")
+
+    async def take_key(self, event: Key) -> None:
+        """A key typed for the box before it had the focus (in the same read as `/`)."""
+        if event.key == "enter":
+            await self.action_submit()
+        elif event.key == "escape":
+            self.action_close()
+        elif event.key == "backspace":
+            self.action_delete_left()
+        elif event.is_printable and event.character:
+            self.insert_text_at_cursor(event.character)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from rich.style import Style
 from rich.text import Text
@@ -17,6 +17,9 @@ from textual.widgets import Log
 
 from ...core.textsafe import inert
 from .log_wrap import wrap_line
+
+if TYPE_CHECKING:
+    from .log_search import LogSearch
 
 TAIL_BYTES = 16 * 1024
 NOTHING_LOGGED = "(the item logged nothing)"
@@ -291,12 +294,33 @@ class LogTail(Log):
         self.set_wrap(not self.wrap)
         self.notify("long lines wrap" if self.wrap else "long lines scroll sideways (←/→)")
 
-    def action_start_search(self) -> None:
+    def _search_box(self) -> LogSearch | None:
         from .log_search import LogSearch
 
         boxes = [box for box in self.screen.query(LogSearch) if box.target == self.id]
-        if boxes:
-            boxes[0].open()
+        return boxes[0] if boxes else None
+
+    def action_start_search(self) -> None:
+        box = self._search_box()
+        if box is not None:
+            box.open()
+
+    async def on_key(self, event: events.Key) -> None:
+        """Keys that arrive in the same read as `/` (a burst, a paste) reach this view before
+        the search box has the focus: they are the box's, never commands of the log."""
+        box = self._search_box()
+        if box is None or box.has_focus:
+            return
+        if event.key == "slash" and not box.is_open:
+            # Opened here, not by the binding: a binding acts once the key has come back up
+            # from this view, after every key of the same read was queued here.
+            event.stop()
+            event.prevent_default()
+            box.open()
+        elif box.is_open:
+            event.stop()
+            event.prevent_default()
+            await box.take_key(event)
 
     def action_next_match(self, step: int) -> None:
         if not self.pattern:
