@@ -125,6 +125,8 @@ def retry_schedule(item: BatchItem, retries: int, now: datetime) -> Text | None:
     after: exit 3' (None: it does not wait to retry)."""
     if phase(item) is not Phase.RETRYING or item.retry_at is None:
         return None
+    if (item.retries_used or 1) > retries:  # a budget that does not fit: the stored note
+        return None
     left = max(0.0, (item.retry_at - now).total_seconds())
     when = "now"
     if left >= 60:

@@ -77,7 +77,7 @@ class ItemDetailScreen(ModalScreen[None]):
             yield LogSearch("detail-log")
             yield Static(
                 Text(
-                    "↑/↓ ←/→ scroll · w wrap · / search · p pager · L full screen · esc closes",
+                    "↑↓←→ scroll · w wrap · / search · p pager · L full screen · esc closes",
                     style="dim",
                 )
             )
