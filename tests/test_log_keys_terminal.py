@@ -93,3 +93,32 @@ def test_slash_searches_and_n_and_shift_n_go_through_the_matches(
         at(60)
         term.send(b"\x1b")
         term.wait_for("Logged")
+
+
+def test_slash_on_the_progress_screen_searches_the_full_log_typed_in_one_write(
+    db_path: Path, tmp_path: Path
+) -> None:
+    logged(db_path, tmp_path)
+    with Terminal.batchtui(db_path) as term:
+        term.wait_for("Logged")
+        term.send(b"\r")
+        term.wait_for("line 60:", settle=0.3)
+        term.send(b"/frame 30")  # in one write: f (failed only), r (retry) are typed, not run
+        term.wait_for("frame 30")
+        term.send(b"\r")
+        screen = term.wait_for("1 match", settle=0.2)
+        assert "log of item 1" in screen and "frame 30" in current_match_text(term), screen
+        term.send(b"\x1b")
+        screen = term.wait_for("Logged", settle=0.2)
+        assert "showing failed only" not in screen and "Retry " not in screen.split("\n")[1]
+
+
+def current_match_text(term: Terminal) -> str:
+    """What the current match (in reverse video) shows."""
+    term.text()
+    for y in range(term.lines):
+        row = term.screen.buffer[y]
+        shown = "".join(row[x].data for x in range(term.columns) if row[x].reverse)
+        if "frame" in shown:
+            return shown
+    return ""

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
@@ -30,6 +30,7 @@ from ..widgets.log_tail import LogTail
 from ..widgets.run_bar import RunBar
 from .base import AppScreen
 from .item_detail import ItemDetailScreen
+from .log_view import LogScreen
 
 FILTERS = {"all": "all items", "failed": "failed only", "outputs": "outputs only"}
 
@@ -130,6 +131,8 @@ class ProgressScreen(AppScreen):
         self._index: dict[str, BatchItem] = {}
         self._bindings_for: BatchStatus | None = None
         self._shown = -1
+        self._searching: LogScreen | None = None
+        """The log screen `/` opened, while keys typed for its search may still come here."""
         self._failed_ids: set[str] = set()
         """The items the "failed only" filter was turned on for: a retry of them (they turn
         PENDING, then RUNNING) stays in view instead of emptying the table."""
@@ -352,12 +355,28 @@ class ProgressScreen(AppScreen):
     def action_full_log(self, search: bool = False) -> None:
         item = self.selected_item()
         if item is not None:
-            from .log_view import LogScreen
-
             self.app.push_screen(LogScreen(self.batch_id, item, search=search))
 
     def action_search_log(self) -> None:
         self.action_full_log(search=True)
+        if isinstance(self.app.screen, LogScreen):
+            self._searching = self.app.screen
+
+    @on(events.Key)
+    async def _key_for_search(self, event: events.Key) -> None:
+        """`/` opens the full log searching at once (not as a binding, which acts only after
+        the keys of the same read reached this screen); those keys are the search box's."""
+        if self._searching is not None and self.app.screen is self._searching:
+            event.stop()
+            event.prevent_default()
+            await self._searching.type_into_search(event)
+        elif event.key == "slash" and self.app.screen is self:
+            event.stop()
+            event.prevent_default()
+            self.action_search_log()
+
+    def on_screen_resume(self) -> None:
+        self._searching = None
 
     def action_wrap_log(self) -> None:
         self.query_one(LogTail).action_toggle_wrap()

@@ -211,7 +211,9 @@ class LogTail(Log):
         x, width = 0, self.scrollable_content_region.width
         if not self.wrap and match.end > width:  # in view, with some of what comes before
             x = max(0, match.start - width // 3)
-        self.scroll_to(x, max(0, y - self.scrollable_content_region.height // 2), animate=False)
+        y = max(0, y - self.scrollable_content_region.height // 2)
+        # After the refresh, as Log's own scrolls to the end are: the last scroll wins.
+        self.call_after_refresh(self.scroll_to, x, y, animate=False)
         self._render_line_cache.clear()
         self.refresh()
 
@@ -259,8 +261,12 @@ class LogTail(Log):
         self._offset = max(0, size - TAIL_BYTES)
         self.poll(skip_partial_line=self._offset > 0)
         # Start at the end, where the error is, once the pane has its size (before that,
-        # following the writes cannot scroll).
-        self.call_after_refresh(self.scroll_end, animate=False)
+        # following the writes cannot scroll) — unless a search moved away meanwhile.
+        self.call_after_refresh(self._to_end_if_following)
+
+    def _to_end_if_following(self) -> None:
+        if self.following:
+            self.scroll_end(animate=False)
 
     def poll(self, *, skip_partial_line: bool = False) -> None:
         """Append whatever was written since the last poll."""
