@@ -79,7 +79,9 @@ WORDS = {
     "retrying": lambda screen: "↻ 1 retrying" in screen,
     # ◔ is for a host slot only; no item waits for one here
     "no host-slot wait": lambda screen: "◔" not in screen and "waiting" not in screen,
-    "canary": lambda screen: "canary: the others start when item 1 succeeds" in screen,
+    "canary": lambda screen: (
+        "canary: one at a time until item 1 succeeds, then 3 at once" in screen
+    ),
     "countdown": lambda screen: re.search(r"retry 1/3 in [34]\d s", screen) is not None,
 }
 

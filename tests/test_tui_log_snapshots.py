@@ -73,7 +73,7 @@ def test_log_searched(snap_compare, db_path, tmp_path):
 
 def test_progress_retrying_in_the_canary_phase(snap_compare, db_path):
     """Item 1, the canary, waits 12 s for its retry 2/3 (counted as retrying, never as
-    waiting for a host slot); the others wait for it to succeed; no pace yet."""
+    waiting for a host slot); one item at a time until it succeeds; no pace yet."""
     canary = item(
         1,
         "Why is space dark?",

@@ -114,7 +114,10 @@ def next_step(batch: Batch) -> Text:
         if progress.canary is not None:
             return Text.assemble(
                 ("canary", f"bold {STYLES[RETRY]}"),
-                f": the others start when item {progress.canary} succeeds · c cancel · esc back",
+                # As the scheduler runs it: one item at a time (others take the slot while
+                # the canary waits to retry) until the canary succeeds.
+                f": one at a time until item {progress.canary} succeeds, then"
+                f" {batch.config.concurrency} at once · c cancel",
             )
         return Text("Running · c cancel · +/- workers · esc back (the run goes on)")
     return Text("")
