@@ -60,7 +60,7 @@ class Log(BaseCommand):
             print(f"{which} {log.item.position} {said}", file=sys.stderr)
         if args.follow:
             return follow(ctx, args.id, log)
-        return ctx.emit(log_json(log), lambda: sys.stdout.write(log.text))
+        return ctx.emit(log_json(log), lambda: print(log.text, end=""))
 
 
 def follow(ctx: Context, ref: str, log: ItemLog) -> int:
