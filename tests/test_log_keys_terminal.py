@@ -122,3 +122,39 @@ def current_match_text(term: Terminal) -> str:
         if "frame" in shown:
             return shown
     return ""
+
+
+def test_p_opens_the_log_file_in_the_pager_and_comes_back(db_path: Path, tmp_path: Path) -> None:
+    logged(db_path, tmp_path)
+    seen = tmp_path / "pager-saw.txt"
+    pager = tmp_path / "my pager"
+    pager.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" > '{seen}'\n")
+    pager.chmod(0o755)
+    # PAGER with an argument, as `less -R` is: split into words, never run by a shell.
+    env = {"PAGER": f"'{pager}' --flag"}
+    with Terminal.batchtui(db_path, env=env) as term:
+        term.wait_for("Logged")
+        term.send(b"\r")
+        term.wait_for("line 60:", settle=0.3)
+        term.send(b"L")
+        term.wait_for("log of item 1", settle=0.3)
+        term.send(b"p")
+        deadline = time.monotonic() + 20
+        while not seen.exists() and time.monotonic() < deadline:
+            term.pump(0.05)
+        assert seen.read_text().splitlines() == ["--flag", str(tmp_path / "01-item.log")]
+        term.wait_for("line 60:")  # the app is back
+        term.send(b"\x1b")
+        term.wait_for("Logged")
+
+
+def test_p_without_a_pager_says_so(db_path: Path, tmp_path: Path) -> None:
+    logged(db_path, tmp_path)
+    with Terminal.batchtui(db_path, env={"PAGER": "no-such-pager-here"}) as term:
+        term.wait_for("Logged")
+        term.send(b"\r")
+        term.wait_for("line 60:", settle=0.3)
+        term.send(b"L")
+        term.wait_for("log of item 1", settle=0.3)
+        term.send(b"p")
+        term.wait_for("no pager")
