@@ -140,7 +140,10 @@ def test_p_opens_the_log_file_in_the_pager_and_comes_back(db_path: Path, tmp_pat
         term.wait_for("log of item 1", settle=0.3)
         term.send(b"p")
         deadline = time.monotonic() + 20
-        while not seen.exists() and time.monotonic() < deadline:
+        # (the pager's shell creates the file, then writes it: wait for both lines)
+        while time.monotonic() < deadline and not (
+            seen.exists() and seen.read_text().count("\n") == 2
+        ):
             term.pump(0.05)
         assert seen.read_text().splitlines() == ["--flag", str(tmp_path / "01-item.log")]
         term.wait_for("line 60:")  # the app is back
