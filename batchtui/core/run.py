@@ -223,7 +223,13 @@ class Progress(BaseModel):
     eta: float | None
     """Seconds left at this run's pace (None: unknown yet; 0 once ended)."""
     rate: float | None
-    """Items per minute this run has ended (None before any item ended, or with no time)."""
+    """Items per minute this run has ended (None before any item of this run ended, or with
+    no time): an item waiting to retry has not ended, nor has one ended by an earlier run."""
+    running_work: float = 0.0
+    """The running items' progress, summed (each 0 to 1): the part of the work in flight."""
+    canary: int | None = None
+    """The position of the canary while it runs alone (config `canary`: the others start
+    when it succeeds); None outside that phase."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -239,6 +245,7 @@ def progress(batch: Batch, now: datetime) -> Progress:
     began = batch.started_at
     good_work = 0.0
     never_started = finished_in_run = 0
+    running_work = 0.0
     for item in batch.items:
         status = item.status
         counts[status] += 1
@@ -250,11 +257,18 @@ def progress(batch: Batch, now: datetime) -> Progress:
             good_work += 1.0
         elif status is ItemStatus.RUNNING:
             good_work += item.progress
+            running_work += item.progress
         if status in NEVER_STARTED_ENDS and (
             item.started_at is None or (began is not None and item.started_at < began)
         ):
             never_started += 1
-        if item.finished_at is not None and began is not None and item.finished_at >= began:
+        # Ended in this run: an item waiting to retry has a finish time but has not ended.
+        if (
+            status in TERMINAL_ITEM
+            and item.finished_at is not None
+            and began is not None
+            and item.finished_at >= began
+        ):
             finished_in_run += 1
     total = len(batch.items)
     finished = sum(counts[s] for s in TERMINAL_ITEM)
@@ -267,7 +281,7 @@ def progress(batch: Batch, now: datetime) -> Progress:
             eta = _eta(batch, elapsed)
         elif ended:
             eta = 0.0
-        if elapsed and finished:
+        if elapsed and finished_in_run:
             rate = finished_in_run / elapsed * 60
     return Progress(
         batch_id=batch.id,
@@ -285,7 +299,27 @@ def progress(batch: Batch, now: datetime) -> Progress:
         elapsed=elapsed,
         eta=eta,
         rate=rate,
+        running_work=round(running_work, 3),
+        canary=_canary(batch),
     )
+
+
+def _canary(batch: Batch) -> int | None:
+    """The canary's position while it runs alone: in a PROCESSING batch configured `canary`,
+    the first item this run runs (as the scheduler picks it), while it is PENDING or RUNNING."""
+    if not batch.config.canary or batch.status is not BatchStatus.PROCESSING:
+        return None
+    began = batch.started_at
+    in_run = [
+        item
+        for item in batch.items
+        if item.status in (ItemStatus.PENDING, ItemStatus.RUNNING)
+        or (began is not None and item.finished_at is not None and item.finished_at >= began)
+    ]
+    if not in_run:
+        return None
+    first = min(in_run, key=lambda item: item.position)
+    return first.position if first.status in (ItemStatus.PENDING, ItemStatus.RUNNING) else None
 
 
 def _eta(batch: Batch, elapsed: float) -> float | None:

@@ -122,6 +122,7 @@ class BatchService:
     failed = delegate(lambda s: s._reads.failed)
     outputs = delegate(lambda s: s._reads.outputs)
     item = delegate(lambda s: s._reads.item)
+    item_log = delegate(lambda s: s._reads.item_log)
     output_folder = delegate(lambda s: s._reads.output_folder)
     generator_names = delegate(lambda s: s._reads.generator_names)
 

@@ -15,6 +15,7 @@ from .refs import resolve_item
 
 if TYPE_CHECKING:
     from ..core.models import Batch, BatchItem
+    from .item_logs import ItemLog
 
 
 class Reads:
@@ -91,3 +92,9 @@ class Reads:
     def item(self, ref: str, item_ref: str | int) -> BatchItem:
         """One item of a batch: an exact id, a 1-based position or a unique id prefix."""
         return resolve_item(self.get(ref), item_ref)
+
+    def item_log(self, ref: str, item_ref: str | int, attempt: int | None = None) -> ItemLog:
+        """An item's log: every attempt's, or `attempt`'s alone (see `item_logs`)."""
+        from .item_logs import item_log
+
+        return item_log(self.item(ref, item_ref), attempt)

@@ -4,17 +4,18 @@ an item's row. Pure: a batch (or an item) in, inert text out; the screen decides
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from ..core.actions import allowed
-from ..core.states import BatchStatus, ItemStatus
-from ..core.symbols import seconds
+from ..core.states import BatchStatus, ItemStatus, Phase, phase
+from ..core.symbols import RETRY_ICON, seconds
 from ..core.textsafe import one_line
 from . import display
-from .palette import NOTE, STYLES, WAITING
+from .palette import ERROR, NOTE, RETRY, STYLES, WAITING
 from .widgets.fitted_table import Column
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def counts(progress: Progress) -> Text:
     """How many items are in each status, then how many finished (and never started)."""
     text = Text()
     # PENDING items that wait (for a host slot, or to retry) are counted apart from those
-    # waiting their turn.
+    # waiting their turn, each under the word its rows show: ◔ is for a host slot only.
     waiting = progress.waiting + progress.retrying
     for status in ItemStatus:
         count = progress.counts[status] - (waiting if status is ItemStatus.PENDING else 0)
@@ -61,8 +62,12 @@ def counts(progress: Progress) -> Text:
                 )
             )
             text.append("  ")  # unstyled: a reversed word (FAILED under NO_COLOR) ends with it
-        if status is ItemStatus.PENDING and waiting:
-            text.append(f"{display.WAITING_ICON} {waiting} waiting  ", style=STYLES[WAITING])
+        if status is ItemStatus.PENDING and progress.retrying:
+            text.append(f"{RETRY_ICON} {progress.retrying} retrying", style=STYLES[RETRY])
+            text.append("  ")
+        if status is ItemStatus.PENDING and progress.waiting:
+            text.append(f"{display.WAITING_ICON} {progress.waiting} waiting", style=STYLES[WAITING])
+            text.append("  ")
     never = progress.never_started
     note = f"({progress.ran}/{progress.total} finished"
     note += f", {never} never started)" if never else ")"
@@ -75,7 +80,7 @@ def timing(batch: Batch, progress: Progress) -> str:
     line = f"elapsed {seconds(progress.elapsed)}"
     if batch.status is BatchStatus.PROCESSING:
         line += f" · ETA {seconds(progress.eta)}"
-    if progress.rate is not None:
+    if progress.rate is not None:  # None until an item of this run ended: no made-up pace
         line += f" · {progress.rate:.1f} items/min"
     return line + f" · concurrency {batch.config.concurrency}"
 
@@ -106,12 +111,51 @@ def next_step(batch: Batch) -> Text:
     if batch.status is BatchStatus.PROCESSING:
         if batch.cancel_requested:
             return Text("Cancelling: stopping running items …", style="yellow")
+        if progress.canary is not None:
+            return Text.assemble(
+                ("canary", f"bold {STYLES[RETRY]}"),
+                # As the scheduler runs it: one item at a time (others take the slot while
+                # the canary waits to retry) until the canary succeeds.
+                f": one at a time until item {progress.canary} succeeds, then"
+                f" {batch.config.concurrency} at once · c cancel",
+            )
         return Text("Running · c cancel · +/- workers · esc back (the run goes on)")
     return Text("")
 
 
-def item_row(item: BatchItem, now: datetime) -> tuple[Text, ...]:
-    """An item's cells, one per column of `COLUMNS`."""
+def retry_schedule(item: BatchItem, retries: int, now: datetime) -> Text | None:
+    """What an item waiting to be tried again waits for, counted down: 'retry 2/3 in 12s,
+    after: exit 3' (None: it does not wait to retry)."""
+    if phase(item) is not Phase.RETRYING or item.retry_at is None:
+        return None
+    if (item.retries_used or 1) > retries:  # a budget that does not fit: the stored note
+        return None
+    left = max(0.0, (item.retry_at - now).total_seconds())
+    when = "now"
+    if left >= 60:
+        when = f"in {seconds(left)}"
+    elif left > 0:
+        when = f"in {math.ceil(left)} s"
+    line = f"retry {item.retries_used or 1}/{retries} {when}"
+    if item.error:
+        line += f", after: {item.error}"
+    return Text(one_line(line), style=STYLES[RETRY])
+
+
+def full_result(item: BatchItem, retries: int, now: datetime) -> Text | None:
+    """What the selected item's result cell says, uncut, after its position: its retry
+    schedule or its error (None: neither, nothing to add to its row)."""
+    said = retry_schedule(item, retries, now)
+    if said is None and item.error and item.status is not ItemStatus.SUCCEEDED:
+        said = Text(one_line(item.error, 400), style=STYLES[ERROR])
+    if said is None:
+        return None
+    return Text.assemble((f"item {item.position}: ", STYLES[NOTE]), said)
+
+
+def item_row(item: BatchItem, now: datetime, retries: int = 0) -> tuple[Text, ...]:
+    """An item's cells, one per column of `COLUMNS` (`retries`: the batch's retry budget,
+    for a waiting retry's 'retry 2/3 in 12s')."""
     running = item.status is ItemStatus.RUNNING
     fraction = 1.0 if item.status is ItemStatus.SUCCEEDED else item.progress
     return (
@@ -121,5 +165,5 @@ def item_row(item: BatchItem, now: datetime) -> tuple[Text, ...]:
         display.bar(fraction, 4) if (running or item.progress) else Text(""),
         Text(seconds(took) if (took := display.item_seconds(item, now)) else ""),
         display.literal(item.content),
-        display.item_result(item),
+        retry_schedule(item, retries, now) or display.item_result(item),
     )

@@ -76,6 +76,7 @@ VERBS: tuple[Verb, ...] = (
     ),
     Verb("progress", "counts, percent, elapsed and ETA", "progress:Progress"),
     Verb("failed", "items that did not succeed, with reasons", "failed:Failed"),
+    Verb("log", "print an item's log (--attempt N: one attempt's; --follow it)", "log:Log"),
     Verb("outputs", "output files of succeeded items", "outputs:Outputs"),
     Verb("generators", "list generators and command placeholders", "generators:Generators"),
     Verb("platforms", "list platform presets", "platforms:Platforms"),

@@ -16,6 +16,7 @@ from ...core.symbols import seconds
 from ...core.textsafe import inert
 from .. import display
 from ..palette import ERROR, RETRY, STYLES
+from ..widgets.log_search import LogSearch
 from ..widgets.log_tail import LogTail
 
 
@@ -73,8 +74,12 @@ class ItemDetailScreen(ModalScreen[None]):
                 yield Static(facts)
             # The log's end, where the error is; it has the focus, so ↑/↓/pgup scroll it.
             yield LogTail(id="detail-log")
+            yield LogSearch("detail-log")
             yield Static(
-                Text("↑/↓ pgup/pgdn scroll the log · L full screen · escape closes", style="dim")
+                Text(
+                    "↑↓←→ scroll · w wrap · / search · p pager · L full screen · esc closes",
+                    style="dim",
+                )
             )
 
     def on_mount(self) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Static
@@ -16,6 +16,7 @@ from ...core.states import TERMINAL_ITEM
 from ...core.textsafe import one_line
 from ..messages import BatchChanged
 from ..widgets.app_header import app_header
+from ..widgets.log_search import LogSearch
 from ..widgets.log_tail import LogTail
 from .base import AppScreen
 
@@ -30,21 +31,41 @@ class LogScreen(AppScreen):
         Binding("home,g", "top", "Top", tooltip="Jump to the first line (stops following)"),
     ]
 
-    def __init__(self, batch_id: str, item: BatchItem) -> None:
+    def __init__(self, batch_id: str, item: BatchItem, *, search: bool = False) -> None:
         super().__init__()
         self.batch_id = batch_id
         self.item = item
+        self.search_first = search
+        """Open with the search box (`/` on the progress screen)."""
+        self._search_ready = False
+        self._typed: list[events.Key] = []
+        """Keys typed for the search box before it was there (see `type_into_search`)."""
 
     def compose(self) -> ComposeResult:
         yield app_header()
         yield Static(id="log-view-title")
         yield LogTail(id="log-view")
+        yield LogSearch("log-view")
         yield Footer()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self._show()
         self.query_one(LogTail).focus()
         self.set_interval(0.3, self._poll)
+        if self.search_first:
+            box = self.query_one(LogSearch)
+            box.open()
+            while self._typed:  # (a key may be added while one is taken)
+                await box.take_key(self._typed.pop(0))
+            self._search_ready = True
+
+    async def type_into_search(self, key: events.Key) -> None:
+        """A key that came in the same read as the `/` that opened this screen: it reached
+        the screen below, and is the search box's (kept until the box is there)."""
+        if not self._search_ready:
+            self._typed.append(key)
+        else:
+            await self.query_one(LogSearch).take_key(key)
         if self.item.log_path is None:  # it gets its log once it starts
             self.bt.watcher.follow_batch(self, self.batch_id)
 

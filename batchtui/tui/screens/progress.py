@@ -12,14 +12,14 @@ from collections.abc import Collection
 from pathlib import Path
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, ProgressBar, Static
+from textual.widgets import DataTable, Footer, Static
 
 from ...core.actions import allowed
 from ...core.models import Batch, BatchItem, BatchStatus, ItemStatus
-from ...core.states import DID_NOT_SUCCEED, TERMINAL_ITEM
+from ...core.states import DID_NOT_SUCCEED, TERMINAL_ITEM, Phase, phase
 from ...core.textsafe import one_line
 from .. import desktop, run_display
 from ..flows import runs
@@ -28,8 +28,10 @@ from ..messages import BatchChanged, RunEnded
 from ..widgets.app_header import app_header
 from ..widgets.fitted_table import FittedTable
 from ..widgets.log_tail import LogTail
+from ..widgets.run_bar import RunBar
 from .base import AppScreen
 from .item_detail import ItemDetailScreen
+from .log_view import LogScreen
 
 FILTERS = {"all": "all items", "failed": "failed only", "outputs": "outputs only"}
 
@@ -46,6 +48,9 @@ class ProgressScreen(AppScreen):
     """One batch, live."""
 
     HELP_TITLE = "live progress"
+    DEFAULT_CSS = """
+    ProgressScreen #item-result { height: auto; max-height: 3; padding: 0 1; }
+    """
     BINDINGS = [
         Binding("r", "retry", "Retry", tooltip="Run again only what did not succeed"),
         Binding("c", "cancel", "Cancel", tooltip="Cancel the running batch (asks first)"),
@@ -73,6 +78,21 @@ class ProgressScreen(AppScreen):
             tooltip="The selected item in full: error, times, log",
         ),
         Binding("escape", "back", "Back", tooltip="Back (the run goes on)"),
+        Binding(
+            "w",
+            "wrap_log",
+            "Wrap log",
+            show=False,
+            tooltip="Wrap the log pane's long lines (again: scroll sideways)",
+        ),
+        Binding(
+            "slash",
+            "search_log",
+            "Search log",
+            key_display="/",
+            show=False,
+            tooltip="Search the selected item's log, full screen",
+        ),
         Binding(
             "L",
             "full_log",
@@ -112,6 +132,8 @@ class ProgressScreen(AppScreen):
         self._index: dict[str, BatchItem] = {}
         self._bindings_for: BatchStatus | None = None
         self._shown = -1
+        self._searching: LogScreen | None = None
+        """The log screen `/` opened, while keys typed for its search may still come here."""
         self._failed_ids: set[str] = set()
         """The items the "failed only" filter was turned on for: a retry of them (they turn
         PENDING, then RUNNING) stays in view instead of emptying the table."""
@@ -119,10 +141,12 @@ class ProgressScreen(AppScreen):
     def compose(self) -> ComposeResult:
         yield app_header()
         yield Static(id="run-head")
-        yield ProgressBar(total=1, show_eta=False, id="overall")
+        yield RunBar(id="overall")
         yield Static(id="run-counts")
         yield Static(id="run-timing")
         yield FittedTable(run_display.COLUMNS, id="run-items")
+        # The selected row's error (or retry schedule) in full: its cell is cut at 80 columns.
+        yield Static(id="item-result")
         yield Static(id="log-title")
         yield LogTail(id="log")
         yield Static(id="next-step")
@@ -165,6 +189,7 @@ class ProgressScreen(AppScreen):
         if self.current is not None and self.current.status is BatchStatus.PROCESSING:
             self._render_summary()
             self._render_rows(only_running=True)
+            self._show_selected_result()
 
     def _poll_log(self) -> None:
         self.query_one(LogTail).poll()
@@ -206,8 +231,7 @@ class ProgressScreen(AppScreen):
         assert batch is not None
         progress = batch.progress(self.bt.clock())
         self.query_one("#run-head", Static).update(run_display.head(batch))
-        bar = self.query_one("#overall", ProgressBar)
-        bar.update(total=100, progress=progress.percent)
+        self.query_one("#overall", RunBar).show(progress, batch.started_at)
         self.query_one("#run-counts", Static).update(run_display.counts(progress))
         timing = run_display.timing(batch, progress)
         if self.filter != "all":
@@ -231,13 +255,16 @@ class ProgressScreen(AppScreen):
         return items
 
     def _row(self, item: BatchItem) -> tuple[Text, ...]:
-        return run_display.item_row(item, self.bt.clock())
+        retries = self.current.config.retries if self.current is not None else 0
+        return run_display.item_row(item, self.bt.clock(), retries)
 
     def _render_rows(self, *, only_running: bool = False) -> None:
+        """Every visible row (`only_running`: those whose cells change with the clock)."""
         table = self.query_one("#run-items", FittedTable)
         if only_running:
             for item in self._visible():
-                if item.status is ItemStatus.RUNNING:
+                # Running times tick on, and so do the countdowns of waiting retries.
+                if item.status is ItemStatus.RUNNING or phase(item) is Phase.RETRYING:
                     table.update_row(item.id, self._row(item))
             return
         table.sync([(item.id, self._row(item)) for item in self._visible()])
@@ -257,7 +284,21 @@ class ProgressScreen(AppScreen):
         except KeyError:
             return None
 
+    def _show_selected_result(self) -> None:
+        """The selected item's error or retry schedule, whole (wrapped), under the table;
+        nothing when it has neither."""
+        item = self.selected_item()
+        line = self.query_one("#item-result", Static)
+        if item is None or self.current is None:
+            line.display = False
+            return
+        text = run_display.full_result(item, self.current.config.retries, self.bt.clock())
+        line.display = text is not None
+        if text is not None:
+            line.update(text)
+
     def _follow_selected_log(self) -> None:
+        self._show_selected_result()
         item = self.selected_item()
         log = self.query_one(LogTail)
         title = self.query_one("#log-title", Static)
@@ -312,12 +353,34 @@ class ProgressScreen(AppScreen):
                 }
             self.show(self.current)
 
-    def action_full_log(self) -> None:
+    def action_full_log(self, search: bool = False) -> None:
         item = self.selected_item()
         if item is not None:
-            from .log_view import LogScreen
+            self.app.push_screen(LogScreen(self.batch_id, item, search=search))
 
-            self.app.push_screen(LogScreen(self.batch_id, item))
+    def action_search_log(self) -> None:
+        self.action_full_log(search=True)
+        if isinstance(self.app.screen, LogScreen):
+            self._searching = self.app.screen
+
+    @on(events.Key)
+    async def _key_for_search(self, event: events.Key) -> None:
+        """`/` opens the full log searching at once (not as a binding, which acts only after
+        the keys of the same read reached this screen); those keys are the search box's."""
+        if self._searching is not None and self.app.screen is self._searching:
+            event.stop()
+            event.prevent_default()
+            await self._searching.type_into_search(event)
+        elif event.key == "slash" and self.app.screen is self:
+            event.stop()
+            event.prevent_default()
+            self.action_search_log()
+
+    def on_screen_resume(self) -> None:
+        self._searching = None
+
+    def action_wrap_log(self) -> None:
+        self.query_one(LogTail).action_toggle_wrap()
 
     def action_rerun_item(self) -> None:
         item = self.selected_item()
