@@ -274,6 +274,13 @@ def test_downloads_never_follow_a_link_planted_in_the_batch_folder(
             log.symlink_to(secret)
             got = client.get(f"/v1/batch/{batch.id}/items/1/log")
             assert got.status_code == 404 and b"secret" not in got.content
+            got = client.get(f"/v1/batch/{batch.id}/items/1/log?attempt=1")
+            assert got.status_code == 404 and b"secret" not in got.content
+            shown = subprocess.run(
+                [sys.executable, "-m", "batchtui", "--db", str(db_path), "log", batch.id, "1"],
+                capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+            assert shown.returncode != 0 and "secret" not in shown.stdout + shown.stderr
 
 
 def test_the_docs_load_nothing_from_other_hosts(server: Server) -> None:

@@ -10,30 +10,15 @@ streamed from that open descriptor, so swapping the path afterwards changes noth
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
 from fastapi.responses import StreamingResponse
 
-from ..core.errors import NotFoundError
+from ..service.recorded import open_recorded
 
 CHUNK = 256 * 1024
-
-
-def open_recorded(path: str, what: str) -> tuple[int, int]:
-    """An open descriptor on the recorded file `path` and its size; NotFoundError (naming
-    `what`) when it is missing, a link, or not a plain file."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:  # missing, or a link in its place (ELOOP)
-        raise NotFoundError(f"{what} is not on disk (moved, deleted or replaced)") from None
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
-        os.close(fd)
-        raise NotFoundError(f"{what} is not a plain file any more (replaced?)")
-    return fd, info.st_size
 
 
 async def _chunks(fd: int) -> AsyncIterator[bytes]:

@@ -7,12 +7,13 @@ header line `=== attempt N of item P at … ===`; an attempt that logged nothing
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.errors import NotFoundError, ValidationError
+from .recorded import open_recorded
 
 if TYPE_CHECKING:
     from ..core.models import BatchItem
@@ -58,12 +59,12 @@ def check_attempt(item: BatchItem, attempt: int | None) -> None:
 
 def read_text(path: str | None) -> str:
     """A log file's text ('' when there is none yet); bytes that are not UTF-8 are replaced."""
-    if not path:
-        return ""
-    try:
-        return Path(path).read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
+    if not path or not os.path.lexists(path):
         return ""  # a quiet attempt leaves no file
+    fd, _size = open_recorded(path, f"the log {path}")
+    try:
+        with os.fdopen(fd, "rb") as log:
+            return log.read().decode("utf-8", errors="replace")
     except OSError as exc:
         raise NotFoundError(f"cannot read the log {path}: {exc.strerror or exc}") from None
 

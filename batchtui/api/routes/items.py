@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import mimetypes
 import os
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Response
+from fastapi import Query, Response
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 
 from ...core.errors import NotFoundError
@@ -40,9 +40,17 @@ def remove_item(ref: str, item: str, service: Service) -> dict[str, Any]:
 
 
 @router.get("/{item}/log", response_class=PlainTextResponse)
-def item_log(ref: str, item: str, service: Service) -> Response:
-    """An item's log as text (empty when it has logged nothing)."""
+def item_log(
+    ref: str,
+    item: str,
+    service: Service,
+    attempt: Annotated[int | None, Query(ge=1, description="that attempt's part only")] = None,
+) -> Response:
+    """An item's log as text: every attempt's, or `attempt`'s part (empty when it has logged
+    nothing); the same read as `batchtui log`."""
     found = service.item(ref, item)
+    if attempt is not None:
+        return PlainTextResponse(service.item_log(ref, found.id, attempt).text)
     if not found.log_path or not os.path.lexists(found.log_path):
         return PlainTextResponse("")
     what = f"item {found.position}'s log"
