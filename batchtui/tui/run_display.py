@@ -35,6 +35,8 @@ COLUMNS = (
     Column("result", "Output / error", weight=2),
 )
 """The item table's columns, in the order `item_row` fills them."""
+CONTENT_COLUMN = next(n for n, column in enumerate(COLUMNS) if column.key == "content")
+"""Where the item's own words are in a row."""
 
 
 def head(batch: Batch) -> Text:

@@ -5,6 +5,7 @@ outlives the app, and the app follows it (`BatchtuiApp.watch_run`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ...core.errors import BatchtuiError
@@ -65,6 +66,41 @@ def start_background(
         return False
     _started(app, started, batch_id, one_of_many=one_of_many)
     return True
+
+
+def rerun_items(
+    app: BatchtuiApp, batch: Batch, items: list[BatchItem], then: Callable[[], None]
+) -> None:
+    """Confirm, then run the marked `items` again on purpose (succeeded ones too) in a
+    runner; `then` when they were handed over."""
+    from ..screens.dialogs import ConfirmScreen
+
+    stored = stored_unless_refused(app, batch.id, "rerun")
+    if stored is None:
+        return
+    batch = stored
+    where = last_cluster(batch)
+    kept = sum(1 for item in items if item.output_path)
+    shown = ", ".join(str(item.position) for item in items[:12])
+    shown += f" and {len(items) - 12} more" if len(items) > 12 else ""
+
+    def answered(yes: bool | None) -> None:
+        if yes:
+            ids = [item.id for item in items]
+            start_background(app, batch.id, retry=True, cluster=where, only=ids)
+            then()
+
+    app.push_screen(
+        ConfirmScreen(
+            f"Run {len(items)} item{'s' if len(items) != 1 else ''} again?",
+            f"Items {shown}: new renders in a runner process"
+            + (f"; the {kept} outputs they have are replaced once theirs succeed" if kept else "")
+            + ". The other items keep what they have.",
+            yes="Run again",
+            no="Not now",
+        ),
+        answered,
+    )
 
 
 def rerun_item(app: BatchtuiApp, batch: Batch, item: BatchItem) -> None:

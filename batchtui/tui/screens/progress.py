@@ -105,7 +105,23 @@ class ProgressScreen(AppScreen):
             "rerun_item",
             "Run again",
             show=False,
-            tooltip="Run the selected item again, a succeeded one too (asks first)",
+            tooltip="Run the selected item (or the marked ones) again, succeeded ones too "
+            "(asks first)",
+        ),
+        Binding(
+            "space",
+            "toggle_mark",
+            "Mark",
+            show=False,
+            tooltip="Mark or unmark the item (R runs the marked items again)",
+        ),
+        Binding(
+            "asterisk,ctrl+a",
+            "mark_all",
+            "Mark all",
+            key_display="*",
+            show=False,
+            tooltip="Mark every item shown (again: clear the marks)",
         ),
         Binding(
             "y",
@@ -134,6 +150,8 @@ class ProgressScreen(AppScreen):
         self._shown = -1
         self._searching: LogScreen | None = None
         """The log screen `/` opened, while keys typed for its search may still come here."""
+        self.marked: set[str] = set()
+        """Ids of the items marked with space (R runs them again)."""
         self._failed_ids: set[str] = set()
         """The items the "failed only" filter was turned on for: a retry of them (they turn
         PENDING, then RUNNING) stays in view instead of emptying the table."""
@@ -209,7 +227,7 @@ class ProgressScreen(AppScreen):
         self.bt.watch_run(batch)  # its end is announced, on whatever screen is up by then
         if same:
             self._index = {item.id: item for item in batch.items}
-        self.sub_title = one_line(batch.name, 40)
+        self._say_marks()
         self._render_summary()
         if same and changed is not None and self.filter == "all" and self._index:
             # Rows for the changed items only: a tick's cost follows what happened in it,
@@ -256,7 +274,11 @@ class ProgressScreen(AppScreen):
 
     def _row(self, item: BatchItem) -> tuple[Text, ...]:
         retries = self.current.config.retries if self.current is not None else 0
-        return run_display.item_row(item, self.bt.clock(), retries)
+        row = run_display.item_row(item, self.bt.clock(), retries)
+        if item.id in self.marked:  # a mark the eye finds without colour: a leading '*'
+            content = run_display.CONTENT_COLUMN
+            row = (*row[:content], Text("* ", style="bold") + row[content], *row[content + 1 :])
+        return row
 
     def _render_rows(self, *, only_running: bool = False) -> None:
         """Every visible row (`only_running`: those whose cells change with the clock)."""
@@ -383,9 +405,43 @@ class ProgressScreen(AppScreen):
         self.query_one(LogTail).action_toggle_wrap()
 
     def action_rerun_item(self) -> None:
+        if self.current is None:
+            return
+        marked = [item for item in self.current.items if item.id in self.marked]
+        if marked:
+            runs.rerun_items(self.bt, self.current, marked, then=self._clear_marks)
+            return
         item = self.selected_item()
-        if item is not None and self.current is not None:
+        if item is not None:
             runs.rerun_item(self.bt, self.current, item)
+
+    def action_toggle_mark(self) -> None:
+        item = self.selected_item()
+        if item is None:
+            return
+        self.marked ^= {item.id}
+        table = self.query_one("#run-items", FittedTable)
+        table.update_row(item.id, self._row(item))
+        table.action_cursor_down()
+        self._say_marks()
+
+    def action_mark_all(self) -> None:
+        if self.current is None:
+            return
+        shown = {item.id for item in self._visible()}
+        self.marked = set() if shown <= self.marked else self.marked | shown
+        self.show(self.current)
+        self._say_marks()
+
+    def _clear_marks(self) -> None:
+        self.marked = set()
+        if self.current is not None:
+            self.show(self.current)
+        self._say_marks()
+
+    def _say_marks(self) -> None:
+        name = one_line(self.current.name, 40) if self.current is not None else ""
+        self.sub_title = f"{name} · {len(self.marked)} marked" if self.marked else name
 
     def action_copy_output(self) -> None:
         item = self.selected_item()
@@ -422,4 +478,7 @@ class ProgressScreen(AppScreen):
             self.app.push_screen(ItemDetailScreen(self.current, item))
 
     def action_back(self) -> None:
+        if self.marked:  # escape clears the marks first, as in the list and the editor
+            self._clear_marks()
+            return
         self.dismiss()
