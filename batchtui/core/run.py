@@ -307,8 +307,8 @@ def progress(batch: Batch, now: datetime) -> Progress:
 def _canary(batch: Batch) -> int | None:
     """The canary's position while it runs alone: in a PROCESSING batch configured `canary`,
     the first item this run runs (as the scheduler picks it), while it is PENDING or RUNNING."""
-    if not batch.config.canary or batch.status is not BatchStatus.PROCESSING:
-        return None
+    if batch.status is not BatchStatus.PROCESSING or not batch.config.canary:
+        return None  # (status first: a deleted malformed batch's stand-in has no config)
     began = batch.started_at
     in_run = [
         item
