@@ -356,7 +356,7 @@ def test_keys_without_a_click_a_run_and_its_video_all_from_this_machine(
     web = web_server("--token-file", str(token_file))
     page = browser.new_page(viewport={"width": 1100, "height": 700})
     requested: list[str] = []
-    page.on("request", lambda request: requested.append(request.url))
+    page.context.on("request", lambda request: requested.append(request.url))  # every tab's
     page.add_init_script(RECORD_FRAMES)
     page.goto(web.url)  # and no click, no focus(): the page gives the terminal the keys
     wait_shown(page, "Films")
@@ -375,8 +375,17 @@ def test_keys_without_a_click_a_run_and_its_video_all_from_this_machine(
     item = ended["items"][0]
     assert Path(item["output_path"]).read_bytes() == VIDEO
     base = f"{web.base}/items/{made['id']}/{item['id']}/"
-    # The item's page (what `p` in the item's detail opens): its video, with its poster.
-    page.goto(base)
+    # In the TUI: the run's screen, enter on the item for its detail, p for its page (a tab).
+    wait_shown(page, "outputs in")
+    page.keyboard.press("Enter")
+    wait_shown(page, "Item 1 of 1")
+    with page.context.expect_page() as opened:
+        page.keyboard.press("p")
+    tab = opened.value
+    tab.wait_for_load_state()
+    assert tab.url == base
+    assert tab.locator("video").get_attribute("poster") is not None
+    page = tab
     assert page.locator("video").get_attribute("poster") is not None
     fetched = page.evaluate(
         """async (url) => Array.from(new Uint8Array(
