@@ -433,3 +433,17 @@ def test_an_items_files_only_and_only_with_the_token(web_server, db_path, tmp_pa
             answer = client.get(path, headers=bearer)
             assert answer.status_code == 404, (path, answer.status_code)
             assert made["id"] not in answer.text
+
+
+def test_a_key_typed_as_the_page_loads_is_not_lost(browser, web_server, db_path):
+    """`e` pressed the moment the page has loaded, before the TUI has drawn anything (its
+    websocket may still be connecting): it reaches the TUI, which makes the example."""
+    web = web_server()
+    page = browser.new_page(viewport={"width": 1100, "height": 700})
+    page.goto(web.url)
+    page.keyboard.press("e")  # no click, no wait for the terminal
+    made = poll(
+        "the example batch in batchtui list --json",
+        lambda: [b for b in cli_json(db_path, "list") if b["name"] == "Space Facts"],
+    )
+    assert made[0]["progress"]["total"] == 3
