@@ -205,7 +205,13 @@ def open_tab(browser: Any, web: Web) -> Any:
 
 
 def wait_shown(page: Any, text: str) -> None:
-    page.wait_for_function("(text) => window.__shown().includes(text)", arg=text, timeout=30_000)
+    try:
+        page.wait_for_function(
+            "(text) => window.__shown().includes(text)", arg=text, timeout=30_000
+        )
+    except Exception as error:  # say what the tab showed instead
+        shown = page.evaluate("window.__shown()")[-1500:]
+        raise AssertionError(f"the tab never showed {text!r}; its end: {shown!r}") from error
 
 
 # ----------------------------------------------------------------------- tests
@@ -361,7 +367,7 @@ def test_keys_without_a_click_a_run_and_its_video_all_from_this_machine(
     page.goto(web.url)  # and no click, no focus(): the page gives the terminal the keys
     wait_shown(page, "Films")
     page.keyboard.press("s")  # start: the dialog first
-    wait_shown(page, "Not now (esc)")
+    wait_shown(page, "Not now")  # the start dialog is up
     page.keyboard.press("s")
     ended = poll(
         "the run to end",
@@ -375,12 +381,12 @@ def test_keys_without_a_click_a_run_and_its_video_all_from_this_machine(
     item = ended["items"][0]
     assert Path(item["output_path"]).read_bytes() == VIDEO
     base = f"{web.base}/items/{made['id']}/{item['id']}/"
-    # In the TUI: the run's screen, enter on the item for its detail, p for its page (a tab).
+    # In the TUI: the run's screen, enter on the item for its detail, o for its page (a tab).
     wait_shown(page, "outputs in")
     page.keyboard.press("Enter")
     wait_shown(page, "Item 1 of 1")
     with page.context.expect_page() as opened:
-        page.keyboard.press("p")
+        page.keyboard.press("o")
     tab = opened.value
     tab.wait_for_load_state()
     assert tab.url == base

@@ -26,7 +26,7 @@ class ItemDetailScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape,q,enter", "close", "Close"),
         Binding("L,v", "full_log", "Full log", tooltip="The whole log, full screen, following"),
-        Binding("p", "play", "Play", tooltip="Play or download its video (batchtui web)"),
+        Binding("o", "play", "Open video", tooltip="Play or download its video (batchtui web)"),
     ]
 
     def __init__(self, batch: Batch, item: BatchItem) -> None:
