@@ -456,3 +456,94 @@ def test_create_with_escapes_in_the_name(run_cli: RunCli, db_path: Path) -> None
     result = run_cli("create", "\x1b[31mRed\x1b]0;pwned\x07 Facts")
     assert result.code == 0
     assert "\x1b" not in result.out
+
+
+# ----------------------------------------------------- mistyped verbs and flags
+
+
+def run_main(*argv: str) -> CliResult:
+    """`batchtui ARGV…` in-process, exactly as typed (no `--db` added in front)."""
+    from contextlib import redirect_stderr, redirect_stdout
+    from io import StringIO
+
+    from batchtui.cli.main import main as cli_main
+
+    out, err = StringIO(), StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = cli_main(list(argv))
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def test_a_mistyped_verb_gets_a_did_you_mean(db_path: Path, run_cli: RunCli) -> None:
+    result = run_cli("strat", "Space Facts")
+    assert_refused(result)
+    assert "did you mean start?" in result.err
+    assert "_runner" not in result.err  # the internal verb is never offered
+    assert not db_path.exists()
+
+
+def test_an_unknown_verb_lists_only_the_public_ones(run_cli: RunCli) -> None:
+    result = run_cli("xyzzy")
+    assert_refused(result)
+    assert "start" in result.err and "did you mean" not in result.err
+    assert "_runner" not in result.err
+
+
+def test_the_internal_runner_verb_is_not_in_help_or_usage() -> None:
+    shown = run_main("--help")
+    assert shown.code == 0 and "_runner" not in shown.out
+    assert "_runner" not in run_main("list", "--bogus").err
+    assert "_runner" not in run_main("_runne").err  # not even as a near miss
+
+
+@pytest.mark.parametrize(
+    ("argv", "meant"),
+    [
+        (["list", "--jsn"], "--json"),
+        (["--jsn", "list"], "--json"),
+        (["create", "X", "--generatr", "fake"], "--generator"),
+        (["template", "save", "x", "y", "--forec"], "--force"),
+        (["list", "--dbb", "x"], "--db"),
+    ],
+)
+def test_a_mistyped_flag_gets_a_did_you_mean(
+    db_path: Path, run_cli: RunCli, argv: list[str], meant: str
+) -> None:
+    result = run_cli(*argv)
+    assert_refused(result)
+    assert "unrecognized arguments: " in result.err
+    assert f"did you mean {meant}?" in result.err, result.err
+    assert not db_path.exists()
+
+
+def test_a_mistyped_choice_gets_a_did_you_mean(db_path: Path, run_cli: RunCli) -> None:
+    result = run_cli("create", "X", "--platform", "tiktk")
+    assert_refused(result)
+    assert "did you mean tiktok?" in result.err
+    assert not db_path.exists()
+
+
+def test_db_is_accepted_after_the_verb_as_before_it(tmp_path: Path) -> None:
+    db = str(tmp_path / "after.json")
+    made = run_main("create", "Space Facts", "--db", db, "--json")
+    assert made.code == 0, made
+    batch_id = json.loads(made.out)["id"]
+    before = run_main("--db", db, "list", "--json")
+    after = run_main("list", "--json", "--db", db)
+    assert before.code == after.code == 0
+    assert before.out == after.out and json.loads(after.out)[0]["id"] == batch_id
+    assert run_main("show", batch_id, f"--db={db}", "--json").code == 0
+
+
+def test_db_after_the_verb_wins_over_the_one_before(tmp_path: Path) -> None:
+    first, second = str(tmp_path / "first.json"), str(tmp_path / "second.json")
+    assert run_main("--db", first, "create", "A", "--db", second).code == 0
+    assert not Path(first).exists() and Path(second).exists()
+
+
+def test_a_global_option_in_a_verbs_help() -> None:
+    shown = run_main("list", "--help")
+    assert shown.code == 0 and "--db" in shown.out

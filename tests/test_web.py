@@ -50,16 +50,16 @@ UPGRADE = {
 RECORD_FRAMES = """
 window.__frames = [];
 const Original = window.WebSocket;
-window.WebSocket = function (...args) {
-  const socket = new Original(...args);
-  socket.addEventListener("message", (event) => {
-    if (typeof event.data !== "string") {
-      window.__frames.push(new TextDecoder().decode(new Uint8Array(event.data)));
-    }
-  });
-  return socket;
+window.WebSocket = class extends Original {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("message", (event) => {
+      if (typeof event.data !== "string") {
+        window.__frames.push(new TextDecoder().decode(new Uint8Array(event.data)));
+      }
+    });
+  }
 };
-window.WebSocket.prototype = Original.prototype;
 window.__shown = () =>
   window.__frames.join("").replace(/\\x1b\\[[0-9;?<>=]*[ -\\/]*[@-~]/g, "");
 """
@@ -205,7 +205,13 @@ def open_tab(browser: Any, web: Web) -> Any:
 
 
 def wait_shown(page: Any, text: str) -> None:
-    page.wait_for_function("(text) => window.__shown().includes(text)", arg=text, timeout=30_000)
+    try:
+        page.wait_for_function(
+            "(text) => window.__shown().includes(text)", arg=text, timeout=30_000
+        )
+    except Exception as error:  # say what the tab showed instead
+        shown = page.evaluate("window.__shown()")[-1500:]
+        raise AssertionError(f"the tab never showed {text!r}; its end: {shown!r}") from error
 
 
 # ----------------------------------------------------------------------- tests
@@ -324,3 +330,128 @@ def test_without_a_token_only_loopback_names_and_same_origin_sockets(web_server)
         # A name rebound to 127.0.0.1 by a web site's DNS: refused.
         assert client.get("/", headers={"Host": "evil.example:80"}).status_code == 403
         assert client.get("/ws", headers=foreign).status_code == 403
+
+
+VIDEO = b"\x00\x00\x00\x18ftypmp42 not really a video \xff\xfe"
+POSTER_BYTES = b"\x89PNG\r\n\x1a\n a poster"
+
+
+def test_keys_without_a_click_a_run_and_its_video_all_from_this_machine(
+    browser, web_server, db_path, make_script, tmp_path
+):
+    """The page as a person uses it: loaded, typed into without a click, a run started from
+    it, the item's video and poster opened and downloaded through the page's server; every
+    request the browser makes goes to that server (no font service, nothing else)."""
+    script = make_script(
+        "video.py",
+        f"""\
+        import pathlib, sys
+        out = pathlib.Path(sys.argv[1])
+        out.write_bytes({VIDEO!r})
+        out.with_name(out.stem + ".poster.png").write_bytes({POSTER_BYTES!r})
+        """,
+    )
+    made = cli_json(
+        db_path, "create", "Films", "--generator", "command",
+        "--command", f"{shlex.quote(str(script))} {{output}}",
+        "--ext", "mp4", "--validate", "nonempty", "--timeout", "60",
+    )  # fmt: skip
+    cli_json(db_path, "add", made["id"], "the moon")
+    cli_json(db_path, "lock", made["id"])
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    token_file.chmod(0o600)
+    web = web_server("--token-file", str(token_file))
+    page = browser.new_page(viewport={"width": 1100, "height": 700})
+    requested: list[str] = []
+    page.context.on("request", lambda request: requested.append(request.url))  # every tab's
+    page.add_init_script(RECORD_FRAMES)
+    page.goto(web.url)  # and no click, no focus(): the page gives the terminal the keys
+    wait_shown(page, "Films")
+    page.keyboard.press("s")  # start: the dialog first
+    wait_shown(page, "Not now")  # the start dialog is up
+    page.keyboard.press("s")
+    ended = poll(
+        "the run to end",
+        lambda: (
+            (b := cli_json(db_path, "show", made["id"]))["status"] != "PROCESSING"
+            and b["status"] != "LOCKED"
+            and b
+        ),
+    )
+    assert ended["status"] == "COMPLETE", ended
+    item = ended["items"][0]
+    assert Path(item["output_path"]).read_bytes() == VIDEO
+    base = f"{web.base}/items/{made['id']}/{item['id']}/"
+    # In the TUI: the run's screen, enter on the item for its detail, o for its page (a tab).
+    wait_shown(page, "outputs in")
+    page.keyboard.press("Enter")
+    wait_shown(page, "Item 1 of 1")
+    with page.context.expect_page() as opened:
+        page.keyboard.press("o")
+    tab = opened.value
+    tab.wait_for_load_state()
+    assert tab.url == base
+    assert tab.locator("video").get_attribute("poster") is not None
+    page = tab
+    assert page.locator("video").get_attribute("poster") is not None
+    fetched = page.evaluate(
+        """async (url) => Array.from(new Uint8Array(
+            await (await fetch(url)).arrayBuffer()))""",
+        base + "output",
+    )
+    assert bytes(fetched) == VIDEO
+    poster = page.evaluate(
+        """async (url) => Array.from(new Uint8Array(
+            await (await fetch(url)).arrayBuffer()))""",
+        base + "poster",
+    )
+    assert bytes(poster) == POSTER_BYTES
+    with page.expect_download() as download:
+        page.locator("a[download]").first.click()
+    assert Path(download.value.path()).read_bytes() == VIDEO
+    assert requested and all(url.startswith(web.base + "/") for url in requested), [
+        url for url in requested if not url.startswith(web.base + "/")
+    ]
+
+
+def test_an_items_files_only_and_only_with_the_token(web_server, db_path, tmp_path):
+    """The item addresses are behind the token like the page, name no path, and serve
+    nothing but the files the item's record names."""
+    made = cli_json(db_path, "create", "Guarded", "--generator", "command",
+                    "--command", "true {output}")  # fmt: skip
+    cli_json(db_path, "add", made["id"], "one")
+    item_id = cli_json(db_path, "show", made["id"])["items"][0]["id"]
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    token_file.chmod(0o600)
+    web = web_server("--token-file", str(token_file))
+    base = f"/items/{made['id']}/{item_id}/"
+    with httpx.Client(base_url=web.base, timeout=30) as client:
+        assert client.get(base + "output").status_code == 401  # no token: nothing
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        assert client.get(base, headers=bearer).status_code == 200
+        assert client.get(base + "output", headers=bearer).status_code == 404  # none yet
+        for path in (
+            f"/items/{made['id']}/{item_id}/..%2F..%2Fbatchtui.json",
+            f"/items/{made['id']}/..%2F..%2Fdata/batchtui.json",
+            f"/items/nope/{item_id}/output",
+            f"/items/{made['id']}/{item_id}/log",
+        ):
+            answer = client.get(path, headers=bearer)
+            assert answer.status_code == 404, (path, answer.status_code)
+            assert made["id"] not in answer.text
+
+
+def test_a_key_typed_as_the_page_loads_is_not_lost(browser, web_server, db_path):
+    """`e` pressed the moment the page has loaded, before the TUI has drawn anything (its
+    websocket may still be connecting): it reaches the TUI, which makes the example."""
+    web = web_server()
+    page = browser.new_page(viewport={"width": 1100, "height": 700})
+    page.goto(web.url)
+    page.keyboard.press("e")  # no click, no wait for the terminal
+    made = poll(
+        "the example batch in batchtui list --json",
+        lambda: [b for b in cli_json(db_path, "list") if b["name"] == "Space Facts"],
+    )
+    assert made[0]["progress"]["total"] == 3

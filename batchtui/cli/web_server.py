@@ -12,7 +12,14 @@ a guard runs in front of every request (an aiohttp middleware):
   web site the user visits could drive the UI in their name.
 
 The page's own addresses (its scripts, its websocket) are made from the address the browser
-used, so they work through `--port 0`, a wildcard bind or an SSH tunnel alike.
+used, so they work through `--port 0`, a wildcard bind or an SSH tunnel alike. The page is
+batchtui's own (web_page/app_index.html): it fetches nothing from another host and gives the
+terminal the keyboard at once.
+
+An item's files are served behind the same guard, at `/items/BATCH/ITEM/` (a page that plays
+the video with its poster, with download links) and `/items/BATCH/ITEM/output` or `/poster`
+(`?download=1`: as an attachment). Only the files the item's record names are served: the
+address names a batch and an item by id, never a path.
 """
 
 from __future__ import annotations
@@ -20,18 +27,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import html
 import socket
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from textual_serve.server import Server
 
+from ..core.models import BatchItem
+from ..service import BatchService
+from ..service.item_files import KINDS, item_address, item_files
 from .listening import is_loopback
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+PAGE_FOLDER = Path(__file__).parent / "web_page"
+"""batchtui's page (textual-serve's, made local and focused): see app_index.html."""
 
 SHUTDOWN_SECONDS = 5.0
 """How long stopping the server waits for open tabs' requests once their TUIs were told to
@@ -100,11 +115,44 @@ def guard(token: str | None, cookie: str) -> Middleware:
     return check
 
 
-class WebServer(Server):
-    """textual-serve's server, one TUI process per tab, with the guard in front."""
+def _item_page(item: BatchItem, files: dict[str, Path], batch_id: str) -> str:
+    """A page that plays the item's output (its poster as the still) and links downloads."""
 
-    def __init__(self, command: str, *, token: str | None, port: int) -> None:
-        super().__init__(command, title="batchtui")
+    def url(kind: str, download: bool = False) -> str:
+        query = "?download=1" if download else ""
+        return html.escape(item_address(batch_id, item.id, kind) + query)
+
+    title = html.escape(item.content.splitlines()[0] if item.content.strip() else item.id)
+    parts = [f"<h1>Item {item.position}: {title}</h1>"]
+    poster = f' poster="{url("poster")}"' if "poster" in files else ""
+    if "output" in files:
+        parts.append(f'<video controls preload="metadata" src="{url("output")}"{poster}></video>')
+    elif "poster" in files:
+        parts.append(f'<img alt="poster" src="{url("poster")}">')
+    else:
+        parts.append("<p>No output file yet.</p>")
+    for kind, path in files.items():
+        name = html.escape(path.name)
+        parts.append(f'<p><a href="{url(kind, True)}" download="{name}">download {name}</a></p>')
+    style = (
+        "body{background:#0c181f;color:#eee;font-family:monospace;margin:2em}"
+        "video,img{max-width:100%;max-height:75vh}a{color:#8cf}"
+    )
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title>'
+        f"<style>{style}</style></head><body>{''.join(parts)}</body></html>"
+    )
+
+
+class WebServer(Server):
+    """textual-serve's server, one TUI process per tab, with the guard in front; it also
+    serves items' files (see the module's docstring)."""
+
+    def __init__(
+        self, command: str, *, token: str | None, port: int, service: BatchService
+    ) -> None:
+        super().__init__(command, title="batchtui", templates_path=PAGE_FOLDER)
+        self.service = service
         self.token = token
         self.cookie = f"batchtui-web-{port}"
         """Cookies are per host, not per port: two servers on one host keep one each."""
@@ -113,7 +161,40 @@ class WebServer(Server):
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
         app.middlewares.append(guard(self.token, self.cookie))
+        app.router.add_get("/items/{batch}/{item}/", self.handle_item_page)
+        app.router.add_get("/items/{batch}/{item}/{kind}", self.handle_item_file)
         return app
+
+    async def _item(self, request: web.Request) -> tuple[BatchItem, dict[str, Path]]:
+        """The item the address names (exact ids) and its recorded files; 404 if none."""
+        batch_id, item_id = request.match_info["batch"], request.match_info["item"]
+        batch = await asyncio.to_thread(self.service.find_by_id, batch_id)
+        item = next((i for i in batch.items if i.id == item_id), None) if batch else None
+        if item is None:
+            raise web.HTTPNotFound(text="batchtui web: no such item\n")
+        return item, await asyncio.to_thread(item_files, item)
+
+    async def handle_item_page(self, request: web.Request) -> web.StreamResponse:
+        """An item's page: its video (with its poster) and download links."""
+        item, files = await self._item(request)
+        page = _item_page(item, files, request.match_info["batch"])
+        return web.Response(text=page, content_type="text/html")
+
+    async def handle_item_file(self, request: web.Request) -> web.StreamResponse:
+        """One of an item's recorded files (ranges too, so a video can seek)."""
+        kind = request.match_info["kind"]
+        if kind not in KINDS:
+            raise web.HTTPNotFound(text=f"batchtui web: an item has no {kind!r}\n")
+        _, files = await self._item(request)
+        if kind not in files:
+            raise web.HTTPNotFound(text=f"batchtui web: this item has no {kind} file yet\n")
+        path = files[kind]
+        response = web.FileResponse(path)
+        if request.query.get("download"):
+            response.headers["Content-Disposition"] = (
+                f"attachment; filename*=UTF-8''{quote(path.name, safe='')}"
+            )
+        return response
 
     async def on_startup(self, app: web.Application) -> None:
         """Quiet: `batchtui web` prints its own start line (textual-serve prints a logo)."""

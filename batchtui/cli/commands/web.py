@@ -61,7 +61,7 @@ class Web(BaseCommand):
         database = str(ctx.service.database_path.absolute())
         listener = listen(host, port)
         bound = listener.getsockname()[1]
-        server = WebServer(tab_command(database), token=token, port=bound)
+        server = WebServer(tab_command(database), token=token, port=bound, service=ctx.service)
         url = f"http://{shown_host(host)}:{bound}/"
         if token:
             url += f"?token={quote(token, safe='')}"

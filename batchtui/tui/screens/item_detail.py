@@ -14,6 +14,7 @@ from ...core.models import Batch, BatchItem
 from ...core.states import TERMINAL_ITEM, Phase, phase
 from ...core.symbols import seconds
 from ...core.textsafe import inert
+from ...service.item_files import item_address
 from .. import display
 from ..palette import ERROR, RETRY, STYLES
 from ..widgets.log_search import LogSearch
@@ -26,6 +27,7 @@ class ItemDetailScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape,q,enter", "close", "Close"),
         Binding("L,v", "full_log", "Full log", tooltip="The whole log, full screen, following"),
+        Binding("o", "play", "Open video", tooltip="Play or download its video (batchtui web)"),
     ]
 
     def __init__(self, batch: Batch, item: BatchItem) -> None:
@@ -92,6 +94,15 @@ class ItemDetailScreen(ModalScreen[None]):
         from .log_view import LogScreen
 
         self.app.switch_screen(LogScreen(self.current.id, self.item))
+
+    def action_play(self) -> None:
+        """In a browser (`batchtui web`), open the item's page there: its video, its poster
+        and their downloads, served by that server (same origin, so its cookie goes along)."""
+        if not self.app.is_web:
+            where = self.item.output_path or "no output yet"
+            self.notify(f"plays in a browser under batchtui web; here: {where}", markup=False)
+            return
+        self.app.open_url(item_address(self.current.id, self.item.id), new_tab=True)
 
     def action_close(self) -> None:
         self.dismiss(None)
