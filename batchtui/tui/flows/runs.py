@@ -69,20 +69,34 @@ def start_background(
 
 
 def rerun_items(
-    app: BatchtuiApp, batch: Batch, items: list[BatchItem], then: Callable[[], None]
+    app: BatchtuiApp,
+    batch: Batch,
+    items: list[BatchItem],
+    then: Callable[[], None] = lambda: None,
 ) -> None:
-    """Confirm, then run the marked `items` again on purpose (succeeded ones too) in a
-    runner; `then` when they were handed over."""
+    """Confirm, then run `items` again on purpose (succeeded ones too) in a runner; `then`
+    once they were handed over."""
     from ..screens.dialogs import ConfirmScreen
 
-    stored = stored_unless_refused(app, batch.id, "rerun")
+    stored = stored_unless_refused(app, batch.id, "rerun")  # `batch`: maybe a poll behind
     if stored is None:
         return
     batch = stored
     where = last_cluster(batch)
-    kept = sum(1 for item in items if item.output_path)
-    shown = ", ".join(str(item.position) for item in items[:12])
-    shown += f" and {len(items) - 12} more" if len(items) > 12 else ""
+    if len(items) == 1:
+        item = items[0]
+        question = f"Run item {item.position} again?"
+        what = f"{one_line(item.content, 60)}\nA new render in a runner process"
+        kept = "its output is replaced once the new render succeeds" if item.output_path else ""
+    else:
+        question = f"Run {len(items)} items again?"
+        shown = ", ".join(str(item.position) for item in items[:12])
+        shown += f" and {len(items) - 12} more" if len(items) > 12 else ""
+        what = f"Items {shown}: new renders in a runner process"
+        outputs = sum(1 for item in items if item.output_path)
+        kept = (
+            f"the {outputs} outputs they have are replaced once theirs succeed" if outputs else ""
+        )
 
     def answered(yes: bool | None) -> None:
         if yes:
@@ -92,38 +106,8 @@ def rerun_items(
 
     app.push_screen(
         ConfirmScreen(
-            f"Run {len(items)} item{'s' if len(items) != 1 else ''} again?",
-            f"Items {shown}: new renders in a runner process"
-            + (f"; the {kept} outputs they have are replaced once theirs succeed" if kept else "")
-            + ". The other items keep what they have.",
-            yes="Run again",
-            no="Not now",
-        ),
-        answered,
-    )
-
-
-def rerun_item(app: BatchtuiApp, batch: Batch, item: BatchItem) -> None:
-    """Confirm, then run one item again on purpose (a succeeded one too) in a runner."""
-    from ..screens.dialogs import ConfirmScreen
-
-    stored = stored_unless_refused(app, batch.id, "rerun")  # `batch`: maybe a poll behind
-    if stored is None:
-        return
-    batch = stored
-    replaced = "its output is replaced once the new render succeeds" if item.output_path else ""
-    where = last_cluster(batch)
-
-    def answered(yes: bool | None) -> None:
-        if yes:
-            start_background(app, batch.id, retry=True, cluster=where, only=[item.id])
-
-    app.push_screen(
-        ConfirmScreen(
-            f"Run item {item.position} again?",
-            f"{one_line(item.content, 60)}\nA new render in a runner process"
-            + (f"; {replaced}." if replaced else ".")
-            + " The other items keep what they have.",
+            question,
+            what + (f"; {kept}." if kept else ".") + " The other items keep what they have.",
             yes="Run again",
             no="Not now",
         ),

@@ -413,7 +413,7 @@ class ProgressScreen(AppScreen):
             return
         item = self.selected_item()
         if item is not None:
-            runs.rerun_item(self.bt, self.current, item)
+            runs.rerun_items(self.bt, self.current, [item])
 
     def action_toggle_mark(self) -> None:
         item = self.selected_item()
