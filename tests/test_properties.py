@@ -769,7 +769,12 @@ class BatchMachine(RuleBasedStateMachine):
             assert batch.runner is None and not batch.cancel_requested
             if batch.status in {BatchStatus.DRAFT, BatchStatus.LOCKED}:
                 assert all(s is ItemStatus.PENDING for s in statuses)
-                assert all(it.attempts == 0 for it in batch.items)
+                # Nothing of a run is left on them (a FAILED batch unlocked keeps counting
+                # its items' attempts, so the next run's logs number on: issue 26).
+                assert all(
+                    it.started_at is None and it.finished_at is None and it.error is None
+                    for it in batch.items
+                )
                 assert all(it.output_path is None for it in batch.items)
             assert (batch.status is BatchStatus.COMPLETE) == (
                 bool(batch.items) and succeeded == len(batch.items)
