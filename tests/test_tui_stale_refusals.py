@@ -161,7 +161,7 @@ async def test_running_an_item_again_asks_and_refuses_by_the_stored_batch(
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         stale = _copy_saying(made, BatchStatus.PROCESSING)
-        runs.rerun_item(app, stale, stale.items[0])
+        runs.rerun_items(app, stale, [stale.items[0]])
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen), "the ended batch allows it: asked"
         assert service.get(made.id).status is ENDED, "nothing begun before yes"
@@ -169,7 +169,7 @@ async def test_running_an_item_again_asks_and_refuses_by_the_stored_batch(
         await pilot.pause()
         store(db_path, batch(1, "Space Facts", BatchStatus.PROCESSING, made.items))
         stale = _copy_saying(made, ENDED)
-        runs.rerun_item(app, stale, stale.items[0])
+        runs.rerun_items(app, stale, [stale.items[0]])
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)
         notices = _notices(app)

@@ -81,14 +81,14 @@ class ProgressScreen(AppScreen):
         Binding(
             "w",
             "wrap_log",
-            "Wrap log",
+            "Log",  # help shows one line per word: this key is in L's
             show=False,
             tooltip="Wrap the log pane's long lines (again: scroll sideways)",
         ),
         Binding(
             "slash",
             "search_log",
-            "Search log",
+            "Log",  # help shows one line per word: this key is in L's
             key_display="/",
             show=False,
             tooltip="Search the selected item's log, full screen",
@@ -98,27 +98,28 @@ class ProgressScreen(AppScreen):
             "full_log",
             "Log",
             show=False,
-            tooltip="The selected item's whole log, full screen, following",
+            tooltip="The selected item's whole log, full screen, following (/ searches it; "
+            "w wraps the pane's long lines, again: sideways)",
         ),
         Binding(
             "R",
             "rerun_item",
             "Run again",
             show=False,
-            tooltip="Run the selected item (or the marked ones) again, succeeded ones too "
-            "(asks first)",
+            tooltip="Run the selected item again, or the ones marked with space (* or ctrl+a: "
+            "all), succeeded ones too (asks first)",
         ),
         Binding(
             "space",
             "toggle_mark",
-            "Mark",
+            "Run again",  # help shows one line per word: marking is for R, in its line
             show=False,
-            tooltip="Mark or unmark the item (R runs the marked items again)",
+            tooltip="Mark or unmark the item (* or ctrl+a: all; R runs the marked again)",
         ),
         Binding(
             "asterisk,ctrl+a",
             "mark_all",
-            "Mark all",
+            "Run again",  # help shows one line per word: marking is for R, in its line
             key_display="*",
             show=False,
             tooltip="Mark every item shown (again: clear the marks)",
@@ -126,14 +127,14 @@ class ProgressScreen(AppScreen):
         Binding(
             "y",
             "copy_output",
-            "Copy path",
+            "Output",
             show=False,
-            tooltip="Copy the output path (or the log's) to the clipboard",
+            tooltip="Copy the output path (or the log's) to the clipboard; O opens its folder",
         ),
         Binding(
             "O",
             "open_folder",
-            "Open folder",
+            "Output",  # help shows one line per word: this key is in y's
             show=False,
             tooltip="Open the output folder (over SSH: copy its path instead)",
         ),
