@@ -73,24 +73,33 @@ def test_slash_searches_and_n_and_shift_n_go_through_the_matches(
         term.wait_for("6 matches")
         frame = re.compile(r"at frame (\d+)$")
 
+        def current() -> int | None:
+            found = frame.search(current_match(term))
+            return int(found.group(1)) if found else None
+
         def at(expected: int) -> None:
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
-                found = frame.search(current_match(term))
-                if found and int(found.group(1)) == expected:
+                if current() == expected:
                     return
                 term.pump(0.05)
             raise AssertionError(f"the current match is not frame {expected}:\n{term.text()}")
 
-        at(10)  # the first from the top of the view
+        def step(frame_number: int, by: int) -> int:
+            return (frame_number - 10 + 10 * by) % 60 + 10  # frames 10…60, wrapping around
+
+        deadline = time.monotonic() + 10
+        while (first := current()) is None and time.monotonic() < deadline:
+            term.pump(0.05)
+        assert first in (10, 20, 30, 40, 50, 60), term.text()  # one of the six is current
         term.send(b"n")
-        at(20)
+        at(step(first, 1))
         term.send(b"nn")
-        at(40)
+        at(step(first, 3))
         term.send(b"N")
-        at(30)
-        term.send(b"NNN")  # wraps around: 20, 10, then the last one
-        at(60)
+        at(step(first, 2))
+        term.send(b"NNNN")  # back round the start: wraps around
+        at(step(first, -2))
         term.send(b"\x1b")
         term.wait_for("Logged")
 
