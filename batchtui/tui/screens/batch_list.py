@@ -16,7 +16,7 @@ from ...core.actions import allowed
 from ...core.states import BatchStatus
 from ...core.summary import BatchSummary
 from ...core.textsafe import one_line
-from .. import list_display
+from .. import list_display, marks
 from ..flows import batches, runs
 from ..flows.bulk import BULK_ACTIONS, act_on_many
 from ..key_order import after_keys_in_flight
@@ -253,8 +253,7 @@ class BatchListScreen(AppScreen):
         """The sub-title says how the list is sorted, how many batches are marked and the
         filter (none of them is ever silent)."""
         title = f"batches · {list_display.sort_name(self.sort, self.reverse)}"
-        if self.marked:
-            title += f" · {len(self.marked)} marked"
+        title += marks.marked_note(self.marked)
         if self._filter:
             title += f" · filter '{one_line(self._filter, 20)}' (esc clears)"
         self.sub_title = title
@@ -457,10 +456,7 @@ class BatchListScreen(AppScreen):
         """Mark every batch shown; when all are marked already, clear the marks."""
         shown = [batch.id for batch in self._visible()]
         changed = set(shown) | self.marked
-        if shown and set(shown) <= self.marked:
-            self.marked.clear()
-        else:
-            self.marked |= set(shown)
+        self.marked = marks.toggle_all(self.marked, shown)
         self._mark_changed(sorted(changed))
 
     def _mark_changed(self, ids: list[str]) -> None:

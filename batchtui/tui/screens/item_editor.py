@@ -15,7 +15,7 @@ from ...core.item_lines import item_lines
 from ...core.models import Batch, BatchItem, BatchStatus
 from ...core.problems import ProblemCode
 from ...core.textsafe import one_line
-from .. import display
+from .. import display, marks
 from ..flows import batches, items, runs
 from ..messages import BatchChanged, RunEnded
 from ..widgets.app_header import app_header
@@ -218,8 +218,7 @@ class ItemEditorScreen(AppScreen):
         """The sub-title: the batch's name, and how many items are marked (never silent)."""
         assert self.current is not None
         title = one_line(self.current.name, 40)
-        if self.marked:
-            title += f" · {len(self.marked)} marked"
+        title += marks.marked_note(self.marked)
         self.sub_title = title
 
     def _render_head(self) -> None:
@@ -420,7 +419,7 @@ class ItemEditorScreen(AppScreen):
         if self.current is None:
             return
         every = {item.id for item in self.current.items}
-        self.marked = set() if every and every <= self.marked else every
+        self.marked = marks.toggle_all(self.marked & every, every)
         self._marks_changed()
 
     def _marks_changed(self) -> None:

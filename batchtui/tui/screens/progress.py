@@ -21,7 +21,7 @@ from ...core.actions import allowed
 from ...core.models import Batch, BatchItem, BatchStatus, ItemStatus
 from ...core.states import DID_NOT_SUCCEED, TERMINAL_ITEM, Phase, phase
 from ...core.textsafe import one_line
-from .. import desktop, run_display
+from .. import desktop, marks, run_display
 from ..flows import runs
 from ..key_order import after_keys_in_flight
 from ..messages import BatchChanged, RunEnded
@@ -429,8 +429,7 @@ class ProgressScreen(AppScreen):
     def action_mark_all(self) -> None:
         if self.current is None:
             return
-        shown = {item.id for item in self._visible()}
-        self.marked = set() if shown <= self.marked else self.marked | shown
+        self.marked = marks.toggle_all(self.marked, (item.id for item in self._visible()))
         self.show(self.current)
         self._say_marks()
 
@@ -442,7 +441,7 @@ class ProgressScreen(AppScreen):
 
     def _say_marks(self) -> None:
         name = one_line(self.current.name, 40) if self.current is not None else ""
-        self.sub_title = f"{name} · {len(self.marked)} marked" if self.marked else name
+        self.sub_title = name + marks.marked_note(self.marked)
 
     def action_copy_output(self) -> None:
         item = self.selected_item()
