@@ -27,8 +27,9 @@ import anyio
 
 from ..generators.base import SIDECARS, sidecar
 from .cluster import ClusterInfo, check, connect
-from .dask_task import run_attempt
+from .dask_task import end_of_run, run_attempt
 from .executor import Attempt, AttemptResult, FailureKind
+from .transfer import fetch_output
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -40,6 +41,8 @@ SCHEDULER_CHECK = 5.0
 LINES_WAIT = 2.0
 """How long a finished attempt waits for log lines still on their way."""
 PROBE_PREFIX = ".batchtui-probe-"
+END_WAIT = 10.0
+"""How long the end-of-run cleanup on the workers may take."""
 
 
 @dataclass
@@ -95,6 +98,15 @@ class DaskExecutor:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        if self.client is not None and not self._lost:
+            # Nothing of this run stays on the workers: each removes the run's folder on its
+            # box (scratch, outputs not pulled) and sweeps what dead workers left there.
+            with (
+                anyio.CancelScope(shield=True),
+                anyio.move_on_after(END_WAIT),
+                contextlib.suppress(Exception),
+            ):
+                await self.client.run(end_of_run, self.topic, on_error="return")
         for probe in self._probes.values():
             if probe:
                 with contextlib.suppress(OSError):
@@ -243,20 +255,9 @@ class DaskExecutor:
                         f"the output the worker wrote is not in the output folder: "
                         f"{exc.strerror or exc}"
                     )
-            data = result.get("data")
-            if data is not None:  # no shared folder: the output came back with the result
-                try:
-                    await anyio.to_thread.run_sync(job.output.write_bytes, data)
-                    for suffix, extra in (result.get("sidecars") or {}).items():
-                        if suffix in SIDECARS:
-                            await anyio.to_thread.run_sync(
-                                sidecar(job.output, suffix).write_bytes, extra
-                            )
-                except OSError as exc:
-                    return AttemptResult.failed(
-                        f"could not write the output that came back from the worker: "
-                        f"{exc.strerror or exc}"
-                    )
+            pull = result.get("pull")
+            if pull:  # no shared folder: the output waits on its worker, pulled in chunks
+                return await fetch_output(self.client, pull, job.output)
             return AttemptResult.ok()
         if status == "error":
             if type(failure).__name__ == "KilledWorker":
