@@ -268,4 +268,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as the package's module, not as `__main__`: the spec unpickles as the package's
+    # `Spec` class, and there must be one.
+    from batchtui.engine.keeper import main as keeper_main
+
+    sys.exit(keeper_main())
