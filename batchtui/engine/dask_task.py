@@ -175,8 +175,7 @@ def run_attempt(job: Job, topic: str, probe: str | None, token: str, grace: floa
         folder, scratch = attempt_folder(run), scratch_folder(run, job.item_id)
         local_job = _private_job(job, folder, scratch)
         spec = Spec(local_job, grace, str(run), str(folder), str(scratch))
-    # The first word, sent at once: which worker and host this attempt runs on.
-    relay.flush(placed=[str(worker.name), socket.gethostname()], shared=shared)
+    placed = [str(worker.name), socket.gethostname()]
 
     def wanted() -> bool:
         # Released by the scheduler (cancel, timeout, its client gone), or this worker is
@@ -202,6 +201,10 @@ def run_attempt(job: Job, topic: str, probe: str | None, token: str, grace: floa
                     message = up.recv()
                 except (EOFError, OSError):
                     break  # the keeper ended
+                if message.get("ready"):
+                    # The first word, as the item starts: which worker and host it runs on
+                    # (its time limit runs from here: the keeper's start-up is not its time).
+                    relay.flush(placed=placed, shared=shared)
                 relay.buffer.extend(message.get("e") or ())
                 if "result" in message:
                     said = message

@@ -20,8 +20,9 @@ stays in the attempt's private folder, which the keeper keeps until the task's w
 of it (the coordinator pulled it, the run ended, or the worker died).
 
 Messages on both pipes are `multiprocessing.connection` frames (length-prefixed pickles):
-down, one `Spec` and later at most the word "stop"; up, `{"e": [events]}` batches and one last
-`{"result": {...}}`.
+down, one `Spec` and later at most the word "stop"; up, `{"ready": True}` once it runs (the
+attempt's time limit starts there, not while Python starts), `{"e": [events]}` batches and one
+last `{"result": {...}}`.
 """
 
 from __future__ import annotations
@@ -264,7 +265,9 @@ def main() -> int:
     except (EOFError, OSError):
         return 1
     assert isinstance(spec, Spec)
-    return Keeper(spec, inbox, outbox).run()
+    keeper = Keeper(spec, inbox, outbox)
+    keeper.out.send({"ready": True})  # started: the item's time begins now
+    return keeper.run()
 
 
 if __name__ == "__main__":
