@@ -125,7 +125,7 @@ def test_a_worker_killed_mid_item_leaves_no_process_and_the_item_runs_once(
     tmps = {"w1": boxes.add("w1", hide=hide), "w2": boxes.add("w2", hide=hide)}
     boxes.farm.wait_for_workers(2)
     runs = tmp_path / "runs"
-    command = f'sh -c "echo started; sleep 4; echo {{index}} >> {runs}; echo ok > {{output}}"'
+    command = f'sh -c "echo started; sleep 8; echo {{index}} >> {runs}; echo ok > {{output}}"'
     batch_id = make_batch(service, command)
     seen: dict[str, object] = {}
 
@@ -141,7 +141,7 @@ def test_a_worker_killed_mid_item_leaves_no_process_and_the_item_runs_once(
         pids = list(seen["pids"])  # type: ignore[call-overload]
         await anyio.to_thread.run_sync(
             lambda: wait_until(
-                lambda: not any(alive(pid) for pid in pids), 8, "the attempt's processes end"
+                lambda: not any(alive(pid) for pid in pids), 4, "the attempt's processes end"
             )
         )
         seen["left"] = boxes.left_in(tmps[str(seen["name"])])
@@ -162,7 +162,10 @@ def test_a_worker_killed_mid_item_leaves_no_process_and_the_item_runs_once(
 
 
 GRANDCHILD = """\
-sh -c 'setsid sleep 300 >/dev/null 2>&1 &'
+# A grandchild in a session of its own; it says its pid once it is there, and only then
+# does the item go on (else the item's group could be killed before it left).
+sh -c 'setsid sh -c "echo \\$\\$ > $1.tmp && mv $1.tmp $1 && exec sleep 300" &' _ "$3" >/dev/null 2>&1
+while [ ! -s "$3" ]; do sleep 0.02; done
 echo spawned
 case "$1" in
   ok) echo done > "$2" ;;
@@ -178,17 +181,18 @@ def test_a_setsid_grandchild_does_not_outlive_its_item_on_a_worker(
     boxes.add("w1")
     boxes.farm.wait_for_workers(1)
     spawn = script(tmp_path, "spawn.sh", GRANDCHILD)
+    marker = tmp_path / "grandchild.pid"
     mode = "ok" if end == "success" else "wait"
-    extra = {"timeout": 2.0} if end == "timeout" else {}
-    batch_id = make_batch(service, f"sh {spawn} {mode} {{output}}", **extra)  # type: ignore[arg-type]
+    extra = {"timeout": 3.0} if end == "timeout" else {}
+    command = f"sh {spawn} {mode} {{output}} {marker}"
+    batch_id = make_batch(service, command, **extra)  # type: ignore[arg-type]
 
     async def main() -> None:
         async with anyio.create_task_group() as tg:
             if end == "cancel":
 
                 async def cancel_once_spawned() -> None:
-                    # sh (the script), sleep 60 and the setsid'd sleep 300
-                    while len(tagged(BATCH_ENV, batch_id)) < 3:
+                    while not marker.exists():
                         await anyio.sleep(0.05)
                     service.cancel(batch_id)
 
@@ -204,6 +208,8 @@ def test_a_setsid_grandchild_does_not_outlive_its_item_on_a_worker(
         "timeout": ItemStatus.FAILED,
     }
     assert item.status is expected[end], item.error
+    grandchild = int(marker.read_text())
+    assert not alive(grandchild)
     assert tagged(BATCH_ENV, batch_id) == []
 
 
@@ -214,7 +220,8 @@ def test_no_private_folder_is_left_on_a_worker(
 ) -> None:
     tmp = boxes.add("w1", hide=True)
     boxes.farm.wait_for_workers(1)
-    command = 'sh -c "echo {index} > {output}"' if end == "success" else 'sh -c "sleep 60"'
+    wait = "sleep 60; " if end == "cancel" else ""
+    command = f'sh -c "{wait}echo {{index}} > {{output}}"'
     batch_id = make_batch(service, command, items=3, concurrency=2)
 
     async def main() -> None:
@@ -256,8 +263,12 @@ def test_a_big_output_comes_back_byte_identical(
         f'head -c {BIG} /dev/urandom > "$1"\nsha256sum "$1" | cut -d" " -f1 > "$2/made"\n',
     )
     batch_id = make_batch(service, f"sh {make} {{output}} {sums}")
-    with anyio.fail_after(120):
-        ended = anyio.run(lambda: service.start(batch_id, cluster=boxes.farm.address))
+
+    async def run() -> object:
+        with anyio.fail_after(120):
+            return await service.start(batch_id, cluster=boxes.farm.address)
+
+    ended = anyio.run(run)
     assert ended.status is BatchStatus.COMPLETE, [i.error for i in ended.items]
     output = Path(ended.items[0].output_path or "")
     digest = hashlib.sha256()
