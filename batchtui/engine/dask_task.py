@@ -27,9 +27,8 @@ import dataclasses
 import os
 import secrets
 import select
+import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +39,7 @@ from typing import Any
 from ..generators.base import SIDECARS, Job, sidecar
 from .farm_folders import attempt_folder, hold, release, scratch_folder, sweep
 from .keeper import STOP, Spec
+from .zygote import fork_keeper
 
 SEND_EVERY = 0.1
 """Seconds between batches of log lines and progress sent to the coordinator."""
@@ -100,8 +100,7 @@ class _Held:
     """A finished attempt's keeper, holding an output until the coordinator has pulled it."""
 
     topic: str
-    proc: subprocess.Popen[bytes]
-    down: Connection
+    keeper: _Keeper
 
 
 _holding: dict[str, _Held] = {}
@@ -109,43 +108,49 @@ _holding: dict[str, _Held] = {}
 _holding_guard = threading.Lock()
 
 
-def _start_keeper(spec: Spec) -> tuple[subprocess.Popen[bytes], Connection, Connection]:
-    """The keeper process for `spec`, and the two ends of its pipes (down, up)."""
-    down_read, down_write = os.pipe()
-    up_read, up_write = os.pipe()
-    try:
-        # A session of its own: killing the worker's process group (its service stopping
-        # it, a test killing a "box") must leave the keeper alive to clean up after it.
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "batchtui.engine.keeper"],
-            stdin=down_read,
-            stdout=up_write,
-            start_new_session=True,
-            close_fds=True,
-        )
-    except BaseException:
-        for fd in (down_write, up_read):
-            os.close(fd)
-        raise
-    finally:
-        os.close(down_read)
-        os.close(up_write)
-    down = Connection(down_write, readable=False)
-    up = Connection(up_read, writable=False)
-    down.send(spec)
-    return proc, down, up
+@dataclasses.dataclass
+class _Keeper:
+    """The task's side of one keeper: its pid and the two ends of its pipes."""
 
+    pid: int
+    down: Connection
+    up: Connection
 
-def _end_keeper(proc: subprocess.Popen[bytes], down: Connection) -> None:
-    """Tell a keeper to stop (it cleans up and exits) and wait for it, bounded."""
-    with contextlib.suppress(OSError):
-        down.send(STOP)
-    down.close()
-    try:
-        proc.wait(timeout=KEEPER_WAIT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    @classmethod
+    def start(cls, spec: Spec) -> _Keeper:
+        down_read, down_write = os.pipe()
+        up_read, up_write = os.pipe()
+        try:
+            pid = fork_keeper(down_read, up_write)
+        except BaseException:
+            for fd in (down_write, up_read):
+                os.close(fd)
+            raise
+        finally:
+            os.close(down_read)
+            os.close(up_write)
+        down, up = Connection(down_write, readable=False), Connection(up_read, writable=False)
+        keeper = cls(pid, down, up)
+        keeper.down.send(spec)
+        return keeper
+
+    def tell_stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.down.send(STOP)
+
+    def end(self) -> None:
+        """Tell the keeper to stop (it cleans up and exits) and wait for its pipe to end,
+        bounded; a keeper that does not end in time is killed."""
+        self.tell_stop()
+        self.down.close()
+        deadline = time.monotonic() + KEEPER_WAIT
+        with contextlib.suppress(EOFError, OSError):
+            while time.monotonic() < deadline:
+                if self.up.poll(0.2):
+                    self.up.recv()  # what it still says: nobody waits for it any more
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+        self.up.close()
 
 
 def run_attempt(job: Job, topic: str, probe: str | None, token: str, grace: float) -> dict:
@@ -187,14 +192,14 @@ def run_attempt(job: Job, topic: str, probe: str | None, token: str, grace: floa
 
     said: dict[str, Any] = {}
     stopped = False
-    proc, down, up = _start_keeper(spec)
+    keeper = _Keeper.start(spec)
+    up = keeper.up
     try:
         sent_at = time.monotonic()
         while True:
             if not stopped and not wanted():
                 stopped = True
-                with contextlib.suppress(OSError):
-                    down.send(STOP)
+                keeper.tell_stop()
             ready, _, _ = select.select([up], [], [], WATCH_EVERY)
             if ready:
                 try:
@@ -216,16 +221,14 @@ def run_attempt(job: Job, topic: str, probe: str | None, token: str, grace: floa
     finally:
         if said.get("pull") and not stopped:
             with _holding_guard:
-                _holding[str(spec.attempt_folder)] = _Held(topic, proc, down)
-            up.close()
+                _holding[str(spec.attempt_folder)] = _Held(topic, keeper)
         else:
-            up.close()
-            _end_keeper(proc, down)
+            keeper.end()
         # The last word: every process of the attempt has ended (a cancel waits for it).
         relay.flush(end=time.time())
     result = said.get("result") or {
         "outcome": "failed",
-        "reason": f"the attempt's keeper ended without a word (exit code {proc.returncode})",
+        "reason": "the attempt's keeper process ended without a word",
         "kind": None,
     }
     pull = None
@@ -257,7 +260,7 @@ def let_go(folder: str) -> bool:
         held = _holding.pop(folder, None)
     if held is None:
         return False
-    _end_keeper(held.proc, held.down)
+    held.keeper.end()
     return True
 
 

@@ -2,8 +2,8 @@
 
 A Dask worker is the cluster's process: it is not a subreaper, and when it is killed (-9, the
 OOM killer, a crash) on a box that stays up, what it started lives on. So an attempt does not
-run in the worker: `dask_task.run_attempt` starts a keeper (`python -m batchtui.engine.keeper`)
-in a session of its own, and the keeper
+run in the worker: `dask_task.run_attempt` has a keeper started (forked by the worker's
+preloaded zygote, `zygote.py`, in a session of its own), and the keeper
 
 - makes itself a child subreaper (`core/subreaper.py`): whatever the item's commands leave
   behind (a setsid'd grandchild, a double fork) becomes its child;
@@ -32,7 +32,6 @@ import dataclasses
 import os
 import shutil
 import signal
-import sys
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -249,30 +248,17 @@ def kill_descendants(limit: float = KILL_WAIT) -> int:
         time.sleep(0.01)
 
 
-def main() -> int:
-    """The keeper's entry point: its spec on stdin, its messages on stdout."""
+def serve(down: int, up: int) -> int:
+    """A keeper's life (in a process the zygote forked): its spec from `down`, its messages
+    up `up`; the exit code."""
     subreaper.install()
-    # The pipes move off 0 and 1: the item's processes get /dev/null as stdin (as they do
-    # locally) and nothing printed by mistake can break a frame.
-    inbox = Connection(os.dup(0), writable=False)
-    outbox = Connection(os.dup(1), readable=False)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.dup2(2, 1)
-    os.close(devnull)
+    inbox = Connection(down, writable=False)
+    outbox = Connection(up, readable=False)
     try:
         spec = inbox.recv()
     except (EOFError, OSError):
         return 1
     assert isinstance(spec, Spec)
     keeper = Keeper(spec, inbox, outbox)
-    keeper.out.send({"ready": True})  # started: the item's time begins now
+    keeper.out.send({"ready": True})  # running: the item's time begins now
     return keeper.run()
-
-
-if __name__ == "__main__":
-    # Run as the package's module, not as `__main__`: the spec unpickles as the package's
-    # `Spec` class, and there must be one.
-    from batchtui.engine.keeper import main as keeper_main
-
-    sys.exit(keeper_main())
