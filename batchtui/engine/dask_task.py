@@ -22,6 +22,7 @@ and lets go of it (`let_go`), or the run ends (`end_of_run`), or the worker dies
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import os
@@ -253,9 +254,14 @@ def run_attempt(job: Job, topic: str, probe: str | None, token: str, grace: floa
     }
 
 
-def let_go(folder: str) -> bool:
+async def let_go(folder: str) -> bool:
     """The coordinator has what the keeper of `folder` held (or gave it up): end that keeper,
-    which removes the folder. Runs on the worker (`Client.run`); whether it held one."""
+    which removes the folder. Runs on the worker (`Client.run`, off its event loop); whether
+    it held one."""
+    return await asyncio.to_thread(_let_go, folder)
+
+
+def _let_go(folder: str) -> bool:
     with _holding_guard:
         held = _holding.pop(folder, None)
     if held is None:
@@ -264,13 +270,17 @@ def let_go(folder: str) -> bool:
     return True
 
 
-def end_of_run(topic: str) -> int:
+async def end_of_run(topic: str) -> int:
     """The run `topic` ended: let go of every output still held for it, remove the run's
     folder on this box, and sweep what dead workers left; runs on every worker
-    (`Client.run`). How many stale folders were swept."""
+    (`Client.run`, off its event loop). How many stale folders were swept."""
+    return await asyncio.to_thread(_end_of_run, topic)
+
+
+def _end_of_run(topic: str) -> int:
     with _holding_guard:
         mine = [folder for folder, held in _holding.items() if held.topic == topic]
     for folder in mine:
-        let_go(folder)
+        _let_go(folder)
     release(topic)
     return sweep()

@@ -10,6 +10,7 @@ its size in the runner and once more in each of the scheduler and the worker.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import anyio
 from ..generators.base import SIDECARS, sidecar
 from .executor import AttemptResult
 
-CHUNK = 4 * 1024 * 1024
+CHUNK = 8 * 1024 * 1024
 """Bytes per pull: a few MiB keeps round trips few and memory small."""
 CHUNK_WAIT = 60.0
 """How long one chunk may take before its worker counts as lost."""
@@ -29,11 +30,16 @@ class PullError(Exception):
     """An output could not be pulled back (its worker was lost, or the file changed)."""
 
 
-def read_chunk(path: str, offset: int, size: int) -> bytes:
-    """Up to `size` bytes of the file at `path` from `offset` (runs on the worker)."""
+def _read(path: str, offset: int, size: int) -> bytes:
     with open(path, "rb") as handle:
         handle.seek(offset)
         return handle.read(size)
+
+
+async def read_chunk(path: str, offset: int, size: int) -> bytes:
+    """Up to `size` bytes of the file at `path` from `offset` (runs on the worker, off its
+    event loop: `Client.run` awaits a coroutine function there)."""
+    return await asyncio.to_thread(_read, path, offset, size)
 
 
 async def pull(client: Any, worker: str, source: str, size: int, target: Path) -> None:
