@@ -164,7 +164,7 @@ def test_a_worker_killed_mid_item_leaves_no_process_and_the_item_runs_once(
 GRANDCHILD = """\
 # A grandchild in a session of its own; it says its pid once it is there, and only then
 # does the item go on (else the item's group could be killed before it left).
-sh -c 'setsid sh -c "echo \\$\\$ > $1.tmp && mv $1.tmp $1 && exec sleep 300" &' _ "$3" >/dev/null 2>&1
+sh -c 'setsid sh -c "echo \\$\\$ > $1.t && mv $1.t $1 && exec sleep 300" &' _ "$3" >/dev/null 2>&1
 while [ ! -s "$3" ]; do sleep 0.02; done
 echo spawned
 case "$1" in
