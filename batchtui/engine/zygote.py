@@ -114,6 +114,8 @@ def serve(fd: int) -> int:
             try:
                 sock.close()
                 os.setsid()  # killing the worker's process group must leave it be
+                with contextlib.suppress(OSError), open("/proc/self/comm", "w") as comm:
+                    comm.write("batchtui-keeper")  # what `ps -o comm`/`top` show for it
                 for own in fds:
                     os.set_inheritable(own, False)  # never into the item's processes
                 code = keeper.serve(fds[0], fds[1])
