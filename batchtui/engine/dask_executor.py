@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ..generators.base import SIDECARS, sidecar
+from ..generators.base import SIDECARS, Job, sidecar
 from .cluster import ClusterInfo, check, connect
 from .dask_task import end_of_run, run_attempt
 from .executor import Attempt, AttemptResult, FailureKind
+from .layout import remove_partials
 from .transfer import fetch_output
 
 if TYPE_CHECKING:
@@ -78,6 +79,8 @@ class DaskExecutor:
         self._live: dict[str, _Live] = {}
         self._probes: dict[Path, str | None] = {}
         self._lost = False
+        self._finished: dict[str, Job] = {}
+        """Jobs whose task ended, by item: their placements' leftovers go at the run's end."""
 
     @property
     def where(self) -> str:
@@ -107,6 +110,9 @@ class DaskExecutor:
                 contextlib.suppress(Exception),
             ):
                 await self.client.run(end_of_run, self.topic, on_error="return")
+        # An own-named output whose result was lost with its worker (the task ran again
+        # elsewhere) stays in a shared output folder: nothing of the run outlives it.
+        remove_partials(list(self._finished.values()))
         for probe in self._probes.values():
             if probe:
                 with contextlib.suppress(OSError):
@@ -229,6 +235,7 @@ class DaskExecutor:
         failure: Exception | None,
     ) -> AttemptResult:
         job = live.attempt.job
+        self._finished[job.item_id] = job
         status = future.status
         if status == "finished":
             if result is None:  # its worker died as the result was fetched
