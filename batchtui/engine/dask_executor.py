@@ -25,10 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ..generators.base import SIDECARS, sidecar
+from ..generators.base import SIDECARS, Job, sidecar
 from .cluster import ClusterInfo, check, connect
-from .dask_task import run_attempt
+from .dask_task import end_of_run, run_attempt
 from .executor import Attempt, AttemptResult, FailureKind
+from .layout import remove_partials
+from .transfer import fetch_output
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -40,6 +42,8 @@ SCHEDULER_CHECK = 5.0
 LINES_WAIT = 2.0
 """How long a finished attempt waits for log lines still on their way."""
 PROBE_PREFIX = ".batchtui-probe-"
+END_WAIT = 10.0
+"""How long the end-of-run cleanup on the workers may take."""
 
 
 @dataclass
@@ -75,6 +79,8 @@ class DaskExecutor:
         self._live: dict[str, _Live] = {}
         self._probes: dict[Path, str | None] = {}
         self._lost = False
+        self._finished: dict[str, Job] = {}
+        """Jobs whose task ended, by item: their placements' leftovers go at the run's end."""
 
     @property
     def where(self) -> str:
@@ -95,6 +101,18 @@ class DaskExecutor:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        if self.client is not None and not self._lost:
+            # Nothing of this run stays on the workers: each removes the run's folder on its
+            # box (scratch, outputs not pulled) and sweeps what dead workers left there.
+            with (
+                anyio.CancelScope(shield=True),
+                anyio.move_on_after(END_WAIT),
+                contextlib.suppress(Exception),
+            ):
+                await self.client.run(end_of_run, self.topic, on_error="return")
+        # An own-named output whose result was lost with its worker (the task ran again
+        # elsewhere) stays in a shared output folder: nothing of the run outlives it.
+        remove_partials(list(self._finished.values()))
         for probe in self._probes.values():
             if probe:
                 with contextlib.suppress(OSError):
@@ -217,6 +235,7 @@ class DaskExecutor:
         failure: Exception | None,
     ) -> AttemptResult:
         job = live.attempt.job
+        self._finished[job.item_id] = job
         status = future.status
         if status == "finished":
             if result is None:  # its worker died as the result was fetched
@@ -243,20 +262,9 @@ class DaskExecutor:
                         f"the output the worker wrote is not in the output folder: "
                         f"{exc.strerror or exc}"
                     )
-            data = result.get("data")
-            if data is not None:  # no shared folder: the output came back with the result
-                try:
-                    await anyio.to_thread.run_sync(job.output.write_bytes, data)
-                    for suffix, extra in (result.get("sidecars") or {}).items():
-                        if suffix in SIDECARS:
-                            await anyio.to_thread.run_sync(
-                                sidecar(job.output, suffix).write_bytes, extra
-                            )
-                except OSError as exc:
-                    return AttemptResult.failed(
-                        f"could not write the output that came back from the worker: "
-                        f"{exc.strerror or exc}"
-                    )
+            pull = result.get("pull")
+            if pull:  # no shared folder: the output waits on its worker, pulled in chunks
+                return await fetch_output(self.client, pull, job.output)
             return AttemptResult.ok()
         if status == "error":
             if type(failure).__name__ == "KilledWorker":
