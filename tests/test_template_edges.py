@@ -72,17 +72,18 @@ def test_count_times_patterns_is_bounded_in_files_and_documents(
     assert not (templates / "flood.toml").exists()
 
 
-COMMAND_TEMPLATE = """
+WRITE_ARGS = 'import sys; open(sys.argv[-1], \\"w\\").write(repr(sys.argv[1:-1]))'
+COMMAND_TEMPLATE = f"""
 [config]
 generator = "command"
 output_ext = "txt"
-command = "{python} -c 'import sys; open(sys.argv[-1], \\"w\\").write(repr(sys.argv[1:-1]))' --title {title} {output}"
+command = "{{python}} -c '{WRITE_ARGS}' --title {{title}} {{output}}"
 
 [parameters.title]
 default = "Untitled"
 
 [parameters.python]
-default = "{python_path}"
+default = "{{python_path}}"
 """
 
 
