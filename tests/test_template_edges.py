@@ -34,9 +34,7 @@ def _huge(patterns: int, count: int, chars: int) -> str:
     )
 
 
-def test_listing_a_template_never_makes_its_items(
-    run_cli, templates: Path, db_path: Path
-) -> None:
+def test_listing_a_template_never_makes_its_items(run_cli, templates: Path, db_path: Path) -> None:
     # 40 patterns of 90,000 characters, made 2,000 times, would be 7 GB of text.
     (templates / "big.toml").write_text(_huge(40, 2_000, 90_000))
     # A separate process with a deadline: the old code made every item to list it.
