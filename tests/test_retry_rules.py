@@ -5,6 +5,7 @@ far ahead, a kill during a wait, jitter at the cap) and a history bounded in siz
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from batchtui.store import Repository
 
 from .fakes import FakeGenerator
 from .helpers import batch_file, force_status
+from .terminal import Terminal
 
 T0 = datetime(2026, 1, 2, 12, 0, 0, tzinfo=UTC)
 BATCH = "0123456789ab"
@@ -152,6 +154,38 @@ def test_the_canary_rule_through_the_real_cli(tmp_path: Path) -> None:
     shown = json.loads(cli("show", batch_id, "--json").stdout)
     assert [it["status"] for it in shown["items"]] == ["FAILED", "SKIPPED", "SKIPPED"]
     assert sorted(p.read_text() for p in runs.iterdir()) == ["a", "a", "a"]
+
+
+@pytest.mark.slow
+def test_the_tui_shows_the_others_never_started_behind_a_failing_canary(
+    service: BatchService, db_path: Path, tmp_path: Path
+) -> None:
+    """Started from the TUI (a detached runner), in a pty: while the canary waits out its
+    backoff the others stay PENDING, untried; when it fails for good they never started."""
+    made = service.create(
+        "Canary words",
+        generator="command",
+        command="false {content} {output}",
+        output_dir=str(tmp_path / "out"),
+        retries=1,
+        backoff=1.5,
+        canary=True,
+        concurrency=1,
+    )
+    service.add_items(made.id, ["Why is space dark?", "How stars die", "What are comets?"])
+    service.lock(made.id)
+    with Terminal.batchtui(db_path) as term:
+        term.wait_for("Canary words", settle=0.5)  # the list drawn and focused
+        term.send(b"s")
+        term.wait_for("Start 'Canary words'")
+        term.send(b"\r")
+        waiting = term.wait_for("↻ 1 retrying", settle=0.3)
+        rows = [line for line in waiting.splitlines() if "How stars die" in line]
+        assert rows and "PENDING" in rows[0], waiting
+        assert re.search(r"PENDING\s+2\s+0\s", waiting), waiting  # item 2 not tried
+        done = term.wait_for("never started", settle=0.3)
+        assert "1 failed" in done and "2 skipped" in done, done
+        assert "2 never started" in done, done
 
 
 # ------------------------------------------------------------------ stopping early
