@@ -173,7 +173,7 @@ def history_lines(item: BatchItem, limit: int = 6) -> list[str]:
         if record.error:
             text += f": {one_line(record.error, 80)}"
         parts.append(text)
-    skipped = len(history) - limit
+    skipped = max(0, len(history) - limit) + item.earlier_attempts()  # older: counted only
     return ([f"… {skipped} earlier"] if skipped > 0 else []) + parts
 
 
