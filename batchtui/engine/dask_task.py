@@ -100,21 +100,46 @@ class _RelayedLog(ItemLog):
 
 
 def sees_shared_folder(probe: str | None, token: str) -> bool:
-    """Whether the probe file the coordinator wrote is here, with its token: the same folder."""
+    """Whether this worker shares the coordinator's output folder: the probe file the
+    coordinator wrote is here with its token (the same folder, not one of the same name), and
+    this worker can write there (a folder seen read-only is not shared: the output comes back)."""
     if probe is None:
         return False
     try:
         with open(probe, encoding="utf-8") as handle:
-            return handle.read(256) == token
+            if handle.read(256) != token:
+                return False
     except (OSError, UnicodeDecodeError):
         return False
+    # A real write, not os.access: a read-only mount, an NFS export mapped to another user or
+    # a full disk all say no only when a file is made.
+    mine = f"{probe}-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        fd = os.open(mine, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        return False
+    os.close(fd)
+    try:
+        os.unlink(mine)
+    except OSError:
+        return False
+    return True
 
 
-def _private_job(job: Job, folder: Path) -> Job:
-    """The job redirected into a private folder on this worker (no shared storage)."""
+def _private_job(job: Job, folder: Path | None) -> Job:
+    """The job as it runs on this worker: redirected into the private `folder` when the output
+    folder is not shared (None: it is), and, either way, with a working folder that exists
+    here (the coordinator's `workdir` may be missing on this box even when the output folder
+    is shared): a private one then, said in the item's log by the caller."""
     config = job.config
     if not os.path.isdir(config.workdir):  # the coordinator's folder is not here
+        if folder is None:
+            folder = Path(tempfile.mkdtemp(prefix="batchtui-work-"))
+            config = config.model_copy(update={"workdir": str(folder)})
+            return dataclasses.replace(job, config=config)
         config = config.model_copy(update={"workdir": str(folder)})
+    if folder is None:
+        return job
     return dataclasses.replace(
         job,
         config=config,
@@ -145,11 +170,18 @@ def run_attempt(job: Job, topic: str, probe: str | None, token: str, grace: floa
         # on (a killed worker on a box that stays up), their late writes never reach the
         # file a re-run on another worker makes (the coordinator renames the winner's).
         own = job.output.with_name(f"{job.output.stem}-{secrets.token_hex(3)}{job.output.suffix}")
-        local_job = dataclasses.replace(job, output=own)
+        local_job = dataclasses.replace(_private_job(job, None), output=own)
     else:
         local_job = _private_job(job, private)
     # The first word, sent at once: which worker and host this attempt runs on.
     relay.flush(placed=[str(worker.name), socket.gethostname()], shared=shared)
+    moved = local_job.config.workdir != job.config.workdir
+    if moved:
+        relay.line(
+            f"[batchtui: the working folder {job.config.workdir} is not on this worker; the "
+            f"item runs in {local_job.config.workdir}]",
+            "batchtui",
+        )
 
     def wanted() -> bool:
         # Released by the scheduler (cancel, timeout, its client gone), or this worker is
@@ -204,6 +236,8 @@ def run_attempt(job: Job, topic: str, probe: str | None, token: str, grace: floa
     finally:
         if private is not None:
             shutil.rmtree(private, ignore_errors=True)
+        elif moved:  # the private working folder of a worker that shares only the outputs
+            shutil.rmtree(local_job.config.workdir, ignore_errors=True)
         elif result.outcome is not Outcome.OK:
             for path in (local_job.output, *(sidecar(local_job.output, x) for x in SIDECARS)):
                 with contextlib.suppress(OSError):  # a partial output never stays behind
