@@ -133,3 +133,139 @@ def test_a_box_without_the_coordinators_working_folder_runs_in_a_private_one(
     # The private working folders are gone from the box's temp folder.
     assert not list(Path("/tmp").glob("batchtui-work-*"))
     assert all(i.status is ItemStatus.SUCCEEDED for i in batch.items)
+
+
+# ------------------------------------------------------------ schedulers of another version
+
+OLD_DASK = Path("/tmp/olddask/bin/dask")
+"""An older Dask, as pyproject's `distributed>=2024.8` allows: `python3 -m venv /tmp/olddask &&
+/tmp/olddask/bin/pip install 'distributed==2024.8.0'`."""
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    import os
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "batchtui", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
+
+
+@pytest.mark.skipif(
+    not OLD_DASK.exists(),
+    reason="no older Dask here: python3 -m venv /tmp/olddask && "
+    "/tmp/olddask/bin/pip install 'distributed==2024.8.0'",
+)
+def test_an_older_scheduler_is_one_line_in_the_cli_and_the_api(
+    service: BatchService, db_path: Path, tmp_path: Path
+) -> None:
+    """An older `dask scheduler` gave an 80-line traceback in the CLI and a bare 500 in the
+    API (and its TypeError crashed the TUI's start)."""
+    from fastapi.testclient import TestClient
+
+    from batchtui.api.app import create_app
+
+    from .farm import free_port, wait_for_port
+    from .helpers import batch_file
+
+    port = free_port()
+    log = open(tmp_path / "old-scheduler.log", "wb")  # noqa: SIM115 (closed below)
+    old = subprocess.Popen(
+        [str(OLD_DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_for_port("127.0.0.1", port)
+        address = f"tcp://127.0.0.1:{port}"
+        batch_id = make_batch(service, "sh -c 'echo x > {output}'", 2, output_dir=tmp_path / "o")
+        before = batch_file(db_path, batch_id).read_bytes()
+        refused = cli("--db", str(db_path), "start", batch_id, "--cluster", address)
+        assert refused.returncode == 1, refused
+        lines = refused.stderr.strip().splitlines()
+        assert len(lines) == 1, lines
+        assert f"the Dask scheduler at {address} runs distributed 2024.8.0" in lines[0]
+        assert batch_file(db_path, batch_id).read_bytes() == before
+        with TestClient(create_app(service)) as http:
+            answer = http.post(f"/v1/batch/{batch_id}/start", json={"cluster": address})
+        assert answer.status_code == 503, answer.text
+        error = answer.json()["error"]
+        assert error["type"] == "cluster_unavailable"
+        assert "runs distributed 2024.8.0" in error["message"]
+        assert batch_file(db_path, batch_id).read_bytes() == before
+    finally:
+        old.kill()
+        old.wait(timeout=10)
+        log.close()
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        ("garbled", "did not answer as a Dask scheduler does"),
+        ({"packages": ["x"]}, "did not answer as a Dask scheduler does"),
+        ({"packages": {"dask": "2024.8.0"}}, "runs dask 2024.8.0, this host"),
+    ],
+)
+def test_a_scheduler_answering_the_version_handshake_oddly_is_one_line(
+    answer: object, said: str
+) -> None:
+    """A listener that speaks Dask's protocol but answers the handshake with another version
+    or nonsense (a fake scheduler: distributed's own server with one handler)."""
+    from distributed.core import Server
+    from distributed.versions import get_versions
+
+    from batchtui.core.errors import ClusterError
+    from batchtui.engine.cluster import preflight
+
+    if isinstance(answer, dict) and isinstance(answer.get("packages"), dict):
+        answer = {"packages": {**get_versions()["packages"], **answer["packages"]}}
+
+    def versions(packages: object = None) -> object:
+        return answer
+
+    async def main() -> None:
+        server = Server({"versions": versions})
+        await server.listen("tcp://127.0.0.1:0")
+        try:
+            with pytest.raises(ClusterError) as refused, anyio.fail_after(30):
+                await anyio.to_thread.run_sync(preflight, server.address)
+        finally:
+            await server.close()
+        message = str(refused.value)
+        assert "\n" not in message and said in message, message
+
+    anyio.run(main)
+
+
+class _GarbledClient:
+    """A connected client whose scheduler's answers make no sense."""
+
+    def __init__(self, identity: object) -> None:
+        answer = identity
+
+        class Scheduler:
+            async def identity(self) -> object:
+                return answer
+
+        self.scheduler = Scheduler()
+
+    async def get_versions(self, packages: list[str]) -> dict:
+        return {"client": {"packages": {}}, "workers": {"tcp://x:1": "nonsense"}}
+
+
+@pytest.mark.parametrize(
+    "identity",
+    ["nonsense", {"workers": ["a"]}, {"workers": {"tcp://x:1": {"nthreads": "many"}}}],
+)
+def test_a_garbled_identity_is_one_line(identity: object) -> None:
+    from batchtui.core.errors import ClusterError
+    from batchtui.engine.cluster import check
+
+    with pytest.raises(ClusterError, match="did not answer as a Dask scheduler does"):
+        anyio.run(check, _GarbledClient(identity), "tcp://farm:8786")  # type: ignore[arg-type]
