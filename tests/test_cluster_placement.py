@@ -14,7 +14,7 @@ import anyio
 import pytest
 
 from batchtui.core.models import BatchConfig
-from batchtui.core.states import BatchStatus, ItemStatus
+from batchtui.core.states import BatchStatus, ItemStatus, Phase, phase
 from batchtui.service import BatchService
 
 from .farm import Farm
@@ -133,6 +133,81 @@ def test_a_box_without_the_coordinators_working_folder_runs_in_a_private_one(
     # The private working folders are gone from the box's temp folder.
     assert not list(Path("/tmp").glob("batchtui-work-*"))
     assert all(i.status is ItemStatus.SUCCEEDED for i in batch.items)
+
+
+# ------------------------------------------------------------------ a farm with no worker left
+
+
+def _lose_every_worker(farm: Farm, service: BatchService, batch_id: str, then: object) -> dict:
+    """Run the batch; once both items run on w1, w1 dies (the farm's only worker); record
+    what the items look like while they wait, then call `then()` (a worker joins, or not)."""
+    seen: dict = {}
+
+    async def lose_it() -> None:
+        while True:
+            await anyio.sleep(0.05)
+            items = service.get(batch_id).items
+            if all(i.worker == "w1" for i in items):
+                break
+        farm.kill("w1")
+        while True:  # the coordinator notices: the items wait, on no box
+            await anyio.sleep(0.05)
+            items = service.get(batch_id).items
+            if all(i.waiting for i in items):
+                break
+        seen["while waiting"] = [(i.status, phase(i), i.worker, i.waiting) for i in items]
+        then()  # type: ignore[operator]
+
+    async def main() -> None:
+        with anyio.fail_after(120):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(lose_it)
+                await service.start(batch_id, cluster=farm.address)
+
+    anyio.run(main)
+    return seen
+
+
+def test_items_whose_farm_lost_every_worker_wait_then_end_as_host_lost(
+    farm: Farm, service: BatchService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """They showed RUNNING on the dead box, with nothing in their logs, for ever."""
+    from batchtui.engine import dask_executor
+
+    monkeypatch.setattr(dask_executor, "NO_WORKER_WAIT", 3.0)
+    farm.add_worker("w1")
+    farm.wait_for_workers(1)
+    batch_id = make_batch(
+        service, "sh -c 'sleep 30; echo x > {output}'", 2, output_dir=tmp_path / "out"
+    )
+    seen = _lose_every_worker(farm, service, batch_id, lambda: None)
+    for status, shown, worker, waiting in seen["while waiting"]:
+        assert status is ItemStatus.RUNNING and shown is Phase.WAITING and worker is None
+        assert "no worker left on the farm" in waiting
+    batch = service.get(batch_id)
+    for item in batch.items:
+        assert item.status is ItemStatus.FAILED
+        assert (item.error or "").startswith("host lost: no worker was left on the farm"), item
+        log = Path(item.log_path or "").read_text()
+        assert "worker w1 (" in log and "was lost and no worker is left on the farm" in log
+
+
+def test_a_worker_that_joins_in_time_takes_up_the_waiting_items(
+    farm: Farm, service: BatchService, tmp_path: Path
+) -> None:
+    farm.add_worker("w1")
+    farm.wait_for_workers(1)
+    batch_id = make_batch(
+        service, "sh -c 'sleep 2; echo x > {output}'", 2, output_dir=tmp_path / "out"
+    )
+    _lose_every_worker(farm, service, batch_id, lambda: farm.add_worker("w2"))
+    batch = service.get(batch_id)
+    assert batch.status is BatchStatus.COMPLETE, errors(batch_id, service)
+    for item in batch.items:
+        assert item.worker == "w2" and item.waiting is None and item.attempts == 1
+        log = Path(item.log_path or "").read_text()
+        assert "no worker is left on the farm" in log
+        assert "the attempt runs again on worker w2" in log
 
 
 # ------------------------------------------------------------ schedulers of another version

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import secrets
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ..generators.base import SIDECARS, sidecar
-from .cluster import ClusterInfo, check, connect
+from .cluster import RESOURCE, ClusterInfo, check, connect
 from .dask_task import run_attempt
 from .executor import Attempt, AttemptResult, FailureKind
 
@@ -40,6 +41,11 @@ SCHEDULER_CHECK = 5.0
 LINES_WAIT = 2.0
 """How long a finished attempt waits for log lines still on their way."""
 PROBE_PREFIX = ".batchtui-probe-"
+FARM_LOOK = 1.0
+"""Seconds between looks at the farm's workers while an attempt is out there."""
+NO_WORKER_WAIT = 60.0
+"""How long an attempt waits for a worker to join once the farm has none left; then it ends
+as "host lost" (a failure kind a retry takes up). Its item's own time stops meanwhile."""
 
 
 @dataclass
@@ -52,6 +58,8 @@ class _Live:
     """(worker, host) of each run of the attempt: more than one when a worker was lost."""
     ended: anyio.Event = field(default_factory=anyio.Event)
     changed: anyio.Event = field(default_factory=anyio.Event)
+    gave_up: str | None = None
+    """Why the coordinator gave the attempt up (no worker left on the farm for too long)."""
 
 
 class DaskExecutor:
@@ -75,6 +83,8 @@ class DaskExecutor:
         self._live: dict[str, _Live] = {}
         self._probes: dict[Path, str | None] = {}
         self._lost = False
+        self._farm_lock = anyio.Lock()
+        self._farm_seen: tuple[float, int | None] = (-math.inf, None)
 
     @property
     def where(self) -> str:
@@ -178,17 +188,84 @@ class DaskExecutor:
         try:
             result: dict[str, Any] | None = None
             failure: Exception | None = None
-            try:
-                result = await future
-            except anyio.get_cancelled_exc_class():
-                with anyio.CancelScope(shield=True):
-                    await self._stop(future, live)
-                raise
-            except Exception as exc:  # the task's error, a cancel we did not ask for, a loss
-                failure = exc
+            async with anyio.create_task_group() as watching:
+                watching.start_soon(self._watch_farm, live, watching.cancel_scope)
+                try:
+                    result = await future
+                except anyio.get_cancelled_exc_class():
+                    if live.gave_up is None:  # the scheduler's cancel (a user, a timeout)
+                        with anyio.CancelScope(shield=True):
+                            await self._stop(future, live)
+                    raise
+                except Exception as exc:  # the task's error, a cancel we did not ask for, a loss
+                    failure = exc
+                finally:
+                    watching.cancel_scope.cancel()
+            if live.gave_up is not None and result is None and failure is None:
+                with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                    await client.cancel([future])
+                live.attempt.log.write(f"[batchtui: {live.gave_up}]", "batchtui")
+                return AttemptResult.host_lost(live.gave_up)
             return await self._result(future, live, result, failure)
         finally:
             self._live.pop(key, None)
+
+    async def _workers(self) -> int | None:
+        """How many workers the farm has now (None: the scheduler did not say); one look a
+        `FARM_LOOK` for all the attempts out there."""
+        async with self._farm_lock:
+            at, count = self._farm_seen
+            if anyio.current_time() - at < FARM_LOOK:
+                return count
+            count = None
+            client = self.client
+            if client is not None and client.scheduler is not None:
+                with anyio.move_on_after(SCHEDULER_CHECK), contextlib.suppress(Exception):
+                    identity = await client.scheduler.identity()
+                    workers = (identity.get("workers") or {}).values()
+                    if self.info is not None and self.info.resources:  # only those it can use
+                        workers = [w for w in workers if (w.get("resources") or {}).get(RESOURCE)]
+                    count = len(workers)
+            self._farm_seen = (anyio.current_time(), count)
+            return count
+
+    async def _watch_farm(self, live: _Live, scope: anyio.CancelScope) -> None:
+        """While the attempt is out: once the farm has no worker left, say so in its log, show
+        it waiting, and give it up after `NO_WORKER_WAIT` unless a worker joins (Dask then runs
+        it there, and its placement ends the wait)."""
+        attempt = live.attempt
+        since: float | None = None
+        placements = 0
+        while not live.ended.is_set():
+            await anyio.sleep(FARM_LOOK)
+            count = await self._workers()
+            if count is None:  # a scheduler that does not answer is the run's loss, not ours
+                continue
+            if count:
+                since = None
+                continue
+            if since is not None and len(live.placements) > placements:
+                since = None  # placed again (and lost again) meanwhile: a new wait
+            if since is None:
+                since = anyio.current_time()
+                placements = len(live.placements)
+                lost = (
+                    f"worker {live.placements[-1][0]} ({live.placements[-1][1]}) was lost and "
+                    if live.placements
+                    else ""
+                )
+                attempt.log.write(
+                    f"[batchtui: {lost}no worker is left on the farm at {self.address}; "
+                    f"waiting up to {NO_WORKER_WAIT:g} s for one to join]",
+                    "batchtui",
+                )
+                attempt.waiting(f"no worker left on the farm; waits up to {NO_WORKER_WAIT:g} s")
+            elif anyio.current_time() - since >= NO_WORKER_WAIT:
+                live.gave_up = (
+                    f"no worker was left on the farm at {self.address} for {NO_WORKER_WAIT:g} s"
+                )
+                scope.cancel()
+                return
 
     async def _scheduler_answers(self) -> bool:
         return await _scheduler_answers_within(self.client, SCHEDULER_CHECK)
