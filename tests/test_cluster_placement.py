@@ -135,6 +135,55 @@ def test_a_box_without_the_coordinators_working_folder_runs_in_a_private_one(
     assert all(i.status is ItemStatus.SUCCEEDED for i in batch.items)
 
 
+# ------------------------------------------------------------------------- slots: render, threads
+
+
+def together(stamps: Path, count: int) -> str:
+    """An item's command that says how many items ran at once: it waits (up to 10 s) for
+    `count` items to have started, then writes how many did."""
+    return (
+        f"sh -c 'touch {stamps}/{{index}}; n=0; "
+        f'while [ "$(ls {stamps} | wc -l)" -lt {count} ] && [ $n -lt 100 ]; '
+        f"do sleep 0.1; n=$((n+1)); done; ls {stamps} | wc -l > {{output}}'"
+    )
+
+
+def test_a_worker_runs_as_many_items_as_its_render_says_whatever_its_threads(
+    farm: Farm, service: BatchService, tmp_path: Path
+) -> None:
+    """`--nthreads 1 --resources render=3` ran one item at a time, silently."""
+    stamps = tmp_path / "stamps"
+    stamps.mkdir()
+    farm.add_worker("box", nthreads=1, extra=["--resources", "render=3"])
+    farm.wait_for_workers(1)
+    batch_id = make_batch(
+        service, together(stamps, 3), 3, concurrency=3, output_dir=tmp_path / "out"
+    )
+    run(service, batch_id, farm.address)
+    batch = service.get(batch_id)
+    assert batch.status is BatchStatus.COMPLETE, errors(batch_id, service)
+    assert [Path(i.output_path or "").read_text().strip() for i in batch.items] == ["3"] * 3
+
+
+def test_workers_with_and_without_render_are_all_used(
+    farm: Farm, service: BatchService, tmp_path: Path
+) -> None:
+    """Once one worker declared `render`, a worker without it was never used."""
+    stamps = tmp_path / "stamps"
+    stamps.mkdir()
+    farm.add_worker("gpu", nthreads=1, extra=["--resources", "render=1"])
+    farm.add_worker("cpu", nthreads=2)
+    farm.wait_for_workers(2)
+    batch_id = make_batch(
+        service, together(stamps, 3), 3, concurrency=3, output_dir=tmp_path / "out"
+    )
+    run(service, batch_id, farm.address)
+    batch = service.get(batch_id)
+    assert batch.status is BatchStatus.COMPLETE, errors(batch_id, service)
+    assert [Path(i.output_path or "").read_text().strip() for i in batch.items] == ["3"] * 3
+    assert sorted(i.worker or "" for i in batch.items) == ["cpu", "cpu", "gpu"]
+
+
 # ------------------------------------------------------------------ a farm with no worker left
 
 

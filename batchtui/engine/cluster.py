@@ -26,8 +26,9 @@ DEFAULT_PORT = 8786
 CONNECT_TIMEOUT = 5.0
 LOCAL_WORDS = frozenset({"", "local", "none", "here"})
 RESOURCE = "render"
-"""The worker resource an item takes one of, when the workers declare it
-(`dask worker ... --resources render=2`); otherwise each worker thread is a slot."""
+"""The worker resource an item takes one of on a worker that declares it
+(`dask worker ... --resources render=2`: two at once, whatever its threads); on a worker that
+declares none, each of its threads is a slot."""
 MATCHED = ("batchtui", "distributed", "dask", "cloudpickle", "msgpack")
 """Packages that must be the same on this host and every worker (and Python's minor version)."""
 SCHEDULER_MATCHED = ("distributed", "dask", "cloudpickle", "msgpack")
@@ -129,14 +130,18 @@ def worker_mismatch(mine: dict[str, str | None], info: Any) -> str | None:
 
 
 def _plan(address: str, workers: dict[str, Any]) -> ClusterInfo:
-    declares = [w for w in workers.values() if RESOURCE in (w.get("resources") or {})]
-    if declares:
-        slots = sum(int(w["resources"][RESOURCE]) for w in declares)
-        resources: dict[str, float] | None = {RESOURCE: 1}
-    else:
-        slots = sum(int(w.get("nthreads") or 1) for w in workers.values())
-        resources = None
-    return ClusterInfo(address, len(workers), slots, resources)
+    """The farm's slots: each worker's `render` when it declares one, else its threads (every
+    worker is used; see `DaskExecutor` for how an attempt picks one kind)."""
+    slots = 0
+    declared = False
+    for worker in workers.values():
+        resources = worker.get("resources") or {}
+        if RESOURCE in resources:
+            declared = True
+            slots += int(resources[RESOURCE])
+        else:
+            slots += int(worker.get("nthreads") or 1)
+    return ClusterInfo(address, len(workers), slots, {RESOURCE: 1} if declared else None)
 
 
 def _relevant(packages: dict[str, Any]) -> dict[str, str | None]:

@@ -28,6 +28,7 @@ import anyio
 
 from ..generators.base import SIDECARS, sidecar
 from .cluster import RESOURCE, ClusterInfo, check, connect
+from .dask_slot import run_in_render_slot
 from .dask_task import run_attempt
 from .executor import Attempt, AttemptResult, FailureKind
 
@@ -41,11 +42,23 @@ SCHEDULER_CHECK = 5.0
 LINES_WAIT = 2.0
 """How long a finished attempt waits for log lines still on their way."""
 PROBE_PREFIX = ".batchtui-probe-"
+THREADS = "threads"
 FARM_LOOK = 1.0
 """Seconds between looks at the farm's workers while an attempt is out there."""
 NO_WORKER_WAIT = 60.0
 """How long an attempt waits for a worker to join once the farm has none left; then it ends
 as "host lost" (a failure kind a retry takes up). Its item's own time stops meanwhile."""
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """Where an attempt may run: on a worker's `render` slots (`name` 'render'), or on the
+    threads of workers that declare none (`name` 'threads'; `workers`: which, when some others
+    declare `render`; None: any worker)."""
+
+    name: str
+    capacity: int
+    workers: list[str] | None = None
 
 
 @dataclass
@@ -59,6 +72,7 @@ class _Live:
     ended: anyio.Event = field(default_factory=anyio.Event)
     changed: anyio.Event = field(default_factory=anyio.Event)
     gave_up: str | None = None
+    pool: _Pool | None = None
     """Why the coordinator gave the attempt up (no worker left on the farm for too long)."""
 
 
@@ -84,7 +98,9 @@ class DaskExecutor:
         self._probes: dict[Path, str | None] = {}
         self._lost = False
         self._farm_lock = anyio.Lock()
-        self._farm_seen: tuple[float, int | None] = (-math.inf, None)
+        self._farm_seen: tuple[float, dict[str, Any] | None] = (-math.inf, None)
+        self._busy = {RESOURCE: 0, THREADS: 0}
+        """Attempts out on each pool now."""
 
     @property
     def where(self) -> str:
@@ -173,8 +189,10 @@ class DaskExecutor:
         live = _Live(attempt)
         self._live[key] = live
         probe = self._probe(job.output.parent)
+        live.pool = pool = await self._choose_pool()
+        self._busy[pool.name] += 1
         future = client.submit(
-            run_attempt,
+            run_in_render_slot if pool.name == RESOURCE else run_attempt,
             job,
             self.topic,
             probe,
@@ -183,7 +201,9 @@ class DaskExecutor:
             key=key,
             pure=False,
             retries=0,
-            resources=self.info.resources,
+            resources={RESOURCE: 1} if pool.name == RESOURCE else None,
+            workers=pool.workers,
+            allow_other_workers=False,
         )
         try:
             result: dict[str, Any] | None = None
@@ -208,26 +228,47 @@ class DaskExecutor:
                 return AttemptResult.host_lost(live.gave_up)
             return await self._result(future, live, result, failure)
         finally:
+            self._busy[pool.name] -= 1
             self._live.pop(key, None)
 
-    async def _workers(self) -> int | None:
-        """How many workers the farm has now (None: the scheduler did not say); one look a
+    async def _look(self) -> dict[str, Any] | None:
+        """The farm's workers now, by address (None: the scheduler did not say); one look a
         `FARM_LOOK` for all the attempts out there."""
         async with self._farm_lock:
-            at, count = self._farm_seen
+            at, workers = self._farm_seen
             if anyio.current_time() - at < FARM_LOOK:
-                return count
-            count = None
+                return workers
+            workers = None
             client = self.client
             if client is not None and client.scheduler is not None:
                 with anyio.move_on_after(SCHEDULER_CHECK), contextlib.suppress(Exception):
                     identity = await client.scheduler.identity()
-                    workers = (identity.get("workers") or {}).values()
-                    if self.info is not None and self.info.resources:  # only those it can use
-                        workers = [w for w in workers if (w.get("resources") or {}).get(RESOURCE)]
-                    count = len(workers)
-            self._farm_seen = (anyio.current_time(), count)
-            return count
+                    workers = dict(identity.get("workers") or {})
+            self._farm_seen = (anyio.current_time(), workers)
+            return workers
+
+    async def _choose_pool(self) -> _Pool:
+        """The pool this attempt goes to: every worker is used, each with as many slots as its
+        `render` says, or as its threads when it declares none; the attempt takes the pool
+        with the most free slots (Dask cannot mix the two in one task's restrictions)."""
+        workers = await self._look() or {}
+        pools = _pools(workers)
+        if not pools:  # none now: wait on the pool the farm was checked with
+            declared = self.info is not None and self.info.resources
+            return _Pool(RESOURCE if declared else THREADS, 0)
+        return max(pools, key=lambda pool: (pool.capacity - self._busy[pool.name], pool.name))
+
+    async def _usable(self, live: _Live) -> int | None:
+        """How many workers the attempt's pool has now (None: the scheduler did not say)."""
+        workers = await self._look()
+        if workers is None:
+            return None
+        pool = live.pool
+        if pool is None or (pool.name == THREADS and pool.workers is None):
+            return len(workers)
+        if pool.name == RESOURCE:
+            return sum(1 for w in workers.values() if _render(w) > 0)
+        return sum(1 for address in pool.workers or () if address in workers)
 
     async def _watch_farm(self, live: _Live, scope: anyio.CancelScope) -> None:
         """While the attempt is out: once the farm has no worker left, say so in its log, show
@@ -238,7 +279,7 @@ class DaskExecutor:
         placements = 0
         while not live.ended.is_set():
             await anyio.sleep(FARM_LOOK)
-            count = await self._workers()
+            count = await self._usable(live)
             if count is None:  # a scheduler that does not answer is the run's loss, not ours
                 continue
             if count:
@@ -370,6 +411,26 @@ async def _scheduler_answers_within(client: Any, seconds: float) -> bool:
             return False
         return True
     return False
+
+
+def _render(worker: Any) -> int:
+    """The `render` slots a worker (its identity) declares; 0 when none."""
+    try:
+        return int((worker.get("resources") or {}).get(RESOURCE) or 0)
+    except (AttributeError, TypeError, ValueError):
+        return 0
+
+
+def _pools(workers: dict[str, Any]) -> list[_Pool]:
+    """The farm's pools of slots: `render` slots of the workers that declare them, and the
+    threads of those that do not (named, when both kinds are there)."""
+    render = sum(_render(w) for w in workers.values())
+    plain = {a: w for a, w in workers.items() if RESOURCE not in (w.get("resources") or {})}
+    pools = [_Pool(RESOURCE, render)] if render else []
+    if plain:
+        threads = sum(int(w.get("nthreads") or 1) for w in plain.values())
+        pools.append(_Pool(THREADS, threads, sorted(plain) if render else None))
+    return pools
 
 
 def _places(live: _Live) -> str:
