@@ -223,7 +223,7 @@ def test_items_whose_farm_lost_every_worker_wait_then_end_as_host_lost(
     """They showed RUNNING on the dead box, with nothing in their logs, for ever."""
     from batchtui.engine import dask_executor
 
-    monkeypatch.setattr(dask_executor, "NO_WORKER_WAIT", 3.0)
+    monkeypatch.setattr(dask_executor, "NO_WORKER_WAIT", 3.0, raising=False)
     farm.add_worker("w1")
     farm.wait_for_workers(1)
     batch_id = make_batch(
