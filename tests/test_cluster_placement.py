@@ -259,6 +259,51 @@ def test_a_worker_that_joins_in_time_takes_up_the_waiting_items(
         assert "the attempt runs again on worker w2" in log
 
 
+def test_a_worker_of_another_version_joining_mid_run_gets_no_item(
+    farm: Farm, service: BatchService, tmp_path: Path
+) -> None:
+    """The start-time check saw only the workers there then: one that joined later with
+    other versions was given items (here it could run them; a real one fails them)."""
+    other = tmp_path / "other-version"
+    meta = other / "batchtui-9.9.dist-info"
+    meta.mkdir(parents=True)
+    (meta / "METADATA").write_text("Metadata-Version: 2.1\nName: batchtui\nVersion: 9.9\n")
+    farm.add_worker("w1", nthreads=1)
+    farm.wait_for_workers(1)
+    batch_id = make_batch(
+        service,
+        "sh -c 'sleep 1.5; echo x > {output}'",
+        3,
+        concurrency=2,
+        output_dir=tmp_path / "out",
+    )
+
+    async def main() -> None:
+        async def odd_one_joins() -> None:
+            while not any(i.worker == "w1" for i in service.get(batch_id).items):
+                await anyio.sleep(0.05)
+            farm.add_worker("odd", prefix=["env", f"PYTHONPATH={other}"])
+            await anyio.to_thread.run_sync(farm.wait_for_workers, 2)
+
+        with anyio.fail_after(90):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(odd_one_joins)
+                await service.start(batch_id, cluster=farm.address)
+
+    anyio.run(main)
+    batch = service.get(batch_id)
+    assert batch.status is BatchStatus.COMPLETE, errors(batch_id, service)
+    assert [i.worker for i in batch.items] == ["w1"] * 3
+    # (A quiet item that succeeds leaves no log file: the attempts out then say it.)
+    logs = "".join(
+        Path(i.log_path).read_text()
+        for i in batch.items
+        if i.log_path and Path(i.log_path).exists()
+    )
+    assert "worker odd (" in logs
+    assert "joined with batchtui 9.9, this host" in logs and "it gets no item" in logs
+
+
 # ------------------------------------------------------------ schedulers of another version
 
 OLD_DASK = Path("/tmp/olddask/bin/dask")

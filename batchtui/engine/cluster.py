@@ -105,7 +105,7 @@ async def check(client: Client, address: str) -> ClusterInfo:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # mismatches are ours to judge, below
             versions = await client.get_versions(packages=list(MATCHED))  # type: ignore[misc]
-        mine = _relevant((versions.get("client") or {}).get("packages") or {})
+        mine = relevant_versions((versions.get("client") or {}).get("packages") or {})
         for worker_address, info in (versions.get("workers") or {}).items():
             problem = worker_mismatch(mine, info)
             if problem:
@@ -121,8 +121,8 @@ async def check(client: Client, address: str) -> ClusterInfo:
 
 def worker_mismatch(mine: dict[str, str | None], info: Any) -> str | None:
     """What a worker (its Dask `versions` answer, `info`) runs differently from this host
-    (`mine`, from `_relevant`), as 'PACKAGE THEIRS, this host MINE'; None if nothing."""
-    theirs = _relevant((info or {}).get("packages") or {})
+    (`mine`, from `relevant_versions`), as 'PACKAGE THEIRS, this host MINE'; None if nothing."""
+    theirs = relevant_versions((info or {}).get("packages") or {})
     for package, version in mine.items():
         if theirs.get(package) != version:
             return f"{package} {theirs.get(package) or 'MISSING'}, this host {version}"
@@ -144,7 +144,9 @@ def _plan(address: str, workers: dict[str, Any]) -> ClusterInfo:
     return ClusterInfo(address, len(workers), slots, {RESOURCE: 1} if declared else None)
 
 
-def _relevant(packages: dict[str, Any]) -> dict[str, str | None]:
+def relevant_versions(packages: dict[str, Any]) -> dict[str, str | None]:
+    """The versions that must match across the farm, from a Dask `packages` answer (Python
+    as its minor version)."""
     found: dict[str, str | None] = {p: _str(packages.get(p)) for p in MATCHED}
     python = _str(packages.get("python"))
     found["python"] = ".".join(python.split(".")[:2]) if python else None
@@ -221,8 +223,8 @@ def same_versions(address: str, who: str, answer: Any) -> None:
         raise _not_a_scheduler(address)
     from distributed.versions import get_versions
 
-    mine = _relevant(get_versions(packages=list(MATCHED))["packages"])
-    theirs = _relevant(answer["packages"])
+    mine = relevant_versions(get_versions(packages=list(MATCHED))["packages"])
+    theirs = relevant_versions(answer["packages"])
     for package in ("python", *SCHEDULER_MATCHED):
         here, there = mine.get(package), theirs.get(package) or "MISSING"
         if there == here:

@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import secrets
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,15 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ..generators.base import SIDECARS, sidecar
-from .cluster import RESOURCE, ClusterInfo, check, connect
+from .cluster import (
+    MATCHED,
+    RESOURCE,
+    ClusterInfo,
+    check,
+    connect,
+    relevant_versions,
+    worker_mismatch,
+)
 from .dask_slot import run_in_render_slot
 from .dask_task import run_attempt
 from .executor import Attempt, AttemptResult, FailureKind
@@ -73,6 +82,8 @@ class _Live:
     changed: anyio.Event = field(default_factory=anyio.Event)
     gave_up: str | None = None
     pool: _Pool | None = None
+    move: bool = False
+    """None of the workers its task may run on is left, and others are: submit it again."""
     """Why the coordinator gave the attempt up (no worker left on the farm for too long)."""
 
 
@@ -100,6 +111,10 @@ class DaskExecutor:
         self._farm_lock = anyio.Lock()
         self._farm_seen: tuple[float, dict[str, Any] | None] = (-math.inf, None)
         self._busy = {RESOURCE: 0, THREADS: 0}
+        self._checked: set[str] = set()
+        """Workers whose versions are this host's (every worker is checked once)."""
+        self._refused: dict[str, str] = {}
+        """Workers that joined with other versions, and the line that said so."""
         """Attempts out on each pool now."""
 
     @property
@@ -185,55 +200,75 @@ class DaskExecutor:
         client = self.client
         assert client is not None and self.info is not None, "open the executor first"
         job = attempt.job
-        key = f"batchtui-{job.batch_id[:8]}-{job.item_id}-a{job.attempt}-{secrets.token_hex(3)}"
         live = _Live(attempt)
-        self._live[key] = live
         probe = self._probe(job.output.parent)
-        live.pool = pool = await self._choose_pool()
-        self._busy[pool.name] += 1
-        future = client.submit(
-            run_in_render_slot if pool.name == RESOURCE else run_attempt,
-            job,
-            self.topic,
-            probe,
-            self.token,
-            self.grace,
-            key=key,
-            pure=False,
-            retries=0,
-            resources={RESOURCE: 1} if pool.name == RESOURCE else None,
-            workers=pool.workers,
-            allow_other_workers=False,
-        )
+        keys: list[str] = []
         try:
-            result: dict[str, Any] | None = None
-            failure: Exception | None = None
-            async with anyio.create_task_group() as watching:
-                watching.start_soon(self._watch_farm, live, watching.cancel_scope)
+            while True:  # again when the workers it may run on are gone and others are there
+                key = f"batchtui-{job.batch_id[:8]}-{job.item_id}-a{job.attempt}-"
+                key += secrets.token_hex(3)
+                keys.append(key)
+                self._live[key] = live
+                live.pool = pool = await self._choose_pool()
+                self._busy[pool.name] += 1
                 try:
-                    result = await future
-                except anyio.get_cancelled_exc_class():
-                    if live.gave_up is None:  # the scheduler's cancel (a user, a timeout)
-                        with anyio.CancelScope(shield=True):
-                            await self._stop(future, live)
-                    raise
-                except Exception as exc:  # the task's error, a cancel we did not ask for, a loss
-                    failure = exc
+                    future = client.submit(
+                        run_in_render_slot if pool.name == RESOURCE else run_attempt,
+                        job,
+                        self.topic,
+                        probe,
+                        self.token,
+                        self.grace,
+                        key=key,
+                        pure=False,
+                        retries=0,
+                        resources={RESOURCE: 1} if pool.name == RESOURCE else None,
+                        workers=pool.workers,
+                        allow_other_workers=False,
+                    )
+                    result, failure = await self._outcome(future, live)
                 finally:
-                    watching.cancel_scope.cancel()
-            if live.gave_up is not None and result is None and failure is None:
-                with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-                    await client.cancel([future])
-                live.attempt.log.write(f"[batchtui: {live.gave_up}]", "batchtui")
-                return AttemptResult.host_lost(live.gave_up)
-            return await self._result(future, live, result, failure)
+                    self._busy[pool.name] -= 1
+                if live.move or live.gave_up is not None:
+                    with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                        await client.cancel([future])
+                if live.move:
+                    live.move = False
+                    continue
+                if live.gave_up is not None and result is None and failure is None:
+                    live.attempt.log.write(f"[batchtui: {live.gave_up}]", "batchtui")
+                    return AttemptResult.host_lost(live.gave_up)
+                return await self._result(future, live, result, failure)
         finally:
-            self._busy[pool.name] -= 1
-            self._live.pop(key, None)
+            for key in keys:
+                self._live.pop(key, None)
+
+    async def _outcome(
+        self, future: Future, live: _Live
+    ) -> tuple[dict[str, Any] | None, Exception | None]:
+        """The task's result or error, while the farm is watched for the attempt; (None,
+        None) when the watch took it back (`live.move`, `live.gave_up`)."""
+        result: dict[str, Any] | None = None
+        failure: Exception | None = None
+        async with anyio.create_task_group() as watching:
+            watching.start_soon(self._watch_farm, live, watching.cancel_scope)
+            try:
+                result = await future
+            except anyio.get_cancelled_exc_class():
+                if live.gave_up is None and not live.move:  # a user's cancel, a timeout
+                    with anyio.CancelScope(shield=True):
+                        await self._stop(future, live)
+                raise
+            except Exception as exc:  # the task's error, a cancel we did not ask for, a loss
+                failure = exc
+            finally:
+                watching.cancel_scope.cancel()
+        return result, failure
 
     async def _look(self) -> dict[str, Any] | None:
-        """The farm's workers now, by address (None: the scheduler did not say); one look a
-        `FARM_LOOK` for all the attempts out there."""
+        """The farm's workers an attempt may use now, by address (None: the scheduler did not
+        say); one look a `FARM_LOOK` for all the attempts out there. A worker seen for the
+        first time is checked first: one with other versions is refused, in one line."""
         async with self._farm_lock:
             at, workers = self._farm_seen
             if anyio.current_time() - at < FARM_LOOK:
@@ -243,48 +278,73 @@ class DaskExecutor:
             if client is not None and client.scheduler is not None:
                 with anyio.move_on_after(SCHEDULER_CHECK), contextlib.suppress(Exception):
                     identity = await client.scheduler.identity()
-                    workers = dict(identity.get("workers") or {})
+                    seen = dict(identity.get("workers") or {})
+                    await self._check_new(seen)
+                    workers = {a: w for a, w in seen.items() if a in self._checked}
             self._farm_seen = (anyio.current_time(), workers)
             return workers
+
+    async def _check_new(self, seen: dict[str, Any]) -> None:
+        """Check the versions of the workers in `seen` not met before: a worker that joins
+        mid-run with other versions gets no item (its `render` is set to 0 at the scheduler,
+        and no item names it), and every attempt out there says so in its log."""
+        new = [a for a in seen if a not in self._checked and a not in self._refused]
+        client = self.client
+        if not new or client is None:
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # mismatches are ours to judge
+            versions = await client.get_versions(packages=list(MATCHED))  # type: ignore[misc]
+        mine = relevant_versions((versions.get("client") or {}).get("packages") or {})
+        theirs = versions.get("workers") or {}
+        for address in new:
+            if address not in theirs:  # it joined after the scheduler asked: next look
+                continue
+            problem = worker_mismatch(mine, theirs[address])
+            if problem is None:
+                self._checked.add(address)
+                continue
+            name = (seen.get(address) or {}).get("name") or address
+            line = (
+                f"worker {name} ({address}) joined with {problem}: it gets no item (install "
+                "the same versions on every render box)"
+            )
+            self._refused[address] = line
+            with contextlib.suppress(Exception):
+                assert client.scheduler is not None
+                await client.scheduler.set_resources(resources={RESOURCE: 0}, worker=address)
+            logging.getLogger(__name__).warning("batchtui: %s", line)
+            for live in {id(v): v for v in self._live.values()}.values():
+                live.attempt.log.write(f"[batchtui: {line}]", "batchtui")
 
     async def _choose_pool(self) -> _Pool:
         """The pool this attempt goes to: every worker is used, each with as many slots as its
         `render` says, or as its threads when it declares none; the attempt takes the pool
         with the most free slots (Dask cannot mix the two in one task's restrictions)."""
-        workers = await self._look() or {}
-        pools = _pools(workers)
-        if not pools:  # none now: wait on the pool the farm was checked with
-            declared = self.info is not None and self.info.resources
-            return _Pool(RESOURCE if declared else THREADS, 0)
+        pools = _pools(await self._look() or {})
+        if not pools:  # no worker now: it waits (and moves once one is there)
+            return _Pool(RESOURCE, 0)
         return max(pools, key=lambda pool: (pool.capacity - self._busy[pool.name], pool.name))
 
-    async def _usable(self, live: _Live) -> int | None:
-        """How many workers the attempt's pool has now (None: the scheduler did not say)."""
-        workers = await self._look()
-        if workers is None:
-            return None
-        pool = live.pool
-        if pool is None or (pool.name == THREADS and pool.workers is None):
-            return len(workers)
-        if pool.name == RESOURCE:
-            return sum(1 for w in workers.values() if _render(w) > 0)
-        return sum(1 for address in pool.workers or () if address in workers)
-
     async def _watch_farm(self, live: _Live, scope: anyio.CancelScope) -> None:
-        """While the attempt is out: once the farm has no worker left, say so in its log, show
-        it waiting, and give it up after `NO_WORKER_WAIT` unless a worker joins (Dask then runs
-        it there, and its placement ends the wait)."""
+        """While the attempt is out: when none of the workers it may run on is left, send it
+        to the others (`live.move`), or, with no worker left at all, say so in its log, show
+        it waiting, and give it up after `NO_WORKER_WAIT` unless a worker joins."""
         attempt = live.attempt
         since: float | None = None
         placements = 0
         while not live.ended.is_set():
             await anyio.sleep(FARM_LOOK)
-            count = await self._usable(live)
-            if count is None:  # a scheduler that does not answer is the run's loss, not ours
+            workers = await self._look()
+            if workers is None:  # a scheduler that does not answer is the run's loss, not ours
                 continue
-            if count:
+            if _usable(live.pool, workers):
                 since = None
                 continue
+            if _pools(workers):  # others can take it (joined, or of the other kind)
+                live.move = True
+                scope.cancel()
+                return
             if since is not None and len(live.placements) > placements:
                 since = None  # placed again (and lost again) meanwhile: a new wait
             if since is None:
@@ -429,8 +489,17 @@ def _pools(workers: dict[str, Any]) -> list[_Pool]:
     pools = [_Pool(RESOURCE, render)] if render else []
     if plain:
         threads = sum(int(w.get("nthreads") or 1) for w in plain.values())
-        pools.append(_Pool(THREADS, threads, sorted(plain) if render else None))
+        pools.append(_Pool(THREADS, threads, sorted(plain)))
     return pools
+
+
+def _usable(pool: _Pool | None, workers: dict[str, Any]) -> int:
+    """How many of `workers` the attempt's `pool` lets its task run on."""
+    if pool is None:
+        return len(workers)
+    if pool.name == RESOURCE:
+        return sum(1 for w in workers.values() if _render(w) > 0)
+    return sum(1 for address in pool.workers or () if address in workers)
 
 
 def _places(live: _Live) -> str:
