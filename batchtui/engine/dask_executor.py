@@ -7,6 +7,14 @@ retries off (batchtui owns retries). Dask re-runs a task whose worker died on an
 that is recorded (a new placement, a line in the log), never counted as the item's failure. Only
 a task whose workers keep dying (Dask's `allowed-failures`) ends as "host lost".
 
+Where an attempt may run: every worker is used, each with its `render` slots when it declares
+them, else one slot per thread; an attempt goes to the kind with the most free slots (a
+`render` one leaves its worker's thread pool, `dask_slot`; a thread one names the workers it may
+use). Workers are checked (versions) the first time they are seen, at start or mid-run; one of
+other versions gets no item. When none of an attempt's workers is left, it is sent to the
+others; with no worker left at all it waits (shown WAITING, its clock stopped) for up to
+`NO_WORKER_WAIT`, then ends as host lost.
+
 Lines, progress and placements arrive live as structured events on the run's topic. Cancelling
 (a user's cancel, a timeout) releases the task; the task sees it and stops the item's process
 group on its worker, and the coordinator waits for its word that every process has ended.
