@@ -304,6 +304,30 @@ def test_a_worker_of_another_version_joining_mid_run_gets_no_item(
     assert "joined with batchtui 9.9, this host" in logs and "it gets no item" in logs
 
 
+def test_a_started_item_waiting_for_a_worker_is_shown_waiting_on_no_box() -> None:
+    """The fold: a RUNNING item told it waits (its worker lost) is in the WAITING phase, on no
+    worker; its next placement puts it back to RUNNING there."""
+    from datetime import UTC, datetime
+
+    from batchtui.core import run as fold
+    from batchtui.core.events import ItemPlaced, ItemStarted, ItemWaiting
+    from batchtui.core.models import Batch, BatchItem
+
+    batch = Batch(
+        id="b1", name="b", config=BatchConfig(), items=[BatchItem(id="i1", position=1, content="x")]
+    )
+    item = batch.items[0]
+    now = datetime.now(UTC)
+    fold.apply(batch, ItemStarted(batch.id, item.id, 1, now, "/tmp/x.log", "dask", None))
+    fold.apply(batch, ItemPlaced(batch.id, item.id, "w1", "box1"))
+    assert phase(item) is Phase.RUNNING and item.worker == "w1"
+    fold.apply(batch, ItemWaiting(batch.id, item.id, "no worker left on the farm"))
+    assert item.status is ItemStatus.RUNNING and phase(item) is Phase.WAITING
+    assert item.worker is None and item.host is None
+    fold.apply(batch, ItemPlaced(batch.id, item.id, "w2", "box2"))
+    assert phase(item) is Phase.RUNNING and item.waiting is None and item.worker == "w2"
+
+
 # ------------------------------------------------------------ schedulers of another version
 
 OLD_DASK = Path("/tmp/olddask/bin/dask")

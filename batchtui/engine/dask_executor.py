@@ -60,6 +60,7 @@ LINES_WAIT = 2.0
 """How long a finished attempt waits for log lines still on their way."""
 PROBE_PREFIX = ".batchtui-probe-"
 THREADS = "threads"
+"""The pool of the threads of workers that declare no `render` (see `_Pool`)."""
 FARM_LOOK = 1.0
 """Seconds between looks at the farm's workers while an attempt is out there."""
 NO_WORKER_WAIT = 60.0
@@ -69,9 +70,9 @@ as "host lost" (a failure kind a retry takes up). Its item's own time stops mean
 
 @dataclass(frozen=True)
 class _Pool:
-    """Where an attempt may run: on a worker's `render` slots (`name` 'render'), or on the
-    threads of workers that declare none (`name` 'threads'; `workers`: which, when some others
-    declare `render`; None: any worker)."""
+    """Where an attempt may run: on the `render` slots of the workers that declare them
+    (`name` 'render'), or on the threads of checked workers that declare none (`name`
+    'threads', `workers` naming them)."""
 
     name: str
     capacity: int
@@ -89,10 +90,11 @@ class _Live:
     ended: anyio.Event = field(default_factory=anyio.Event)
     changed: anyio.Event = field(default_factory=anyio.Event)
     gave_up: str | None = None
+    """Why the coordinator gave the attempt up (no worker left on the farm for too long)."""
     pool: _Pool | None = None
+    """Where its task may run."""
     move: bool = False
     """None of the workers its task may run on is left, and others are: submit it again."""
-    """Why the coordinator gave the attempt up (no worker left on the farm for too long)."""
 
 
 class DaskExecutor:
@@ -119,11 +121,11 @@ class DaskExecutor:
         self._farm_lock = anyio.Lock()
         self._farm_seen: tuple[float, dict[str, Any] | None] = (-math.inf, None)
         self._busy = {RESOURCE: 0, THREADS: 0}
+        """Attempts out on each pool now."""
         self._checked: set[str] = set()
         """Workers whose versions are this host's (every worker is checked once)."""
         self._refused: dict[str, str] = {}
         """Workers that joined with other versions, and the line that said so."""
-        """Attempts out on each pool now."""
 
     @property
     def where(self) -> str:
@@ -490,8 +492,8 @@ def _render(worker: Any) -> int:
 
 
 def _pools(workers: dict[str, Any]) -> list[_Pool]:
-    """The farm's pools of slots: `render` slots of the workers that declare them, and the
-    threads of those that do not (named, when both kinds are there)."""
+    """The pools of slots of the (checked) `workers`: the `render` slots of those that declare
+    them, and the threads of those that do not, named (so no other worker gets the item)."""
     render = sum(_render(w) for w in workers.values())
     plain = {a: w for a, w in workers.items() if RESOURCE not in (w.get("resources") or {})}
     pools = [_Pool(RESOURCE, render)] if render else []
