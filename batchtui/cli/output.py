@@ -279,8 +279,9 @@ class RunDisplay:
         )
         if isinstance(event, ItemWaiting | ItemStarted):
             label = f"  {item.position:>3} {one_line(item.content, 26)}"
-            if isinstance(event, ItemWaiting):
-                label += f" {WAITING_ICON} waiting for a slot"
+            if isinstance(event, ItemWaiting):  # a started one waits for a farm's worker
+                what = "a worker" if item.status is ItemStatus.RUNNING else "a slot"
+                label += f" {WAITING_ICON} waiting for {what}"
             task = self._tasks.get(item.id)
             if task is None:
                 self._tasks[item.id] = self._progress.add_task(label, total=1.0)

@@ -123,6 +123,8 @@ def apply(
         return None
     if isinstance(event, ItemWaiting):
         item.waiting = event.detail
+        if item.status is ItemStatus.RUNNING:  # its host was lost: it is on no box now
+            item.worker = item.host = None
     elif isinstance(event, ItemStarted):
         if item.retry_at is not None:  # an automatic retry: the failed attempt is kept
             item.close_attempt()
@@ -152,6 +154,7 @@ def apply(
     elif isinstance(event, ItemPlaced):
         item.worker = event.worker
         item.host = event.host
+        item.waiting = None
     elif isinstance(event, ItemProgress):
         if item.status is ItemStatus.RUNNING:
             item.progress = event.fraction

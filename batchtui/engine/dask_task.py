@@ -28,6 +28,7 @@ import dataclasses
 import os
 import secrets
 import select
+import shutil
 import signal
 import socket
 import threading
@@ -71,14 +72,30 @@ class _Relay:
 
 
 def sees_shared_folder(probe: str | None, token: str) -> bool:
-    """Whether the probe file the coordinator wrote is here, with its token: the same folder."""
+    """Whether this worker shares the coordinator's output folder: the probe file the
+    coordinator wrote is here with its token (the same folder, not one of the same name), and
+    this worker can write there (a folder seen read-only is not shared: the output comes back)."""
     if probe is None:
         return False
     try:
         with open(probe, encoding="utf-8") as handle:
-            return handle.read(256) == token
+            if handle.read(256) != token:
+                return False
     except (OSError, UnicodeDecodeError):
         return False
+    # A real write, not os.access: a read-only mount, an NFS export mapped to another user or
+    # a full disk all say no only when a file is made.
+    mine = f"{probe}-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        fd = os.open(mine, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        return False
+    os.close(fd)
+    try:
+        os.unlink(mine)
+    except OSError:
+        return False
+    return True
 
 
 def _private_job(job: Job, folder: Path, scratch: Path) -> Job:
@@ -174,7 +191,19 @@ def run_attempt(job: Job, topic: str, probe: str | None, token: str, grace: floa
         # moment, its late writes never reach the file a re-run on another worker makes
         # (the coordinator renames the winner's); its keeper removes it.
         own = job.output.with_name(f"{job.output.stem}-{secrets.token_hex(3)}{job.output.suffix}")
-        spec = Spec(dataclasses.replace(job, output=own), grace, None, None, None)
+        shared_job = dataclasses.replace(job, output=own)
+        run_folder = None
+        if not os.path.isdir(job.config.workdir):
+            # It shares the outputs but not the coordinator's working folder: a private one,
+            # in the run's folder on this box (removed with it, even if this worker dies).
+            sweep()
+            run = hold(topic)
+            moved = run / f"work-{secrets.token_hex(4)}"
+            moved.mkdir(mode=0o700)
+            config = job.config.model_copy(update={"workdir": str(moved)})
+            shared_job = dataclasses.replace(shared_job, config=config)
+            run_folder = str(run)
+        spec = Spec(shared_job, grace, run_folder, None, None)
     else:
         sweep()  # what dead workers and keepers left on this box
         run = hold(topic)
@@ -182,6 +211,12 @@ def run_attempt(job: Job, topic: str, probe: str | None, token: str, grace: floa
         local_job = _private_job(job, folder, scratch)
         spec = Spec(local_job, grace, str(run), str(folder), str(scratch))
     placed = [str(worker.name), socket.gethostname()]
+    if spec.job.config.workdir != job.config.workdir:  # said with the first word
+        relay.buffer.append([
+            "w", "batchtui",
+            f"[batchtui: the working folder {job.config.workdir} is not on this worker; the "
+            f"item runs in {spec.job.config.workdir}]",
+        ])  # fmt: skip
 
     def wanted() -> bool:
         # Released by the scheduler (cancel, timeout, its client gone), or this worker is
@@ -225,6 +260,8 @@ def run_attempt(job: Job, topic: str, probe: str | None, token: str, grace: floa
                 _holding[str(spec.attempt_folder)] = _Held(topic, keeper)
         else:
             keeper.end()
+        if shared and spec.run_folder:  # the private working folder of a shared-output box
+            shutil.rmtree(spec.job.config.workdir, ignore_errors=True)
         # The last word: every process of the attempt has ended (a cancel waits for it).
         relay.flush(end=time.time())
     result = said.get("result") or {

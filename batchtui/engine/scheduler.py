@@ -274,6 +274,7 @@ class Scheduler:
         attempt = Attempt(job, log, lambda fraction: self._progress(job, fraction), started)
         attempt.host = self.executor.host
         attempt.placed = functools.partial(self._placed, attempt)
+        attempt.waiting = functools.partial(self._attempt_waits, attempt)
         try:
             error, kind = await self._run_attempt(attempt)
         except anyio.get_cancelled_exc_class():
@@ -386,6 +387,13 @@ class Scheduler:
             # a lost worker's attempt starts over elsewhere)
             attempt.deadline.deadline = anyio.current_time() + job.config.timeout
         self.emit(ItemPlaced(job.batch_id, job.item_id, worker, host))
+
+    def _attempt_waits(self, attempt: Attempt, detail: str) -> None:
+        attempt.worker = attempt.host = None
+        if attempt.deadline is not None:  # waiting for a host is not the item's time
+            attempt.deadline.deadline = math.inf
+        job = attempt.job
+        self.emit(ItemWaiting(job.batch_id, job.item_id, detail))
 
     def _progress(self, job: Job, fraction: float) -> None:
         self.emit(ItemProgress(job.batch_id, job.item_id, fraction))
