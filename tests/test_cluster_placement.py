@@ -330,9 +330,10 @@ def test_a_started_item_waiting_for_a_worker_is_shown_waiting_on_no_box() -> Non
 
 # ------------------------------------------------------------ schedulers of another version
 
-OLD_DASK = Path("/tmp/olddask/bin/dask")
-"""An older Dask, as pyproject's `distributed>=2024.8` allows: `python3 -m venv /tmp/olddask &&
-/tmp/olddask/bin/pip install 'distributed==2024.8.0'`."""
+OLD_DASK = Path(__file__).resolve().parents[1] / ".venv-olddask" / "bin" / "dask"
+"""An older Dask, as pyproject's `distributed>=2024.8` allows, in the checkout's own folder
+(`.ci/run` makes it: `python3 -m venv .venv-olddask && .venv-olddask/bin/pip install
+'distributed==2024.8.0'`)."""
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -350,8 +351,8 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.skipif(
     not OLD_DASK.exists(),
-    reason="no older Dask here: python3 -m venv /tmp/olddask && "
-    "/tmp/olddask/bin/pip install 'distributed==2024.8.0'",
+    reason="no older Dask here: python3 -m venv .venv-olddask && "
+    ".venv-olddask/bin/pip install 'distributed==2024.8.0'",
 )
 def test_an_older_scheduler_is_one_line_in_the_cli_and_the_api(
     service: BatchService, db_path: Path, tmp_path: Path
