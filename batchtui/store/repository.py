@@ -42,6 +42,7 @@ from .documents import (
 )
 from .index import JOURNAL, Entries, IndexFile, LegacyDatabase
 from .locking import acquire, ensure_folders, lock_for
+from .migrate import marker_path
 from .transaction import Transaction
 
 if TYPE_CHECKING:
@@ -102,11 +103,17 @@ class Repository:
         self.index_file = IndexFile(self.path, self.journal)
         self._broken: list[tuple[str, str]] = []
         self._shared: dict[str, tuple[dict[str, Any], Batch]] = {}
+        self._index_lock_held: FileLock | None = None
 
     # ------------------------------------------- used by the migration and the transactions
 
     def _index_lock(self) -> FileLock:
-        return lock_for(Path(str(self.path) + ".lock"))
+        """The index's lock: one object per repository, so a thread that holds it takes it
+        again at once (a transaction that must migrate the index while it holds its lock)
+        instead of waiting for itself."""
+        if self._index_lock_held is None:
+            self._index_lock_held = lock_for(Path(str(self.path) + ".lock"))
+        return self._index_lock_held
 
     def _acquire(self, lock: FileLock, timeout: float, what: str) -> None:
         acquire(lock, timeout, what, self.path)
@@ -135,10 +142,16 @@ class Repository:
             return self.index_file.entries()
 
     def _migrate_if_needed(self) -> None:
-        """Migrate a schema-1 database (which has no batch folder) before a transaction; a
-        schema-2 index is not parsed for this (a change to one batch never reads it)."""
+        """Migrate a schema-1 database (which has no batch folder) before a transaction, or
+        finish a migration that was killed part-way (its marker is still there), before any
+        lock is taken; a schema-2 index is not parsed for this (a change to one batch never
+        reads it: one stat tells)."""
         if not self.folder.is_dir():
             self._index_entries()
+        elif os.path.lexists(marker_path(self.path)):
+            from .migrate import migrate_single_file
+
+            migrate_single_file(self)
 
     def _current(self) -> Entries:
         return listing.current(self._index_entries(), self.batches)
