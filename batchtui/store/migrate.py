@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.errors import StoreError
 from .atomic import read_database_file, schema_of
-from .documents import signature_of
+from .documents import Signature, is_batch_id, signature_of
 
 if TYPE_CHECKING:
     from .repository import Repository
@@ -85,6 +85,7 @@ def _migrate(repo: Repository, data: dict[str, Any]) -> int:
     expected: dict[str, dict[str, Any]] = {}
     for doc in docs:
         kept = _already_written(repo, doc["id"])
+        signature: Signature | None
         if kept is not None:
             signature = signature_of(repo.batches.path(doc["id"]).stat())
             doc = kept
@@ -150,7 +151,7 @@ def _finish(repo: Repository) -> None:
 def _named(doc: object) -> bool:
     # A batch without a usable id cannot be named, in schema 1 either: it is left behind
     # (the backup keeps it until the migration verified).
-    return isinstance(doc, dict) and isinstance(doc.get("id"), str) and doc["id"].isalnum()
+    return isinstance(doc, dict) and is_batch_id(doc.get("id"))
 
 
 def _write_marker(marker: Path, db: Path) -> None:
