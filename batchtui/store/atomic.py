@@ -115,8 +115,10 @@ def read_regular_file(path: Path, *, what: str = "database", follow: bool = True
         raise StoreError(f"{what} {path} {problem}{hint}")
     with os.fdopen(fd, "rb") as handle:
         try:
-            # At most one byte past the limit: a file that grew since the fstat is refused too.
-            raw = handle.read(MAX_FILE_BYTES + 1)
+            raw = handle.read(info.st_size + 1)
+            # A file still growing past its fstat is read on in steps, never past the limit.
+            while len(raw) <= MAX_FILE_BYTES and (more := handle.read(1 << 20)):
+                raw += more
         except OSError as exc:
             raise StoreError(f"{what} {path} cannot be read: {exc.strerror}") from None
     if len(raw) > MAX_FILE_BYTES:

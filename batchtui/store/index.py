@@ -146,6 +146,16 @@ class IndexFile:
         self._cache = None
         self._write_newest(merged)
 
+    def check_journal(self) -> None:
+        """StoreError (one line) if something batchtui did not write is at the journal's name
+        (a folder, a pipe, a link): the index cannot be changed until it is moved away."""
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            if not S_ISREG(os.lstat(self.journal).st_mode):
+                raise StoreError(
+                    f"index journal {self.journal} is not a regular file: it is not a file "
+                    "batchtui wrote; move it away"
+                )
+
     def _open_journal(self) -> int:
         """The journal, opened to append; StoreError (one line) for anything at its name that
         is not a regular file (a pipe would block the append, a link write elsewhere)."""
@@ -170,12 +180,7 @@ class IndexFile:
         from .storage import EMPTY, flush, open_database  # TinyDB: imported for writes only
 
         ensure_folders(self.path.parent, self.journal.parent)
-        with contextlib.suppress(FileNotFoundError):  # refused before the index is replaced
-            if not S_ISREG(os.lstat(self.journal).st_mode):
-                raise StoreError(
-                    f"index journal {self.journal} is not a regular file: it is not a file "
-                    "batchtui wrote; move it away"
-                )
+        self.check_journal()  # refused before the index is replaced
         db = open_database(self.path, parsed=EMPTY)  # replaced whole: the old one is not read
         db.table(INDEX_TABLE).insert_multiple(entries.values())  # ids 1, 2, … in order
         flush(db)
