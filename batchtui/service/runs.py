@@ -116,7 +116,10 @@ class Runs:
             if problems:
                 raise ValidationError(f"cannot run '{batch.name}': {'; '.join(problems)}")
             if address is None:  # on this host: its slot folder must be usable
-                check_host_slots()
+                try:
+                    check_host_slots()
+                except ValidationError as exc:
+                    raise ValidationError(f"cannot run '{batch.name}': {exc}", [str(exc)]) from None
             now = self.ctx.clock()
             runner = runner_info(now, detached=detached, log_path=log_path, cluster=address)
             return fold.begin(batch, todo, now, runner, again=only is not None)
