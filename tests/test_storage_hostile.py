@@ -177,6 +177,26 @@ def test_a_file_batchtui_did_not_write_is_refused_in_one_line(tmp_path, kind):
     assert cli(db, "list").stdout == listed.stdout
 
 
+@pytest.mark.parametrize("kind", ["fifo", "junk", "link"])
+def test_an_unreadable_file_marked_running_stops_no_command(tmp_path, kind):
+    """Every command first looks for runs whose runner died (the batches marked running):
+    one of them unreadable is left for `show` to name, not made every command's error."""
+    db = tmp_path / "data" / "batchtui.json"
+    ids = made(db, "One", "Two")
+    HOSTILE[kind](folder_of(db) / "strayrun.json")
+    running = folder_of(db) / ".running"
+    running.mkdir(exist_ok=True)
+    (running / "strayrun").touch()
+    listed = cli(db, "list")
+    assert listed.returncode == 0, listed.stderr
+    assert all(batch_id in listed.stdout for batch_id in ids)
+    assert listed.stderr.count("\n") == 1 and "batch strayrun" in listed.stderr
+    renamed = cli(db, "rename", ids[0], "Still works")
+    assert renamed.returncode == 0, renamed.stderr
+    shown = cli(db, "show", "strayrun")
+    assert shown.returncode == 2 and shown.stderr.count("\n") == 1
+
+
 def test_a_copy_of_a_batch_under_another_name_is_never_acted_on(tmp_path):
     db = tmp_path / "data" / "batchtui.json"
     original, other = made(db, "Original", "Other")

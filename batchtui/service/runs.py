@@ -340,7 +340,10 @@ class Runs:
 
         snapshot = []
         for batch_id in self.ctx.repo.processing_ids():
-            doc = self.ctx.repo.get_raw(batch_id)
+            try:
+                doc = self.ctx.repo.get_raw(batch_id)
+            except StoreError:  # unreadable: named when listed or opened, never every command
+                continue
             if doc is None:
                 continue
             raw_runner = doc.get("runner")
