@@ -108,9 +108,51 @@ def shared_folder() -> Iterator[Path]:
         shutil.rmtree(top)
 
 
-@pytest.mark.skipif(
+def another_user(shared_folder: Path, env: dict[str, str]) -> dict[str, object]:
+    """How to run batchtui as another account (nobody), with a home of its own beside the
+    shared folder."""
+    home = shared_folder / "nobody"
+    home.mkdir()
+    os.chown(home, NOBODY, NOBODY)
+    return {
+        "user": NOBODY, "group": NOBODY, "extra_groups": [], "cwd": str(home),
+        "env": {**os.environ, **env, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+                "XDG_STATE_HOME": str(home / ".state"), "BATCHTUI_OUTPUT": str(home / "out"),
+                "PYTHONPATH": PACKAGES},
+    }  # fmt: skip
+
+
+as_root = pytest.mark.skipif(
     os.getuid() != 0 or not os.path.exists(SYSTEM_PYTHON), reason="needs root and a system Python"
 )
+
+
+@as_root
+@pytest.mark.parametrize(
+    ("private_file", "says"),
+    [(True, "chmod 644"), (False, "make the folder writable by every user who shares it")],
+    ids=["private-lock-file", "folder-not-writable"],
+)
+def test_a_shared_folder_another_user_cannot_use_refuses_their_start(
+    shared_folder, private_file, says
+):
+    slots = shared_folder / "slots"
+    slots.chmod(0o755)  # not writable by the other user
+    if private_file:
+        (slots / "slot-0.lock").touch(mode=0o600)  # as an older batchtui made them
+        os.chmod(slots / "slot-0.lock", 0o600)
+    env = {"BATCHTUI_SLOTS": "1", "BATCHTUI_SLOTS_DIR": str(slots)}
+    as_nobody = another_user(shared_folder, env)
+    theirs_db = shared_folder / "nobody" / "batchtui.json"
+    theirs = locked_batch(theirs_db, "--workdir", str(theirs_db.parent), **as_nobody)
+    for start in (["start", theirs], ["start", theirs, "-d"]):
+        refused = cli(theirs_db, *start, **as_nobody)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert refused.stderr.count("\n") == 1 and says in refused.stderr
+        assert status(theirs_db, theirs)["status"] == "LOCKED"
+
+
+@as_root
 def test_a_slot_folder_shared_by_two_users_limits_both(db_path, shared_folder):
     slots = shared_folder / "slots"
     env = {"BATCHTUI_SLOTS": "2", "BATCHTUI_SLOTS_DIR": str(slots)}
@@ -119,17 +161,9 @@ def test_a_slot_folder_shared_by_two_users_limits_both(db_path, shared_folder):
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert sorted(p.name for p in slots.iterdir()) == ["slot-0.lock", "slot-1.lock"]
 
-    home = shared_folder / "nobody"
-    home.mkdir()
-    os.chown(home, NOBODY, NOBODY)
-    theirs_db = home / "batchtui.json"
-    as_nobody: dict[str, object] = {
-        "user": NOBODY, "group": NOBODY, "extra_groups": [], "cwd": str(home),
-        "env": {**os.environ, **env, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-                "XDG_STATE_HOME": str(home / ".state"), "BATCHTUI_OUTPUT": str(home / "out"),
-                "PYTHONPATH": PACKAGES},
-    }  # fmt: skip
-    theirs = locked_batch(theirs_db, "--workdir", str(home), **as_nobody)
+    as_nobody = another_user(shared_folder, env)
+    theirs_db = shared_folder / "nobody" / "batchtui.json"
+    theirs = locked_batch(theirs_db, "--workdir", str(theirs_db.parent), **as_nobody)
     held = [HostSlots(2, slots).try_acquire() for _ in range(2)]  # every slot, held by root
     assert None not in held
     runner = subprocess.Popen(

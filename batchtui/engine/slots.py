@@ -70,10 +70,15 @@ class HostSlots:
                     os.fchmod(fd, LOCK_FILE_MODE)  # the umask must not keep others out
                 return fd
         except PermissionError:
+            if os.path.lexists(path):  # made private by an older batchtui, or by hand
+                raise ValidationError(
+                    f"slot folder {self.folder} cannot be used: {path} cannot be opened "
+                    f"(permission denied); its owner can share it: chmod 644 {path}"
+                ) from None
             raise ValidationError(
                 f"slot folder {self.folder} cannot be used: {os.path.basename(path)} cannot "
-                "be opened or made (permission denied); make the folder writable by every "
-                "user who shares it (chmod 1777, or a group's 2775)"
+                "be made (permission denied); make the folder writable by every user who "
+                "shares it (chmod 1777, or a group's 2775)"
             ) from None
         except OSError as exc:
             raise ValidationError(
