@@ -9,7 +9,8 @@ slots_dir = "/var/lib/batchtui/slots"      # where the slot locks live (share it
 ```
 
 `BATCHTUI_SLOTS` and `BATCHTUI_SLOTS_DIR` override the file. Read afresh at every run start:
-a long-lived process never keeps a stale copy.
+a long-lived process never keeps a stale copy. The slot folder is made absolute where it is
+read (see `_slots_dir`), so every runner counts against the same slots.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ from .errors import ValidationError
 
 SETTINGS_NAME = "settings.toml"
 MAX_SLOTS = 1024
+SLOTS_HELP = (
+    "host limit: $BATCHTUI_SLOTS (or slots = N in settings.toml) items at once across every "
+    "batch and runner on this host; the slot lock files live in $BATCHTUI_SLOTS_DIR (or "
+    "slots_dir), a relative path taken from the folder this command runs in (slots_dir: from "
+    "the settings file's folder)"
+)
+"""How the host's slot limit is set, for a command's help."""
 
 
 @dataclass(frozen=True)
@@ -96,10 +104,23 @@ def load_host_settings() -> HostSettings:
         slots = _slots(env_slots, "BATCHTUI_SLOTS")
     else:
         slots = _slots(data.get("slots"), str(path))
-    folder = os.environ.get("BATCHTUI_SLOTS_DIR") or data.get("slots_dir")
-    if folder is not None and not isinstance(folder, str):
+    return HostSettings(slots=slots, slots_dir=_slots_dir(data.get("slots_dir"), path))
+
+
+def _slots_dir(in_file: object, path: Path) -> Path:
+    """The slot folder, absolute: one folder for every process of this host that reads the
+    same settings, whatever folder each runs in (a runner runs in its batch's working folder).
+    `BATCHTUI_SLOTS_DIR` relative: from the folder of the process that reads it first, which
+    writes it back absolute, so the runners it starts inherit that folder; `slots_dir`
+    relative: from the settings file's folder."""
+    env = os.environ.get("BATCHTUI_SLOTS_DIR")
+    if env:
+        folder = Path(os.path.abspath(Path(env).expanduser()))
+        if str(folder) != env:
+            os.environ["BATCHTUI_SLOTS_DIR"] = str(folder)
+        return folder
+    if in_file is None or in_file == "":
+        return _default_slots_dir()
+    if not isinstance(in_file, str):
         raise ValidationError(f"{path}: slots_dir must be a folder path (a string)")
-    return HostSettings(
-        slots=slots,
-        slots_dir=Path(folder).expanduser() if folder else _default_slots_dir(),
-    )
+    return Path(os.path.abspath(path.parent / Path(in_file).expanduser()))

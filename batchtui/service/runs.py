@@ -28,6 +28,7 @@ from ..core.limits import CONCURRENCY_RULE, HANDOVER_WAIT, MAX_CONCURRENCY, MIN_
 from ..core.models import Batch, BatchStatus, RunnerInfo
 from ..engine.cluster import cluster_address, preflight
 from ..engine.liveness import kill_batch_processes, same_process_alive
+from ..engine.slots import check_host_slots
 from ..runners.detached import runner_log, spawn_runner
 from ..runners.in_process import run_batch
 from ..runners.recorder import Listener, runner_info
@@ -114,6 +115,11 @@ class Runs:
             problems = run_problems(batch)
             if problems:
                 raise ValidationError(f"cannot run '{batch.name}': {'; '.join(problems)}")
+            if address is None:  # on this host: its slot folder must be usable
+                try:
+                    check_host_slots()
+                except ValidationError as exc:
+                    raise ValidationError(f"cannot run '{batch.name}': {exc}", [str(exc)]) from None
             now = self.ctx.clock()
             runner = runner_info(now, detached=detached, log_path=log_path, cluster=address)
             return fold.begin(batch, todo, now, runner, again=only is not None)
@@ -334,7 +340,10 @@ class Runs:
 
         snapshot = []
         for batch_id in self.ctx.repo.processing_ids():
-            doc = self.ctx.repo.get_raw(batch_id)
+            try:
+                doc = self.ctx.repo.get_raw(batch_id)
+            except StoreError:  # unreadable: named when listed or opened, never every command
+                continue
             if doc is None:
                 continue
             raw_runner = doc.get("runner")

@@ -10,6 +10,7 @@ replaces the old file with `os.replace`, so a crash leaves the old or the new fi
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import json
 import os
@@ -31,73 +32,98 @@ Tables = dict[str, dict[str, Any]]
 """A database file as TinyDB sees it: table name → document id → document."""
 
 
-def read_database_file(path: Path) -> dict[str, Any] | None:
+MAX_FILE_BYTES = 1 << 30
+"""The largest database file read (the index, a batch, the newest page): a batch of the most
+items, each with the longest history, stays far below it; a file above it was not written by
+batchtui and is refused from its size, without reading it."""
+
+
+def read_database_file(
+    path: Path, *, what: str = "database", follow: bool = True
+) -> dict[str, Any] | None:
     """Parse the database file; None when it does not exist yet.
 
     Raises `StoreError` (naming the path and the reason) for anything we must not overwrite:
     an empty or truncated file, text that is not JSON, JSON from another program, or a file
-    written by a newer batchtui.
+    written by a newer batchtui. `what` names the file in those messages (a database given
+    with --db, or a file inside its folders); `follow=False` refuses a symbolic link (files
+    batchtui writes itself in its folders are never links).
     """
-    raw = _read_regular_file(path)
+    raw = read_regular_file(path, what=what, follow=follow)
     if raw is None:
         return None
     if not raw.strip():
-        raise StoreError(
-            f"database {path} is empty (not written by batchtui); move it away or pass another --db"
-        )
+        hint = "move it away or pass another --db" if what == "database" else "left untouched"
+        raise StoreError(f"{what} {path} is empty (not written by batchtui); {hint}")
     try:
         data = _parse(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, too deep, huge numbers
         raise StoreError(
-            f"database {path} is not valid JSON ({exc.__class__.__name__} at byte "
+            f"{what} {path} is not valid JSON ({exc.__class__.__name__} at byte "
             f"{getattr(exc, 'pos', '?')}); it was left untouched"
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get(META_TABLE), dict):
-        raise StoreError(f"database {path} was not written by batchtui; it was left untouched")
+        raise StoreError(f"{what} {path} was not written by batchtui; it was left untouched")
     meta = next(iter(data[META_TABLE].values()), None)
     if not isinstance(meta, dict) or meta.get("app") != APP_TAG:
-        raise StoreError(f"database {path} was not written by batchtui; it was left untouched")
+        raise StoreError(f"{what} {path} was not written by batchtui; it was left untouched")
     schema = meta.get("schema")
     if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
         raise StoreError(
-            f"database {path} is malformed: its schema is {str(schema)[:40]!r}, not a version "
+            f"{what} {path} is malformed: its schema is {str(schema)[:40]!r}, not a version "
             "number; it was left untouched"
         )
     if schema > SCHEMA_VERSION:
         raise StoreError(
-            f"database {path} has schema {schema!r}, newer than this batchtui understands "
+            f"{what} {path} has schema {schema!r}, newer than this batchtui understands "
             f"({SCHEMA_VERSION}); upgrade batchtui"
         )
     return data
 
 
-def _read_regular_file(path: Path) -> bytes | None:
+def read_regular_file(path: Path, *, what: str = "database", follow: bool = True) -> bytes | None:
     """The bytes of a regular file; None if there is none. Opened without blocking and checked
-    before reading: a FIFO, a device or a socket at the path would block or never end."""
+    before reading: a FIFO, a device or a socket at the path would block or never end, a file
+    larger than `MAX_FILE_BYTES` is refused from its size."""
+    hint = "; pass a file with --db" if what == "database" else "; it was left untouched"
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(path, flags)
     except FileNotFoundError:
         return None
     except IsADirectoryError:
-        raise StoreError(f"database {path} is a folder, not a file") from None
+        raise StoreError(f"{what} {path} is a folder, not a file{hint}") from None
     except PermissionError:
-        raise StoreError(f"database {path} cannot be read: permission denied") from None
+        raise StoreError(f"{what} {path} cannot be read: permission denied") from None
     except OSError as exc:
-        raise StoreError(f"database {path} cannot be opened: {exc.strerror}") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        if stat.S_ISDIR(mode):
-            raise StoreError(f"database {path} is a folder, not a file")
-        raise StoreError(
-            f"database {path} is not a regular file (a pipe, device or socket); "
-            "pass a file with --db"
+        if exc.errno == errno.ELOOP and not follow:
+            raise StoreError(f"{what} {path} is a symbolic link, not a file{hint}") from None
+        raise StoreError(f"{what} {path} cannot be opened: {exc.strerror}") from None
+    info = os.fstat(fd)
+    problem = None
+    if stat.S_ISDIR(info.st_mode):
+        problem = "is a folder, not a file"
+    elif not stat.S_ISREG(info.st_mode):
+        problem = "is not a regular file (a pipe, device or socket)"
+    elif info.st_size > MAX_FILE_BYTES:
+        problem = (
+            f"is {info.st_size / (1 << 30):.1f} GiB, larger than batchtui writes "
+            f"({MAX_FILE_BYTES >> 30} GiB at most)"
         )
+    if problem is not None:
+        os.close(fd)
+        raise StoreError(f"{what} {path} {problem}{hint}")
     with os.fdopen(fd, "rb") as handle:
         try:
-            return handle.read()
+            raw = handle.read(info.st_size + 1)
+            # A file still growing past its fstat is read on in steps, never past the limit.
+            while len(raw) <= MAX_FILE_BYTES and (more := handle.read(1 << 20)):
+                raw += more
         except OSError as exc:
-            raise StoreError(f"database {path} cannot be read: {exc.strerror}") from None
+            raise StoreError(f"{what} {path} cannot be read: {exc.strerror}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise StoreError(f"{what} {path} is larger than batchtui writes{hint}")
+    return raw
 
 
 PAUSE_GC_ABOVE = 1 << 16

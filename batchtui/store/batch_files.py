@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import StoreError
-from .documents import Signature, signature_of
+from .atomic import as_tables, read_database_file
+from .documents import Signature, is_batch_id, signature_of
 from .locking import ensure_folders, lock_for
 
 if TYPE_CHECKING:
@@ -34,12 +35,23 @@ RUNNING = ".running"
 LOCKS = ".locks"
 
 
+def is_batch_file_name(name: str) -> bool:
+    """Whether a name in the batch folder is one batchtui gives a batch file (`<id>.json`);
+    any other file there is not a batch (never listed, never read as one)."""
+    return name.endswith(".json") and is_batch_id(name[:-5])
+
+
 class BatchFiles:
     """The folder of batch files, and what was last parsed of each (by file signature)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._docs: dict[str, tuple[Signature, dict[str, Any]]] = {}
+        self._refused: dict[str, tuple[Signature, str]] = {}
+        """Batch id → the signature of a file that was refused, and why."""
+        self.resigned: dict[str, dict[str, Any]] = {}
+        """Batch id → a fresh index entry for a file whose index entry says the same but for
+        its signature (see `listing`); the repository re-signs the index with them."""
 
     def path(self, batch_id: str) -> Path:
         """The file of a batch (which may not exist)."""
@@ -57,18 +69,35 @@ class BatchFiles:
         path = self.path(batch_id)
         if stat is None:
             try:
-                stat = path.stat()
+                stat = os.lstat(path)
             except FileNotFoundError:
                 return None
         signature = signature_of(stat)
         cached = self._docs.get(batch_id)
         if cached is not None and cached[0] == signature:
             return cached[1]
+        refused = self._refused.get(batch_id)
+        if refused is not None and refused[0] == signature:
+            raise StoreError(refused[1])  # the same file: not read (nor refused) twice
+        try:
+            doc = self._parse(batch_id, path)
+        except StoreError as exc:
+            self._refused[batch_id] = (signature, str(exc))
+            raise
+        if doc is not None:
+            self._docs[batch_id] = (signature, doc)
+        return doc
+
+    def _parse(self, batch_id: str, path: Path) -> dict[str, Any] | None:
+        """The batch a file holds, never trusted: a file that is not a regular one (a link,
+        a pipe, a folder), is larger than batchtui writes, is not a batchtui database, or holds
+        another batch than its name says (a copy) is refused (StoreError, one line)."""
         from .storage import open_database  # TinyDB: not imported by commands that only list
 
-        db = open_database(path)
-        if db.storage.read() is None:  # removed since the stat
+        data = as_tables(read_database_file(path, what="batch file", follow=False))
+        if data is None:  # removed since the stat
             return None
+        db = open_database(path, parsed=data)
         try:
             found = next(iter(db.table(BATCH_TABLE)), None)
         except ValueError:  # a document key that is not a TinyDB id
@@ -76,7 +105,12 @@ class BatchFiles:
         if found is None:
             raise StoreError(f"batch file {path} holds no batch; it was left untouched")
         doc = dict(found)  # as stored: not TinyDB's Document (a dict that also knows its id)
-        self._docs[batch_id] = (signature, doc)
+        if doc.get("id") != batch_id:
+            held = str(doc.get("id"))[:40]
+            raise StoreError(
+                f"batch file {path} holds batch {held!r}, not {batch_id} (a copy?); it was "
+                f"left untouched: batchtui delete {batch_id} removes it"
+            )
         return doc
 
     def cached(self, batch_id: str) -> tuple[Signature, dict[str, Any]] | None:
@@ -95,14 +129,22 @@ class BatchFiles:
         """
         path = self.path(batch_id)
         self._docs.pop(batch_id, None)
+        self._refused.pop(batch_id, None)
         running = doc is not None and doc.get("status") == "PROCESSING"
         marker = self.folder / RUNNING / batch_id
         if running:
             ensure_folders(self.folder.parent, self.folder, marker.parent)
             marker.touch()
         if doc is None:
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 path.unlink()
+            except FileNotFoundError:
+                pass
+            except IsADirectoryError:
+                raise StoreError(
+                    f"batch file {path} is a folder, not a file batchtui wrote; it was left "
+                    "untouched (remove it yourself if it is not needed)"
+                ) from None
         else:
             temp = self.folder / TEMP
             ensure_folders(self.folder.parent, self.folder, temp)
@@ -127,7 +169,7 @@ class BatchFiles:
             return set()
         except NotADirectoryError:
             raise StoreError(f"database folder {self.folder} is not a folder") from None
-        return {name[:-5] for name in names if name.endswith(".json") and name[0] != "."}
+        return {name[:-5] for name in names if is_batch_file_name(name)}
 
     def running_ids(self) -> list[str]:
         """Ids of the batches marked running (one listing of a small folder)."""

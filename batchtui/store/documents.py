@@ -33,9 +33,15 @@ def signature_of(stat: os.stat_result) -> Signature:
     return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
+def is_batch_id(batch_id: object) -> bool:
+    """Whether `batch_id` can name a batch file: letters and digits only (never a path, never
+    hidden)."""
+    return isinstance(batch_id, str) and batch_id.isascii() and batch_id.isalnum()
+
+
 def check_id(batch_id: object) -> None:
     """Refuse an id that cannot name a batch file: never a path, never hidden."""
-    if not isinstance(batch_id, str) or not batch_id or not batch_id.isalnum():
+    if not is_batch_id(batch_id):
         raise NotFoundError(f"no batch '{batch_id}'")
 
 

@@ -20,10 +20,11 @@ import contextlib
 import json
 import os
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from ..core.errors import StoreError
-from .atomic import as_tables, read_database_file, schema_of
+from .atomic import as_tables, read_database_file, read_regular_file, schema_of
 from .documents import Signature, signature_of
 from .locking import ensure_folders
 from .newest import NEWEST, NewestPage, read_newest, write_newest
@@ -96,8 +97,10 @@ class IndexFile:
         """Apply the journal's lines over `entries`; how many lines it has. A line torn by a
         crash is skipped (its batch's file says the truth; readers see the mismatch)."""
         try:
-            raw = self.journal.read_bytes()
-        except FileNotFoundError:
+            raw = read_regular_file(self.journal, what="index journal", follow=False)
+        except StoreError:  # not a file batchtui wrote: the batch files tell what it would
+            return 0
+        if raw is None:
             return 0
         lines = 0
         for line in raw.split(b"\n"):
@@ -134,7 +137,7 @@ class IndexFile:
             for bid, entry in changes.items()
         )
         ensure_folders(self.path.parent, self.journal.parent)
-        fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = self._open_journal()
         try:
             os.write(fd, data)
             os.fsync(fd)
@@ -143,11 +146,41 @@ class IndexFile:
         self._cache = None
         self._write_newest(merged)
 
+    def check_journal(self) -> None:
+        """StoreError (one line) if something batchtui did not write is at the journal's name
+        (a folder, a pipe, a link): the index cannot be changed until it is moved away."""
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            if not S_ISREG(os.lstat(self.journal).st_mode):
+                raise StoreError(
+                    f"index journal {self.journal} is not a regular file: it is not a file "
+                    "batchtui wrote; move it away"
+                )
+
+    def _open_journal(self) -> int:
+        """The journal, opened to append; StoreError (one line) for anything at its name that
+        is not a regular file (a pipe would block the append, a link write elsewhere)."""
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK
+        try:
+            fd = os.open(self.journal, flags | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            raise StoreError(
+                f"index journal {self.journal} cannot be written ({exc.strerror}): it is not "
+                "a file batchtui wrote; move it away"
+            ) from None
+        if not S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise StoreError(
+                f"index journal {self.journal} is not a regular file: it is not a file "
+                "batchtui wrote; move it away"
+            )
+        return fd
+
     def write(self, entries: Entries) -> None:
         """Write the index whole (call holding the index lock); the journal is then empty."""
         from .storage import EMPTY, flush, open_database  # TinyDB: imported for writes only
 
         ensure_folders(self.path.parent, self.journal.parent)
+        self.check_journal()  # refused before the index is replaced
         db = open_database(self.path, parsed=EMPTY)  # replaced whole: the old one is not read
         db.table(INDEX_TABLE).insert_multiple(entries.values())  # ids 1, 2, … in order
         flush(db)

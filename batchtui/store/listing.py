@@ -20,7 +20,7 @@ import os
 from typing import Any, NamedTuple
 
 from ..core.errors import StoreError
-from .batch_files import BatchFiles
+from .batch_files import BatchFiles, is_batch_file_name
 from .documents import index_entry, order_key, signature_of, unreadable_doc
 from .index import Entries
 from .newest import NewestPage
@@ -38,7 +38,18 @@ def _from_file(
         return None
     entry = index_entry(doc, signature_of(stat))
     entry["id"] = batch_id
+    if known is not None and not entry.get("broken") and same_but_signature(known, entry):
+        # The same batch in a new file (a copy of the database, a restore, a touch): what
+        # the index says is right but for the signature, which it can be given back.
+        batches.resigned[batch_id] = entry
     return entry
+
+
+def same_but_signature(known: dict[str, Any], fresh: dict[str, Any]) -> bool:
+    """Whether two index entries say the same of a batch, whatever file each was taken from."""
+    return {k: v for k, v in known.items() if k != "sig"} == {
+        k: v for k, v in fresh.items() if k != "sig"
+    }
 
 
 def current(entries: Entries, batches: BatchFiles) -> Entries:
@@ -52,11 +63,11 @@ def current(entries: Entries, batches: BatchFiles) -> Entries:
         raise StoreError(f"database folder {batches.folder} is not a folder") from None
     for item in listing:
         name = item.name
-        if not name.endswith(".json") or name.startswith("."):
+        if not is_batch_file_name(name):
             continue
         batch_id = name[:-5]
         try:
-            stat = item.stat()
+            stat = item.stat(follow_symlinks=False)  # a link is refused when read, not followed
         except FileNotFoundError:  # deleted while we looked
             continue
         entry = entries.get(batch_id)
@@ -96,7 +107,7 @@ def newest_from_page(page: NewestPage, batches: BatchFiles, newest: int) -> Wind
     expected = set(map("{}.json".format, page.ids))
     if len(expected) != len(page.ids) or not names.issuperset(expected):
         return None
-    if any(name.endswith(".json") and name[0] != "." for name in names - expected):
+    if any(is_batch_file_name(name) for name in names - expected):
         return None
     total = len(page.ids)
     window: list[dict[str, Any]] = []
@@ -127,7 +138,7 @@ def newest_checked(entries: Entries, batches: BatchFiles, newest: int) -> Window
     candidates = [entry for batch_id, entry in entries.items() if batch_id in ids]
     for batch_id in ids.difference(entries):  # written since the index last heard of it
         try:
-            stat = os.stat(batches.path(batch_id))
+            stat = os.lstat(batches.path(batch_id))
         except FileNotFoundError:
             continue
         if (entry := _from_file(batches, batch_id, stat, None)) is not None:
@@ -150,7 +161,7 @@ def _checked(batches: BatchFiles, entry: dict[str, Any]) -> dict[str, Any] | Non
     """`entry` if its file is the one it was taken from, else what the file says now
     (None: the file is gone)."""
     try:
-        stat = os.stat(batches.path(entry["id"]))
+        stat = os.lstat(batches.path(entry["id"]))
     except FileNotFoundError:
         return None
     if entry.get("sig") == list(signature_of(stat)):

@@ -76,7 +76,7 @@ def read_newest(path: Path, index: Signature, journal: Signature | None) -> Newe
     """The newest page, if the file exists and was written for exactly this index and
     journal; None otherwise (the caller reads the index instead)."""
     try:
-        data = as_tables(read_database_file(path))
+        data = as_tables(read_database_file(path, what="newest page", follow=False))
     except StoreError:
         return None
     if not data:

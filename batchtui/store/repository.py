@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import NotFoundError, StoreError
 from ..core.summary import BatchSummary
 from . import listing
+from .atomic import check_writable
 from .batch_files import BatchFiles
 from .documents import (
     Signature,
@@ -42,6 +43,7 @@ from .documents import (
 )
 from .index import JOURNAL, Entries, IndexFile, LegacyDatabase
 from .locking import acquire, ensure_folders, lock_for
+from .migrate import marker_path
 from .transaction import Transaction
 
 if TYPE_CHECKING:
@@ -102,11 +104,17 @@ class Repository:
         self.index_file = IndexFile(self.path, self.journal)
         self._broken: list[tuple[str, str]] = []
         self._shared: dict[str, tuple[dict[str, Any], Batch]] = {}
+        self._index_lock_held: FileLock | None = None
 
     # ------------------------------------------- used by the migration and the transactions
 
     def _index_lock(self) -> FileLock:
-        return lock_for(Path(str(self.path) + ".lock"))
+        """The index's lock: one object per repository, so a thread that holds it takes it
+        again at once (a transaction that must migrate the index while it holds its lock)
+        instead of waiting for itself."""
+        if self._index_lock_held is None:
+            self._index_lock_held = lock_for(Path(str(self.path) + ".lock"))
+        return self._index_lock_held
 
     def _acquire(self, lock: FileLock, timeout: float, what: str) -> None:
         acquire(lock, timeout, what, self.path)
@@ -135,13 +143,56 @@ class Repository:
             return self.index_file.entries()
 
     def _migrate_if_needed(self) -> None:
-        """Migrate a schema-1 database (which has no batch folder) before a transaction; a
-        schema-2 index is not parsed for this (a change to one batch never reads it)."""
+        """Migrate a schema-1 database (which has no batch folder) before a transaction, or
+        finish a migration that was killed part-way (its marker is still there), before any
+        lock is taken; a schema-2 index is not parsed for this (a change to one batch never
+        reads it: one stat tells)."""
         if not self.folder.is_dir():
             self._index_entries()
+        elif os.path.lexists(marker_path(self.path)):
+            from .migrate import migrate_single_file
+
+            migrate_single_file(self)
 
     def _current(self) -> Entries:
-        return listing.current(self._index_entries(), self.batches)
+        found = listing.current(self._index_entries(), self.batches)
+        self._heal()
+        return found
+
+    def _heal(self) -> None:
+        """Give the index back the signatures of batch files that say what it says (the
+        database was copied, restored or touched: new inodes or times, the same batches), so
+        the next list does not read those files again; only if the index lock is free now
+        and the index can be written (a reader never waits, and never fails, for this)."""
+        resigned, self.batches.resigned = self.batches.resigned, {}
+        if not resigned:
+            return
+        from filelock import Timeout
+
+        lock = self._index_lock()
+        try:
+            lock.acquire(blocking=False)
+        except (Timeout, OSError, RuntimeError):
+            return
+        try:
+            check_writable(self.path)
+            stored = self.index_file.entries()
+            changes: dict[str, dict[str, Any] | None] = {}
+            for batch_id, entry in resigned.items():
+                known = stored.get(batch_id)
+                try:
+                    now = list(signature_of(os.lstat(self.batches.path(batch_id))))
+                except OSError:
+                    continue
+                # Still the same entry, still the file it was read from: else left as it is.
+                if known and now == entry["sig"] and listing.same_but_signature(known, entry):
+                    changes[batch_id] = entry
+            if changes:
+                self.index_file.update(changes)
+        except (StoreError, OSError):
+            pass  # a cache left as it was: the next command that can write it heals it
+        finally:
+            lock.release()
 
     # ------------------------------------------------------------------ the public API
 
@@ -193,6 +244,7 @@ class Repository:
                 if newest is None
                 else listing.newest_checked(indexed, self.batches, newest)
             )
+        self._heal()
         # One marked broken that validates after all (an index behind its file) is listed.
         models = {e["id"]: self._listable(e["id"]) for e in window.broken}
         unlisted = {batch_id for batch_id, model in models.items() if model is None}

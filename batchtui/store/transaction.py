@@ -102,6 +102,7 @@ class Transaction:
                 # read-only index, or one that cannot be read (never overwritten).
                 check_writable(repo.path)
                 repo._index_entries()
+                repo.index_file.check_journal()
             written: dict[str, Signature | None] = {}
             for batch_id, doc in self._changed.items():
                 written[batch_id] = repo.batches.write(batch_id, doc, self._locks[batch_id])

@@ -7,6 +7,7 @@ import argparse
 from collections.abc import Sequence
 from typing import ClassVar
 
+from ...core.settings import SLOTS_HELP
 from ..context import Context
 from ..options import Argument, Option, batch_ref, json_option
 from ..output import batch_json
@@ -47,6 +48,10 @@ class Start(BaseCommand):
     )
     retry = False
     """Whether only the items that did not succeed (or the `--item`s named) run."""
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        super().add_arguments(parser)
+        parser.epilog = SLOTS_HELP
 
     def handle(self, args: argparse.Namespace, ctx: Context) -> int:
         cluster = args.cluster
