@@ -146,13 +146,23 @@ def _place_sidecars(job: Job) -> dict[str, str]:
     manifest's fields for them (`poster`: its file name)."""
     placed: dict[str, str] = {}
     for suffix in SIDECARS:
-        source = sidecar(job.output, suffix)
+        # As strings, not paths: asked after every item, and most items have none.
+        source = _sidecar_name(os.fspath(job.output), suffix)
         if not os.path.exists(source):
             continue
         target = sidecar(job.final_output, suffix)
         os.replace(source, target)
         placed[suffix.strip(".").split(".")[0]] = target.name
     return placed
+
+
+def _sidecar_name(output: str, suffix: str) -> str:
+    """`sidecar(Path(output), suffix)` as a string: the stem as pathlib takes it (a leading
+    dot or a trailing one is no suffix)."""
+    folder, name = os.path.split(output)
+    dot = name.rfind(".")
+    stem = name[:dot] if 0 < dot < len(name) - 1 else name
+    return os.path.join(folder, stem + suffix)
 
 
 def cleanup(job: Job, log: ItemLog, *, moved: bool = False) -> None:
