@@ -75,7 +75,7 @@ def report_end(ctx: Context, ended: Batch, interrupted_by: signal.Signals | None
                 f"see why: batchtui failed {ended.id} — run them again: batchtui retry {ended.id}"
             )
 
-    ctx.emit(batch_json(ended), human)
+    ctx.emit(batch_json(ended) if ctx.json else None, human)  # (made only to be printed)
     if interrupted_by is not None:
         return 128 + int(interrupted_by)
     return EXIT_OK if ended.status is BatchStatus.COMPLETE else EXIT_RUN_FAILED
