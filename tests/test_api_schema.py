@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from batchtui.api.app import create_app
 from batchtui.service import BatchService
@@ -22,6 +22,10 @@ def api_schema(db_path, tmp_path):
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
+SOME_FAIL = (
+    "import sys, time; time.sleep(0.1); "
+    'sys.exit(1) if len(sys.argv[2]) % 2 else open(sys.argv[1], "w").close()'
+)
 
 
 @schema.parametrize()
@@ -100,3 +104,116 @@ def test_a_stateful_client_following_the_links_never_breaks_the_api(db_path, tmp
             suppress_health_check=list(HealthCheck),
         )
     )
+
+
+@pytest.mark.slow
+def test_a_stateful_client_reaches_start_retry_and_cancel_through_the_links(
+    db_path, tmp_path
+) -> None:
+    """The same state machine over a batch's life only (make, fill, lock, start, retry,
+    cancel, unlock, progress), so its chains reach the runs: no 5xx, answers that match the
+    schema, real runner processes. Every batch it makes runs a harmless command of ours into
+    the test's folder (generated configs would run generated commands into generated
+    folders); the rest of each request is generated."""
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    safe = {
+        "generator": "command",
+        # Runs that last a moment (so a cancel can find one) and fail for item texts of odd
+        # length (so a retry has something to run).
+        "command": f"{sys.executable} -c '{SOME_FAIL}' {{output}} {{content}}",
+        "output_ext": "txt",
+        "output_dir": str(out),
+    }
+    risky = {*safe, "workdir", "cluster"}
+    service = BatchService(Repository(db_path))
+    service.create("Seed", **safe)
+    api = schemathesis.openapi.from_asgi("/openapi.json", create_app(service)).include(
+        path_regex=r"^/v1/batch/?$|/(items|lock|start|retry|cancel|unlock|progress)$"
+    )
+    reached: set[str] = set()
+    calls: list = []
+    failures: list[str] = []
+
+    def wait_for_its_run(ref: str) -> None:
+        try:
+            batch = service.get(ref)
+        except Exception:  # not one batch: the request is answered as it is
+            return
+        deadline = time.monotonic() + 30
+        while service.get(batch.id).status.value == "PROCESSING":
+            assert time.monotonic() < deadline, "a run of one quick item did not end"
+            time.sleep(0.05)
+
+    class Machine(api.as_state_machine()):  # type: ignore[misc]
+        def before_call(self, case):
+            label = f"{case.operation.method.upper()} {case.operation.path.rstrip('/')}"
+            body = case.body if isinstance(case.body, dict) else None
+            if label == "POST /v1/batch" and body is not None:
+                body["config"] = dict(safe)  # what runs is ours; the rest is generated
+                if not body.get("items"):
+                    body["items"] = ["one"]  # a batch that can be locked and started
+                body.pop("template", None)
+                body.pop("parameters", None)
+            if label.endswith("/config") and body is not None:
+                for key in risky & set(body):
+                    body.pop(key)
+            if label.endswith("/retry"):
+                # A run the chain started ends before its retry is asked (the machine does
+                # not wait, and a retry of a run still going is rightly refused).
+                wait_for_its_run(str(case.path_parameters.get("ref", "")))
+            if label.endswith(("/start", "/retry")):
+                # the server's own host, and a body it takes: the runs are what is sought here
+                case.body = {k: v for k, v in (body or {}).items() if k != "cluster"}
+            if label == "POST /v1/templates":
+                case.body = {"name": "kept", "items": ["x"]}  # no generated command either
+
+        def after_call(self, response, case):
+            calls.append((case.operation.label, response.status_code))
+            if response.status_code < 300:
+                reached.add(case.operation.label.rsplit("/", 1)[-1])
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            # Whether a request is valid is the other tests' business: this hook makes some
+            # invalid ones valid (it puts our config in), so only no-5xx and the answers'
+            # shapes are checked here.
+            # A failure is kept, not raised: hypothesis would replay the chain to report it,
+            # and with runs moving the server's state on their own no replay is the same.
+            try:
+                case.validate_response(
+                    response,
+                    additional_checks=additional_checks,
+                    excluded_checks=[
+                        schemathesis.checks.positive_data_acceptance,
+                        schemathesis.checks.negative_data_rejection,
+                    ],
+                    transport_kwargs=kwargs or None,
+                )
+            except Exception as failure:  # every kind is reported below
+                failures.append(f"{case.operation.label} → {response.status_code}: {failure}")
+
+    try:
+        Machine.run(
+            settings=settings(
+                max_examples=100,
+                stateful_step_count=20,
+                deadline=None,
+                derandomize=True,  # the same chains each run: what it reaches is stable
+                # No shrinking: the runs make the server's state move on its own, so a
+                # replayed chain is never the same chain (hypothesis calls that flaky).
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
+        )
+    finally:  # no runner it started outlives the test
+        for summary in service.summaries():
+            if summary.status.value == "PROCESSING":
+                service.cancel(summary.id)
+        deadline = time.monotonic() + 60
+        while any(s.status.value == "PROCESSING" for s in service.summaries()):
+            assert time.monotonic() < deadline, "a runner the test started did not end"
+            time.sleep(0.1)
+    assert not failures, "\n".join(failures[:5])
+    assert {"lock", "start", "retry", "cancel"} <= reached, sorted(reached)

@@ -153,3 +153,16 @@ async def test_the_tui_import_and_a_paste_give_the_same_items(
         await pilot.pause()
     assert _contents(service, imported.id) == EXPECTED
     assert _contents(service, pasted.id) == EXPECTED
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_a_file_that_never_ends_is_refused_at_the_limit(db_path: Path, device: str) -> None:
+    """A device says its size is 0: it is read up to the limit, never for ever."""
+    base = [sys.executable, "-m", "batchtui", "--db", str(db_path)]
+    subprocess.run([*base, "create", "endless"], check=True, capture_output=True)
+    for option in ("--file", "--csv"):
+        done = subprocess.run(
+            [*base, "add", "endless", option, device], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 2
+        assert done.stderr.strip() == f"batchtui: error: {device} is larger than 64 MiB"

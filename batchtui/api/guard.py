@@ -17,6 +17,7 @@ Every refusal has the API's one error shape.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import json
@@ -54,6 +55,7 @@ class BodyTooLarge(Exception):
     """The body passed the limit while it was being read."""
 
 
+@functools.lru_cache(maxsize=64)  # bounded: what a client types never grows it
 def is_loopback_host(header: str) -> bool:
     """Whether a Host header names this machine's loopback (`localhost`, 127.x, [::1])."""
     host = header.strip().lower()
@@ -105,6 +107,9 @@ class Guard:
         limit = self.policy.max_body
         if length is not None and length.strip().isdigit() and int(length) > limit:
             await _refuse(send, *_too_large(limit))
+            return
+        if length is None and _header(scope, b"transfer-encoding") is None:
+            await self.app(scope, receive, send)  # no body to count
             return
         await self.app(scope, _counting(receive, limit), send)
 

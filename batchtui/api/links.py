@@ -36,6 +36,9 @@ LINKS: dict[tuple[str, str], dict[str, tuple[str, dict[str, str]]]] = {
     ("unlock", "200"): {name: (name, BY_ID) for name in _FROM_A_DRAFT},
     ("start", "202"): {name: (name, BY_ID) for name in _FROM_A_RUN},
     ("retry", "202"): {name: (name, BY_ID) for name in _FROM_A_RUN},
+    ("cancel", "202"): {
+        name: (name, BY_ID) for name in ("get_batch", "retry", "progress", "failed", "unlock")
+    },
     ("add_items", "201"): {
         "edit_item": ("edit_item", {**SAME_REF, "item": "$response.body#/0/id"}),
         "remove_item": ("remove_item", {**SAME_REF, "item": "$response.body#/0/id"}),

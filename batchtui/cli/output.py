@@ -173,7 +173,7 @@ def history_lines(item: BatchItem, limit: int = 6) -> list[str]:
         if record.error:
             text += f": {one_line(record.error, 80)}"
         parts.append(text)
-    skipped = len(history) - limit
+    skipped = max(0, len(history) - limit) + item.earlier_attempts()  # older: counted only
     return ([f"… {skipped} earlier"] if skipped > 0 else []) + parts
 
 
@@ -279,8 +279,9 @@ class RunDisplay:
         )
         if isinstance(event, ItemWaiting | ItemStarted):
             label = f"  {item.position:>3} {one_line(item.content, 26)}"
-            if isinstance(event, ItemWaiting):
-                label += f" {WAITING_ICON} waiting for a slot"
+            if isinstance(event, ItemWaiting):  # a started one waits for a farm's worker
+                what = "a worker" if item.status is ItemStatus.RUNNING else "a slot"
+                label += f" {WAITING_ICON} waiting for {what}"
             task = self._tasks.get(item.id)
             if task is None:
                 self._tasks[item.id] = self._progress.add_task(label, total=1.0)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 
 from .errors import ValidationError
 from .limits import MAX_INPUT_FILE_BYTES
@@ -42,12 +41,14 @@ def read_text(source: str) -> str:
         if source == "-":
             data = _stdin()
         else:
-            path = Path(source)
-            if path.stat().st_size > MAX_INPUT_FILE_BYTES:
+            # Read no more than the limit whatever the file says of its size: a device or a
+            # /proc file says 0 (`--file /dev/zero` read for ever).
+            with open(source, "rb") as handle:
+                data = handle.read(MAX_INPUT_FILE_BYTES + 1)
+            if len(data) > MAX_INPUT_FILE_BYTES:
                 raise ValidationError(
                     f"{source} is larger than {MAX_INPUT_FILE_BYTES // 2**20} MiB"
                 )
-            data = path.read_bytes()
     except FileNotFoundError:
         raise ValidationError(f"no such file: {source}") from None
     except IsADirectoryError:

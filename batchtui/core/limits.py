@@ -64,6 +64,11 @@ MAX_TIMEOUT = 7 * 24 * 3600
 MAX_RETRIES = 20
 """Automatic retries per item."""
 
+HISTORY_KEPT = 5
+"""Attempts an item's history keeps in full (the newest); older ones are only counted, by how
+they ended, so an item that keeps failing run after run costs a bounded size on disk and in
+memory."""
+
 MAX_BACKOFF = 3600
 """Seconds before an item's first automatic retry."""
 

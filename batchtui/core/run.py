@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, computed_field
 
+from .backoff import capped_retry_at
 from .events import (
     EngineEvent,
     ItemFinished,
@@ -39,9 +40,19 @@ if TYPE_CHECKING:
     from .models import Batch, BatchItem, RunnerInfo
 
 
-def retry_note(retry: int, retries: int, at: datetime) -> str:
-    """What an item waiting to be tried again shows: 'retry 2/3 at 14:03:05'."""
-    return f"retry {retry}/{retries} at {at.astimezone():%H:%M:%S}"
+def retry_note(retry: int, retries: int, at: datetime, now: datetime | None = None) -> str:
+    """What an item waiting to be tried again shows: 'retry 2/3 at 14:03:05' (with its date,
+    'at 2026-12-05 14:03:05', when that is not the day of `now`)."""
+    return f"retry {retry}/{retries} at {local_time(at, now)}"
+
+
+def local_time(at: datetime, now: datetime | None = None) -> str:
+    """`at` as local time of day, with its date when that is not the day of `now` (or no
+    `now` is known)."""
+    local = at.astimezone()
+    if now is not None and local.date() == now.astimezone().date():
+        return f"{local:%H:%M:%S}"
+    return f"{local:%Y-%m-%d %H:%M:%S}"
 
 
 # ------------------------------------------------------------------------------- begin
@@ -79,7 +90,9 @@ def begin(
             if again:
                 item.rerender = True
         else:
-            waiting = retry_note(item.retries_used or 1, batch.config.retries, item.retry_at)
+            # Believed only up to one longest wait from now (the clock may have gone back).
+            item.retry_at = capped_retry_at(item.retry_at, now, batch.config.backoff_max)
+            waiting = retry_note(item.retries_used or 1, batch.config.retries, item.retry_at, now)
         item.move_to(ItemStatus.PENDING)
         item.error = None
         item.waiting = waiting
@@ -147,6 +160,8 @@ def apply(
             _write(item, {"progress": event.fraction})
     elif isinstance(event, ItemWaiting):
         _write(item, {"waiting": event.detail})
+        if item.status is ItemStatus.RUNNING:  # its host was lost: it is on no box now
+            _write(item, {"worker": None, "host": None})
     elif isinstance(event, ItemRetrying):
         item.move_to(ItemStatus.PENDING)
         _write(
@@ -157,11 +172,14 @@ def apply(
                 "progress": 0.0,
                 "retry_at": event.retry_at,
                 "retries_used": event.retry,
-                "waiting": retry_note(event.retry, event.retries, event.retry_at),
+                "waiting": retry_note(event.retry, event.retries, event.retry_at, event.at),
             },
         )
+        # Into the history now, with its reason: a kill or a cancel during the wait must not
+        # lose it (the item's own fields say what happened next).
+        item.close_attempt()
     elif isinstance(event, ItemPlaced):
-        _write(item, {"worker": event.worker, "host": event.host})
+        _write(item, {"worker": event.worker, "host": event.host, "waiting": None})
     return item
 
 
@@ -199,7 +217,7 @@ def end(batch: Batch, now: datetime, reason: str) -> Batch:
             item.move_to(ItemStatus.CANCELLED)
             item.error = (
                 f"waited to retry when the run ended; retry resumes at "
-                f"{item.retry_at.astimezone():%H:%M:%S}"
+                f"{local_time(item.retry_at, now)}"
                 if item.retry_at is not None
                 else "never started: the run ended first"
             )

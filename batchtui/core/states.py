@@ -69,7 +69,8 @@ class Phase(StrEnum):
     PENDING = "pending"
     """Waits for its batch's turn (a concurrency slot)."""
     WAITING = "waiting"
-    """Has its turn, and waits for something else first (a host-wide slot)."""
+    """Has its turn, and waits for something else first (a host-wide slot; or, started on a
+    render farm, a worker to run on after its own was lost)."""
     RETRYING = "retrying"
     """A failed attempt is to be tried again, at its `retry_at`."""
     RUNNING = "running"
@@ -80,8 +81,8 @@ class Phase(StrEnum):
 def phase(item: _Waits) -> Phase:
     """The phase of `item` (a waiting PENDING item with a retry time is waiting to retry)."""
     status = item.status
-    if status is ItemStatus.RUNNING:
-        return Phase.RUNNING
+    if status is ItemStatus.RUNNING:  # a started attempt that lost its host waits for another
+        return Phase.WAITING if item.waiting else Phase.RUNNING
     if status is not ItemStatus.PENDING:
         return Phase.ENDED
     if not item.waiting:

@@ -26,10 +26,14 @@ DEFAULT_PORT = 8786
 CONNECT_TIMEOUT = 5.0
 LOCAL_WORDS = frozenset({"", "local", "none", "here"})
 RESOURCE = "render"
-"""The worker resource an item takes one of, when the workers declare it
-(`dask worker ... --resources render=2`); otherwise each worker thread is a slot."""
+"""The worker resource an item takes one of on a worker that declares it
+(`dask worker ... --resources render=2`: two at once, whatever its threads); on a worker that
+declares none, each of its threads is a slot."""
 MATCHED = ("batchtui", "distributed", "dask", "cloudpickle", "msgpack")
 """Packages that must be the same on this host and every worker (and Python's minor version)."""
+SCHEDULER_MATCHED = ("distributed", "dask", "cloudpickle", "msgpack")
+"""What the scheduler must have the same of (and Python's minor version): it speaks Dask's
+protocol and unpickles the task graphs, but never imports batchtui."""
 
 _ADDRESS = re.compile(rf"^(tcp|tls)://({CLUSTER_HOST_PATTERN})(?::(\d{{1,5}}))?$")
 
@@ -87,40 +91,62 @@ def _one_line_connect_error(address: str, exc: BaseException) -> ClusterError:
 
 async def check(client: Client, address: str) -> ClusterInfo:
     """The cluster behind `client` is fit for a run: it has workers, and each runs the same
-    versions of what a task needs as this host. ClusterError says what is wrong."""
+    versions of what a task needs as this host. ClusterError says what is wrong (an answer
+    that makes no sense too: a scheduler of another kind or version)."""
     assert client.scheduler is not None, "a connected client"
-    identity = await client.scheduler.identity()
-    workers: dict[str, Any] = identity.get("workers") or {}
-    if not workers:
-        raise ClusterError(
-            f"the Dask scheduler at {address} has no workers: start one on each render box "
-            f"with: dask worker {address}"
-        )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # mismatches are ours to judge, below
-        versions = await client.get_versions(packages=list(MATCHED))  # type: ignore[misc]
-    mine = _relevant((versions.get("client") or {}).get("packages") or {})
-    for worker_address, info in (versions.get("workers") or {}).items():
-        theirs = _relevant((info or {}).get("packages") or {})
-        for package, version in mine.items():
-            if theirs.get(package) != version:
+    try:
+        identity = await client.scheduler.identity()
+        workers: dict[str, Any] = identity.get("workers") or {}
+        if not workers:
+            raise ClusterError(
+                f"the Dask scheduler at {address} has no workers: start one on each render "
+                f"box with: dask worker {address}"
+            )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # mismatches are ours to judge, below
+            versions = await client.get_versions(packages=list(MATCHED))  # type: ignore[misc]
+        mine = relevant_versions((versions.get("client") or {}).get("packages") or {})
+        for worker_address, info in (versions.get("workers") or {}).items():
+            problem = worker_mismatch(mine, info)
+            if problem:
                 name = (workers.get(worker_address) or {}).get("name") or worker_address
                 raise ClusterError(
-                    f"worker {name} ({worker_address}) has {package} "
-                    f"{theirs.get(package) or 'MISSING'}, this host {version}: install the "
-                    f"same versions on every render box"
+                    f"worker {name} ({worker_address}) has {problem}: install the same "
+                    f"versions on every render box"
                 )
-    declares = [w for w in workers.values() if RESOURCE in (w.get("resources") or {})]
-    if declares:
-        slots = sum(int(w["resources"][RESOURCE]) for w in declares)
-        resources: dict[str, float] | None = {RESOURCE: 1}
-    else:
-        slots = sum(int(w.get("nthreads") or 1) for w in workers.values())
-        resources = None
-    return ClusterInfo(address, len(workers), slots, resources)
+        return _plan(address, workers)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise _not_a_scheduler(address, exc) from None
 
 
-def _relevant(packages: dict[str, Any]) -> dict[str, str | None]:
+def worker_mismatch(mine: dict[str, str | None], info: Any) -> str | None:
+    """What a worker (its Dask `versions` answer, `info`) runs differently from this host
+    (`mine`, from `relevant_versions`), as 'PACKAGE THEIRS, this host MINE'; None if nothing."""
+    theirs = relevant_versions((info or {}).get("packages") or {})
+    for package, version in mine.items():
+        if theirs.get(package) != version:
+            return f"{package} {theirs.get(package) or 'MISSING'}, this host {version}"
+    return None
+
+
+def _plan(address: str, workers: dict[str, Any]) -> ClusterInfo:
+    """The farm's slots: each worker's `render` when it declares one, else its threads (every
+    worker is used; see `DaskExecutor` for how an attempt picks one kind)."""
+    slots = 0
+    declared = False
+    for worker in workers.values():
+        resources = worker.get("resources") or {}
+        if RESOURCE in resources:
+            declared = True
+            slots += int(resources[RESOURCE])
+        else:
+            slots += int(worker.get("nthreads") or 1)
+    return ClusterInfo(address, len(workers), slots, {RESOURCE: 1} if declared else None)
+
+
+def relevant_versions(packages: dict[str, Any]) -> dict[str, str | None]:
+    """The versions that must match across the farm, from a Dask `packages` answer (Python
+    as its minor version)."""
     found: dict[str, str | None] = {p: _str(packages.get(p)) for p in MATCHED}
     python = _str(packages.get("python"))
     found["python"] = ".".join(python.split(".")[:2]) if python else None
@@ -132,7 +158,9 @@ def _str(value: object) -> str | None:
 
 
 async def connect(address: str, *, timeout: float = CONNECT_TIMEOUT) -> Client:
-    """An asynchronous client of the scheduler at `address` (ClusterError if unreachable)."""
+    """An asynchronous client of the scheduler at `address`. Every way the handshake can go
+    wrong (unreachable, not a scheduler, a scheduler of another Dask version, an answer that
+    makes no sense) is one ClusterError line."""
     need_distributed()
     import anyio
     from distributed import Client
@@ -142,7 +170,14 @@ async def connect(address: str, *, timeout: float = CONNECT_TIMEOUT) -> Client:
     deadline = timeout * 2
     try:
         with anyio.move_on_after(deadline) as waited:
+            # First the one call every Dask version answers alike: a scheduler of another
+            # version is named as such, before the client's own handshake trips over it (an
+            # older scheduler broke it with an 80-line TypeError).
+            answer = await _scheduler_versions(address, timeout)
+            same_versions(address, "the Dask scheduler", answer)
             return await Client(address, asynchronous=True, timeout=timeout, set_as_default=False)
+    except ClusterError:
+        raise
     except (OSError, TimeoutError) as exc:
         raise _one_line_connect_error(address, exc) from None
     except Exception as exc:  # whatever a non-scheduler's answer broke in the client
@@ -151,17 +186,58 @@ async def connect(address: str, *, timeout: float = CONNECT_TIMEOUT) -> Client:
                 f"{address} is a TLS address, and Dask's TLS settings (distributed.comm.tls in "
                 "its config: certificates and keys) are not set on this host"
             ) from None
-        said = one_line(str(exc), 120)
-        raise ClusterError(
-            f"{address} did not answer as a Dask scheduler does ({type(exc).__name__}"
-            f"{': ' + said if said else ''}); is it the scheduler's port (8786), not its "
-            "dashboard or another service?"
-        ) from None
+        raise _not_a_scheduler(address, exc) from None
     assert waited.cancelled_caught
     raise ClusterError(
         f"{address} took the connection but no Dask scheduler answered in {deadline:g} s; is it "
         "the scheduler's port (8786), not its dashboard or another service?"
     )
+
+
+def _not_a_scheduler(address: str, exc: BaseException | None = None) -> ClusterError:
+    said = f"{type(exc).__name__}: {exc}" if exc is not None else "an answer it did not expect"
+    return ClusterError(
+        f"{address} did not answer as a Dask scheduler does ({one_line(said, 120)}); is it the "
+        "scheduler's port (8786), not its dashboard or another service?"
+    )
+
+
+async def _scheduler_versions(address: str, timeout: float) -> Any:
+    """What the scheduler at `address` says of its own versions (its `versions` call, the
+    same in every Dask version); raises what the connection raises."""
+    from distributed.core import rpc
+    from distributed.security import Security
+
+    args = Security().get_connection_args("client")
+    remote = rpc(address, timeout=timeout, connection_args=args)
+    try:
+        return await remote.versions(packages=list(MATCHED))
+    finally:
+        await remote.close_rpc()
+
+
+def same_versions(address: str, who: str, answer: Any) -> None:
+    """ClusterError unless `answer` (a Dask `versions` answer from `who` at `address`) has
+    the versions this host has of what the farm's protocol depends on."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("packages"), dict):
+        raise _not_a_scheduler(address)
+    from distributed.versions import get_versions
+
+    mine = relevant_versions(get_versions(packages=list(MATCHED))["packages"])
+    theirs = relevant_versions(answer["packages"])
+    for package in ("python", *SCHEDULER_MATCHED):
+        here, there = mine.get(package), theirs.get(package) or "MISSING"
+        if there == here:
+            continue
+        if package == "python":
+            raise ClusterError(
+                f"{who} at {address} runs Python {there}, this host {here}: the farm needs the "
+                "same Python version everywhere"
+            )
+        raise ClusterError(
+            f"{who} at {address} runs {package} {there}, this host {here}: install the same "
+            f"version there (pip install '{package}=={here}')"
+        )
 
 
 def preflight(address: str, *, timeout: float = CONNECT_TIMEOUT) -> ClusterInfo:
@@ -181,4 +257,9 @@ def preflight(address: str, *, timeout: float = CONNECT_TIMEOUT) -> ClusterInfo:
 
     # On a thread of its own: the caller may be running an event loop (the TUI's, the API's).
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(anyio.run, probe).result()
+        try:
+            return pool.submit(anyio.run, probe).result()
+        except ClusterError:
+            raise
+        except Exception as exc:  # never a traceback (nor a crashed TUI) for a farm's answer
+            raise _not_a_scheduler(address, exc) from None

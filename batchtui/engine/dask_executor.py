@@ -7,6 +7,14 @@ retries off (batchtui owns retries). Dask re-runs a task whose worker died on an
 that is recorded (a new placement, a line in the log), never counted as the item's failure. Only
 a task whose workers keep dying (Dask's `allowed-failures`) ends as "host lost".
 
+Where an attempt may run: every worker is used, each with its `render` slots when it declares
+them, else one slot per thread; an attempt goes to the kind with the most free slots (a
+`render` one leaves its worker's thread pool, `dask_slot`; a thread one names the workers it may
+use). Workers are checked (versions) the first time they are seen, at start or mid-run; one of
+other versions gets no item. When none of an attempt's workers is left, it is sent to the
+others; with no worker left at all it waits (shown WAITING, its clock stopped) for up to
+`NO_WORKER_WAIT`, then ends as host lost.
+
 Lines, progress and placements arrive live as structured events on the run's topic. Cancelling
 (a user's cancel, a timeout) releases the task; the task sees it and stops the item's process
 group on its worker, and the coordinator waits for its word that every process has ended.
@@ -16,8 +24,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import secrets
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +35,21 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ..generators.base import SIDECARS, sidecar
-from .cluster import ClusterInfo, check, connect
-from .dask_task import run_attempt
+from ..generators.base import SIDECARS, Job, sidecar
+from .cluster import (
+    MATCHED,
+    RESOURCE,
+    ClusterInfo,
+    check,
+    connect,
+    relevant_versions,
+    worker_mismatch,
+)
+from .dask_slot import run_in_render_slot
+from .dask_task import end_of_run, run_attempt
 from .executor import Attempt, AttemptResult, FailureKind
+from .layout import remove_partials
+from .transfer import fetch_output
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -40,6 +61,26 @@ SCHEDULER_CHECK = 5.0
 LINES_WAIT = 2.0
 """How long a finished attempt waits for log lines still on their way."""
 PROBE_PREFIX = ".batchtui-probe-"
+END_WAIT = 10.0
+"""How long the end-of-run cleanup on the workers may take."""
+THREADS = "threads"
+"""The pool of the threads of workers that declare no `render` (see `_Pool`)."""
+FARM_LOOK = 1.0
+"""Seconds between looks at the farm's workers while an attempt is out there."""
+NO_WORKER_WAIT = 60.0
+"""How long an attempt waits for a worker to join once the farm has none left; then it ends
+as "host lost" (a failure kind a retry takes up). Its item's own time stops meanwhile."""
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """Where an attempt may run: on the `render` slots of the workers that declare them
+    (`name` 'render'), or on the threads of checked workers that declare none (`name`
+    'threads', `workers` naming them)."""
+
+    name: str
+    capacity: int
+    workers: list[str] | None = None
 
 
 @dataclass
@@ -52,6 +93,12 @@ class _Live:
     """(worker, host) of each run of the attempt: more than one when a worker was lost."""
     ended: anyio.Event = field(default_factory=anyio.Event)
     changed: anyio.Event = field(default_factory=anyio.Event)
+    gave_up: str | None = None
+    """Why the coordinator gave the attempt up (no worker left on the farm for too long)."""
+    pool: _Pool | None = None
+    """Where its task may run."""
+    move: bool = False
+    """None of the workers its task may run on is left, and others are: submit it again."""
 
 
 class DaskExecutor:
@@ -75,6 +122,16 @@ class DaskExecutor:
         self._live: dict[str, _Live] = {}
         self._probes: dict[Path, str | None] = {}
         self._lost = False
+        self._finished: dict[str, Job] = {}
+        """Jobs whose task ended, by item: their placements' leftovers go at the run's end."""
+        self._farm_lock = anyio.Lock()
+        self._farm_seen: tuple[float, dict[str, Any] | None] = (-math.inf, None)
+        self._busy = {RESOURCE: 0, THREADS: 0}
+        """Attempts out on each pool now."""
+        self._checked: set[str] = set()
+        """Workers whose versions are this host's (every worker is checked once)."""
+        self._refused: dict[str, str] = {}
+        """Workers that joined with other versions, and the line that said so."""
 
     @property
     def where(self) -> str:
@@ -95,6 +152,18 @@ class DaskExecutor:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        if self.client is not None and not self._lost:
+            # Nothing of this run stays on the workers: each removes the run's folder on its
+            # box (scratch, outputs not pulled) and sweeps what dead workers left there.
+            with (
+                anyio.CancelScope(shield=True),
+                anyio.move_on_after(END_WAIT),
+                contextlib.suppress(Exception),
+            ):
+                await self.client.run(end_of_run, self.topic, on_error="return")
+        # An own-named output whose result was lost with its worker (the task ran again
+        # elsewhere) stays in a shared output folder: nothing of the run outlives it.
+        remove_partials(list(self._finished.values()))
         for probe in self._probes.values():
             if probe:
                 with contextlib.suppress(OSError):
@@ -159,36 +228,173 @@ class DaskExecutor:
         client = self.client
         assert client is not None and self.info is not None, "open the executor first"
         job = attempt.job
-        key = f"batchtui-{job.batch_id[:8]}-{job.item_id}-a{job.attempt}-{secrets.token_hex(3)}"
         live = _Live(attempt)
-        self._live[key] = live
         probe = self._probe(job.output.parent)
-        future = client.submit(
-            run_attempt,
-            job,
-            self.topic,
-            probe,
-            self.token,
-            self.grace,
-            key=key,
-            pure=False,
-            retries=0,
-            resources=self.info.resources,
-        )
+        keys: list[str] = []
         try:
-            result: dict[str, Any] | None = None
-            failure: Exception | None = None
+            while True:  # again when the workers it may run on are gone and others are there
+                key = f"batchtui-{job.batch_id[:8]}-{job.item_id}-a{job.attempt}-"
+                key += secrets.token_hex(3)
+                keys.append(key)
+                self._live[key] = live
+                live.pool = pool = await self._choose_pool()
+                self._busy[pool.name] += 1
+                try:
+                    future = client.submit(
+                        run_in_render_slot if pool.name == RESOURCE else run_attempt,
+                        job,
+                        self.topic,
+                        probe,
+                        self.token,
+                        self.grace,
+                        key=key,
+                        pure=False,
+                        retries=0,
+                        resources={RESOURCE: 1} if pool.name == RESOURCE else None,
+                        workers=pool.workers,
+                        allow_other_workers=False,
+                    )
+                    result, failure = await self._outcome(future, live)
+                finally:
+                    self._busy[pool.name] -= 1
+                if live.move or live.gave_up is not None:
+                    with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                        await client.cancel([future])
+                if live.move:
+                    live.move = False
+                    continue
+                if live.gave_up is not None and result is None and failure is None:
+                    live.attempt.log.write(f"[batchtui: {live.gave_up}]", "batchtui")
+                    return AttemptResult.host_lost(live.gave_up)
+                return await self._result(future, live, result, failure)
+        finally:
+            for key in keys:
+                self._live.pop(key, None)
+
+    async def _outcome(
+        self, future: Future, live: _Live
+    ) -> tuple[dict[str, Any] | None, Exception | None]:
+        """The task's result or error, while the farm is watched for the attempt; (None,
+        None) when the watch took it back (`live.move`, `live.gave_up`)."""
+        result: dict[str, Any] | None = None
+        failure: Exception | None = None
+        async with anyio.create_task_group() as watching:
+            watching.start_soon(self._watch_farm, live, watching.cancel_scope)
             try:
                 result = await future
             except anyio.get_cancelled_exc_class():
-                with anyio.CancelScope(shield=True):
-                    await self._stop(future, live)
+                if live.gave_up is None and not live.move:  # a user's cancel, a timeout
+                    with anyio.CancelScope(shield=True):
+                        await self._stop(future, live)
                 raise
             except Exception as exc:  # the task's error, a cancel we did not ask for, a loss
                 failure = exc
-            return await self._result(future, live, result, failure)
-        finally:
-            self._live.pop(key, None)
+            finally:
+                watching.cancel_scope.cancel()
+        return result, failure
+
+    async def _look(self) -> dict[str, Any] | None:
+        """The farm's workers an attempt may use now, by address (None: the scheduler did not
+        say); one look a `FARM_LOOK` for all the attempts out there. A worker seen for the
+        first time is checked first: one with other versions is refused, in one line."""
+        async with self._farm_lock:
+            at, workers = self._farm_seen
+            if anyio.current_time() - at < FARM_LOOK:
+                return workers
+            workers = None
+            client = self.client
+            if client is not None and client.scheduler is not None:
+                with anyio.move_on_after(SCHEDULER_CHECK), contextlib.suppress(Exception):
+                    identity = await client.scheduler.identity()
+                    seen = dict(identity.get("workers") or {})
+                    await self._check_new(seen)
+                    workers = {a: w for a, w in seen.items() if a in self._checked}
+            self._farm_seen = (anyio.current_time(), workers)
+            return workers
+
+    async def _check_new(self, seen: dict[str, Any]) -> None:
+        """Check the versions of the workers in `seen` not met before: a worker that joins
+        mid-run with other versions gets no item (its `render` is set to 0 at the scheduler,
+        and no item names it), and every attempt out there says so in its log."""
+        new = [a for a in seen if a not in self._checked and a not in self._refused]
+        client = self.client
+        if not new or client is None:
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # mismatches are ours to judge
+            versions = await client.get_versions(packages=list(MATCHED))  # type: ignore[misc]
+        mine = relevant_versions((versions.get("client") or {}).get("packages") or {})
+        theirs = versions.get("workers") or {}
+        for address in new:
+            if address not in theirs:  # it joined after the scheduler asked: next look
+                continue
+            problem = worker_mismatch(mine, theirs[address])
+            if problem is None:
+                self._checked.add(address)
+                continue
+            name = (seen.get(address) or {}).get("name") or address
+            line = (
+                f"worker {name} ({address}) joined with {problem}: it gets no item (install "
+                "the same versions on every render box)"
+            )
+            self._refused[address] = line
+            with contextlib.suppress(Exception):
+                assert client.scheduler is not None
+                await client.scheduler.set_resources(resources={RESOURCE: 0}, worker=address)
+            logging.getLogger(__name__).warning("batchtui: %s", line)
+            for live in {id(v): v for v in self._live.values()}.values():
+                live.attempt.log.write(f"[batchtui: {line}]", "batchtui")
+
+    async def _choose_pool(self) -> _Pool:
+        """The pool this attempt goes to: every worker is used, each with as many slots as its
+        `render` says, or as its threads when it declares none; the attempt takes the pool
+        with the most free slots (Dask cannot mix the two in one task's restrictions)."""
+        pools = _pools(await self._look() or {})
+        if not pools:  # no worker now: it waits (and moves once one is there)
+            return _Pool(RESOURCE, 0)
+        return max(pools, key=lambda pool: (pool.capacity - self._busy[pool.name], pool.name))
+
+    async def _watch_farm(self, live: _Live, scope: anyio.CancelScope) -> None:
+        """While the attempt is out: when none of the workers it may run on is left, send it
+        to the others (`live.move`), or, with no worker left at all, say so in its log, show
+        it waiting, and give it up after `NO_WORKER_WAIT` unless a worker joins."""
+        attempt = live.attempt
+        since: float | None = None
+        placements = 0
+        while not live.ended.is_set():
+            await anyio.sleep(FARM_LOOK)
+            workers = await self._look()
+            if workers is None:  # a scheduler that does not answer is the run's loss, not ours
+                continue
+            if _usable(live.pool, workers):
+                since = None
+                continue
+            if _pools(workers):  # others can take it (joined, or of the other kind)
+                live.move = True
+                scope.cancel()
+                return
+            if since is not None and len(live.placements) > placements:
+                since = None  # placed again (and lost again) meanwhile: a new wait
+            if since is None:
+                since = anyio.current_time()
+                placements = len(live.placements)
+                lost = (
+                    f"worker {live.placements[-1][0]} ({live.placements[-1][1]}) was lost and "
+                    if live.placements
+                    else ""
+                )
+                attempt.log.write(
+                    f"[batchtui: {lost}no worker is left on the farm at {self.address}; "
+                    f"waiting up to {NO_WORKER_WAIT:g} s for one to join]",
+                    "batchtui",
+                )
+                attempt.waiting(f"no worker left on the farm; waits up to {NO_WORKER_WAIT:g} s")
+            elif anyio.current_time() - since >= NO_WORKER_WAIT:
+                live.gave_up = (
+                    f"no worker was left on the farm at {self.address} for {NO_WORKER_WAIT:g} s"
+                )
+                scope.cancel()
+                return
 
     async def _scheduler_answers(self) -> bool:
         return await _scheduler_answers_within(self.client, SCHEDULER_CHECK)
@@ -217,6 +423,7 @@ class DaskExecutor:
         failure: Exception | None,
     ) -> AttemptResult:
         job = live.attempt.job
+        self._finished[job.item_id] = job
         status = future.status
         if status == "finished":
             if result is None:  # its worker died as the result was fetched
@@ -243,20 +450,9 @@ class DaskExecutor:
                         f"the output the worker wrote is not in the output folder: "
                         f"{exc.strerror or exc}"
                     )
-            data = result.get("data")
-            if data is not None:  # no shared folder: the output came back with the result
-                try:
-                    await anyio.to_thread.run_sync(job.output.write_bytes, data)
-                    for suffix, extra in (result.get("sidecars") or {}).items():
-                        if suffix in SIDECARS:
-                            await anyio.to_thread.run_sync(
-                                sidecar(job.output, suffix).write_bytes, extra
-                            )
-                except OSError as exc:
-                    return AttemptResult.failed(
-                        f"could not write the output that came back from the worker: "
-                        f"{exc.strerror or exc}"
-                    )
+            pull = result.get("pull")
+            if pull:  # no shared folder: the output waits on its worker, pulled in chunks
+                return await fetch_output(self.client, pull, job.output)
             return AttemptResult.ok()
         if status == "error":
             if type(failure).__name__ == "KilledWorker":
@@ -293,6 +489,35 @@ async def _scheduler_answers_within(client: Any, seconds: float) -> bool:
             return False
         return True
     return False
+
+
+def _render(worker: Any) -> int:
+    """The `render` slots a worker (its identity) declares; 0 when none."""
+    try:
+        return int((worker.get("resources") or {}).get(RESOURCE) or 0)
+    except (AttributeError, TypeError, ValueError):
+        return 0
+
+
+def _pools(workers: dict[str, Any]) -> list[_Pool]:
+    """The pools of slots of the (checked) `workers`: the `render` slots of those that declare
+    them, and the threads of those that do not, named (so no other worker gets the item)."""
+    render = sum(_render(w) for w in workers.values())
+    plain = {a: w for a, w in workers.items() if RESOURCE not in (w.get("resources") or {})}
+    pools = [_Pool(RESOURCE, render)] if render else []
+    if plain:
+        threads = sum(int(w.get("nthreads") or 1) for w in plain.values())
+        pools.append(_Pool(THREADS, threads, sorted(plain)))
+    return pools
+
+
+def _usable(pool: _Pool | None, workers: dict[str, Any]) -> int:
+    """How many of `workers` the attempt's `pool` lets its task run on."""
+    if pool is None:
+        return len(workers)
+    if pool.name == RESOURCE:
+        return sum(1 for w in workers.values() if _render(w) > 0)
+    return sum(1 for address in pool.workers or () if address in workers)
 
 
 def _places(live: _Live) -> str:

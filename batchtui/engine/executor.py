@@ -68,6 +68,9 @@ class Attempt:
     placed: Callable[[str, str], None] = lambda worker, host: None
     """Report the worker and host the attempt runs on (a render farm: once known, and again
     when a lost worker's attempt runs elsewhere)."""
+    waiting: Callable[[str], None] = lambda detail: None
+    """Report that the attempt lost its host and waits for another (a farm with no worker
+    left), saying what for: its time stops until it is placed again."""
     worker: str | None = None
     host: str | None = None
     deadline: Any = None

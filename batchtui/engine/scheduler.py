@@ -112,12 +112,20 @@ class Scheduler:
         # Retries a crashed run had scheduled keep their time (they wait, holding no slot).
         waiting = [job for job in jobs if job.not_before is not None and job.not_before > now]
         later = {id(job) for job in waiting}
-        self._queue = deque(job for job in jobs if id(job) not in later)
         if jobs:
             config = jobs[0].config
             self._failure_limit = config.failure_limit(len(jobs))
             if config.canary:
                 self._canary = min(jobs, key=lambda job: job.index).item_id
+        # The canary first; then items that never ran (skipped when a run stopped early)
+        # before those that ran and failed: a retry runs them, however many of the failed ones
+        # fail again.
+        self._queue = deque(
+            sorted(
+                (job for job in jobs if id(job) not in later),
+                key=lambda job: (job.item_id != self._canary, job.attempt > 1),
+            )
+        )
         self.finisher.begin()
         try:
             with anyio.CancelScope() as scope:
@@ -128,7 +136,10 @@ class Scheduler:
                     self._tg = tg
                     for job in waiting:
                         assert job.not_before is not None
-                        self._wait_to_retry(job, (job.not_before - now).total_seconds())
+                        # Never longer than a wait can be (a stored time far ahead: the clock
+                        # went back).
+                        delay = (job.not_before - now).total_seconds()
+                        self._wait_to_retry(job, min(delay, job.config.backoff_max))
                     self._hire()
         finally:
             self._tg = self._scope = None
@@ -149,11 +160,20 @@ class Scheduler:
         """How many items may run now: one while a canary runs alone, else the limit."""
         return 1 if self._canary is not None else self._limit
 
+    @property
+    def _ready(self) -> bool:
+        """Whether a queued job may start now: while the canary has not succeeded, only the
+        canary may (it is queued first when its retry is due); nothing else starts while it
+        waits out a backoff."""
+        if not self._queue:
+            return False
+        return self._canary is None or self._queue[0].item_id == self._canary
+
     def _hire(self) -> None:
         """Start workers up to the limit while there is work for them."""
         if self._tg is None or self._halt is not None:
             return
-        while self._workers < self._room and self._queue:
+        while self._workers < self._room and self._ready:
             self._workers += 1
             self._tg.start_soon(self._work)
 
@@ -175,7 +195,10 @@ class Scheduler:
             if scope.cancelled_caught or self._halt is not None:  # stopped early meanwhile
                 self._never_started(job)
                 return
-            self._queue.append(job)
+            if job.item_id == self._canary:  # the canary goes before everything it holds back
+                self._queue.appendleft(job)
+            else:
+                self._queue.append(job)
             self._hire()
 
         self._tg.start_soon(later)
@@ -194,7 +217,7 @@ class Scheduler:
         """One slot: take the next job until the queue is empty or the limit shrank below us."""
         try:
             while (
-                self._queue
+                self._ready
                 and self._workers <= self._room
                 and not self._cancel_requested
                 and self._halt is None
@@ -204,6 +227,7 @@ class Scheduler:
                 # (and one asked for again on purpose wants a new one).
                 if job.attempt > 1 and not job.rerender and await self.finisher.adopt(job):
                     self._finished(job, ItemStatus.SUCCEEDED, output=str(job.final_output))
+                    self._succeeded(job)
                     continue
                 if self.slots is None:
                     await self._attempt(job)
@@ -250,6 +274,7 @@ class Scheduler:
         attempt = Attempt(job, log, lambda fraction: self._progress(job, fraction), started)
         attempt.host = self.executor.host
         attempt.placed = functools.partial(self._placed, attempt)
+        attempt.waiting = functools.partial(self._attempt_waits, attempt)
         try:
             error, kind = await self._run_attempt(attempt)
         except anyio.get_cancelled_exc_class():
@@ -260,9 +285,7 @@ class Scheduler:
             raise
         if error is None:
             self._finished(job, ItemStatus.SUCCEEDED, output=str(job.final_output))
-            if self._canary == job.item_id:  # it worked: the others fan out
-                self._canary = None
-                self._hire()
+            self._succeeded(job)
             return
         delay = self._retry_delay(job, kind)
         if delay is not None:
@@ -283,6 +306,13 @@ class Scheduler:
         cleanup(job, log)
         self._finished(job, ItemStatus.FAILED, error=error)
         self._failed_for_good(job)
+
+    def _succeeded(self, job: Job) -> None:
+        """A canary that succeeded (ran, or its earlier output was taken over): the others
+        fan out to the full limit."""
+        if self._canary == job.item_id:
+            self._canary = None
+            self._hire()
 
     def _retry_delay(self, job: Job, kind: FailureKind) -> float | None:
         """Seconds until the failed `job` is tried again, or None when it is not."""
@@ -357,6 +387,13 @@ class Scheduler:
             # a lost worker's attempt starts over elsewhere)
             attempt.deadline.deadline = anyio.current_time() + job.config.timeout
         self.emit(ItemPlaced(job.batch_id, job.item_id, worker, host))
+
+    def _attempt_waits(self, attempt: Attempt, detail: str) -> None:
+        attempt.worker = attempt.host = None
+        if attempt.deadline is not None:  # waiting for a host is not the item's time
+            attempt.deadline.deadline = math.inf
+        job = attempt.job
+        self.emit(ItemWaiting(job.batch_id, job.item_id, detail))
 
     def _progress(self, job: Job, fraction: float) -> None:
         self.emit(ItemProgress(job.batch_id, job.item_id, fraction))

@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..core.errors import (
     NotFoundError,
@@ -43,16 +44,29 @@ from ..core.errors import (
     ValidationError,
     model_error_line,
 )
-from ..core.limits import LARGEST_MAX_ITEMS, TEMPLATE_NAME_PATTERN, TEMPLATE_NAME_RULE
+from ..core.limits import (
+    LARGEST_MAX_ITEMS,
+    MAX_BATCH_CONTENT_BYTES,
+    MAX_CONTENT_CHARS,
+    TEMPLATE_NAME_PATTERN,
+    TEMPLATE_NAME_RULE,
+)
 from ..core.models import Batch, BatchConfig
 from ..core.patterns import escape, fill_known, placeholders, render
 from ..core.settings import config_dir
+from ..generators.command import PLACEHOLDERS, split_template
 
 TEMPLATES_ENV = "BATCHTUI_TEMPLATES"
 NAME = re.compile(TEMPLATE_NAME_PATTERN)
 MACHINE_FIELDS = frozenset({"workdir"})
 """Config fields that belong to the machine a batch was made on, not to its structure."""
 ParamType = Literal["str", "int", "float", "bool"]
+COUNTER = "n"
+"""The item patterns' own placeholder: 1, 2, … `count`."""
+RESERVED = frozenset({COUNTER, *PLACEHOLDERS})
+"""Names a parameter may not take: a command's own placeholders (`{output}`, `{content}`, …)
+and the item counter. A parameter called `output` would silently replace the file the
+command must write."""
 
 
 class Parameter(BaseModel):
@@ -103,6 +117,26 @@ class Template(BaseModel):
     count: int | str = 1
     """How many times the item patterns are made (`{n}` counts them); may be a parameter."""
 
+    @model_validator(mode="after")
+    def _bounded(self) -> Template:
+        taken = sorted(RESERVED & set(self.parameters))
+        if taken:
+            raise ValueError(
+                f"parameter '{taken[0]}' has the name of the item's own {{{taken[0]}}}; "
+                "give it another name"
+            )
+        if isinstance(self.count, int):
+            _check_count(self.count, len(self.items))
+        known = {*self.parameters, COUNTER}
+        for pattern in self.items:
+            unknown = [name for name in placeholders(pattern) if name not in known]
+            if unknown:
+                raise ValueError(
+                    f"item pattern {pattern[:60]!r} uses {{{unknown[0]}}}, which is not a "
+                    f"parameter (its parameters: {', '.join(self.parameters) or 'none'})"
+                )
+        return self
+
     def values(self, given: dict[str, object]) -> dict[str, object]:
         """Every parameter's value: `given` (coerced to its type), else its default."""
         unknown = sorted(set(given) - set(self.parameters))
@@ -126,13 +160,24 @@ class Template(BaseModel):
     def make(self, given: dict[str, object]) -> tuple[dict[str, Any], list[str]]:
         """The config fields and item contents this template makes with `given` parameters."""
         values = self.values(given)
-        where = f"template '{self.name}': "
+        return self.config_fields(values), self.contents(values)
+
+    def config_fields(self, values: dict[str, object]) -> dict[str, Any]:
+        """The config this template makes with every parameter's value."""
         fields: dict[str, Any] = {}
         for key, raw in self.config.items():
-            # Only the template's parameters are filled in a config value: other braces stay
-            # (a command's own placeholders, `{output}`, are the command generator's).
-            # (A value that is one parameter alone is its typed value, not its text.)
-            fields[key] = fill_known(raw, values) if isinstance(raw, str) else raw
+            if key == "command" and isinstance(raw, str):
+                fields[key] = fill_command(raw, values)
+            else:
+                # Only the template's parameters are filled in a config value: other braces
+                # stay. (A value that is one parameter alone is its typed value, not its text.)
+                fields[key] = fill_known(raw, values) if isinstance(raw, str) else raw
+        return fields
+
+    def contents(self, values: dict[str, object]) -> list[str]:
+        """The item contents this template makes with every parameter's value: bounded in
+        number and in size before they are made (a 10 KB template must never make gigabytes)."""
+        where = f"template '{self.name}': "
         count: int
         if isinstance(self.count, str):
             made = Parameter(type="int").coerce("count", render(self.count, values, where=where))
@@ -140,15 +185,64 @@ class Template(BaseModel):
             count = made
         else:
             count = self.count
-        if not 0 <= count <= LARGEST_MAX_ITEMS:
-            raise ValidationError(
-                f"{where}count must be between 0 and {LARGEST_MAX_ITEMS}, not {count}"
-            )
-        contents = []
+        try:
+            _check_count(count, len(self.items))
+        except ValueError as exc:
+            raise ValidationError(f"{where}{exc}") from None
+        contents: list[str] = []
+        total = 0
         for n in range(1, count + 1):
             for pattern in self.items:
-                contents.append(render(pattern, {**values, "n": n}, where=where))
-        return fields, contents
+                content = render(pattern, {**values, COUNTER: n}, where=where)
+                if len(content) > MAX_CONTENT_CHARS:
+                    raise ValidationError(
+                        f"{where}item {len(contents) + 1} would be {len(content):,} characters; "
+                        f"at most {MAX_CONTENT_CHARS:,}"
+                    )
+                total += len(content.encode("utf-8", "surrogatepass"))
+                if total > MAX_BATCH_CONTENT_BYTES:
+                    raise ValidationError(
+                        f"{where}its items would pass "
+                        f"{MAX_BATCH_CONTENT_BYTES // (1024 * 1024)} MiB of text together"
+                    )
+                contents.append(content)
+        return contents
+
+
+def _check_count(count: int, patterns: int) -> None:
+    """ValueError unless `count` rounds of `patterns` item patterns make a batch's worth."""
+    if not 0 <= count <= LARGEST_MAX_ITEMS:
+        raise ValueError(f"count must be between 0 and {LARGEST_MAX_ITEMS:,}, not {count}")
+    if count * patterns > LARGEST_MAX_ITEMS:
+        raise ValueError(
+            f"count {count:,} × {patterns:,} item patterns makes {count * patterns:,} items; a "
+            f"batch holds at most {LARGEST_MAX_ITEMS:,}"
+        )
+
+
+def fill_command(command: str, values: dict[str, object]) -> str:
+    """A command template with the parameters filled in each argument, never before it is
+    split: `--set "title=Space Facts"` stays one argument and `it's` no quote. Braces in a
+    value stay literal (never a placeholder of the command's). A command that cannot be split
+    is filled as text, and its lock check says why."""
+    if not set(placeholders(command)) & set(values):
+        return command  # nothing to fill: kept exactly as written
+    try:
+        argv = split_template(command)
+    except ValueError:
+        filled = fill_known(command, values)
+        return str(filled)
+    literal = {name: escape(str(value)) for name, value in values.items()}
+    return " ".join(_quoted(str(fill_known(arg, literal))) for arg in argv)
+
+
+_PLAIN_WORD = re.compile(r"[\w@%+=:,./{}-]+", re.ASCII)
+
+
+def _quoted(arg: str) -> str:
+    """`arg` as one word of a command template: as it is when it needs no quotes (`{output}`
+    included: the template's splitter does not expand braces), else quoted."""
+    return arg if _PLAIN_WORD.fullmatch(arg) else shlex.quote(arg)
 
 
 def templates_dir() -> Path:
@@ -185,10 +279,10 @@ def parse(name: str, text: str) -> Template:
             *(v for v in template.config.values() if isinstance(v, str)),
         ]:
             placeholders(pattern)
-        # The config must make a valid batch config with the default parameter values.
+        # The config must make a valid batch config with the default parameter values. (Its
+        # items are made only when a batch is: listing templates stays cheap.)
         if all(p.default is not None for p in template.parameters.values()):
-            fields, _ = template.make({})
-            BatchConfig(**fields)
+            BatchConfig(**template.config_fields(template.values({})))
     except (tomllib.TOMLDecodeError, pydantic.ValidationError, ValidationError, ValueError) as exc:
         raise ValidationError(f"template '{name}' is malformed: {_one_line(exc)}") from None
     return template

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .. import limits
+from ..backoff import retry_delay as _retry_delay
 from ..failures import RETRY_ON
 from ..platforms import DEFAULT_PLATFORM, PLATFORMS, Platform
 
@@ -162,9 +163,8 @@ class BatchConfig(BaseModel):
     def retry_delay(self, retry: int, jitter: float) -> float:
         """Seconds before retry number `retry` (1-based): the backoff doubled each time, up
         to 25% longer by `jitter` (0..1) so retries of many items spread out, at most
-        `backoff_max`."""
-        base = self.backoff * 2 ** (retry - 1)
-        return min(self.backoff_max, base * (1 + 0.25 * jitter))
+        `backoff_max` (and spread below it there too: `core.backoff`)."""
+        return _retry_delay(self.backoff, self.backoff_max, retry, jitter)
 
     @field_validator("platform")
     @classmethod

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..limits import HISTORY_KEPT
 from ..states import ItemStatus, check_item_transition
 from .clock import utcnow
 from .moves import _checked_move
@@ -25,10 +26,25 @@ class AttemptRecord(BaseModel):
     worker: str | None = None
     host: str | None = None
     log_path: str | None = None
+    earlier: dict[ItemStatus, int] | None = None
+    """On the oldest record kept only: how many attempts before it are no longer kept, by how
+    they ended (None: none were dropped)."""
 
 
-HISTORY_KEPT = 50
-"""Attempts an item's history keeps (the newest): enough to see a pattern, bounded in size."""
+def bounded(history: list[AttemptRecord]) -> list[AttemptRecord]:
+    """The newest `HISTORY_KEPT` records of `history`; the dropped ones are counted, by status,
+    on the oldest record kept (with any count the dropped ones carried)."""
+    if len(history) <= HISTORY_KEPT:
+        return history
+    dropped, kept = history[:-HISTORY_KEPT], history[-HISTORY_KEPT:]
+    counts: dict[ItemStatus, int] = {}
+    for record in dropped:
+        for status, n in (record.earlier or {}).items():
+            counts[status] = counts.get(status, 0) + n
+        counts[record.status] = counts.get(record.status, 0) + 1
+    for status, n in (kept[0].earlier or {}).items():
+        counts[status] = counts.get(status, 0) + n
+    return [kept[0].model_copy(update={"earlier": counts}), *kept[1:]]
 
 
 class BatchItem(BaseModel):
@@ -63,9 +79,17 @@ class BatchItem(BaseModel):
     """True once the user asked for this item again on purpose (`retry --item`, even after it
     succeeded): its next attempts render anew instead of taking over an earlier output."""
     history: list[AttemptRecord] | None = None
-    """Its earlier attempts, oldest first (the newest `HISTORY_KEPT`; None: none). The last
-    attempt is the item's own fields: `attempt_history()` has them all. (A record per item
-    that ran once cost a model and its serialisation per item: 1,000 no-ops ran 25% slower.)"""
+    """Its earlier attempts, oldest first (the newest `HISTORY_KEPT` in full, the older ones
+    counted on the oldest kept: `earlier_attempts()`; None: none). The last attempt is the
+    item's own fields: `attempt_history()` has them all. (A record per item that ran once cost
+    a model and its serialisation per item: 1,000 no-ops ran 25% slower.)"""
+
+    @field_validator("history")
+    @classmethod
+    def _bounded(cls, value: list[AttemptRecord] | None) -> list[AttemptRecord] | None:
+        # A file written before the bound (or by hand) is trimmed as it is read, so the next
+        # write stores the bounded history. (Runs only for items that have a history.)
+        return bounded(value) if value else value
 
     def last_attempt(self) -> AttemptRecord | None:
         """The latest attempt, from the item's own fields (None if it never ran)."""
@@ -83,6 +107,11 @@ class BatchItem(BaseModel):
             log_path=self.log_path,
         )
 
+    def earlier_attempts(self) -> int:
+        """Attempts older than the history keeps, counted only."""
+        first = self.history[0] if self.history else None
+        return sum((first.earlier or {}).values()) if first is not None else 0
+
     def attempt_history(self) -> list[AttemptRecord]:
         """Every attempt, oldest first: the stored earlier ones and the latest."""
         history = list(self.history or [])
@@ -98,7 +127,7 @@ class BatchItem(BaseModel):
             return
         if self.history and self.history[-1].attempt == last.attempt:
             return
-        self.history = [*(self.history or []), last][-HISTORY_KEPT:]
+        self.history = bounded([*(self.history or []), last])
 
     def __setattr__(self, name: str, value: object) -> None:
         if name == "status":  # every status change goes through the table

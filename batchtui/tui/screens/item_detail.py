@@ -56,6 +56,8 @@ class ItemDetailScreen(ModalScreen[None]):
         if phase(item) is Phase.RETRYING:
             facts.add_row("Retry", Text(inert(item.waiting or ""), style=STYLES[RETRY]))
         # Each attempt, when there was more than one: when, where, how it ended.
+        if item.earlier_attempts():  # older than the history keeps: counted only
+            facts.add_row("Earlier", Text(f"{item.earlier_attempts()} attempts, not kept"))
         for record in item.attempt_history()[-8:] if item.history else ():
             started = (
                 record.started_at.astimezone().strftime("%H:%M:%S") if record.started_at else "—"
