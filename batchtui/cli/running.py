@@ -24,7 +24,7 @@ def run_here(
 
     # This process runs the items (a runner): it adopts the orphans they leave, to stop
     # them. Process-wide, so set here only.
-    from ..core import child_watcher, subreaper
+    from ..core import child_watcher, heap, subreaper
 
     subreaper.install()
     child_watcher.install()  # the children it starts through asyncio: a pidfd each, no thread
@@ -56,7 +56,8 @@ def run_here(
 
     # asyncio's own loop: uvloop measured no faster here (bench/ab_dispatch.py, 9 rounds: wall
     # 0.98x, rounds 0.81-1.12x; CPU 1.01x), so it is not worth a dependency.
-    ended = anyio.run(main)
+    with heap.frozen():  # what is loaded by now outlives the run: no collection walks it
+        ended = anyio.run(main)
     return report_end(ctx, ended, interrupted_by=caught)
 
 
@@ -74,7 +75,7 @@ def report_end(ctx: Context, ended: Batch, interrupted_by: signal.Signals | None
                 f"see why: batchtui failed {ended.id} — run them again: batchtui retry {ended.id}"
             )
 
-    ctx.emit(batch_json(ended), human)
+    ctx.emit(batch_json(ended) if ctx.json else None, human)  # (made only to be printed)
     if interrupted_by is not None:
         return 128 + int(interrupted_by)
     return EXIT_OK if ended.status is BatchStatus.COMPLETE else EXIT_RUN_FAILED

@@ -121,52 +121,73 @@ def apply(
     item = items.get(event.item_id)
     if item is None:
         return None
-    if isinstance(event, ItemWaiting):
-        item.waiting = event.detail
-        if item.status is ItemStatus.RUNNING:  # its host was lost: it is on no box now
-            item.worker = item.host = None
-    elif isinstance(event, ItemStarted):
+    # Plain field writes (`_write`): an event's values already have their fields' types, and
+    # pydantic's __setattr__ per field (13 for a start) cost ~1.3% of a 1,000-item run's
+    # instructions. A status change still goes through `move_to` (the transition table).
+    if isinstance(event, ItemStarted):
         if item.retry_at is not None:  # an automatic retry: the failed attempt is kept
             item.close_attempt()
         item.move_to(ItemStatus.RUNNING)
-        item.waiting = None
-        item.attempts = event.attempt
-        item.started_at = event.at
-        item.finished_at = None
-        item.progress = 0.0
-        item.error = None
-        item.log_path = event.log_path
-        item.job_ref = event.job_ref
-        item.worker = None
-        item.host = event.host
-        item.retry_at = None
+        _write(
+            item,
+            {
+                "waiting": None,
+                "attempts": event.attempt,
+                "started_at": event.at,
+                "finished_at": None,
+                "progress": 0.0,
+                "error": None,
+                "log_path": event.log_path,
+                "job_ref": event.job_ref,
+                "worker": None,
+                "host": event.host,
+                "retry_at": None,
+            },
+        )
+    elif isinstance(event, ItemFinished):
+        item.move_to(event.status)
+        fields: dict[str, object] = {
+            "waiting": None,
+            "finished_at": event.at,
+            "error": event.error,
+        }
+        if event.status is ItemStatus.SUCCEEDED:
+            fields["output_path"] = event.output_path
+            fields["progress"] = 1.0
+        _write(item, fields)
+    elif isinstance(event, ItemProgress):
+        if item.status is ItemStatus.RUNNING:
+            _write(item, {"progress": event.fraction})
+    elif isinstance(event, ItemWaiting):
+        _write(item, {"waiting": event.detail})
+        if item.status is ItemStatus.RUNNING:  # its host was lost: it is on no box now
+            _write(item, {"worker": None, "host": None})
     elif isinstance(event, ItemRetrying):
         item.move_to(ItemStatus.PENDING)
-        item.finished_at = event.at
-        item.error = event.error
-        item.progress = 0.0
-        item.retry_at = event.retry_at
-        item.retries_used = event.retry
-        item.waiting = retry_note(event.retry, event.retries, event.retry_at, event.at)
+        _write(
+            item,
+            {
+                "finished_at": event.at,
+                "error": event.error,
+                "progress": 0.0,
+                "retry_at": event.retry_at,
+                "retries_used": event.retry,
+                "waiting": retry_note(event.retry, event.retries, event.retry_at, event.at),
+            },
+        )
         # Into the history now, with its reason: a kill or a cancel during the wait must not
         # lose it (the item's own fields say what happened next).
         item.close_attempt()
     elif isinstance(event, ItemPlaced):
-        item.worker = event.worker
-        item.host = event.host
-        item.waiting = None
-    elif isinstance(event, ItemProgress):
-        if item.status is ItemStatus.RUNNING:
-            item.progress = event.fraction
-    elif isinstance(event, ItemFinished):
-        item.move_to(event.status)
-        item.waiting = None
-        item.finished_at = event.at
-        item.error = event.error
-        if event.status is ItemStatus.SUCCEEDED:
-            item.output_path = event.output_path
-            item.progress = 1.0
+        _write(item, {"worker": event.worker, "host": event.host, "waiting": None})
     return item
+
+
+def _write(item: BatchItem, fields: dict[str, object]) -> None:
+    """Set `fields` of `item` as pydantic's own assignment does on a model without
+    `validate_assignment`: the values into the instance, the names into its fields set."""
+    item.__dict__.update(fields)
+    item.__pydantic_fields_set__.update(fields)
 
 
 # --------------------------------------------------------------------------------- end

@@ -25,7 +25,8 @@ class OutputFinisher:
     def __init__(self, generator_name: str) -> None:
         self.generator_name = generator_name
         self.run_started = utcnow()
-        self._manifests: dict[Path, tuple[BatchConfig, Manifest]] = {}
+        self._manifests: dict[str, tuple[BatchConfig, Manifest]] = {}
+        """By batch folder (a string: hashing a path per item cost more than the lookup)."""
         self._adoptable: dict[Path, dict[str, dict[str, Any]]] = {}
 
     def begin(self) -> None:
@@ -103,14 +104,14 @@ class OutputFinisher:
 
     def _manifest(self, job: Job) -> Manifest:
         """The manifest of the job's batch folder, with this run's `run` record."""
-        folder = job.final_output.parent
+        folder = os.path.dirname(os.fspath(job.final_output))
         entry = self._manifests.get(folder)
         if entry is not None and entry[0] is job.config:  # the same run: hashed once
             return entry[1]
         if entry is not None:
             entry[1].close()
         manifest = Manifest(
-            folder,
+            job.final_output.parent,
             {
                 "kind": "run",
                 "started_at": self.run_started.isoformat(),
@@ -146,13 +147,23 @@ def _place_sidecars(job: Job) -> dict[str, str]:
     manifest's fields for them (`poster`: its file name)."""
     placed: dict[str, str] = {}
     for suffix in SIDECARS:
-        source = sidecar(job.output, suffix)
+        # As strings, not paths: asked after every item, and most items have none.
+        source = _sidecar_name(os.fspath(job.output), suffix)
         if not os.path.exists(source):
             continue
         target = sidecar(job.final_output, suffix)
         os.replace(source, target)
         placed[suffix.strip(".").split(".")[0]] = target.name
     return placed
+
+
+def _sidecar_name(output: str, suffix: str) -> str:
+    """`sidecar(Path(output), suffix)` as a string: the stem as pathlib takes it (a leading
+    dot or a trailing one is no suffix)."""
+    folder, name = os.path.split(output)
+    dot = name.rfind(".")
+    stem = name[:dot] if 0 < dot < len(name) - 1 else name
+    return os.path.join(folder, stem + suffix)
 
 
 def cleanup(job: Job, log: ItemLog, *, moved: bool = False) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from ..core import subreaper
 from ..generators.base import Generator, GeneratorError, LineHandler
 from .executor import Attempt, AttemptResult, FailureKind
+from .fdwatch import FdWatch
 from .liveness import BATCH_ENV, ITEM_ENV
 from .local_spawn import ExitError, Programs, run_logged
 
@@ -56,6 +57,7 @@ class _ItemContext:
             env={**executor.env, ITEM_ENV: job.item_id, BATCH_ENV: job.batch_id},
             programs=executor.programs,
             adopting=executor.adopting,
+            watch=executor.watch,
         )
 
 
@@ -67,9 +69,14 @@ class LocalExecutor:
     runner is a subreaper, a Dask worker is the cluster's and is not); asked once per run.
     """
 
-    def __init__(self, generator: Generator, *, grace: float = 3.0) -> None:
+    def __init__(
+        self, generator: Generator, *, grace: float = 3.0, watch: FdWatch | None = None
+    ) -> None:
         self.generator = generator
         self.grace = grace
+        self.watch = watch
+        """The run's epoll set for its children's descriptors (`fdwatch.py`; its owner closes
+        it), or None: each is the loop's own reader."""
         self._where = f"pid {os.getpid()}"
         self._host = socket.gethostname()
         self.env = dict(os.environ)

@@ -26,6 +26,7 @@ import anyio
 
 from ..core.children import OWN
 from ..generators.base import GeneratorError
+from .fdwatch import FdWatch
 from .itemlog import ItemLog
 from .liveness import ITEM_ENV
 from .strays import stop_strays
@@ -77,7 +78,9 @@ class _Child:
     pipe): with thousands of tiny commands, that bookkeeping cost more than the commands.
     """
 
-    def __init__(self, spawned: _Spawned, emit: Callable[[str, str], None]) -> None:
+    def __init__(
+        self, spawned: _Spawned, emit: Callable[[str, str], None], watch: FdWatch | None = None
+    ) -> None:
         self.pid = spawned.pid
         self._reap = spawned.reap
         self.loop = asyncio.get_running_loop()
@@ -85,17 +88,30 @@ class _Child:
         self._pipes: dict[int, _LineSplitter] = {}
         self._waiter: asyncio.Future[None] | None = None
         self._pidfd = -1
+        self._watch = watch
         for fd, name in ((spawned.stdout, "stdout"), (spawned.stderr, "stderr")):
             fcntl.fcntl(fd, fcntl.F_SETFL, os.O_NONBLOCK)  # a new pipe's only status flag
             self._pipes[fd] = _LineSplitter(name, emit)
-            self.loop.add_reader(fd, self._readable, fd)
+            self._add(fd, functools.partial(self._readable, fd))
         try:
             self._pidfd = os.pidfd_open(self.pid)
         except (AttributeError, OSError):  # not Linux, or a kernel older than 5.3
             waiting = self.loop.run_in_executor(None, self._reap)
             waiting.add_done_callback(lambda done: self._exited(done.result()))
         else:
-            self.loop.add_reader(self._pidfd, self._exited)
+            self._add(self._pidfd, self._exited)
+
+    def _add(self, fd: int, callback: Callable[[], object]) -> None:
+        if self._watch is not None:
+            self._watch.add(fd, callback)
+        else:
+            self.loop.add_reader(fd, callback)
+
+    def _remove(self, fd: int) -> None:
+        if self._watch is not None:
+            self._watch.remove(fd)
+        else:
+            self.loop.remove_reader(fd)
 
     @property
     def finished(self) -> bool:
@@ -116,14 +132,14 @@ class _Child:
 
     def _close_pipe(self, fd: int) -> None:
         splitter = self._pipes.pop(fd)
-        self.loop.remove_reader(fd)
+        self._remove(fd)
         os.close(fd)
         splitter.close()
         self._wake()
 
     def _exited(self, returncode: int | None = None) -> None:
         if self._pidfd >= 0:
-            self.loop.remove_reader(self._pidfd)
+            self._remove(self._pidfd)
             os.close(self._pidfd)
             self._pidfd = -1
             returncode = self._reap()  # the pidfd says it exited: this only collects it
@@ -340,6 +356,7 @@ async def run_logged(
     env: dict[str, str] | None = None,
     programs: Programs | None = None,
     adopting: bool = False,
+    watch: FdWatch | None = None,
 ) -> None:
     """Run argv to completion, logging its output; raise GeneratorError on failure.
 
@@ -348,7 +365,8 @@ async def run_logged(
     thousands of tiny commands costs little more than the commands themselves. `programs`
     resolves bare program names (shared by a run's children); with `adopting` (this process
     is a subreaper), what the child left outside its group, tagged with the item in `env`, is
-    stopped when it ends.
+    stopped when it ends. `watch`: the run's one epoll set for the child's descriptors (else
+    each is the loop's own reader).
     """
     log.note(f"$ {' '.join(argv)}")
 
@@ -370,7 +388,7 @@ async def run_logged(
         raise GeneratorError(f"could not start {argv[0]}: {exc.strerror or exc}") from None
     pid = spawned.pid
     OWN.add(pid)
-    child = _Child(spawned, emit)
+    child = _Child(spawned, emit, watch)
     try:
         await child.wait(output=False)
     finally:

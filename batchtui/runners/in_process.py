@@ -17,6 +17,7 @@ from ..core.models import Batch
 from ..core.settings import load_host_settings
 from ..engine import LocalExecutor, OutputFinisher, Scheduler
 from ..engine.executor import Executor
+from ..engine.fdwatch import fd_watch
 from ..engine.layout import jobs_for, remove_empty_work, remove_partials
 from ..engine.slots import HostSlots
 from ..generators import Generator, get_generator
@@ -83,7 +84,8 @@ async def _executor(
     caller puts the scheduler's interrupt in, for a scheduler lost mid-run."""
     lost: list[Callable[[str], None]] = []
     if cluster is None:
-        yield LocalExecutor(generator), lost
+        with fd_watch() as watch:
+            yield LocalExecutor(generator, watch=watch), lost
         return
     from ..engine.dask_executor import DaskExecutor  # Dask loads only for a cluster run
 
