@@ -87,3 +87,18 @@ def test_any_config_option_through_the_cli_is_taken_or_refused_in_one_line(
         assert done.code == 2, (done.code, done.err)
         assert len(done.err.strip().splitlines()) <= 2, done.err  # usage line + message
     assert run_cli("list", "--json").code == 0
+
+
+@pytest.mark.parametrize(
+    "option",
+    ["--style", "--background", "--text-color", "--ext", "--retry-on", "--max-failures",
+     "--command", "--output", "--workdir", "--platform", "--generator"],
+)  # fmt: skip
+def test_text_that_is_not_utf8_in_any_option_is_refused_in_one_line(run_cli, option: str) -> None:
+    """Found by the fuzz test above: bytes that are not UTF-8 in `--style` or `--background`
+    (they arrive as lone surrogates) crashed create with exit 70."""
+    done = run_cli("create", "odd bytes", option, "\udced\udca0\udc80")
+    assert done.code == 2, done.err
+    assert len(done.err.strip().splitlines()) == 1, done.err
+    assert "\\xed\\xa0\\x80" in done.err or "\\udced" in done.err
+    assert run_cli("list", "--json").out.strip() == "[]"

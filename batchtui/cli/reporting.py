@@ -37,7 +37,8 @@ def write_crash_log(report: str) -> Path | None:
         path = folder / name
         # Only this account may read it: a traceback shows what was typed and where.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as log:
+        # A traceback may quote text that is not UTF-8 (an argument's bytes): escaped, not lost.
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as log:
             log.write(header + report)
     except OSError:
         return None

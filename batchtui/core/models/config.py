@@ -72,6 +72,9 @@ def _check_colour(value: str) -> str:
     return value
 
 
+_OWN_UTF8_CHECK = frozenset({"output_dir", "workdir", "command"})
+
+
 def _utf8(value: str, what: str, hint: str = "") -> str:
     # A file name (or argument) with bytes that are not UTF-8 arrives with surrogate escapes:
     # JSON cannot store it, so it is refused here with a message instead of at the write.
@@ -139,6 +142,19 @@ class BatchConfig(BaseModel):
             if isinstance(generator, str) and generator in GENERATOR_OUTPUT_EXT:
                 return {**data, "output_ext": GENERATOR_OUTPUT_EXT[generator]}
         return data
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _text_is_utf8(cls, value: object, info: ValidationInfo) -> object:
+        # Text that is not UTF-8 (an argument's bytes arrive with surrogate escapes) is refused
+        # before any field's own check: a check that echoed such a value, or a union type's
+        # error, raised UnicodeEncodeError out of validation (a crash, not a refusal). The
+        # folders and the command say it in their own words (`_utf8`, in their checks).
+        if info.field_name not in _OWN_UTF8_CHECK:
+            for text in value if isinstance(value, list | tuple) else (value,):
+                if isinstance(text, str):
+                    _utf8(text, "text")
+        return value
 
     @field_validator("retry_on")
     @classmethod
