@@ -209,12 +209,17 @@ def write_database_file(path: Path, data: dict[str, Any], *, temp_dir: Path | No
         if isinstance(exc, OSError):
             raise StoreError(f"database {path} could not be written: {exc.strerror}") from None
         raise
+    sync_folder(folder)
+
+
+def sync_folder(folder: Path) -> None:
+    """Make the names just written in `folder` durable (its entries, not the files' data)."""
     with contextlib.suppress(OSError):
-        dir_fd = os.open(folder, os.O_RDONLY)
+        fd = os.open(folder, os.O_RDONLY)
         try:
-            os.fsync(dir_fd)
+            os.fsync(fd)
         finally:
-            os.close(dir_fd)
+            os.close(fd)
 
 
 def _remove_stale_temps(path: Path, folder: Path, keep: str) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import StoreError
-from .atomic import read_database_file, schema_of
+from .atomic import read_database_file, schema_of, sync_folder
 from .documents import Signature, is_batch_id, signature_of
 
 if TYPE_CHECKING:
@@ -162,22 +162,13 @@ def _write_marker(marker: Path, db: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    _sync_folder(marker.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    sync_folder(marker.parent)
 
 
 def _remove(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-    _sync_folder(path.parent)
+    sync_folder(path.parent)
 
 
 def _copy_atomically(source: os.PathLike[str], target: os.PathLike[str]) -> None:
