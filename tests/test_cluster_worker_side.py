@@ -174,6 +174,57 @@ esac
 """
 
 
+def test_a_killed_keeper_leaves_no_process_of_its_item(
+    boxes: Boxes, service: BatchService, tmp_path: Path
+) -> None:
+    """The keeper itself killed (-9, as the OOM killer does) mid-item: its item's processes,
+    a setsid'd grandchild among them, used to go to init and run on; the zygote (a subreaper)
+    now takes them and kills them, and the attempt ends as a failure of its own."""
+    import signal
+
+    boxes.add("w1")
+    boxes.farm.wait_for_workers(1)
+    spawn = script(tmp_path, "spawn.sh", GRANDCHILD)
+    marker = tmp_path / "grandchild.pid"
+    batch_id = make_batch(service, f"sh {spawn} wait {{output}} {marker}")
+    seen: dict[str, object] = {}
+
+    async def kill_the_keeper() -> None:
+        item_id = service.get(batch_id).items[0].id
+        while not marker.exists():
+            await anyio.sleep(0.05)
+        worker = boxes.farm.procs["w1"].pid
+        keepers = [
+            pid for pid in descendants(worker)
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "batchtui-keeper"
+        ]  # fmt: skip
+        assert len(keepers) == 1, keepers
+        item = tagged(ITEM_ENV, item_id)
+        assert item, "the item's processes run"
+        os.kill(keepers[0], signal.SIGKILL)
+        grandchild = int(marker.read_text())
+        await anyio.to_thread.run_sync(
+            lambda: wait_until(
+                lambda: not any(alive(pid) for pid in [*item, grandchild]),
+                8,
+                "the killed keeper's processes end",
+            )
+        )
+        seen["done"] = True
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(kill_the_keeper)
+            with anyio.fail_after(90):
+                await service.start(batch_id, cluster=boxes.farm.address)
+
+    anyio.run(main)
+    assert seen.get("done")
+    item = service.get(batch_id).items[0]
+    assert item.status is ItemStatus.FAILED, item.status
+    assert tagged(BATCH_ENV, batch_id) == []
+
+
 @pytest.mark.parametrize("end", ["success", "cancel", "timeout"])
 def test_a_setsid_grandchild_does_not_outlive_its_item_on_a_worker(
     boxes: Boxes, service: BatchService, tmp_path: Path, end: str

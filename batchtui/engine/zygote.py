@@ -9,6 +9,11 @@ keeper talks over (SCM_RIGHTS on a socket pair) and gets back the keeper's pid.
 The zygote lives as long as its worker: when the worker dies its end of the socket pair
 closes, and the zygote exits. The keepers it forked do not depend on it: each is in a session
 of its own, and watches its own pipe from the worker.
+
+The zygote is also the keepers' safety net. It is a child subreaper, so when a keeper is
+itself killed (-9, the OOM killer) the item's processes it kept become the zygote's children
+instead of init's; any child of the zygote that is not a keeper is such an orphan, and is
+killed with its group within a second (its own children then come up and go the same way).
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import signal
 import socket
 import struct
 import subprocess
 import sys
 import threading
 import traceback
+from pathlib import Path
 
 _PID = struct.Struct("!q")
 
@@ -86,20 +93,45 @@ def fork_keeper(down_read: int, up_write: int) -> int:
     raise AssertionError("unreachable")
 
 
-def _reap() -> None:
+def _reap(keepers: set[int]) -> None:
+    """Collect every child that ended (keepers, and orphans already killed)."""
     with contextlib.suppress(ChildProcessError):
-        while os.waitpid(-1, os.WNOHANG)[0] > 0:
-            pass
+        while (pid := os.waitpid(-1, os.WNOHANG)[0]) > 0:
+            keepers.discard(pid)
+
+
+def _children() -> list[int]:
+    try:
+        text = Path(f"/proc/self/task/{os.getpid()}/children").read_text()
+    except OSError:
+        return []
+    return [int(pid) for pid in text.split()]
+
+
+def _kill_orphans(keepers: set[int]) -> None:
+    """Kill (with its group) every child that is not a live keeper: the item's processes of
+    a keeper that was killed itself, handed to this subreaper by the kernel."""
+    for pid in _children():
+        if pid in keepers:
+            continue
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
 
 
 def serve(fd: int) -> int:
     """The zygote's loop: fork a keeper for each request, until the worker's end closes."""
+    from ..core import subreaper
     from . import keeper  # the preload: what every keeper would import
 
+    subreaper.install()  # a killed keeper's processes come here, not to init
+    keepers: set[int] = set()
     sock = socket.socket(fileno=fd)
     while True:
         ready, _, _ = select.select([sock], [], [], 1.0)
-        _reap()  # keepers that ended
+        _reap(keepers)  # keepers that ended, orphans killed last time
+        _kill_orphans(keepers)
         if not ready:
             continue
         try:
@@ -123,6 +155,7 @@ def serve(fd: int) -> int:
                 traceback.print_exc()  # into the worker's log
             finally:
                 os._exit(code)
+        keepers.add(pid)
         for own in fds:
             os.close(own)
         try:
