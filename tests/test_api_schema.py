@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import FlakyStrategyDefinition
 
 from batchtui.api.app import create_app
 from batchtui.service import BatchService
@@ -204,9 +205,15 @@ def test_a_stateful_client_reaches_start_retry_and_cancel_through_the_links(
                 # No shrinking: the runs make the server's state move on its own, so a
                 # replayed chain is never the same chain (hypothesis calls that flaky).
                 phases=[Phase.explicit, Phase.generate],
+                database=None,
                 suppress_health_check=list(HealthCheck),
             )
         )
+    except FlakyStrategyDefinition:
+        # A chain hypothesis meets again found the server elsewhere (a run had moved on, a
+        # random id now matched a generated ref), so the links it could follow differ: the
+        # end of this exploration, not a fault of the API. What it found is checked below.
+        pass
     finally:  # no runner it started outlives the test
         for summary in service.summaries():
             if summary.status.value == "PROCESSING":
