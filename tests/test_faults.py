@@ -252,12 +252,15 @@ def test_a_grandchild_that_left_the_group_does_not_outlive_its_item(
 
 def test_a_hanging_ffmpeg_cannot_hang_the_check_of_an_adopted_output(db_path, make_script):
     service = BatchService(Repository(db_path))
-    made = service.create("Cards", duration=1, timeout=2)
+    # The card is made with room to spare (a loaded machine renders slowly); the check of
+    # the adopted output afterwards has 2 s (the timeout is not part of the config's hash).
+    made = service.create("Cards", duration=1, timeout=60)
     service.add_items(made.id, ["one"])
     service.lock(made.id)
     assert cli(db_path, "start", made.id).returncode == 0
     with Repository(db_path).transaction() as tx:  # the runner died before recording it
         stored = tx.get(made.id)
+        stored.config = stored.config.model_copy(update={"timeout": 2.0})
         force_status(stored.items[0], ItemStatus.INTERRUPTED)
         stored.items[0].output_path = None
         force_status(stored, BatchStatus.PARTIAL)

@@ -225,7 +225,11 @@ def test_the_page_shows_the_tui_and_e_makes_the_example_batch(browser, web_serve
     page.keyboard.press("e")
     made = poll(
         "the example batch in batchtui list --json",
-        lambda: [b for b in cli_json(db_path, "list") if b["name"] == "Space Facts"],
+        lambda: [
+            b
+            for b in cli_json(db_path, "list")
+            if b["name"] == "Space Facts" and b["progress"]["total"] == 3
+        ],
     )
     assert made[0]["status"] == "DRAFT" and made[0]["progress"]["total"] == 3
     wait_shown(page, "Space Facts")  # and the tab shows it
@@ -452,6 +456,11 @@ def test_a_key_typed_as_the_page_loads_is_not_lost(browser, web_server, db_path)
     page.keyboard.press("e")  # no click, no wait for the terminal
     made = poll(
         "the example batch in batchtui list --json",
-        lambda: [b for b in cli_json(db_path, "list") if b["name"] == "Space Facts"],
+        # made, then filled: wait for its three items, not only its name
+        lambda: [
+            b
+            for b in cli_json(db_path, "list")
+            if b["name"] == "Space Facts" and b["progress"]["total"] == 3
+        ],
     )
     assert made[0]["progress"]["total"] == 3
