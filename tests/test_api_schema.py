@@ -52,7 +52,10 @@ def test_the_schema_publishes_the_rules_it_enforces_and_links_to_the_next_step()
     address) and can follow links from a new batch to lock, start, retry and what follows."""
     schema = create_app(BatchService(Repository(None))).openapi()
     parts = schema["components"]["schemas"]
-    assert parts["AddItems"]["properties"]["contents"]["items"]["pattern"] == r"\S"
+    contents = parts["AddItems"]["properties"]["contents"]
+    listed = next(c for c in contents.get("anyOf", [contents]) if c.get("type") == "array")
+    assert listed["items"]["pattern"] == r"\S"
+    assert parts["NewItem"]["properties"]["content"]["pattern"] == r"\S"
     assert "pattern" in parts["CreateBatch"]["properties"]["template"]
     assert "pattern" in parts["RunRequest"]["properties"]["cluster"]
     operations = {

@@ -160,8 +160,8 @@ def _lock_case(tmp_path: Path) -> dict[str, tuple[dict, str]]:
             "unbalanced quotes",
         ),
         "unknown placeholder": (
-            {"generator": "command", "command": "echo {nope} {output}"},
-            "unknown placeholder {nope}",
+            {"generator": "command", "command": "echo {1nope} {output}"},
+            "unknown placeholder {1nope}",
         ),
         "no output": (
             {"generator": "command", "command": "echo {content}"},

@@ -49,7 +49,7 @@ def test_split_once_and_substitute_inside_one_argument():
     [
         ("", "needs a command template"),
         ("echo 'unbalanced {output}", "unbalanced quotes"),
-        ("echo {nope} {output}", "unknown placeholder {nope}"),
+        ("echo {1nope} {output}", "unknown placeholder {1nope}"),
         ("echo {content}", "must write to {output}"),
         ("no-such-program-xyz {output}", "'no-such-program-xyz' not found on PATH"),
         ("./missing.sh {output}", "executable not found"),

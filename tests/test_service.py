@@ -624,9 +624,14 @@ LOCK_PROBLEMS = {
         "unbalanced quotes",
     ),
     "unknown placeholder": (
+        {"generator": "command", "command": _command("PY -c pass {output} {1nope}")},
+        ["a"],
+        "unknown placeholder {1nope}",
+    ),
+    "an item lacks a variable": (
         {"generator": "command", "command": _command("PY -c pass {output} {nope}")},
         ["a"],
-        "unknown placeholder {nope}",
+        "item 1 has no {nope}",
     ),
     "bad placeholder": (
         {"generator": "command", "command": _command("PY {output} {")},

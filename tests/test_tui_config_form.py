@@ -120,3 +120,26 @@ async def test_the_style_list_saves_the_batch_s_look(db_path):
         await pilot.pause()
         assert service.get("Form").config.style == "paper"
         assert any("saved Style: paper" in n.message for n in app._notifications)
+
+
+async def test_variable_defaults_are_typed_as_name_value_pairs(db_path):
+    """The form's Var defaults box: `voice=alto title='Space Facts'` (issue 28); a bad name is
+    refused in the form's words and nothing is saved; empty clears them."""
+    service = BatchService(Repository(db_path))
+    service.create("Form", generator="command", command="python3 x.py {voice} {output}")
+    app = make_app(service)
+    async with app.run_test(size=(100, 30)) as pilot:
+        editor = await _editor(db_path, pilot, app)
+        await _set(pilot, editor, "var_defaults", "voice=alto title='Space Facts'")
+        assert service.get("Form").config.var_defaults == {
+            "voice": "alto",
+            "title": "Space Facts",
+        }
+        await _set(pilot, editor, "var_defaults", "bad-name=1")
+        assert service.get("Form").config.var_defaults == {
+            "voice": "alto",
+            "title": "Space Facts",
+        }
+        assert str(editor.query_one("#problems").render()).startswith("Not saved:")
+        await _set(pilot, editor, "var_defaults", "")
+        assert service.get("Form").config.var_defaults is None

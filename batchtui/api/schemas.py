@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..core import limits
+from ..core.item_vars import VAR_NAME_RULE
 
 CONTENT = Field(
     json_schema_extra={"pattern": limits.NON_BLANK_PATTERN, "maxLength": limits.MAX_CONTENT_CHARS}
@@ -61,11 +62,30 @@ class SaveTemplate(BaseModel):
     overwrite: bool = False
 
 
-class AddItems(BaseModel):
-    """`POST /v1/batch/{id}/items`."""
+class NewItem(BaseModel):
+    """One item to add: its content and its variables (`{voice}` in a command)."""
 
     model_config = ConfigDict(extra="forbid")
-    contents: list[Annotated[str, CONTENT]] = Field(min_length=1)
+    content: Annotated[str, CONTENT]
+    vars: dict[str, str | int | float] | None = Field(
+        default=None,
+        description=f"the item's variables: names {VAR_NAME_RULE}; values text (one line) or "
+        "numbers",
+    )
+
+
+class AddItems(BaseModel):
+    """`POST /v1/batch/{id}/items`: `contents` (texts), or `items` (each with its variables)."""
+
+    model_config = ConfigDict(extra="forbid")
+    contents: list[Annotated[str, CONTENT]] | None = Field(default=None, min_length=1)
+    items: list[NewItem] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> AddItems:
+        if (self.contents is None) == (self.items is None):
+            raise ValueError("give `contents` or `items`, one of them")
+        return self
 
 
 class EditItem(BaseModel):

@@ -10,7 +10,7 @@ from ..core.config_text import retry_words
 from ..core.failures import describe_retry_words
 from ..core.limits import CONCURRENCY_RULE
 from ..core.platforms import PLATFORMS
-from .options import ArgumentGroup, Option, count, number, whole_number
+from .options import ArgumentGroup, Option, assignment, count, number, whole_number
 
 
 def retry_kinds(text: str) -> list[str]:
@@ -61,6 +61,15 @@ config_group = ArgumentGroup(
             "'' clears it)",
         ),
         Option("--text-color", help="card text colour (default: the style's; '' clears)"),
+        Option(
+            "--var-default",
+            dest="var_defaults",
+            metavar="NAME=VALUE",
+            type=assignment,
+            action="append",
+            help="the value of item variable NAME ({NAME} in a command) for the items that "
+            "set none; repeat for more (replaces the defaults the batch had)",
+        ),
         Option(
             "--validate",
             dest="validate_output",
@@ -117,4 +126,6 @@ def config_fields(args: argparse.Namespace) -> dict[str, Any]:
     }
     if str(fields.get("max_failures", "")).lower() == "none":
         fields["max_failures"] = None
+    if "var_defaults" in fields:
+        fields["var_defaults"] = dict(fields["var_defaults"]) or None
     return fields

@@ -86,3 +86,13 @@ batch_ref = Option("id", metavar="ID", help="batch id, id prefix or name")
 
 json_option = Option("--json", action="store_true", help="print JSON")
 """`--json`: one JSON document on stdout instead of text for people."""
+
+
+def assignment(text: str) -> tuple[str, str]:
+    """`--var NAME=VALUE`: an item variable's name and value (`core.item_vars`' rule)."""
+    from ..core.item_vars import parse_assignment
+
+    try:
+        return parse_assignment(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
@@ -137,6 +138,8 @@ def show_batch(batch: Batch, out: IO[str]) -> None:
     ]
     if config.command:
         lines.append(f"command   {one_line(config.command)}")
+    if config.var_defaults:
+        lines.append(f"defaults  {one_line(vars_text(config.var_defaults))}")
     lines.append(f"output    {one_line(config.output_dir)}")
     if batch.config_hash:
         lines.append(f"locked    {when(batch.locked_at)}  hash {batch.config_hash}")
@@ -147,6 +150,13 @@ def show_batch(batch: Batch, out: IO[str]) -> None:
     if batch.items:
         out.write("\n")
         write_items_table(batch.items, out)
+        with_vars = [item for item in batch.items if item.vars]
+        if with_vars:
+            out.write("\nvariables\n")
+            for item in with_vars:
+                out.write(
+                    f"  item {item.position:<4} {one_line(vars_text(item.vars or {}), 100)}\n"
+                )
         retried = [item for item in batch.items if item.history]
         if retried:
             out.write("\nattempts (oldest first)\n")
@@ -156,6 +166,13 @@ def show_batch(batch: Batch, out: IO[str]) -> None:
                     out.write(f"  {label:<9} {line}\n")
     else:
         out.write(f'\nno items yet: batchtui add {batch.id} "a prompt" …\n')
+
+
+def vars_text(values: Mapping[str, object]) -> str:
+    """Variables as `voice=alto seed=7` (a value with a space or quote in quotes)."""
+    import shlex
+
+    return " ".join(f"{name}={shlex.quote(str(value))}" for name, value in values.items())
 
 
 def history_lines(item: BatchItem, limit: int = 6) -> list[str]:

@@ -12,7 +12,9 @@ from typing import Any
 
 WHOLE_NUMBER_FIELDS = frozenset({"fps", "concurrency", "max_items", "retries"})
 NUMBER_FIELDS = frozenset({"duration", "timeout", "backoff", "backoff_max"})
-CLEARED_BY_EMPTY = frozenset({"command", "background", "text_color", "max_failures"})
+CLEARED_BY_EMPTY = frozenset(
+    {"command", "background", "text_color", "max_failures", "var_defaults"}
+)
 """Fields whose empty text means "none" (the style's colour, no limit, no command)."""
 
 YES = frozenset({"yes", "y", "on", "true", "1"})
@@ -46,6 +48,8 @@ def value_of(field: str, text: str) -> Any:
             raise ValueError(f"'{text}' is not a number") from None
     if field == "retry_on":
         return retry_words(text)
+    if field == "var_defaults":
+        return assignments(text)
     if field == "canary":
         if stripped.lower() in YES:
             return True
@@ -53,6 +57,25 @@ def value_of(field: str, text: str) -> Any:
             return False
         raise ValueError(f"'{text}' is not yes or no")
     return text
+
+
+def assignments(text: str) -> dict[str, str]:
+    """`voice=alto seed=7 title='Space Facts'`: variables as the form's box takes them
+    (shell-like quoting for a value with spaces; the names and values are checked where they
+    are saved)."""
+    import shlex
+
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise ValueError(f"'{text}' cannot be read: {exc}") from None
+    values: dict[str, str] = {}
+    for word in words:
+        name, sep, value = word.partition("=")
+        if not sep:
+            raise ValueError(f"'{word}' is not NAME=VALUE")
+        values[name] = value
+    return values
 
 
 def text_of(value: Any) -> str:
@@ -66,4 +89,8 @@ def text_of(value: Any) -> str:
         return f"{value:g}"
     if isinstance(value, list):
         return ", ".join(str(part) for part in value)
+    if isinstance(value, dict):
+        import shlex
+
+        return " ".join(f"{name}={shlex.quote(str(v))}" for name, v in value.items())
     return str(value)

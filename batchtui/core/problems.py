@@ -17,6 +17,7 @@ class ProblemCode(StrEnum):
     GENERATOR = "generator"
     OUTPUT_FOLDER = "output_folder"
     HOST_SETTINGS = "host_settings"
+    ITEM_VARS = "item_vars"
 
 
 class Problem(str):

@@ -127,8 +127,9 @@ class OutputFinisher:
 
     @staticmethod
     def _record(job: Job, started: datetime, log: ItemLog, config_hash: str) -> dict[str, object]:
-        """The manifest's line for this item's output."""
-        return {
+        """The manifest's line for this item's output (with its variables, when it has any:
+        with the config's hash, what a series is re-made from)."""
+        record: dict[str, object] = {
             "kind": "output",
             "output": job.final_output.name,
             "item_id": job.item_id,
@@ -140,6 +141,9 @@ class OutputFinisher:
             "log": str(job.log_path) if log.exists else None,  # a quiet success has none
             "config_hash": config_hash,
         }
+        if job.vars:
+            record["vars"] = dict(job.vars)
+        return record
 
 
 def _place_sidecars(job: Job) -> dict[str, str]:

@@ -135,6 +135,7 @@ def jobs_for(batch: Batch, ext: str) -> list[Job]:
                 retries_used=(item.retries_used or 0) if item.retry_at else 0,
                 not_before=item.retry_at,
                 rerender=bool(item.rerender),
+                vars=item.vars or {},
             )
         )
     return jobs

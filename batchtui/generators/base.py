@@ -9,12 +9,13 @@ database and never import Textual.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import ClassVar, Protocol
 
+from ..core.item_vars import VarValue
 from ..core.models import BatchConfig
 
 
@@ -48,6 +49,8 @@ class Job:
     """When a waiting retry may start (None: at once)."""
     rerender: bool = False
     """Asked for again on purpose: render anew, never take over an earlier finished output."""
+    vars: Mapping[str, VarValue] = field(default_factory=dict)
+    """The item's own variables (the config's `var_defaults` fill the rest)."""
 
     @property
     def poster(self) -> Path:

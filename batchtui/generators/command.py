@@ -14,6 +14,7 @@ import shutil
 import string
 from pathlib import Path
 
+from ..core.item_vars import VAR_PREFIX, as_text, var_of
 from ..core.models import BatchConfig
 from .base import Context, Generator, GeneratorError, Job
 
@@ -81,11 +82,11 @@ def template_problems(template: str | None, workdir: str) -> list[str]:
         for _, field in fields:
             if field is None:
                 continue
-            if field not in PLACEHOLDERS:
+            if field not in PLACEHOLDERS and var_of(field) is None:
                 problems.append(
                     f"unknown placeholder {{{field}}} (known: "
                     + " ".join(f"{{{name}}}" for name in PLACEHOLDERS)
-                    + ")"
+                    + ", and an item variable's {name})"
                 )
             used.add(field)
     if "output" not in used:
@@ -97,6 +98,26 @@ def template_problems(template: str | None, workdir: str) -> list[str]:
         if problem:
             problems.append(problem)
     return problems
+
+
+def used_vars(template: str | None) -> list[str]:
+    """The item variables a command template uses (`{voice}`, `{vars.content}`), in order
+    (none when it cannot be parsed: its own problems say why)."""
+    if not template:
+        return []
+    try:
+        argv = split_template(template)
+    except ValueError:
+        return []
+    names: list[str] = []
+    for arg in argv:
+        for _, field in _safe_fields(arg):
+            if field is None or (field in PLACEHOLDERS and not field.startswith(VAR_PREFIX)):
+                continue
+            name = var_of(field)
+            if name is not None and name not in names:
+                names.append(name)
+    return names
 
 
 def _safe_fields(arg: str) -> list[tuple[str, str | None]]:
@@ -137,6 +158,8 @@ def _render(parsed: Parsed, values: dict[str, str]) -> list[str]:
         for literal, field in fields:
             parts.append(literal)
             if field is not None:
+                if field not in values:  # the lock checks this; a guard for the rest
+                    raise GeneratorError(f"the item has no {{{field}}} (and no default)")
                 parts.append(values[field])
         out.append("".join(parts))
     return out
@@ -175,7 +198,20 @@ def job_values(job: Job) -> dict[str, str]:
         "background": config.background or style.top,  # the style's, unless one was set
         "text_color": config.text_color or style.text,
         "scratch": str(job.scratch),
-    }
+    } | _var_values(job)
+
+
+def _var_values(job: Job) -> dict[str, str]:
+    """The item's variables (the config's defaults under its own), as placeholders: `{NAME}`
+    unless a built-in has that name, and `{vars.NAME}` always."""
+    values: dict[str, str] = {}
+    merged = {**(job.config.var_defaults or {}), **job.vars}
+    for name, value in merged.items():
+        text = as_text(value)
+        values[f"{VAR_PREFIX}{name}"] = text
+        if name not in PLACEHOLDERS:
+            values[name] = text
+    return values
 
 
 def parse_progress(line: str) -> float | None:

@@ -3,7 +3,7 @@ delete. Each validates before it changes anything."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..core.actions import require
@@ -14,6 +14,7 @@ from ..core.errors import (
     StoreError,
     ValidationError,
 )
+from ..core.item_vars import VAR_NAME_RULE, VarValue, check_vars, is_var_name
 from ..core.limits import MAX_COPY_BASE_CHARS
 from ..core.models import Batch, BatchConfig, BatchItem, BatchStatus, generator_change
 from ..core.problems import Problem
@@ -155,13 +156,28 @@ class Editing:
 
         return self.ctx.mutate(ref, "edit", change)
 
-    def add_items(self, ref: str, contents: Iterable[str]) -> list[BatchItem]:
-        """Append items to a DRAFT batch; all or nothing (blank or too many: none added)."""
+    def add_items(
+        self,
+        ref: str,
+        contents: Iterable[str],
+        variables: Sequence[Mapping[str, object] | None] | None = None,
+    ) -> list[BatchItem]:
+        """Append items to a DRAFT batch, each with its variables (`variables`, one mapping
+        or None per content); all or nothing (blank, a bad variable or too many: none added)."""
         contents = list(contents)
         if not contents:
             raise ValidationError("no items given")
         for content in contents:
             check_content(content)
+        if variables is not None and len(variables) != len(contents):
+            raise ValidationError("give one set of variables per item")
+        checked: list[dict[str, VarValue] | None] = []
+        for number, given in enumerate(variables or [None] * len(contents), start=1):
+            try:
+                checked.append(check_vars(given))
+            except ValueError as exc:
+                where = f"item {number}: " if len(contents) > 1 else ""
+                raise ValidationError(f"{where}{exc}") from None
 
         def change(batch: Batch) -> list[BatchItem]:
             limit = batch.config.max_items
@@ -174,9 +190,12 @@ class Editing:
                 )
             check_batch_size(batch.name, (item.content for item in batch.items), contents)
             added = []
-            for content in contents:
+            for content, values in zip(contents, checked, strict=True):
                 item = BatchItem(
-                    id=self.ctx.new_id(), position=len(batch.items) + 1, content=content
+                    id=self.ctx.new_id(),
+                    position=len(batch.items) + 1,
+                    content=content,
+                    vars=values,
                 )
                 batch.items.append(item)
                 added.append(item)
@@ -184,15 +203,38 @@ class Editing:
 
         return self.ctx.mutate(ref, "edit", change)
 
-    def edit_item(self, ref: str, item_ref: str | int, content: str) -> BatchItem:
-        """Replace one item's content (DRAFT only)."""
-        check_content(content)
+    def edit_item(
+        self,
+        ref: str,
+        item_ref: str | int,
+        content: str | None,
+        values: Mapping[str, object] | None = None,
+        unset: Sequence[str] = (),
+    ) -> BatchItem:
+        """Replace one item's content (None: keep it), set some of its variables (`values`;
+        its others stay) and drop those named in `unset`; DRAFT only, all or nothing."""
+        if content is not None:
+            check_content(content)
+        for name in unset:
+            if not is_var_name(name):
+                raise ValidationError(f"{name[:40]!r} is not a variable name ({VAR_NAME_RULE})")
 
         def change(batch: Batch) -> BatchItem:
             item = resolve_item(batch, item_ref)
-            others = (other.content for other in batch.items if other is not item)
-            check_batch_size(batch.name, others, [content])
-            item.content = content
+            if values or unset:
+                merged = {**(item.vars or {}), **(values or {})}
+                for name in unset:
+                    merged.pop(name, None)
+                try:
+                    checked = check_vars(merged)
+                except ValueError as exc:
+                    raise ValidationError(str(exc)) from None
+            if content is not None:
+                others = (other.content for other in batch.items if other is not item)
+                check_batch_size(batch.name, others, [content])
+                item.content = content
+            if values or unset:
+                item.vars = checked
             return item
 
         return self.ctx.mutate(ref, "edit", change)

@@ -149,10 +149,11 @@ class BatchService:
         self, ref: str, path: str, pattern: str | None, *, kind: str | None = None
     ) -> list[BatchItem]:
         """Append one item per row of a CSV or JSONL file, `pattern` filled from its columns
-        (None: the first column), all or nothing."""
-        from .rows import contents_from_rows
+        (None: the first column), each column a variable of its item; all or nothing."""
+        from .rows import items_from_rows
 
-        return self._editing.add_items(ref, contents_from_rows(path, pattern, kind))
+        contents, variables = items_from_rows(path, pattern, kind)
+        return self._editing.add_items(ref, contents, variables)
 
     # -------------------------------------------------------------- templates
 

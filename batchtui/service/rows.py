@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..core.errors import ValidationError
 from ..core.item_lines import read_text, split_lines
+from ..core.item_vars import VarValue, check_var, check_vars
 from ..core.patterns import placeholders, render
 
 
@@ -42,6 +43,11 @@ def rows(path: str, kind: str | None = None) -> list[dict[str, str]]:
     reader = csv.DictReader(io.StringIO(text, newline=None))
     if not reader.fieldnames:
         raise ValidationError(f"{path} has no header row (the first row names the columns)")
+    seen: set[str] = set()
+    for name in reader.fieldnames:  # a repeated name would silently keep its last column
+        if name in seen:
+            raise ValidationError(f"{path}: the header names the column {name!r} twice")
+        seen.add(name)
     for row in reader:
         if None in row:  # more cells than columns
             raise ValidationError(
@@ -52,9 +58,15 @@ def rows(path: str, kind: str | None = None) -> list[dict[str, str]]:
     return found
 
 
-def contents_from_rows(path: str, pattern: str | None, kind: str | None = None) -> list[str]:
-    """One content per row: `pattern` with `{column}` filled in (None: the first column).
-    The file is read once (it may be standard input)."""
+def items_from_rows(
+    path: str, pattern: str | None, kind: str | None = None
+) -> tuple[list[str], list[dict[str, VarValue] | None]]:
+    """One item per row: its content (`pattern` filled from the columns, None: the first
+    column) and its variables: each cell of a column whose name is a variable's name (`voice`,
+    `seed`) that can be one (not empty, one line, at most `MAX_VAR_CHARS`). A cell that
+    cannot (a paragraph with line breaks) still fills the pattern; a command that uses it as
+    a variable is refused at lock, naming the items. The file is read once (it may be
+    standard input)."""
     if pattern is not None:
         placeholders(pattern)
     table = rows(path, kind)
@@ -62,7 +74,18 @@ def contents_from_rows(path: str, pattern: str | None, kind: str | None = None) 
         raise ValidationError(f"{path} has no rows")
     if pattern is None:
         pattern = "{" + next(iter(table[0])) + "}"
-    return [
-        render(pattern, row, where=f"{path} row {number}: ")
-        for number, row in enumerate(table, start=1)
-    ]
+    contents: list[str] = []
+    variables: list[dict[str, VarValue] | None] = []
+    for number, row in enumerate(table, start=1):
+        contents.append(render(pattern, row, where=f"{path} row {number}: "))
+        values = {name: value for name, value in row.items() if value and _can_be_var(name, value)}
+        variables.append(check_vars(values))
+    return contents, variables
+
+
+def _can_be_var(name: str, value: str) -> bool:
+    try:
+        check_var(name, value)
+    except ValueError:
+        return False
+    return True

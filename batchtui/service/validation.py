@@ -166,7 +166,35 @@ def lock_problems(batch: Batch) -> list[Problem]:
     problem = folder_problem(Path(config.output_dir))
     if problem:
         problems.append(Problem(ProblemCode.OUTPUT_FOLDER, problem))
+    problems.extend(Problem(ProblemCode.ITEM_VARS, p) for p in missing_vars(batch))
     return problems
+
+
+def missing_vars(batch: Batch) -> list[str]:
+    """One line for each variable the command uses that some items lack (with no default),
+    naming those items by position."""
+    config = batch.config
+    if config.generator != "command":
+        return []
+    from ..generators.command import used_vars
+
+    defaults = config.var_defaults or {}
+    lines = []
+    for name in used_vars(config.command):
+        if name in defaults:
+            continue
+        lacking = [item.position for item in batch.items if name not in (item.vars or {})]
+        if not lacking:
+            continue
+        shown = ", ".join(map(str, lacking[:10])) + (" …" if len(lacking) > 10 else "")
+        which, them = (
+            (f"item {shown} has", "it") if len(lacking) == 1 else (f"items {shown} have", "them")
+        )
+        lines.append(
+            f"{which} no {{{name}}}; give {them} one (--var {name}=…) or set a default "
+            f"(--var-default {name}=…)"
+        )
+    return lines
 
 
 def run_problems(batch: Batch) -> list[Problem]:

@@ -22,8 +22,13 @@ router = ResourceRouter(prefix="/v1/batch/{ref}/items", tags=["items"], response
 
 @router.post("/", status_code=201)
 def add_items(ref: str, body: AddItems, service: Service) -> JSONResponse:
-    """Append items to a DRAFT batch (all or nothing)."""
-    added = service.add_items(ref, body.contents)
+    """Append items to a DRAFT batch (all or nothing): `{"contents": [...]}`, or
+    `{"items": [{"content": ..., "vars": {"voice": "alto"}}]}`."""
+    if body.items is not None:
+        contents = [item.content for item in body.items]
+        added = service.add_items(ref, contents, [item.vars for item in body.items])
+    else:
+        added = service.add_items(ref, body.contents or [])
     return JSONResponse([item_json(i) for i in added], status_code=201)
 
 

@@ -8,7 +8,7 @@ import argparse
 from ...core.errors import ValidationError
 from ...core.item_lines import read_item_lines
 from ..context import Context
-from ..options import Option, batch_ref, json_option
+from ..options import Option, assignment, batch_ref, json_option
 from ..output import item_json
 from .base import BaseCommand
 
@@ -21,6 +21,15 @@ class Add(BaseCommand):
         Option("--file", "-f", help="read items from a file, one per line ('-' = stdin)"),
         Option("--csv", metavar="FILE", help="one item per row of a CSV file (header row)"),
         Option("--jsonl", metavar="FILE", help="one item per line of a JSON Lines file"),
+        Option(
+            "--var",
+            dest="variables",
+            metavar="NAME=VALUE",
+            type=assignment,
+            action="append",
+            help="a variable of every item added ({NAME} in a command); repeat for more "
+            "(a table's columns are its rows' variables)",
+        ),
         Option(
             "--pattern",
             help="each row's item, its columns as placeholders: '{question}' (with "
@@ -35,6 +44,8 @@ class Add(BaseCommand):
         if table:
             if args.contents or args.file:
                 raise ValidationError("give items as arguments, --file, or a table, not both")
+            if args.variables:
+                raise ValidationError("a table's columns are its variables: --var goes without it")
             kind = "jsonl" if args.jsonl else "csv"
             items = ctx.service.add_rows(args.id, table, args.pattern, kind=kind)
         else:
@@ -47,7 +58,10 @@ class Add(BaseCommand):
                 contents += read_item_lines(args.file)
             if not contents:
                 raise ValidationError("nothing to add: give CONTENT arguments, --file or --csv")
-            items = ctx.service.add_items(args.id, contents)
+            given = dict(args.variables or [])
+            items = ctx.service.add_items(
+                args.id, contents, [given] * len(contents) if given else None
+            )
         batch = ctx.service.get(args.id)
         return ctx.emit(
             [item_json(item) for item in items],

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from .. import limits
 from ..backoff import retry_delay as _retry_delay
 from ..failures import RETRY_ON
+from ..item_vars import VarValue, check_vars
 from ..platforms import DEFAULT_PLATFORM, PLATFORMS, Platform
 
 ValidateMode = Literal["auto", "video", "nonempty", "exists"]
@@ -132,6 +133,11 @@ class BatchConfig(BaseModel):
         description="stop starting items once this many (N, or N% of the run) failed for good",
     )
     canary: bool = Field(default=False, description="run the first item alone first")
+    var_defaults: dict[str, str | int | float] | None = Field(
+        default=None,
+        description="item variables' values for the items that do not set them ({voice} in a "
+        "command is the item's `voice`, else this default)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -155,6 +161,11 @@ class BatchConfig(BaseModel):
                 if isinstance(text, str):
                     _utf8(text, "text")
         return value
+
+    @field_validator("var_defaults")
+    @classmethod
+    def _var_defaults(cls, value: dict[str, VarValue] | None) -> dict[str, VarValue] | None:
+        return check_vars(value)
 
     @field_validator("retry_on")
     @classmethod
@@ -250,20 +261,25 @@ class BatchConfig(BaseModel):
 
     def render_fields(self) -> dict[str, object]:
         """The settings that decide what an output looks like (what the lock hash covers)."""
-        return {
-            "platform": self.platform,
-            "width": self.width,
-            "height": self.height,
-            "generator": self.generator,
-            "command": self.command,
-            "output_ext": self.output_ext,
-            "duration": self.duration,
-            "fps": self.fps,
-            "background": self.background,
-            "text_color": self.text_color,
-            "validate_output": self.validate_output,
-        } | ({"style": self.style} if self.style is not None else {})
-        # (`style` is new: a config without one hashes as it did before it existed.)
+        return (
+            {
+                "platform": self.platform,
+                "width": self.width,
+                "height": self.height,
+                "generator": self.generator,
+                "command": self.command,
+                "output_ext": self.output_ext,
+                "duration": self.duration,
+                "fps": self.fps,
+                "background": self.background,
+                "text_color": self.text_color,
+                "validate_output": self.validate_output,
+            }
+            | ({"style": self.style} if self.style is not None else {})
+            | ({"var_defaults": self.var_defaults} if self.var_defaults else {})
+        )
+        # (`style` and `var_defaults` are new: a config without them hashes as it did before
+        # they existed.)
 
     def fingerprint(self) -> str:
         """A short stable hash of the render settings: equal hashes, identically made outputs."""

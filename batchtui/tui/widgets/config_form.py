@@ -45,6 +45,7 @@ GROUPS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
             ("platform", "Platform", "select"),
             ("generator", "Generator", "select"),
             ("command", "Command", "input"),
+            ("var_defaults", "Var defaults", "input"),
             ("style", "Style", "select"),
             ("output_ext", "Ext", "input"),
             ("output_dir", "Output", "input"),
@@ -96,6 +97,7 @@ FIELD_HINTS = {
     "text_color": "the style's",
     "retry_on": "any (or: timeout,exit…)",
     "max_failures": "none (N or N%)",
+    "var_defaults": "none (voice=alto seed=7)",
 }
 """What an empty box means."""
 
