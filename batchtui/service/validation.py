@@ -190,10 +190,7 @@ def missing_vars(batch: Batch) -> list[str]:
         which, them = (
             (f"item {shown} has", "it") if len(lacking) == 1 else (f"items {shown} have", "them")
         )
-        lines.append(
-            f"{which} no {{{name}}}; give {them} one (--var {name}=…) or set a default "
-            f"(--var-default {name}=…)"
-        )
+        lines.append(f"{which} no {{{name}}}; give {them} one, or set a default for {name}")
     return lines
 
 
