@@ -96,3 +96,15 @@ def assignment(text: str) -> tuple[str, str]:
         return parse_assignment(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def var_option(help_text: str) -> Option:
+    """`--var NAME=VALUE` (repeatable) into `args.variables`, with `help_text`."""
+    return Option(
+        "--var",
+        dest="variables",
+        metavar="NAME=VALUE",
+        type=assignment,
+        action="append",
+        help=help_text,
+    )

@@ -8,7 +8,7 @@ import argparse
 from ...core.errors import ValidationError
 from ...core.item_lines import read_item_lines
 from ..context import Context
-from ..options import Option, assignment, batch_ref, json_option
+from ..options import Option, batch_ref, json_option, var_option
 from ..output import item_json
 from .base import BaseCommand
 
@@ -21,14 +21,9 @@ class Add(BaseCommand):
         Option("--file", "-f", help="read items from a file, one per line ('-' = stdin)"),
         Option("--csv", metavar="FILE", help="one item per row of a CSV file (header row)"),
         Option("--jsonl", metavar="FILE", help="one item per line of a JSON Lines file"),
-        Option(
-            "--var",
-            dest="variables",
-            metavar="NAME=VALUE",
-            type=assignment,
-            action="append",
-            help="a variable of every item added ({NAME} in a command); repeat for more "
-            "(a table's columns are its rows' variables)",
+        var_option(
+            "a variable of every item added ({NAME} in a command); repeat for more "
+            "(a table's columns are its rows' variables)"
         ),
         Option(
             "--pattern",

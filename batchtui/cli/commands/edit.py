@@ -7,7 +7,7 @@ import argparse
 
 from ...core.errors import ValidationError
 from ..context import Context
-from ..options import Option, assignment, batch_ref, json_option
+from ..options import Option, batch_ref, json_option, var_option
 from ..output import item_json
 from .base import BaseCommand
 
@@ -18,14 +18,7 @@ class Edit(BaseCommand):
         json_option,
         Option("item", metavar="ITEM", help="item position (1-based) or id prefix"),
         Option("content", metavar="CONTENT", nargs="?", help="its new text (optional)"),
-        Option(
-            "--var",
-            dest="variables",
-            metavar="NAME=VALUE",
-            type=assignment,
-            action="append",
-            help="set one of its variables; repeat for more (the others stay)",
-        ),
+        var_option("set one of its variables; repeat for more (the others stay)"),
         Option("--unset-var", metavar="NAME", action="append", help="drop one of its variables"),
     )
 
