@@ -3,12 +3,15 @@ get a 5xx, and every response matches what the schema says."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import FlakyStrategyDefinition
 
 from batchtui.api.app import create_app
+from batchtui.core.errors import TransitionError
 from batchtui.service import BatchService
 from batchtui.store import Repository
 
@@ -198,32 +201,38 @@ def test_a_stateful_client_reaches_start_retry_and_cancel_through_the_links(
             except Exception as failure:  # every kind is reported below
                 failures.append(f"{case.operation.label} → {response.status_code}: {failure}")
 
+    wanted = {"lock", "start", "retry", "cancel"}
     try:
-        Machine.run(
-            settings=settings(
-                max_examples=100,
-                stateful_step_count=20,
-                deadline=None,
-                derandomize=True,  # the same chains each run: what it reaches is stable
-                # No shrinking: the runs make the server's state move on its own, so a
-                # replayed chain is never the same chain (hypothesis calls that flaky).
-                phases=[Phase.explicit, Phase.generate],
-                database=None,
-                suppress_health_check=list(HealthCheck),
-            )
-        )
-    except FlakyStrategyDefinition:
-        # A chain hypothesis meets again found the server elsewhere (a run had moved on, a
-        # random id now matched a generated ref), so the links it could follow differ: the
-        # end of this exploration, not a fault of the API. What it found is checked below.
-        pass
+        # The first exploration is the same each run; if it ends before it reached every run
+        # operation (see below), up to two more with other chains.
+        for attempt in range(3):
+            # A chain hypothesis meets again may find the server elsewhere (a run had moved
+            # on, a random id now matched a generated ref), so the links it can follow differ:
+            # hypothesis calls that flaky; here it ends the exploration, not the test.
+            with contextlib.suppress(FlakyStrategyDefinition):
+                Machine.run(
+                    settings=settings(
+                        max_examples=100,
+                        stateful_step_count=20,
+                        deadline=None,
+                        derandomize=attempt == 0,
+                        # No shrinking: the runs make the server's state move on its own, so
+                        # a replayed chain is never the same chain.
+                        phases=[Phase.explicit, Phase.generate],
+                        database=None,
+                        suppress_health_check=list(HealthCheck),
+                    )
+                )
+            if wanted <= reached or failures:
+                break
     finally:  # no runner it started outlives the test
         for summary in service.summaries():
             if summary.status.value == "PROCESSING":
-                service.cancel(summary.id)
+                with contextlib.suppress(TransitionError):  # it may end meanwhile
+                    service.cancel(summary.id)
         deadline = time.monotonic() + 60
         while any(s.status.value == "PROCESSING" for s in service.summaries()):
             assert time.monotonic() < deadline, "a runner the test started did not end"
             time.sleep(0.1)
     assert not failures, "\n".join(failures[:5])
-    assert {"lock", "start", "retry", "cancel"} <= reached, sorted(reached)
+    assert wanted <= reached, sorted(reached)

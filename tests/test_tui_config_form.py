@@ -142,4 +142,8 @@ async def test_variable_defaults_are_typed_as_name_value_pairs(db_path):
         }
         assert str(editor.query_one("#problems").render()).startswith("Not saved:")
         await _set(pilot, editor, "var_defaults", "")
+        for _ in range(100):  # saved as the form's message is handled (a loaded machine: later)
+            if service.get("Form").config.var_defaults is None:
+                break
+            await pilot.pause(0.05)
         assert service.get("Form").config.var_defaults is None
