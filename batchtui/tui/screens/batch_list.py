@@ -109,20 +109,7 @@ class BatchListScreen(AppScreen):
             "Example",
             tooltip='Create the example batch "Space Facts" with three items',
         ),
-        Binding(
-            "space",
-            "mark",
-            "Mark",
-            tooltip="Mark/unmark (*, ctrl+a: all); r R c x D act on the marked",
-        ),
-        Binding(
-            "asterisk,ctrl+a",
-            "mark_all",
-            "Mark",  # help shows one line per word: this key is in space's
-            show=False,
-            key_display="*",
-            tooltip="Mark every batch shown (again: clear the marks); also ctrl+a",
-        ),
+        *marks.mark_bindings("r R c x D", "batch shown"),
         Binding(
             "o",
             "sort",

@@ -84,20 +84,7 @@ class ItemEditorScreen(AppScreen):
             "Undo",
             tooltip="Undo the last delete: the items come back where they were",
         ),
-        Binding(
-            "space",
-            "mark",
-            "Mark",
-            tooltip="Mark/unmark (*, ctrl+a: all); d and ⇧↑↓ act on the marked",
-        ),
-        Binding(
-            "asterisk,ctrl+a",
-            "mark_all",
-            "Mark",  # help shows one line per word: this key is in space's
-            show=False,
-            key_display="*",
-            tooltip="Mark every item (again: clear the marks); also ctrl+a",
-        ),
+        *marks.mark_bindings("d and ⇧↑↓", "item"),
         Binding(
             "shift+up,K",
             "move(-1)",
