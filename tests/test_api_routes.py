@@ -165,3 +165,22 @@ def test_an_items_log_and_output_are_found_through_the_service(
         )
         none = http.get(f"/v1/batch/{draft.id}/items/{second.id}/output")
         assert none.json()["error"]["message"] == "item 2 has no output file"
+
+
+def test_an_id_prefix_made_only_of_digits_names_its_item_not_a_position() -> None:
+    # Ids are hex, so about one prefix in forty is all digits: "02516421" once failed CI as
+    # "no item '02516421'" because every number was read as a position.
+    from batchtui.core.models import Batch, BatchConfig, BatchItem
+    from batchtui.service.refs import resolve_item
+
+    items = [
+        BatchItem(id="02516421aa", position=1, content="a"),
+        BatchItem(id="3f00", position=2, content="b"),
+        BatchItem(id="7351642183", position=3, content="c"),
+    ]
+    batch = Batch(id="b", name="B", config=BatchConfig(), items=items)
+    assert resolve_item(batch, "02516421").id == "02516421aa"
+    assert resolve_item(batch, "7351642").id == "7351642183"  # longer than any position
+    assert resolve_item(batch, "2").id == "3f00"  # a short number is a position
+    with pytest.raises(NotFoundError, match="has no item '4' \\(it has 3 items\\)"):
+        resolve_item(batch, "4")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..core import limits
 from ..core.errors import AmbiguousError, NotFoundError
 
 if TYPE_CHECKING:
@@ -50,10 +51,11 @@ def resolve_item(batch: Batch, ref: str | int) -> BatchItem:
     for item in batch.items:  # an exact id always wins
         if item.id == text:
             return item
-    if text.isascii() and text.isdigit():  # a number is a position (1-based), not a prefix
-        position = int(text)
-        if 1 <= position <= len(batch.items):
-            return batch.items[position - 1]
+    if text.isascii() and text.isdigit() and not _could_be_id_prefix(text):
+        # A number is a position (1-based): "3" in a batch of 2 is "no item 3", never the item
+        # whose id happens to start with 3.
+        if 1 <= int(text) <= len(batch.items):
+            return batch.items[int(text) - 1]
         raise NotFoundError(
             f"batch '{batch.name}' has no item '{text}' (it has {len(batch.items)} items)"
         )
@@ -66,3 +68,10 @@ def resolve_item(batch: Batch, ref: str | int) -> BatchItem:
             "give a position or an item id prefix)"
         )
     raise AmbiguousError(f"'{text}' matches {len(matches)} items; give more of the id")
+
+
+def _could_be_id_prefix(digits: str) -> bool:
+    """Whether a run of digits is read as an id prefix: ids are hex, so about one 8-character
+    prefix in forty is all digits ("02516421"). One with a leading zero, or longer than any
+    position can be, is never a position."""
+    return digits.startswith("0") or len(digits) > len(str(limits.LARGEST_MAX_ITEMS))
