@@ -42,6 +42,13 @@ config_group = ArgumentGroup(
             help=f"items at once, {CONCURRENCY_RULE} (default 3)",
         ),
         Option("--max-items", type=whole_number, help="item limit (default 10)"),
+        Option(
+            "--variants",
+            metavar="N",
+            type=whole_number,
+            help="render each item N times to pick the best: outputs NN-topic.v2.mp4, "
+            "{variant} is 1..N, {seed} differs per variant (default 1)",
+        ),
         Option("--timeout", type=number, help="seconds per item before it fails"),
         Option("--output", dest="output_dir", help="output folder"),
         Option("--workdir", help="folder the command runs in (default: here)"),

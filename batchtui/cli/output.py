@@ -87,18 +87,32 @@ def write_batches_table(summaries: list[BatchSummary], out: IO[str]) -> None:
 def write_items_table(items: list[BatchItem], out: IO[str]) -> None:
     """Items as an aligned table (fast for tens of thousands: no per-cell layout)."""
     farm = any(item.worker for item in items)  # a render-farm run says where each item ran
+    keyed = any(item.key for item in items)  # items with keys show them
     rows = []
     for item in items:
         waiting = _waits(item)
         state = _state(item)
         result = (_waiting(item) if waiting else item.error or item.output_path) or ""
         took = seconds(item.duration_seconds) if item.started_at else ""
-        row = [str(item.position), state, str(item.attempts), item.content, took]
+        row = [item.label, *((item.key or "",) if keyed else ()), state, str(item.attempts)]
+        row += [item.content, took]
         if farm:
             row.append(item.worker or "")
         rows.append((*row, result))
-    headers = ("#", "STATUS", "TRY", "CONTENT", "TIME", *(("WORKER",) if farm else ()), "RESULT")
-    write_table(out, headers, rows, flexible=3, right=frozenset({0, 2, 4}), cap=80)
+    headers = (
+        "#",
+        *(("KEY",) if keyed else ()),
+        "STATUS",
+        "TRY",
+        "CONTENT",
+        "TIME",
+        *(("WORKER",) if farm else ()),
+        "RESULT",
+    )
+    shift = int(keyed)
+    write_table(
+        out, headers, rows, flexible=3 + shift, right=frozenset({0, 2 + shift, 4 + shift}), cap=80
+    )
 
 
 def _waits(item: BatchItem) -> bool:
@@ -134,7 +148,8 @@ def show_batch(batch: Batch, out: IO[str]) -> None:
         f"status    {status_text(batch.status)}",
         f"config    {config.platform} {config.width}x{config.height}, {config.duration:g}s "
         f"@ {config.fps}fps, generator {one_line(config.generator)}, concurrency "
-        f"{config.concurrency}, max {config.max_items} items",
+        f"{config.concurrency}, max {config.max_items} items"
+        + (f", {config.variants} variants of each" if config.variants > 1 else ""),
     ]
     if config.command:
         lines.append(f"command   {one_line(config.command)}")
@@ -150,19 +165,19 @@ def show_batch(batch: Batch, out: IO[str]) -> None:
     if batch.items:
         out.write("\n")
         write_items_table(batch.items, out)
-        with_vars = [item for item in batch.items if item.vars]
+        # Once per series item: its variants share its variables.
+        with_vars = [item for item in batch.items if item.vars and (item.variant or 1) == 1]
         if with_vars:
             out.write("\nvariables\n")
             for item in with_vars:
-                out.write(
-                    f"  item {item.position:<4} {one_line(vars_text(item.vars or {}), 100)}\n"
-                )
+                number = str(item.number or item.position)
+                out.write(f"  item {number:<4} {one_line(vars_text(item.vars or {}), 100)}\n")
         retried = [item for item in batch.items if item.history]
         if retried:
             out.write("\nattempts (oldest first)\n")
             for item in retried:
                 for n, line in enumerate(history_lines(item)):
-                    label = f"item {item.position}" if n == 0 else ""
+                    label = f"item {item.label}" if n == 0 else ""
                     out.write(f"  {label:<9} {line}\n")
     else:
         out.write(f'\nno items yet: batchtui add {batch.id} "a prompt" …\n')
@@ -295,7 +310,7 @@ class RunDisplay:
             description=self._overall_label(),
         )
         if isinstance(event, ItemWaiting | ItemStarted):
-            label = f"  {item.position:>3} {one_line(item.content, 26)}"
+            label = f"  {item.label:>3} {one_line(item.content, 26)}"
             if isinstance(event, ItemWaiting):  # a started one waits for a farm's worker
                 what = "a worker" if item.status is ItemStatus.RUNNING else "a slot"
                 label += f" {WAITING_ICON} waiting for {what}"
@@ -305,7 +320,7 @@ class RunDisplay:
             else:
                 self._progress.update(task, description=label)
         elif isinstance(event, ItemPlaced) and item.id in self._tasks:
-            label = f"  {item.position:>3} {one_line(item.content, 26)} on {event.worker}"
+            label = f"  {item.label:>3} {one_line(item.content, 26)} on {event.worker}"
             self._progress.update(self._tasks[item.id], description=label)
         elif isinstance(event, ItemProgress) and item.id in self._tasks:
             self._progress.update(self._tasks[item.id], completed=event.fraction)
@@ -344,7 +359,7 @@ class RunDisplay:
     def _where(self, item: BatchItem) -> str:
         """Which item a line is about: '#2 of 5' (its position, not a count of done ones)."""
         width = len(str(self.total))
-        return f"#{item.position:<{width}} of {self.total}"
+        return f"#{item.label:<{width}} of {self.total}"
 
     def _plain(self, item: BatchItem) -> str:
         state = _state(item)

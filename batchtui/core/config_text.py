@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-WHOLE_NUMBER_FIELDS = frozenset({"fps", "concurrency", "max_items", "retries"})
+WHOLE_NUMBER_FIELDS = frozenset({"fps", "concurrency", "max_items", "retries", "variants"})
 NUMBER_FIELDS = frozenset({"duration", "timeout", "backoff", "backoff_max"})
 CLEARED_BY_EMPTY = frozenset(
     {"command", "background", "text_color", "max_failures", "var_defaults"}

@@ -30,6 +30,9 @@ TEMPLATE_NAME_RULE = f"letters, digits, '-', '_' and '.'; up to {MAX_TEMPLATE_NA
 LARGEST_MAX_ITEMS = 100_000
 """The largest `max_items` a batch may have (and the most items a template may make)."""
 
+MAX_VARIANTS = 100
+"""The most renders of each item a batch may ask for (`variants`)."""
+
 MAX_CHOSEN_ITEMS = 10_000
 """Items one request may choose by name (`retry --item` over HTTP)."""
 

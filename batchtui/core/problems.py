@@ -18,6 +18,7 @@ class ProblemCode(StrEnum):
     OUTPUT_FOLDER = "output_folder"
     HOST_SETTINGS = "host_settings"
     ITEM_VARS = "item_vars"
+    ITEM_KEYS = "item_keys"
 
 
 class Problem(str):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .states import BatchStatus, ItemStatus
+from .variants import fold
 
 if TYPE_CHECKING:
     from .models import Batch
@@ -20,6 +21,7 @@ def back_to_draft(batch: Batch) -> Batch:
     batch.move_to(BatchStatus.DRAFT)
     batch.locked_at = None
     batch.config_hash = None
+    fold(batch)  # one row per item again: the variants are made anew at the next lock
     if ran:
         batch.started_at = None
         batch.finished_at = None

@@ -143,6 +143,11 @@ class OutputFinisher:
         }
         if job.vars:
             record["vars"] = dict(job.vars)
+        if job.key is not None:
+            record["key"] = job.key
+        if job.variant is not None:
+            record["variant"] = job.variant
+            record["seed"] = job.seed
         return record
 
 

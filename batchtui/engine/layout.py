@@ -90,12 +90,17 @@ def _ascii_slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:40].rstrip("-") or "batch"
 
 
-def output_name(position: int, content: str, max_items: int, ext: str) -> str:
+def output_name(
+    position: int, content: str, max_items: int, ext: str, variant: int | None = None
+) -> str:
     """`NN-<content-slug>.<ext>` with NN zero-padded to the batch's capacity; `NN.<ext>` when
-    the content has no letter or digit to name it by (emoji only, say)."""
+    the content has no letter or digit to name it by (emoji only, say); a variant's has
+    `.vK` before the extension (`03-topic.v2.mp4`). `content` is the item's key when it has
+    one (keys are already file names)."""
     width = max(2, len(str(max_items)))
     words = slug(content)
-    return f"{position:0{width}d}-{words}.{ext}" if words else f"{position:0{width}d}.{ext}"
+    stem = f"{position:0{width}d}-{words}" if words else f"{position:0{width}d}"
+    return f"{stem}.v{variant}.{ext}" if variant is not None else f"{stem}.{ext}"
 
 
 def part_name(final_name: str, attempt: int) -> str:
@@ -112,10 +117,13 @@ def jobs_for(batch: Batch, ext: str) -> list[Job]:
     folder = batch_folder(config, batch.id, batch.name)
     work, logs = folder / WORK_FOLDER, folder / LOGS_FOLDER
     jobs = []
+    total = sum(1 for item in batch.items if (item.variant or 1) == 1)  # series items
     for item in batch.items:
         if item.status is not ItemStatus.PENDING:
             continue
-        name = output_name(item.position, item.content, config.max_items, ext)
+        number = item.position if item.variant is None else (item.number or item.position)
+        named_by = item.key if item.key is not None else item.content
+        name = output_name(number, named_by, config.max_items, ext, item.variant)
         stem = name.rsplit(".", 1)[0]
         attempt = item.attempts + 1
         jobs.append(
@@ -123,8 +131,8 @@ def jobs_for(batch: Batch, ext: str) -> list[Job]:
                 batch_id=batch.id,
                 batch_name=batch.name,
                 item_id=item.id,
-                index=item.position,
-                total=len(batch.items),
+                index=number,
+                total=total,
                 content=item.content,
                 attempt=attempt,
                 config=config,
@@ -136,6 +144,8 @@ def jobs_for(batch: Batch, ext: str) -> list[Job]:
                 not_before=item.retry_at,
                 rerender=bool(item.rerender),
                 vars=item.vars or {},
+                key=item.key,
+                variant=item.variant,
             )
         )
     return jobs

@@ -336,7 +336,7 @@ class Scheduler:
         self._failures += 1
         if self._canary == job.item_id:
             self._canary = None
-            self._stop_early(f"the canary, item {job.index}, failed")
+            self._stop_early(f"the canary, item {job.label}, failed")
         elif self._failure_limit is not None and self._failures >= self._failure_limit:
             self._stop_early(
                 f"{self._failures} items failed (max failures {job.config.max_failures})"
@@ -411,7 +411,7 @@ class Scheduler:
 
 def _open_log(job: Job, started: datetime) -> ItemLog:
     log = ItemLog(job.log_path)
-    log.note(f"=== attempt {job.attempt} of item {job.index} at {started.isoformat()} ===")
+    log.note(f"=== attempt {job.attempt} of item {job.label} at {started.isoformat()} ===")
     return log
 
 

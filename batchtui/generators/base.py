@@ -15,8 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar, Protocol
 
-from ..core.item_vars import VarValue
+from ..core.item_vars import VarValue, as_text
 from ..core.models import BatchConfig
+from ..core.variants import derived_seed
 
 
 class GeneratorError(Exception):
@@ -51,6 +52,26 @@ class Job:
     """Asked for again on purpose: render anew, never take over an earlier finished output."""
     vars: Mapping[str, VarValue] = field(default_factory=dict)
     """The item's own variables (the config's `var_defaults` fill the rest)."""
+    key: str | None = None
+    """The item's key (`core.item_keys`), if it has one."""
+    variant: int | None = None
+    """Which render of its item this is (1..`config.variants`; None: the batch has none)."""
+
+    @property
+    def label(self) -> str:
+        """How a person names the item: `3`, or `3.v2` for a variant."""
+        return str(self.index) if self.variant is None else f"{self.index}.v{self.variant}"
+
+    @property
+    def seed(self) -> str:
+        """`{seed}`: the item's own `seed` variable when it sets one, else a number derived from
+        its key (or number and content) and its variant (`core.variants.derived_seed`): each
+        variant differs, and a re-made series gets the same ones. (A `seed` default in the
+        config does not apply: it would make every variant alike.)"""
+        own = self.vars.get("seed")
+        if own is not None:
+            return as_text(own)
+        return str(derived_seed(self.key, self.index, self.content, self.variant or 1))
 
     @property
     def poster(self) -> Path:

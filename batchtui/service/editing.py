@@ -14,15 +14,17 @@ from ..core.errors import (
     StoreError,
     ValidationError,
 )
+from ..core.item_keys import check_key, first_repeat
 from ..core.item_vars import VAR_NAME_RULE, VarValue, check_vars, is_var_name
 from ..core.limits import MAX_COPY_BASE_CHARS
 from ..core.models import Batch, BatchConfig, BatchItem, BatchStatus, generator_change
 from ..core.problems import Problem
 from ..core.unlocking import back_to_draft
+from ..core.variants import expand
 from ..engine.layout import batch_folder, remove_output_folder
 from ..generators import get_generator
 from .context import ServiceContext
-from .refs import resolve_item
+from .refs import resolve_item, resolve_items
 from .validation import check_batch_size, check_content, clean_name, lock_problems, make_config
 
 
@@ -161,9 +163,11 @@ class Editing:
         ref: str,
         contents: Iterable[str],
         variables: Sequence[Mapping[str, object] | None] | None = None,
+        keys: Sequence[str | None] | None = None,
     ) -> list[BatchItem]:
         """Append items to a DRAFT batch, each with its variables (`variables`, one mapping
-        or None per content); all or nothing (blank, a bad variable or too many: none added)."""
+        or None per content) and its key (`keys`, one or None per content); all or nothing
+        (blank, a bad variable, a key given twice or taken, or too many: none added)."""
         contents = list(contents)
         if not contents:
             raise ValidationError("no items given")
@@ -178,6 +182,9 @@ class Editing:
             except ValueError as exc:
                 where = f"item {number}: " if len(contents) > 1 else ""
                 raise ValidationError(f"{where}{exc}") from None
+        if keys is not None and len(keys) != len(contents):
+            raise ValidationError("give one key (or none) per item")
+        new_keys = _checked_keys(keys or [None] * len(contents))
 
         def change(batch: Batch) -> list[BatchItem]:
             limit = batch.config.max_items
@@ -189,13 +196,15 @@ class Editing:
                     "(raise the config's max items)"
                 )
             check_batch_size(batch.name, (item.content for item in batch.items), contents)
+            _keys_free(batch, new_keys)
             added = []
-            for content, values in zip(contents, checked, strict=True):
+            for content, values, key in zip(contents, checked, new_keys, strict=True):
                 item = BatchItem(
                     id=self.ctx.new_id(),
                     position=len(batch.items) + 1,
                     content=content,
                     vars=values,
+                    key=key,
                 )
                 batch.items.append(item)
                 added.append(item)
@@ -210,11 +219,14 @@ class Editing:
         content: str | None,
         values: Mapping[str, object] | None = None,
         unset: Sequence[str] = (),
+        key: str | None = None,
     ) -> BatchItem:
         """Replace one item's content (None: keep it), set some of its variables (`values`;
-        its others stay) and drop those named in `unset`; DRAFT only, all or nothing."""
+        its others stay), drop those named in `unset`, and set its key (None: keep it; "":
+        drop it); DRAFT only, all or nothing."""
         if content is not None:
             check_content(content)
+        [new_key] = _checked_keys([key]) if key else [None]
         for name in unset:
             if not is_var_name(name):
                 raise ValidationError(f"{name[:40]!r} is not a variable name ({VAR_NAME_RULE})")
@@ -233,8 +245,12 @@ class Editing:
                 others = (other.content for other in batch.items if other is not item)
                 check_batch_size(batch.name, others, [content])
                 item.content = content
+            if new_key is not None and new_key != item.key:
+                _keys_free(batch, [new_key])
             if values or unset:
                 item.vars = checked
+            if key is not None:
+                item.key = new_key
             return item
 
         return self.ctx.mutate(ref, "edit", change)
@@ -272,7 +288,7 @@ class Editing:
             raise ValidationError("no items given")
 
         def change(batch: Batch) -> list[BatchItem]:
-            removed = {item.id: item.model_copy(deep=True) for item in _resolve(batch, wanted)}
+            removed = {item.id: item.model_copy(deep=True) for item in resolve_items(batch, wanted)}
             batch.items = [item for item in batch.items if item.id not in removed]
             _renumber(batch)
             return sorted(removed.values(), key=lambda item: item.position)
@@ -315,7 +331,7 @@ class Editing:
         wanted = list(item_refs)
 
         def change(batch: Batch) -> list[BatchItem]:
-            chosen = {item.id for item in _resolve(batch, wanted)}
+            chosen = {item.id for item in resolve_items(batch, wanted)}
             items = batch.items
             step = -1 if offset < 0 else 1
             order = range(len(items)) if step < 0 else range(len(items) - 1, -1, -1)
@@ -349,6 +365,7 @@ class Editing:
             batch.move_to(BatchStatus.LOCKED)
             batch.locked_at = self.ctx.clock()
             batch.config_hash = batch.config.fingerprint()
+            expand(batch, self.ctx.new_id)  # frozen with the config: N rows per item
             return batch
 
         return self.ctx.mutate(ref, "lock", change)
@@ -358,10 +375,33 @@ class Editing:
         return self.ctx.mutate(ref, "unlock", back_to_draft)
 
 
-def _resolve(batch: Batch, refs: list[str | int]) -> list[BatchItem]:
-    """The items `refs` name in `batch` (each once, in the order named)."""
-    found = {id(item): item for item in (resolve_item(batch, ref) for ref in refs)}
-    return list(found.values())
+def _checked_keys(keys: Sequence[str | None]) -> list[str | None]:
+    """`keys` checked (`core.item_keys`), each at most once; ValidationError naming the row."""
+    checked = []
+    for number, key in enumerate(keys, start=1):
+        try:
+            checked.append(check_key(key))
+        except ValueError as exc:
+            where = f"item {number}: " if len(keys) > 1 else ""
+            raise ValidationError(f"{where}{exc}") from None
+    repeated = first_repeat(checked)
+    if repeated is not None:
+        rows = [n for n, key in enumerate(checked, start=1) if key == repeated]
+        raise ValidationError(
+            f"key {repeated!r} is given to items {', '.join(map(str, rows))}; keys are unique"
+        )
+    return checked
+
+
+def _keys_free(batch: Batch, keys: Iterable[str | None]) -> None:
+    """ValidationError if one of `keys` already names an item of `batch`."""
+    taken = {item.key: item for item in batch.items if item.key is not None}
+    for key in keys:
+        if key is not None and key in taken:
+            raise ValidationError(
+                f"key {key!r} already names item {taken[key].label} of '{batch.name}'; "
+                "keys are unique in a batch"
+            )
 
 
 def _by_position(item: BatchItem) -> int:

@@ -146,14 +146,21 @@ class BatchService:
     unlock = delegate(lambda s: s._editing.unlock)
 
     def add_rows(
-        self, ref: str, path: str, pattern: str | None, *, kind: str | None = None
+        self,
+        ref: str,
+        path: str,
+        pattern: str | None,
+        *,
+        kind: str | None = None,
+        content_column: str | None = None,
     ) -> list[BatchItem]:
         """Append one item per row of a CSV or JSONL file, `pattern` filled from its columns
-        (None: the first column), each column a variable of its item; all or nothing."""
+        (or the column `content_column`; neither: the first column), each column a variable
+        of its item and a `key` column its key; all or nothing."""
         from .rows import items_from_rows
 
-        contents, variables = items_from_rows(path, pattern, kind)
-        return self._editing.add_items(ref, contents, variables)
+        contents, variables, keys = items_from_rows(path, pattern, kind, content_column)
+        return self._editing.add_items(ref, contents, variables, keys)
 
     # -------------------------------------------------------------- templates
 

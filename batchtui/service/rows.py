@@ -9,8 +9,10 @@ import json
 from pathlib import Path
 
 from ..core.errors import ValidationError
+from ..core.item_keys import check_key
 from ..core.item_lines import read_text, split_lines
 from ..core.item_vars import VarValue, check_var, check_vars
+from ..core.limits import LARGEST_MAX_ITEMS
 from ..core.patterns import placeholders, render
 
 
@@ -23,8 +25,16 @@ def _kind(path: str, kind: str | None) -> str:
     return "csv"
 
 
+KEY_COLUMN = "key"
+"""A column (or JSONL field) with this name is each row's item key, not a variable."""
+VARS_FIELD = "vars"
+"""A JSONL row's object of variables (`{"content": …, "vars": {…}, "key": …}`, as the API
+takes items), merged over its other fields."""
+
+
 def rows(path: str, kind: str | None = None) -> list[dict[str, str]]:
-    """The rows of a CSV (header first) or JSONL file, as column → text."""
+    """The rows of a CSV (header first) or JSONL file, as column → text (a JSONL row's `vars`
+    object spread into it); at most `LARGEST_MAX_ITEMS` rows."""
     text = read_text(path)
     found: list[dict[str, str]] = []
     if _kind(path, kind) == "jsonl":
@@ -37,7 +47,8 @@ def rows(path: str, kind: str | None = None) -> list[dict[str, str]]:
                 raise ValidationError(f"{path} line {number} is not JSON: {exc}") from None
             if not isinstance(row, dict):
                 raise ValidationError(f"{path} line {number} is not a JSON object")
-            found.append({str(k): "" if v is None else str(v) for k, v in row.items()})
+            found.append(_flat(row, f"{path} line {number}"))
+            _bounded(found, path)
         return found
     # Universal newlines, as a file opened as text reads: a cell's CRLF is one LF.
     reader = csv.DictReader(io.StringIO(text, newline=None))
@@ -55,32 +66,83 @@ def rows(path: str, kind: str | None = None) -> list[dict[str, str]]:
             )
         if any((value or "").strip() for value in row.values()):
             found.append({k: v or "" for k, v in row.items()})
+            _bounded(found, path)
     return found
 
 
+def _flat(row: dict[object, object], where: str) -> dict[str, str]:
+    """A JSONL row as column → text: its fields, and its `vars` object's over them."""
+    own = row.get(VARS_FIELD)
+    if own is not None and not isinstance(own, dict):
+        raise ValidationError(f"{where}: `vars` is not an object")
+    fields = {k: v for k, v in row.items() if k != VARS_FIELD} | (own or {})
+    flat = {}
+    for name, value in fields.items():
+        if isinstance(value, dict | list):
+            raise ValidationError(f"{where}: {str(name)[:40]!r} holds an object or a list")
+        flat[str(name)] = "" if value is None else str(value)
+    return flat
+
+
+def _bounded(found: list[dict[str, str]], path: str) -> None:
+    if len(found) > LARGEST_MAX_ITEMS:
+        raise ValidationError(
+            f"{path} has over {LARGEST_MAX_ITEMS:,} rows, more than a batch can hold "
+            f"(row {len(found):,} is one too many)"
+        )
+
+
 def items_from_rows(
-    path: str, pattern: str | None, kind: str | None = None
-) -> tuple[list[str], list[dict[str, VarValue] | None]]:
-    """One item per row: its content (`pattern` filled from the columns, None: the first
-    column) and its variables: each cell of a column whose name is a variable's name (`voice`,
-    `seed`) that can be one (not empty, one line, at most `MAX_VAR_CHARS`). A cell that
-    cannot (a paragraph with line breaks) still fills the pattern; a command that uses it as
-    a variable is refused at lock, naming the items. The file is read once (it may be
-    standard input)."""
+    path: str, pattern: str | None, kind: str | None = None, content_column: str | None = None
+) -> tuple[list[str], list[dict[str, VarValue] | None], list[str | None]]:
+    """One item per row: its content (`pattern` filled from the columns, or the column
+    `content_column`; neither: the first column), its variables and its key (a `key` column).
+
+    Each cell of a column whose name is a variable's name (`voice`, `seed`) is a variable when
+    it can be one (not empty, one line, at most `MAX_VAR_CHARS`). A cell that cannot (a
+    paragraph with line breaks) still fills the pattern; a command that uses it as a variable
+    is refused at lock, naming the items. A bad key, or one two rows share, is refused naming
+    its rows. The file is read once (it may be standard input)."""
+    if pattern is not None and content_column is not None:
+        raise ValidationError("give --pattern or --content-column, not both")
     if pattern is not None:
         placeholders(pattern)
     table = rows(path, kind)
     if not table:
         raise ValidationError(f"{path} has no rows")
+    if content_column is not None:
+        if content_column not in table[0]:
+            columns = ", ".join(list(table[0])[:8])
+            raise ValidationError(f"{path} has no column {content_column!r} (it has {columns})")
+        pattern = "{" + content_column + "}"
     if pattern is None:
         pattern = "{" + next(iter(table[0])) + "}"
     contents: list[str] = []
     variables: list[dict[str, VarValue] | None] = []
+    keys: list[str | None] = []
+    first_row: dict[str, int] = {}
     for number, row in enumerate(table, start=1):
-        contents.append(render(pattern, row, where=f"{path} row {number}: "))
-        values = {name: value for name, value in row.items() if value and _can_be_var(name, value)}
+        where = f"{path} row {number}: "
+        contents.append(render(pattern, row, where=where))
+        values = {
+            name: value
+            for name, value in row.items()
+            if value and name != KEY_COLUMN and _can_be_var(name, value)
+        }
         variables.append(check_vars(values))
-    return contents, variables
+        try:
+            key = check_key(row.get(KEY_COLUMN, "").strip())
+        except ValueError as exc:
+            raise ValidationError(f"{where}{exc}") from None
+        if key is not None and key in first_row:
+            raise ValidationError(
+                f"{path} rows {first_row[key]} and {number} both have key {key!r}; "
+                "keys are unique in a batch"
+            )
+        if key is not None:
+            first_row[key] = number
+        keys.append(key)
+    return contents, variables, keys
 
 
 def _can_be_var(name: str, value: str) -> bool:

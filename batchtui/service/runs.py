@@ -34,7 +34,7 @@ from ..runners.in_process import run_batch
 from ..runners.recorder import Listener, runner_info
 from .begun import BEGUN_HERE, BegunRuns
 from .context import ServiceContext
-from .refs import resolve_item
+from .refs import resolve_items
 from .validation import run_problems
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ class Runs:
 
         def change(batch: Batch) -> Batch:
             if only is not None:  # these items, whatever they are now
-                chosen = {resolve_item(batch, ref).id for ref in only}
+                chosen = {item.id for item in resolve_items(batch, only)}
                 if not chosen:
                     raise ValidationError("no item chosen to run again")
                 todo = [it for it in batch.items if it.id in chosen]

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic
 
+from ..core import limits
 from ..core.errors import ValidationError, model_error_line
+from ..core.item_keys import first_repeat
 from ..core.limits import (
     MAX_BATCH_CONTENT_BYTES,
     MAX_CONTENT_BYTES,
@@ -143,6 +145,24 @@ def lock_problems(batch: Batch) -> list[Problem]:
             Problem(
                 ProblemCode.TOO_MANY_ITEMS,
                 f"{len(batch.items)} items exceed the maximum of {config.max_items}",
+            )
+        )
+    renders = len(batch.items) * config.variants
+    if renders > limits.LARGEST_MAX_ITEMS:
+        problems.append(
+            Problem(
+                ProblemCode.TOO_MANY_ITEMS,
+                f"{len(batch.items)} items × {config.variants} variants is {renders:,} renders; "
+                f"at most {limits.LARGEST_MAX_ITEMS:,}",
+            )
+        )
+    repeated = first_repeat(item.key for item in batch.items)
+    if repeated is not None:  # only a hand-edited file gets here: adding and editing refuse it
+        rows = [item.label for item in batch.items if item.key == repeated]
+        problems.append(
+            Problem(
+                ProblemCode.ITEM_KEYS,
+                f"key {repeated!r} names items {', '.join(rows)}; give each its own",
             )
         )
     preset = config.preset

@@ -20,8 +20,9 @@ def batch_json(batch: Batch) -> dict[str, Any]:
 
 
 def item_json(item: BatchItem) -> dict[str, Any]:
-    """One item as JSON, `history` holding every attempt (the latest too)."""
-    return _with_history(item, item.model_dump(mode="json"))
+    """One item as JSON, `history` holding every attempt (the latest too), and `label`: how a
+    person names it (`3`, or `3.v2` for a variant)."""
+    return _with_history(item, item.model_dump(mode="json") | {"label": item.label})
 
 
 def _with_history(item: BatchItem, dumped: dict[str, Any]) -> dict[str, Any]:

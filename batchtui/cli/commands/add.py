@@ -26,6 +26,16 @@ class Add(BaseCommand):
             "(a table's columns are its rows' variables)"
         ),
         Option(
+            "--key",
+            help="the item's key, unique in the batch: its output and log are named by it "
+            "(one CONTENT only; a table's `key` column gives each row's)",
+        ),
+        Option(
+            "--content-column",
+            metavar="NAME",
+            help="the column that is each row's item (with --csv/--jsonl; default: the first)",
+        ),
+        Option(
             "--pattern",
             help="each row's item, its columns as placeholders: '{question}' (with "
             "--csv/--jsonl; default: the first column)",
@@ -42,10 +52,16 @@ class Add(BaseCommand):
             if args.variables:
                 raise ValidationError("a table's columns are its variables: --var goes without it")
             kind = "jsonl" if args.jsonl else "csv"
-            items = ctx.service.add_rows(args.id, table, args.pattern, kind=kind)
+            if args.key:
+                raise ValidationError(
+                    "a table's `key` column gives each row's key: --key goes without it"
+                )
+            items = ctx.service.add_rows(
+                args.id, table, args.pattern, kind=kind, content_column=args.content_column
+            )
         else:
-            if args.pattern:
-                raise ValidationError("--pattern goes with --csv or --jsonl")
+            if args.pattern or args.content_column:
+                raise ValidationError("--pattern and --content-column go with --csv or --jsonl")
             contents = list(args.contents)
             if contents == ["-"] and not args.file:  # `add ID -`: the lines of stdin
                 contents = read_item_lines("-")
@@ -53,9 +69,14 @@ class Add(BaseCommand):
                 contents += read_item_lines(args.file)
             if not contents:
                 raise ValidationError("nothing to add: give CONTENT arguments, --file or --csv")
+            if args.key and len(contents) != 1:
+                raise ValidationError(f"--key names one item, not {len(contents)}")
             given = dict(args.variables or [])
             items = ctx.service.add_items(
-                args.id, contents, [given] * len(contents) if given else None
+                args.id,
+                contents,
+                [given] * len(contents) if given else None,
+                [args.key] if args.key else None,
             )
         batch = ctx.service.get(args.id)
         return ctx.emit(

@@ -1,5 +1,5 @@
-"""`batchtui edit ID ITEM [CONTENT] [--var NAME=VALUE] [--unset-var NAME]`: change one item's
-content and variables."""
+"""`batchtui edit ID ITEM [CONTENT] [--var NAME=VALUE] [--unset-var NAME] [--key KEY]`: change
+one item's content, variables and key."""
 
 from __future__ import annotations
 
@@ -16,16 +16,22 @@ class Edit(BaseCommand):
     arguments = (
         batch_ref,
         json_option,
-        Option("item", metavar="ITEM", help="item position (1-based) or id prefix"),
+        Option("item", metavar="ITEM", help="item position (1-based), key or id prefix"),
         Option("content", metavar="CONTENT", nargs="?", help="its new text (optional)"),
         var_option("set one of its variables; repeat for more (the others stay)"),
         Option("--unset-var", metavar="NAME", action="append", help="drop one of its variables"),
+        Option("--key", help="its key, unique in the batch ('' drops it)"),
     )
 
     def handle(self, args: argparse.Namespace, ctx: Context) -> int:
-        if args.content is None and not args.variables and not args.unset_var:
-            raise ValidationError("nothing to change: give CONTENT, --var or --unset-var")
+        if args.content is None and not args.variables and not args.unset_var and args.key is None:
+            raise ValidationError("nothing to change: give CONTENT, --var, --unset-var or --key")
         item = ctx.service.edit_item(
-            args.id, args.item, args.content, dict(args.variables or []), args.unset_var or ()
+            args.id,
+            args.item,
+            args.content,
+            dict(args.variables or []),
+            args.unset_var or (),
+            key=args.key,
         )
-        return ctx.emit(item_json(item), lambda: ctx.out.print(f"item {item.position} updated"))
+        return ctx.emit(item_json(item), lambda: ctx.out.print(f"item {item.label} updated"))

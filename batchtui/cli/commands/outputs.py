@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ...core.textsafe import one_line
 from ..context import Context
 from ..options import batch_ref, json_option
 from .base import BaseCommand
@@ -17,17 +18,30 @@ class Outputs(BaseCommand):
         data = [
             {
                 "position": it.position,
+                "label": it.label,
                 "item_id": it.id,
                 "content": it.content,
                 "output_path": it.output_path,
             }
+            | ({"key": it.key} if it.key else {})
+            | ({"item": it.number, "variant": it.variant} if it.variant else {})
             for it in items
         ]
 
         def human() -> None:
             if not items:
                 ctx.out.print("no outputs yet")
+            if not any(item.variant for item in items):
+                for item in items:
+                    print(item.output_path)
+                return
+            # With variants: each item's outputs together, under its number, to pick from.
+            shown = None
             for item in items:
-                print(item.output_path)
+                if item.number != shown:
+                    shown = item.number
+                    name = f" ({item.key})" if item.key else ""
+                    print(f"item {item.number}{name}: {one_line(item.content, 60)}")
+                print(f"  v{item.variant}  {item.output_path}")
 
         return ctx.emit(data, human)

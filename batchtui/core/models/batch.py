@@ -12,6 +12,7 @@ from .. import limits
 from ..run import Progress
 from ..run import progress as run_progress
 from ..states import BatchStatus, check_batch_transition
+from ..variants import renumber
 from .clock import utcnow
 from .config import BatchConfig
 from .item import BatchItem
@@ -63,8 +64,7 @@ class Batch(BaseModel):
 
     @model_validator(mode="after")
     def _positions(self) -> Batch:
-        for index, item in enumerate(self.items, start=1):
-            item.position = index
+        renumber(self)
         return self
 
     def item(self, item_id: str) -> BatchItem:

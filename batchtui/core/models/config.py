@@ -133,6 +133,13 @@ class BatchConfig(BaseModel):
         description="stop starting items once this many (N, or N% of the run) failed for good",
     )
     canary: bool = Field(default=False, description="run the first item alone first")
+    variants: int = Field(
+        default=1,
+        ge=1,
+        le=limits.MAX_VARIANTS,
+        description="render each item this many times, to pick the best ({variant} is 1..N, "
+        "{seed} differs per variant)",
+    )
     var_defaults: dict[str, str | int | float] | None = Field(
         default=None,
         description="item variables' values for the items that do not set them ({voice} in a "
@@ -277,9 +284,10 @@ class BatchConfig(BaseModel):
             }
             | ({"style": self.style} if self.style is not None else {})
             | ({"var_defaults": self.var_defaults} if self.var_defaults else {})
+            | ({"variants": self.variants} if self.variants != 1 else {})
         )
-        # (`style` and `var_defaults` are new: a config without them hashes as it did before
-        # they existed.)
+        # (`style`, `var_defaults` and `variants` are new: a config without them hashes as it
+        # did before they existed.)
 
     def fingerprint(self) -> str:
         """A short stable hash of the render settings: equal hashes, identically made outputs."""

@@ -7,6 +7,7 @@ from typing import cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..item_keys import check_key
 from ..item_vars import VarValue, check_vars
 from ..limits import HISTORY_KEPT
 from ..states import ItemStatus, check_item_transition
@@ -58,6 +59,16 @@ class BatchItem(BaseModel):
     content: str
     vars: dict[str, str | int | float] | None = None
     """The item's own variables (`{voice}` in a command), None: none (`core.item_vars`)."""
+    key: str | None = None
+    """The caller's own name for the item, unique in its batch (`core.item_keys`); names its
+    output and log when set."""
+    variant: int | None = Field(default=None, ge=1)
+    """Which of its series item's renders this is (1..`config.variants`) in a batch locked with
+    variants; None otherwise. Lock makes the variants, unlock folds them back
+    (`core.variants`)."""
+    number: int | None = Field(default=None, ge=1, exclude=True)
+    """A variant's series item number (the 3 of `3.v2`; None when not a variant); kept by the
+    batch as it numbers its items, never stored."""
     status: ItemStatus = ItemStatus.PENDING
     job_ref: str | None = None
     output_path: str | None = None
@@ -91,6 +102,11 @@ class BatchItem(BaseModel):
     @classmethod
     def _vars(cls, value: dict[str, VarValue] | None) -> dict[str, VarValue] | None:
         return check_vars(value)
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        return check_key(value)
 
     @field_validator("history")
     @classmethod
@@ -145,6 +161,13 @@ class BatchItem(BaseModel):
     def move_to(self, status: ItemStatus) -> None:
         """Change status (a no-op when unchanged); `TransitionError` if the table forbids it."""
         self.status = status
+
+    @property
+    def label(self) -> str:
+        """How a person names the item: its position (`3`), or as a variant `3.v2`."""
+        if self.variant is None:
+            return str(self.position)
+        return f"{self.number or self.position}.v{self.variant}"
 
     @property
     def duration_seconds(self) -> float | None:

@@ -69,6 +69,7 @@ GROUPS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
         (
             ("concurrency", "Concurrency", "input"),
             ("max_items", "Max items", "input"),
+            ("variants", "Variants", "input"),
             ("timeout", "Timeout s", "input"),
         ),
     ),
@@ -347,6 +348,7 @@ SUMMARY_WORDS: dict[str, str] = {
     "text_color": "colours",
     "concurrency": "{} at once",
     "max_items": "max {} items",
+    "variants": "{} variants",
     "timeout": "timeout {}s",
     "retries": "{} retries",
     "backoff": "backoff {}s",
