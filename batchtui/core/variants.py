@@ -8,8 +8,8 @@ Unlocking (which only a batch with nothing succeeded may do) folds them back.
 
 A variant is named `3.v2` (or `intro.v2` by key); its output is `03-topic.v2.mp4`, beside its
 siblings. `{variant}` is its number and `{seed}` a seed of its own: the item's `seed` variable
-when it sets one, else one derived from its key (or its number and content) and the variant, so
-a series re-made from its manifest gets the same seeds.
+when it sets one (or the config's default), else one derived from its key (or its number and
+content) and the variant, so a series re-made from its manifest gets the same seeds.
 """
 
 from __future__ import annotations

@@ -64,11 +64,11 @@ class Job:
 
     @property
     def seed(self) -> str:
-        """`{seed}`: the item's own `seed` variable when it sets one, else a number derived from
-        its key (or number and content) and its variant (`core.variants.derived_seed`): each
-        variant differs, and a re-made series gets the same ones. (A `seed` default in the
-        config does not apply: it would make every variant alike.)"""
-        own = self.vars.get("seed")
+        """`{seed}`: the item's own `seed` variable, else the config's `seed` default, else a
+        number derived from its key (or number and content) and its variant
+        (`core.variants.derived_seed`): each item and variant differs, and a re-made series gets
+        the same ones."""
+        own = self.vars.get("seed", (self.config.var_defaults or {}).get("seed"))
         if own is not None:
             return as_text(own)
         return str(derived_seed(self.key, self.index, self.content, self.variant or 1))

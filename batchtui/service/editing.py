@@ -20,7 +20,7 @@ from ..core.limits import MAX_COPY_BASE_CHARS
 from ..core.models import Batch, BatchConfig, BatchItem, BatchStatus, generator_change
 from ..core.problems import Problem
 from ..core.unlocking import back_to_draft
-from ..core.variants import expand
+from ..core.variants import expand, series_items
 from ..engine.layout import batch_folder, remove_output_folder
 from ..generators import get_generator
 from .context import ServiceContext
@@ -71,9 +71,15 @@ class Editing:
                 number += 1
         name = clean_name(name)
         now = self.ctx.clock()
-        items = [
-            BatchItem(id=self.ctx.new_id(), position=position, content=item.content)
-            for position, item in enumerate(source.items, start=1)
+        items = [  # one per series item (not its variants), with its variables and key
+            BatchItem(
+                id=self.ctx.new_id(),
+                position=position,
+                content=item.content,
+                vars=dict(item.vars) if item.vars else None,
+                key=item.key,
+            )
+            for position, item in enumerate(series_items(source), start=1)
         ]
         batch = Batch(
             id=self.ctx.new_id(),

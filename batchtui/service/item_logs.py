@@ -49,10 +49,10 @@ def check_attempt(item: BatchItem, attempt: int | None) -> None:
     if attempt is None:
         return
     if not item.attempts:
-        raise ValidationError(f"item {item.position} has not run yet: it has no attempt {attempt}")
+        raise ValidationError(f"item {item.label} has not run yet: it has no attempt {attempt}")
     if not 1 <= attempt <= item.attempts:
         raise ValidationError(
-            f"item {item.position} has {item.attempts} attempt"
+            f"item {item.label} has {item.attempts} attempt"
             f"{'s' if item.attempts != 1 else ''}: --attempt takes 1 to {item.attempts}"
         )
 

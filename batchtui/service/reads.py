@@ -90,7 +90,8 @@ class Reads:
         return available()
 
     def item(self, ref: str, item_ref: str | int) -> BatchItem:
-        """One item of a batch: an exact id, a 1-based position or a unique id prefix."""
+        """One item of a batch: an exact id, its key, a 1-based position, a variant (`3.v2`)
+        or a unique id prefix (`refs.resolve_item`)."""
         return resolve_item(self.get(ref), item_ref)
 
     def item_log(self, ref: str, item_ref: str | int, attempt: int | None = None) -> ItemLog:

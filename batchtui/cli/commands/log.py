@@ -17,7 +17,11 @@ from .base import BaseCommand
 if TYPE_CHECKING:
     from ...service.item_logs import ItemLog
 
-item_ref = Option("item", metavar="ITEM", help="the item: a position (1, 2, …) or an item id")
+item_ref = Option(
+    "item",
+    metavar="ITEM",
+    help="the item: a position (1, 2, …), a key, a variant (3.v2) or an item id",
+)
 attempt_option = Option(
     "--attempt",
     type=int,
@@ -37,6 +41,7 @@ def log_json(log: ItemLog) -> dict[str, object]:
     return {
         "item_id": log.item.id,
         "position": log.item.position,
+        "label": log.item.label,
         "status": log.item.status.value,
         "attempts": log.item.attempts,
         "attempt": log.attempt,
@@ -57,7 +62,7 @@ class Log(BaseCommand):
         if not log.text and not args.json:
             said = "has not run yet" if log.path is None else "has logged nothing"
             which = f"attempt {log.attempt} of item" if log.attempt else "item"
-            print(f"{which} {log.item.position} {said}", file=sys.stderr)
+            print(f"{which} {log.item.label} {said}", file=sys.stderr)
         if args.follow:
             return follow(ctx, args.id, log)
         return ctx.emit(log_json(log), lambda: print(log.text, end=""))
