@@ -98,7 +98,9 @@ def _series(batch: Batch, text: str) -> list[BatchItem]:
         if rows:
             return rows
         count = len(series_items(batch))
-        raise NotFoundError(f"batch '{batch.name}' has no item '{text}' (it has {count} items)")
+        raise NotFoundError(
+            f"batch '{batch.name}' has no item '{text}' (it has {count} item{'s' * (count != 1)})"
+        )
     matches = [item for item in batch.items if item.id.startswith(text.lower())] if text else []
     if len(matches) == 1:
         return matches

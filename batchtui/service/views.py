@@ -15,6 +15,7 @@ def batch_json(batch: Batch) -> dict[str, Any]:
     data = batch.model_dump(mode="json")
     for item, dumped in zip(batch.items, data["items"], strict=True):
         _with_history(item, dumped)
+        dumped["label"] = item.label
     data["progress"] = batch.progress().model_dump(mode="json")
     return data
 
