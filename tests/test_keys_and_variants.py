@@ -203,3 +203,17 @@ def test_the_lock_refuses_more_renders_than_a_batch_can_hold(
     service.add_items(batch.id, [f"t{n}" for n in range(1001)])
     with pytest.raises(ValidationError, match="1001 items × 100 variants is 100,100 renders"):
         service.lock(batch.id)
+
+
+def test_a_copy_of_a_batch_with_variants_has_one_row_per_item_with_its_vars_and_key(
+    service: BatchService, tmp_path: Path
+) -> None:
+    batch = service.create("v", output_dir=str(tmp_path / "out"), variants=3)
+    service.add_items(batch.id, ["one", "two"], [{"voice": "alto"}, None], ["intro", None])
+    service.lock(batch.id)
+    copy = service.duplicate(batch.id)
+    assert [(i.label, i.content, i.vars, i.key) for i in copy.items] == [
+        ("1", "one", {"voice": "alto"}, "intro"),
+        ("2", "two", None, None),
+    ]
+    assert copy.config.variants == 3 and copy.status is BatchStatus.DRAFT
