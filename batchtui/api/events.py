@@ -3,7 +3,8 @@
 The runner (another process) writes the store; the stream follows it through
 `service.follow`, as the TUI and `attach` do (the same cadence, change detection and runner
 liveness: a runner killed mid-run ends the stream within seconds), with an event per item or
-batch change since the last snapshot.
+batch change since the last snapshot. An item event names its item as every other answer
+does (`item_id`, `position`, `label` such as `3.v2`, `key`, `variant`) and carries its `vars`.
 
 Resuming is exact. An item event's `id` carries the moment its snapshot's changes are counted
 from (the `updated_at` of the snapshot before it; the batch's own events, which close a
@@ -55,13 +56,29 @@ def _stamp(moment: datetime | None) -> int:
 
 
 def _state(item: BatchItem) -> tuple[Any, ...]:
-    return (item.status, round(item.progress, 2), item.attempts, item.error, item.waiting)
+    # What a client shows of an item: an edit of a draft's key or vars is an event too.
+    return (
+        item.status,
+        round(item.progress, 2),
+        item.attempts,
+        item.error,
+        item.waiting,
+        item.label,
+        item.key,
+        item.vars,
+    )
 
 
 def _item_data(item: BatchItem) -> dict[str, Any]:
+    """An item event: its state, and which item (and variant) it is, so a client needs no
+    other request to name it as a person does (`3.v2`, its key) or to know its vars."""
     return {
         "item_id": item.id,
         "position": item.position,
+        "label": item.label,
+        "key": item.key,
+        "variant": item.variant,
+        "vars": item.vars,
         "status": item.status.value,
         "progress": item.progress,
         "attempts": item.attempts,
