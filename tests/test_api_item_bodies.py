@@ -129,6 +129,10 @@ def test_the_schema_publishes_the_key_and_variable_rules(http) -> None:
         assert values["maxProperties"] == MAX_VARS
         assert values["propertyNames"]["pattern"] == "^[A-Za-z_][A-Za-z0-9_]{0,63}$"
     assert set(parts["EditItem"]["properties"]) == {"content", "vars", "key"}
+    # Answers: every item carries these (null when it has none), in a batch's items too.
+    item = parts["ItemAnswer"]
+    assert {"vars", "key", "variant", "label"} <= set(item["required"])
+    assert parts["BatchAnswer"]["properties"]["items"]["items"]["$ref"].endswith("/ItemAnswer")
 
 
 def _event(chunk: str) -> tuple[str, dict[str, Any]] | None:

@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 
 from ...core.errors import NotFoundError
 from ...service.views import item_json
+from ..answers import ItemAnswer, answer
 from ..deps import Service
 from ..errors import ERROR_RESPONSES
 from ..files import file_response
@@ -20,7 +21,12 @@ from ..schemas import AddItems, EditItem
 router = ResourceRouter(prefix="/v1/batch/{ref}/items", tags=["items"], responses=ERROR_RESPONSES)
 
 
-@router.post("/", status_code=201)
+@router.post(
+    "/",
+    status_code=201,
+    response_model=None,
+    responses=answer(201, list[ItemAnswer], "the items added"),
+)
 def add_items(ref: str, body: AddItems, service: Service) -> JSONResponse:
     """Append items to a DRAFT batch (all or nothing): `{"contents": [...]}`, or
     `{"items": [{"content": ..., "vars": {"voice": "alto"}, "key": "intro"}]}` (a key given
@@ -35,7 +41,11 @@ def add_items(ref: str, body: AddItems, service: Service) -> JSONResponse:
     return JSONResponse([item_json(i) for i in added], status_code=201)
 
 
-@router.patch("/{item}")
+@router.patch(
+    "/{item}",
+    response_model=None,
+    responses=answer(200, ItemAnswer, "the item as changed"),
+)
 def edit_item(ref: str, item: str, body: EditItem, service: Service) -> dict[str, Any]:
     """Change one item (DRAFT only): its content, some of its variables (a null value unsets
     one) and its key (null or "" drops it); all or nothing. `item` is an id, a key, a
@@ -44,7 +54,11 @@ def edit_item(ref: str, item: str, body: EditItem, service: Service) -> dict[str
     return item_json(service.edit_item(ref, item, body.content, values, unset, key=key))
 
 
-@router.delete("/{item}")
+@router.delete(
+    "/{item}",
+    response_model=None,
+    responses=answer(200, ItemAnswer, "the item removed"),
+)
 def remove_item(ref: str, item: str, service: Service) -> dict[str, Any]:
     """Remove one item (DRAFT only)."""
     return item_json(service.remove_item(ref, item))
