@@ -80,19 +80,16 @@ KEY_OR_NOTHING = f"^({KEY_PATTERN.strip('^$')})?$"
 """A key, or "" (no key): both are taken."""
 
 
-def _vars_doc(values: type[Any]) -> Any:
-    """An item's variables as an object whose names' pattern, count and values' length are
-    published (the service refuses with its own line, naming the item)."""
-    extra = {
-        "maxProperties": MAX_VARS,
-        "propertyNames": {"pattern": VAR_NAME_PATTERN},
-    }
-    return Annotated[dict[str, values], Field(json_schema_extra=extra)]  # type: ignore[valid-type]
-
-
-NewVars = _vars_doc(Annotated[VarValue, Field(json_schema_extra=VALUE_DOC)])
+VARS_DOC: dict[str, Any] = {
+    "maxProperties": MAX_VARS,
+    "propertyNames": {"pattern": VAR_NAME_PATTERN},
+}
+"""An item's variables: the names' pattern and how many, published (the service refuses with
+its own line, naming the item)."""
+DocumentedValue = Annotated[VarValue, Field(json_schema_extra=VALUE_DOC)]
+NewVars = Annotated[dict[str, DocumentedValue], Field(json_schema_extra=VARS_DOC)]
 """`vars` of a new item."""
-VarChanges = _vars_doc(Annotated[VarValue, Field(json_schema_extra=VALUE_DOC)] | None)
+VarChanges = Annotated[dict[str, DocumentedValue | None], Field(json_schema_extra=VARS_DOC)]
 """`vars` of an edit: a null value unsets that variable."""
 KEY_DOC: dict[str, Any] = {"pattern": KEY_OR_NOTHING, "maxLength": MAX_KEY_CHARS}
 Key = Annotated[str, Field(json_schema_extra=KEY_DOC)]
