@@ -118,6 +118,15 @@ def test_keys_vars_and_variants_round_trip_through_the_api(server, tmp_path: Pat
         ambiguous = client.get(f"{items}/intro/output")
         assert ambiguous.status_code == 409 and "1.v1, 1.v2" in ambiguous.json()["error"]["message"]
 
+        # A retry of one variant, named by key: only it runs again.
+        again = client.post(f"/v1/batch/{batch}/retry", json={"items": ["outro.v2"]})
+        assert again.status_code == 202, again.text
+        assert sse(client, f"/v1/batch/{batch}/events")[-1]["data"]["status"] == "COMPLETE"
+        rows = client.get(f"/v1/batch/{batch}").json()["items"]
+        assert [(i["label"], i["attempts"]) for i in rows] == [
+            ("1.v1", 1), ("1.v2", 1), ("2.v1", 1), ("2.v2", 2),
+        ]  # fmt: skip
+
 
 def test_a_key_given_twice_or_already_taken_adds_nothing(server, tmp_path: Path) -> None:
     with server.client() as client:
