@@ -78,8 +78,6 @@ VALUE_DOC: dict[str, Any] = {"maxLength": MAX_VAR_CHARS}
 """What the schema says of a text value besides its type."""
 KEY_OR_NOTHING = f"^({KEY_PATTERN.strip('^$')})?$"
 """A key, or "" (no key): both are taken."""
-
-
 VARS_DOC: dict[str, Any] = {
     "maxProperties": MAX_VARS,
     "propertyNames": {"pattern": VAR_NAME_PATTERN},
@@ -144,10 +142,8 @@ class EditItem(BaseModel):
 
     @model_validator(mode="after")
     def _something(self) -> EditItem:
-        given = {name for name in self.model_fields_set if name != "key"}
-        if not any(getattr(self, name) is not None for name in given) and (
-            "key" not in self.model_fields_set
-        ):
+        # A null key is a change (it drops the key); null content or vars change nothing.
+        if self.content is None and self.vars is None and "key" not in self.model_fields_set:
             raise ValueError("give `content`, `vars` or `key` (at least one)")
         return self
 
