@@ -189,3 +189,31 @@ async def test_a_locked_batch_with_variants_streams_one_event_per_variant(
     ]  # fmt: skip
     assert len({e["item_id"] for e in seen}) == 3
     assert all(e["vars"] == {"voice": "alto"} for e in seen)
+
+
+@pytest.mark.anyio
+async def test_unlock_folding_variants_back_streams_which_rows_are_gone(
+    service: BatchService, draft: str
+) -> None:
+    service.update_config(draft, variants=3)
+    service.lock(draft)
+    events: list[tuple[str, dict[str, Any]]] = []
+    with anyio.fail_after(20):
+        async with aclosing(batch_events(service, draft, None)) as stream:
+            async for chunk in stream:
+                parsed = _event(chunk)
+                if parsed is None:
+                    continue
+                events.append(parsed)
+                if parsed[0] == "batch" and len(events) == 4:  # 3 rows, then the batch
+                    await anyio.to_thread.run_sync(service.unlock, draft)
+                elif parsed[0] == "batch":
+                    break
+    rows = {data["label"]: data["item_id"] for kind, data in events[:3]}
+    after = events[4:]
+    assert [(kind, data["label"], data["item_id"]) for kind, data in after[:-1]] == [
+        ("removed", "1.v2", rows["1.v2"]),
+        ("removed", "1.v3", rows["1.v3"]),
+        ("item", "1", rows["1.v1"]),  # the series item, named as a draft names it again
+    ]
+    assert after[-1][1]["status"] == "DRAFT"

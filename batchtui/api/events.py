@@ -69,15 +69,22 @@ def _state(item: BatchItem) -> tuple[Any, ...]:
     )
 
 
-def _item_data(item: BatchItem) -> dict[str, Any]:
-    """An item event: its state, and which item (and variant) it is, so a client needs no
-    other request to name it as a person does (`3.v2`, its key) or to know its vars."""
+def _identity(item: BatchItem) -> dict[str, Any]:
+    """Which item (and variant) an event is about, as every answer names it."""
     return {
         "item_id": item.id,
         "position": item.position,
         "label": item.label,
         "key": item.key,
         "variant": item.variant,
+    }
+
+
+def _item_data(item: BatchItem) -> dict[str, Any]:
+    """An item event: its state, and which item (and variant) it is, so a client needs no
+    other request to name it as a person does (`3.v2`, its key) or to know its vars."""
+    return {
+        **_identity(item),
         "vars": item.vars,
         "status": item.status.value,
         "progress": item.progress,
@@ -107,10 +114,13 @@ class _Stream:
 async def batch_events(
     service: BatchService, batch_id: str, last_event_id: str | None
 ) -> AsyncIterator[str]:
-    """The event stream of one batch (resolved already): `item`, `batch`, then `end`."""
+    """The event stream of one batch (resolved already): `item`, `removed` (an item gone
+    from the list: deleted from a draft, or a variant folded back by unlock), `batch`, then
+    `end`."""
     since = _since(last_event_id)
     stream = _Stream(since)
     seen: dict[str, tuple[Any, ...]] | None = None
+    shown_items: dict[str, BatchItem] = {}
     shown_status: BatchStatus | None = None
     shown_percent: float | None = None
     yield "retry: 1000\n\n"
@@ -126,6 +136,10 @@ async def batch_events(
             batch = snapshot.batch
             first = seen is None
             current = {item.id: _state(item) for item in batch.items}
+            for item in shown_items.values():
+                if item.id not in current:  # removed, or a variant folded back by unlock
+                    yield stream.event("removed", _identity(item))
+            shown_items = {item.id: item for item in batch.items}
             for item in batch.items:
                 if first:
                     fresh = since is None or _changed_since(item, since)

@@ -97,7 +97,8 @@ def outputs(ref: str, service: Service) -> list[dict[str, Any]]:
 @router.get("/events", response_class=StreamingResponse)
 def events(ref: str, request: Request, service: Service) -> StreamingResponse:
     """Server-Sent Events: `item` (status, progress; which item it is: `item_id`, `label`
-    such as `3.v2`, `key`, `variant`, `vars`) and `batch` (progress) changes, then `end`
+    such as `3.v2`, `key`, `variant`, `vars`), `removed` (an item gone: deleted from a
+    draft, or a variant folded back by unlock) and `batch` (progress) changes, then `end`
     once the batch is no longer PROCESSING. Reconnect with `Last-Event-ID` to get
     only what changed since."""
     batch_id = service.get(ref).id  # an unknown batch is a 404, not an empty stream
