@@ -13,6 +13,8 @@ snapshot, carry the snapshot's), so a client that reconnects with
 that changed from that moment on, and every item not yet ended, then the batch's state:
 nothing missed, a little repeated (clients apply events by item id, so a repeat is harmless).
 An id that is not ours, or out of any range, counts as a fresh client: everything is sent.
+A `removed` event (an item gone from the list) is not sent again on resuming: the store
+keeps no trace of a removed item, so a client that reconnects reads the batch to drop them.
 """
 
 from __future__ import annotations
