@@ -3,7 +3,8 @@
 The runner (another process) writes the store; the stream follows it through
 `service.follow`, as the TUI and `attach` do (the same cadence, change detection and runner
 liveness: a runner killed mid-run ends the stream within seconds), with an event per item or
-batch change since the last snapshot.
+batch change since the last snapshot. An item event names its item as every other answer
+does (`item_id`, `position`, `label` such as `3.v2`, `key`, `variant`) and carries its `vars`.
 
 Resuming is exact. An item event's `id` carries the moment its snapshot's changes are counted
 from (the `updated_at` of the snapshot before it; the batch's own events, which close a
@@ -12,6 +13,8 @@ snapshot, carry the snapshot's), so a client that reconnects with
 that changed from that moment on, and every item not yet ended, then the batch's state:
 nothing missed, a little repeated (clients apply events by item id, so a repeat is harmless).
 An id that is not ours, or out of any range, counts as a fresh client: everything is sent.
+A `removed` event (an item gone from the list) is not sent again on resuming: the store
+keeps no trace of a removed item, so a client that reconnects reads the batch to drop them.
 """
 
 from __future__ import annotations
@@ -55,13 +58,36 @@ def _stamp(moment: datetime | None) -> int:
 
 
 def _state(item: BatchItem) -> tuple[Any, ...]:
-    return (item.status, round(item.progress, 2), item.attempts, item.error, item.waiting)
+    # What a client shows of an item: an edit of a draft's key or vars is an event too.
+    return (
+        item.status,
+        round(item.progress, 2),
+        item.attempts,
+        item.error,
+        item.waiting,
+        item.label,
+        item.key,
+        item.vars,
+    )
 
 
-def _item_data(item: BatchItem) -> dict[str, Any]:
+def _identity(item: BatchItem) -> dict[str, Any]:
+    """Which item (and variant) an event is about, as every answer names it."""
     return {
         "item_id": item.id,
         "position": item.position,
+        "label": item.label,
+        "key": item.key,
+        "variant": item.variant,
+    }
+
+
+def _item_data(item: BatchItem) -> dict[str, Any]:
+    """An item event: its state, and which item (and variant) it is, so a client needs no
+    other request to name it as a person does (`3.v2`, its key) or to know its vars."""
+    return {
+        **_identity(item),
+        "vars": item.vars,
         "status": item.status.value,
         "progress": item.progress,
         "attempts": item.attempts,
@@ -90,10 +116,13 @@ class _Stream:
 async def batch_events(
     service: BatchService, batch_id: str, last_event_id: str | None
 ) -> AsyncIterator[str]:
-    """The event stream of one batch (resolved already): `item`, `batch`, then `end`."""
+    """The event stream of one batch (resolved already): `item`, `removed` (an item gone
+    from the list: deleted from a draft, or a variant folded back by unlock), `batch`, then
+    `end`."""
     since = _since(last_event_id)
     stream = _Stream(since)
     seen: dict[str, tuple[Any, ...]] | None = None
+    shown_items: dict[str, BatchItem] = {}
     shown_status: BatchStatus | None = None
     shown_percent: float | None = None
     yield "retry: 1000\n\n"
@@ -109,6 +138,10 @@ async def batch_events(
             batch = snapshot.batch
             first = seen is None
             current = {item.id: _state(item) for item in batch.items}
+            for item in shown_items.values():
+                if item.id not in current:  # removed, or a variant folded back by unlock
+                    yield stream.event("removed", _identity(item))
+            shown_items = {item.id: item for item in batch.items}
             for item in batch.items:
                 if first:
                     fresh = since is None or _changed_since(item, since)

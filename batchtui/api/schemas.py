@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ..core import limits
-from ..core.item_vars import VAR_NAME_RULE
+from ..core.item_keys import KEY_PATTERN, KEY_RULE, MAX_KEY_CHARS
+from ..core.item_vars import MAX_VAR_CHARS, MAX_VARS, VAR_NAME_PATTERN, VAR_NAME_RULE
 
 CONTENT = Field(
     json_schema_extra={"pattern": limits.NON_BLANK_PATTERN, "maxLength": limits.MAX_CONTENT_CHARS}
@@ -62,20 +63,58 @@ class SaveTemplate(BaseModel):
     overwrite: bool = False
 
 
+def _text_or_number(value: object) -> object:
+    """A value that is neither text nor a number (`true`, a list) is refused in one line,
+    before the union would say so three times."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError("a variable's value is text or a number")
+    return value
+
+
+VarValue = Annotated[str | int | float, BeforeValidator(_text_or_number)]
+"""A variable's value as a body gives it: text or a number (`true` is neither)."""
+
+VALUE_DOC: dict[str, Any] = {"maxLength": MAX_VAR_CHARS}
+"""What the schema says of a text value besides its type."""
+KEY_OR_NOTHING = f"^({KEY_PATTERN.strip('^$')})?$"
+"""A key, or "" (no key): both are taken."""
+VARS_DOC: dict[str, Any] = {
+    "maxProperties": MAX_VARS,
+    "propertyNames": {"pattern": VAR_NAME_PATTERN},
+}
+"""An item's variables: the names' pattern and how many, published (the service refuses with
+its own line, naming the item)."""
+DocumentedValue = Annotated[VarValue, Field(json_schema_extra=VALUE_DOC)]
+NewVars = Annotated[dict[str, DocumentedValue], Field(json_schema_extra=VARS_DOC)]
+"""`vars` of a new item."""
+VarChanges = Annotated[dict[str, DocumentedValue | None], Field(json_schema_extra=VARS_DOC)]
+"""`vars` of an edit: a null value unsets that variable."""
+KEY_DOC: dict[str, Any] = {"pattern": KEY_OR_NOTHING, "maxLength": MAX_KEY_CHARS}
+Key = Annotated[str, Field(json_schema_extra=KEY_DOC)]
+"""An item's key as a body gives it (`core.item_keys`; "" is no key): the pattern published,
+the rule enforced by the service (a key of digits only, a key already taken)."""
+
+
 class NewItem(BaseModel):
-    """One item to add: its content and its variables (`{voice}` in a command)."""
+    """One item to add: its content, its variables (`{voice}` in a command) and its key."""
 
     model_config = ConfigDict(extra="forbid")
     content: Annotated[str, CONTENT]
-    vars: dict[str, str | int | float] | None = Field(
+    vars: NewVars | None = Field(
         default=None,
-        description=f"the item's variables: names {VAR_NAME_RULE}; values text (one line) or "
-        "numbers",
+        description=f"the item's variables: names {VAR_NAME_RULE}; values text (one line, at most "
+        f"{MAX_VAR_CHARS:,} characters) or numbers; at most {MAX_VARS}",
+    )
+    key: Key | None = Field(
+        default=None,
+        description=f"the caller's own name for the item, unique in its batch: {KEY_RULE}; "
+        "outputs and logs are named by it, and `…/items/KEY` finds it",
     )
 
 
 class AddItems(BaseModel):
-    """`POST /v1/batch/{id}/items`: `contents` (texts), or `items` (each with its variables)."""
+    """`POST /v1/batch/{id}/items`: `contents` (texts), or `items` (each with its variables
+    and key)."""
 
     model_config = ConfigDict(extra="forbid")
     contents: list[Annotated[str, CONTENT]] | None = Field(default=None, min_length=1)
@@ -89,10 +128,32 @@ class AddItems(BaseModel):
 
 
 class EditItem(BaseModel):
-    """`PATCH /v1/batch/{id}/items/{item}`."""
+    """`PATCH /v1/batch/{id}/items/{item}`: any of `content`, `vars`, `key` (at least one)."""
 
     model_config = ConfigDict(extra="forbid")
-    content: Annotated[str, CONTENT]
+    content: Annotated[str, CONTENT] | None = Field(
+        default=None, description="the item's new content"
+    )
+    vars: VarChanges | None = Field(
+        default=None,
+        description="variables to set (the item's others stay); a null value unsets that one",
+    )
+    key: Key | None = Field(default=None, description='the item\'s new key; null or "" drops it')
+
+    @model_validator(mode="after")
+    def _something(self) -> EditItem:
+        # A null key is a change (it drops the key); null content or vars change nothing.
+        if self.content is None and self.vars is None and "key" not in self.model_fields_set:
+            raise ValueError("give `content`, `vars` or `key` (at least one)")
+        return self
+
+    def changes(self) -> tuple[dict[str, VarValue], list[str], str | None]:
+        """(variables to set, variables to unset, the key as `edit_item` takes it: None
+        keeps it, "" drops it)."""
+        values = {name: value for name, value in (self.vars or {}).items() if value is not None}
+        unset = [name for name, value in (self.vars or {}).items() if value is None]
+        key = (self.key or "") if "key" in self.model_fields_set else None
+        return values, unset, key
 
 
 class Concurrency(BaseModel):
@@ -133,8 +194,9 @@ class RetryRequest(RunRequest):
         default=None,
         min_length=1,
         max_length=limits.MAX_CHOSEN_ITEMS,
-        description="run exactly these items again (positions or item ids), succeeded ones "
-        "too; default: every item that did not succeed",
+        description="run exactly these items again (positions, keys, variants such as `3.v2` "
+        "or item ids; an item with variants: all of them), succeeded ones too; default: every "
+        "item that did not succeed",
     )
 
 

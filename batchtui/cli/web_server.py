@@ -38,6 +38,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from textual_serve.server import Server
 
+from ..core.item_vars import as_text
 from ..core.models import BatchItem
 from ..service import BatchService
 from ..service.item_files import KINDS, item_address, item_files
@@ -123,7 +124,15 @@ def _item_page(item: BatchItem, files: dict[str, Path], batch_id: str) -> str:
         return html.escape(item_address(batch_id, item.id, kind) + query)
 
     title = html.escape(item.content.splitlines()[0] if item.content.strip() else item.id)
-    parts = [f"<h1>Item {item.position}: {title}</h1>"]
+    parts = [f"<h1>Item {html.escape(item.label)}: {title}</h1>"]
+    # Its key and variables: user text, escaped like the title (never markup).
+    named = [("key", item.key)] if item.key else []
+    named += [(name, as_text(value)) for name, value in (item.vars or {}).items()]
+    if named:
+        rows = "".join(
+            f"<dt>{html.escape(name)}</dt><dd>{html.escape(value)}</dd>" for name, value in named
+        )
+        parts.append(f"<dl>{rows}</dl>")
     poster = f' poster="{url("poster")}"' if "poster" in files else ""
     if "output" in files:
         parts.append(f'<video controls preload="metadata" src="{url("output")}"{poster}></video>')
@@ -137,6 +146,8 @@ def _item_page(item: BatchItem, files: dict[str, Path], batch_id: str) -> str:
     style = (
         "body{background:#0c181f;color:#eee;font-family:monospace;margin:2em}"
         "video,img{max-width:100%;max-height:75vh}a{color:#8cf}"
+        "dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{color:#8cf}"
+        "dd{margin:0;white-space:pre-wrap;overflow-wrap:anywhere}"
     )
     return (
         f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title>'

@@ -19,7 +19,10 @@ KEY_RULE = (
     "a lower-case letter or digit, then letters, digits, _ or - (at most 64; not only digits)"
 )
 
-_KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+"""The rule as a JSON-schema pattern (all of it but "not only digits")."""
+
+_KEY = re.compile(KEY_PATTERN.strip("^$"))
 
 
 def check_key(key: object) -> str | None:

@@ -23,7 +23,10 @@ VAR_NAME_RULE = "a letter or _, then letters, digits or _ (at most 64)"
 VAR_PREFIX = "vars."
 """`{vars.NAME}`: the variable NAME even where a built-in placeholder has that name."""
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+VAR_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+"""The name rule as a JSON-schema pattern."""
+
+_NAME = re.compile(VAR_NAME_PATTERN.strip("^$"))
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 VarValue = str | int | float

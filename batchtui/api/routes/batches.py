@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from ...core.errors import BatchtuiError, ValidationError
 from ...service.views import batch_json, summary_json
+from ..answers import BatchAnswer, answer
 from ..deps import Service
 from ..errors import ERROR_RESPONSES
 from ..routing import ResourceRouter
@@ -17,7 +18,12 @@ from ..schemas import CONFIG_FIELDS_DOC, Concurrency, CreateBatch, DuplicateRequ
 router = ResourceRouter(prefix="/v1/batch", tags=["batches"], responses=ERROR_RESPONSES)
 
 
-@router.post("/", status_code=201)
+@router.post(
+    "/",
+    status_code=201,
+    response_model=None,
+    responses=answer(201, BatchAnswer, "the new batch"),
+)
 def create_batch(body: CreateBatch, service: Service) -> JSONResponse:
     """Create a DRAFT batch (with items, if given: all or nothing)."""
     if body.template is not None:
@@ -49,7 +55,11 @@ def list_batches(
     return [summary_json(s) for s in shown]
 
 
-@router.get("/{ref}")
+@router.get(
+    "/{ref}",
+    response_model=None,
+    responses=answer(200, BatchAnswer, "the batch, its items and progress"),
+)
 def get_batch(ref: str, service: Service) -> dict[str, Any]:
     """One batch with its items and progress (by id, unique id prefix or name)."""
     return batch_json(service.get(ref))
@@ -62,7 +72,11 @@ def delete_batch(ref: str, service: Service, outputs: bool = False) -> dict[str,
     return {"deleted": gone.id, "name": gone.name, "outputs_removed": outputs}
 
 
-@router.patch("/{ref}/config")
+@router.patch(
+    "/{ref}/config",
+    response_model=None,
+    responses=answer(200, BatchAnswer, "the batch as changed"),
+)
 def update_config(
     ref: str,
     service: Service,
@@ -72,25 +86,42 @@ def update_config(
     return batch_json(service.update_config(ref, **fields))
 
 
-@router.put("/{ref}/concurrency")
+@router.put(
+    "/{ref}/concurrency",
+    response_model=None,
+    responses=answer(200, BatchAnswer, "the batch as changed"),
+)
 def set_concurrency(ref: str, body: Concurrency, service: Service) -> dict[str, Any]:
     """How many items run at once (also while running)."""
     return batch_json(service.set_concurrency(ref, body.value))
 
 
-@router.post("/{ref}/lock")
+@router.post(
+    "/{ref}/lock",
+    response_model=None,
+    responses=answer(200, BatchAnswer, "the locked batch (with variants: a row per variant)"),
+)
 def lock(ref: str, service: Service) -> dict[str, Any]:
     """Validate and freeze the config (DRAFT → LOCKED)."""
     return batch_json(service.lock(ref))
 
 
-@router.post("/{ref}/unlock")
+@router.post(
+    "/{ref}/unlock",
+    response_model=None,
+    responses=answer(200, BatchAnswer, "the batch, DRAFT again (variants folded back)"),
+)
 def unlock(ref: str, service: Service) -> dict[str, Any]:
     """Back to DRAFT to edit (LOCKED or FAILED → DRAFT)."""
     return batch_json(service.unlock(ref))
 
 
-@router.post("/{ref}/duplicate", status_code=201)
+@router.post(
+    "/{ref}/duplicate",
+    status_code=201,
+    response_model=None,
+    responses=answer(201, BatchAnswer, "the new batch"),
+)
 def duplicate(
     ref: str,
     service: Service,

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from ...core.models import Progress
 from ...service import BatchService
 from ...service.views import batch_json, item_json
+from ..answers import BatchAnswer, ItemAnswer, answer
 from ..deps import Service
 from ..errors import ERROR_RESPONSES
 from ..events import batch_events
@@ -33,7 +34,12 @@ async def progress(ref: str, service: Service) -> Response:
     return Response(orjson.dumps(answer.model_dump(mode="json")), media_type="application/json")
 
 
-@router.post("/start", status_code=202)
+@router.post(
+    "/start",
+    status_code=202,
+    response_model=None,
+    responses=answer(202, BatchAnswer, "the batch as handed to its runner"),
+)
 def start(
     ref: str, service: Service, body: Annotated[RunRequest, Body(default_factory=RunRequest)]
 ) -> JSONResponse:
@@ -42,7 +48,12 @@ def start(
     return _handed(service, ref, retry=False, cluster=body.cluster)
 
 
-@router.post("/retry", status_code=202)
+@router.post(
+    "/retry",
+    status_code=202,
+    response_model=None,
+    responses=answer(202, BatchAnswer, "the batch as handed to its runner"),
+)
 def retry(
     ref: str, service: Service, body: Annotated[RetryRequest, Body(default_factory=RetryRequest)]
 ) -> JSONResponse:
@@ -52,19 +63,32 @@ def retry(
     return _handed(service, ref, retry=True, cluster=body.cluster, only=body.items)
 
 
-@router.post("/cancel", status_code=202)
+@router.post(
+    "/cancel",
+    status_code=202,
+    response_model=None,
+    responses=answer(202, BatchAnswer, "the batch, its runner asked to stop"),
+)
 def cancel(ref: str, service: Service) -> JSONResponse:
     """Ask the batch's runner to stop: waiting items are cancelled, running ones stopped."""
     return JSONResponse(batch_json(service.cancel(ref)), status_code=202)
 
 
-@router.get("/failed")
+@router.get(
+    "/failed",
+    response_model=None,
+    responses=answer(200, list[ItemAnswer], "the items that did not succeed"),
+)
 def failed(ref: str, service: Service) -> list[dict[str, Any]]:
     """Items that did not succeed, with their reasons."""
     return [item_json(i) for i in service.failed(ref)]
 
 
-@router.get("/outputs")
+@router.get(
+    "/outputs",
+    response_model=None,
+    responses=answer(200, list[ItemAnswer], "the succeeded items, with their output files"),
+)
 def outputs(ref: str, service: Service) -> list[dict[str, Any]]:
     """Succeeded items with their output files."""
     return [item_json(i) for i in service.outputs(ref)]
@@ -72,8 +96,10 @@ def outputs(ref: str, service: Service) -> list[dict[str, Any]]:
 
 @router.get("/events", response_class=StreamingResponse)
 def events(ref: str, request: Request, service: Service) -> StreamingResponse:
-    """Server-Sent Events: `item` (status, progress) and `batch` (progress) changes, then
-    `end` once the batch is no longer PROCESSING. Reconnect with `Last-Event-ID` to get
+    """Server-Sent Events: `item` (status, progress; which item it is: `item_id`, `label`
+    such as `3.v2`, `key`, `variant`, `vars`), `removed` (an item gone: deleted from a
+    draft, or a variant folded back by unlock) and `batch` (progress) changes, then `end`
+    once the batch is no longer PROCESSING. Reconnect with `Last-Event-ID` to get
     only what changed since."""
     batch_id = service.get(ref).id  # an unknown batch is a 404, not an empty stream
     stream = batch_events(service, batch_id, request.headers.get("last-event-id"))
