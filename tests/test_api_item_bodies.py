@@ -217,3 +217,21 @@ async def test_unlock_folding_variants_back_streams_which_rows_are_gone(
         ("item", "1", rows["1.v1"]),  # the series item, named as a draft names it again
     ]
     assert after[-1][1]["status"] == "DRAFT"
+
+
+def test_a_batch_created_with_item_objects_keeps_their_vars_and_keys_or_is_not_made(
+    http: TestClient, service: BatchService
+) -> None:
+    made = http.post(
+        "/v1/batch/",
+        json={"name": "mixed", "items": ["plain", {"content": "obj", "vars": {"voice": "alto"},
+                                                   "key": "k1"}]},
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    assert _items(service, made.json()["id"]) == [
+        ("plain", None, None), ("obj", "k1", {"voice": "alto"})
+    ]  # fmt: skip
+    twice = [{"content": "a", "key": "k"}, {"content": "b", "key": "k"}]
+    message = _refused(http.post("/v1/batch/", json={"name": "twice", "items": twice}))
+    assert message == "key 'k' is given to items 1, 2; keys are unique"
+    assert [s.name for s in service.page(None)[0]] == ["mixed"]  # nothing half made

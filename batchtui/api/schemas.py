@@ -36,7 +36,10 @@ class CreateBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=limits.MAX_NAME_CHARS)
     config: dict[str, Any] = Field(default_factory=dict)
-    items: list[Annotated[str, CONTENT]] = Field(default_factory=list)
+    items: list[Annotated[str, CONTENT] | NewItem] = Field(
+        default_factory=list,
+        description="its items: texts, or objects with content, vars and key (as POST items)",
+    )
     template: str | None = documented(
         limits.TEMPLATE_NAME_PATTERN,
         default=None,
@@ -205,3 +208,6 @@ CONFIG_FIELDS_DOC = (
     "other fields; an unknown field is refused)"
 )
 """`PATCH /v1/batch/{id}/config` takes a free object: its rules are the batch config's own."""
+
+
+CreateBatch.model_rebuild()  # its items may be `NewItem`s, defined below it

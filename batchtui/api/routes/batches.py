@@ -35,8 +35,15 @@ def create_batch(body: CreateBatch, service: Service) -> JSONResponse:
     else:
         batch = service.create(body.name, **body.config)
     if body.items:
+        contents = [item if isinstance(item, str) else item.content for item in body.items]
+        objects = [item for item in body.items if not isinstance(item, str)]
         try:
-            service.add_items(batch.id, body.items)
+            service.add_items(
+                batch.id,
+                contents,
+                [None if isinstance(i, str) else i.vars for i in body.items] if objects else None,
+                [None if isinstance(i, str) else i.key for i in body.items] if objects else None,
+            )
         except BatchtuiError:
             service.delete(batch.id)  # nothing half made
             raise
