@@ -40,7 +40,15 @@ def old_db(db_path: Path) -> Path:
     return db_path
 
 
-ADDED_SINCE_V1 = ("retries", "backoff", "backoff_max", "retry_on", "max_failures", "canary")
+ADDED_SINCE_V1 = (
+    "retries",
+    "backoff",
+    "backoff_max",
+    "retry_on",
+    "max_failures",
+    "canary",
+    "variants",
+)
 
 
 def test_a_schema_1_database_is_migrated_and_every_batch_is_as_it_was(old_db, run_cli):
