@@ -166,6 +166,23 @@ class Concurrency(BaseModel):
     value: int = Field(ge=limits.MIN_CONCURRENCY, le=limits.MAX_CONCURRENCY)
 
 
+class ImportManifest(BaseModel):
+    """`POST /v1/batch/import`: a batch re-made from the text of a batch folder's manifest."""
+
+    model_config = ConfigDict(extra="forbid")
+    manifest: str = Field(min_length=1, description="the text of a batch folder's manifest.jsonl")
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=limits.MAX_NAME_CHARS,
+        description="default: the manifest's batch's name",
+    )
+    config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="settings the manifest does not record (output_dir, concurrency, …)",
+    )
+
+
 class DuplicateRequest(BaseModel):
     """`POST /v1/batch/{id}/duplicate` (the body is optional)."""
 

@@ -170,6 +170,7 @@ class BatchService:
     put_template = delegate(lambda s: s._templating.put_template)
     delete_template = delegate(lambda s: s._templating.delete_template)
     create_from_template = delegate(lambda s: s._templating.create_from_template)
+    import_manifest = delegate(lambda s: s._templating.import_manifest)
 
     # ------------------------------------------------------------------- runs
 

@@ -23,6 +23,11 @@ default = "Space"
 type = "int"
 default = 10
 ```
+
+An item pattern may also give the item variables and a key, as an inline table:
+`items = [{content = "{topic}: fact {n}", vars = {voice = "{voice}", seed = "{n}"},
+key = "fact-{n}"}]`; each value is filled like the content and checked as `add --var` and
+`add --key` check theirs.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ from ..core.errors import (
     ValidationError,
     model_error_line,
 )
+from ..core.item_keys import check_key
+from ..core.item_vars import VarValue, check_vars
 from ..core.limits import (
     LARGEST_MAX_ITEMS,
     MAX_BATCH_CONTENT_BYTES,
@@ -51,9 +58,10 @@ from ..core.limits import (
     TEMPLATE_NAME_PATTERN,
     TEMPLATE_NAME_RULE,
 )
-from ..core.models import Batch, BatchConfig
+from ..core.models import Batch, BatchConfig, BatchItem
 from ..core.patterns import escape, fill_known, placeholders, render
 from ..core.settings import config_dir
+from ..core.variants import series_items
 from ..generators.command import PLACEHOLDERS, split_template
 
 TEMPLATES_ENV = "BATCHTUI_TEMPLATES"
@@ -104,6 +112,29 @@ class Parameter(BaseModel):
             ) from None
 
 
+class ItemPattern(BaseModel):
+    """An item pattern with variables and a key (each filled like the content)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content: str
+    vars: dict[str, str | int | float] = Field(default_factory=dict)
+    key: str | None = None
+
+    def patterns(self) -> list[str]:
+        """Every text of it that placeholders fill."""
+        texts = [self.content, *(v for v in self.vars.values() if isinstance(v, str))]
+        return texts + ([self.key] if self.key is not None else [])
+
+
+class MadeItem(BaseModel):
+    """One item a template makes: its content, variables and key."""
+
+    content: str
+    vars: dict[str, VarValue] | None = None
+    key: str | None = None
+
+
 class Template(BaseModel):
     """A reusable batch structure (see the module's docs)."""
 
@@ -113,7 +144,7 @@ class Template(BaseModel):
     description: str = ""
     config: dict[str, Any] = Field(default_factory=dict)
     parameters: dict[str, Parameter] = Field(default_factory=dict)
-    items: list[str] = Field(default_factory=list)
+    items: list[str | ItemPattern] = Field(default_factory=list)
     count: int | str = 1
     """How many times the item patterns are made (`{n}` counts them); may be a parameter."""
 
@@ -128,7 +159,7 @@ class Template(BaseModel):
         if isinstance(self.count, int):
             _check_count(self.count, len(self.items))
         known = {*self.parameters, COUNTER}
-        for pattern in self.items:
+        for pattern in (text for item in self.items for text in _texts(item)):
             unknown = [name for name in placeholders(pattern) if name not in known]
             if unknown:
                 raise ValueError(
@@ -157,10 +188,10 @@ class Template(BaseModel):
                 )
         return values
 
-    def make(self, given: dict[str, object]) -> tuple[dict[str, Any], list[str]]:
-        """The config fields and item contents this template makes with `given` parameters."""
+    def make(self, given: dict[str, object]) -> tuple[dict[str, Any], list[MadeItem]]:
+        """The config fields and items this template makes with `given` parameters."""
         values = self.values(given)
-        return self.config_fields(values), self.contents(values)
+        return self.config_fields(values), self.made_items(values)
 
     def config_fields(self, values: dict[str, object]) -> dict[str, Any]:
         """The config this template makes with every parameter's value."""
@@ -175,8 +206,13 @@ class Template(BaseModel):
         return fields
 
     def contents(self, values: dict[str, object]) -> list[str]:
-        """The item contents this template makes with every parameter's value: bounded in
-        number and in size before they are made (a 10 KB template must never make gigabytes)."""
+        """The item contents this template makes with every parameter's value."""
+        return [item.content for item in self.made_items(values)]
+
+    def made_items(self, values: dict[str, object]) -> list[MadeItem]:
+        """The items this template makes with every parameter's value: bounded in number and
+        in size before they are made (a 10 KB template must never make gigabytes); each
+        variable and key checked, naming the item."""
         where = f"template '{self.name}': "
         count: int
         if isinstance(self.count, str):
@@ -189,14 +225,16 @@ class Template(BaseModel):
             _check_count(count, len(self.items))
         except ValueError as exc:
             raise ValidationError(f"{where}{exc}") from None
-        contents: list[str] = []
+        items: list[MadeItem] = []
         total = 0
         for n in range(1, count + 1):
+            filling = {**values, COUNTER: n}
             for pattern in self.items:
-                content = render(pattern, {**values, COUNTER: n}, where=where)
+                item = pattern if isinstance(pattern, ItemPattern) else ItemPattern(content=pattern)
+                content = render(item.content, filling, where=where)
                 if len(content) > MAX_CONTENT_CHARS:
                     raise ValidationError(
-                        f"{where}item {len(contents) + 1} would be {len(content):,} characters; "
+                        f"{where}item {len(items) + 1} would be {len(content):,} characters; "
                         f"at most {MAX_CONTENT_CHARS:,}"
                     )
                 total += len(content.encode("utf-8", "surrogatepass"))
@@ -205,8 +243,25 @@ class Template(BaseModel):
                         f"{where}its items would pass "
                         f"{MAX_BATCH_CONTENT_BYTES // (1024 * 1024)} MiB of text together"
                     )
-                contents.append(content)
-        return contents
+                items.append(_filled(item, content, filling, f"{where}item {len(items) + 1}: "))
+        return items
+
+
+def _texts(item: str | ItemPattern) -> list[str]:
+    return [item] if isinstance(item, str) else item.patterns()
+
+
+def _filled(item: ItemPattern, content: str, values: dict[str, object], where: str) -> MadeItem:
+    """The item `item` makes with `values`: its variables and key filled and checked."""
+    filled = {
+        name: render(value, values, where=where) if isinstance(value, str) else value
+        for name, value in item.vars.items()
+    }
+    key = render(item.key, values, where=where) if item.key is not None else None
+    try:
+        return MadeItem(content=content, vars=check_vars(filled), key=check_key(key))
+    except ValueError as exc:
+        raise ValidationError(f"{where}{exc}") from None
 
 
 def _check_count(count: int, patterns: int) -> None:
@@ -275,7 +330,7 @@ def parse(name: str, text: str) -> Template:
         data = tomllib.loads(text)
         template = Template.model_validate({**data, "name": name})
         for pattern in [
-            *template.items,
+            *(text for item in template.items for text in _texts(item)),
             *(v for v in template.config.values() if isinstance(v, str)),
         ]:
             placeholders(pattern)
@@ -378,7 +433,8 @@ def delete(name: str) -> Template:
 
 def from_batch(batch: Batch, name: str, description: str = "") -> Template:
     """A template of `batch`: its config (what differs from the defaults, without the
-    machine's own folders) and its items as literal patterns."""
+    machine's own folders) and its items as literal patterns (one per series item: not its
+    variants), with their variables and keys."""
     defaults = BatchConfig().model_dump(mode="json")
     config = {
         key: value
@@ -389,5 +445,13 @@ def from_batch(batch: Batch, name: str, description: str = "") -> Template:
         name=check_name(name),
         description=description or f"from batch '{batch.name}'",
         config=config,
-        items=[escape(item.content) for item in batch.items],
+        items=[_literal(item) for item in series_items(batch)],
     )
+
+
+def _literal(item: BatchItem) -> str | ItemPattern:
+    """An item as a pattern that makes it again (a plain text when it has no vars or key)."""
+    if not item.vars and item.key is None:
+        return escape(item.content)
+    values = {k: escape(v) if isinstance(v, str) else v for k, v in (item.vars or {}).items()}
+    return ItemPattern(content=escape(item.content), vars=values, key=item.key)

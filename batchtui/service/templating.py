@@ -1,14 +1,17 @@
 """Use-cases of templates: list and load them, save one (from a batch or as a document),
-delete one, and make a batch from one. The files themselves are `service.templates`."""
+delete one, and make a batch from one; and a batch re-made from a manifest. The files
+themselves are `service.templates` and `service.remake`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..core.errors import ValidationError
-from ..core.models import Batch
+from ..core.errors import BatchtuiError, ValidationError
+from ..core.models import Batch, BatchConfig
+from ..generators import get_generator
 from .context import ServiceContext
 from .editing import Editing
+from .remake import Remade, read
 from .templates import Template, delete, from_batch, from_document, list_all, load, save
 from .validation import check_content, make_config
 
@@ -55,7 +58,8 @@ class Templating:
         nothing: a template whose items do not fit or are blank makes no batch."""
         from ..core.styles import DEFAULT_STYLE
 
-        made, contents = load(template).make(parameters or {})
+        made, items = load(template).make(parameters or {})
+        contents = [item.content for item in items]
         merged = {**made, **{k: v for k, v in fields.items() if v is not None}}
         merged["style"] = merged.get("style") or DEFAULT_STYLE  # as `create` names one
         config = make_config(**merged)
@@ -68,6 +72,47 @@ class Templating:
             check_content(content)
         batch = self.editing.create(name, config)
         if contents:
-            self.editing.add_items(batch.id, contents)
+            self.editing.add_items(
+                batch.id, contents, [item.vars for item in items], [item.key for item in items]
+            )
             batch = self.ctx.find(batch.id)
         return batch
+
+    def import_manifest(
+        self, source: str | Remade, name: str | None = None, /, **fields: Any
+    ) -> tuple[Batch, list[str]]:
+        """A new DRAFT batch re-made from a manifest (a file, '-', a batch folder, or one read
+        already): its last run's config (then `fields`: folders, concurrency…) and one item
+        per output, with their variables and keys; all or nothing. Also the notes a person
+        should read (items with no output, a hash that came out different)."""
+        remade = read(source) if isinstance(source, str) else source
+        # As the manifest says (its hash must hold); the frame size it records is the
+        # platform's, not a field of its own.
+        settable = BatchConfig.model_fields
+        recorded = make_config(**{k: v for k, v in remade.config.items() if k in settable})
+        get_generator(recorded.generator)
+        notes: list[str] = []
+        if remade.missing:
+            shown = ", ".join(map(str, remade.missing[:10])) + (
+                " …" if len(remade.missing) > 10 else ""
+            )
+            notes.append(
+                f"items {shown} made no output in this manifest and are not re-made "
+                "(the later items move up)"
+            )
+        if remade.config_hash and recorded.fingerprint() != remade.config_hash:
+            notes.append(
+                f"the config's hash is {recorded.fingerprint()}, not the manifest's "
+                f"{remade.config_hash}: a setting it records is no longer read the same way"
+            )
+        given = {k: v for k, v in fields.items() if v is not None}
+        room = given.get("max_items") or max(recorded.max_items, len(remade.contents))
+        config = make_config(**{**recorded.model_dump(), **given, "max_items": room})
+        get_generator(config.generator)
+        batch = self.editing.create(name or remade.name, config)
+        try:
+            self.editing.add_items(batch.id, remade.contents, remade.variables, remade.keys)
+        except BatchtuiError:
+            self.editing.delete(batch.id)  # nothing half made
+            raise
+        return self.ctx.find(batch.id), notes

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import batches, health, items, runs, templates
+from . import batches, health, imports, items, runs, templates
 
 ROUTERS: tuple[APIRouter, ...] = (
     runs.router,
+    imports.router,
     batches.router,
     items.router,
     templates.router,

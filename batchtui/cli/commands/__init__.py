@@ -47,6 +47,11 @@ VERBS: tuple[Verb, ...] = (
         "a new DRAFT batch from this one: its config and items, none of its runs",
         "duplicate:Duplicate",
     ),
+    Verb(
+        "import",
+        "a new DRAFT batch re-made from a batch's manifest: its config and items",
+        "import_:Import",
+    ),
     Verb("rename", "rename a batch (DRAFT)", "rename:Rename"),
     Verb("lock", "validate and freeze the config (DRAFT → LOCKED)", "lock:Lock"),
     Verb("unlock", "back to DRAFT for editing (LOCKED or FAILED → DRAFT)", "unlock:Unlock"),
