@@ -55,7 +55,19 @@ def card_spec(job: Job) -> CardSpec:
         safe=PLATFORMS[config.platform].safe_area,
         background=config.background,
         text_color=config.text_color,
+        subtitle=_subtitle(job),
     )
+
+
+SUBTITLE_VAR = "subtitle"
+"""The item variable (or the config's default of it) the card draws under the headline."""
+
+
+def _subtitle(job: Job) -> str | None:
+    from ..core.item_vars import as_text
+
+    value = job.vars.get(SUBTITLE_VAR, (job.config.var_defaults or {}).get(SUBTITLE_VAR))
+    return as_text(value) if value is not None else None
 
 
 @dataclass(frozen=True)

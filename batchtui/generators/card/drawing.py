@@ -3,7 +3,9 @@
 The background layer is the style's colours, the header (the batch name) at the top of the
 safe area with a thin accent rule under it, and the counter ("3 / 10") at the bottom, all at
 one size derived from the frame alone. The headline layer is the item's text on a transparent
-frame, laid out by `wrapping.fit`, centred in the band left between header and counter.
+frame, laid out by `wrapping.fit`, centred in the band left between header and counter; a
+subtitle, when the card has one, is set smaller under it (the two centred together), in the
+headline's colour a little dimmer, with the same care for long words, emoji and scripts.
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ from .wrapping import LINE_HEIGHT, Wrap, balanced, fit, one_line
 _INK_TOP = 1.3  # room above a baseline (accents, emoji), in ems
 _INK_BOTTOM = 0.6  # room below it (descenders)
 _MAX_CHARS = 1000  # more than fits at the floor size: the rest would be cut anyway
+SUBTITLE_SHARE = 0.3
+"""The part of the band between header and counter a subtitle may take (the headline keeps
+the rest)."""
+SUBTITLE_SCALE = 0.55
+"""A subtitle's largest size, as a fraction of the headline's size on the same card."""
+SUBTITLE_ALPHA = 0.82
+"""How opaque the subtitle's ink is: the headline's colour, a little dimmer."""
 
 
 def draw_card(spec: CardSpec, fonts: Fonts | None = None, *, wrap: Wrap = balanced) -> Card:
@@ -35,7 +44,8 @@ def draw_card(spec: CardSpec, fonts: Fonts | None = None, *, wrap: Wrap = balanc
     with fonts.lock:
         setter = Typesetter(fonts, spec.style.serif)
         # Before drawing: a character no font has would leave the card blank where it is.
-        require_glyphs((clean_text(spec.batch_name), _headline_text(spec)), setter)
+        texts = (clean_text(spec.batch_name), _headline_text(spec), _subtitle_text(spec))
+        require_glyphs(texts, setter)
         background, text_rgb, region = _draw_background(spec, setter)
         headline = _draw_headline(spec, setter, text_rgb, region, wrap)
     return Card(background=background, headline=headline)
@@ -44,6 +54,11 @@ def draw_card(spec: CardSpec, fonts: Fonts | None = None, *, wrap: Wrap = balanc
 def _headline_text(spec: CardSpec) -> str:
     # The headline as drawn: cleaned, and cut where it could no longer fit anyway.
     return clean_text(spec.content)[:_MAX_CHARS]
+
+
+def _subtitle_text(spec: CardSpec) -> str:
+    # The subtitle as drawn ('' when there is none, or nothing in it is drawn).
+    return clean_text(spec.subtitle or "")[:_MAX_CHARS]
 
 
 def _draw_lines(
@@ -155,12 +170,19 @@ def _draw_headline(
     if not any(tokens for tokens, _ in paragraphs):
         return layer
     band = region_bottom - region_top
-    lines, size = fit(paragraphs, setter, box_width, band, short, wrap)
+    subtitle = _subtitle_text(spec)
+    gap = round(short * 0.03)
+    under = round(band * SUBTITLE_SHARE) if subtitle else 0
+    lines, size = fit(
+        paragraphs, setter, box_width, band - under - (gap if under else 0), short, wrap
+    )
     block = _draw_lines(lines, setter, size, round(size * LINE_HEIGHT), box_width, colour)
     ink = block.getchannel("A").getbbox()
     if not ink:
         return layer
     block = block.crop(ink)
+    if subtitle:
+        block = _with_subtitle(block, subtitle, setter, size, box_width, under, gap, colour, wrap)
     if block.width > right - left or block.height > bottom - top:  # never under the UI
         block = block.crop((0, 0, min(block.width, right - left), min(block.height, bottom - top)))
     x = round((left + right) / 2 - block.width / 2)
@@ -169,3 +191,36 @@ def _draw_headline(
     y = min(max(y, top), bottom - block.height)
     layer.paste(block, (x, y))
     return layer
+
+
+def _with_subtitle(
+    headline: Image.Image,
+    subtitle: str,
+    setter: Typesetter,
+    size: int,
+    box_width: int,
+    height: int,
+    gap: int,
+    colour: RGB,
+    wrap: Wrap,
+) -> Image.Image:
+    """`headline` (its ink, cropped) with `subtitle` set under it, at most `SUBTITLE_SCALE` of
+    the headline's size, fitted to `box_width` × `height`; both centred on one axis."""
+    paragraphs = [(tokenize(p, setter), is_rtl(p)) for p in subtitle.split("\n")]
+    if not any(tokens for tokens, _ in paragraphs):
+        return headline
+    # `fit` tries sizes from 11% of `short` down to 4.5% of it: a `short` that starts at the
+    # largest size a subtitle may have, and never below a readable floor.
+    short = max(round(size * SUBTITLE_SCALE / 0.11), 12 * 23)
+    lines, sub_size = fit(paragraphs, setter, box_width, max(height, 1), short, wrap)
+    block = _draw_lines(lines, setter, sub_size, round(sub_size * LINE_HEIGHT), box_width, colour)
+    ink = block.getchannel("A").getbbox()
+    if not ink:
+        return headline
+    block = block.crop(ink)
+    block.putalpha(block.getchannel("A").point(lambda value: round(value * SUBTITLE_ALPHA)))
+    width = max(headline.width, block.width)
+    both = Image.new("RGBA", (width, headline.height + gap + block.height), (*colour, 0))
+    both.paste(headline, ((width - headline.width) // 2, 0))
+    both.paste(block, ((width - block.width) // 2, headline.height + gap))
+    return both

@@ -26,6 +26,8 @@ class CardSpec:
     safe: SafeArea
     background: str | None = None
     text_color: str | None = None
+    subtitle: str | None = None
+    """A second, smaller line under the headline (the fact under the question); None: none."""
 
 
 @dataclass

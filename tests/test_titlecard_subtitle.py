@@ -1,0 +1,84 @@
+"""The titlecard's subtitle (issue 28): an item's `subtitle` variable (or the config's default
+of it) is drawn under the headline, smaller and a little dimmer, inside the safe area and
+clear of the counter, whatever it holds; a card without one is drawn as before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import ImageChops
+
+from batchtui.core.models import BatchConfig
+from batchtui.core.platforms import PLATFORMS, Platform
+from batchtui.generators.base import Job
+from batchtui.generators.card import draw_card
+from batchtui.generators.card.drawing import SUBTITLE_ALPHA
+from batchtui.generators.titlecard import card_spec
+
+from .test_card import alpha, header_and_counter, inside, line_bands, spec
+
+QUESTION = "Why is the sky blue?"
+FACT = "Sunlight scatters off air molecules; blue scatters most."
+
+
+@pytest.fixture(params=["youtube_shorts", "youtube"])
+def platform(request: pytest.FixtureRequest) -> Platform:
+    return PLATFORMS[request.param]
+
+
+def test_a_subtitle_is_drawn_smaller_and_dimmer_under_the_headline(platform: Platform) -> None:
+    plain = alpha(draw_card(spec(QUESTION, platform)))
+    drawn = draw_card(spec(QUESTION, platform, subtitle=FACT))
+    both = alpha(drawn)
+    bands = line_bands(both)
+    assert len(bands) > len(line_bands(plain))  # the subtitle's lines come under the headline
+    heights = [bottom - top for _, top, _, bottom in bands]
+    assert heights[-1] < 0.75 * heights[0]  # smaller than the headline
+    last_line = both.crop((0, bands[-1][1], both.width, bands[-1][3]))
+    assert last_line.getextrema()[1] <= round(255 * SUBTITLE_ALPHA)  # dimmer ink
+    box = both.getbbox()
+    assert box is not None
+    assert inside(box, platform.safe_area.box(platform.width, platform.height))
+    header, counter = header_and_counter(drawn.background)
+    assert header[3] < box[1] and box[3] < counter[1]
+
+
+def test_a_card_without_a_subtitle_or_with_a_blank_one_is_drawn_as_before() -> None:
+    plain = draw_card(spec(QUESTION))
+    for blank in (None, "", "   ", "\x1b[31m\x00"):
+        again = draw_card(spec(QUESTION, subtitle=blank))
+        assert ImageChops.difference(plain.poster(), again.poster()).getbbox() is None, blank
+
+
+@pytest.mark.parametrize(
+    "subtitle",
+    ["x" * 4000, "word " * 800, "🚀🌍✨", "لماذا السماء زرقاء؟ שלום", "[bold]not markup[/]"],
+    ids=["4000-chars", "800-words", "emoji", "rtl", "brackets"],
+)
+def test_any_subtitle_stays_inside_the_card_and_clear_of_the_counter(
+    platform: Platform, subtitle: str
+) -> None:
+    drawn = draw_card(spec(QUESTION, platform, subtitle=subtitle))
+    box = alpha(drawn).getbbox()
+    assert box is not None
+    assert inside(box, platform.safe_area.box(platform.width, platform.height))
+    header, counter = header_and_counter(drawn.background)
+    assert header[3] < box[1] and box[3] < counter[1]
+
+
+def _job(tmp_path: Path, values: dict[str, str | int | float], **config: object) -> Job:
+    return Job(
+        batch_id="b1", batch_name="Facts", item_id="i1", index=1, total=1, content=QUESTION,
+        attempt=1, config=BatchConfig(output_dir=str(tmp_path), **config),  # type: ignore[arg-type]
+        output=tmp_path / "o.mp4", final_output=tmp_path / "f.mp4", scratch=tmp_path,
+        log_path=tmp_path / "log", vars=values,
+    )  # fmt: skip
+
+
+def test_the_item_s_subtitle_wins_over_the_config_default(tmp_path: Path) -> None:
+    defaults = {"var_defaults": {"subtitle": "the default"}}
+    assert card_spec(_job(tmp_path, {"subtitle": "its own"}, **defaults)).subtitle == "its own"
+    assert card_spec(_job(tmp_path, {}, **defaults)).subtitle == "the default"
+    assert card_spec(_job(tmp_path, {"subtitle": 7})).subtitle == "7"
+    assert card_spec(_job(tmp_path, {"voice": "alto"})).subtitle is None
