@@ -171,7 +171,7 @@ def _draw_headline(
         return layer
     band = region_bottom - region_top
     subtitle = _subtitle_text(spec)
-    gap = round(short * 0.03)
+    gap = round(short * 0.045)  # between the headline's ink and the subtitle's
     under = round(band * SUBTITLE_SHARE) if subtitle else 0
     lines, size = fit(
         paragraphs, setter, box_width, band - under - (gap if under else 0), short, wrap
