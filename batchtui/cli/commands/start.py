@@ -32,8 +32,9 @@ items_option = Option(
     action="append",
     metavar="ITEM",
     dest="items",
-    help="run exactly this item again (a position or an item id; repeatable), "
-    "even one that succeeded: a new render replaces its output",
+    help="run exactly this item again (a position, a key, an item id, or one variant: 3.v2; "
+    "an item with variants runs each of them; repeatable), even one that succeeded: a new "
+    "render replaces its output",
 )
 
 
