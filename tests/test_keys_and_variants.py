@@ -217,3 +217,15 @@ def test_a_copy_of_a_batch_with_variants_has_one_row_per_item_with_its_vars_and_
         ("2", "two", None, None),
     ]
     assert copy.config.variants == 3 and copy.status is BatchStatus.DRAFT
+
+
+def test_an_undo_of_a_removal_refuses_a_key_taken_since(
+    service: BatchService, tmp_path: Path
+) -> None:
+    batch = service.create("undo", output_dir=str(tmp_path / "out"))
+    service.add_items(batch.id, ["a", "b"], keys=["ka", None])
+    gone = service.remove_items(batch.id, ["ka"])
+    service.add_items(batch.id, ["c"], keys=["ka"])
+    with pytest.raises(ValidationError, match="key 'ka' already names item 2 of 'undo'"):
+        service.restore_items(batch.id, gone)
+    assert [item.content for item in service.get(batch.id).items] == ["b", "c"]

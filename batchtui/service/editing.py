@@ -319,6 +319,7 @@ class Editing:
                     f"{len(batch.items)}, so the {len(returning)} deleted ones do not fit "
                     "(raise the config's max items)"
                 )
+            _keys_free(batch, (item.key for item in returning))  # taken since: refuse, whole
             taken = {item.id for item in batch.items}
             for item in returning:  # lowest position first: each lands where it was
                 if item.id in taken:
