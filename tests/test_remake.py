@@ -1,5 +1,5 @@
 """A series re-made exactly (issue 28): from its manifest (`batchtui import`, `POST
-/v1/batch/import`) or through a template, the new batch locks with the same config hash and
+/v1/imports/`) or through a template, the new batch locks with the same config hash and
 has the same items, variables and keys; a file that is not a manifest adds nothing."""
 
 from __future__ import annotations
@@ -145,12 +145,12 @@ def test_the_api_re_makes_a_series_from_a_manifests_text(
     source = _series(run_cli, service, tmp_path)
     text = (_folder(service, source) / "manifest.jsonl").read_text()
     with TestClient(create_app(service)) as http:
-        made = http.post("/v1/batch/import", json={"manifest": text, "name": "over http"})
+        made = http.post("/v1/imports/", json={"manifest": text, "name": "over http"})
         assert made.status_code == 201, made.text
         assert made.json()["notes"] == []
         again = made.json()["id"]
         assert http.post(f"/v1/batch/{again}/lock").status_code == 200
-        refused = http.post("/v1/batch/import", json={"manifest": "[]"})
+        refused = http.post("/v1/imports/", json={"manifest": "[]"})
         assert refused.status_code == 422
         assert refused.json()["error"]["message"] == "the manifest line 1 is not a JSON object"
     assert service.get(again).config_hash == service.get(source).config_hash

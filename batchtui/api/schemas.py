@@ -167,7 +167,7 @@ class Concurrency(BaseModel):
 
 
 class ImportManifest(BaseModel):
-    """`POST /v1/batch/import`: a batch re-made from the text of a batch folder's manifest."""
+    """`POST /v1/imports/`: a batch re-made from the text of a batch folder's manifest."""
 
     model_config = ConfigDict(extra="forbid")
     manifest: str = Field(min_length=1, description="the text of a batch folder's manifest.jsonl")

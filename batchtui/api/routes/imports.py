@@ -1,4 +1,4 @@
-"""`POST /v1/batch/import`: a batch re-made from a manifest's text (as `batchtui import`)."""
+"""`POST /v1/imports/`: a batch re-made from a manifest's text (as `batchtui import`)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from ..errors import ERROR_RESPONSES
 from ..routing import ResourceRouter
 from ..schemas import ImportManifest
 
-router = ResourceRouter(prefix="/v1/batch", tags=["batches"], responses=ERROR_RESPONSES)
+# Its own resource: under /v1/batch/ it would share a path with `/v1/batch/{ref}` (a batch named
+# "import"), and answer OPTIONS and 405s with that resource's methods.
+router = ResourceRouter(prefix="/v1/imports", tags=["batches"], responses=ERROR_RESPONSES)
 
 
 @router.post(
-    "/import",
+    "/",
     status_code=201,
     response_model=None,
     responses=answer(201, BatchAnswer, "the new DRAFT batch, with `notes`"),
