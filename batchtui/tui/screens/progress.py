@@ -275,9 +275,11 @@ class ProgressScreen(AppScreen):
 
     def _row(self, item: BatchItem) -> tuple[Text, ...]:
         retries = self.current.config.retries if self.current is not None else 0
-        row = run_display.item_row(item, self.bt.clock(), retries)
+        spec = self.query_one("#run-items", FittedTable).spec
+        keyed = any(column.key == "key" for column in spec)
+        row = run_display.item_row(item, self.bt.clock(), retries, keyed=keyed)
         if item.id in self.marked:  # a mark the eye finds without colour: a leading '*'
-            content = run_display.CONTENT_COLUMN
+            content = run_display.content_column(spec)
             row = (*row[:content], Text("* ", style="bold") + row[content], *row[content + 1 :])
         return row
 
@@ -290,8 +292,9 @@ class ProgressScreen(AppScreen):
                 if item.status is ItemStatus.RUNNING or phase(item) is Phase.RETRYING:
                     table.update_row(item.id, self._row(item))
             return
-        table.sync([(item.id, self._row(item)) for item in self._visible()])
         assert self.current is not None
+        table.set_columns(run_display.columns(self.current.items))  # labels, keys: as wide
+        table.sync([(item.id, self._row(item)) for item in self._visible()])
         self._index = {item.id: item for item in self.current.items}
         self._shown = len(self.current.items)
 
@@ -332,9 +335,9 @@ class ProgressScreen(AppScreen):
         log.follow(item.log_path, ended=item.status in TERMINAL_ITEM)
         if item.log_path:
             name = os.path.basename(item.log_path)
-            title.update(Text(f"log of item {item.position}: {one_line(name, 60)}", style="dim"))
+            title.update(Text(f"log of item {item.label}: {one_line(name, 60)}", style="dim"))
         else:
-            title.update(Text(f"log of item {item.position}: not started yet", style="dim"))
+            title.update(Text(f"log of item {item.label}: not started yet", style="dim"))
 
     @on(DataTable.RowHighlighted, "#run-items")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
