@@ -104,9 +104,7 @@ async def test_the_table_scrolls_sideways_to_the_last_column_at_80x24(db_path: P
             await pilot.press("right")
         await pilot.pause()
         assert table.scroll_x == table.max_scroll_x > 0
-        assert "title" in "".join(
-            segment.text for segment in table.render_line(0)._segments
-        )
+        assert "title" in "".join(segment.text for segment in table.render_line(0)._segments)
 
 
 async def test_v_sets_and_unsets_variables_and_the_key(db_path: Path) -> None:
@@ -220,7 +218,7 @@ async def test_a_bracketed_paste_lands_as_text(db_path: Path) -> None:
         app.post_message(events.Paste("\nmood=calm d\nlang=en\n"))  # as the driver does
         await pilot.pause()
         assert app.screen is dialog and "mood=calm d\nlang=en" in lines.text
-        assert [i.content for i in stored(db_path, batch_id)][0] == "Why is space dark?"
+        assert len(stored(db_path, batch_id)) == 3  # no item made of the paste
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert app.screen is screen, (str(dialog.query_one("#vars-error").render()), lines.text)
