@@ -67,7 +67,8 @@ class ItemEditorScreen(AppScreen):
     """Edit one batch: items on the left, config on the right."""
 
     HELP_TITLE = "item editor"
-    HELP_EXTRA = "tab: to the config, where a field saves on enter or when left."
+    HELP_KEYS = (("tab", "To the config, where a field saves on enter or when left"),)
+    """Keys the help lists that are no binding of this screen's."""
     BINDINGS = [
         Binding("a", "add", "Add", tooltip="Add items (type one, or paste several lines)"),
         Binding("e", "edit", "Edit", tooltip="Edit the selected item in place"),
@@ -75,7 +76,7 @@ class ItemEditorScreen(AppScreen):
             "v",
             "vars",
             "Vars",
-            tooltip="Edit the selected item's variables (name=value lines) and its key",
+            tooltip="Edit the selected item's variables (name=value) and key",
         ),
         Binding(
             "d",

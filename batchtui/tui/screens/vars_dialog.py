@@ -8,6 +8,7 @@ escape cancels. A paste lands as text, bracketed or not (its line ends are lines
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from rich.text import Text
 from textual import events, on
@@ -15,6 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Button, Label, Static, TextArea
 
 from ...core.item_keys import check_key
@@ -34,7 +36,55 @@ Save = Callable[[dict[str, str], list[str], str | None], str | None]
 not, or None once saved."""
 
 
-class VarLines(TextArea):
+async def bound_in_order(widget: Widget, event: events.Key) -> bool:
+    """Run `widget`'s own binding for this key now, where its letters are typed (True if
+    one ran). A binding otherwise runs once the key has bubbled up to the app, after the
+    keys read behind it were typed: `ab⌫cd` in one read deleted the d."""
+    bound = widget._bindings.key_to_bindings.get(event.key)
+    if not bound or any(binding.priority for binding in bound):
+        return False
+    event.stop()
+    event.prevent_default()
+    await widget.run_action(bound[0].action)
+    return True
+
+
+FOCUS_KEYS = {"tab": "focus_next", "shift+tab": "focus_previous"}
+"""Keys that move between the lines and the key box."""
+
+
+class InOrder:
+    """A field of this dialog that acts on keys in the order they came, tab included: the
+    focus moves at the tab, and keys already read behind it go on to where it went
+    (`voice=x⇥intro⏎` in one read: `intro` is the key, and its enter saves)."""
+
+    _handing_on = False
+    """A tab moved the focus away: keys still reaching this field belong to the new one."""
+
+    async def hand_on(self, event: events.Key) -> bool:
+        """Act on a focus key now, or pass on a key read behind one (True: handled)."""
+        screen = cast(Widget, self).screen
+        if self._handing_on and screen.focused is not self:
+            event.stop()
+            event.prevent_default()
+            if screen.focused is not None:
+                screen.focused.post_message(events.Key(event.key, event.character))
+            return True
+        move = FOCUS_KEYS.get(event.key)
+        if move is None:
+            return False
+        event.stop()
+        event.prevent_default()
+        self._handing_on = True
+        getattr(screen, move)()
+        return True
+
+    def stop_handing_on(self) -> None:
+        """The field has the focus again: keys are its own."""
+        self._handing_on = False
+
+
+class VarLines(InOrder, TextArea):
     """The `name=value` lines: a line end is taken only after a valid line."""
 
     class BadLine(Message):
@@ -45,6 +95,8 @@ class VarLines(TextArea):
             self.problem = problem
 
     async def _on_key(self, event: events.Key) -> None:
+        if await self.hand_on(event):
+            return
         if event.key in LINE_ENDS:
             event.stop()
             event.prevent_default()
@@ -58,10 +110,16 @@ class VarLines(TextArea):
             start, end = self.selection
             self._replace_via_keyboard("\n", start, end)
             return
+        if await bound_in_order(self, event):
+            return
         await super()._on_key(event)
 
+    def _on_focus(self, event: events.Focus) -> None:
+        self.stop_handing_on()
+        super()._on_focus(event)
 
-class KeyInput(LineInput):
+
+class KeyInput(InOrder, LineInput):
     """The key box: its enter saves the dialog (with the lines above)."""
 
     class Save(Message):
@@ -70,15 +128,21 @@ class KeyInput(LineInput):
     async def on_line_end(self) -> None:
         self.post_message(self.Save())
 
+    async def _on_key(self, event: events.Key) -> None:
+        if await self.hand_on(event):
+            return
+        if event.key not in LINE_ENDS and await bound_in_order(self, event):
+            return
+        await super()._on_key(event)
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self.stop_handing_on()
+        super()._on_focus(event)
+
 
 class VarsDialog(Dialog[bool]):
     """Edit one item's variables and key; answers True once saved (never half)."""
 
-    DEFAULT_CSS = """
-    VarsDialog .dialog { width: 72; }
-    VarsDialog #vars-lines { height: 8; }
-    VarsDialog #vars-error { color: $error; }
-    """
     BINDINGS = [Binding("ctrl+s", "confirm", "Save", show=False, priority=True)]
 
     def __init__(self, label: str, values: dict[str, VarValue] | None, key: str | None, save: Save):
@@ -89,16 +153,15 @@ class VarsDialog(Dialog[bool]):
         self.save = save
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog vars"):
             yield Label(Text(f"Item {self.label}: variables and key", style="bold"))
-            hint = "name=value, one a line; a line removed unsets it"
+            hint = "name=value, one a line; a line removed unsets it · tab: the key"
             yield Static(Text(hint), classes="dialog-detail")
             yield VarLines(
                 var_lines.as_lines(self.before),
                 id="vars-lines",
                 soft_wrap=False,
                 tab_behavior="focus",
-                compact=True,
             )
             yield Label(Text("Key (empty: none)"), classes="dialog-detail")
             yield KeyInput(value=self.key_before, placeholder="intro", id="vars-key", compact=True)
