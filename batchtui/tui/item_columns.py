@@ -21,7 +21,7 @@ text, which may itself begin with '*'). The batch list marks with the same star.
 MAX_VALUE_WIDTH = 16
 """The widest a key or variable column grows: longer values end in '…' (whole in the
 item's detail and the vars dialog)."""
-CONTENT_MIN = 24
+CONTENT_MIN = 18
 """The content column's least width beside variable columns (the rest scrolls sideways)."""
 BASE_COLUMNS = (
     Column("mark", "", 1),
