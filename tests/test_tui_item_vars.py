@@ -263,3 +263,20 @@ async def test_variants_are_named_by_label_on_the_progress_screen(db_path: Path)
         labels = [row[1] for row in rows]
         assert labels == ["1.v1", "1.v2", "2.v1", "2.v2"]
         assert [row[2] for row in rows] == ["a1", "a1", "b1", "b1"]
+
+
+async def test_the_item_detail_shows_the_label_key_and_variables_whole(db_path: Path) -> None:
+    from batchtui.tui.screens.item_detail import ItemDetailScreen
+
+    batch_id = series(db_path)
+    app = make_app(make_service(db_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        stored_batch = BatchService(Repository(db_path)).get(batch_id)
+        app.push_screen(ItemDetailScreen(stored_batch, stored_batch.items[1]))
+        await pilot.pause()
+        shown = "\n".join(
+            "".join(segment.text for segment in strip)
+            for strip in app.screen._compositor.render_strips()
+        )
+        assert "Item 2 of 3" in shown
+        assert "bass" in shown and LONG_TITLE in " ".join(shown.split())
