@@ -20,7 +20,7 @@ from ..flows import batches, item_vars, items, runs
 from ..messages import BatchChanged, RunEnded
 from ..widgets.app_header import app_header
 from ..widgets.config_form import FIELD_LABELS, ConfigForm
-from ..widgets.fitted_table import FittedTable
+from ..widgets.fitted_table import Column, FittedTable
 from ..widgets.item_input import ItemInput
 from .base import AppScreen
 
@@ -129,6 +129,8 @@ class ItemEditorScreen(AppScreen):
         self._problems: list[str] = []
         self.marked: set[str] = set()
         """The marked items (ids): `d` and the moves act on them all while there are any."""
+        self._columns: tuple[Column, ...] = ITEM_COLUMNS
+        """The item table's columns as last laid out (a key and variable ones when used)."""
         self._undo: list[list[BatchItem]] = []
         """The items of each delete, as they were, the latest last (`u` puts them back)."""
 
@@ -232,16 +234,15 @@ class ItemEditorScreen(AppScreen):
         assert batch is not None
         table = self.query_one("#items", FittedTable)
         cursor = table.cursor_row
-        spec = item_columns.columns(batch.items)
-        table.set_columns(spec, min_flex=item_columns.min_content(spec))
+        self._columns = item_columns.columns(batch.items)
+        table.set_columns(self._columns, min_flex=item_columns.min_content(self._columns))
         table.sync([(item.id, self._row(item)) for item in batch.items])
         if batch.items and table.row_count:
             table.move_cursor(row=min(max(cursor, 0), len(batch.items) - 1))
         self._show_hint()
 
     def _row(self, item: BatchItem) -> tuple[Text, ...]:
-        table = self.query_one("#items", FittedTable)
-        return item_columns.row(item, table.spec, marked=item.id in self.marked)
+        return item_columns.row(item, self._columns, marked=item.id in self.marked)
 
     def _show_hint(self) -> None:
         """The box's hint says what typing does now: where the focus is, and what the
