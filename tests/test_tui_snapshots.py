@@ -297,3 +297,36 @@ def test_config_form_retries_open(snap_compare, db_path):
 
     app = app_for(db_path, draft)
     assert snap_compare(app, terminal_size=SIZE, run_before=open_retries)
+
+
+def series_draft():
+    """A draft whose items have keys and variables (a long one cut with '…')."""
+    return batch(
+        9,
+        "Series",
+        BatchStatus.DRAFT,
+        [
+            item(1, "Why is space dark?", vars={"voice": "alto", "seed": 7}, key="dark"),
+            item(
+                2,
+                "What are black holes?",
+                vars={"voice": "bass", "subtitle": "Light cannot leave them, not even once"},
+            ),
+            item(3, "How stars die", vars={"voice": "[bold]tenor[/]"}, key="stars"),
+        ],
+    )
+
+
+def test_editor_with_var_columns(snap_compare, db_path):
+    """A column per variable and a Key column beside the items; the table scrolls sideways
+    (its scrollbar under the rows); a value with markup in it shows as typed."""
+    draft = series_draft()
+    app = app_for(db_path, draft)
+    assert snap_compare(app, terminal_size=SIZE, run_before=opening(draft.id))
+
+
+def test_vars_dialog(snap_compare, db_path):
+    """`v` on item 1: its variables as name=value lines, its key below, save and cancel."""
+    draft = series_draft()
+    app = app_for(db_path, draft)
+    assert snap_compare(app, terminal_size=SIZE, run_before=opening(draft.id), press=["v"])

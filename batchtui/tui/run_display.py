@@ -5,6 +5,7 @@ an item's row. Pure: a batch (or an item) in, inert text out; the screen decides
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,7 +37,31 @@ COLUMNS = (
 )
 """The item table's columns, in the order `item_row` fills them."""
 CONTENT_COLUMN = next(n for n, column in enumerate(COLUMNS) if column.key == "content")
-"""Where the item's own words are in a row."""
+"""Where the item's own words are in a row (of `COLUMNS`; `content_column` for any)."""
+KEY_WIDTH = 12
+"""The widest the key column grows (a longer key ends in '…'; whole in the item's detail)."""
+
+
+def columns(items: Sequence[BatchItem]) -> tuple[Column, ...]:
+    """`COLUMNS` for these items: `#` as wide as their labels (`3.v2`), and a key column
+    after it when some item has a key."""
+    widest = max((len(item.label) for item in items), default=0)
+    keys = [item.key for item in items if item.key]
+    spec: list[Column] = []
+    for column in COLUMNS:
+        if column.key == "pos":
+            spec.append(Column("pos", "#", max(3, widest), justify="right"))
+            if keys:
+                width = max(3, min(KEY_WIDTH, max(len(key) for key in keys)))
+                spec.append(Column("key", "Key", width))
+        else:
+            spec.append(column)
+    return tuple(spec)
+
+
+def content_column(spec: Sequence[Column]) -> int:
+    """Where the item's own words are in a row of `spec`."""
+    return next(n for n, column in enumerate(spec) if column.key == "content")
 
 
 def head(batch: Batch) -> Text:
@@ -152,17 +177,21 @@ def full_result(item: BatchItem, retries: int, now: datetime) -> Text | None:
         said = Text(one_line(item.error, 400), style=STYLES[ERROR])
     if said is None:
         return None
-    return Text.assemble((f"item {item.position}: ", STYLES[NOTE]), said)
+    return Text.assemble((f"item {item.label}: ", STYLES[NOTE]), said)
 
 
-def item_row(item: BatchItem, now: datetime, retries: int = 0) -> tuple[Text, ...]:
+def item_row(
+    item: BatchItem, now: datetime, retries: int = 0, *, keyed: bool = False
+) -> tuple[Text, ...]:
     """An item's cells, one per column of `COLUMNS` (`retries`: the batch's retry budget,
-    for a waiting retry's 'retry 2/3 in 12s')."""
+    for a waiting retry's 'retry 2/3 in 12s'; `keyed`: with the key column of `columns`)."""
     running = item.status is ItemStatus.RUNNING
     fraction = 1.0 if item.status is ItemStatus.SUCCEEDED else item.progress
+    key = (display.literal(item.key or "", 80),) if keyed else ()
     return (
         display.item_status(item),
-        Text(str(item.position)),
+        Text(item.label),
+        *key,
         Text(str(item.attempts)),
         display.bar(fraction, 4) if (running or item.progress) else Text(""),
         Text(seconds(took) if (took := display.item_seconds(item, now)) else ""),

@@ -85,12 +85,12 @@ def rerun_items(
     where = last_cluster(batch)
     if len(items) == 1:
         item = items[0]
-        question = f"Run item {item.position} again?"
+        question = f"Run item {item.label} again?"
         what = f"{one_line(item.content, 60)}\nA new render in a runner process"
         kept = "its output is replaced once the new render succeeds" if item.output_path else ""
     else:
         question = f"Run {len(items)} items again?"
-        shown = ", ".join(str(item.position) for item in items[:12])
+        shown = ", ".join(item.label for item in items[:12])
         shown += f" and {len(items) - 12} more" if len(items) > 12 else ""
         what = f"Items {shown}: new renders in a runner process"
         outputs = sum(1 for item in items if item.output_path)

@@ -37,7 +37,13 @@ class HelpScreen(Dialog[None]):
         keys.add_column(style="bold", no_wrap=True, min_width=6)
         keys.add_column(ratio=1)
         seen: set[str] = set()
-        for binding in [*self.for_screen.BINDINGS, *self.app.BINDINGS]:
+        # Keys a screen has no binding for (a widget's own, like tab) follow its bindings.
+        extra = getattr(self.for_screen, "HELP_KEYS", ())
+        rows = [*self.for_screen.BINDINGS, *extra, *self.app.BINDINGS]
+        for binding in rows:
+            if isinstance(binding, tuple):
+                keys.add_row(*binding)
+                continue
             if not isinstance(binding, Binding) or not binding.description:
                 continue
             if binding.description in seen:
@@ -48,12 +54,9 @@ class HelpScreen(Dialog[None]):
                 display.replace("question_mark", "?"), binding.tooltip or binding.description
             )
         title = getattr(self.for_screen, "HELP_TITLE", "batchtui")
-        extra = getattr(self.for_screen, "HELP_EXTRA", "")
         with VerticalScroll(classes="dialog help", id="help-body"):
             yield Static(Text(f"Help — {title}", style="bold"), classes="dialog-title")
             yield Static(keys)
-            if extra:
-                yield Static(Text(extra), classes="dialog-detail")
             yield Static(Text(CONCEPTS), classes="dialog-detail")
 
     def on_mount(self) -> None:

@@ -10,6 +10,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from ...core.item_vars import as_text
 from ...core.models import Batch, BatchItem
 from ...core.states import TERMINAL_ITEM, Phase, phase
 from ...core.symbols import seconds
@@ -41,6 +42,10 @@ class ItemDetailScreen(ModalScreen[None]):
         facts.add_column(style="bold", no_wrap=True, width=10)
         facts.add_column(overflow="fold")
         facts.add_row("Status", display.item_status(item))
+        if item.key:
+            facts.add_row("Key", Text(inert(item.key)))
+        for name, value in (item.vars or {}).items():  # whole here (cut in the tables)
+            facts.add_row(Text(inert(name)), Text(inert(as_text(value))))
         facts.add_row("Attempts", str(item.attempts))
         facts.add_row("Started", _when(item.started_at))
         facts.add_row("Finished", _when(item.finished_at))
@@ -70,7 +75,7 @@ class ItemDetailScreen(ModalScreen[None]):
             facts.add_row(f"Attempt {record.attempt}", Text(inert(line)))
         with Vertical(classes="dialog detail"):
             yield Static(
-                Text(f"Item {item.position} of {len(self.current.items)}", style="bold"),
+                Text(f"Item {item.label} of {len(self.current.items)}", style="bold"),
                 classes="dialog-title",
             )
             with VerticalScroll(id="detail-facts"):

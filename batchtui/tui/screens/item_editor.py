@@ -15,8 +15,8 @@ from ...core.item_lines import item_lines
 from ...core.models import Batch, BatchItem, BatchStatus
 from ...core.problems import ProblemCode
 from ...core.textsafe import one_line
-from .. import display, marks
-from ..flows import batches, items, runs
+from .. import display, item_columns, marks
+from ..flows import batches, item_vars, items, runs
 from ..messages import BatchChanged, RunEnded
 from ..widgets.app_header import app_header
 from ..widgets.config_form import FIELD_LABELS, ConfigForm
@@ -28,24 +28,23 @@ NEW_ITEM_HINT = "type an item + enter · esc: done"
 """The box's hint while it has the focus: what is typed becomes an item."""
 TABLE_HINT = "a: type an item · enter: edit it"
 """The box's hint while the item table has the focus: letters there are commands."""
-MARK = "*"
-"""A marked item's mark, in a column of its own (a shape, not a colour; never in the item's
-text, which may itself begin with '*'). The batch list marks with the same star."""
-ITEM_COLUMNS = (
-    Column("mark", "", 1),
-    Column("pos", "#", 3, justify="right"),
-    Column("content", "Item"),
-)
+MARK = item_columns.MARK
+"""A marked item's mark (see `item_columns`)."""
+ITEM_COLUMNS = (*item_columns.BASE_COLUMNS, item_columns.CONTENT)
+"""The columns of a batch whose items have no key and no variables."""
 UNDO_LEVELS = 50
 """Deletes `u` can undo, latest first (while the screen is open)."""
 
-ITEM_KEYS = frozenset({"add", "edit", "remove", "move", "import", "mark", "mark_all", "undo"})
+ITEM_KEYS = frozenset(
+    {"add", "edit", "vars", "remove", "move", "import", "mark", "mark_all", "undo"}
+)
 """Actions on the item list: not offered while a text field or config field has the focus
 (typed letters are text there, and shift+arrows must not move items from a field)."""
 
 EDITOR_ACTIONS = {
     "add": "edit",
     "edit": "edit",
+    "vars": "edit",
     "remove": "edit",
     "move": "edit",
     "import": "edit",
@@ -68,10 +67,17 @@ class ItemEditorScreen(AppScreen):
     """Edit one batch: items on the left, config on the right."""
 
     HELP_TITLE = "item editor"
-    HELP_EXTRA = "tab: to the config, where a field saves on enter or when left."
+    HELP_KEYS = (("tab", "To the config, where a field saves on enter or when left"),)
+    """Keys the help lists that are no binding of this screen's."""
     BINDINGS = [
         Binding("a", "add", "Add", tooltip="Add items (type one, or paste several lines)"),
         Binding("e", "edit", "Edit", tooltip="Edit the selected item in place"),
+        Binding(
+            "v",
+            "vars",
+            "Vars",
+            tooltip="Edit the selected item's variables (name=value) and key",
+        ),
         Binding(
             "d",
             "remove",
@@ -123,6 +129,8 @@ class ItemEditorScreen(AppScreen):
         self._problems: list[str] = []
         self.marked: set[str] = set()
         """The marked items (ids): `d` and the moves act on them all while there are any."""
+        self._columns: tuple[Column, ...] = ITEM_COLUMNS
+        """The item table's columns as last laid out (a key and variable ones when used)."""
         self._undo: list[list[BatchItem]] = []
         """The items of each delete, as they were, the latest last (`u` puts them back)."""
 
@@ -226,14 +234,15 @@ class ItemEditorScreen(AppScreen):
         assert batch is not None
         table = self.query_one("#items", FittedTable)
         cursor = table.cursor_row
+        self._columns = item_columns.columns(batch.items)
+        table.set_columns(self._columns, min_flex=item_columns.min_content(self._columns))
         table.sync([(item.id, self._row(item)) for item in batch.items])
         if batch.items and table.row_count:
             table.move_cursor(row=min(max(cursor, 0), len(batch.items) - 1))
         self._show_hint()
 
     def _row(self, item: BatchItem) -> tuple[Text, ...]:
-        mark = Text(MARK if item.id in self.marked else "", style="bold")
-        return (mark, Text(str(item.position)), display.literal(item.content))
+        return item_columns.row(item, self._columns, marked=item.id in self.marked)
 
     def _show_hint(self) -> None:
         """The box's hint says what typing does now: where the focus is, and what the
@@ -336,11 +345,18 @@ class ItemEditorScreen(AppScreen):
         item = self.current.item(item_id)
         self._editing = item_id
         box = self.query_one("#item-input", ItemInput)
-        box.placeholder = f"item {item.position}: enter saves · esc cancels"
+        box.placeholder = f"item {item.label}: enter saves · esc cancels"
         box.value = item.content.replace("\n", " ")
         box.cursor_position = len(box.value)
         self._editing_from = box.value
         box.focus()
+
+    def action_vars(self) -> None:
+        """Edit the selected item's variables and key in a dialog."""
+        item_id = self.selected_item_id()
+        if item_id is None or self.current is None:
+            return
+        item_vars.edit_vars(self.bt, self.batch_id, self.current.item(item_id), self.reload)
 
     def action_remove(self) -> None:
         """Delete the marked items (or the selected one) at once; `u` brings them back, so

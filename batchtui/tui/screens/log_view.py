@@ -87,9 +87,9 @@ class LogScreen(AppScreen):
     def _show(self) -> None:
         item = self.item
         name = os.path.basename(item.log_path) if item.log_path else "not started yet"
-        self.sub_title = f"log of item {item.position}"
+        self.sub_title = f"log of item {item.label}"
         self.query_one("#log-view-title", Static).update(
-            Text(f"item {item.position}: {one_line(item.content, 50)} — {name}", style="dim")
+            Text(f"item {item.label}: {one_line(item.content, 50)} — {name}", style="dim")
         )
         self.query_one(LogTail).follow(item.log_path, ended=item.status in TERMINAL_ITEM)
 

@@ -26,7 +26,7 @@ from ..flows import runs
 from ..key_order import after_keys_in_flight
 from ..messages import BatchChanged, RunEnded
 from ..widgets.app_header import app_header
-from ..widgets.fitted_table import FittedTable
+from ..widgets.fitted_table import Column, FittedTable
 from ..widgets.log_tail import LogTail
 from ..widgets.run_bar import RunBar
 from .base import AppScreen
@@ -149,6 +149,8 @@ class ProgressScreen(AppScreen):
         self._index: dict[str, BatchItem] = {}
         self._bindings_for: BatchStatus | None = None
         self._shown = -1
+        self._columns: tuple[Column, ...] = run_display.COLUMNS
+        """The item table's columns as last laid out (`#` as wide as the labels, a key's)."""
         self._searching: LogScreen | None = None
         """The log screen `/` opened, while keys typed for its search may still come here."""
         self.marked: set[str] = set()
@@ -275,9 +277,11 @@ class ProgressScreen(AppScreen):
 
     def _row(self, item: BatchItem) -> tuple[Text, ...]:
         retries = self.current.config.retries if self.current is not None else 0
-        row = run_display.item_row(item, self.bt.clock(), retries)
+        spec = self._columns
+        keyed = any(column.key == "key" for column in spec)
+        row = run_display.item_row(item, self.bt.clock(), retries, keyed=keyed)
         if item.id in self.marked:  # a mark the eye finds without colour: a leading '*'
-            content = run_display.CONTENT_COLUMN
+            content = run_display.content_column(spec)
             row = (*row[:content], Text("* ", style="bold") + row[content], *row[content + 1 :])
         return row
 
@@ -290,8 +294,10 @@ class ProgressScreen(AppScreen):
                 if item.status is ItemStatus.RUNNING or phase(item) is Phase.RETRYING:
                     table.update_row(item.id, self._row(item))
             return
-        table.sync([(item.id, self._row(item)) for item in self._visible()])
         assert self.current is not None
+        self._columns = run_display.columns(self.current.items)  # labels, keys: as wide
+        table.set_columns(self._columns)
+        table.sync([(item.id, self._row(item)) for item in self._visible()])
         self._index = {item.id: item for item in self.current.items}
         self._shown = len(self.current.items)
 
@@ -332,9 +338,9 @@ class ProgressScreen(AppScreen):
         log.follow(item.log_path, ended=item.status in TERMINAL_ITEM)
         if item.log_path:
             name = os.path.basename(item.log_path)
-            title.update(Text(f"log of item {item.position}: {one_line(name, 60)}", style="dim"))
+            title.update(Text(f"log of item {item.label}: {one_line(name, 60)}", style="dim"))
         else:
-            title.update(Text(f"log of item {item.position}: not started yet", style="dim"))
+            title.update(Text(f"log of item {item.label}: not started yet", style="dim"))
 
     @on(DataTable.RowHighlighted, "#run-items")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:

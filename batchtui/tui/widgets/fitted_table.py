@@ -83,6 +83,24 @@ class FittedTable(RowTable):
     def on_mount(self) -> None:
         self._rebuild()
 
+    def set_columns(self, columns: Sequence[Column], *, min_flex: int | None = None) -> None:
+        """Show these columns instead (the rows given to `sync` must then match them);
+        nothing happens when they are the ones shown. Wider than the table, it scrolls
+        sideways."""
+        columns = tuple(columns)
+        if columns == self.spec and (min_flex is None or min_flex == self.min_flex):
+            return
+        self.spec = columns
+        if min_flex is not None:
+            self.min_flex = min_flex
+        self._rows = {}
+        self._signatures = {}
+        self._pending = []
+        if self.size.width:
+            self._rebuild()
+        else:
+            self.widths = [c.width or self.min_flex for c in self.spec]
+
     def on_resize(self, event: events.Resize) -> None:
         if event.size.width != self._fitted_width:
             self._rebuild()
