@@ -280,3 +280,17 @@ async def test_the_item_detail_shows_the_label_key_and_variables_whole(db_path: 
         )
         assert "Item 2 of 3" in shown
         assert "bass" in shown and LONG_TITLE in " ".join(shown.split())
+
+
+async def test_a_locked_batch_with_variants_counts_its_items_not_its_rows(db_path: Path) -> None:
+    service = make_service(db_path)
+    created = service.create("Picks", output_dir=str(db_path.parent / "out"), variants=3)
+    service.add_items(created.id, ["alpha", "beta"])
+    service.lock(created.id)
+    app = make_app(make_service(db_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_editor(app, pilot, created.id)
+        head = str(screen.query_one("#editor-head").render())
+        assert "2/10 items × 3 variants" in head  # not "6/10": the rows are variants
+        labels = [cells(screen.query_one("#items"), row)[1] for row in range(6)]
+        assert labels == ["1.v1", "1.v2", "1.v3", "2.v1", "2.v2", "2.v3"]

@@ -15,6 +15,7 @@ from ...core.item_lines import item_lines
 from ...core.models import Batch, BatchItem, BatchStatus
 from ...core.problems import ProblemCode
 from ...core.textsafe import one_line
+from ...core.variants import series_items
 from .. import display, item_columns, marks
 from ..flows import batches, item_vars, items, runs
 from ..messages import BatchChanged, RunEnded
@@ -223,8 +224,10 @@ class ItemEditorScreen(AppScreen):
             display.status(batch.status),
             "  ",
             display.literal(batch.name, 36),
-            f"   {len(batch.items)}/{batch.config.max_items} items",
+            f"   {len(series_items(batch))}/{batch.config.max_items} items",
         )
+        if batch.config.variants > 1:  # the rows are its variants once it is locked
+            head.append(f" × {batch.config.variants} variants")
         if batch.config_hash:
             head.append(f"   hash {batch.config_hash}", style="cyan")
         self.query_one("#editor-head", Static).update(head)
