@@ -547,3 +547,13 @@ def test_db_after_the_verb_wins_over_the_one_before(tmp_path: Path) -> None:
 def test_a_global_option_in_a_verbs_help() -> None:
     shown = run_main("list", "--help")
     assert shown.code == 0 and "--db" in shown.out
+
+
+def test_a_line_separator_in_a_refused_value_keeps_the_error_on_one_line(run_cli) -> None:
+    # U+2028 breaks no terminal line but every text tool's (splitlines): the fuzz test found
+    # `--backoff $'\u2028\u2028'` giving a three-line error.
+    for value in ("\u2028\u2028", "a\u2029b"):
+        refused = run_cli("create", "x", "--backoff", value)
+        assert refused.code == 2
+        assert len(refused.err.strip().splitlines()) == 1, refused.err
+        assert "<U+2028>" in refused.err or "<U+2029>" in refused.err

@@ -170,12 +170,14 @@ def lockable(batch: MBatch) -> bool:
 
 def expected_item_index(items: list[MItem], ref: str | int) -> int | None:
     """Which item a reference names (the documented rules: an exact id, else an ASCII number
-    is a position, anything else a unique id prefix), or None when it names none."""
+    is a position unless it is longer than any position (7 digits or more) or has 4 digits or
+    more with a leading zero, anything else a unique id prefix), or None when it names none."""
     text = str(ref).strip()
     for index, item in enumerate(items):
         if item.id == text:
             return index
-    if text.isascii() and text.isdigit():
+    prefix_like = len(text) > 6 or (text.startswith("0") and len(text) >= 4)
+    if text.isascii() and text.isdigit() and not prefix_like:
         position = int(text)
         return position - 1 if 1 <= position <= len(items) else None
     if not text:

@@ -21,6 +21,10 @@ _INVISIBLE = [
     *range(0x2066, 0x206A),  # isolates
 ]
 _TABLE.update({code: f"<U+{code:04X}>" for code in _INVISIBLE})
+# The Unicode line and paragraph separators: no terminal breaks a line at them, but every text
+# tool does (Python's splitlines, editors, log readers), so a one-line message holding one
+# read as two. Shown by name too.
+_TABLE.update({code: f"<U+{code:04X}>" for code in (0x2028, 0x2029)})
 _ZWJ = "\u200d"
 
 

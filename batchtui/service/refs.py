@@ -126,6 +126,8 @@ def _variant_suffix(text: str) -> tuple[str, int | None]:
 
 def _could_be_id_prefix(digits: str) -> bool:
     """Whether a run of digits is read as an id prefix: ids are hex, so about one 8-character
-    prefix in forty is all digits ("02516421"). One with a leading zero, or longer than any
-    position can be, is never a position."""
-    return digits.startswith("0") or len(digits) > len(str(limits.LARGEST_MAX_ITEMS))
+    prefix in forty is all digits ("02516421"). One longer than any position can be, or of
+    four digits or more with a leading zero, is never a position; a short one ("0", "07") is
+    a position, so "0" is refused as one rather than matching an id that starts with 0."""
+    longest = len(str(limits.LARGEST_MAX_ITEMS))
+    return len(digits) > longest or (digits.startswith("0") and len(digits) >= 4)
