@@ -126,6 +126,17 @@ def test_a_template_item_pattern_gives_variables_and_a_key(
             b'{"kind": "run", "config": {}}\n' + b'{"a": "' + b"x" * 10_000_000 + b'"}\n',
             "records no output",
         ),
+        (  # an item number past any batch's: refused before it is counted up to
+            b'{"kind": "run", "config": {}}\n'
+            b'{"kind": "output", "position": 200001, "content": "x"}\n',
+            "line 2: item number 200001 is past 100,000",
+        ),
+        (
+            b'{"kind": "run", "config": {}}\n'
+            b'{"kind": "output", "position": 1, "content": "x", "key": "a"}\n'
+            b'{"kind": "output", "position": 2, "content": "y", "key": "a"}\n',
+            "'a'",
+        ),
     ],
 )
 def test_a_file_that_is_not_a_manifest_is_refused_in_one_line_and_adds_nothing(
@@ -155,3 +166,12 @@ def test_the_api_re_makes_a_series_from_a_manifests_text(
         assert refused.json()["error"]["message"] == "the manifest line 1 is not a JSON object"
     assert service.get(again).config_hash == service.get(source).config_hash
     assert _items(service, again) == _items(service, source)
+
+
+def test_a_folder_with_no_manifest_is_refused_in_one_line(
+    run_cli, service: BatchService, tmp_path: Path
+) -> None:
+    refused = run_cli("import", str(tmp_path))
+    assert refused.code == 2
+    assert refused.err == f"batchtui: error: {tmp_path} is a folder with no manifest.jsonl in it\n"
+    assert service.page(None)[0] == []

@@ -21,6 +21,7 @@ from ..core.errors import ValidationError
 from ..core.item_keys import check_key
 from ..core.item_lines import read_text, split_lines
 from ..core.item_vars import VarValue, check_vars
+from ..core.limits import LARGEST_MAX_ITEMS
 
 MANIFEST_NAME = "manifest.jsonl"
 
@@ -102,6 +103,10 @@ def _checked_output(record: dict[str, Any], where: str) -> dict[str, Any]:
     position, content = record.get("position"), record.get("content")
     if isinstance(position, bool) or not isinstance(position, int) or position < 1:
         raise ValidationError(f"{where}: an output line with no item number")
+    if position > LARGEST_MAX_ITEMS:  # the missing numbers below it are counted
+        raise ValidationError(
+            f"{where}: item number {position} is past {LARGEST_MAX_ITEMS:,}, the most a batch holds"
+        )
     if not isinstance(content, str):
         raise ValidationError(f"{where}: an output line with no content")
     given = record.get("vars")
