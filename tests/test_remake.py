@@ -175,3 +175,29 @@ def test_a_folder_with_no_manifest_is_refused_in_one_line(
     assert refused.code == 2
     assert refused.err == f"batchtui: error: {tmp_path} is a folder with no manifest.jsonl in it\n"
     assert service.page(None)[0] == []
+
+
+def test_a_template_that_gives_two_items_one_key_makes_no_batch(
+    run_cli, service: BatchService
+) -> None:
+    service.put_template({"name": "twice", "count": 2, "items": [{"content": "x", "key": "k"}]})
+    refused = run_cli("create", "b", "--template", "twice")
+    assert refused.code == 2
+    assert refused.err == (
+        "batchtui: error: template 'twice': items 1 and 2 would both have the key 'k'; "
+        "keys are unique (put {n} in it)\n"
+    )
+    assert service.page(None)[0] == []  # no empty batch left behind
+
+
+def test_a_template_item_of_the_wrong_shape_is_named_in_one_short_line(
+    run_cli, service: BatchService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BATCHTUI_TEMPLATES", str(tmp_path))
+    (tmp_path / "odd.toml").write_text('items = ["plain", {content = "x", extra = 1}]\n')
+    refused = run_cli("create", "b", "--template", "odd")
+    assert refused.code == 2
+    assert refused.err == (
+        "batchtui: error: template 'odd' is malformed: items: item pattern 2: extra: "
+        "Extra inputs are not permitted (got 1)\n"
+    ), refused.err

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..core.errors import (
     NotFoundError,
@@ -148,6 +148,28 @@ class Template(BaseModel):
     count: int | str = 1
     """How many times the item patterns are made (`{n}` counts them); may be a parameter."""
 
+    @field_validator("items", mode="before")
+    @classmethod
+    def _shaped(cls, items: object) -> object:
+        """Each item pattern a text or a table, a wrong one named by its number (pydantic
+        would list what each of the two shapes lacks)."""
+        if not isinstance(items, list):
+            return items
+        shaped: list[str | ItemPattern] = []
+        for number, item in enumerate(items, start=1):
+            if isinstance(item, str | ItemPattern):
+                shaped.append(item)
+                continue
+            if not isinstance(item, dict):
+                raise ValueError(f"item pattern {number} is neither a text nor a table")
+            try:
+                shaped.append(ItemPattern.model_validate(item))
+            except pydantic.ValidationError as exc:
+                raise ValueError(
+                    f"item pattern {number}: {model_error_line(exc, 'table')}"
+                ) from None
+        return shaped
+
     @model_validator(mode="after")
     def _bounded(self) -> Template:
         taken = sorted(RESERVED & set(self.parameters))
@@ -226,6 +248,7 @@ class Template(BaseModel):
         except ValueError as exc:
             raise ValidationError(f"{where}{exc}") from None
         items: list[MadeItem] = []
+        keyed: dict[str, int] = {}  # key -> the number of the item made with it
         total = 0
         for n in range(1, count + 1):
             filling = {**values, COUNTER: n}
@@ -243,7 +266,16 @@ class Template(BaseModel):
                         f"{where}its items would pass "
                         f"{MAX_BATCH_CONTENT_BYTES // (1024 * 1024)} MiB of text together"
                     )
-                items.append(_filled(item, content, filling, f"{where}item {len(items) + 1}: "))
+                made = _filled(item, content, filling, f"{where}item {len(items) + 1}: ")
+                items.append(made)
+                if made.key is None:
+                    continue
+                if made.key in keyed:  # said here, naming the items: no batch is made
+                    raise ValidationError(
+                        f"{where}items {keyed[made.key]} and {len(items)} would both have the "
+                        f"key {made.key!r}; keys are unique (put {{{COUNTER}}} in it)"
+                    )
+                keyed[made.key] = len(items)
         return items
 
 

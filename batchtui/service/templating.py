@@ -72,9 +72,13 @@ class Templating:
             check_content(content)
         batch = self.editing.create(name, config)
         if contents:
-            self.editing.add_items(
-                batch.id, contents, [item.vars for item in items], [item.key for item in items]
-            )
+            try:
+                self.editing.add_items(
+                    batch.id, contents, [item.vars for item in items], [item.key for item in items]
+                )
+            except BatchtuiError:
+                self.editing.delete(batch.id)  # nothing half made
+                raise
             batch = self.ctx.find(batch.id)
         return batch
 
