@@ -266,16 +266,16 @@ class Template(BaseModel):
                         f"{where}its items would pass "
                         f"{MAX_BATCH_CONTENT_BYTES // (1024 * 1024)} MiB of text together"
                     )
-                made = _filled(item, content, filling, f"{where}item {len(items) + 1}: ")
-                items.append(made)
-                if made.key is None:
+                one = _filled(item, content, filling, f"{where}item {len(items) + 1}: ")
+                items.append(one)
+                if one.key is None:
                     continue
-                if made.key in keyed:  # said here, naming the items: no batch is made
+                if one.key in keyed:  # said here, naming the items: no batch is made
                     raise ValidationError(
-                        f"{where}items {keyed[made.key]} and {len(items)} would both have the "
-                        f"key {made.key!r}; keys are unique (put {{{COUNTER}}} in it)"
+                        f"{where}items {keyed[one.key]} and {len(items)} would both have the "
+                        f"key {one.key!r}; keys are unique (put {{{COUNTER}}} in it)"
                     )
-                keyed[made.key] = len(items)
+                keyed[one.key] = len(items)
         return items
 
 
