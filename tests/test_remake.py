@@ -201,3 +201,16 @@ def test_a_template_item_of_the_wrong_shape_is_named_in_one_short_line(
         "batchtui: error: template 'odd' is malformed: items: item pattern 2: extra: "
         "Extra inputs are not permitted (got 1)\n"
     ), refused.err
+
+
+@pytest.mark.parametrize("recorded", ["   ", "x" * 5000, 7])
+def test_a_recorded_name_no_batch_can_take_gives_way_to_remade(
+    run_cli, service: BatchService, tmp_path: Path, recorded: object
+) -> None:
+    path = tmp_path / "manifest.jsonl"
+    run = {"kind": "run", "batch_name": recorded, "config": {}}
+    output = {"kind": "output", "position": 1, "content": "x"}
+    path.write_text(f"{json.dumps(run)}\n{json.dumps(output)}\n")
+    made = run_cli("import", str(path), "--json")
+    assert made.code == 0, made.err
+    assert json.loads(made.out)["name"] == "remade"

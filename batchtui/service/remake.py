@@ -21,7 +21,7 @@ from ..core.errors import ValidationError
 from ..core.item_keys import check_key
 from ..core.item_lines import read_text, split_lines
 from ..core.item_vars import VarValue, check_vars
-from ..core.limits import LARGEST_MAX_ITEMS
+from ..core.limits import LARGEST_MAX_ITEMS, MAX_NAME_CHARS
 
 MANIFEST_NAME = "manifest.jsonl"
 
@@ -86,8 +86,7 @@ def parse(text: str, where: str = "the manifest") -> Remade:
             by_number[record["position"]] = record
     if not by_number:
         raise ValidationError(f"{where} records no output made with its last run's config")
-    name = run.get("batch_name") if isinstance(run.get("batch_name"), str) else "remade"
-    remade = Remade(name=name or "remade", config=dict(run["config"]), config_hash=config_hash)
+    remade = Remade(name=_name(run), config=dict(run["config"]), config_hash=config_hash)
     numbers = sorted(by_number)
     remade.missing = [n for n in range(1, numbers[-1]) if n not in by_number]
     for number in numbers:
@@ -96,6 +95,15 @@ def parse(text: str, where: str = "the manifest") -> Remade:
         remade.variables.append(record.get("vars"))
         remade.keys.append(record.get("key"))
     return remade
+
+
+def _name(run: dict[str, Any]) -> str:
+    """The recorded batch's name, or 'remade' when it has none a batch can take (the name is
+    no part of the hash, and `--name` gives another)."""
+    name = run.get("batch_name")
+    if isinstance(name, str) and name.strip() and len(name) <= MAX_NAME_CHARS:
+        return name
+    return "remade"
 
 
 def _checked_output(record: dict[str, Any], where: str) -> dict[str, Any]:
