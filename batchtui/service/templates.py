@@ -210,8 +210,14 @@ class Template(BaseModel):
                 )
         return values
 
-    def make(self, given: dict[str, object]) -> tuple[dict[str, Any], list[MadeItem]]:
-        """The config fields and items this template makes with `given` parameters."""
+    def make(self, given: dict[str, object]) -> tuple[dict[str, Any], list[str]]:
+        """The config fields and item contents this template makes with `given` parameters."""
+        fields, items = self.make_items(given)
+        return fields, [item.content for item in items]
+
+    def make_items(self, given: dict[str, object]) -> tuple[dict[str, Any], list[MadeItem]]:
+        """The config fields and items (contents, variables, keys) this template makes with
+        `given` parameters."""
         values = self.values(given)
         return self.config_fields(values), self.made_items(values)
 

@@ -58,7 +58,7 @@ class Templating:
         nothing: a template whose items do not fit or are blank makes no batch."""
         from ..core.styles import DEFAULT_STYLE
 
-        made, items = load(template).make(parameters or {})
+        made, items = load(template).make_items(parameters or {})
         contents = [item.content for item in items]
         merged = {**made, **{k: v for k, v in fields.items() if v is not None}}
         merged["style"] = merged.get("style") or DEFAULT_STYLE  # as `create` names one
