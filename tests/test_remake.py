@@ -126,6 +126,11 @@ def test_a_template_item_pattern_gives_variables_and_a_key(
             b'{"kind": "run", "config": {}}\n' + b'{"a": "' + b"x" * 10_000_000 + b'"}\n',
             "records no output",
         ),
+        (
+            b'{"kind": "run", "config": {}}\n'
+            b'{"kind": "output", "position": 1, "content": "' + b"x" * 10_000_000 + b'"}\n',
+            "line 2: item content is too long (10,000,000 characters",
+        ),
         (  # an item number past any batch's: refused before it is counted up to
             b'{"kind": "run", "config": {}}\n'
             b'{"kind": "output", "position": 200001, "content": "x"}\n',

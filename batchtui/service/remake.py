@@ -22,6 +22,7 @@ from ..core.item_keys import check_key
 from ..core.item_lines import read_text, split_lines
 from ..core.item_vars import VarValue, check_vars
 from ..core.limits import LARGEST_MAX_ITEMS, MAX_NAME_CHARS
+from .validation import check_content
 
 MANIFEST_NAME = "manifest.jsonl"
 
@@ -117,6 +118,10 @@ def _checked_output(record: dict[str, Any], where: str) -> dict[str, Any]:
         )
     if not isinstance(content, str):
         raise ValidationError(f"{where}: an output line with no content")
+    try:
+        check_content(content)
+    except ValidationError as exc:  # said with the line that holds it
+        raise ValidationError(f"{where}: {exc}") from None
     given = record.get("vars")
     if given is not None and not isinstance(given, dict):
         raise ValidationError(f"{where}: its vars are not an object")
