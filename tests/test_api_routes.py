@@ -46,6 +46,7 @@ def test_every_body_is_documented_as_its_model() -> None:
     assert named == {
         ("POST", "/v1/batch"): "CreateBatch",
         ("POST", "/v1/batch/{ref}/items"): "AddItems",
+        ("POST", "/v1/imports"): "ImportManifest",
         ("PATCH", "/v1/batch/{ref}/items/{item}"): "EditItem",
         ("PATCH", "/v1/batch/{ref}/config"): "",  # free config fields: an object
         ("PUT", "/v1/batch/{ref}/concurrency"): "Concurrency",

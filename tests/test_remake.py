@@ -126,6 +126,22 @@ def test_a_template_item_pattern_gives_variables_and_a_key(
             b'{"kind": "run", "config": {}}\n' + b'{"a": "' + b"x" * 10_000_000 + b'"}\n',
             "records no output",
         ),
+        (
+            b'{"kind": "run", "config": {}}\n'
+            b'{"kind": "output", "position": 1, "content": "' + b"x" * 10_000_000 + b'"}\n',
+            "line 2: item content is too long (10,000,000 characters",
+        ),
+        (  # an item number past any batch's: refused before it is counted up to
+            b'{"kind": "run", "config": {}}\n'
+            b'{"kind": "output", "position": 200001, "content": "x"}\n',
+            "line 2: item number 200001 is past 100,000",
+        ),
+        (
+            b'{"kind": "run", "config": {}}\n'
+            b'{"kind": "output", "position": 1, "content": "x", "key": "a"}\n'
+            b'{"kind": "output", "position": 2, "content": "y", "key": "a"}\n',
+            "'a'",
+        ),
     ],
 )
 def test_a_file_that_is_not_a_manifest_is_refused_in_one_line_and_adds_nothing(
@@ -155,3 +171,51 @@ def test_the_api_re_makes_a_series_from_a_manifests_text(
         assert refused.json()["error"]["message"] == "the manifest line 1 is not a JSON object"
     assert service.get(again).config_hash == service.get(source).config_hash
     assert _items(service, again) == _items(service, source)
+
+
+def test_a_folder_with_no_manifest_is_refused_in_one_line(
+    run_cli, service: BatchService, tmp_path: Path
+) -> None:
+    refused = run_cli("import", str(tmp_path))
+    assert refused.code == 2
+    assert refused.err == f"batchtui: error: {tmp_path} is a folder with no manifest.jsonl in it\n"
+    assert service.page(None)[0] == []
+
+
+def test_a_template_that_gives_two_items_one_key_makes_no_batch(
+    run_cli, service: BatchService
+) -> None:
+    service.put_template({"name": "twice", "count": 2, "items": [{"content": "x", "key": "k"}]})
+    refused = run_cli("create", "b", "--template", "twice")
+    assert refused.code == 2
+    assert refused.err == (
+        "batchtui: error: template 'twice': items 1 and 2 would both have the key 'k'; "
+        "keys are unique (put {n} in it)\n"
+    )
+    assert service.page(None)[0] == []  # no empty batch left behind
+
+
+def test_a_template_item_of_the_wrong_shape_is_named_in_one_short_line(
+    run_cli, service: BatchService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BATCHTUI_TEMPLATES", str(tmp_path))
+    (tmp_path / "odd.toml").write_text('items = ["plain", {content = "x", extra = 1}]\n')
+    refused = run_cli("create", "b", "--template", "odd")
+    assert refused.code == 2
+    assert refused.err == (
+        "batchtui: error: template 'odd' is malformed: items: item pattern 2: extra: "
+        "Extra inputs are not permitted (got 1)\n"
+    ), refused.err
+
+
+@pytest.mark.parametrize("recorded", ["   ", "x" * 5000, 7])
+def test_a_recorded_name_no_batch_can_take_gives_way_to_remade(
+    run_cli, service: BatchService, tmp_path: Path, recorded: object
+) -> None:
+    path = tmp_path / "manifest.jsonl"
+    run = {"kind": "run", "batch_name": recorded, "config": {}}
+    output = {"kind": "output", "position": 1, "content": "x"}
+    path.write_text(f"{json.dumps(run)}\n{json.dumps(output)}\n")
+    made = run_cli("import", str(path), "--json")
+    assert made.code == 0, made.err
+    assert json.loads(made.out)["name"] == "remade"

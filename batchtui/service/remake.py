@@ -21,6 +21,8 @@ from ..core.errors import ValidationError
 from ..core.item_keys import check_key
 from ..core.item_lines import read_text, split_lines
 from ..core.item_vars import VarValue, check_vars
+from ..core.limits import LARGEST_MAX_ITEMS, MAX_NAME_CHARS
+from .validation import check_content
 
 MANIFEST_NAME = "manifest.jsonl"
 
@@ -85,8 +87,7 @@ def parse(text: str, where: str = "the manifest") -> Remade:
             by_number[record["position"]] = record
     if not by_number:
         raise ValidationError(f"{where} records no output made with its last run's config")
-    name = run.get("batch_name") if isinstance(run.get("batch_name"), str) else "remade"
-    remade = Remade(name=name or "remade", config=dict(run["config"]), config_hash=config_hash)
+    remade = Remade(name=_name(run), config=dict(run["config"]), config_hash=config_hash)
     numbers = sorted(by_number)
     remade.missing = [n for n in range(1, numbers[-1]) if n not in by_number]
     for number in numbers:
@@ -97,13 +98,30 @@ def parse(text: str, where: str = "the manifest") -> Remade:
     return remade
 
 
+def _name(run: dict[str, Any]) -> str:
+    """The recorded batch's name, or 'remade' when it has none a batch can take (the name is
+    no part of the hash, and `--name` gives another)."""
+    name = run.get("batch_name")
+    if isinstance(name, str) and name.strip() and len(name) <= MAX_NAME_CHARS:
+        return name
+    return "remade"
+
+
 def _checked_output(record: dict[str, Any], where: str) -> dict[str, Any]:
     """An output line's item fields, checked (they are re-made from it)."""
     position, content = record.get("position"), record.get("content")
     if isinstance(position, bool) or not isinstance(position, int) or position < 1:
         raise ValidationError(f"{where}: an output line with no item number")
+    if position > LARGEST_MAX_ITEMS:  # the missing numbers below it are counted
+        raise ValidationError(
+            f"{where}: item number {position} is past {LARGEST_MAX_ITEMS:,}, the most a batch holds"
+        )
     if not isinstance(content, str):
         raise ValidationError(f"{where}: an output line with no content")
+    try:
+        check_content(content)
+    except ValidationError as exc:  # said with the line that holds it
+        raise ValidationError(f"{where}: {exc}") from None
     given = record.get("vars")
     if given is not None and not isinstance(given, dict):
         raise ValidationError(f"{where}: its vars are not an object")

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..core.errors import (
     NotFoundError,
@@ -148,6 +148,28 @@ class Template(BaseModel):
     count: int | str = 1
     """How many times the item patterns are made (`{n}` counts them); may be a parameter."""
 
+    @field_validator("items", mode="before")
+    @classmethod
+    def _shaped(cls, items: object) -> object:
+        """Each item pattern a text or a table, a wrong one named by its number (pydantic
+        would list what each of the two shapes lacks)."""
+        if not isinstance(items, list):
+            return items
+        shaped: list[str | ItemPattern] = []
+        for number, item in enumerate(items, start=1):
+            if isinstance(item, str | ItemPattern):
+                shaped.append(item)
+                continue
+            if not isinstance(item, dict):
+                raise ValueError(f"item pattern {number} is neither a text nor a table")
+            try:
+                shaped.append(ItemPattern.model_validate(item))
+            except pydantic.ValidationError as exc:
+                raise ValueError(
+                    f"item pattern {number}: {model_error_line(exc, 'table')}"
+                ) from None
+        return shaped
+
     @model_validator(mode="after")
     def _bounded(self) -> Template:
         taken = sorted(RESERVED & set(self.parameters))
@@ -188,8 +210,14 @@ class Template(BaseModel):
                 )
         return values
 
-    def make(self, given: dict[str, object]) -> tuple[dict[str, Any], list[MadeItem]]:
-        """The config fields and items this template makes with `given` parameters."""
+    def make(self, given: dict[str, object]) -> tuple[dict[str, Any], list[str]]:
+        """The config fields and item contents this template makes with `given` parameters."""
+        fields, items = self.make_items(given)
+        return fields, [item.content for item in items]
+
+    def make_items(self, given: dict[str, object]) -> tuple[dict[str, Any], list[MadeItem]]:
+        """The config fields and items (contents, variables, keys) this template makes with
+        `given` parameters."""
         values = self.values(given)
         return self.config_fields(values), self.made_items(values)
 
@@ -226,6 +254,7 @@ class Template(BaseModel):
         except ValueError as exc:
             raise ValidationError(f"{where}{exc}") from None
         items: list[MadeItem] = []
+        keyed: dict[str, int] = {}  # key -> the number of the item made with it
         total = 0
         for n in range(1, count + 1):
             filling = {**values, COUNTER: n}
@@ -243,7 +272,16 @@ class Template(BaseModel):
                         f"{where}its items would pass "
                         f"{MAX_BATCH_CONTENT_BYTES // (1024 * 1024)} MiB of text together"
                     )
-                items.append(_filled(item, content, filling, f"{where}item {len(items) + 1}: "))
+                one = _filled(item, content, filling, f"{where}item {len(items) + 1}: ")
+                items.append(one)
+                if one.key is None:
+                    continue
+                if one.key in keyed:  # said here, naming the items: no batch is made
+                    raise ValidationError(
+                        f"{where}items {keyed[one.key]} and {len(items)} would both have the "
+                        f"key {one.key!r}; keys are unique (put {{{COUNTER}}} in it)"
+                    )
+                keyed[one.key] = len(items)
         return items
 
 

@@ -58,7 +58,7 @@ class Templating:
         nothing: a template whose items do not fit or are blank makes no batch."""
         from ..core.styles import DEFAULT_STYLE
 
-        made, items = load(template).make(parameters or {})
+        made, items = load(template).make_items(parameters or {})
         contents = [item.content for item in items]
         merged = {**made, **{k: v for k, v in fields.items() if v is not None}}
         merged["style"] = merged.get("style") or DEFAULT_STYLE  # as `create` names one
@@ -72,9 +72,13 @@ class Templating:
             check_content(content)
         batch = self.editing.create(name, config)
         if contents:
-            self.editing.add_items(
-                batch.id, contents, [item.vars for item in items], [item.key for item in items]
-            )
+            try:
+                self.editing.add_items(
+                    batch.id, contents, [item.vars for item in items], [item.key for item in items]
+                )
+            except BatchtuiError:
+                self.editing.delete(batch.id)  # nothing half made
+                raise
             batch = self.ctx.find(batch.id)
         return batch
 
