@@ -229,3 +229,38 @@ def test_an_undo_of_a_removal_refuses_a_key_taken_since(
     with pytest.raises(ValidationError, match="key 'ka' already names item 2 of 'undo'"):
         service.restore_items(batch.id, gone)
     assert [item.content for item in service.get(batch.id).items] == ["b", "c"]
+
+
+def test_a_table_row_that_makes_a_blank_item_or_a_jsonl_value_no_var_can_be_is_named(
+    run_cli, service: BatchService, tmp_path: Path, script: Path
+) -> None:
+    batch_id = _batch(run_cli, tmp_path, script)
+    table = tmp_path / "kt.csv"
+    table.write_text("topic,key\na,zz1\nb,\n")
+    blank = run_cli("add", batch_id, "--csv", str(table), "--content-column", "key")
+    assert blank.code == 2 and f"{table} row 2: item content is blank" in blank.err
+    for value, said in (("true", "is true; give text"), ("1e400", "is not a finite number")):
+        lines = tmp_path / "rows.jsonl"
+        lines.write_text(f'{{"topic": "a"}}\n{{"topic": "b", "n": {value}}}\n')
+        refused = run_cli("add", batch_id, "--jsonl", str(lines))
+        assert refused.code == 2 and f"{lines} line 2: 'n' {said}" in refused.err, refused.err
+    assert service.get(batch_id).items == []
+
+
+def test_an_edit_that_contradicts_itself_or_unsets_nothing_is_refused(
+    run_cli, service: BatchService, tmp_path: Path, script: Path
+) -> None:
+    batch_id = _batch(run_cli, tmp_path, script)
+    assert run_cli("add", batch_id, "one", "--var", "voice=alto", "--key", "sky").code == 0
+    for args, said in (
+        (("--var", "voice=x", "--unset-var", "voice"), "variable voice is both set and unset"),
+        (("--var", "v=1", "--var", "v=2"), "--var v is given twice"),
+    ):
+        refused = run_cli("edit", batch_id, "sky", *args)
+        assert refused.code == 2 and said in refused.err, (args, refused.err)
+    typo = run_cli("edit", batch_id, "sky", "--unset-var", "voise")
+    assert typo.code == 0 and "note: item 1 had no variable voise" in typo.err
+    twice = run_cli("add", batch_id, "two", "--var", "v=1", "--var", "v=2")
+    assert twice.code == 2 and "--var v is given twice" in twice.err
+    [item] = service.get(batch_id).items
+    assert item.vars == {"voice": "alto"}

@@ -219,3 +219,18 @@ def test_a_recorded_name_no_batch_can_take_gives_way_to_remade(
     made = run_cli("import", str(path), "--json")
     assert made.code == 0, made.err
     assert json.loads(made.out)["name"] == "remade"
+
+
+def test_a_setting_given_that_changes_the_hash_is_said(
+    run_cli, service: BatchService, tmp_path: Path
+) -> None:
+    source = _series(run_cli, service, tmp_path)
+    manifest = _folder(service, source) / "manifest.jsonl"
+    same = run_cli(
+        "import", str(manifest), "-n", "b", "--concurrency", "5", "--output", str(tmp_path)
+    )  # fmt: skip
+    assert same.code == 0 and same.err == "", same.err  # not part of the hash: no note
+    changed = run_cli("import", str(manifest), "--variants", "5")
+    assert changed.code == 0
+    assert "change how outputs look (variants): its hash will be" in changed.err
+    assert "not re-made exactly" in changed.err

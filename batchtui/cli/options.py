@@ -98,6 +98,18 @@ def assignment(text: str) -> tuple[str, str]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def given_vars(args: argparse.Namespace) -> dict[str, str]:
+    """The `--var` values of a command line; ValidationError if one name is given twice."""
+    from ..core.errors import ValidationError
+
+    values: dict[str, str] = {}
+    for name, value in args.variables or []:
+        if name in values:
+            raise ValidationError(f"--var {name} is given twice; give it once")
+        values[name] = value
+    return values
+
+
 def var_option(help_text: str) -> Option:
     """`--var NAME=VALUE` (repeatable) into `args.variables`, with `help_text`."""
     return Option(

@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import functools
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -368,7 +369,7 @@ async def run_logged(
     stopped when it ends. `watch`: the run's one epoll set for the child's descriptors (else
     each is the loop's own reader).
     """
-    log.note(f"$ {' '.join(argv)}")
+    log.note(f"$ {shlex.join(argv)}")  # as a shell would need it: pasted, it runs the same
 
     def emit(stream: str, line: str) -> None:
         if stream == "stderr" or log_stdout:

@@ -228,7 +228,8 @@ class Editing:
         key: str | None = None,
     ) -> BatchItem:
         """Replace one item's content (None: keep it), set some of its variables (`values`;
-        its others stay), drop those named in `unset`, and set its key (None: keep it; "":
+        its others stay), drop those named in `unset` (one it does not have: nothing to drop,
+        as a JSON merge patch's null), and set its key (None: keep it; "":
         drop it); DRAFT only, all or nothing."""
         if content is not None:
             check_content(content)
@@ -236,6 +237,9 @@ class Editing:
         for name in unset:
             if not is_var_name(name):
                 raise ValidationError(f"{name[:40]!r} is not a variable name ({VAR_NAME_RULE})")
+        both = sorted(set(unset) & set(values or {}))
+        if both:
+            raise ValidationError(f"variable {both[0]} is both set and unset; give one")
 
         def change(batch: Batch) -> BatchItem:
             item = resolve_item(batch, item_ref)

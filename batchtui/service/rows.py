@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from pathlib import Path
 
 from ..core.errors import ValidationError
@@ -14,6 +15,7 @@ from ..core.item_lines import read_text, split_lines
 from ..core.item_vars import VarValue, check_var, check_vars
 from ..core.limits import LARGEST_MAX_ITEMS
 from ..core.patterns import placeholders, render
+from .validation import check_content
 
 
 def _kind(path: str, kind: str | None) -> str:
@@ -80,7 +82,11 @@ def _flat(row: dict[object, object], where: str) -> dict[str, str]:
     for name, value in fields.items():
         if isinstance(value, dict | list):
             raise ValidationError(f"{where}: {str(name)[:40]!r} holds an object or a list")
-        flat[str(name)] = "" if value is None else str(value)
+        if isinstance(value, bool):  # Python would spell it True: a value is text or a number
+            raise ValidationError(f"{where}: {str(name)[:40]!r} is {str(value).lower()}; give text")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValidationError(f"{where}: {str(name)[:40]!r} is not a finite number")
+        flat[str(name)] = "" if value is None else str(value)  # null: an empty cell
     return flat
 
 
@@ -120,10 +126,16 @@ def items_from_rows(
     contents: list[str] = []
     variables: list[dict[str, VarValue] | None] = []
     keys: list[str | None] = []
+    line_word = "line" if _kind(path, kind) == "jsonl" else "row"  # as the file's own errors
     first_row: dict[str, int] = {}
     for number, row in enumerate(table, start=1):
-        where = f"{path} row {number}: "
-        contents.append(render(pattern, row, where=where))
+        where = f"{path} {line_word} {number}: "
+        content = render(pattern, row, where=where)
+        try:
+            check_content(content)  # here, to name the row (the service checks it again)
+        except ValidationError as exc:
+            raise ValidationError(f"{where}{exc}") from None
+        contents.append(content)
         values = {
             name: value
             for name, value in row.items()
@@ -136,7 +148,7 @@ def items_from_rows(
             raise ValidationError(f"{where}{exc}") from None
         if key is not None and key in first_row:
             raise ValidationError(
-                f"{path} rows {first_row[key]} and {number} both have key {key!r}; "
+                f"{path} {line_word}s {first_row[key]} and {number} both have key {key!r}; "
                 "keys are unique in a batch"
             )
         if key is not None:

@@ -113,6 +113,17 @@ class Templating:
         room = given.get("max_items") or max(recorded.max_items, len(remade.contents))
         config = make_config(**{**recorded.model_dump(), **given, "max_items": room})
         get_generator(config.generator)
+        if config.fingerprint() != recorded.fingerprint():
+            changed = sorted(
+                name
+                for name, value in config.render_fields().items()
+                if recorded.render_fields().get(name) != value
+            )
+            notes.append(
+                f"the settings given change how outputs look ({', '.join(changed)}): its hash "
+                f"will be {config.fingerprint()}, not {recorded.fingerprint()}; the series is "
+                "not re-made exactly"
+            )
         batch = self.editing.create(name or remade.name, config)
         try:
             self.editing.add_items(batch.id, remade.contents, remade.variables, remade.keys)

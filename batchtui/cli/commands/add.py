@@ -8,7 +8,7 @@ import argparse
 from ...core.errors import ValidationError
 from ...core.item_lines import read_item_lines
 from ..context import Context
-from ..options import Option, batch_ref, json_option, var_option
+from ..options import Option, batch_ref, given_vars, json_option, var_option
 from ..output import item_json
 from .base import BaseCommand
 
@@ -71,7 +71,7 @@ class Add(BaseCommand):
                 raise ValidationError("nothing to add: give CONTENT arguments, --file or --csv")
             if args.key and len(contents) != 1:
                 raise ValidationError(f"--key names one item, not {len(contents)}")
-            given = dict(args.variables or [])
+            given = given_vars(args)
             items = ctx.service.add_items(
                 args.id,
                 contents,

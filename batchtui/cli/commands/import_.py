@@ -36,6 +36,7 @@ class Import(BaseCommand):
             sys.stderr.write(f"batchtui: note: {inert(note)}\n")
         return ctx.batch_result(
             batch,
-            f"created '{batch.name}' ({batch.id}), DRAFT, {len(batch.items)} items re-made from "
+            f"created '{batch.name}' ({batch.id}), DRAFT, {len(batch.items)} "
+            f"item{'s' * (len(batch.items) != 1)} re-made from "
             f"{args.manifest} — next: batchtui lock {batch.id}",
         )
