@@ -264,3 +264,23 @@ def test_an_edit_that_contradicts_itself_or_unsets_nothing_is_refused(
     assert twice.code == 2 and "--var v is given twice" in twice.err
     [item] = service.get(batch_id).items
     assert item.vars == {"voice": "alto"}
+
+
+def test_a_column_not_kept_as_a_variable_is_noted_once(
+    run_cli, service: BatchService, tmp_path: Path, script: Path
+) -> None:
+    batch_id = _batch(run_cli, tmp_path, script)
+    table = tmp_path / "odd.csv"
+    table.write_bytes(b"topic,v,my col\na,\x1bx,1\nb,ok,2\nc,\x1by,3\n")
+    added = run_cli("add", batch_id, "--csv", str(table), "--pattern", "{topic} {my col}")
+    assert added.code == 0, added.err
+    notes = added.err.strip().splitlines()
+    assert notes == [
+        "batchtui: note: column 'v' is not kept as a variable (row 1 first): variable v holds "
+        "a control character (a line break, a tab…)",
+        "batchtui: note: column 'my col' is not kept as a variable (row 1 first): 'my col' is "
+        "not a variable name (a letter or _, then letters, digits or _ (at most 64))",
+    ]
+    items = service.get(batch_id).items
+    assert [item.content for item in items] == ["a 1", "b 2", "c 3"]  # still fills the pattern
+    assert items[1].vars == {"topic": "b", "v": "ok"}

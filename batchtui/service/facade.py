@@ -153,13 +153,15 @@ class BatchService:
         *,
         kind: str | None = None,
         content_column: str | None = None,
+        notes: list[str] | None = None,
     ) -> list[BatchItem]:
         """Append one item per row of a CSV or JSONL file, `pattern` filled from its columns
         (or the column `content_column`; neither: the first column), each column a variable
-        of its item and a `key` column its key; all or nothing."""
+        of its item and a `key` column its key; all or nothing. `notes` gets a line per column
+        not kept as a variable (it still fills the pattern)."""
         from .rows import items_from_rows
 
-        contents, variables, keys = items_from_rows(path, pattern, kind, content_column)
+        contents, variables, keys = items_from_rows(path, pattern, kind, content_column, notes)
         return self._editing.add_items(ref, contents, variables, keys)
 
     # -------------------------------------------------------------- templates

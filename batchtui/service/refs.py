@@ -105,8 +105,9 @@ def _series(batch: Batch, text: str) -> list[BatchItem]:
     if len(matches) == 1:
         return matches
     if not matches:
+        count = len(series_items(batch))
         raise NotFoundError(
-            f"batch '{batch.name}' has no item '{text}' (it has {len(batch.items)}; "
+            f"batch '{batch.name}' has no item '{text}' (it has {count} item{'s' * (count != 1)}; "
             "give a position, a key or an item id prefix)"
         )
     raise AmbiguousError(f"'{text}' matches {len(matches)} items; give more of the id")

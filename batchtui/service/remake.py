@@ -37,6 +37,8 @@ class Remade:
     contents: list[str] = field(default_factory=list)
     variables: list[dict[str, VarValue] | None] = field(default_factory=list)
     keys: list[str | None] = field(default_factory=list)
+    where: str = "the manifest"
+    """How errors name the manifest (its path, or 'standard input')."""
     missing: list[int] = field(default_factory=list)
     """Item numbers below the highest with no output in the manifest (not re-made)."""
 
@@ -87,7 +89,9 @@ def parse(text: str, where: str = "the manifest") -> Remade:
             by_number[record["position"]] = record
     if not by_number:
         raise ValidationError(f"{where} records no output made with its last run's config")
-    remade = Remade(name=_name(run), config=dict(run["config"]), config_hash=config_hash)
+    remade = Remade(
+        name=_name(run), config=dict(run["config"]), config_hash=config_hash, where=where
+    )
     numbers = sorted(by_number)
     remade.missing = [n for n in range(1, numbers[-1]) if n not in by_number]
     for number in numbers:

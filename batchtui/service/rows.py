@@ -99,7 +99,11 @@ def _bounded(found: list[dict[str, str]], path: str) -> None:
 
 
 def items_from_rows(
-    path: str, pattern: str | None, kind: str | None = None, content_column: str | None = None
+    path: str,
+    pattern: str | None,
+    kind: str | None = None,
+    content_column: str | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[list[str], list[dict[str, VarValue] | None], list[str | None]]:
     """One item per row: its content (`pattern` filled from the columns, or the column
     `content_column`; neither: the first column), its variables and its key (a `key` column).
@@ -107,8 +111,9 @@ def items_from_rows(
     Each cell of a column whose name is a variable's name (`voice`, `seed`) is a variable when
     it can be one (not empty, one line, at most `MAX_VAR_CHARS`). A cell that cannot (a
     paragraph with line breaks) still fills the pattern; a command that uses it as a variable
-    is refused at lock, naming the items. A bad key, or one two rows share, is refused naming
-    its rows. The file is read once (it may be standard input)."""
+    is refused at lock, naming the items; `notes` (when given) gets one line per column that
+    was not kept as a variable somewhere, saying where first and why. A bad key, or one two
+    rows share, is refused naming its rows. The file is read once (it may be standard input)."""
     if pattern is not None and content_column is not None:
         raise ValidationError("give --pattern or --content-column, not both")
     if pattern is not None:
@@ -127,6 +132,7 @@ def items_from_rows(
     variables: list[dict[str, VarValue] | None] = []
     keys: list[str | None] = []
     line_word = "line" if _kind(path, kind) == "jsonl" else "row"  # as the file's own errors
+    unkept: dict[str, str] = {}
     first_row: dict[str, int] = {}
     for number, row in enumerate(table, start=1):
         where = f"{path} {line_word} {number}: "
@@ -136,11 +142,18 @@ def items_from_rows(
         except ValidationError as exc:
             raise ValidationError(f"{where}{exc}") from None
         contents.append(content)
-        values = {
-            name: value
-            for name, value in row.items()
-            if value and name != KEY_COLUMN and _can_be_var(name, value)
-        }
+        values: dict[str, str] = {}
+        for name, value in row.items():
+            if not value or name == KEY_COLUMN:
+                continue
+            why = _why_not_var(name, value)
+            if why is None:
+                values[name] = value
+            elif name not in unkept:
+                unkept[name] = (
+                    f"column {name[:40]!r} is not kept as a variable ({line_word} {number} "
+                    f"first): {why}"
+                )
         variables.append(check_vars(values))
         try:
             key = check_key(row.get(KEY_COLUMN, "").strip())
@@ -154,12 +167,15 @@ def items_from_rows(
         if key is not None:
             first_row[key] = number
         keys.append(key)
+    if notes is not None:
+        notes.extend(unkept.values())
     return contents, variables, keys
 
 
-def _can_be_var(name: str, value: str) -> bool:
+def _why_not_var(name: str, value: str) -> str | None:
+    """Why a cell cannot be a variable (None: it can)."""
     try:
         check_var(name, value)
-    except ValueError:
-        return False
-    return True
+    except ValueError as exc:
+        return str(exc)
+    return None

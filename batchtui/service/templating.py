@@ -93,8 +93,11 @@ class Templating:
         # As the manifest says (its hash must hold); the frame size it records is the
         # platform's, not a field of its own.
         settable = BatchConfig.model_fields
-        recorded = make_config(**{k: v for k, v in remade.config.items() if k in settable})
-        get_generator(recorded.generator)
+        try:
+            recorded = make_config(**{k: v for k, v in remade.config.items() if k in settable})
+            get_generator(recorded.generator)
+        except ValidationError as exc:
+            raise ValidationError(f"{remade.where}: its run's {exc}") from None
         notes: list[str] = []
         if remade.missing:
             shown = ", ".join(map(str, remade.missing[:10])) + (
@@ -127,7 +130,9 @@ class Templating:
         batch = self.editing.create(name or remade.name, config)
         try:
             self.editing.add_items(batch.id, remade.contents, remade.variables, remade.keys)
-        except BatchtuiError:
+        except BatchtuiError as exc:
             self.editing.delete(batch.id)  # nothing half made
+            if isinstance(exc, ValidationError):
+                raise ValidationError(f"{remade.where}: {exc}") from None
             raise
         return self.ctx.find(batch.id), notes

@@ -4,9 +4,11 @@ table."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ...core.errors import ValidationError
 from ...core.item_lines import read_item_lines
+from ...core.textsafe import one_line
 from ..context import Context
 from ..options import Option, batch_ref, given_vars, json_option, var_option
 from ..output import item_json
@@ -56,9 +58,17 @@ class Add(BaseCommand):
                 raise ValidationError(
                     "a table's `key` column gives each row's key: --key goes without it"
                 )
+            notes: list[str] = []
             items = ctx.service.add_rows(
-                args.id, table, args.pattern, kind=kind, content_column=args.content_column
+                args.id,
+                table,
+                args.pattern,
+                kind=kind,
+                content_column=args.content_column,
+                notes=notes,
             )
+            for note in notes:
+                sys.stderr.write(f"batchtui: note: {one_line(note, 300)}\n")
         else:
             if args.pattern or args.content_column:
                 raise ValidationError("--pattern and --content-column go with --csv or --jsonl")
