@@ -244,6 +244,7 @@ def test_a_table_row_that_makes_a_blank_item_or_a_jsonl_value_no_var_can_be_is_n
         lines.write_text(f'{{"topic": "a"}}\n{{"topic": "b", "n": {value}}}\n')
         refused = run_cli("add", batch_id, "--jsonl", str(lines))
         assert refused.code == 2 and f"{lines} line 2: 'n' {said}" in refused.err, refused.err
+        # (as its parse errors: the file's line; a pattern's or a key's error names the row)
     assert service.get(batch_id).items == []
 
 

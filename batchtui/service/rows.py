@@ -131,7 +131,7 @@ def items_from_rows(
     contents: list[str] = []
     variables: list[dict[str, VarValue] | None] = []
     keys: list[str | None] = []
-    line_word = "line" if _kind(path, kind) == "jsonl" else "row"  # as the file's own errors
+    line_word = "row"  # a JSONL file's blank lines are no rows: its row numbers are not lines
     unkept: dict[str, str] = {}
     first_row: dict[str, int] = {}
     for number, row in enumerate(table, start=1):
