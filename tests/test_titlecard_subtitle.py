@@ -82,3 +82,18 @@ def test_the_item_s_subtitle_wins_over_the_config_default(tmp_path: Path) -> Non
     assert card_spec(_job(tmp_path, {}, **defaults)).subtitle == "the default"
     assert card_spec(_job(tmp_path, {"subtitle": 7})).subtitle == "7"
     assert card_spec(_job(tmp_path, {"voice": "alto"})).subtitle is None
+
+
+def test_a_cjk_subtitle_draws_with_a_cjk_font_and_is_refused_like_a_headline_without() -> None:
+    from batchtui.generators import card
+    from batchtui.generators.card import MissingGlyphs
+
+    from .test_card import dejavu_only
+
+    text = "東京タワー Tokyo"
+    if any("CJK" in path for path in card.text_font_paths(False)):
+        both = alpha(draw_card(spec(QUESTION, subtitle=text))).getbbox()
+        assert both is not None and both != alpha(draw_card(spec(QUESTION))).getbbox()
+    with pytest.raises(MissingGlyphs) as refused:
+        draw_card(spec(QUESTION, subtitle=text), dejavu_only())
+    assert str(refused.value) == "no installed font draws 東, 京, タ … (install fonts-noto-cjk)"
