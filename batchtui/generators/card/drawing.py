@@ -20,14 +20,15 @@ from .fonts import RAQM, Fonts
 from .spec import Card, CardSpec
 from .text import clean_text
 from .tokens import Line, Typesetter, is_rtl, line_pieces, tokenize
-from .wrapping import LINE_HEIGHT, Wrap, balanced, fit, one_line
+from .wrapping import LINE_HEIGHT, Paragraph, Wrap, balanced, fit, one_line
 
 _INK_TOP = 1.3  # room above a baseline (accents, emoji), in ems
 _INK_BOTTOM = 0.6  # room below it (descenders)
 _MAX_CHARS = 1000  # more than fits at the floor size: the rest would be cut anyway
 SUBTITLE_SHARE = 0.3
-"""The part of the band between header and counter a subtitle may take (the headline keeps
-the rest)."""
+"""The part of the band between header and counter the headline leaves for a subtitle when
+it is fitted first (the subtitle then takes all the headline left, and the headline takes
+back what the subtitle leaves unused)."""
 SUBTITLE_SCALE = 0.55
 """A subtitle's largest size, as a fraction of the headline's size on the same card."""
 SUBTITLE_ALPHA = 0.82
@@ -157,8 +158,8 @@ def _draw_background(
 def _draw_headline(
     spec: CardSpec, setter: Typesetter, colour: RGB, region: tuple[int, int], wrap: Wrap
 ) -> Image.Image:
-    """The headline layer: the item's text, centred in the safe area's width and in the band
-    between header and counter; never outside the safe area."""
+    """The headline layer: the item's text (and its subtitle under it), centred in the safe
+    area's width and in the band between header and counter; never outside the safe area."""
     width, height = spec.width, spec.height
     short = min(width, height)
     left, top, right, bottom = spec.safe.box(width, height)
@@ -170,19 +171,41 @@ def _draw_headline(
     if not any(tokens for tokens, _ in paragraphs):
         return layer
     band = region_bottom - region_top
-    subtitle = _subtitle_text(spec)
+
+    def headline_in(room: int) -> tuple[Image.Image | None, int]:
+        # The headline's ink (cropped) set as large as fits `room` pixels high, and its size.
+        lines, size = fit(paragraphs, setter, box_width, room, short, wrap)
+        block = _draw_lines(lines, setter, size, round(size * LINE_HEIGHT), box_width, colour)
+        ink = block.getchannel("A").getbbox()
+        return (block.crop(ink) if ink else None), size
+
+    subtitle = _subtitle_paragraphs(spec, setter)
     gap = round(short * 0.045)  # between the headline's ink and the subtitle's
-    under = round(band * SUBTITLE_SHARE) if subtitle else 0
-    lines, size = fit(
-        paragraphs, setter, box_width, band - under - (gap if under else 0), short, wrap
-    )
-    block = _draw_lines(lines, setter, size, round(size * LINE_HEIGHT), box_width, colour)
-    ink = block.getchannel("A").getbbox()
-    if not ink:
+    if subtitle is None:
+        block, _ = headline_in(band)
+    else:
+        # The headline first, leaving a share of the band for the subtitle; the subtitle in
+        # all the headline left; then the headline again in all the subtitle left (a short
+        # subtitle under a long headline does not shrink it for room it never uses).
+        first, size = headline_in(band - round(band * SUBTITLE_SHARE) - gap)
+        under = _subtitle_block(
+            subtitle,
+            setter,
+            size,
+            box_width,
+            band - gap - (first.height if first else 0),
+            colour,
+            wrap,
+        )
+        block = first
+        if first is not None and under is not None:
+            again, bigger = headline_in(band - gap - under.height)
+            if again is not None and bigger > size and again.height + gap + under.height <= band:
+                block = again
+        if block is not None and under is not None:
+            block = _stacked(block, under, gap, colour)
+    if block is None:
         return layer
-    block = block.crop(ink)
-    if subtitle:
-        block = _with_subtitle(block, subtitle, setter, size, box_width, under, gap, colour, wrap)
     if block.width > right - left or block.height > bottom - top:  # never under the UI
         block = block.crop((0, 0, min(block.width, right - left), min(block.height, bottom - top)))
     x = round((left + right) / 2 - block.width / 2)
@@ -193,22 +216,23 @@ def _draw_headline(
     return layer
 
 
-def _with_subtitle(
-    headline: Image.Image,
-    subtitle: str,
+def _subtitle_paragraphs(spec: CardSpec, setter: Typesetter) -> list[Paragraph] | None:
+    """The subtitle's paragraphs as tokens; None when it has nothing to draw."""
+    paragraphs = [(tokenize(p, setter), is_rtl(p)) for p in _subtitle_text(spec).split("\n")]
+    return paragraphs if any(tokens for tokens, _ in paragraphs) else None
+
+
+def _subtitle_block(
+    paragraphs: list[Paragraph],
     setter: Typesetter,
     size: int,
     box_width: int,
     height: int,
-    gap: int,
     colour: RGB,
     wrap: Wrap,
-) -> Image.Image:
-    """`headline` (its ink, cropped) with `subtitle` set under it, at most `SUBTITLE_SCALE` of
-    the headline's size, fitted to `box_width` × `height`; both centred on one axis."""
-    paragraphs = [(tokenize(p, setter), is_rtl(p)) for p in subtitle.split("\n")]
-    if not any(tokens for tokens, _ in paragraphs):
-        return headline
+) -> Image.Image | None:
+    """The subtitle's ink (cropped, dimmed) set as large as fits `box_width` × `height` and at
+    most `SUBTITLE_SCALE` of the headline's `size`; None when nothing of it draws."""
     # `fit` tries sizes from 11% of `short` down to 4.5% of it: a `short` that starts at the
     # largest size a subtitle may have, and never below a readable floor.
     short = max(round(size * SUBTITLE_SCALE / 0.11), 12 * 23)
@@ -216,11 +240,16 @@ def _with_subtitle(
     block = _draw_lines(lines, setter, sub_size, round(sub_size * LINE_HEIGHT), box_width, colour)
     ink = block.getchannel("A").getbbox()
     if not ink:
-        return headline
+        return None
     block = block.crop(ink)
     block.putalpha(block.getchannel("A").point(lambda value: round(value * SUBTITLE_ALPHA)))
-    width = max(headline.width, block.width)
-    both = Image.new("RGBA", (width, headline.height + gap + block.height), (*colour, 0))
+    return block
+
+
+def _stacked(headline: Image.Image, subtitle: Image.Image, gap: int, colour: RGB) -> Image.Image:
+    """`headline` with `subtitle` `gap` pixels under it, both centred on one axis."""
+    width = max(headline.width, subtitle.width)
+    both = Image.new("RGBA", (width, headline.height + gap + subtitle.height), (*colour, 0))
     both.paste(headline, ((width - headline.width) // 2, 0))
-    both.paste(block, ((width - block.width) // 2, headline.height + gap))
+    both.paste(subtitle, ((width - subtitle.width) // 2, headline.height + gap))
     return both
