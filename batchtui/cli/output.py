@@ -170,7 +170,7 @@ def show_batch(batch: Batch, out: IO[str]) -> None:
         if with_vars:
             out.write("\nvariables\n")
             for item in with_vars:
-                number = str(item.number or item.position)
+                number = str(item.series_number)
                 out.write(f"  item {number:<4} {one_line(vars_text(item.vars or {}), 100)}\n")
         retried = [item for item in batch.items if item.history]
         if retried:

@@ -121,7 +121,7 @@ def jobs_for(batch: Batch, ext: str) -> list[Job]:
     for item in batch.items:
         if item.status is not ItemStatus.PENDING:
             continue
-        number = item.position if item.variant is None else (item.number or item.position)
+        number = item.series_number
         named_by = item.key if item.key is not None else item.content
         name = output_name(number, named_by, config.max_items, ext, item.variant)
         stem = name.rsplit(".", 1)[0]

@@ -94,7 +94,7 @@ def _series(batch: Batch, text: str) -> list[BatchItem]:
         # A number is a position (1-based): "3" in a batch of 2 is "no item 3", never the item
         # whose id happens to start with 3. With variants it counts series items (`3.v2`).
         number = int(text)
-        rows = [item for item in batch.items if _number(item) == number]
+        rows = [item for item in batch.items if item.series_number == number]
         if rows:
             return rows
         count = len(series_items(batch))
@@ -111,10 +111,6 @@ def _series(batch: Batch, text: str) -> list[BatchItem]:
             "give a position, a key or an item id prefix)"
         )
     raise AmbiguousError(f"'{text}' matches {len(matches)} items; give more of the id")
-
-
-def _number(item: BatchItem) -> int:
-    return item.position if item.variant is None else (item.number or item.position)
 
 
 def _variant_suffix(text: str) -> tuple[str, int | None]:

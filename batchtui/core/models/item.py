@@ -163,11 +163,17 @@ class BatchItem(BaseModel):
         self.status = status
 
     @property
+    def series_number(self) -> int:
+        """The number of the series item this row renders: its position, or for a variant
+        its series item's (the 3 of `3.v2`)."""
+        return self.position if self.variant is None else (self.number or self.position)
+
+    @property
     def label(self) -> str:
         """How a person names the item: its position (`3`), or as a variant `3.v2`."""
         if self.variant is None:
             return str(self.position)
-        return f"{self.number or self.position}.v{self.variant}"
+        return f"{self.series_number}.v{self.variant}"
 
     @property
     def duration_seconds(self) -> float | None:
