@@ -100,3 +100,63 @@ async def test_the_nothing_yet_note_says_nothing_was_logged_once_the_item_ends(t
         pane.follow(str(log), ended=True)  # the same item, now over, never logged
         await pilot.pause()
         assert list(pane.lines) == ["(the item logged nothing)"]
+
+
+class SearchApp(App[None]):
+    def compose(self) -> ComposeResult:
+        from batchtui.tui.widgets.log_search import LogSearch
+
+        yield LogTail(id="log")
+        yield LogSearch("log")
+
+
+async def test_keys_sent_to_the_log_before_the_search_box_took_the_focus_are_the_boxs(
+    tmp_path: Path,
+) -> None:
+    """`/disk full⏎` in one read: the keys after `/` were all sent to the log before the box
+    had the focus; the log may take them up only once the box has it. They still search."""
+    from textual import events
+
+    from batchtui.tui.widgets.log_search import LogSearch
+
+    log = tmp_path / "item.log"
+    log.write_text("".join(f"line {n}: word word\n" for n in range(1, 40)) + "ERROR disk full\n")
+    app = SearchApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(LogTail)
+        pane.follow(str(log))
+        pane.focus()
+        await pilot.pause()
+        pane.post_message(events.Key("slash", "/"))
+        await pilot.pause()
+        box = app.query_one(LogSearch)
+        assert box.has_focus and box.is_open  # the focus moved before the rest were taken up
+        for char in "disk full":
+            pane.post_message(events.Key("space" if char == " " else char, char))
+        pane.post_message(events.Key("enter", "\r"))
+        await pilot.pause()
+        assert pane.pattern == "disk full" and len(pane.matches) == 1 and pane.current == 0
+        assert not box.is_open and pane.has_focus
+
+
+async def test_a_search_typed_in_one_read_goes_to_the_box_in_order(tmp_path: Path) -> None:
+    """Every key of `/disk full⏎` is with the app before it takes up the first: the box has the
+    focus as soon as `/` is read, so the rest go to it, and only to it, in order."""
+    from textual import events
+
+    from batchtui.tui.widgets.log_search import LogSearch
+
+    log = tmp_path / "item.log"
+    log.write_text("ERROR disk full\n" + "".join(f"line {n}: a full disk\n" for n in range(9)))
+    app = SearchApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(LogTail)
+        pane.follow(str(log))
+        pane.focus()
+        await pilot.pause()
+        for char in "/disk full\r":
+            name = {"/": "slash", " ": "space", "\r": "enter"}.get(char, char)
+            app.post_message(events.Key(name, char))
+        await pilot.pause()
+        assert pane.pattern == "disk full" and [m.line for m in pane.matches] == [0]
+        assert not app.query_one(LogSearch).is_open and pane.has_focus

@@ -30,7 +30,8 @@ class LogSearch(Input):
         """Show the box, empty, and take the keys (enter on it empty ends the search)."""
         self.value = ""
         self.add_class("-open")
-        self.focus()
+        # Now, not after a refresh (as focus() does): a key read after this goes to the box.
+        self.screen.set_focus(self)
 
     @property
     def is_open(self) -> bool:

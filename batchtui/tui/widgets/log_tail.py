@@ -51,7 +51,16 @@ class LogTail(Log):
 
     BINDINGS = [
         Binding("w", "toggle_wrap", "Wrap", tooltip="Wrap long lines (again: scroll sideways)"),
-        Binding("slash", "start_search", "Search", key_display="/", tooltip="Search the log"),
+        # A priority binding acts as the app reads the key, before the next key of the same
+        # read is sent anywhere: the box has the focus by then, so they all go to it, in order.
+        Binding(
+            "slash",
+            "start_search",
+            "Search",
+            key_display="/",
+            priority=True,
+            tooltip="Search the log",
+        ),
         Binding("n", "next_match(1)", "Next", show=False, tooltip="The next match"),
         Binding("N", "next_match(-1)", "Previous", show=False, tooltip="The previous match"),
         Binding("p", "pager", "Pager", tooltip="Open the log file in $PAGER (less)"),
@@ -313,9 +322,13 @@ class LogTail(Log):
 
     async def on_key(self, event: events.Key) -> None:
         """Keys that arrive in the same read as `/` (a burst, a paste) reach this view before
-        the search box has the focus: they are the box's, never commands of the log."""
+        the search box has the focus: they are the box's, never commands of the log.
+
+        They may still be waiting here once the box has the focus (they were sent to this
+        view before the focus moved): they are the box's then too. A key typed into the box
+        never comes here (the box is not inside this view)."""
         box = self._search_box()
-        if box is None or box.has_focus:
+        if box is None:
             return
         if event.key == "slash" and not box.is_open:
             # Opened here, not by the binding: a binding acts once the key has come back up
