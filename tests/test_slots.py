@@ -142,9 +142,8 @@ def test_a_killed_holder_gives_its_slot_back(own_slots):
         assert slots.try_acquire() is None  # held by the other process
         holder.send_signal(signal.SIGKILL)
         holder.wait(timeout=10)
-        fd = slots.try_acquire()  # the kernel released it with the process
-        assert fd is not None
-        os.close(fd)
+        assert slots.try_acquire() == 0  # the kernel released it with the process
+        slots.close()
     finally:
         if holder.poll() is None:
             holder.kill()
@@ -153,13 +152,13 @@ def test_a_killed_holder_gives_its_slot_back(own_slots):
 def test_slots_in_one_process_are_exclusive_too(own_slots):
     slots = HostSlots(2, own_slots)
     first, second = slots.try_acquire(), slots.try_acquire()
-    assert first is not None and second is not None
+    assert (first, second) == (0, 1)  # numbered, lowest free first
     assert slots.try_acquire() is None
-    os.close(first)
-    third = slots.try_acquire()
-    assert third is not None
-    for fd in (second, third):
-        os.close(fd)
+    slots.release(first)
+    assert slots.try_acquire() == 0
+    assert HostSlots(2, own_slots).try_acquire() is None  # another run of this process too
+    slots.close()  # gives back what it held
+    assert HostSlots(2, own_slots).try_acquire() == 0
 
 
 def test_settings_file_sets_the_limit_and_the_environment_overrides_it(tmp_path, monkeypatch):
@@ -223,7 +222,8 @@ def test_waiting_items_are_recorded_while_they_wait(
     )
     service.add_items(batch.id, ["a"])
     service.lock(batch.id)
-    slot = HostSlots(1, own_slots).try_acquire()  # someone else holds the only slot
+    holder = HostSlots(1, own_slots)
+    slot = holder.try_acquire()  # someone else holds the only slot
     assert slot is not None
     monkeypatch.setenv("BATCHTUI_SLOTS", "1")
 
@@ -233,8 +233,8 @@ def test_waiting_items_are_recorded_while_they_wait(
             await wait_until(lambda: service.get(batch.id).items[0].waiting is not None)
             item = service.get(batch.id).items[0]
             assert item.status is ItemStatus.PENDING
-            assert "waiting for a host slot" in item.waiting
-            os.close(slot)
+            assert "waiting for a host slot, 1st in line" in item.waiting
+            holder.release(slot)
 
     anyio.run(main)
     ended = service.get(batch.id)
@@ -296,6 +296,4 @@ def test_cancel_stops_the_running_item_and_the_one_waiting_for_a_slot(
     ]
     finished = [e.item_id for e in events if type(e).__name__ == "ItemFinished"]
     assert sorted(finished) == sorted(i.id for i in ended.items)  # once each
-    fd = HostSlots(1, own_slots).try_acquire()
-    assert fd is not None  # the slot came back
-    os.close(fd)
+    assert HostSlots(1, own_slots).try_acquire() == 0  # the slot came back

@@ -159,13 +159,14 @@ def test_a_slot_folder_shared_by_two_users_limits_both(db_path, shared_folder):
     mine = locked_batch(db_path)
     ran = cli(db_path, "start", mine, env=env)  # this user makes the lock files
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    assert sorted(p.name for p in slots.iterdir()) == ["slot-0.lock", "slot-1.lock"]
+    assert sorted(p.name for p in slots.glob("*.lock")) == ["slot-0.lock", "slot-1.lock"]
 
     as_nobody = another_user(shared_folder, env)
     theirs_db = shared_folder / "nobody" / "batchtui.json"
     theirs = locked_batch(theirs_db, "--workdir", str(theirs_db.parent), **as_nobody)
-    held = [HostSlots(2, slots).try_acquire() for _ in range(2)]  # every slot, held by root
-    assert None not in held
+    root = HostSlots(2, slots)
+    held = [root.try_acquire() for _ in range(2)]  # every slot, held by root
+    assert held == [0, 1]
     runner = subprocess.Popen(
         [SYSTEM_PYTHON, "-m", "batchtui", "--db", str(theirs_db), "start", theirs],
         stdout=subprocess.PIPE,
@@ -177,8 +178,7 @@ def test_a_slot_folder_shared_by_two_users_limits_both(db_path, shared_folder):
         # The other user's items wait for a slot this user holds: the same slots.
         until(lambda: any(i.get("waiting") for i in status(theirs_db, theirs)["items"]))
         assert all(i["status"] == "PENDING" for i in status(theirs_db, theirs)["items"])
-        for fd in held:
-            os.close(fd)
+        root.close()
         out = runner.communicate(timeout=60)[0]
     finally:
         if runner.poll() is None:
@@ -191,8 +191,8 @@ def test_a_relative_slot_folder_is_the_same_folder_for_a_detached_runner(db_path
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     batch_id = locked_batch(db_path, "--workdir", str(elsewhere))  # the runner runs there
-    held = HostSlots(1, tmp_path / "slots").try_acquire()  # `slots` here, in the test's folder
-    assert held is not None
+    here = HostSlots(1, tmp_path / "slots")
+    assert here.try_acquire() == 0  # `slots` here, in the test's folder
     try:
         env = {"BATCHTUI_SLOTS": "1", "BATCHTUI_SLOTS_DIR": "slots"}
         started = cli(db_path, "start", batch_id, "-d", env=env, cwd=str(tmp_path))
@@ -201,7 +201,7 @@ def test_a_relative_slot_folder_is_the_same_folder_for_a_detached_runner(db_path
         assert not (elsewhere / "slots").exists()
         assert all(i["status"] == "PENDING" for i in status(db_path, batch_id)["items"])
     finally:
-        os.close(held)
+        here.close()
     until(lambda: status(db_path, batch_id)["status"] == "COMPLETE")
 
 

@@ -241,6 +241,8 @@ class RunDisplay:
         self._source: Batch | None = None
         self._items: dict[str, BatchItem] = {}
         self._running: dict[str, float] = {}
+        self._said_waiting: set[str] = set()
+        """Items whose wait a plain line has said (a new place in line is not a new line)."""
         begun = batch.progress()
         self._done = begun.finished
         # The bar fills with successful work, as `progress` counts percent: a run that ends
@@ -299,6 +301,12 @@ class RunDisplay:
         elif isinstance(event, ItemRetrying):
             self._running.pop(item.id, None)
         if self._progress is None:
+            if isinstance(event, ItemWaiting):
+                if item.id in self._said_waiting:  # its place in line moved: not a new line
+                    return
+                self._said_waiting.add(item.id)
+            elif isinstance(event, ItemStarted | ItemRetrying | ItemFinished):
+                self._said_waiting.discard(item.id)
             if isinstance(event, ItemWaiting | ItemStarted | ItemRetrying | ItemFinished):
                 self.out.write(self._plain(item) + "\n")
                 self.out.flush()

@@ -34,6 +34,8 @@ ACTIONS: dict[str, frozenset[BatchStatus]] = {
     "cancel": frozenset({BatchStatus.PROCESSING}),
     "delete": frozenset(set(BatchStatus) - {BatchStatus.PROCESSING}),
     "concurrency": frozenset({BatchStatus.DRAFT, BatchStatus.LOCKED, BatchStatus.PROCESSING}),
+    # A queue setting, kept for the next run: any time.
+    "priority": frozenset(BatchStatus),
 }
 """Each user operation, and the batch states that allow it."""
 
@@ -57,6 +59,7 @@ _ACTION_WORDS = {
     "cancel": "cancelling",
     "delete": "deleting",
     "concurrency": "changing concurrency",
+    "priority": "changing priority",
 }
 
 

@@ -53,6 +53,9 @@ MAX_CONCURRENCY = 64
 """Items of one batch running at once."""
 
 CONCURRENCY_RULE = f"between {MIN_CONCURRENCY} and {MAX_CONCURRENCY}"
+MIN_PRIORITY, MAX_PRIORITY = -1000, 1000
+"""A batch's priority on its host: higher is served first when items wait for a slot."""
+PRIORITY_RULE = f"a whole number from {MIN_PRIORITY} to {MAX_PRIORITY} (higher: served first)"
 """The concurrency limits, as a message says them."""
 
 MAX_DURATION = 12 * 3600

@@ -8,6 +8,16 @@ slots = 1                                  # at most this many items run at once
 slots_dir = "/var/lib/batchtui/slots"      # where the slot locks live (share it between users)
 ```
 
+or, to give each slot its own environment (a GPU each) and name pools for later use:
+
+```toml
+[slots]
+default = 2                                # the host limit, as `slots = 2` above
+gpu = 2                                    # named pools (for pipelines' stages)
+[slots.env]
+CUDA_VISIBLE_DEVICES = ["0", "1"]          # slot 0 sees "0", slot 1 sees "1"
+```
+
 `BATCHTUI_SLOTS` and `BATCHTUI_SLOTS_DIR` override the file. Read afresh at every run start:
 a long-lived process never keeps a stale copy. The slot folder is made absolute where it is
 read (see `_slots_dir`), so every runner counts against the same slots.
@@ -16,8 +26,9 @@ read (see `_slots_dir`), so every runner counts against the same slots.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ValidationError
@@ -41,6 +52,15 @@ class HostSettings:
     """At most this many items run at once across every batch and runner here (None: no limit
     beyond each batch's concurrency)."""
     slots_dir: Path
+    slot_env: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per-slot environment: slot `i` gets value `i` of each list (wrapping around when the
+    list is shorter than the slots)."""
+    pools: dict[str, int] = field(default_factory=dict)
+    """Named pools and their sizes (the default pool is `slots`)."""
+
+    def env_for(self, slot: int) -> dict[str, str]:
+        """The environment slot `slot` adds to its items' own."""
+        return {name: values[slot % len(values)] for name, values in self.slot_env.items()}
 
 
 def config_dir() -> Path:
@@ -99,12 +119,63 @@ def load_host_settings() -> HostSettings:
     value that cannot be used."""
     path = settings_path()
     data = _read_file(path)
+    table = data.get("slots")
+    pools: dict[str, int] = {}
+    slot_env: dict[str, tuple[str, ...]] = {}
+    if isinstance(table, dict):
+        in_file = table.get("default")
+        slot_env = _slot_env(table.get("env", {}), path)
+        for name, size in table.items():
+            if name in ("default", "env"):
+                continue
+            if not _POOL_NAME.fullmatch(name):
+                raise ValidationError(
+                    f"{path}: [slots] {name!r} is not a pool name (a-z, 0-9, _ and -)"
+                )
+            count = _slots(size, f"{path}: [slots] {name}")
+            if count is not None:
+                pools[name] = count
+    else:
+        in_file = table
     env_slots = os.environ.get("BATCHTUI_SLOTS")
     if env_slots is not None and env_slots.strip():
         slots = _slots(env_slots, "BATCHTUI_SLOTS")
     else:
-        slots = _slots(data.get("slots"), str(path))
-    return HostSettings(slots=slots, slots_dir=_slots_dir(data.get("slots_dir"), path))
+        slots = _slots(in_file, str(path))
+    return HostSettings(
+        slots=slots,
+        slots_dir=_slots_dir(data.get("slots_dir"), path),
+        slot_env=slot_env,
+        pools=pools,
+    )
+
+
+_POOL_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _slot_env(table: object, path: Path) -> dict[str, tuple[str, ...]]:
+    """`[slots.env]`: NAME = ["value for slot 0", "value for slot 1", …]."""
+    if not isinstance(table, dict):
+        raise ValidationError(f"{path}: [slots.env] must be a table of NAME = [values]")
+    env: dict[str, tuple[str, ...]] = {}
+    for name, values in table.items():
+        if not _ENV_NAME.fullmatch(name):
+            raise ValidationError(f"{path}: [slots.env] {name!r} is not an environment name")
+        if isinstance(values, (str, int)) and not isinstance(values, bool):
+            values = [values]
+        if (
+            not isinstance(values, list)
+            or not values
+            or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values)
+            or any("\0" in str(v) for v in values)
+        ):
+            raise ValidationError(
+                f"{path}: [slots.env] {name} must be a list of values, one per slot "
+                '(e.g. ["0", "1"])'
+            )
+        env[name] = tuple(str(v) for v in values)
+    return env
 
 
 def _slots_dir(in_file: object, path: Path) -> Path:

@@ -73,6 +73,9 @@ class Attempt:
     left), saying what for: its time stops until it is placed again."""
     worker: str | None = None
     host: str | None = None
+    slot: int = 0
+    """Which slot the attempt holds: the host slot's number (0..N-1) under a host limit,
+    else its worker's number within the batch's concurrency; `{slot}` and `BATCHTUI_SLOT`."""
     deadline: Any = None
     """The attempt's time limit (an anyio CancelScope): running from when the attempt starts
     on its host, not from when it was handed over (time queued on a farm is not the item's)."""

@@ -17,6 +17,8 @@ from pathlib import Path
 
 ITEM_ENV = "BATCHTUI_ITEM"
 BATCH_ENV = "BATCHTUI_BATCH"
+SLOT_ENV = "BATCHTUI_SLOT"
+"""An item's slot number (0..N-1), as `{slot}` gives it."""
 _PROC = Path("/proc")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from ..core import subreaper
 from ..generators.base import Generator, GeneratorError, LineHandler
 from .executor import Attempt, AttemptResult, FailureKind
 from .fdwatch import FdWatch
-from .liveness import BATCH_ENV, ITEM_ENV
+from .liveness import BATCH_ENV, ITEM_ENV, SLOT_ENV
 from .local_spawn import ExitError, Programs, run_logged
 
 
@@ -24,6 +25,10 @@ class _ItemContext:
     attempt: Attempt
     executor: LocalExecutor
     last_fraction: float = 0.0
+
+    @property
+    def slot(self) -> int:
+        return self.attempt.slot
 
     def progress(self, fraction: float) -> None:
         fraction = min(1.0, max(0.0, float(fraction)))
@@ -54,7 +59,12 @@ class _ItemContext:
             grace=executor.grace,
             log_stdout=log_stdout,
             # Inherited by grandchildren: how a crashed runner's leftovers are found.
-            env={**executor.env, ITEM_ENV: job.item_id, BATCH_ENV: job.batch_id},
+            env={
+                **executor.env,
+                **executor.slot_env(self.attempt.slot),
+                ITEM_ENV: job.item_id,
+                BATCH_ENV: job.batch_id,
+            },
             programs=executor.programs,
             adopting=executor.adopting,
             watch=executor.watch,
@@ -70,7 +80,12 @@ class LocalExecutor:
     """
 
     def __init__(
-        self, generator: Generator, *, grace: float = 3.0, watch: FdWatch | None = None
+        self,
+        generator: Generator,
+        *,
+        grace: float = 3.0,
+        watch: FdWatch | None = None,
+        slot_env: Callable[[int], dict[str, str]] | None = None,
     ) -> None:
         self.generator = generator
         self.grace = grace
@@ -87,6 +102,17 @@ class LocalExecutor:
         self.adopting = subreaper.installed()
         """Whether orphans of items become this process's children (swept after each item)."""
         self._workdirs: dict[str, Path] = {}
+        self._slot_env = slot_env
+        self._slot_envs: dict[int, dict[str, str]] = {}
+
+    def slot_env(self, slot: int) -> dict[str, str]:
+        """What an item in slot `slot` adds to the environment: `BATCHTUI_SLOT` and the host
+        settings' per-slot values (made once per slot and run)."""
+        env = self._slot_envs.get(slot)
+        if env is None:
+            extra = self._slot_env(slot) if self._slot_env is not None else {}
+            env = self._slot_envs[slot] = {**extra, SLOT_ENV: str(slot)}
+        return env
 
     def workdir(self, folder: str) -> Path:
         """`folder` as a path, made once per run rather than once per item."""

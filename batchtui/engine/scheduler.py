@@ -36,7 +36,7 @@ from .executor import Attempt, Executor, FailureKind, Outcome
 from .finish import OutputFinisher, cleanup
 from .itemlog import ItemLog
 from .layout import part_name
-from .slots import HostSlots
+from .slots import HostSlots, ordinal
 
 Emit = Callable[[EngineEvent], None]
 
@@ -57,13 +57,19 @@ class Scheduler:
         *,
         concurrency: int,
         slots: HostSlots | None = None,
+        priority: int = 0,
     ) -> None:
         self.executor = executor
         self.finisher = finisher
         self.emit = emit
         self.slots = slots
+        self.priority = priority
+        """This batch's place among the host's waiting items (higher: served first)."""
         self._queue: deque[Job] = deque()
         self._workers = 0
+        self._ids: set[int] = set()
+        """The numbers of the running workers (0, 1, …: the lowest free one for a new
+        worker); a worker's number is its items' `{slot}` when the host sets no limit."""
         self._tg: TaskGroup | None = None
         self._scope: anyio.CancelScope | None = None
         self._cancel_requested = False
@@ -79,6 +85,7 @@ class Scheduler:
         self._canary: str | None = None
         """The item that runs alone until it succeeds (`canary`), while it has not."""
         self._jitter = random.Random()
+        self._batch_id: str | None = None
         self.set_concurrency(concurrency)
 
     @property
@@ -113,6 +120,7 @@ class Scheduler:
         waiting = [job for job in jobs if job.not_before is not None and job.not_before > now]
         later = {id(job) for job in waiting}
         if jobs:
+            self._batch_id = jobs[0].batch_id
             config = jobs[0].config
             self._failure_limit = config.failure_limit(len(jobs))
             if config.canary:
@@ -144,6 +152,8 @@ class Scheduler:
         finally:
             self._tg = self._scope = None
             self.finisher.close()
+            if self.slots is not None:  # (the run's: its descriptors close with it)
+                self.slots.close()
             # Stopped before their turn came: they never started.
             while self._queue:
                 self._never_started(self._queue.popleft())
@@ -175,7 +185,20 @@ class Scheduler:
             return
         while self._workers < self._room and self._ready:
             self._workers += 1
-            self._tg.start_soon(self._work)
+            self._tg.start_soon(self._work, self._worker_id())
+
+    def _worker_id(self) -> int:
+        number = 0
+        while number in self._ids:
+            number += 1
+        self._ids.add(number)
+        return number
+
+    def set_priority(self, value: int) -> None:
+        """This batch's priority from now on, for its items waiting now and later."""
+        self.priority = value
+        if self.slots is not None and self._batch_id is not None:
+            self.slots.reprioritise(self._batch_id, value)
 
     def _wait_to_retry(self, job: Job, delay: float) -> None:
         """Queue `job` again after `delay` seconds; meanwhile it holds no slot."""
@@ -213,7 +236,7 @@ class Scheduler:
         for scope in list(self._delayed.values()):
             scope.cancel()
 
-    async def _work(self) -> None:
+    async def _work(self, number: int) -> None:
         """One slot: take the next job until the queue is empty or the limit shrank below us."""
         try:
             while (
@@ -230,31 +253,37 @@ class Scheduler:
                     self._succeeded(job)
                     continue
                 if self.slots is None:
-                    await self._attempt(job)
+                    await self._attempt(job, number)
                     continue
                 holding = False
                 try:
-                    async with self.slots.hold(functools.partial(self._waiting, job)):
+                    async with self.slots.hold(
+                        functools.partial(self._waiting, job),
+                        priority=self.priority,
+                        batch_id=job.batch_id,
+                    ) as slot:
                         holding = True
-                        await self._attempt(job)
+                        await self._attempt(job, slot)
                 except anyio.get_cancelled_exc_class():
                     if not holding:  # cancelled while it waited for a slot: it never started
                         self._queue.appendleft(job)  # reported "before it started" by `run`
                     raise
         finally:
             self._workers -= 1
+            self._ids.discard(number)
 
-    def _waiting(self, job: Job) -> None:
+    def _waiting(self, job: Job, position: int) -> None:
         assert self.slots is not None
         self.emit(
             ItemWaiting(
                 job.batch_id,
                 job.item_id,
-                f"waiting for a host slot (this host runs {self.slots.count} at once)",
+                f"waiting for a host slot, {ordinal(position)} in line "
+                f"(this host runs {self.slots.count} at once)",
             )
         )
 
-    async def _attempt(self, job: Job) -> None:
+    async def _attempt(self, job: Job, slot: int = 0) -> None:
         started = utcnow()
         # The per-item file work (open the log; later move, manifest line, close) is a few
         # small local syscalls, done right here: measured, a worker-thread trip per item cost
@@ -272,6 +301,7 @@ class Scheduler:
             )
         )
         attempt = Attempt(job, log, lambda fraction: self._progress(job, fraction), started)
+        attempt.slot = slot
         attempt.host = self.executor.host
         attempt.placed = functools.partial(self._placed, attempt)
         attempt.waiting = functools.partial(self._attempt_waits, attempt)

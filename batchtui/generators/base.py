@@ -103,6 +103,11 @@ LineHandler = Callable[[str, str], None]
 class Context(Protocol):
     """What the engine offers a running generator."""
 
+    @property
+    def slot(self) -> int:
+        """The slot the item runs in (0..N-1): a host slot's number, else its worker's."""
+        ...
+
     def progress(self, fraction: float) -> None:
         """Report how far along the item is, 0.0 to 1.0."""
 

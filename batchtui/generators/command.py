@@ -30,6 +30,7 @@ PLACEHOLDERS: dict[str, str] = {
     "variant": "which render of the item this is, 1..variants (1 without variants)",
     "seed": "the item's seed variable, else a number of its own per item and variant",
     "attempt": "the attempt number, from 1",
+    "slot": "the slot the item runs in, 0..N-1 (a GPU each: BATCHTUI_SLOT has it too)",
     "width": "frame width in pixels",
     "height": "frame height in pixels",
     "duration": "duration in seconds",
@@ -177,8 +178,8 @@ def parsed_template(template: str) -> tuple[Parsed, bool]:
     return parsed, any("{scratch}" in arg for arg in argv)
 
 
-def job_values(job: Job) -> dict[str, str]:
-    """The placeholder values for one job."""
+def job_values(job: Job, slot: int = 0) -> dict[str, str]:
+    """The placeholder values for one job (running in slot `slot`)."""
     from ..core.styles import DEFAULT_STYLE, STYLES
 
     config = job.config
@@ -195,6 +196,7 @@ def job_values(job: Job) -> dict[str, str]:
         "variant": str(job.variant or 1),
         "seed": job.seed,
         "attempt": str(job.attempt),
+        "slot": str(slot),
         "width": str(config.width),
         "height": str(config.height),
         "duration": f"{config.duration:g}",
@@ -249,7 +251,7 @@ class CommandGenerator(Generator):
         parsed, uses_scratch = parsed_template(job.config.command)
         if uses_scratch:
             job.make_scratch()
-        argv = _render(parsed, job_values(job))
+        argv = _render(parsed, job_values(job, ctx.slot))
 
         def on_line(stream: str, line: str) -> None:
             if stream == "stdout":

@@ -14,7 +14,7 @@ from datetime import datetime
 import anyio
 
 from ..core.models import Batch
-from ..core.settings import load_host_settings
+from ..core.settings import HostSettings, load_host_settings
 from ..engine import LocalExecutor, OutputFinisher, Scheduler
 from ..engine.executor import Executor
 from ..engine.fdwatch import fd_watch
@@ -42,10 +42,10 @@ async def run_batch(
     generator = get_generator(batch.config.generator)
     cluster = batch.runner.cluster if batch.runner else None
     recorder = RunRecorder(repo, batch, clock, listener, flush_interval)
+    host = load_host_settings()  # afresh for every run: a long-lived process sees edits
     try:
-        async with _executor(generator, cluster) as (executor, lost):
+        async with _executor(generator, cluster, host) as (executor, lost):
             # Items on a render farm take the farm's slots, not this host's.
-            host = load_host_settings()  # afresh for every run: a long-lived process sees edits
             slots = HostSlots(host.slots, host.slots_dir) if host.slots and not cluster else None
             scheduler = Scheduler(
                 executor,
@@ -53,6 +53,7 @@ async def run_batch(
                 recorder.apply,
                 concurrency=batch.config.concurrency,
                 slots=slots,
+                priority=batch.priority or 0,
             )
             lost.append(lambda reason: scheduler.cancel(interrupt=True, reason=reason))
             if batch.cancel_requested:  # cancelled between the hand-over and our first read
@@ -78,14 +79,14 @@ async def run_batch(
 
 @contextlib.asynccontextmanager
 async def _executor(
-    generator: Generator, cluster: str | None
+    generator: Generator, cluster: str | None, host: HostSettings
 ) -> AsyncIterator[tuple[Executor, list[Callable[[str], None]]]]:
     """The run's executor (on this host, or on the Dask cluster at `cluster`), and a list the
     caller puts the scheduler's interrupt in, for a scheduler lost mid-run."""
     lost: list[Callable[[str], None]] = []
     if cluster is None:
         with fd_watch() as watch:
-            yield LocalExecutor(generator, watch=watch), lost
+            yield LocalExecutor(generator, watch=watch, slot_env=host.env_for), lost
         return
     from ..engine.dask_executor import DaskExecutor  # Dask loads only for a cluster run
 

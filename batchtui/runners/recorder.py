@@ -111,10 +111,11 @@ class RunRecorder:
         doc["items"] = [self._dumped[item.id] for item in self.batch.items]
         return doc
 
-    def _commit(self, doc: dict, final: bool) -> tuple[bool, int | None] | None:
+    def _commit(self, doc: dict, final: bool) -> tuple[bool, int | None, int] | None:
         """Write `doc` under the lock, merged with what other processes may change meanwhile
-        (a cancel request, the concurrency). Returns (cancel requested, concurrency) as stored,
-        or None when this runner no longer owns the batch (then nothing is written)."""
+        (a cancel request, the concurrency, the priority). Returns (cancel requested,
+        concurrency, priority) as stored, or None when this runner no longer owns the batch
+        (then nothing is written)."""
         with self.repo.transaction() as tx:
             stored = tx.get_raw(self.batch.id)
             if not self._still_owner(stored):
@@ -128,8 +129,15 @@ class RunRecorder:
                 doc["cancel_requested"] = doc["cancel_requested"] or cancel
             if concurrency is not None:
                 doc["config"]["concurrency"] = concurrency
+            priority = stored.get("priority")
+            if not isinstance(priority, int) or isinstance(priority, bool):
+                priority = 0
+            if priority:
+                doc["priority"] = priority
+            else:
+                doc.pop("priority", None)
             tx.save_raw(doc)
-        return cancel, concurrency
+        return cancel, concurrency, priority
 
     def _prepare(self) -> dict:
         now = self.clock()
@@ -139,7 +147,9 @@ class RunRecorder:
         self.dirty = False
         return self._document()
 
-    def _apply(self, stored: tuple[bool, int | None] | None, scheduler: Scheduler | None) -> None:
+    def _apply(
+        self, stored: tuple[bool, int | None, int] | None, scheduler: Scheduler | None
+    ) -> None:
         """Act on what the store said: lost ownership, a cancel request, a new limit."""
         if stored is None:
             # Another process declared this run dead (say, after a long suspend) and took
@@ -148,7 +158,11 @@ class RunRecorder:
             if scheduler is not None:
                 scheduler.cancel(interrupt=True)
             return
-        cancel, concurrency = stored
+        cancel, concurrency, priority = stored
+        if priority != (self.batch.priority or 0):
+            self.batch.priority = priority or None
+            if scheduler is not None:
+                scheduler.set_priority(priority)
         if scheduler is not None and cancel and not self.batch.cancel_requested:
             self.batch.cancel_requested = True
             scheduler.cancel()

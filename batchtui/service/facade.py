@@ -181,6 +181,7 @@ class BatchService:
     hand_over = delegate(lambda s: s._runs.hand_over)
     run = delegate(lambda s: s._runs.run)
     set_concurrency = delegate(lambda s: s._runs.set_concurrency)
+    set_priority = delegate(lambda s: s._runs.set_priority)
     cancel = delegate(lambda s: s._runs.cancel)
 
     async def start(

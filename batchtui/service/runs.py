@@ -24,7 +24,15 @@ from ..core.errors import (
     TransitionError,
     ValidationError,
 )
-from ..core.limits import CONCURRENCY_RULE, HANDOVER_WAIT, MAX_CONCURRENCY, MIN_CONCURRENCY
+from ..core.limits import (
+    CONCURRENCY_RULE,
+    HANDOVER_WAIT,
+    MAX_CONCURRENCY,
+    MAX_PRIORITY,
+    MIN_CONCURRENCY,
+    MIN_PRIORITY,
+    PRIORITY_RULE,
+)
 from ..core.models import Batch, BatchStatus, RunnerInfo
 from ..engine.cluster import cluster_address, preflight
 from ..engine.liveness import kill_batch_processes, same_process_alive
@@ -287,6 +295,23 @@ class Runs:
         scheduler = self.active.get(batch.id)
         if scheduler is not None:
             scheduler.set_concurrency(batch.config.concurrency)
+        return batch
+
+    def set_priority(self, ref: str, value: int) -> Batch:
+        """Set the batch's priority on this host (higher: its waiting items are served first);
+        takes effect at once when running (a runner in another process picks it up at its
+        next flush)."""
+        if not isinstance(value, int) or not MIN_PRIORITY <= value <= MAX_PRIORITY:
+            raise ValidationError(f"priority must be {PRIORITY_RULE}, not {value}")
+
+        def change(batch: Batch) -> Batch:
+            batch.priority = value or None
+            return batch
+
+        batch = self.ctx.mutate(ref, "priority", change)
+        scheduler = self.active.get(batch.id)
+        if scheduler is not None:
+            scheduler.set_priority(value)
         return batch
 
     def cancel(self, ref: str) -> Batch:

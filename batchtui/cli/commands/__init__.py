@@ -79,6 +79,12 @@ VERBS: tuple[Verb, ...] = (
         "change how many items run at once (also while running)",
         "concurrency:Concurrency",
     ),
+    Verb(
+        "priority",
+        "set a batch's priority on this host: higher is served first when items wait for a "
+        "slot (also while running)",
+        "priority:Priority",
+    ),
     Verb("progress", "counts, percent, elapsed and ETA", "progress:Progress"),
     Verb("failed", "items that did not succeed, with reasons", "failed:Failed"),
     Verb("log", "print an item's log (--attempt N: one attempt's; --follow it)", "log:Log"),

@@ -7,12 +7,14 @@ import argparse
 from collections.abc import Sequence
 from typing import ClassVar
 
+from ...core.limits import PRIORITY_RULE
 from ...core.settings import SLOTS_HELP
 from ..context import Context
 from ..options import Argument, Option, batch_ref, json_option
 from ..output import batch_json
 from ..running import run_here
 from .base import BaseCommand
+from .priority import priority_number
 
 detach_option = Option(
     "--detach",
@@ -38,6 +40,15 @@ items_option = Option(
 )
 
 
+priority_option = Option(
+    "--priority",
+    metavar="N",
+    type=priority_number,
+    help=f"the batch's priority on this host, {PRIORITY_RULE}; kept, and changeable while "
+    "it runs (batchtui priority ID N)",
+)
+
+
 class Start(BaseCommand):
     """`start`: every item of a LOCKED batch."""
 
@@ -46,6 +57,7 @@ class Start(BaseCommand):
         json_option,
         detach_option,
         cluster_option,
+        priority_option,
     )
     retry = False
     """Whether only the items that did not succeed (or the `--item`s named) run."""
@@ -62,6 +74,8 @@ class Start(BaseCommand):
                 args.id, retry=self.retry, cluster=cluster, only=only
             )
             batch = started.batch
+            if args.priority is not None:  # (once started: a refused start changes nothing)
+                batch = ctx.service.set_priority(batch.id, args.priority)
             return ctx.emit(
                 {**batch_json(batch), "runner_pid": started.pid, "log": str(started.log_path)},
                 lambda: ctx.say(
@@ -73,6 +87,8 @@ class Start(BaseCommand):
                 ),
             )
         batch = ctx.service.begin(args.id, retry=self.retry, cluster=cluster, only=only)
+        if args.priority is not None:  # before its first item asks for a slot
+            batch = ctx.service.set_priority(batch.id, args.priority)
         return run_here(ctx, batch.id, begun=batch)
 
 

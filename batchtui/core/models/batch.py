@@ -38,6 +38,9 @@ class Batch(BaseModel):
     config_hash: str | None = None
     runner: RunnerInfo | None = None
     cancel_requested: bool = False
+    priority: int | None = Field(default=None, ge=limits.MIN_PRIORITY, le=limits.MAX_PRIORITY)
+    """Its place among the host's waiting items (higher: served first; None: 0). Changeable
+    during a run; not part of the config (a queue setting, not how the series looks)."""
     cancelled: bool | None = None
     """True when the last run ended because it was cancelled (None otherwise): a FAILED batch
     that was cancelled says so."""

@@ -1,0 +1,277 @@
+"""The host's slots served fairly: in the order items asked across batches and runners, higher
+priority first; each slot an identity (`{slot}`, `BATCHTUI_SLOT`, per-slot environment); a
+waiter that died never holds up the line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from batchtui.core.errors import ValidationError
+from batchtui.core.models import BatchStatus
+from batchtui.core.settings import load_host_settings
+from batchtui.engine.slots import HostSlots, ordinal, ticket_name
+from batchtui.service import BatchService
+
+
+@pytest.fixture(autouse=True)
+def own_slots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "slots"
+    monkeypatch.setenv("BATCHTUI_SLOTS_DIR", str(folder))
+    monkeypatch.setenv("BATCHTUI_CONFIG_DIR", str(tmp_path / "config"))
+    return folder
+
+
+def until(condition, limit: float = 30.0) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def gated_stamp(make_script, tmp_path: Path):
+    """A command that appends its item's content to `starts.txt` as it starts; the item 'A 0'
+    then waits until the test creates `gate`."""
+    gate = tmp_path / "gate"
+    starts = tmp_path / "starts.txt"
+    script = make_script(
+        "gated.py",
+        f"""
+        import os, sys, time
+        fd = os.open({str(starts)!r}, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        os.write(fd, (sys.argv[1] + "\\n").encode())
+        os.close(fd)
+        while sys.argv[1] == "A 0" and not os.path.exists({str(gate)!r}):
+            time.sleep(0.01)
+        open(sys.argv[2], "w").write("ok")
+        """,
+    )
+    return script, gate, starts
+
+
+def locked(service: BatchService, script: Path, name: str) -> str:
+    batch = service.create(
+        name, generator="command", command=f"{script} {{content}} {{output}}",
+        output_ext="txt", concurrency=3,
+    )  # fmt: skip
+    service.add_items(batch.id, [f"{name} {n}" for n in range(5)])
+    service.lock(batch.id)
+    return batch.id
+
+
+def started(db: Path, ref: str, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "batchtui", "--db", str(db), "start", ref, *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "BATCHTUI_SLOTS": "1"},
+    )  # fmt: skip
+
+
+def run_two(db_path: Path, gated_stamp, *b_extra: str) -> list[str]:
+    """Batch A holds the only slot (its item 0 waits at the gate) while both batches' other
+    items line up; then the gate opens: the order the items started in."""
+    script, gate, starts = gated_stamp
+    service = BatchService(db_path)
+    a, b = locked(service, script, "A"), locked(service, script, "B")
+    runs = [started(db_path, a)]
+    try:
+        until(lambda: starts.exists() and starts.read_text() == "A 0\n")
+        until(lambda: sum(i.waiting is not None for i in service.get(a).items) == 2)
+        runs.append(started(db_path, b, *b_extra))
+        until(lambda: sum(i.waiting is not None for i in service.get(b).items) == 3)
+        gate.touch()
+        outputs = [run.communicate(timeout=60)[0] for run in runs]
+    finally:
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert service.get(a).status is service.get(b).status is BatchStatus.COMPLETE
+    return starts.read_text().splitlines()
+
+
+@pytest.mark.slow
+def test_two_batches_on_one_slot_start_their_items_in_the_order_they_asked(db_path, gated_stamp):
+    # A's 1 and 2 asked before B's three; A's 3 and 4 asked only as A's 0 and 1 ended, and
+    # B's 3 and 4 as B's 0 and 1 did. (Before: the holder took its slot straight back, and
+    # A ran 0 3 4 1 2 while B waited.)
+    assert run_two(db_path, gated_stamp) == [
+        "A 0", "A 1", "A 2", "B 0", "B 1", "B 2", "A 3", "A 4", "B 3", "B 4",
+    ]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_batch_of_higher_priority_is_served_first_after_the_running_item(db_path, gated_stamp):
+    assert run_two(db_path, gated_stamp, "--priority", "5") == [
+        "A 0", "B 0", "B 1", "B 2", "B 3", "B 4", "A 1", "A 2", "A 3", "A 4",
+    ]  # fmt: skip
+
+
+def slot_checker(tmp_path: Path) -> tuple[Path, Path]:
+    """A shell script (one cheap process per item) that takes its slot's folder as a lock: a
+    slot used by two items at once fails the second; it also checks the slot's environment."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    script = tmp_path / "slot-check.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'm="{marks}"\n'
+        'mkdir "$m/busy-$1" || { echo "slot $1 is in use" >&2; exit 3; }\n'
+        '[ "$BATCHTUI_SLOT" = "$1" ] || { echo "BATCHTUI_SLOT=$BATCHTUI_SLOT" >&2; exit 4; }\n'
+        ': > "$m/slot-$1-gpu-$CUDA_VISIBLE_DEVICES"\n'
+        'echo ok > "$2"\n'
+        'rmdir "$m/busy-$1"\n'
+    )
+    script.chmod(0o755)
+    return script, marks
+
+
+@pytest.mark.slow
+def test_each_slot_is_one_item_at_a_time_with_its_own_gpu(db_path, tmp_path, run_cli):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.toml").write_text(
+        '[slots]\ndefault = 2\n[slots.env]\nCUDA_VISIBLE_DEVICES = ["0", "1"]\n'
+    )
+    script, marks = slot_checker(tmp_path)
+    service = BatchService(db_path)
+    batch = service.create(
+        "Gpus", generator="command", command=f"{script} {{slot}} {{output}}",
+        output_ext="txt", concurrency=4, max_items=1000,
+    )  # fmt: skip
+    service.add_items(batch.id, [f"item {n}" for n in range(1000)])
+    service.lock(batch.id)
+    ran = run_cli("start", batch.id, "--json")
+    assert ran.code == 0, ran.err
+    ended = service.get(batch.id)
+    assert ended.status is BatchStatus.COMPLETE, [i.error for i in ended.items if i.error][:3]
+    # Both slots were used, each always with its own GPU; never one slot twice at once.
+    assert sorted(p.name for p in marks.iterdir()) == ["slot-0-gpu-0", "slot-1-gpu-1"]
+
+
+@pytest.mark.slow
+def test_without_a_host_limit_the_slot_is_the_items_worker(db_path, tmp_path, run_cli):
+    script, marks = slot_checker(tmp_path)
+    service = BatchService(db_path)
+    batch = service.create(
+        "Workers", generator="command", command=f"{script} {{slot}} {{output}}",
+        output_ext="txt", concurrency=3, max_items=200,
+    )  # fmt: skip
+    service.add_items(batch.id, [f"item {n}" for n in range(200)])
+    service.lock(batch.id)
+    ran = run_cli("start", batch.id, "--json")
+    assert ran.code == 0, ran.err
+    assert service.get(batch.id).status is BatchStatus.COMPLETE
+    assert {p.name for p in marks.iterdir()} <= {"slot-0-gpu-", "slot-1-gpu-", "slot-2-gpu-"}
+    assert "slot-0-gpu-" in {p.name for p in marks.iterdir()}
+
+
+def test_a_ticket_whose_owner_died_is_removed_and_holds_up_nobody(own_slots):
+    slots = HostSlots(1, own_slots)
+    slots.check()
+    dead = slots.queue / ticket_name(1000, 1, "gone.1.0")  # first in line, and nobody's
+    dead.touch()
+    assert slots.waiting() == [] and not dead.exists()
+    assert slots.try_acquire() == 0
+    slots.close()
+
+
+@pytest.mark.anyio
+async def test_a_waiter_says_its_place_in_line_and_gets_the_slot_when_it_is_given_back(
+    own_slots,
+):
+    import anyio
+
+    holder, waiter = HostSlots(1, own_slots), HostSlots(1, own_slots)
+    assert holder.try_acquire() == 0
+    places: list[int] = []
+    got: list[int] = []
+
+    async def wait() -> None:
+        async with waiter.hold(places.append, batch_id="b") as slot:
+            got.append(slot)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(wait)
+        with anyio.fail_after(10):
+            while not places:
+                await anyio.sleep(0.01)
+        assert places == [1] and got == [] and len(waiter.waiting()) == 1
+        holder.release(0)
+    assert got == [0] and waiter.waiting() == []  # its ticket went with it
+    holder.close()
+    waiter.close()
+
+
+def test_priority_changes_reorder_the_tickets_of_that_batch(own_slots):
+    slots = HostSlots(1, own_slots)
+    slots.check()
+    first = ticket_name(0, 1, "aaa.1.0")
+    later = ticket_name(0, 2, "bbb.1.1")
+    fds = []
+    for name in (first, later):  # held, as their owners hold them
+        import fcntl
+
+        fd = os.open(slots.queue / name, os.O_RDWR | os.O_CREAT)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        fds.append(fd)
+    try:
+        assert [n.split("-", 2)[2] for n in slots.waiting()] == ["aaa.1.0.ticket", "bbb.1.1.ticket"]
+        assert slots.reprioritise("bbb", 3) == 1
+        assert [n.split("-", 2)[2] for n in slots.waiting()] == ["bbb.1.1.ticket", "aaa.1.0.ticket"]
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def test_per_slot_environment_and_pools_are_read_from_the_settings(tmp_path):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.toml").write_text(
+        '[slots]\ndefault = 4\ngpu = 2\n[slots.env]\nCUDA_VISIBLE_DEVICES = ["0", "1"]\n'
+    )
+    host = load_host_settings()
+    assert (host.slots, host.pools) == (4, {"gpu": 2})
+    assert [host.env_for(n)["CUDA_VISIBLE_DEVICES"] for n in range(4)] == ["0", "1", "0", "1"]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('[slots]\ndefault = 2\n[slots.env]\nCUDA = "0,1"\nBAD-NAME = ["x"]\n', "BAD-NAME"),
+        ("[slots]\ndefault = 2\n[slots.env]\nCUDA = []\n", "one per slot"),
+        ("[slots]\ndefault = 2\nGPU = 2\n", "not a pool name"),
+        ("[slots]\ngpu = 0\n", "from 1 to"),
+    ],
+)
+def test_bad_slot_tables_are_refused_in_one_line(tmp_path, text, says):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.toml").write_text(text)
+    with pytest.raises(ValidationError, match=says) as refused:
+        load_host_settings()
+    assert "\n" not in str(refused.value)
+
+
+def test_places_in_line_read_as_people_say_them():
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th",
+    ]  # fmt: skip
+
+
+def test_priority_is_set_kept_and_refused_out_of_range(db_path, run_cli):
+    service = BatchService(db_path)
+    batch = service.create("Prio")
+    ran = run_cli("priority", batch.id, "7", "--json")
+    assert ran.code == 0, ran.err
+    assert service.get(batch.id).priority == 7
+    refused = run_cli("priority", batch.id, "5000")
+    assert refused.code == 2 and refused.err.count("\n") == 1 and "-1000 to 1000" in refused.err
+    assert run_cli("priority", batch.id, "high").code == 2
+    assert service.get(batch.id).priority == 7  # unchanged by the refusals
