@@ -50,6 +50,7 @@ def test_every_body_is_documented_as_its_model() -> None:
         ("PATCH", "/v1/batch/{ref}/items/{item}"): "EditItem",
         ("PATCH", "/v1/batch/{ref}/config"): "",  # free config fields: an object
         ("PUT", "/v1/batch/{ref}/concurrency"): "Concurrency",
+        ("PUT", "/v1/batch/{ref}/priority"): "Priority",
         ("POST", "/v1/batch/{ref}/duplicate"): "DuplicateRequest",
         ("POST", "/v1/batch/{ref}/start"): "RunRequest",
         ("POST", "/v1/batch/{ref}/retry"): "RetryRequest",

@@ -275,3 +275,18 @@ def test_priority_is_set_kept_and_refused_out_of_range(db_path, run_cli):
     assert refused.code == 2 and refused.err.count("\n") == 1 and "-1000 to 1000" in refused.err
     assert run_cli("priority", batch.id, "high").code == 2
     assert service.get(batch.id).priority == 7  # unchanged by the refusals
+
+
+def test_the_api_sets_the_priority_and_refuses_a_bad_one(db_path):
+    from fastapi.testclient import TestClient
+
+    from batchtui.api.app import create_app
+
+    service = BatchService(db_path)
+    batch = service.create("Api")
+    with TestClient(create_app(service)) as client:
+        answer = client.put(f"/v1/batch/{batch.id}/priority", json={"value": -3})
+        assert answer.status_code == 200 and answer.json()["priority"] == -3
+        too_high = client.put(f"/v1/batch/{batch.id}/priority", json={"value": 1001})
+        assert too_high.status_code == 422
+    assert service.get(batch.id).priority == -3

@@ -166,6 +166,17 @@ class Concurrency(BaseModel):
     value: int = Field(ge=limits.MIN_CONCURRENCY, le=limits.MAX_CONCURRENCY)
 
 
+class Priority(BaseModel):
+    """`PUT /v1/batch/{id}/priority`."""
+
+    model_config = ConfigDict(extra="forbid")
+    value: int = Field(
+        ge=limits.MIN_PRIORITY,
+        le=limits.MAX_PRIORITY,
+        description="higher: the batch's waiting items are served first on this host",
+    )
+
+
 class ImportManifest(BaseModel):
     """`POST /v1/imports/`: a batch re-made from the text of a batch folder's manifest."""
 

@@ -13,7 +13,7 @@ from ..answers import BatchAnswer, answer
 from ..deps import Service
 from ..errors import ERROR_RESPONSES
 from ..routing import ResourceRouter
-from ..schemas import CONFIG_FIELDS_DOC, Concurrency, CreateBatch, DuplicateRequest
+from ..schemas import CONFIG_FIELDS_DOC, Concurrency, CreateBatch, DuplicateRequest, Priority
 
 router = ResourceRouter(prefix="/v1/batch", tags=["batches"], responses=ERROR_RESPONSES)
 
@@ -101,6 +101,16 @@ def update_config(
 def set_concurrency(ref: str, body: Concurrency, service: Service) -> dict[str, Any]:
     """How many items run at once (also while running)."""
     return batch_json(service.set_concurrency(ref, body.value))
+
+
+@router.put(
+    "/{ref}/priority",
+    response_model=None,
+    responses=answer(200, BatchAnswer, "the batch as changed"),
+)
+def set_priority(ref: str, body: Priority, service: Service) -> dict[str, Any]:
+    """The batch's priority on this host (also while running; kept for later runs)."""
+    return batch_json(service.set_priority(ref, body.value))
 
 
 @router.post(

@@ -6,23 +6,15 @@ import argparse
 
 from ...core.limits import PRIORITY_RULE
 from ..context import Context
-from ..options import Option, batch_ref, json_option
+from ..options import Option, batch_ref, json_option, whole_number
 from .base import BaseCommand
-
-
-def priority_number(text: str) -> int:
-    """A priority as typed: a whole number, negative allowed."""
-    try:
-        return int(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be {PRIORITY_RULE}, not {text!r}") from None
 
 
 class Priority(BaseCommand):
     arguments = (
         batch_ref,
         json_option,
-        Option("value", metavar="N", type=priority_number, help=PRIORITY_RULE),
+        Option("value", metavar="N", type=whole_number, help=PRIORITY_RULE),
     )
 
     def handle(self, args: argparse.Namespace, ctx: Context) -> int:

@@ -10,11 +10,10 @@ from typing import ClassVar
 from ...core.limits import PRIORITY_RULE
 from ...core.settings import SLOTS_HELP
 from ..context import Context
-from ..options import Argument, Option, batch_ref, json_option
+from ..options import Argument, Option, batch_ref, json_option, whole_number
 from ..output import batch_json
 from ..running import run_here
 from .base import BaseCommand
-from .priority import priority_number
 
 detach_option = Option(
     "--detach",
@@ -43,7 +42,7 @@ items_option = Option(
 priority_option = Option(
     "--priority",
     metavar="N",
-    type=priority_number,
+    type=whole_number,
     help=f"the batch's priority on this host, {PRIORITY_RULE}; kept, and changeable while "
     "it runs (batchtui priority ID N)",
 )
