@@ -174,3 +174,12 @@ def file_bytes(path: Path) -> object:
         if p.is_file() and ".locks" not in p.parts
     }
     return (main, batches) if batches else main
+
+
+@pytest.fixture
+def own_slots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A slot folder and a config folder of the test's own (host slots tests)."""
+    folder = tmp_path / "slots"
+    monkeypatch.setenv("BATCHTUI_SLOTS_DIR", str(folder))
+    monkeypatch.setenv("BATCHTUI_CONFIG_DIR", str(tmp_path / "config"))
+    return folder

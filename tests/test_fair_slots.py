@@ -18,13 +18,7 @@ from batchtui.core.settings import load_host_settings
 from batchtui.engine.slots import HostSlots, ordinal, ticket_name
 from batchtui.service import BatchService
 
-
-@pytest.fixture(autouse=True)
-def own_slots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "slots"
-    monkeypatch.setenv("BATCHTUI_SLOTS_DIR", str(folder))
-    monkeypatch.setenv("BATCHTUI_CONFIG_DIR", str(tmp_path / "config"))
-    return folder
+pytestmark = pytest.mark.usefixtures("own_slots")  # (conftest: this test's own slot folder)
 
 
 def until(condition, limit: float = 30.0) -> None:
@@ -132,6 +126,23 @@ def slot_checker(tmp_path: Path) -> tuple[Path, Path]:
     return script, marks
 
 
+def run_slot_checks(db_path: Path, tmp_path: Path, run_cli, *, items: int, concurrency: int):
+    """Run `items` items of the slot checker; the marks they left (slot and GPU seen)."""
+    script, marks = slot_checker(tmp_path)
+    service = BatchService(db_path)
+    batch = service.create(
+        "Slots", generator="command", command=f"{script} {{slot}} {{output}}",
+        output_ext="txt", concurrency=concurrency, max_items=items,
+    )  # fmt: skip
+    service.add_items(batch.id, [f"item {n}" for n in range(items)])
+    service.lock(batch.id)
+    ran = run_cli("start", batch.id, "--json")
+    assert ran.code == 0, ran.err
+    ended = service.get(batch.id)
+    assert ended.status is BatchStatus.COMPLETE, [i.error for i in ended.items if i.error][:3]
+    return {p.name for p in marks.iterdir()}
+
+
 @pytest.mark.slow
 def test_each_slot_is_one_item_at_a_time_with_its_own_gpu(db_path, tmp_path, run_cli):
     config = tmp_path / "config"
@@ -139,37 +150,15 @@ def test_each_slot_is_one_item_at_a_time_with_its_own_gpu(db_path, tmp_path, run
     (config / "settings.toml").write_text(
         '[slots]\ndefault = 2\n[slots.env]\nCUDA_VISIBLE_DEVICES = ["0", "1"]\n'
     )
-    script, marks = slot_checker(tmp_path)
-    service = BatchService(db_path)
-    batch = service.create(
-        "Gpus", generator="command", command=f"{script} {{slot}} {{output}}",
-        output_ext="txt", concurrency=4, max_items=1000,
-    )  # fmt: skip
-    service.add_items(batch.id, [f"item {n}" for n in range(1000)])
-    service.lock(batch.id)
-    ran = run_cli("start", batch.id, "--json")
-    assert ran.code == 0, ran.err
-    ended = service.get(batch.id)
-    assert ended.status is BatchStatus.COMPLETE, [i.error for i in ended.items if i.error][:3]
+    marks = run_slot_checks(db_path, tmp_path, run_cli, items=1000, concurrency=4)
     # Both slots were used, each always with its own GPU; never one slot twice at once.
-    assert sorted(p.name for p in marks.iterdir()) == ["slot-0-gpu-0", "slot-1-gpu-1"]
+    assert marks == {"slot-0-gpu-0", "slot-1-gpu-1"}
 
 
 @pytest.mark.slow
 def test_without_a_host_limit_the_slot_is_the_items_worker(db_path, tmp_path, run_cli):
-    script, marks = slot_checker(tmp_path)
-    service = BatchService(db_path)
-    batch = service.create(
-        "Workers", generator="command", command=f"{script} {{slot}} {{output}}",
-        output_ext="txt", concurrency=3, max_items=200,
-    )  # fmt: skip
-    service.add_items(batch.id, [f"item {n}" for n in range(200)])
-    service.lock(batch.id)
-    ran = run_cli("start", batch.id, "--json")
-    assert ran.code == 0, ran.err
-    assert service.get(batch.id).status is BatchStatus.COMPLETE
-    assert {p.name for p in marks.iterdir()} <= {"slot-0-gpu-", "slot-1-gpu-", "slot-2-gpu-"}
-    assert "slot-0-gpu-" in {p.name for p in marks.iterdir()}
+    marks = run_slot_checks(db_path, tmp_path, run_cli, items=200, concurrency=3)
+    assert "slot-0-gpu-" in marks <= {"slot-0-gpu-", "slot-1-gpu-", "slot-2-gpu-"}
 
 
 def test_a_ticket_whose_owner_died_is_removed_and_holds_up_nobody(own_slots):

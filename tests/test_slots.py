@@ -19,13 +19,7 @@ from batchtui.service import BatchService
 
 from .conftest import file_bytes
 
-
-@pytest.fixture(autouse=True)
-def own_slots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "slots"
-    monkeypatch.setenv("BATCHTUI_SLOTS_DIR", str(folder))
-    monkeypatch.setenv("BATCHTUI_CONFIG_DIR", str(tmp_path / "config"))
-    return folder
+pytestmark = pytest.mark.usefixtures("own_slots")  # (conftest: this test's own slot folder)
 
 
 @pytest.fixture
