@@ -140,6 +140,7 @@ EXPECTED_ACTIONS = {
     "cancel": {BatchStatus.PROCESSING},
     "delete": set(BatchStatus) - {BatchStatus.PROCESSING},
     "concurrency": {BatchStatus.DRAFT, BatchStatus.LOCKED, BatchStatus.PROCESSING},
+    "priority": set(BatchStatus),  # a queue setting, kept for the next run
 }
 
 

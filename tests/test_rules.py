@@ -127,12 +127,12 @@ def test_no_code_sets_a_status_around_the_table():
 # --------------------------------------------------------- one table, every door
 
 EXPECTED = {
-    BatchStatus.DRAFT: {"edit", "lock", "delete", "concurrency"},
-    BatchStatus.LOCKED: {"unlock", "start", "delete", "concurrency"},
-    BatchStatus.PROCESSING: {"cancel", "concurrency"},
-    BatchStatus.COMPLETE: {"rerun", "delete"},
-    BatchStatus.PARTIAL: {"retry", "rerun", "delete"},
-    BatchStatus.FAILED: {"retry", "rerun", "delete", "unlock"},
+    BatchStatus.DRAFT: {"edit", "lock", "delete", "concurrency", "priority"},
+    BatchStatus.LOCKED: {"unlock", "start", "delete", "concurrency", "priority"},
+    BatchStatus.PROCESSING: {"cancel", "concurrency", "priority"},
+    BatchStatus.COMPLETE: {"rerun", "delete", "priority"},
+    BatchStatus.PARTIAL: {"retry", "rerun", "delete", "priority"},
+    BatchStatus.FAILED: {"retry", "rerun", "delete", "unlock", "priority"},
 }
 """What a user may do in each state, written out once more by hand: the table must say it."""
 
@@ -193,6 +193,7 @@ CLI_VERBS = {
     "cancel": ["cancel", "{id}"],
     "delete": ["delete", "{id}"],
     "concurrency": ["concurrency", "{id}", "2"],
+    "priority": ["priority", "{id}", "2"],
 }
 
 
@@ -226,6 +227,7 @@ SERVICE_CALLS = {
     "cancel": lambda s, ref: s.cancel(ref),
     "delete": lambda s, ref: s.delete(ref),
     "concurrency": lambda s, ref: s.set_concurrency(ref, 2),
+    "priority": lambda s, ref: s.set_priority(ref, 2),
 }
 
 
