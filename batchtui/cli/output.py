@@ -18,6 +18,7 @@ from ..core.events import (
     ItemStarted,
     ItemWaiting,
 )
+from ..core.pausing import PauseMode, pause_mark, pause_meaning
 from ..core.states import BatchStatus, ItemStatus, Phase, phase
 from ..core.summary import BatchSummary
 from ..core.symbols import ICONS, RETRY_ICON, WAITING_ICON, seconds
@@ -54,8 +55,9 @@ def when(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-def status_text(status: str) -> str:
-    return f"{STATUS_ICONS.get(status, '?')} {status}"
+def status_text(status: str, paused: PauseMode | None = None) -> str:
+    """A status as shown: icon, word, and the pause it is under (`core.pausing`)."""
+    return f"{STATUS_ICONS.get(status, '?')} {status}{pause_mark(paused)}"
 
 
 def console(out: TextIO | None = None) -> Console:
@@ -73,7 +75,7 @@ def write_batches_table(summaries: list[BatchSummary], out: IO[str]) -> None:
         (
             s.id,
             s.name,
-            status_text(s.status),
+            status_text(s.status, s.paused),
             f"{s.succeeded}/{s.total}",
             s.platform,
             when(s.updated_at),
@@ -145,7 +147,7 @@ def show_batch(batch: Batch, out: IO[str]) -> None:
     config = batch.config
     lines = [
         f"{one_line(batch.name)}  ({batch.id})",
-        f"status    {status_text(batch.status)}",
+        f"status    {status_text(batch.status, batch.pause)}",
         f"config    {config.platform} {config.width}x{config.height}, {config.duration:g}s "
         f"@ {config.fps}fps, generator {one_line(config.generator)}, concurrency "
         f"{config.concurrency}, max {config.max_items} items"
@@ -158,6 +160,8 @@ def show_batch(batch: Batch, out: IO[str]) -> None:
     lines.append(f"output    {one_line(config.output_dir)}")
     if batch.config_hash:
         lines.append(f"locked    {when(batch.locked_at)}  hash {batch.config_hash}")
+    if batch.pause is not None:
+        lines.append(f"paused    {pause_meaning(batch.pause)} ({resume_hint(batch)})")
     if batch.runner is not None and batch.runner.cluster:
         lines.append(f"farm      items run on the Dask cluster {batch.runner.cluster}")
     lines.append(progress_line(batch.progress()))
@@ -220,7 +224,16 @@ def progress_line(progress: BatchProgress) -> str:
         line += f", elapsed {seconds(progress.elapsed)}"
     if progress.status is BatchStatus.PROCESSING:
         line += f", ETA {seconds(progress.eta)}"
+    if progress.paused is not None:
+        line += f" —{pause_mark(progress.paused)}: {pause_meaning(progress.paused)}"
     return line
+
+
+def resume_hint(batch: Batch) -> str:
+    """How to let a paused batch go on: its own pause, or the host's."""
+    if batch.paused is None:
+        return "the host is paused; go on: batchtui resume --all"
+    return f"go on: batchtui resume {batch.id}"
 
 
 class RunDisplay:
@@ -242,6 +255,7 @@ class RunDisplay:
         self._items: dict[str, BatchItem] = {}
         self._running: dict[str, float] = {}
         self._said_waiting: set[str] = set()
+        self._paused = batch.pause
         """Items whose wait a plain line has said (a new place in line is not a new line)."""
         begun = batch.progress()
         self._done = begun.finished
@@ -286,6 +300,7 @@ class RunDisplay:
         if batch is not self._source:  # the live batch object of the run: index it once
             self._source = batch
             self._items = {it.id: it for it in batch.items}
+        self._note_pause(batch)
         item = self._items.get(event.item_id)
         if item is None:
             return
@@ -338,9 +353,30 @@ class RunDisplay:
                 self._progress.remove_task(task)
             self._progress.console.print(self._line(item))
 
+    def _note_pause(self, batch: Batch) -> None:
+        """A line when the run is paused or goes on again (its own pause or the host's)."""
+        if batch.pause == self._paused:
+            return
+        self._paused = batch.pause
+        if batch.pause is not None:
+            line = (
+                f"{pause_mark(batch.pause).strip()}: {pause_meaning(batch.pause)} "
+                f"({resume_hint(batch)})"
+            )
+        else:
+            line = "▶ resumed: items start again"
+        if self._progress is None:
+            self.out.write(line + "\n")
+            self.out.flush()
+        else:
+            from rich.text import Text
+
+            self._progress.console.print(Text(line, style="yellow"))
+
     def show_snapshot(self, batch: Batch) -> None:
         """Show a batch read from the database (attach): what changed since the last one is
         replayed as the events a live run would have sent."""
+        self._note_pause(batch)
         for item in batch.items:
             before = self._seen.get(item.id)
             now = (item.status, item.progress, item.waiting)

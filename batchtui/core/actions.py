@@ -32,6 +32,10 @@ ACTIONS: dict[str, frozenset[BatchStatus]] = {
     # Chosen items again, on purpose (a succeeded one too): once a run has ended.
     "rerun": ENDED_BATCH,
     "cancel": frozenset({BatchStatus.PROCESSING}),
+    # Drain (or freeze) a run; resume it. `resume` of an ended batch is a retry (the CLI's
+    # old meaning), so it is allowed where a retry is; a running batch must be paused.
+    "pause": frozenset({BatchStatus.PROCESSING}),
+    "resume": frozenset({BatchStatus.PROCESSING, BatchStatus.PARTIAL, BatchStatus.FAILED}),
     "delete": frozenset(set(BatchStatus) - {BatchStatus.PROCESSING}),
     "concurrency": frozenset({BatchStatus.DRAFT, BatchStatus.LOCKED, BatchStatus.PROCESSING}),
     # A queue setting, kept for the next run: any time.
@@ -57,6 +61,8 @@ _ACTION_WORDS = {
     "retry": "retrying",
     "rerun": "running chosen items again",
     "cancel": "cancelling",
+    "pause": "pausing",
+    "resume": "resuming",
     "delete": "deleting",
     "concurrency": "changing concurrency",
     "priority": "changing priority",

@@ -24,6 +24,7 @@ from .events import (
     ItemStarted,
     ItemWaiting,
 )
+from .pausing import PauseMode
 from .states import (
     DID_NOT_SUCCEED,
     ENDED_BATCH,
@@ -228,6 +229,7 @@ def end(batch: Batch, now: datetime, reason: str) -> Batch:
     batch.runner = None
     batch.cancelled = True if batch.cancel_requested else None
     batch.cancel_requested = False
+    batch.holding = None  # no runner holds it now (a pause asked for is kept: `paused`)
     return batch
 
 
@@ -270,6 +272,8 @@ class Progress(BaseModel):
     canary: int | None = None
     """The position of the canary while it runs alone (config `canary`: the others start
     when it succeeds); None outside that phase."""
+    paused: PauseMode | None = None
+    """The pause the batch is under (`core.pausing`: its own or, while it runs, the host's)."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -341,6 +345,7 @@ def progress(batch: Batch, now: datetime) -> Progress:
         rate=rate,
         running_work=round(running_work, 3),
         canary=_canary(batch),
+        paused=batch.pause,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .pausing import PauseMode, pause_mode
 from .states import BatchStatus, ItemStatus
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ class BatchSummary(NamedTuple):
     from raw items: a test holds the two together)."""
     created_at: datetime
     updated_at: datetime | None
+    paused: PauseMode | None = None
+    """The pause it is under (`core.pausing`), or None."""
 
     @classmethod
     def of(cls, batch: Batch) -> BatchSummary:
@@ -50,6 +53,7 @@ class BatchSummary(NamedTuple):
             percent=progress.percent,
             created_at=batch.created_at,
             updated_at=batch.updated_at,
+            paused=batch.pause,
         )
 
     @classmethod
@@ -78,4 +82,5 @@ class BatchSummary(NamedTuple):
             percent=round(100.0 * work / total, 1) if total else 0.0,
             created_at=datetime.fromisoformat(doc["created_at"]),
             updated_at=datetime.fromisoformat(updated) if updated else None,
+            paused=pause_mode(doc["status"], doc.get("paused"), doc.get("holding")),
         )

@@ -31,9 +31,11 @@ from ..core.events import (
     ItemWaiting,
 )
 from ..core.models import ItemStatus, utcnow
+from ..core.pausing import PauseMode
 from ..generators.base import GeneratorError, Job
 from .executor import Attempt, Executor, FailureKind, Outcome
 from .finish import OutputFinisher, cleanup
+from .freeze import freeze_batch, thaw_batch
 from .itemlog import ItemLog
 from .layout import part_name
 from .slots import HostSlots, ordinal
@@ -86,6 +88,17 @@ class Scheduler:
         """The item that runs alone until it succeeds (`canary`), while it has not."""
         self._jitter = random.Random()
         self._batch_id: str | None = None
+        self._paused: PauseMode | None = None
+        """A pause obeyed now: no new item starts ("drain"), and running ones are frozen
+        ("now"); see `pause`."""
+        self._frozen = False
+        self._frozen_left: dict[str, float] = {}
+        """Seconds each frozen attempt had left before its timeout, by item id."""
+        self._running: dict[str, Attempt] = {}
+        self._slot_waits: dict[int, anyio.CancelScope] = {}
+        """Workers waiting for a host slot, by number: a pause takes their turn back."""
+        self._unpaused: anyio.Event | None = None
+        self._keeping = False
         self.set_concurrency(concurrency)
 
     @property
@@ -104,6 +117,7 @@ class Scheduler:
         """Stop the run. A user's cancel makes items CANCELLED; an interrupt (signal, shutdown,
         lost ownership) makes running items INTERRUPTED, so they read as "did not finish"."""
         self._cancel_requested = True
+        self._thaw(restore_deadlines=False)  # a frozen group hears TERM only once it goes on
         if interrupt and self._stop_status is ItemStatus.CANCELLED:
             self._stop_status = ItemStatus.INTERRUPTED
             self._stop_reason = reason or "interrupted"
@@ -150,6 +164,7 @@ class Scheduler:
                         self._wait_to_retry(job, min(delay, job.config.backoff_max))
                     self._hire()
         finally:
+            self._thaw(restore_deadlines=False)
             self._tg = self._scope = None
             self.finisher.close()
             if self.slots is not None:  # (the run's: its descriptors close with it)
@@ -183,6 +198,9 @@ class Scheduler:
         """Start workers up to the limit while there is work for them."""
         if self._tg is None or self._halt is not None:
             return
+        if self._paused is not None:
+            self._keep_alive()
+            return
         while self._workers < self._room and self._ready:
             self._workers += 1
             self._tg.start_soon(self._work, self._worker_id())
@@ -199,6 +217,75 @@ class Scheduler:
         self.priority = value
         if self.slots is not None and self._batch_id is not None:
             self.slots.reprioritise(self._batch_id, value)
+
+    @property
+    def paused(self) -> PauseMode | None:
+        """The pause this run obeys now, or None."""
+        return self._paused
+
+    def pause(self, mode: PauseMode | None) -> None:
+        """Pause the run ("drain": no new item starts, nor asks for a slot; running ones
+        finish. "now": also freeze the running items' process groups, their timeouts
+        stopped) or resume it (None). Items waiting for a host slot give their turn back and
+        wait here. A frozen item keeps its slot: nothing is let go that cannot come back.
+        Items on a render farm are not frozen ("now" drains there)."""
+        if mode == self._paused:
+            return
+        self._paused = mode
+        if mode == "now":
+            self._freeze()
+        else:
+            self._thaw()
+        if mode is None:
+            if self._unpaused is not None:
+                self._unpaused.set()
+            self._hire()
+            return
+        for scope in list(self._slot_waits.values()):
+            scope.cancel()
+        self._keep_alive()
+
+    def _freeze(self) -> None:
+        if self._frozen or self._batch_id is None or self.executor.host is None:
+            return
+        self._frozen = True
+        now = anyio.current_time()
+        for item_id, attempt in self._running.items():
+            scope = attempt.deadline
+            if scope is not None and not math.isinf(scope.deadline):
+                self._frozen_left[item_id] = scope.deadline - now
+                scope.deadline = math.inf  # frozen time is not the item's
+        freeze_batch(self._batch_id)
+
+    def _thaw(self, *, restore_deadlines: bool = True) -> None:
+        if not self._frozen or self._batch_id is None:
+            return
+        self._frozen = False
+        thaw_batch(self._batch_id)
+        if restore_deadlines:
+            now = anyio.current_time()
+            for item_id, left in self._frozen_left.items():
+                attempt = self._running.get(item_id)
+                if attempt is not None and attempt.deadline is not None:
+                    attempt.deadline.deadline = now + left
+        self._frozen_left.clear()
+
+    def _keep_alive(self) -> None:
+        """While paused with items left to start, keep the run open for them (else it would
+        end, its waiting items "never started")."""
+        if self._tg is None or self._paused is None or self._keeping or not self._queue:
+            return
+        self._keeping = True
+        self._tg.start_soon(self._held)
+
+    async def _held(self) -> None:
+        try:
+            while self._paused is not None and self._queue:
+                self._unpaused = anyio.Event()
+                await self._unpaused.wait()
+        finally:
+            self._keeping = False
+            self._unpaused = None
 
     def _wait_to_retry(self, job: Job, delay: float) -> None:
         """Queue `job` again after `delay` seconds; meanwhile it holds no slot."""
@@ -233,6 +320,8 @@ class Scheduler:
         self._halt = reason
         while self._queue:
             self._never_started(self._queue.popleft())
+        if self._unpaused is not None:  # nothing left to hold the run open for
+            self._unpaused.set()
         for scope in list(self._delayed.values()):
             scope.cancel()
 
@@ -244,6 +333,7 @@ class Scheduler:
                 and self._workers <= self._room
                 and not self._cancel_requested
                 and self._halt is None
+                and self._paused is None
             ):
                 job = self._queue.popleft()
                 # Only a retried item can have a finished output its last runner never recorded
@@ -252,22 +342,34 @@ class Scheduler:
                     self._finished(job, ItemStatus.SUCCEEDED, output=str(job.final_output))
                     self._succeeded(job)
                     continue
+                if self._paused is not None:  # paused meanwhile: it waits here, no slot asked
+                    self._queue.appendleft(job)
+                    self._keep_alive()
+                    break
                 if self.slots is None:
                     await self._attempt(job, number)
                     continue
                 holding = False
+                wait = self._slot_waits[number] = anyio.CancelScope()
                 try:
-                    async with self.slots.hold(
-                        functools.partial(self._waiting, job),
-                        priority=self.priority,
-                        batch_id=job.batch_id,
-                    ) as slot:
-                        holding = True
-                        await self._attempt(job, slot)
+                    with wait:
+                        async with self.slots.hold(
+                            functools.partial(self._waiting, job),
+                            priority=self.priority,
+                            batch_id=job.batch_id,
+                        ) as slot:
+                            holding = True
+                            del self._slot_waits[number]  # from here a pause lets it run
+                            await self._attempt(job, slot)
                 except anyio.get_cancelled_exc_class():
                     if not holding:  # cancelled while it waited for a slot: it never started
                         self._queue.appendleft(job)  # reported "before it started" by `run`
                     raise
+                finally:
+                    self._slot_waits.pop(number, None)
+                if wait.cancelled_caught and not holding:  # paused while it waited
+                    self._queue.appendleft(job)
+                    self._keep_alive()
         finally:
             self._workers -= 1
             self._ids.discard(number)
@@ -305,6 +407,7 @@ class Scheduler:
         attempt.host = self.executor.host
         attempt.placed = functools.partial(self._placed, attempt)
         attempt.waiting = functools.partial(self._attempt_waits, attempt)
+        self._running[job.item_id] = attempt
         try:
             error, kind = await self._run_attempt(attempt)
         except anyio.get_cancelled_exc_class():
@@ -313,6 +416,9 @@ class Scheduler:
                 cleanup(job, log)
             self._finished(job, self._stop_status, error=f"{self._stop_reason} while running")
             raise
+        finally:
+            self._running.pop(job.item_id, None)
+            self._frozen_left.pop(job.item_id, None)
         if error is None:
             self._finished(job, ItemStatus.SUCCEEDED, output=str(job.final_output))
             self._succeeded(job)

@@ -14,10 +14,12 @@ from datetime import datetime
 import anyio
 
 from ..core.models import Batch
+from ..core.pausing import stronger
 from ..core.settings import HostSettings, load_host_settings
 from ..engine import LocalExecutor, OutputFinisher, Scheduler
 from ..engine.executor import Executor
 from ..engine.fdwatch import fd_watch
+from ..engine.host_pause import read_host_pause
 from ..engine.layout import jobs_for, remove_empty_work, remove_partials
 from ..engine.slots import HostSlots
 from ..generators import Generator, get_generator
@@ -41,8 +43,8 @@ async def run_batch(
     """
     generator = get_generator(batch.config.generator)
     cluster = batch.runner.cluster if batch.runner else None
-    recorder = RunRecorder(repo, batch, clock, listener, flush_interval)
     host = load_host_settings()  # afresh for every run: a long-lived process sees edits
+    recorder = RunRecorder(repo, batch, clock, listener, flush_interval, host.slots_dir)
     try:
         async with _executor(generator, cluster, host) as (executor, lost):
             # Items on a render farm take the farm's slots, not this host's.
@@ -58,6 +60,8 @@ async def run_batch(
             lost.append(lambda reason: scheduler.cancel(interrupt=True, reason=reason))
             if batch.cancel_requested:  # cancelled between the hand-over and our first read
                 scheduler.cancel()
+            else:  # a paused batch (or host) starts paused: not one item starts before
+                scheduler.pause(stronger(batch.paused, read_host_pause(host.slots_dir)))
             if active is not None:
                 active[batch.id] = scheduler
             jobs = jobs_for(batch, generator.output_ext(batch.config))

@@ -4,7 +4,10 @@ written out, coalesced.
 TinyDB rewrites the whole file on every write, so writing once per event would make a
 1,000-item batch cost a million item-writes. The recorder keeps the running batch in memory,
 marks it dirty, and flushes on a short timer (and at the end). Each flush is also when the
-runner hears from other processes: a cancel request or a new concurrency limit.
+runner hears from other processes: a cancel request, a new concurrency limit or priority, a
+pause or resume (the batch's, or the host's flag file). Between flushes a cheap stat of the
+batch's file and of the host's flag notices such a change, so the runner hears of it within
+an interval even while nothing of its own changes.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import socket
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
+from typing import NamedTuple
 
 import anyio
 
@@ -22,6 +27,8 @@ from ..core import run
 from ..core.errors import BusyError, StoreError
 from ..core.events import EngineEvent
 from ..core.models import Batch, BatchStatus, RunnerInfo
+from ..core.pausing import PauseMode, mode_of, stronger
+from ..engine.host_pause import host_pause_stamp, read_host_pause
 from ..engine.liveness import process_token
 from ..engine.scheduler import Scheduler
 from ..store import Repository
@@ -59,6 +66,16 @@ def runner_info(
     )
 
 
+class Stored(NamedTuple):
+    """What other processes may have changed in the stored batch (and the host's pause)."""
+
+    cancel: bool
+    concurrency: int | None
+    priority: int
+    paused: PauseMode | None
+    host_paused: PauseMode | None
+
+
 class RunRecorder:
     """The single writer of a PROCESSING batch's item states while its run lasts.
 
@@ -75,8 +92,11 @@ class RunRecorder:
         clock: Callable[[], datetime],
         listener: Listener | None = None,
         flush_interval: float = 0.25,
+        host_pause_dir: Path | None = None,
     ) -> None:
         self.repo = repo
+        self.host_pause_dir = host_pause_dir
+        """The slot folder, whose `paused` flag pauses every run on the host (None: none)."""
         self.batch = batch
         self.clock = clock
         self.listener = listener
@@ -90,6 +110,8 @@ class RunRecorder:
         self._last_write = 0.0
         self._interval = flush_interval
         self._last_failure: tuple[object, ...] | None = None
+        self._seen: tuple[object, ...] | None = None
+        """The batch file and host flag as this runner last wrote or read them."""
 
     def apply(self, event: EngineEvent) -> None:
         """Fold one engine event into the in-memory batch (called on the event loop) and
@@ -111,11 +133,11 @@ class RunRecorder:
         doc["items"] = [self._dumped[item.id] for item in self.batch.items]
         return doc
 
-    def _commit(self, doc: dict, final: bool) -> tuple[bool, int | None, int] | None:
+    def _commit(self, doc: dict, final: bool) -> Stored | None:
         """Write `doc` under the lock, merged with what other processes may change meanwhile
-        (a cancel request, the concurrency, the priority). Returns (cancel requested,
-        concurrency, priority) as stored, or None when this runner no longer owns the batch
-        (then nothing is written)."""
+        (a cancel request, the concurrency, the priority, the pause). Returns those as stored
+        (and the host's pause), or None when this runner no longer owns the batch (then
+        nothing is written)."""
         with self.repo.transaction() as tx:
             stored = tx.get_raw(self.batch.id)
             if not self._still_owner(stored):
@@ -136,8 +158,25 @@ class RunRecorder:
                 doc["priority"] = priority
             else:
                 doc.pop("priority", None)
+            paused = mode_of(stored.get("paused"))  # asked by others: theirs to change
+            if paused:
+                doc["paused"] = paused
+            else:
+                doc.pop("paused", None)
             tx.save_raw(doc)
-        return cancel, concurrency, priority
+        host = read_host_pause(self.host_pause_dir) if self.host_pause_dir else None
+        self._seen = self._outside()
+        return Stored(cancel, concurrency, priority, paused, host)
+
+    def _outside(self) -> tuple[object, ...]:
+        """A cheap fingerprint of what others change: the batch file and the host's flag."""
+        try:
+            stat = os.stat(self.repo.batches.path(self.batch.id))
+            batch_file: tuple[int, int, int] | None = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            batch_file = None
+        flag = host_pause_stamp(self.host_pause_dir) if self.host_pause_dir else None
+        return batch_file, flag
 
     def _prepare(self) -> dict:
         now = self.clock()
@@ -147,10 +186,9 @@ class RunRecorder:
         self.dirty = False
         return self._document()
 
-    def _apply(
-        self, stored: tuple[bool, int | None, int] | None, scheduler: Scheduler | None
-    ) -> None:
-        """Act on what the store said: lost ownership, a cancel request, a new limit."""
+    def _apply(self, stored: Stored | None, scheduler: Scheduler | None) -> None:
+        """Act on what the store said: lost ownership, a cancel request, a new limit, a
+        pause or resume."""
         if stored is None:
             # Another process declared this run dead (say, after a long suspend) and took
             # the batch over: stop, and never overwrite what it recorded.
@@ -158,7 +196,14 @@ class RunRecorder:
             if scheduler is not None:
                 scheduler.cancel(interrupt=True)
             return
-        cancel, concurrency, priority = stored
+        cancel, concurrency, priority, paused, host_paused = stored
+        self.batch.paused = paused
+        if scheduler is not None:
+            if not cancel:
+                scheduler.pause(stronger(paused, host_paused))
+            if scheduler.paused != self.batch.holding:  # said at the next flush
+                self.batch.holding = scheduler.paused
+                self.dirty = True
         if priority != (self.batch.priority or 0):
             self.batch.priority = priority or None
             if scheduler is not None:
@@ -214,7 +259,11 @@ class RunRecorder:
         """Flush while the run lasts: when dirty, every interval; a heartbeat anyway."""
         while True:
             await anyio.sleep(self._interval)
-            if self.dirty or anyio.current_time() - self._last_write >= HEARTBEAT_SECONDS:
+            if (
+                self.dirty
+                or anyio.current_time() - self._last_write >= HEARTBEAT_SECONDS
+                or self._outside() != self._seen
+            ):
                 await self._flush(scheduler)
 
     def finish(self) -> Batch:

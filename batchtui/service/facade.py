@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..runners.recorder import Listener
     from .editing import Editing
     from .follow import Follow
+    from .pausing import Pausing
     from .reads import Reads
     from .runs import Runs
     from .templating import Templating
@@ -95,6 +96,12 @@ class BatchService:
         from .runs import Runs
 
         return Runs(self._ctx)
+
+    @functools.cached_property
+    def _pausing(self) -> Pausing:
+        from .pausing import Pausing
+
+        return Pausing(self._ctx, self._runs)
 
     @functools.cached_property
     def _templating(self) -> Templating:
@@ -183,6 +190,12 @@ class BatchService:
     set_concurrency = delegate(lambda s: s._runs.set_concurrency)
     set_priority = delegate(lambda s: s._runs.set_priority)
     cancel = delegate(lambda s: s._runs.cancel)
+    pause = delegate(lambda s: s._pausing.pause)
+    resume = delegate(lambda s: s._pausing.resume)
+    toggle_pause = delegate(lambda s: s._pausing.toggle)
+    pause_host = delegate(lambda s: s._pausing.pause_host)
+    resume_host = delegate(lambda s: s._pausing.resume_host)
+    host_pause = delegate(lambda s: s._pausing.host_pause)
 
     async def start(
         self, ref: str, listener: Listener | None = None, *, cluster: str | None = None

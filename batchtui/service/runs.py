@@ -319,6 +319,7 @@ class Runs:
 
         def change(batch: Batch) -> Batch:
             batch.cancel_requested = True
+            batch.paused = None  # a cancelled run keeps no pause for the next one
             return batch
 
         batch = self.ctx.mutate(ref, "cancel", change)

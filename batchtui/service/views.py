@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 def batch_json(batch: Batch) -> dict[str, Any]:
     """A batch as JSON, with its derived progress (and each item's every attempt)."""
     data = batch.model_dump(mode="json")
+    # The pause it is under, its own or (while it runs) the host's: what every view shows.
+    data["paused"] = batch.pause
     for item, dumped in zip(batch.items, data["items"], strict=True):
         _with_history(item, dumped)
         dumped["label"] = item.label
@@ -41,6 +43,7 @@ def summary_json(summary: BatchSummary) -> dict[str, Any]:
         "platform": summary.platform,
         "created_at": summary.created_at.isoformat(),
         "updated_at": summary.updated_at.isoformat() if summary.updated_at else None,
+        "paused": summary.paused,
         "progress": {
             "total": summary.total,
             "succeeded": summary.succeeded,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import MalformedBatchError, NotFoundError, model_error_line
+from ..core.pausing import mode_of
 from ..core.states import BatchStatus
 from ..core.summary import BatchSummary
 
@@ -100,6 +101,8 @@ def index_entry(doc: dict[str, Any], signature: Signature | None) -> dict[str, A
         created_at=doc["created_at"],
         updated_at=doc.get("updated_at"),
     )
+    if summary.paused is not None:  # (only then: entries of batches never paused stay as they were)
+        entry["paused"] = summary.paused
     return entry
 
 
@@ -135,4 +138,5 @@ def summary_of(entry: dict[str, Any]) -> BatchSummary:
         entry["percent"],
         _parse_time(entry["created_at"]),
         _parse_time(updated) if updated else None,
+        mode_of(entry.get("paused")),
     )

@@ -59,8 +59,9 @@ VERBS: tuple[Verb, ...] = (
     Verb("retry", "run again only the items that did not succeed", "start:Retry"),
     Verb(
         "resume",
-        "the same as retry: pick up a PARTIAL, FAILED or interrupted batch",
-        "start:Retry",
+        "go on with a paused batch (pause); for a PARTIAL, FAILED or interrupted batch, the "
+        "same as retry; --all: lift the host's pause",
+        "start:Resume",
     ),
     Verb(
         "template",
@@ -74,6 +75,12 @@ VERBS: tuple[Verb, ...] = (
     ),
     Verb("_runner", None, "runner:Runner"),  # the detached runner: not listed in --help
     Verb("cancel", "stop a PROCESSING batch", "cancel:Cancel"),
+    Verb(
+        "pause",
+        "hold a PROCESSING batch: no new item starts (--now: running ones freeze too); "
+        "--all: every batch on this host",
+        "pause:Pause",
+    ),
     Verb(
         "concurrency",
         "change how many items run at once (also while running)",

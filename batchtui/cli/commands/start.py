@@ -7,8 +7,11 @@ import argparse
 from collections.abc import Sequence
 from typing import ClassVar
 
+from ...core.actions import allowed
+from ...core.errors import ValidationError
 from ...core.limits import PRIORITY_RULE
 from ...core.settings import SLOTS_HELP
+from ...core.states import BatchStatus
 from ..context import Context
 from ..options import Argument, Option, batch_ref, json_option, whole_number
 from ..output import batch_json
@@ -96,3 +99,42 @@ class Retry(Start):
 
     arguments = (*Start.arguments, items_option)
     retry = True
+
+
+class Resume(Retry):
+    """`resume`: a paused run goes on (`pause`); an ended batch (PARTIAL, FAILED,
+    interrupted) is retried, as `retry` does. `--all`: lift the host's pause."""
+
+    arguments = (
+        Option("id", metavar="ID", nargs="?", help="batch id, id prefix or name (or --all)"),
+        *Retry.arguments[1:],
+        Option(
+            "--all",
+            action="store_true",
+            dest="host",
+            help="lift the pause of every batch on this host (pause --all)",
+        ),
+    )
+
+    def handle(self, args: argparse.Namespace, ctx: Context) -> int:
+        if args.host or args.id is None:
+            if args.id is not None or not args.host:
+                raise ValidationError(
+                    "resume: give a batch ID, or --all for every batch on this host"
+                )
+            was = ctx.service.resume_host()
+            return ctx.emit(
+                {"host": {"paused": None}},
+                lambda: ctx.say(
+                    "every batch on this host goes on"
+                    if was
+                    else "the host was not paused (a batch paused on its own: resume ID)"
+                ),
+            )
+        current = ctx.service.get(args.id)
+        if current.status is BatchStatus.PROCESSING:
+            batch = ctx.service.resume(current.id)
+            return ctx.batch_result(batch, f"'{batch.name}' goes on")
+        if current.paused is not None and allowed("resume", current.status):
+            ctx.service.resume(current.id)  # an ended batch's kept pause: not for this run
+        return super().handle(args, ctx)

@@ -9,6 +9,7 @@ from typing import cast
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import limits
+from ..pausing import PauseMode, pause_mode
 from ..run import Progress
 from ..run import progress as run_progress
 from ..states import BatchStatus, check_batch_transition
@@ -41,6 +42,12 @@ class Batch(BaseModel):
     priority: int | None = Field(default=None, ge=limits.MIN_PRIORITY, le=limits.MAX_PRIORITY)
     """Its place among the host's waiting items (higher: served first; None: 0). Changeable
     during a run; not part of the config (a queue setting, not how the series looks)."""
+    paused: PauseMode | None = None
+    """A pause asked for this batch ("drain" or "now", see `core.pausing`), kept until resumed
+    or cancelled; a runner that starts or takes the batch up obeys it."""
+    holding: PauseMode | None = None
+    """The pause its runner obeys now (this batch's or the host's), written by the runner at
+    its flushes; None when it runs freely or no runner runs it."""
     cancelled: bool | None = None
     """True when the last run ended because it was cancelled (None otherwise): a FAILED batch
     that was cancelled says so."""
@@ -69,6 +76,11 @@ class Batch(BaseModel):
     def _positions(self) -> Batch:
         renumber(self)
         return self
+
+    @property
+    def pause(self) -> PauseMode | None:
+        """The pause this batch is under, as every view shows it (`core.pausing`)."""
+        return pause_mode(self.status, self.paused, self.holding)
 
     def item(self, item_id: str) -> BatchItem:
         """The item with this exact id (KeyError if none)."""

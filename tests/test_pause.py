@@ -1,0 +1,201 @@
+"""Pause and resume (issue 29), with real runner processes: a drain lets running items finish
+and starts none; --now freezes the items' process groups (and stops their timeouts); the
+host's pause holds every runner, one started after it too; bad uses are refused."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from batchtui.core.models import BatchStatus, ItemStatus
+from batchtui.service import BatchService
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("own_slots")]
+
+
+def until(condition, limit: float = 30.0) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`batchtui ARGS` as a person runs it: its own process."""
+    return subprocess.run(
+        [sys.executable, "-m", "batchtui", "--db", str(db), *args],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def started(db: Path, ref: str) -> subprocess.Popen[str]:
+    """A foreground `batchtui start ID`: the batch's runner."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "batchtui", "--db", str(db), "start", ref],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def gated(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A shell command (one cheap process per item) that stamps its start (`starts`: content,
+    pid, time) and then waits until `release` exists before it writes its output."""
+    starts, release = tmp_path / "starts.txt", tmp_path / "release"
+    script = tmp_path / "gated.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$1 $$ $(date +%s.%N)" >> "{starts}"\n'
+        f'while [ ! -e "{release}" ]; do sleep 0.02; done\n'
+        'echo ok > "$2"\n'
+    )
+    script.chmod(0o755)
+    return script, starts, release
+
+
+def locked(db: Path, script: Path, items: int, **config: object) -> str:
+    service = BatchService(db)
+    batch = service.create(
+        "paused", generator="command", command=f"{script} {{content}} {{output}}",
+        output_ext="txt", **config,
+    )  # fmt: skip
+    service.add_items(batch.id, [f"item{n}" for n in range(1, items + 1)])
+    service.lock(batch.id)
+    return batch.id
+
+
+def stamps(starts: Path) -> list[tuple[str, int, float]]:
+    if not starts.exists():
+        return []
+    rows = [line.split() for line in starts.read_text().splitlines()]
+    return [(name, int(pid), float(at)) for name, pid, at in rows]
+
+
+def process_state(pid: int) -> str:
+    """The process's state letter ('T': stopped), or 'gone'."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "gone"
+
+
+def ended(run: subprocess.Popen[str]) -> str:
+    out = run.communicate(timeout=60)[0]
+    assert run.returncode == 0, out
+    return out
+
+
+def test_a_drain_starts_nothing_new_lets_running_items_finish_and_resume_goes_on(db_path, gated):
+    script, starts, release = gated
+    batch_id = locked(db_path, script, 6, concurrency=2)
+    run = started(db_path, batch_id)
+    try:
+        until(lambda: len(stamps(starts)) == 2)
+        paused = cli(db_path, "pause", batch_id)
+        assert paused.returncode == 0, paused.stderr
+        after_pause = time.time()
+        assert "paused" in paused.stdout
+        service = BatchService(db_path)
+        assert service.get(batch_id).holding == "drain"  # the runner obeys, said when it returned
+        for view in (["list"], ["show", batch_id], ["progress", batch_id]):
+            assert "PAUSED" in cli(db_path, *view).stdout, view
+        shown = json.loads(cli(db_path, "show", batch_id, "--json").stdout)
+        assert shown["paused"] == shown["progress"]["paused"] == "drain"
+        release.touch()  # the two running items finish; nothing new starts
+        until(lambda: service.get(batch_id).progress().succeeded == 2)
+        finished = time.time()
+        # Two more of the runner's flushes (its heartbeat) later: still nothing started.
+        until(lambda: service.get(batch_id).runner.heartbeat.timestamp() > finished + 2.0)
+        batch = service.get(batch_id)
+        assert batch.status is BatchStatus.PROCESSING
+        assert [item.status for item in batch.items].count(ItemStatus.PENDING) == 4
+        assert all(at < after_pause for _, _, at in stamps(starts)), stamps(starts)
+        resumed = cli(db_path, "resume", batch_id)
+        assert resumed.returncode == 0, resumed.stderr
+        ended(run)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    batch = BatchService(db_path).get(batch_id)
+    assert batch.status is BatchStatus.COMPLETE
+    assert batch.paused is None and batch.holding is None
+    assert len(stamps(starts)) == 6
+
+
+def test_pause_now_freezes_the_group_and_resume_lets_it_go_on(db_path, gated):
+    script, starts, release = gated
+    batch_id = locked(db_path, script, 2, concurrency=1)
+    run = started(db_path, batch_id)
+    try:
+        until(lambda: len(stamps(starts)) == 1)
+        pid = stamps(starts)[0][1]
+        assert cli(db_path, "pause", batch_id, "--now").returncode == 0
+        until(lambda: process_state(pid) == "T")  # stopped, and its group with it
+        assert "PAUSED (frozen)" in cli(db_path, "list").stdout
+        release.touch()  # a frozen item does not see it
+        assert process_state(pid) == "T"
+        assert cli(db_path, "resume", batch_id).returncode == 0
+        ended(run)  # it went on, saw the release, ended; the second item ran after it
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert BatchService(db_path).get(batch_id).status is BatchStatus.COMPLETE
+    assert len(stamps(starts)) == 2
+
+
+def test_time_frozen_does_not_count_against_the_timeout(db_path, tmp_path):
+    starts = tmp_path / "starts.txt"
+    script = tmp_path / "work.sh"
+    # About 1.5 s of its own time (30 short naps), within a 2 s timeout.
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$1 $$ $(date +%s.%N)" >> "{starts}"\n'
+        "i=0; while [ $i -lt 30 ]; do sleep 0.05; i=$((i+1)); done\n"
+        'echo ok > "$2"\n'
+    )
+    script.chmod(0o755)
+    batch_id = locked(db_path, script, 1, concurrency=1, timeout=2.0)
+    run = started(db_path, batch_id)
+    try:
+        until(lambda: len(stamps(starts)) == 1)
+        BatchService(db_path).pause(batch_id, now=True)  # (in-process: quick, well in time)
+        frozen_at = time.monotonic()
+        until(lambda: process_state(stamps(starts)[0][1]) == "T")
+        time.sleep(3.0)  # the pause itself: longer than the whole timeout
+        assert time.monotonic() - frozen_at >= 3.0
+        assert cli(db_path, "resume", batch_id).returncode == 0
+        ended(run)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    item = BatchService(db_path).get(batch_id).items[0]
+    assert item.status is ItemStatus.SUCCEEDED, item.error
+
+
+def test_the_hosts_pause_holds_a_batch_started_after_it_until_resume_all(db_path, gated):
+    script, starts, release = gated
+    release.touch()
+    paused = cli(db_path, "pause", "--all")
+    assert paused.returncode == 0, paused.stderr
+    batch_id = locked(db_path, script, 3, concurrency=3)
+    run = started(db_path, batch_id)
+    try:
+        service = BatchService(db_path)
+        until(lambda: service.get(batch_id).holding == "drain")
+        assert "PAUSED" in cli(db_path, "list").stdout
+        # Its own pause is not what holds it: resume ID says what will.
+        refused = cli(db_path, "resume", batch_id)
+        assert refused.returncode == 2 and "resume --all" in refused.stderr
+        assert stamps(starts) == []
+        assert cli(db_path, "resume", "--all").returncode == 0
+        ended(run)
+    finally:
+        if run.poll() is None:
+            run.kill()
+        cli(db_path, "resume", "--all")
+    assert BatchService(db_path).get(batch_id).status is BatchStatus.COMPLETE
+    assert len(stamps(starts)) == 3
