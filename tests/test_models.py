@@ -141,6 +141,9 @@ EXPECTED_ACTIONS = {
     "delete": set(BatchStatus) - {BatchStatus.PROCESSING},
     "concurrency": {BatchStatus.DRAFT, BatchStatus.LOCKED, BatchStatus.PROCESSING},
     "priority": set(BatchStatus),  # a queue setting, kept for the next run
+    "pause": {BatchStatus.PROCESSING},
+    # A paused run goes on; an ended batch is retried (resume's meaning before pause).
+    "resume": {BatchStatus.PROCESSING, BatchStatus.PARTIAL, BatchStatus.FAILED},
 }
 
 

@@ -199,3 +199,43 @@ def test_the_hosts_pause_holds_a_batch_started_after_it_until_resume_all(db_path
         cli(db_path, "resume", "--all")
     assert BatchService(db_path).get(batch_id).status is BatchStatus.COMPLETE
     assert len(stamps(starts)) == 3
+
+
+# ------------------------------------------------------------------ refused in one line
+
+
+@pytest.fixture
+def quick(tmp_path: Path) -> Path:
+    script = tmp_path / "ok.sh"
+    script.write_text('#!/bin/sh\necho ok > "$2"\n')
+    script.chmod(0o755)
+    return script
+
+
+@pytest.mark.parametrize(
+    ("status", "paused", "args", "says"),
+    [
+        (BatchStatus.DRAFT, False, ["pause", "{id}"], "pausing needs PROCESSING"),
+        (BatchStatus.LOCKED, False, ["pause", "{id}", "--now"], "pausing needs PROCESSING"),
+        (BatchStatus.COMPLETE, False, ["pause", "{id}"], "pausing needs PROCESSING"),
+        (BatchStatus.PROCESSING, False, ["resume", "{id}"], "not paused; pause it first"),
+        (BatchStatus.PROCESSING, True, ["pause", "{id}"], "already paused"),
+        (BatchStatus.LOCKED, False, ["resume", "{id}"], "resuming needs PROCESSING"),
+        (BatchStatus.DRAFT, False, ["pause"], "give a batch ID, or --all"),
+        (BatchStatus.DRAFT, False, ["pause", "{id}", "--all"], "not both"),
+        (BatchStatus.DRAFT, False, ["resume"], "give a batch ID, or --all"),
+    ],
+)
+def test_bad_uses_are_refused_in_one_line_and_change_nothing(
+    run_cli, db_path, quick, own_slots, status, paused, args, says
+):
+    from .conftest import file_bytes
+    from .test_rules import stored_batch
+
+    batch_id = stored_batch(db_path, status, quick, paused=paused)
+    before = file_bytes(db_path)
+    result = run_cli(*[arg.format(id=batch_id) for arg in args])
+    assert result.code == 2, result.out
+    assert result.err.count("\n") == 1 and says in result.err, result.err
+    assert file_bytes(db_path) == before
+    assert not (own_slots / "paused").exists()

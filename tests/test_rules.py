@@ -129,10 +129,11 @@ def test_no_code_sets_a_status_around_the_table():
 EXPECTED = {
     BatchStatus.DRAFT: {"edit", "lock", "delete", "concurrency", "priority"},
     BatchStatus.LOCKED: {"unlock", "start", "delete", "concurrency", "priority"},
-    BatchStatus.PROCESSING: {"cancel", "concurrency", "priority"},
+    BatchStatus.PROCESSING: {"cancel", "concurrency", "priority", "pause", "resume"},
     BatchStatus.COMPLETE: {"rerun", "delete", "priority"},
-    BatchStatus.PARTIAL: {"retry", "rerun", "delete", "priority"},
-    BatchStatus.FAILED: {"retry", "rerun", "delete", "unlock", "priority"},
+    # `resume` of an ended batch is a retry (and drops a pause kept from a crashed run).
+    BatchStatus.PARTIAL: {"retry", "rerun", "delete", "priority", "resume"},
+    BatchStatus.FAILED: {"retry", "rerun", "delete", "unlock", "priority", "resume"},
 }
 """What a user may do in each state, written out once more by hand: the table must say it."""
 
@@ -151,9 +152,10 @@ def _item_status(status: BatchStatus) -> ItemStatus:
     }.get(status, ItemStatus.PENDING)
 
 
-def stored_batch(db_path: Path, status: BatchStatus, script: Path) -> str:
+def stored_batch(db_path: Path, status: BatchStatus, script: Path, *, paused: bool = False) -> str:
     """A batch in `status` as a real lifecycle would leave it (two items; in PARTIAL one
-    succeeded), owned by this process when PROCESSING."""
+    succeeded), owned by this process when PROCESSING (`paused`: its run paused, and its
+    runner obeying)."""
     now = utcnow()
     config = BatchConfig(generator="command", command=f"{script} {{output}}", output_ext="txt")
     items = [
@@ -177,6 +179,8 @@ def stored_batch(db_path: Path, status: BatchStatus, script: Path) -> str:
         )
         if status is BatchStatus.PROCESSING
         else None,
+        paused="drain" if paused else None,
+        holding="drain" if paused and status is BatchStatus.PROCESSING else None,
     )
     with Repository(db_path).transaction() as tx:
         tx.save(batch)
@@ -194,6 +198,8 @@ CLI_VERBS = {
     "delete": ["delete", "{id}"],
     "concurrency": ["concurrency", "{id}", "2"],
     "priority": ["priority", "{id}", "2"],
+    "pause": ["pause", "{id}"],
+    "resume": ["resume", "{id}"],
 }
 
 
@@ -207,7 +213,8 @@ def quick_script(make_script) -> Path:
 def test_the_cli_refuses_exactly_what_the_table_forbids(
     run_cli, db_path, quick_script, status, action
 ):
-    batch_id = stored_batch(db_path, status, quick_script)
+    # A run is resumed once paused (resuming one that runs freely is refused: test_pause).
+    batch_id = stored_batch(db_path, status, quick_script, paused=action == "resume")
     before = file_bytes(db_path)
     result = run_cli(*[part.format(id=batch_id) for part in CLI_VERBS[action]])
     refused = result.code == 2  # a refusal; an allowed action here succeeds (or ends a run)
@@ -228,13 +235,15 @@ SERVICE_CALLS = {
     "delete": lambda s, ref: s.delete(ref),
     "concurrency": lambda s, ref: s.set_concurrency(ref, 2),
     "priority": lambda s, ref: s.set_priority(ref, 2),
+    "pause": lambda s, ref: s.pause(ref),
+    "resume": lambda s, ref: s.resume(ref),
 }
 
 
 @pytest.mark.parametrize("status", list(BatchStatus))
 @pytest.mark.parametrize("action", list(ACTIONS))
 def test_the_service_refuses_exactly_what_the_table_forbids(db_path, quick_script, status, action):
-    batch_id = stored_batch(db_path, status, quick_script)
+    batch_id = stored_batch(db_path, status, quick_script, paused=action == "resume")
     service = BatchService(db_path)
     try:
         SERVICE_CALLS[action](service, batch_id)
@@ -259,6 +268,7 @@ PROGRESS_KEYS = {
     "cancel": {"cancel"},
     "concurrency": {"concurrency"},
     "rerun_item": {"rerun"},
+    "toggle_pause": {"pause"},
 }
 EDITOR_KEYS = {
     "add": {"edit"},

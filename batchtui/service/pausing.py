@@ -73,15 +73,21 @@ class Pausing:
 
         return self._obeyed(self.ctx.mutate(ref, "resume", change))
 
-    def toggle(self, ref: str, *, now: bool = False) -> Batch:
-        """Pause a running batch, or resume it if it is paused: decided under the lock from
-        what is stored, so two quick presses pause and resume, whatever a screen showed."""
+    def toggle(self, ref: str, *, now: bool = False, wait: bool = True) -> Batch:
+        """Pause a running batch, or resume it if it is paused (`now` on a drained one:
+        freeze it instead): decided under the lock from what is stored, so two quick presses
+        pause and resume, whatever a screen showed. `wait=False` (a screen, on its event
+        loop): return at once; the runner obeys at its next flush all the same."""
 
         def change(batch: Batch) -> Batch:
-            batch.paused = None if batch.paused is not None else "now" if now else "drain"
+            if batch.paused is None or (now and batch.paused == "drain"):
+                batch.paused = "now" if now else "drain"
+            else:
+                batch.paused = None
             return batch
 
-        return self._obeyed(self.ctx.mutate(ref, "pause", change))
+        batch = self.ctx.mutate(ref, "pause", change)
+        return self._obeyed(batch) if wait else batch
 
     def host_pause(self) -> PauseMode | None:
         """The host's pause (`pause --all`), or None."""

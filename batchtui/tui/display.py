@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
+from ..core.pausing import PauseMode, pause_mark
 from ..core.states import BatchStatus, ItemStatus, Phase, phase
 from ..core.symbols import ICONS, RETRY_ICON, WAITING_ICON
 from ..core.textsafe import one_line
@@ -24,6 +25,14 @@ if TYPE_CHECKING:
 def status(value: BatchStatus | ItemStatus) -> Text:
     """Icon and word, e.g. '✔ COMPLETE'."""
     return Text(f"{ICONS[value]} {value.value}", style=STYLES[value])
+
+
+def batch_status(value: BatchStatus, paused: PauseMode | None) -> Text:
+    """A batch's icon and word, and the pause it is under ('▶ PROCESSING ⏸ PAUSED')."""
+    text = status(value)
+    if paused is not None:
+        text.append(pause_mark(paused), style=f"bold {STYLES[WAITING]}")
+    return text
 
 
 def item_status(item: BatchItem) -> Text:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from ..core.actions import allowed
+from ..core.pausing import pause_mark, pause_meaning
 from ..core.states import BatchStatus, ItemStatus, Phase, phase
 from ..core.symbols import RETRY_ICON, seconds
 from ..core.textsafe import one_line
@@ -66,7 +67,7 @@ def content_column(spec: Sequence[Column]) -> int:
 
 def head(batch: Batch) -> Text:
     """Status (cancelled, once ended so) and name."""
-    text = Text.assemble(display.status(batch.status))
+    text = Text.assemble(display.batch_status(batch.status, batch.pause))
     if batch.cancelled and batch.status is not BatchStatus.PROCESSING:
         text.append(" (cancelled)", style=display.STYLES[batch.status])
     text.append_text(Text.assemble("  ", display.literal(batch.name, 50)))
@@ -138,6 +139,12 @@ def next_step(batch: Batch) -> Text:
     if batch.status is BatchStatus.PROCESSING:
         if batch.cancel_requested:
             return Text("Cancelling: stopping running items …", style="yellow")
+        if batch.pause is not None:
+            go_on = "p resume" if batch.paused is not None else "the host is paused: resume --all"
+            return Text.assemble(
+                (pause_mark(batch.pause).strip(), f"bold {STYLES[WAITING]}"),
+                f": {pause_meaning(batch.pause)} · {go_on} · c cancel",
+            )
         if progress.canary is not None:
             return Text.assemble(
                 ("canary", f"bold {STYLES[RETRY]}"),

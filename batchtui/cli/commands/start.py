@@ -7,7 +7,7 @@ import argparse
 from collections.abc import Sequence
 from typing import ClassVar
 
-from ...core.actions import allowed
+from ...core.actions import require
 from ...core.errors import ValidationError
 from ...core.limits import PRIORITY_RULE
 from ...core.settings import SLOTS_HELP
@@ -132,9 +132,15 @@ class Resume(Retry):
                 ),
             )
         current = ctx.service.get(args.id)
+        require(current, "resume")  # (refused in resume's words, not retry's)
         if current.status is BatchStatus.PROCESSING:
+            if args.detach or args.cluster or args.priority is not None or args.items:
+                raise ValidationError(
+                    f"batch '{current.name}' is running: resume takes no run options (they "
+                    "are for a retry of an ended batch)"
+                )
             batch = ctx.service.resume(current.id)
             return ctx.batch_result(batch, f"'{batch.name}' goes on")
-        if current.paused is not None and allowed("resume", current.status):
+        if current.paused is not None:
             ctx.service.resume(current.id)  # an ended batch's kept pause: not for this run
         return super().handle(args, ctx)

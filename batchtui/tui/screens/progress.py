@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from ...core.actions import allowed
 from ...core.models import Batch, BatchItem, BatchStatus, ItemStatus
+from ...core.pausing import pause_meaning, pause_word
 from ...core.states import DID_NOT_SUCCEED, TERMINAL_ITEM, Phase, phase
 from ...core.textsafe import one_line
 from .. import desktop, marks, run_display
@@ -40,6 +41,7 @@ PROGRESS_ACTIONS = {
     "cancel": "cancel",
     "concurrency": "concurrency",
     "rerun_item": "rerun",
+    "toggle_pause": "pause",
 }
 """Each key action of the screen, and the batch action (`core.actions`) that decides it."""
 
@@ -54,6 +56,20 @@ class ProgressScreen(AppScreen):
     BINDINGS = [
         Binding("r", "retry", "Retry", tooltip="Run again only what did not succeed"),
         Binding("c", "cancel", "Cancel", tooltip="Cancel the running batch (asks first)"),
+        Binding(
+            "p",
+            "toggle_pause(False)",
+            "Pause",
+            tooltip="Pause: no new item starts, running ones finish (again: resume; "
+            "P: freeze the running ones too)",
+        ),
+        Binding(
+            "P",
+            "toggle_pause(True)",
+            "Pause",  # help shows one line per word: this key is in p's
+            show=False,
+            tooltip="Pause now: also freeze the running items (again: resume)",
+        ),
         Binding(
             "plus,equals_sign",
             "concurrency(1)",
@@ -360,6 +376,15 @@ class ProgressScreen(AppScreen):
     def action_cancel(self) -> None:
         if self.current is not None:
             runs.confirm_cancel(self.bt, self.current)
+
+    def action_toggle_pause(self, now: bool) -> None:
+        # Decided from the batch as stored (this screen's copy may be a poll behind): two
+        # quick presses pause and resume, and the screen shows what each one did.
+        batch = self.bt.safe(self.bt.service.toggle_pause, self.batch_id, now=now, wait=False)
+        if batch is not None:
+            word = pause_word(batch.paused)
+            self.notify(f"{word}: {pause_meaning(batch.paused)}" if word else "Resumed")
+            self.show(batch)
 
     def action_concurrency(self, delta: int) -> None:
         if self.current is None:
