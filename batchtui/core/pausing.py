@@ -20,6 +20,8 @@ PAUSE_MODES: tuple[PauseMode, ...] = ("drain", "now")
 
 PAUSE_WORDS: dict[str, str] = {"drain": "PAUSED", "now": "PAUSED (frozen)"}
 """How each mode reads in every view (a word, not a colour)."""
+PAUSE_SHORT: dict[str, str] = {"drain": "PAUSED", "now": "FROZEN"}
+"""The same in a narrow cell (the list's status column), in place of PROCESSING."""
 PAUSE_ICON = "⏸"
 
 

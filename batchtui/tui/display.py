@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from ..core.pausing import PauseMode, pause_mark
+from ..core.pausing import PAUSE_ICON, PAUSE_SHORT, PauseMode, pause_mark
 from ..core.states import BatchStatus, ItemStatus, Phase, phase
 from ..core.symbols import ICONS, RETRY_ICON, WAITING_ICON
 from ..core.textsafe import one_line
@@ -27,11 +27,16 @@ def status(value: BatchStatus | ItemStatus) -> Text:
     return Text(f"{ICONS[value]} {value.value}", style=STYLES[value])
 
 
-def batch_status(value: BatchStatus, paused: PauseMode | None) -> Text:
-    """A batch's icon and word, and the pause it is under ('▶ PROCESSING ⏸ PAUSED')."""
+def batch_status(value: BatchStatus, paused: PauseMode | None, *, narrow: bool = False) -> Text:
+    """A batch's icon and word, and the pause it is under ('▶ PROCESSING ⏸ PAUSED');
+    `narrow` (a list's cell): a paused run reads '⏸ PAUSED' (or '⏸ FROZEN') instead."""
+    style = f"bold {STYLES[WAITING]}"
+    if paused is None:
+        return status(value)
+    if narrow and value is BatchStatus.PROCESSING:
+        return Text(f"{PAUSE_ICON} {PAUSE_SHORT[paused]}", style=style)
     text = status(value)
-    if paused is not None:
-        text.append(pause_mark(paused), style=f"bold {STYLES[WAITING]}")
+    text.append(pause_mark(paused) if not narrow else f" {PAUSE_ICON}", style=style)
     return text
 
 

@@ -95,7 +95,7 @@ def batch_row(batch: BatchSummary, now: datetime, *, marked: bool = False) -> tu
         name = Text.assemble((MARK, "bold"), name, style="bold")
     return (
         name,
-        display.batch_status(batch.status, batch.paused),
+        display.batch_status(batch.status, batch.paused, narrow=True),
         Text(f"{batch.succeeded}/{batch.total}"),
         display.bar(batch.percent / 100, 8),
         Text(PLATFORM_SHORT.get(batch.platform, batch.platform)),

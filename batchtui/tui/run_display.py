@@ -153,7 +153,7 @@ def next_step(batch: Batch) -> Text:
                 f": one at a time until item {progress.canary} succeeds, then"
                 f" {batch.config.concurrency} at once · c cancel",
             )
-        return Text("Running · c cancel · +/- workers · esc back (the run goes on)")
+        return Text("Running · c cancel · p pause · +/- workers · esc back (the run goes on)")
     return Text("")
 
 
