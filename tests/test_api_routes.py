@@ -54,12 +54,16 @@ def test_every_body_is_documented_as_its_model() -> None:
         ("POST", "/v1/batch/{ref}/duplicate"): "DuplicateRequest",
         ("POST", "/v1/batch/{ref}/start"): "RunRequest",
         ("POST", "/v1/batch/{ref}/retry"): "RetryRequest",
+        ("POST", "/v1/batch/{ref}/pause"): "PauseRequest",
+        ("POST", "/v1/host/pause"): "PauseRequest",
         ("POST", "/v1/templates"): "SaveTemplate",
     }
     assert bodies[("PATCH", "/v1/batch/{ref}/config")]["type"] == "object"
     optional = {"/v1/batch/{ref}/config", "/v1/batch/{ref}/duplicate"} | {
         "/v1/batch/{ref}/start",
         "/v1/batch/{ref}/retry",
+        "/v1/batch/{ref}/pause",
+        "/v1/host/pause",
     }
     for (method, path), _ in bodies.items():
         required = schema["paths"][path][method.lower()]["requestBody"].get("required", False)

@@ -239,3 +239,50 @@ def test_bad_uses_are_refused_in_one_line_and_change_nothing(
     assert result.err.count("\n") == 1 and says in result.err, result.err
     assert file_bytes(db_path) == before
     assert not (own_slots / "paused").exists()
+
+
+# ------------------------------------------------------------------------------ the API
+
+
+def test_the_api_pauses_and_resumes_a_run_and_the_host(db_path, gated, own_slots):
+    from fastapi.testclient import TestClient
+
+    from batchtui.api.app import create_app
+
+    script, starts, release = gated
+    draft = BatchService(db_path).create("draft")
+    batch_id = locked(db_path, script, 3, concurrency=1)
+    run = started(db_path, batch_id)
+    try:
+        with TestClient(create_app(BatchService(db_path))) as client:
+            until(lambda: len(stamps(starts)) == 1)
+            paused = client.post(f"/v1/batch/{batch_id}/pause", json={"now": True})
+            assert paused.status_code == 202, paused.text
+            assert paused.json()["paused"] == "now" and paused.json()["status"] == "PROCESSING"
+            until(lambda: process_state(stamps(starts)[0][1]) == "T")
+            # Refused in the API's one shape, nothing changed.
+            for path, body in [
+                (f"/v1/batch/{draft.id}/pause", {}),
+                (f"/v1/batch/{draft.id}/resume", None),
+                (f"/v1/batch/{batch_id}/pause", {"now": True}),  # already frozen
+            ]:
+                refused = client.post(path, json=body)
+                assert refused.status_code == 409, refused.text
+                assert refused.json()["error"]["type"] == "forbidden_transition"
+            assert client.post(f"/v1/batch/{batch_id}/pause", json={"now": "x"}).status_code == 422
+            assert client.post("/v1/host/pause", json={}).json() == {"paused": "drain"}
+            assert (own_slots / "paused").read_text().strip() == "drain"
+            assert client.get("/v1/host/pause").json() == {"paused": "drain"}
+            resumed = client.post(f"/v1/batch/{batch_id}/resume")
+            assert resumed.status_code == 202
+            # Its own pause is lifted; the host's still holds it (running items go on).
+            until(lambda: BatchService(db_path).get(batch_id).holding == "drain")
+            until(lambda: process_state(stamps(starts)[0][1]) != "T")
+            assert client.post("/v1/host/resume").json() == {"paused": None}
+            assert not (own_slots / "paused").exists()
+            release.touch()
+            ended(run)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert BatchService(db_path).get(batch_id).status is BatchStatus.COMPLETE

@@ -10,7 +10,7 @@ service refuses in the same shape.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -203,6 +203,26 @@ class DuplicateRequest(BaseModel):
         min_length=1,
         max_length=limits.MAX_NAME_CHARS,
         description="default: '<name> (copy)'",
+    )
+
+
+class PauseRequest(BaseModel):
+    """`POST /v1/batch/{id}/pause` and `POST /v1/host/pause` (the body is optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+    now: bool = Field(
+        default=False,
+        description="also freeze the running items (SIGSTOP their process groups; they keep "
+        "their slots; time frozen does not count against their timeout); false: no new item "
+        "starts, running ones finish",
+    )
+
+
+class HostPause(BaseModel):
+    """The host's pause: every batch on this host, now and started later."""
+
+    paused: Literal["drain", "now"] | None = Field(
+        description="'drain': no new item starts; 'now': running items frozen too; null: not paused"
     )
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import batches, health, imports, items, runs, templates
+from . import batches, health, imports, items, pausing, runs, templates
 
 ROUTERS: tuple[APIRouter, ...] = (
     runs.router,
+    pausing.router,
+    pausing.host_router,
     imports.router,
     batches.router,
     items.router,
