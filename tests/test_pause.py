@@ -286,3 +286,39 @@ def test_the_api_pauses_and_resumes_a_run_and_the_host(db_path, gated, own_slots
         if run.poll() is None:
             run.kill()
     assert BatchService(db_path).get(batch_id).status is BatchStatus.COMPLETE
+
+
+def test_a_paused_run_killed_is_recovered_as_ever_and_its_retry_starts_paused(db_path, gated):
+    script, starts, release = gated
+    batch_id = locked(db_path, script, 3, concurrency=1)
+    run = started(db_path, batch_id)
+    try:
+        until(lambda: len(stamps(starts)) == 1)
+        assert cli(db_path, "pause", batch_id).returncode == 0
+        run.kill()  # SIGKILL: nothing of the runner's own clean-up runs
+        run.wait(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    listed = cli(db_path, "list")  # the next command recovers it, as any crashed run
+    assert "FAILED ⏸ PAUSED" in listed.stdout, listed.stdout
+    batch = BatchService(db_path).get(batch_id)
+    assert [item.status for item in batch.items] == [
+        ItemStatus.INTERRUPTED, ItemStatus.CANCELLED, ItemStatus.CANCELLED,
+    ]  # fmt: skip
+    assert batch.paused == "drain" and batch.holding is None
+    release.touch()
+    rerun = subprocess.Popen(
+        [sys.executable, "-m", "batchtui", "--db", str(db_path), "retry", batch_id],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        service = BatchService(db_path)
+        until(lambda: service.get(batch_id).holding == "drain")  # the kept pause holds it
+        assert len(stamps(starts)) == 1
+        assert cli(db_path, "resume", batch_id).returncode == 0
+        ended(rerun)
+    finally:
+        if rerun.poll() is None:
+            rerun.kill()
+    assert BatchService(db_path).get(batch_id).status is BatchStatus.COMPLETE

@@ -209,7 +209,7 @@ class DuplicateRequest(BaseModel):
 class PauseRequest(BaseModel):
     """`POST /v1/batch/{id}/pause` and `POST /v1/host/pause` (the body is optional)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # `0` is not `false`
     now: bool = Field(
         default=False,
         description="also freeze the running items (SIGSTOP their process groups; they keep "

@@ -229,6 +229,8 @@ class Scheduler:
         stopped) or resume it (None). Items waiting for a host slot give their turn back and
         wait here. A frozen item keeps its slot: nothing is let go that cannot come back.
         Items on a render farm are not frozen ("now" drains there)."""
+        if mode == "now" and self.executor.host is None:
+            mode = "drain"  # a farm's items cannot be frozen from here: said as it is
         if mode == self._paused:
             return
         self._paused = mode
@@ -256,6 +258,15 @@ class Scheduler:
                 self._frozen_left[item_id] = scope.deadline - now
                 scope.deadline = math.inf  # frozen time is not the item's
         freeze_batch(self._batch_id)
+        if self._tg is not None:
+            self._tg.start_soon(self._freeze_late_comers)
+
+    async def _freeze_late_comers(self) -> None:
+        """Freeze once more a moment later: an item whose process was being spawned as the
+        run froze was not there to be found."""
+        await anyio.sleep(0.5)
+        if self._frozen and self._batch_id is not None:
+            freeze_batch(self._batch_id)
 
     def _thaw(self, *, restore_deadlines: bool = True) -> None:
         if not self._frozen or self._batch_id is None:
