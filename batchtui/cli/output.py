@@ -231,7 +231,7 @@ def progress_line(progress: BatchProgress) -> str:
 
 def resume_hint(batch: Batch) -> str:
     """How to let a paused batch go on: its own pause, or the host's."""
-    if batch.paused is None:
+    if batch.paused is None and batch.host_paused is not None:
         return "the host is paused; go on: batchtui resume --all"
     return f"go on: batchtui resume {batch.id}"
 
@@ -255,7 +255,8 @@ class RunDisplay:
         self._items: dict[str, BatchItem] = {}
         self._running: dict[str, float] = {}
         self._said_waiting: set[str] = set()
-        self._paused = batch.pause
+        self._paused: PauseMode | None = None
+        """The pause last said (a run found paused is said so at its first look)."""
         """Items whose wait a plain line has said (a new place in line is not a new line)."""
         begun = batch.progress()
         self._done = begun.finished
@@ -357,7 +358,8 @@ class RunDisplay:
         """A line when the run is paused or goes on again (its own pause or the host's)."""
         if batch.pause == self._paused:
             return
-        self._paused = batch.pause
+        self._paused: PauseMode | None = None
+        """The pause last said (a run found paused is said so at its first look)."""
         if batch.pause is not None:
             line = (
                 f"{pause_mark(batch.pause).strip()}: {pause_meaning(batch.pause)} "

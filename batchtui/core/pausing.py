@@ -1,8 +1,10 @@
 """Pausing a run: the modes, and the one rule every view uses to say a batch is paused.
 
 A pause is asked for on a batch (`Batch.paused`, stored: `batchtui pause ID`) or for the
-whole host (a flag file beside the slots: `batchtui pause --all`). The runner obeys both and
-writes back what it obeys now (`Batch.holding`). A view shows the stronger of the two.
+whole host (a flag file beside the slots: `batchtui pause --all`). The runner obeys both,
+writes back what it obeys now (`Batch.holding`) and the host's pause as it read it
+(`Batch.host_paused`). A view shows the stronger of the batch's and the host's: a request
+shows at once, and a resume too (never a stale "paused" while the runner catches up).
 
 - "drain": no new item starts (no slot is asked for); running items finish.
 - "now": drain, and the running items' process groups are frozen (SIGSTOP; SIGCONT on
@@ -35,14 +37,13 @@ def stronger(*modes: PauseMode | None) -> PauseMode | None:
     return "now" if "now" in modes else "drain" if "drain" in modes else None
 
 
-def pause_mode(status: BatchStatus | str, paused: object, holding: object) -> PauseMode | None:
+def pause_mode(status: BatchStatus | str, paused: object, host_paused: object) -> PauseMode | None:
     """The pause a batch is under, as every view shows it: its own request (kept on an ended
-    batch too: a retry starts paused) and, while it runs, what its runner obeys (the host's
-    pause included)."""
+    batch too: a retry starts paused) and, while it runs, the host's as its runner read it."""
     own = mode_of(paused)
     if status != BatchStatus.PROCESSING and status != BatchStatus.PROCESSING.value:
         return own
-    return stronger(own, mode_of(holding))
+    return stronger(own, mode_of(host_paused))
 
 
 def pause_word(mode: PauseMode | None) -> str:

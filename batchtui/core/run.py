@@ -229,7 +229,8 @@ def end(batch: Batch, now: datetime, reason: str) -> Batch:
     batch.runner = None
     batch.cancelled = True if batch.cancel_requested else None
     batch.cancel_requested = False
-    batch.holding = None  # no runner holds it now (a pause asked for is kept: `paused`)
+    # No runner holds it now (a pause asked for is kept: `paused`).
+    batch.holding = batch.host_paused = None
     return batch
 
 

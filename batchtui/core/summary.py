@@ -82,5 +82,5 @@ class BatchSummary(NamedTuple):
             percent=round(100.0 * work / total, 1) if total else 0.0,
             created_at=datetime.fromisoformat(doc["created_at"]),
             updated_at=datetime.fromisoformat(updated) if updated else None,
-            paused=pause_mode(doc["status"], doc.get("paused"), doc.get("holding")),
+            paused=pause_mode(doc["status"], doc.get("paused"), doc.get("host_paused")),
         )

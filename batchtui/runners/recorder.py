@@ -110,6 +110,8 @@ class RunRecorder:
         self._last_write = 0.0
         self._interval = flush_interval
         self._last_failure: tuple[object, ...] | None = None
+        self._say_now = False
+        """A pause just obeyed, to be written at once (what `pause` waits for)."""
         self._seen: tuple[object, ...] | None = None
         """The batch file and host flag as this runner last wrote or read them."""
 
@@ -201,9 +203,10 @@ class RunRecorder:
         if scheduler is not None:
             if not cancel:
                 scheduler.pause(stronger(paused, host_paused))
-            if scheduler.paused != self.batch.holding:  # said at the next flush
+            if (scheduler.paused, host_paused) != (self.batch.holding, self.batch.host_paused):
                 self.batch.holding = scheduler.paused
-                self.dirty = True
+                self.batch.host_paused = host_paused
+                self.dirty = self._say_now = True  # said by a flush at once
         if priority != (self.batch.priority or 0):
             self.batch.priority = priority or None
             if scheduler is not None:
@@ -244,6 +247,9 @@ class RunRecorder:
         self._last_failure = None
         self._apply(stored, scheduler)
         self._pace(time.perf_counter() - started)
+        if self._say_now:
+            self._say_now = False
+            await self._flush(scheduler)
 
     def _still_owner(self, stored: dict | None) -> bool:
         mine = self.owner

@@ -59,7 +59,7 @@ class Pausing:
 
         def change(batch: Batch) -> Batch:
             if batch.status is BatchStatus.PROCESSING and batch.paused is None:
-                if batch.holding is not None:
+                if batch.host_paused is not None:
                     raise TransitionError(
                         f"batch '{batch.name}' is held by the host's pause, not its own; "
                         "go on: batchtui resume --all"

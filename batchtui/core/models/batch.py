@@ -47,7 +47,9 @@ class Batch(BaseModel):
     or cancelled; a runner that starts or takes the batch up obeys it."""
     holding: PauseMode | None = None
     """The pause its runner obeys now (this batch's or the host's), written by the runner at
-    its flushes; None when it runs freely or no runner runs it."""
+    its flushes (what `pause` waits for); None when it runs freely or no runner runs it."""
+    host_paused: PauseMode | None = None
+    """The host's pause (`pause --all`) as its runner last read it; None otherwise."""
     cancelled: bool | None = None
     """True when the last run ended because it was cancelled (None otherwise): a FAILED batch
     that was cancelled says so."""
@@ -80,7 +82,7 @@ class Batch(BaseModel):
     @property
     def pause(self) -> PauseMode | None:
         """The pause this batch is under, as every view shows it (`core.pausing`)."""
-        return pause_mode(self.status, self.paused, self.holding)
+        return pause_mode(self.status, self.paused, self.host_paused)
 
     def item(self, item_id: str) -> BatchItem:
         """The item with this exact id (KeyError if none)."""
