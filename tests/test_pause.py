@@ -105,6 +105,10 @@ def test_a_drain_starts_nothing_new_lets_running_items_finish_and_resume_goes_on
             assert "PAUSED" in cli(db_path, *view).stdout, view
         shown = json.loads(cli(db_path, "show", batch_id, "--json").stdout)
         assert shown["paused"] == shown["progress"]["paused"] == "drain"
+        attach = subprocess.Popen(
+            [sys.executable, "-m", "batchtui", "--db", str(db_path), "attach", batch_id],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
         release.touch()  # the two running items finish; nothing new starts
         until(lambda: service.get(batch_id).progress().succeeded == 2)
         finished = time.time()
@@ -116,8 +120,13 @@ def test_a_drain_starts_nothing_new_lets_running_items_finish_and_resume_goes_on
         assert all(at < after_pause for _, _, at in stamps(starts)), stamps(starts)
         resumed = cli(db_path, "resume", batch_id)
         assert resumed.returncode == 0, resumed.stderr
-        ended(run)
+        # The run's own lines and attach's say it paused, then went on.
+        for out in (ended(run), ended(attach)):
+            paused_at = out.index("⏸ PAUSED: no new item starts; running ones finish")
+            assert out.index("▶ resumed", paused_at) < out.index("item3"), out
     finally:
+        if "attach" in locals() and attach.poll() is None:
+            attach.kill()
         if run.poll() is None:
             run.kill()
     batch = BatchService(db_path).get(batch_id)

@@ -255,9 +255,9 @@ class RunDisplay:
         self._items: dict[str, BatchItem] = {}
         self._running: dict[str, float] = {}
         self._said_waiting: set[str] = set()
+        """Items whose wait a plain line has said (a new place in line is not a new line)."""
         self._paused: PauseMode | None = None
         """The pause last said (a run found paused is said so at its first look)."""
-        """Items whose wait a plain line has said (a new place in line is not a new line)."""
         begun = batch.progress()
         self._done = begun.finished
         # The bar fills with successful work, as `progress` counts percent: a run that ends
@@ -358,8 +358,7 @@ class RunDisplay:
         """A line when the run is paused or goes on again (its own pause or the host's)."""
         if batch.pause == self._paused:
             return
-        self._paused: PauseMode | None = None
-        """The pause last said (a run found paused is said so at its first look)."""
+        self._paused = batch.pause
         if batch.pause is not None:
             line = (
                 f"{pause_mark(batch.pause).strip()}: {pause_meaning(batch.pause)} "
