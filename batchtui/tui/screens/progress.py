@@ -60,8 +60,7 @@ class ProgressScreen(AppScreen):
             "p",
             "toggle_pause(False)",
             "Pause",
-            tooltip="Pause: no new item starts, running ones finish (again: resume; "
-            "P: freeze the running ones too)",
+            tooltip="Pause: no new item starts (again: resume); P freezes too",
         ),
         Binding(
             "P",
@@ -145,7 +144,7 @@ class ProgressScreen(AppScreen):
             "copy_output",
             "Output",
             show=False,
-            tooltip="Copy the output path (or the log's) to the clipboard; O opens its folder",
+            tooltip="Copy the output (or log) path; O opens its folder",
         ),
         Binding(
             "O",
