@@ -390,3 +390,87 @@ def test_retry_on_without_rate_limited_fails_a_rate_limited_item(db_path, make_s
     [item] = BatchService(db_path).get(ref).items
     assert item.status is ItemStatus.FAILED and item.attempts == 1
     assert item.error is not None and "exit code 75" in item.error
+
+
+# --------------------------------------------------------------------- the TUI's form
+
+
+@pytest.mark.anyio
+async def test_the_config_form_saves_a_rate_and_refuses_a_bad_one(db_path):
+    from textual.widgets import Collapsible, Input
+
+    from batchtui.store import Repository
+    from batchtui.tui.screens.item_editor import ItemEditorScreen
+
+    from .tui_support import make_app, type_text
+
+    service = BatchService(Repository(db_path))
+    batch_id = service.create("Form").id
+    app = make_app(service)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.open_batch(batch_id)
+        await pilot.pause()
+        editor = app.screen
+        assert isinstance(editor, ItemEditorScreen)
+
+        async def enter(field: str, text: str) -> None:
+            box = editor.query_one(f"#f-{field}", Input)
+            box.focus()
+            box.value = ""
+            await type_text(pilot, text)
+            await pilot.press("enter")
+            await pilot.pause()
+
+        await enter("rate", "30 / minute")
+        await enter("rate_key", "tts")
+        config = service.get(batch_id).config
+        assert (config.rate, config.rate_key) == ("30/min", "tts")
+        group = editor.query_one("#group-running", Collapsible)
+        for _ in range(100):  # the title follows the saved batch (a loaded machine: later)
+            if "30/min" in str(group.title):
+                break
+            await pilot.pause(0.05)
+        assert "30/min" in str(group.title)
+        for bad in ("0/min", "fast"):
+            await enter("rate", bad)
+            assert service.get(batch_id).config.rate == "30/min", bad
+            panel = str(editor.query_one("#problems").render())
+            assert panel.startswith("Not saved:") and f"'{bad}' is not a rate" in panel, panel
+        await enter("rate", "")
+        assert service.get(batch_id).config.rate is None
+
+
+# --------------------------------------------------------------------- templates, the API
+
+
+def test_a_template_carries_the_rate(db_path, tmp_path, monkeypatch):
+    import tomllib
+
+    monkeypatch.setenv("BATCHTUI_TEMPLATES", str(tmp_path / "templates"))
+    service = BatchService(db_path)
+    ref = service.create("b", rate="30/min", rate_key="tts").id
+    service.add_items(ref, ["one"])
+    service.save_template(ref, "voiced")
+    data = tomllib.loads((tmp_path / "templates" / "voiced.toml").read_text())
+    assert (data["config"]["rate"], data["config"]["rate_key"]) == ("30/min", "tts")
+    made = service.create_from_template("again", "voiced")
+    assert (made.config.rate, made.config.rate_key) == ("30/min", "tts")
+
+
+def test_the_api_sets_the_rate_and_refuses_a_bad_one(db_path):
+    from fastapi.testclient import TestClient
+
+    from batchtui.api.app import create_app
+
+    service = BatchService(db_path)
+    with TestClient(create_app(service)) as http:
+        made = http.post("/v1/batch/", json={"name": "b", "config": {"rate": "2/S"}})
+        assert made.status_code == 201, made.text
+        ref = made.json()["id"]
+        assert made.json()["config"]["rate"] == "2/s"
+        bad = http.patch(f"/v1/batch/{ref}/config", json={"rate": "fast"})
+        assert bad.status_code in (400, 422) and "'fast' is not a rate" in bad.text
+        good = http.patch(f"/v1/batch/{ref}/config", json={"rate": "10/h", "rate_key": "tts"})
+        assert good.status_code == 200, good.text
+    config = service.get(ref).config
+    assert (config.rate, config.rate_key) == ("10/h", "tts")
