@@ -474,3 +474,32 @@ def test_the_api_sets_the_rate_and_refuses_a_bad_one(db_path):
         assert good.status_code == 200, good.text
     config = service.get(ref).config
     assert (config.rate, config.rate_key) == ("10/h", "tts")
+
+
+# --------------------------------------------------------------------- the real app, in a pty
+
+
+@pytest.mark.slow
+def test_the_app_says_an_unknown_rate_key_then_runs_under_the_rate(
+    db_path, tmp_path, own_slots, make_script
+):
+    from .terminal import Terminal
+
+    script, starts = stamper(make_script, tmp_path)
+    ref = a_batch(db_path, script, "Voices", 3, rate_key="tts", output_dir=str(tmp_path / "out"))
+    env = {"BATCHTUI_CONFIG_DIR": str(tmp_path / "config"), "BATCHTUI_SLOTS_DIR": str(own_slots)}
+    with Terminal.batchtui(db_path, env=env, cwd=tmp_path) as term:
+        term.wait_for("Voices", settle=0.3)
+        term.send(b"l")  # lock: this host names no rate 'tts'
+        term.wait_for("no rate 'tts' in settings.toml", settle=0.2)
+        assert BatchService(db_path).get(ref).status is BatchStatus.DRAFT
+        settings(tmp_path, '[rates]\ntts = "60/min"\n')
+        term.send(b"l")
+        term.wait_for("LOCKED", settle=0.3)
+        term.send(b"s")
+        term.wait_for("Start", settle=0.3)
+        term.send(b"\r")
+        term.wait_for("WAITING", timeout=30)  # the second item: a token a second
+        term.wait_for(lambda screen: "COMPLETE" in screen or "FAILED" in screen, timeout=60)
+    assert BatchService(db_path).get(ref).status is BatchStatus.COMPLETE
+    assert_within_rate([stamp for stamp, _ in read_starts(starts)], 1.0)
