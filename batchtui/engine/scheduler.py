@@ -266,6 +266,9 @@ class Scheduler:
                     except anyio.get_cancelled_exc_class():
                         self._queue.appendleft(job)  # reported "before it started" by `run`
                         raise
+                    if self._halt is not None:  # stopped early while it waited
+                        self._never_started(job)
+                        continue
                 if self.slots is None:
                     await self._attempt(job, number)
                     continue
@@ -401,17 +404,13 @@ class Scheduler:
         cleanup(job, log)
         now = utcnow()
         at = now + timedelta(seconds=delay)
-        self.emit(
-            ItemRetrying(
-                job.batch_id, job.item_id, now, error, at, job.retries_used, config.retries
-            )
+        note = (
+            f"rate limited: runs again at {local_time(at, now)} "
+            f"(wait {waits} of {MAX_RATE_WAITS}, no retry used)"
         )
         self.emit(
-            ItemWaiting(
-                job.batch_id,
-                job.item_id,
-                f"rate limited: runs again at {local_time(at, now)} "
-                f"(wait {waits} of {MAX_RATE_WAITS}, no retry used)",
+            ItemRetrying(
+                job.batch_id, job.item_id, now, error, at, job.retries_used, config.retries, note
             )
         )
         self._wait_to_retry(self._next_attempt(job, job.retries_used, at), delay)

@@ -276,10 +276,10 @@ class CommandGenerator(Generator):
         try:
             await ctx.run(argv, on_line=on_line)
         except GeneratorError as exc:
-            if retry_after:
-                raise RateLimited(
-                    f"{exc} (RETRY-AFTER {retry_after[-1]:g})", retry_after[-1]
-                ) from exc
+            if retry_after:  # (its last words, the RETRY-AFTER line, are said once)
+                said = "RETRY-AFTER" in str(exc).upper()
+                reason = str(exc) if said else f"{exc} (RETRY-AFTER {retry_after[-1]:g})"
+                raise RateLimited(reason, retry_after[-1]) from exc
             raise
         if retry_after:  # it said "later", whatever its exit status: its output is not used
             raise RateLimited(f"asked to retry after {retry_after[-1]:g}s", retry_after[-1])
