@@ -101,6 +101,8 @@ class RateBucket:
             state.due = at + interval
             return at - now
 
+        if self._turn.locked() and on_wait is not None:  # others of this run are ahead
+            on_wait(f"waiting for {self.what}, after this run's earlier items")
         async with self._turn:
             while True:
                 wait = await self._update(reserve)
