@@ -34,9 +34,10 @@ from ..core.limits import (
     PRIORITY_RULE,
 )
 from ..core.models import Batch, BatchStatus, RunnerInfo
+from ..core.settings import load_host_settings
 from ..engine.cluster import cluster_address, preflight
 from ..engine.liveness import kill_batch_processes, same_process_alive
-from ..engine.slots import check_host_slots
+from ..engine.slots import check_host_slots, reprioritise_in
 from ..runners.detached import runner_log, spawn_runner
 from ..runners.in_process import run_batch
 from ..runners.recorder import Listener, runner_info
@@ -312,6 +313,10 @@ class Runs:
         scheduler = self.active.get(batch.id)
         if scheduler is not None:
             scheduler.set_priority(value)
+        elif batch.status is BatchStatus.PROCESSING:  # its items waiting now move at once
+            host = load_host_settings()
+            if host.slots:
+                reprioritise_in(host.slots_dir, batch.id, value)
         return batch
 
     def cancel(self, ref: str) -> Batch:
