@@ -361,3 +361,13 @@ def test_a_priority_changed_while_items_wait_moves_them_at_once(
             if run.poll() is None:
                 run.kill()
     assert starts.read_text().splitlines()[:4] == ["A 0", "B 0", "B 1", "B 2"]
+
+
+def test_priority_steps_count_from_the_stored_value_and_stay_in_range(db_path):
+    service = BatchService(db_path)
+    batch = service.create("Steps")
+    service.set_priority(batch.id, 999)
+    assert service.set_priority(batch.id, 1, relative=True).priority == 1000
+    with pytest.raises(ValidationError, match="stays a whole number from -1000 to 1000"):
+        service.set_priority(batch.id, 1, relative=True)
+    assert service.set_priority(batch.id, -1000, relative=True).priority is None  # 0: unset
