@@ -371,3 +371,35 @@ def test_priority_steps_count_from_the_stored_value_and_stay_in_range(db_path):
     with pytest.raises(ValidationError, match="stays a whole number from -1000 to 1000"):
         service.set_priority(batch.id, 1, relative=True)
     assert service.set_priority(batch.id, -1000, relative=True).priority is None  # 0: unset
+
+
+@pytest.mark.slow
+def test_a_runner_killed_while_holding_the_slot_and_with_items_in_line_holds_up_nobody(
+    db_path, gated_stamp
+):
+    """kill -9 of the runner that holds the only slot and has items waiting: its slot comes
+    back with it (the kernel drops the lock), its tickets are swept, the other batch runs."""
+    import signal
+
+    script, gate, starts = gated_stamp
+    service = BatchService(db_path)
+    a, b = locked(service, script, "A"), locked(service, script, "B")
+    runs = [started(db_path, a)]
+    try:
+        until(lambda: starts.exists() and starts.read_text() == "A 0\n")
+        until(lambda: sum(i.waiting is not None for i in service.get(a).items) == 2)
+        runs.append(started(db_path, b))
+        until(lambda: sum(i.waiting is not None for i in service.get(b).items) == 3)
+        runs[0].send_signal(signal.SIGKILL)
+        runs[0].wait(timeout=10)
+        out = runs[1].communicate(timeout=60)[0]
+    finally:
+        gate.touch()  # A's item, orphaned, may still wait at the gate
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+    assert runs[1].returncode == 0, out
+    assert service.get(b).status is BatchStatus.COMPLETE
+    assert [line for line in starts.read_text().splitlines() if line.startswith("B")] == [
+        f"B {n}" for n in range(5)
+    ]
