@@ -4,6 +4,7 @@ waiter that died never holds up the line."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -403,3 +404,14 @@ def test_a_runner_killed_while_holding_the_slot_and_with_items_in_line_holds_up_
     assert [line for line in starts.read_text().splitlines() if line.startswith("B")] == [
         f"B {n}" for n in range(5)
     ]
+
+
+def test_files_in_the_queue_that_are_not_tickets_are_not_in_line(own_slots):
+    slots = HostSlots(1, own_slots)
+    slots.check()
+    for name in ("x.ticket", "0000-1-evil.ticket", "notes.txt", "0000-" + "9" * 20 + "-a/b"):
+        with contextlib.suppress(OSError):
+            (slots.queue / name).touch()
+    assert slots.waiting() == [] and slots.try_acquire() == 0
+    assert slots.reprioritise("x", 5) == 0
+    slots.close()

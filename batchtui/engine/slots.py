@@ -34,6 +34,7 @@ import contextlib
 import fcntl
 import itertools
 import os
+import re
 import stat
 import time
 from collections.abc import AsyncIterator, Callable
@@ -65,6 +66,15 @@ def ticket_name(priority: int, asked_ns: int, owner: str) -> str:
     """A ticket's file name: names sort in serving order (higher priority first, then the
     earlier ask). `owner` (no '-' needed, any text without '/') says whose it is."""
     return f"{MAX_PRIORITY - priority:04d}-{asked_ns:020d}-{owner}{TICKET_SUFFIX}"
+
+
+_TICKET = re.compile(r"\d{4}-\d{20}-[A-Za-z0-9_.]+" + re.escape(TICKET_SUFFIX))
+
+
+def is_ticket(name: str) -> bool:
+    """Whether `name` is a ticket's file name as batchtui writes them (anything else in the
+    queue folder is not in line)."""
+    return _TICKET.fullmatch(name) is not None
 
 
 def ticket_owner(name: str) -> str:
@@ -107,7 +117,7 @@ def waiting_in(folder: Path) -> list[Ticket]:
     (a view of the line: a stale ticket is left for a waiter to sweep)."""
     queue = Path(folder) / QUEUE_FOLDER
     try:
-        names = sorted(n for n in os.listdir(queue) if n.endswith(TICKET_SUFFIX))
+        names = sorted(n for n in os.listdir(queue) if is_ticket(n))
     except OSError:
         return []
     tickets = (Ticket.parse(n) for n in names if _held(os.fspath(queue / n)) is not False)
@@ -138,7 +148,7 @@ def reprioritise_in(folder: Path, batch_id: str, priority: int) -> int:
     user's, in a shared folder) is left to its runner, which moves it at its next flush."""
     queue = Path(folder) / QUEUE_FOLDER
     try:
-        names = [n for n in os.listdir(queue) if n.endswith(TICKET_SUFFIX)]
+        names = [n for n in os.listdir(queue) if is_ticket(n)]
     except OSError:
         return 0
     moved = 0
@@ -298,7 +308,7 @@ class HostSlots:
     def waiting(self) -> list[str]:
         """The live tickets in serving order (stale ones, whose owner died, are removed)."""
         try:
-            names = sorted(n for n in os.listdir(self.queue) if n.endswith(TICKET_SUFFIX))
+            names = sorted(n for n in os.listdir(self.queue) if is_ticket(n))
         except FileNotFoundError:
             return []
         return [name for name in names if self._alive(name)]
@@ -330,7 +340,7 @@ class HostSlots:
         with contextlib.suppress(FileNotFoundError):
             return [
                 n for n in os.listdir(self.queue)
-                if n.endswith(TICKET_SUFFIX) and ticket_owner(n) == owner
+                if is_ticket(n) and ticket_owner(n) == owner
             ]  # fmt: skip
         return []
 
@@ -366,7 +376,7 @@ class HostSlots:
 
     def _someone_waits(self) -> bool:
         try:
-            return any(n.endswith(TICKET_SUFFIX) for n in os.listdir(self.queue))
+            return any(is_ticket(n) for n in os.listdir(self.queue))
         except FileNotFoundError:
             return False
 
