@@ -32,6 +32,8 @@ class ItemStarted:
     job_ref: str
     host: str | None = None
     """Where the attempt runs, when known at its start (a local run: this host)."""
+    slot: int | None = None
+    """The slot it holds (0..N-1: the host slot, else its worker's number in the batch)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +79,12 @@ class ItemRetrying:
     error: str
     retry_at: datetime
     retry: int
-    """Which retry comes next (1-based), of `retries`."""
+    """Which retry comes next (1-based), of `retries` (a rate-limited wait: the retries used
+    so far, as it uses none)."""
     retries: int
+    note: str | None = None
+    """What the item shows while it waits, when it is not "retry 2/3 at …" (a rate-limited
+    wait)."""
 
 
 EngineEvent = ItemWaiting | ItemStarted | ItemPlaced | ItemProgress | ItemRetrying | ItemFinished

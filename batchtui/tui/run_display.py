@@ -153,6 +153,10 @@ def next_step(batch: Batch) -> Text:
                 f": one at a time until item {progress.canary} succeeds, then"
                 f" {batch.config.concurrency} at once · c cancel",
             )
+        if batch.priority:  # only when set: most boxes never use one
+            return Text(
+                f"Running · priority {batch.priority} ([ ]) · c cancel · p pause · +/- workers"
+            )
         return Text("Running · c cancel · p pause · +/- workers · esc back (the run goes on)")
     return Text("")
 

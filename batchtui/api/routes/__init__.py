@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import batches, health, imports, items, pausing, runs, templates
+from . import batches, health, imports, items, pausing, queue, runs, templates
 
 ROUTERS: tuple[APIRouter, ...] = (
     runs.router,
@@ -15,5 +15,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     batches.router,
     items.router,
     templates.router,
+    queue.router,
     health.router,
 )
