@@ -10,6 +10,7 @@ from batchtui.service import BatchService
 from batchtui.service.delegate import delegate
 from batchtui.service.editing import Editing
 from batchtui.service.follow import Follow
+from batchtui.service.host_queue import HostQueueReads
 from batchtui.service.reads import Reads
 from batchtui.service.runs import Runs
 from batchtui.service.templating import Templating
@@ -20,6 +21,7 @@ PARTS = {
     "_runs": Runs,
     "_templating": Templating,
     "_follow": Follow,
+    "_host_queue": HostQueueReads,
 }
 
 
