@@ -196,6 +196,9 @@ def test_the_hosts_pause_holds_a_batch_started_after_it_until_resume_all(db_path
         service = BatchService(db_path)
         until(lambda: service.get(batch_id).holding == "drain")
         assert "PAUSED" in cli(db_path, "list").stdout
+        queue = json.loads(cli(db_path, "queue", "--json").stdout)  # the box's one view
+        assert queue["paused"] == "drain"
+        assert [b["state"] for b in queue["batches"]] == ["PROCESSING ⏸ PAUSED"]
         # Its own pause is not what holds it: resume ID says what will.
         refused = cli(db_path, "resume", batch_id)
         assert refused.returncode == 2 and "resume --all" in refused.stderr

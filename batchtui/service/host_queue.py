@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from ..core.models import Batch
+from ..core.pausing import PauseMode, pause_mark
 from ..core.settings import load_host_settings
 from ..core.states import BatchStatus, ItemStatus
+from ..engine.host_pause import read_host_pause
 from ..engine.slots import waiting_in
 from .context import ServiceContext
 
@@ -72,6 +74,8 @@ class HostQueue:
     running: list[SlotUse] = field(default_factory=list)
     waiting: list[Waiter] = field(default_factory=list)
     batches: list[BatchClaim] = field(default_factory=list)
+    paused: PauseMode | None = None
+    """The host's pause (`pause --all`), or None."""
 
     @property
     def free(self) -> int | None:
@@ -89,6 +93,7 @@ class HostQueue:
             "free": self.free,
             "slots_dir": str(self.slots_dir),
             "pools": self.pools,
+            "paused": self.paused,
             "running": [
                 {
                     "slot": use.slot, "env": use.env, "batch_id": use.batch_id,
@@ -141,8 +146,8 @@ class HostQueueReads:
                 )
             to_go = sum(i.status is ItemStatus.PENDING for i in batch.items)
             claims.append(
-                BatchClaim(batch.id, batch.name, batch.status.value, batch.priority or 0,
-                           len(run), to_go)
+                BatchClaim(batch.id, batch.name, batch.status.value + pause_mark(batch.pause),
+                           batch.priority or 0, len(run), to_go)
             )  # fmt: skip
         running.sort(key=lambda use: (use.slot is None, use.slot or 0, use.batch_name))
         claims.sort(key=lambda claim: (-claim.priority, claim.name))
@@ -162,7 +167,7 @@ class HostQueueReads:
             )  # fmt: skip
         return HostQueue(
             host, settings.slots, settings.slots_dir, dict(settings.pools), running, waiting,
-            claims,
+            claims, read_host_pause(settings.slots_dir),
         )  # fmt: skip
 
     def _batch(self, batch_id: str) -> Batch | None:
