@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
+from ..core.deferral import QUEUED_ICON
 from ..core.events import (
     EngineEvent,
     ItemFinished,
@@ -58,6 +59,12 @@ def status_text(status: str) -> str:
     return f"{STATUS_ICONS.get(status, '?')} {status}"
 
 
+def shown_status_text(status: str, shown: str) -> str:
+    """A batch's icon and word as every view shows it (`shown`: its `shown_status`, which
+    says QUEUED / SCHEDULED for a deferred start)."""
+    return status_text(status) if shown == status else f"{QUEUED_ICON} {shown}"
+
+
 def console(out: TextIO | None = None) -> Console:
     """A rich console; when not a terminal, wide enough that pipes and logs never wrap."""
     from rich.console import Console
@@ -73,7 +80,7 @@ def write_batches_table(summaries: list[BatchSummary], out: IO[str]) -> None:
         (
             s.id,
             s.name,
-            status_text(s.status),
+            shown_status_text(s.status, s.shown_status),
             f"{s.succeeded}/{s.total}",
             s.platform,
             when(s.updated_at),
@@ -145,12 +152,14 @@ def show_batch(batch: Batch, out: IO[str]) -> None:
     config = batch.config
     lines = [
         f"{one_line(batch.name)}  ({batch.id})",
-        f"status    {status_text(batch.status)}",
+        f"status    {shown_status_text(batch.status, batch.shown_status)}",
         f"config    {config.platform} {config.width}x{config.height}, {config.duration:g}s "
         f"@ {config.fps}fps, generator {one_line(config.generator)}, concurrency "
         f"{config.concurrency}, max {config.max_items} items"
         + (f", {config.variants} variants of each" if config.variants > 1 else ""),
     ]
+    if batch.start_note:  # why a queued start did not happen
+        lines.append(f"note      {one_line(batch.start_note)}")
     if config.command:
         lines.append(f"command   {one_line(config.command)}")
     if config.var_defaults:

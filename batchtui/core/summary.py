@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .deferral import shown_status
 from .states import BatchStatus, ItemStatus
 
 if TYPE_CHECKING:
@@ -35,6 +36,14 @@ class BatchSummary(NamedTuple):
     from raw items: a test holds the two together)."""
     created_at: datetime
     updated_at: datetime | None
+    deferred: dict[str, Any] | None = None
+    """A queued or scheduled start, as stored (`Batch.deferred`); None: none."""
+
+    @property
+    def shown_status(self) -> str:
+        """The word the list shows (`core.deferral.shown_status`: QUEUED / SCHEDULED for a
+        deferred start, else the status)."""
+        return shown_status(self.status, self.deferred)
 
     @classmethod
     def of(cls, batch: Batch) -> BatchSummary:
@@ -50,6 +59,7 @@ class BatchSummary(NamedTuple):
             percent=progress.percent,
             created_at=batch.created_at,
             updated_at=batch.updated_at,
+            deferred=batch.deferred.raw() if batch.deferred else None,
         )
 
     @classmethod
@@ -78,4 +88,5 @@ class BatchSummary(NamedTuple):
             percent=round(100.0 * work / total, 1) if total else 0.0,
             created_at=datetime.fromisoformat(doc["created_at"]),
             updated_at=datetime.fromisoformat(updated) if updated else None,
+            deferred=doc.get("deferred") or None,
         )

@@ -29,6 +29,7 @@ from .delegate import delegate
 if TYPE_CHECKING:
     from ..core.models import Batch, BatchItem
     from ..runners.recorder import Listener
+    from .deferred import Deferrals
     from .editing import Editing
     from .follow import Follow
     from .reads import Reads
@@ -95,6 +96,12 @@ class BatchService:
         from .runs import Runs
 
         return Runs(self._ctx)
+
+    @functools.cached_property
+    def _deferrals(self) -> Deferrals:
+        from .deferred import Deferrals
+
+        return Deferrals(self._ctx, self._runs)
 
     @functools.cached_property
     def _templating(self) -> Templating:
@@ -183,6 +190,9 @@ class BatchService:
     set_concurrency = delegate(lambda s: s._runs.set_concurrency)
     set_priority = delegate(lambda s: s._runs.set_priority)
     cancel = delegate(lambda s: s._runs.cancel)
+    queue_start = delegate(lambda s: s._deferrals.queue)
+    wait_turn = delegate(lambda s: s._deferrals.wait_turn)
+    take_up_deferred = delegate(lambda s: s._deferrals.take_up)
 
     async def start(
         self, ref: str, listener: Listener | None = None, *, cluster: str | None = None
@@ -225,10 +235,12 @@ class BatchService:
         """End PROCESSING batches whose runner is gone: RUNNING items become INTERRUPTED.
 
         Every command asks; with no batch marked running (the usual case) nothing of the
-        run machinery is even imported."""
-        if not self._ctx.repo.any_running():
-            return []
-        return self._runs.recover_orphans()
+        run machinery is even imported. Deferred starts whose waiting process died are taken
+        up here too (`take_up_deferred`): never a batch left QUEUED with nobody waiting."""
+        recovered = self._runs.recover_orphans() if self._ctx.repo.any_running() else []
+        if self._ctx.repo.queued_ids():
+            self._deferrals.take_up()
+        return recovered
 
     # ---------------------------------------------------------------- following
 

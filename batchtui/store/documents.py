@@ -100,6 +100,8 @@ def index_entry(doc: dict[str, Any], signature: Signature | None) -> dict[str, A
         created_at=doc["created_at"],
         updated_at=doc.get("updated_at"),
     )
+    if summary.deferred:  # a queued or scheduled start: the list shows it
+        entry["deferred"] = summary.deferred
     return entry
 
 
@@ -135,4 +137,5 @@ def summary_of(entry: dict[str, Any]) -> BatchSummary:
         entry["percent"],
         _parse_time(entry["created_at"]),
         _parse_time(updated) if updated else None,
+        entry.get("deferred"),
     )

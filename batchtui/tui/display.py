@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
+from ..core.deferral import QUEUED_ICON
 from ..core.states import BatchStatus, ItemStatus, Phase, phase
 from ..core.symbols import ICONS, RETRY_ICON, WAITING_ICON
 from ..core.textsafe import one_line
@@ -24,6 +25,14 @@ if TYPE_CHECKING:
 def status(value: BatchStatus | ItemStatus) -> Text:
     """Icon and word, e.g. '✔ COMPLETE'."""
     return Text(f"{ICONS[value]} {value.value}", style=STYLES[value])
+
+
+def batch_status(value: BatchStatus, shown: str) -> Text:
+    """A batch's icon and word as every view shows it (`shown`: its `shown_status`, which
+    says QUEUED (after 'A') / SCHEDULED (02:00) for a deferred start; styled as waiting)."""
+    if shown == value.value:
+        return status(value)
+    return Text(f"{QUEUED_ICON} {shown}", style=STYLES[WAITING])
 
 
 def item_status(item: BatchItem) -> Text:

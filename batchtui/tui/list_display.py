@@ -85,7 +85,13 @@ def visible(
     needle = needle.casefold()
     if not needle:
         return shown
-    return [b for b in shown if needle in b.name.casefold() or needle in b.status.value.casefold()]
+    return [
+        b
+        for b in shown
+        if needle in b.name.casefold()
+        or needle in b.status.value.casefold()
+        or needle in b.shown_status.casefold()  # QUEUED, SCHEDULED
+    ]
 
 
 def batch_row(batch: BatchSummary, now: datetime, *, marked: bool = False) -> tuple[Text, ...]:
@@ -95,7 +101,7 @@ def batch_row(batch: BatchSummary, now: datetime, *, marked: bool = False) -> tu
         name = Text.assemble((MARK, "bold"), name, style="bold")
     return (
         name,
-        display.status(batch.status),
+        display.batch_status(batch.status, batch.shown_status),
         Text(f"{batch.succeeded}/{batch.total}"),
         display.bar(batch.percent / 100, 8),
         Text(PLATFORM_SHORT.get(batch.platform, batch.platform)),

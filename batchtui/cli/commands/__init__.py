@@ -73,6 +73,7 @@ VERBS: tuple[Verb, ...] = (
         "attach:Attach",
     ),
     Verb("_runner", None, "runner:Runner"),  # the detached runner: not listed in --help
+    Verb("_waiter", None, "waiter:Waiter"),  # starts a queued start: not listed either
     Verb("cancel", "stop a PROCESSING batch", "cancel:Cancel"),
     Verb(
         "concurrency",

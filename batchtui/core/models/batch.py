@@ -9,12 +9,14 @@ from typing import cast
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import limits
+from ..deferral import shown_status
 from ..run import Progress
 from ..run import progress as run_progress
 from ..states import BatchStatus, check_batch_transition
 from ..variants import renumber
 from .clock import utcnow
 from .config import BatchConfig
+from .deferred import Deferred
 from .item import BatchItem
 from .moves import _checked_move
 from .runner import RunnerInfo
@@ -41,6 +43,11 @@ class Batch(BaseModel):
     priority: int | None = Field(default=None, ge=limits.MIN_PRIORITY, le=limits.MAX_PRIORITY)
     """Its place among the host's waiting items (higher: served first; None: 0). Changeable
     during a run; not part of the config (a queue setting, not how the series looks)."""
+    deferred: Deferred | None = None
+    """A start queued after another batch or for a time (only while LOCKED: any status change
+    ends it); shown as QUEUED / SCHEDULED (`shown_status`)."""
+    start_note: str | None = None
+    """Why its queued start did not happen (one line; `show` says it), until it starts."""
     cancelled: bool | None = None
     """True when the last run ended because it was cancelled (None otherwise): a FAILED batch
     that was cancelled says so."""
@@ -50,7 +57,19 @@ class Batch(BaseModel):
             value = _checked_move(
                 self.status, BatchStatus(cast(str, value)), check_batch_transition
             )
+            if value != self.status:
+                # A queued start ends with any move (started, unlocked); a note of why one
+                # did not happen stays until the batch starts.
+                super().__setattr__("deferred", None)
+                if value is BatchStatus.PROCESSING:
+                    super().__setattr__("start_note", None)
         super().__setattr__(name, value)
+
+    @property
+    def shown_status(self) -> str:
+        """The word every view shows: the status, or `QUEUED (after 'A')` /
+        `SCHEDULED (02:00)` for a deferred start (the one rule, `core.deferral`)."""
+        return shown_status(self.status, self.deferred.raw() if self.deferred else None)
 
     def move_to(self, status: BatchStatus) -> None:
         """Change status (a no-op when unchanged); `TransitionError` if the table forbids it."""
