@@ -88,6 +88,8 @@ class Deferrals:
         Refused (nothing changed): a batch that cannot start now, one already queued, an
         unknown `after`, the batch itself, a cycle, an `after` that already ended other than
         COMPLETE with `after_ok`, a bad time."""
+        if after_ok and not after:
+            raise ValidationError("--after-ok goes with --after ID")
         given = (("--after", after), ("--at", at), ("--in", delay))
         chosen = [name for name, value in given if value]
         if len(chosen) != 1:
@@ -97,8 +99,6 @@ class Deferrals:
                 if chosen
                 else "nothing to wait for: give --after ID, --at TIME or --in DELAY"
             )
-        if after_ok and not after:
-            raise ValidationError("--after-ok goes with --after ID")
         now = self.ctx.clock()
         when = None
         if delay:
