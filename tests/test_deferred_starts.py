@@ -34,6 +34,7 @@ from batchtui.engine.liveness import pid_alive
 from batchtui.service import BatchService
 from batchtui.store import Repository
 from tests.conftest import file_bytes
+from tests.terminal import Terminal
 
 pytestmark = pytest.mark.usefixtures("own_slots")
 
@@ -418,3 +419,26 @@ def _entries(listed: object) -> list[dict]:
                 return value
     assert isinstance(listed, list)
     return listed
+
+
+# ----------------------------------------------------------------------- TUI
+
+
+@pytest.mark.slow
+def test_the_tui_list_shows_queued_and_scheduled(service, script, db_path):
+    a = locked(service, script, "Al")
+    b = locked(service, script, "Bo")
+    c = locked(service, script, "Cy")
+    service.queue_start(b.id, after=a.id)
+    service.queue_start(c.id, delay="1h")
+    at = clock_text(service.get(c.id).deferred.at)
+    with Terminal.batchtui(db_path) as term:
+        screen = term.wait_for("SCHEDULED")
+        assert "■ LOCKED" in screen
+        rows = {line.split()[0]: line for line in screen.splitlines()[2:5]}
+        # The word in the status column, what it waits for where the bar would be.
+        assert "⧗ QUEUED" in rows["Bo"] and "after 'Al'" in rows["Bo"], screen
+        assert "⧗ SCHEDULED" in rows["Cy"] and at in rows["Cy"], screen
+        assert "░" not in rows["Bo"] + rows["Cy"] and "░" in rows["Al"]
+        term.send(b"q")
+        assert term.wait_exit() == 0

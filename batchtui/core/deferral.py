@@ -101,18 +101,34 @@ def _moment(value: object) -> datetime | None:
     return None
 
 
-def deferred_word(deferred: Mapping[str, Any] | None, now: datetime | None = None) -> str | None:
-    """`QUEUED (after 'A')` or `SCHEDULED (02:00)` for a stored deferral; None for none."""
+def deferred_parts(
+    deferred: Mapping[str, Any] | None, now: datetime | None = None
+) -> tuple[str, str] | None:
+    """(`QUEUED`, `after 'A'`) or (`SCHEDULED`, `02:00`) for a stored deferral; None for none
+    (a narrow view shows the word and puts the rest elsewhere)."""
     if not deferred:
         return None
     if deferred.get("after"):
         name = deferred.get("after_name") or deferred["after"]
         ok = ", if COMPLETE" if deferred.get("after_ok") else ""
-        return f"{QUEUED} (after '{name}'{ok})"
+        return (QUEUED, f"after '{name}'{ok}")
     at = _moment(deferred.get("at"))
     if at is not None:
-        return f"{SCHEDULED} ({clock_text(at, now)})"
+        return (SCHEDULED, clock_text(at, now))
     return None
+
+
+def deferred_word(deferred: Mapping[str, Any] | None, now: datetime | None = None) -> str | None:
+    """`QUEUED (after 'A')` or `SCHEDULED (02:00)` for a stored deferral; None for none."""
+    parts = deferred_parts(deferred, now)
+    return None if parts is None else f"{parts[0]} ({parts[1]})"
+
+
+def shown_parts(
+    status: BatchStatus, deferred: Mapping[str, Any] | None, now: datetime | None = None
+) -> tuple[str, str] | None:
+    """`deferred_parts` of a batch that shows them: LOCKED with a deferral (else None)."""
+    return deferred_parts(deferred, now) if status is BatchStatus.LOCKED else None
 
 
 def shown_status(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .deferral import shown_status
+from .deferral import shown_parts, shown_status
 from .states import BatchStatus, ItemStatus
 
 if TYPE_CHECKING:
@@ -44,6 +44,12 @@ class BatchSummary(NamedTuple):
         """The word the list shows (`core.deferral.shown_status`: QUEUED / SCHEDULED for a
         deferred start, else the status)."""
         return shown_status(self.status, self.deferred)
+
+    @property
+    def shown_parts(self) -> tuple[str, str] | None:
+        """The shown word and what it waits for, apart (`QUEUED`, `after 'A'`), for a
+        deferred start (None otherwise): what a narrow column shows."""
+        return shown_parts(self.status, self.deferred)
 
     @classmethod
     def of(cls, batch: Batch) -> BatchSummary:

@@ -35,6 +35,12 @@ def batch_status(value: BatchStatus, shown: str) -> Text:
     return Text(f"{QUEUED_ICON} {shown}", style=STYLES[WAITING])
 
 
+def waits_for(detail: str) -> Text:
+    """What a queued or scheduled batch waits for (`after 'A'`, `02:00`), as the list shows it
+    where a bar would be (inert: it holds a batch name)."""
+    return Text(one_line(detail), style=STYLES[WAITING])
+
+
 def item_status(item: BatchItem) -> Text:
     """An item's icon and word; a PENDING item waiting for a host slot says WAITING, one
     waiting to be tried again RETRY."""

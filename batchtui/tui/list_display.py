@@ -99,11 +99,12 @@ def batch_row(batch: BatchSummary, now: datetime, *, marked: bool = False) -> tu
     name = display.literal(batch.name)
     if marked:
         name = Text.assemble((MARK, "bold"), name, style="bold")
+    deferred = batch.shown_parts  # QUEUED / SCHEDULED: what it waits for in the bar's place
     return (
         name,
-        display.batch_status(batch.status, batch.shown_status),
+        display.batch_status(batch.status, deferred[0] if deferred else batch.status.value),
         Text(f"{batch.succeeded}/{batch.total}"),
-        display.bar(batch.percent / 100, 8),
+        display.waits_for(deferred[1]) if deferred else display.bar(batch.percent / 100, 8),
         Text(PLATFORM_SHORT.get(batch.platform, batch.platform)),
         Text(display.ago(batch.updated_at, now)),
     )
