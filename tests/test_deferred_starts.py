@@ -442,3 +442,23 @@ def test_the_tui_list_shows_queued_and_scheduled(service, script, db_path):
         assert "░" not in rows["Bo"] + rows["Cy"] and "░" in rows["Al"]
         term.send(b"q")
         assert term.wait_exit() == 0
+
+
+@pytest.mark.slow
+def test_a_plain_start_starts_a_queued_batch_now_and_unlock_ends_a_queued_start(
+    service, script, db_path
+):
+    a = locked(service, script, "Al")
+    b = locked(service, script, "Bo")
+    c = locked(service, script, "Cy")
+    service.queue_start(b.id, after=a.id)
+    service.queue_start(c.id, delay="1h")
+    waiters = [waiter_pid(service, b.id), waiter_pid(service, c.id)]
+    assert cli(db_path, "start", "Bo").returncode == 0
+    assert service.get(b.id).status is BatchStatus.COMPLETE
+    unlocked = cli(db_path, "unlock", "Cy")
+    assert unlocked.returncode == 0, unlocked.stderr
+    assert service.get(c.id).deferred is None
+    until(lambda: not any(pid_alive(pid) for pid in waiters), what="the waiters to leave")
+    relocked = service.lock(c.id)
+    assert relocked.shown_status == "LOCKED" and service.get(b.id).shown_status == "COMPLETE"

@@ -201,16 +201,15 @@ class Deferrals:
         with self.ctx.repo.transaction() as tx:
             current = tx.get(batch.id)
             deferred = current.deferred if current is not None else None
-            if (
-                current is not None
-                and current.status is BatchStatus.LOCKED
-                and deferred is not None
-                and (deferred.waiter.pid if deferred.waiter else None) == previous
-            ):
-                deferred.waiter = waiter
-                current.deferred = deferred
-                tx.save(current)
-                recorded = True
+            if current is not None and current.status is BatchStatus.LOCKED and deferred:
+                now_recorded = deferred.waiter.pid if deferred.waiter else None
+                if now_recorded == pid:  # it claimed itself already
+                    recorded = True
+                elif now_recorded == previous:
+                    deferred.waiter = waiter
+                    current.deferred = deferred
+                    tx.save(current)
+                    recorded = True
         if not recorded:  # another process gave it a waiter first, or it was cancelled
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
