@@ -296,6 +296,7 @@ def test_cancel_takes_a_queued_start_back(service, script, db_path):
     waiter = waiter_pid(service, b.id)
     cancelled = cli(db_path, "cancel", "Bo")
     assert cancelled.returncode == 0, cancelled.stderr
+    assert cancelled.stdout == "the queued start of 'Bo' is cancelled; it stays LOCKED\n"
     until(lambda: not pid_alive(waiter), what="the waiter to end")
     assert service.get(b.id).deferred is None
     assert cli(db_path, "start", "Al").returncode == 0

@@ -74,7 +74,7 @@ VERBS: tuple[Verb, ...] = (
     ),
     Verb("_runner", None, "runner:Runner"),  # the detached runner: not listed in --help
     Verb("_waiter", None, "waiter:Waiter"),  # starts a queued start: not listed either
-    Verb("cancel", "stop a PROCESSING batch", "cancel:Cancel"),
+    Verb("cancel", "stop a PROCESSING batch, or take back a queued start", "cancel:Cancel"),
     Verb(
         "concurrency",
         "change how many items run at once (also while running)",
