@@ -463,3 +463,17 @@ def test_a_plain_start_starts_a_queued_batch_now_and_unlock_ends_a_queued_start(
     until(lambda: not any(pid_alive(pid) for pid in waiters), what="the waiters to leave")
     relocked = service.lock(c.id)
     assert relocked.shown_status == "LOCKED" and service.get(b.id).shown_status == "COMPLETE"
+
+
+@pytest.mark.slow
+def test_deleting_the_batch_waited_for_drops_the_start_saying_why(service, script, db_path):
+    a = locked(service, script, "Al")
+    b = locked(service, script, "Bo")
+    service.queue_start(b.id, after=a.id)
+    log = service.get(b.id).deferred.waiter.log_path
+    service.delete(a.id)
+    until(lambda: service.get(b.id).start_note is not None, what="B's note")
+    dropped = service.get(b.id)
+    assert dropped.deferred is None and dropped.status is BatchStatus.LOCKED
+    assert dropped.start_note == "did not start: 'Al', which it waited for, was deleted"
+    until(lambda: "not started: did not start: 'Al'" in Path(log).read_text(), what="its log")

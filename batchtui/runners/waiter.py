@@ -24,6 +24,7 @@ parse of a batch file only when it changed)."""
 def spawn_waiter(db_path: Path, batch_id: str, log_path: Path, cwd: str | None) -> int:
     """Start a waiter for `batch_id` (its deferred start stored); its pid."""
     argv = [sys.executable, "-m", "batchtui", "--db", str(db_path), "_waiter", batch_id]
+    argv += ["--log", str(log_path)]  # (its run's record names it, however it was started)
     with open(log_path, "ab") as log:
         os.chmod(log_path, 0o600)
         child = subprocess.Popen(

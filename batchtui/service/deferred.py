@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING
 
 from ..core.actions import require
 from ..core.deferral import parse_at, parse_delay
-from ..core.errors import BatchtuiError, StoreError, TransitionError, ValidationError
+from ..core.errors import (
+    BatchtuiError,
+    BusyError,
+    StoreError,
+    TransitionError,
+    ValidationError,
+)
 from ..core.models import Batch, BatchStatus
 from ..core.models.deferred import Deferred, Waiter
 from ..core.states import ENDED_BATCH
@@ -257,13 +263,14 @@ class Deferrals:
 
     # --------------------------------------------------- the waiter's own side
 
-    def wait_turn(self, batch_id: str) -> Batch | None:
+    def wait_turn(self, batch_id: str, log_path: str | None = None) -> Batch | None:
         """In a waiter: wait until the batch's turn comes, then begin it as this process's run
         (as `start --detach` would, this process its runner); the begun batch. None when the
         start is no longer this waiter's (cancelled, started by hand, given to another
-        waiter) or was dropped (with its note stored)."""
+        waiter) or was dropped (with its note stored). `log_path`: where this process logs
+        (its run's record names it)."""
         me = os.getpid()
-        if not self._claim(batch_id, me):
+        if not self._claim(batch_id, me, log_path):
             return None
         while True:
             batch = self.ctx.repo.get(batch_id)
@@ -293,6 +300,9 @@ class Deferrals:
                 )
             except NotQueuedError:
                 return None
+            except BusyError:  # the database is busy for now: its turn has still come
+                time.sleep(POLL)
+                continue
             except BatchtuiError as exc:
                 self.drop(batch_id, f"did not start: {exc}", me)
                 return None
@@ -318,7 +328,7 @@ class Deferrals:
             )
         return (0.0, None)
 
-    def _claim(self, batch_id: str, me: int) -> bool:
+    def _claim(self, batch_id: str, me: int, log_path: str | None) -> bool:
         """Record this process as the batch's waiter, unless a live one is recorded."""
         with self.ctx.repo.transaction() as tx:
             batch = tx.get(batch_id)
@@ -329,9 +339,8 @@ class Deferrals:
                 return True
             if waiter is not None and not (_here(waiter) and not _alive(waiter)):
                 return False  # a live one (or one on another host) has it
-            log = waiter.log_path if waiter is not None else None
             batch.deferred.waiter = Waiter(
-                pid=me, host=socket.gethostname(), token=process_token(me), log_path=log
+                pid=me, host=socket.gethostname(), token=process_token(me), log_path=log_path
             )
             tx.save(batch)
         return True

@@ -15,7 +15,7 @@ from .base import BaseCommand
 
 
 class Waiter(BaseCommand):
-    arguments = (Option("id"),)
+    arguments = (Option("id"), Option("--log", default=None))
     recovers_orphans = False  # it is the one taking its batch up: it must not start another
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -25,7 +25,7 @@ class Waiter(BaseCommand):
     def handle(self, args: argparse.Namespace, ctx: Context) -> int:
         now = ctx.service.clock().astimezone().isoformat(timespec="seconds")
         print(f"batchtui waiter pid {os.getpid()} for batch {args.id}, {now}", flush=True)
-        begun = ctx.service.wait_turn(args.id)
+        begun = ctx.service.wait_turn(args.id, log_path=args.log)
         if begun is None:
             latest = ctx.service.find_by_id(args.id)
             why = latest.start_note if latest is not None and latest.start_note else "not queued"
