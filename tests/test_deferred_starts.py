@@ -186,7 +186,9 @@ def test_b_starts_within_a_second_of_a_ending(service, script, db_path, tmp_path
     assert "QUEUED (after 'Al')" in queued.stdout
     listed = cli(db_path, "list").stdout
     assert "QUEUED (after 'Al')" in listed, listed
-    assert "QUEUED (after 'Al')" in cli(db_path, "show", "Bo").stdout
+    shown = cli(db_path, "show", "Bo").stdout
+    assert "status    ⧗ QUEUED (after 'Al')" in shown
+    assert f"waiting   pid {waiter_pid(service, b.id)} on " in shown
     progress = json.loads(cli(db_path, "progress", "Bo", "--json").stdout)
     assert progress["status"] == "LOCKED" and progress["shown_status"] == "QUEUED (after 'Al')"
 

@@ -158,6 +158,12 @@ def show_batch(batch: Batch, out: IO[str]) -> None:
         f"{config.concurrency}, max {config.max_items} items"
         + (f", {config.variants} variants of each" if config.variants > 1 else ""),
     ]
+    waiter = batch.deferred.waiter if batch.deferred else None
+    if waiter is not None:  # who starts it, and where that process logs
+        lines.append(
+            f"waiting   pid {waiter.pid} on {one_line(waiter.host)} starts it"
+            + (f"; log {one_line(waiter.log_path)}" if waiter.log_path else "")
+        )
     if batch.start_note:  # why a queued start did not happen
         lines.append(f"note      {one_line(batch.start_note)}")
     if config.command:
