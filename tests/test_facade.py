@@ -11,6 +11,7 @@ from batchtui.service.deferred import Deferrals
 from batchtui.service.delegate import delegate
 from batchtui.service.editing import Editing
 from batchtui.service.follow import Follow
+from batchtui.service.host_queue import HostQueueReads
 from batchtui.service.reads import Reads
 from batchtui.service.runs import Runs
 from batchtui.service.templating import Templating
@@ -22,6 +23,7 @@ PARTS = {
     "_templating": Templating,
     "_follow": Follow,
     "_deferrals": Deferrals,
+    "_host_queue": HostQueueReads,
 }
 
 

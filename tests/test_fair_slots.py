@@ -4,6 +4,7 @@ waiter that died never holds up the line."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -279,3 +280,138 @@ def test_the_api_sets_the_priority_and_refuses_a_bad_one(db_path):
         too_high = client.put(f"/v1/batch/{batch.id}/priority", json={"value": 1001})
         assert too_high.status_code == 422
     assert service.get(batch.id).priority == -3
+
+
+@pytest.mark.slow
+def test_queue_shows_what_runs_in_which_slot_and_who_waits_in_order(
+    db_path, tmp_path, gated_stamp, run_cli
+):
+    """One view of the box (`batchtui queue`, `GET /v1/queue`): the slot, its GPU, the line."""
+    from fastapi.testclient import TestClient
+
+    from batchtui.api.app import create_app
+
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.toml").write_text(
+        '[slots]\ndefault = 1\n[slots.env]\nCUDA_VISIBLE_DEVICES = ["7"]\n'
+    )
+    script, gate, starts = gated_stamp
+    service = BatchService(db_path)
+    a, b = locked(service, script, "A"), locked(service, script, "B")
+    runs = [started(db_path, a)]
+    try:
+        until(lambda: starts.exists() and starts.read_text() == "A 0\n")
+        runs.append(started(db_path, b, "--priority", "2"))
+        until(lambda: sum(i.waiting is not None for i in service.get(b).items) == 3)
+        until(lambda: sum(i.waiting is not None for i in service.get(a).items) == 2)
+        shown = run_cli("queue", "--json")
+        assert shown.code == 0, shown.err
+        import json
+
+        queue = json.loads(shown.out)
+        assert (queue["slots"], queue["free"]) == (1, 0)
+        assert [(r["slot"], r["env"], r["batch"], r["item"]) for r in queue["running"]] == [
+            (0, {"CUDA_VISIBLE_DEVICES": "7"}, "A", "1")
+        ]
+        line = [(w["position"], w["batch"], w["item"], w["priority"]) for w in queue["waiting"]]
+        assert line == [(1, "B", "1", 2), (2, "B", "2", 2), (3, "B", "3", 2),
+                        (4, "A", "2", 0), (5, "A", "3", 0)]  # fmt: skip
+        with TestClient(create_app(service)) as client:
+            answer = client.get("/v1/queue")
+        assert answer.status_code == 200
+        assert [w["item"] for w in answer.json()["waiting"]] == ["1", "2", "3", "2", "3"]
+        human = run_cli("queue")
+        assert "1 slot, 0 free" in human.out and "CUDA_VISIBLE_DEVICES=7" in human.out
+        assert human.out.index("WAITING FOR A SLOT") < human.out.index("BATCHES HERE")
+        gate.touch()
+        for run in runs:
+            run.communicate(timeout=60)
+    finally:
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+    empty = json.loads(run_cli("queue", "--json").out)
+    assert (empty["free"], empty["running"], empty["waiting"]) == (1, [], [])
+
+
+@pytest.mark.slow
+def test_a_priority_changed_while_items_wait_moves_them_at_once(
+    db_path, gated_stamp, run_cli, monkeypatch
+):
+    import json
+
+    script, gate, starts = gated_stamp
+    service = BatchService(db_path)
+    a, b = locked(service, script, "A"), locked(service, script, "B")
+    runs = [started(db_path, a)]
+    try:
+        until(lambda: starts.exists() and starts.read_text() == "A 0\n")
+        until(lambda: sum(i.waiting is not None for i in service.get(a).items) == 2)
+        runs.append(started(db_path, b))
+        until(lambda: sum(i.waiting is not None for i in service.get(b).items) == 3)
+        monkeypatch.setenv("BATCHTUI_SLOTS", "1")  # the runners' limit, for this process too
+        assert run_cli("priority", b, "4").code == 0
+        line = json.loads(run_cli("queue", "--json").out)["waiting"]
+        assert [(w["batch"], w["priority"]) for w in line] == [("B", 4)] * 3 + [("A", 0)] * 2
+        gate.touch()
+        for run in runs:
+            run.communicate(timeout=60)
+    finally:
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+    assert starts.read_text().splitlines()[:4] == ["A 0", "B 0", "B 1", "B 2"]
+
+
+def test_priority_steps_count_from_the_stored_value_and_stay_in_range(db_path):
+    service = BatchService(db_path)
+    batch = service.create("Steps")
+    service.set_priority(batch.id, 999)
+    assert service.set_priority(batch.id, 1, relative=True).priority == 1000
+    with pytest.raises(ValidationError, match="stays a whole number from -1000 to 1000"):
+        service.set_priority(batch.id, 1, relative=True)
+    assert service.set_priority(batch.id, -1000, relative=True).priority is None  # 0: unset
+
+
+@pytest.mark.slow
+def test_a_runner_killed_while_holding_the_slot_and_with_items_in_line_holds_up_nobody(
+    db_path, gated_stamp
+):
+    """kill -9 of the runner that holds the only slot and has items waiting: its slot comes
+    back with it (the kernel drops the lock), its tickets are swept, the other batch runs."""
+    import signal
+
+    script, gate, starts = gated_stamp
+    service = BatchService(db_path)
+    a, b = locked(service, script, "A"), locked(service, script, "B")
+    runs = [started(db_path, a)]
+    try:
+        until(lambda: starts.exists() and starts.read_text() == "A 0\n")
+        until(lambda: sum(i.waiting is not None for i in service.get(a).items) == 2)
+        runs.append(started(db_path, b))
+        until(lambda: sum(i.waiting is not None for i in service.get(b).items) == 3)
+        runs[0].send_signal(signal.SIGKILL)
+        runs[0].wait(timeout=10)
+        out = runs[1].communicate(timeout=60)[0]
+    finally:
+        gate.touch()  # A's item, orphaned, may still wait at the gate
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+    assert runs[1].returncode == 0, out
+    assert service.get(b).status is BatchStatus.COMPLETE
+    assert [line for line in starts.read_text().splitlines() if line.startswith("B")] == [
+        f"B {n}" for n in range(5)
+    ]
+
+
+def test_files_in_the_queue_that_are_not_tickets_are_not_in_line(own_slots):
+    slots = HostSlots(1, own_slots)
+    slots.check()
+    for name in ("x.ticket", "0000-1-evil.ticket", "notes.txt", "0000-" + "9" * 20 + "-a/b"):
+        with contextlib.suppress(OSError):
+            (slots.queue / name).touch()
+    assert slots.waiting() == [] and slots.try_acquire() == 0
+    assert slots.reprioritise("x", 5) == 0
+    slots.close()

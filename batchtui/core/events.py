@@ -32,6 +32,8 @@ class ItemStarted:
     job_ref: str
     host: str | None = None
     """Where the attempt runs, when known at its start (a local run: this host)."""
+    slot: int | None = None
+    """The slot it holds (0..N-1: the host slot, else its worker's number in the batch)."""
 
 
 @dataclass(frozen=True, slots=True)

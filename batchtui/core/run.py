@@ -141,6 +141,7 @@ def apply(
                 "job_ref": event.job_ref,
                 "worker": None,
                 "host": event.host,
+                "slot": event.slot,
                 "retry_at": None,
             },
         )

@@ -261,6 +261,7 @@ class Scheduler:
                         functools.partial(self._waiting, job),
                         priority=self.priority,
                         batch_id=job.batch_id,
+                        item_id=job.item_id,
                     ) as slot:
                         holding = True
                         await self._attempt(job, slot)
@@ -298,6 +299,8 @@ class Scheduler:
                 str(job.log_path),
                 self.executor.where,
                 self.executor.host,
+                # On a render farm the slot is the worker's, known only there.
+                slot if self.executor.host is not None else None,
             )
         )
         attempt = Attempt(job, log, lambda fraction: self._progress(job, fraction), started)

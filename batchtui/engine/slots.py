@@ -34,9 +34,11 @@ import contextlib
 import fcntl
 import itertools
 import os
+import re
 import stat
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -66,6 +68,15 @@ def ticket_name(priority: int, asked_ns: int, owner: str) -> str:
     return f"{MAX_PRIORITY - priority:04d}-{asked_ns:020d}-{owner}{TICKET_SUFFIX}"
 
 
+_TICKET = re.compile(r"\d{4}-\d{20}-[A-Za-z0-9_.]+" + re.escape(TICKET_SUFFIX))
+
+
+def is_ticket(name: str) -> bool:
+    """Whether `name` is a ticket's file name as batchtui writes them (anything else in the
+    queue folder is not in line)."""
+    return _TICKET.fullmatch(name) is not None
+
+
 def ticket_owner(name: str) -> str:
     """The owner part of a ticket's name."""
     return name[: -len(TICKET_SUFFIX)].split("-", 2)[2]
@@ -74,6 +85,82 @@ def ticket_owner(name: str) -> str:
 def ticket_priority(name: str) -> int:
     """The priority a ticket's name carries."""
     return MAX_PRIORITY - int(name.split("-", 1)[0])
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A waiting item's place in line, as its ticket's name says it."""
+
+    name: str
+    priority: int
+    asked_ns: int
+    batch_id: str
+    item_id: str
+    pid: int
+
+    @classmethod
+    def parse(cls, name: str) -> Ticket | None:
+        """The ticket a file name is, or None for a name no batchtui wrote."""
+        try:
+            owner = ticket_owner(name)
+            batch_id, item_id, pid, _ = owner.split(".")
+            return cls(
+                name, ticket_priority(name), int(name.split("-", 2)[1]), batch_id, item_id,
+                int(pid),
+            )  # fmt: skip
+        except (ValueError, IndexError):
+            return None
+
+
+def waiting_in(folder: Path) -> list[Ticket]:
+    """The live tickets in the slot folder `folder`, in serving order, changing nothing
+    (a view of the line: a stale ticket is left for a waiter to sweep)."""
+    queue = Path(folder) / QUEUE_FOLDER
+    try:
+        names = sorted(n for n in os.listdir(queue) if is_ticket(n))
+    except OSError:
+        return []
+    tickets = (Ticket.parse(n) for n in names if _held(os.fspath(queue / n)) is not False)
+    return [ticket for ticket in tickets if ticket is not None]
+
+
+def _held(path: str) -> bool | None:
+    """Whether the ticket at `path` is held by its waiter (None: cannot tell, another user's
+    unreadable ticket; False: nobody holds it, or it is gone)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def reprioritise_in(folder: Path, batch_id: str, priority: int) -> int:
+    """Give the waiting tickets of `batch_id` in the slot folder `folder` `priority` (each
+    keeps when it asked); how many were moved. A ticket this user may not rename (another
+    user's, in a shared folder) is left to its runner, which moves it at its next flush."""
+    queue = Path(folder) / QUEUE_FOLDER
+    try:
+        names = [n for n in os.listdir(queue) if is_ticket(n)]
+    except OSError:
+        return 0
+    moved = 0
+    for name in names:
+        owner = ticket_owner(name)
+        if owner.split(".", 1)[0] != batch_id or ticket_priority(name) == priority:
+            continue
+        asked = int(name.split("-", 2)[1])
+        with contextlib.suppress(OSError):
+            os.rename(queue / name, queue / ticket_name(priority, asked, owner))
+            moved += 1
+    return moved
 
 
 def ordinal(n: int) -> str:
@@ -221,28 +308,18 @@ class HostSlots:
     def waiting(self) -> list[str]:
         """The live tickets in serving order (stale ones, whose owner died, are removed)."""
         try:
-            names = sorted(n for n in os.listdir(self.queue) if n.endswith(TICKET_SUFFIX))
+            names = sorted(n for n in os.listdir(self.queue) if is_ticket(n))
         except FileNotFoundError:
             return []
         return [name for name in names if self._alive(name)]
 
     def _alive(self, name: str) -> bool:
         path = os.fspath(self.queue / name)
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
-        except FileNotFoundError:
-            return False
-        except OSError:
-            return True  # another user's, unreadable: its owner removes it
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True  # its owner holds it: waiting
-        finally:
-            os.close(fd)
-        with contextlib.suppress(OSError):  # nobody holds it: its owner died while waiting
-            os.unlink(path)
-        return False
+        held = _held(path)
+        if held is False:
+            with contextlib.suppress(OSError):  # nobody holds it: its owner died while waiting
+                os.unlink(path)
+        return held is not False  # (None: another user's, unreadable: its owner removes it)
 
     def _take_ticket(self, priority: int, owner: str) -> int:
         self._make_queue()
@@ -263,23 +340,14 @@ class HostSlots:
         with contextlib.suppress(FileNotFoundError):
             return [
                 n for n in os.listdir(self.queue)
-                if n.endswith(TICKET_SUFFIX) and ticket_owner(n) == owner
+                if is_ticket(n) and ticket_owner(n) == owner
             ]  # fmt: skip
         return []
 
     def reprioritise(self, batch_id: str, priority: int) -> int:
         """Give the waiting tickets of `batch_id` (of any process) `priority`, keeping when
         each asked; how many there were."""
-        moved = 0
-        for name in self.waiting():
-            owner = ticket_owner(name)
-            if owner.split(".", 1)[0] != batch_id or ticket_priority(name) == priority:
-                continue
-            asked = int(name.split("-", 2)[1])
-            with contextlib.suppress(OSError):
-                os.rename(self.queue / name, self.queue / ticket_name(priority, asked, owner))
-                moved += 1
-        return moved
+        return reprioritise_in(self.folder, batch_id, priority)
 
     @contextlib.asynccontextmanager
     async def hold(
@@ -288,6 +356,7 @@ class HostSlots:
         *,
         priority: int = 0,
         batch_id: str = "batch",
+        item_id: str = "item",
     ) -> AsyncIterator[int]:
         """Hold one slot for the block, yielding its number (0..count-1).
 
@@ -299,7 +368,7 @@ class HostSlots:
         if not self._someone_waits():
             slot = self.try_acquire()
         if slot is None:
-            slot = await self._wait_in_line(on_wait, priority, batch_id)
+            slot = await self._wait_in_line(on_wait, priority, f"{batch_id}.{item_id}")
         try:
             yield slot
         finally:
@@ -307,14 +376,12 @@ class HostSlots:
 
     def _someone_waits(self) -> bool:
         try:
-            return any(n.endswith(TICKET_SUFFIX) for n in os.listdir(self.queue))
+            return any(is_ticket(n) for n in os.listdir(self.queue))
         except FileNotFoundError:
             return False
 
-    async def _wait_in_line(
-        self, on_wait: Callable[[int], None], priority: int, batch_id: str
-    ) -> int:
-        owner = f"{batch_id}.{os.getpid()}.{next(_sequence)}"
+    async def _wait_in_line(self, on_wait: Callable[[int], None], priority: int, who: str) -> int:
+        owner = f"{who}.{os.getpid()}.{next(_sequence)}"
         fd = self._take_ticket(priority, owner)
         try:
             with _Watch(self.folder, self.queue) as watch:

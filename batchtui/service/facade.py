@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .deferred import Deferrals
     from .editing import Editing
     from .follow import Follow
+    from .host_queue import HostQueueReads
     from .reads import Reads
     from .runs import Runs
     from .templating import Templating
@@ -104,6 +105,12 @@ class BatchService:
         return Deferrals(self._ctx, self._runs)
 
     @functools.cached_property
+    def _host_queue(self) -> HostQueueReads:
+        from .host_queue import HostQueueReads
+
+        return HostQueueReads(self._ctx)
+
+    @functools.cached_property
     def _templating(self) -> Templating:
         from .templating import Templating
 
@@ -125,6 +132,7 @@ class BatchService:
     broken = delegate(lambda s: s._reads.broken)
     version = delegate(lambda s: s._reads.version)
     get = delegate(lambda s: s._reads.get)
+    host_queue = delegate(lambda s: s._host_queue.host_queue)
     find_by_id = delegate(lambda s: s._reads.find_by_id)
     failed = delegate(lambda s: s._reads.failed)
     outputs = delegate(lambda s: s._reads.outputs)

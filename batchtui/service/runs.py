@@ -34,9 +34,10 @@ from ..core.limits import (
     PRIORITY_RULE,
 )
 from ..core.models import Batch, BatchStatus, RunnerInfo
+from ..core.settings import load_host_settings
 from ..engine.cluster import cluster_address, preflight
 from ..engine.liveness import kill_batch_processes, same_process_alive
-from ..engine.slots import check_host_slots
+from ..engine.slots import check_host_slots, reprioritise_in
 from ..runners.detached import runner_log, spawn_runner
 from ..runners.in_process import run_batch
 from ..runners.recorder import Listener, runner_info
@@ -307,21 +308,30 @@ class Runs:
             scheduler.set_concurrency(batch.config.concurrency)
         return batch
 
-    def set_priority(self, ref: str, value: int) -> Batch:
-        """Set the batch's priority on this host (higher: its waiting items are served first);
-        takes effect at once when running (a runner in another process picks it up at its
-        next flush)."""
-        if not isinstance(value, int) or not MIN_PRIORITY <= value <= MAX_PRIORITY:
+    def set_priority(self, ref: str, value: int, *, relative: bool = False) -> Batch:
+        """Set the batch's priority on this host (higher: its waiting items are served first;
+        `relative`: by `value`, from the stored value under the lock); takes effect at once:
+        the items waiting now move in line, and a runner in another process asks with it
+        from its next flush."""
+        if not isinstance(value, int) or not (relative or MIN_PRIORITY <= value <= MAX_PRIORITY):
             raise ValidationError(f"priority must be {PRIORITY_RULE}, not {value}")
 
         def change(batch: Batch) -> Batch:
-            batch.priority = value or None
+            new = (batch.priority or 0) + value if relative else value
+            if not MIN_PRIORITY <= new <= MAX_PRIORITY:
+                raise ValidationError(f"priority stays {PRIORITY_RULE} (now {batch.priority or 0})")
+            batch.priority = new or None
             return batch
 
         batch = self.ctx.mutate(ref, "priority", change)
+        value = batch.priority or 0
         scheduler = self.active.get(batch.id)
         if scheduler is not None:
             scheduler.set_priority(value)
+        elif batch.status is BatchStatus.PROCESSING:  # its items waiting now move at once
+            host = load_host_settings()
+            if host.slots:
+                reprioritise_in(host.slots_dir, batch.id, value)
         return batch
 
     def cancel(self, ref: str) -> Batch:

@@ -146,6 +146,10 @@ def next_step(batch: Batch) -> Text:
                 f": one at a time until item {progress.canary} succeeds, then"
                 f" {batch.config.concurrency} at once · c cancel",
             )
+        if batch.priority:  # only when set: most boxes never use one
+            return Text(
+                f"Running · priority {batch.priority} ([ ]) · c cancel · +/- workers · esc back"
+            )
         return Text("Running · c cancel · +/- workers · esc back (the run goes on)")
     return Text("")
 

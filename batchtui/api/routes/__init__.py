@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import batches, health, imports, items, runs, templates
+from . import batches, health, imports, items, queue, runs, templates
 
 ROUTERS: tuple[APIRouter, ...] = (
     runs.router,
@@ -13,5 +13,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     batches.router,
     items.router,
     templates.router,
+    queue.router,
     health.router,
 )

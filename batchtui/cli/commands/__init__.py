@@ -86,6 +86,11 @@ VERBS: tuple[Verb, ...] = (
         "slot (also while running)",
         "priority:Priority",
     ),
+    Verb(
+        "queue",
+        "this host's box: what runs in which slot (and its GPU), who waits and in what order",
+        "queue:Queue",
+    ),
     Verb("progress", "counts, percent, elapsed and ETA", "progress:Progress"),
     Verb("failed", "items that did not succeed, with reasons", "failed:Failed"),
     Verb("log", "print an item's log (--attempt N: one attempt's; --follow it)", "log:Log"),

@@ -84,6 +84,8 @@ class BatchItem(BaseModel):
     """The Dask worker that ran the last attempt (None for a run on the runner's own host)."""
     host: str | None = None
     """The host that ran the last attempt."""
+    slot: int | None = None
+    """The slot its last attempt held (`{slot}`: a GPU, say); None before it started."""
     retry_at: datetime | None = None
     """When this item's next automatic retry starts (stored, so a crash does not lose it)."""
     retries_used: int | None = None

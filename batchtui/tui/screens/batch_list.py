@@ -131,6 +131,13 @@ class BatchListScreen(AppScreen):
             tooltip="Save the selected batch's config and items as a template",
         ),
         Binding(
+            "Q",
+            "queue",
+            "Queue",
+            show=False,
+            tooltip="This host's queue: what runs in which slot, who waits and in what order",
+        ),
+        Binding(
             "slash",
             "filter",
             "Filter",
@@ -401,6 +408,11 @@ class BatchListScreen(AppScreen):
         batch = self._selected_batch()
         if batch is not None:
             batches.confirm_delete(self.bt, batch)
+
+    def action_queue(self) -> None:
+        from .queue import QueueScreen
+
+        self.app.push_screen(QueueScreen())
 
     def action_duplicate(self) -> None:
         if self._bulk("duplicate"):

@@ -39,6 +39,7 @@ PROGRESS_ACTIONS = {
     "retry": "retry",
     "cancel": "cancel",
     "concurrency": "concurrency",
+    "priority": "priority",
     "rerun_item": "rerun",
 }
 """Each key action of the screen, and the batch action (`core.actions`) that decides it."""
@@ -67,6 +68,23 @@ class ProgressScreen(AppScreen):
             "Fewer",
             key_display="-",
             tooltip="Concurrency -1: run one fewer item at once",
+        ),
+        Binding(
+            "right_square_bracket",
+            "priority(1)",
+            "Priority",
+            key_display="]",
+            show=False,
+            tooltip="Priority +1 on this host (] up, [ down): served before lower batches "
+            "when items wait for a slot",
+        ),
+        Binding(
+            "left_square_bracket",
+            "priority(-1)",
+            "Priority",  # help shows one line per word: this key is in ]'s
+            key_display="[",
+            show=False,
+            tooltip="Priority -1 on this host",
         ),
         Binding("f", "filter('failed')", "Failed", tooltip="Show failed items only (again: all)"),
         Binding("o", "filter('outputs')", "Outputs", tooltip="Show outputs only (again: all)"),
@@ -371,6 +389,15 @@ class ProgressScreen(AppScreen):
             value = batch.config.concurrency
             self.notify(f"Concurrency {value}: {'more' if delta > 0 else 'fewer'} items at once")
             self.show(batch)  # what is drawn is what the next poll compares with
+
+    def action_priority(self, delta: int) -> None:
+        if self.current is None:
+            return
+        change = self.bt.service.set_priority
+        batch = self.bt.safe(change, self.batch_id, delta, relative=True)
+        if batch is not None:
+            self.notify(f"Priority {batch.priority or 0} on this host")
+            self.show(batch)
 
     def action_filter(self, which: str) -> None:
         self.filter = "all" if self.filter == which else which

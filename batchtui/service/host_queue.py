@@ -1,0 +1,177 @@
+"""One view of this host's queue: which item runs in which slot (with the slot's environment:
+its GPU), who waits for a slot and in what order, and every batch that has a claim on the box.
+
+Read-only: the slot folder's tickets are read without sweeping stale ones, and nothing is
+created. The line is the host's (every database and user sharing the slot folder); batches
+and items are named where this database knows them.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..core.models import Batch
+from ..core.settings import load_host_settings
+from ..core.states import BatchStatus, ItemStatus
+from ..engine.slots import waiting_in
+from .context import ServiceContext
+
+
+@dataclass(frozen=True)
+class SlotUse:
+    """A running item and the slot it holds."""
+
+    slot: int | None
+    env: dict[str, str]
+    batch_id: str
+    batch_name: str
+    item: str
+    """The item's label (`3`, `3.v2`)."""
+    since: datetime | None
+
+
+@dataclass(frozen=True)
+class Waiter:
+    """An item waiting for a host slot, at its place in line (1: next)."""
+
+    position: int
+    priority: int
+    asked_at: datetime
+    batch_id: str
+    batch_name: str | None
+    """None: a batch of another database (or user) sharing the slots."""
+    item: str | None
+    pid: int
+
+
+@dataclass(frozen=True)
+class BatchClaim:
+    """A batch with a claim on the box: running now."""
+
+    batch_id: str
+    name: str
+    state: str
+    priority: int
+    running: int
+    to_go: int
+
+
+@dataclass(frozen=True)
+class HostQueue:
+    """The host's queue as it is now."""
+
+    host: str
+    slots: int | None
+    """The host limit (None: none; each batch runs its own concurrency)."""
+    slots_dir: Path
+    pools: dict[str, int]
+    running: list[SlotUse] = field(default_factory=list)
+    waiting: list[Waiter] = field(default_factory=list)
+    batches: list[BatchClaim] = field(default_factory=list)
+
+    @property
+    def free(self) -> int | None:
+        """Host slots free now (None without a host limit)."""
+        if self.slots is None:
+            return None
+        held = {use.slot for use in self.running if use.slot is not None}
+        return max(0, self.slots - len(held))
+
+    def as_json(self) -> dict[str, Any]:
+        """The queue as the CLI's `--json` and the API answer it."""
+        return {
+            "host": self.host,
+            "slots": self.slots,
+            "free": self.free,
+            "slots_dir": str(self.slots_dir),
+            "pools": self.pools,
+            "running": [
+                {
+                    "slot": use.slot, "env": use.env, "batch_id": use.batch_id,
+                    "batch": use.batch_name, "item": use.item,
+                    "since": use.since.isoformat() if use.since else None,
+                }
+                for use in self.running
+            ],
+            "waiting": [
+                {
+                    "position": w.position, "priority": w.priority,
+                    "asked_at": w.asked_at.isoformat(), "batch_id": w.batch_id,
+                    "batch": w.batch_name, "item": w.item, "pid": w.pid,
+                }
+                for w in self.waiting
+            ],
+            "batches": [
+                {
+                    "id": b.batch_id, "name": b.name, "state": b.state,
+                    "priority": b.priority, "running": b.running, "to_go": b.to_go,
+                }
+                for b in self.batches
+            ],
+        }  # fmt: skip
+
+
+class HostQueueReads:
+    """Builds the host's queue view from the settings, the slot folder and the store."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def host_queue(self) -> HostQueue:
+        """The queue now (ValidationError, one line, for settings that cannot be read)."""
+        settings = load_host_settings()
+        host = socket.gethostname()
+        # Only running batches are read whole: a list of summaries finds them.
+        processing = [s.id for s in self.ctx.repo.summaries() if s.status is BatchStatus.PROCESSING]
+        found = (self.ctx.repo.get(batch_id) for batch_id in processing)
+        batches = [b for b in found if b is not None and _claims(b, host)]
+        known = {b.id: b for b in batches}
+        running: list[SlotUse] = []
+        claims: list[BatchClaim] = []
+        for batch in batches:
+            run = [i for i in batch.items if i.status is ItemStatus.RUNNING]
+            for item in run:
+                env = settings.env_for(item.slot) if item.slot is not None else {}
+                running.append(
+                    SlotUse(item.slot, env, batch.id, batch.name, item.label, item.started_at)
+                )
+            to_go = sum(i.status is ItemStatus.PENDING for i in batch.items)
+            claims.append(
+                BatchClaim(batch.id, batch.name, batch.status.value, batch.priority or 0,
+                           len(run), to_go)
+            )  # fmt: skip
+        running.sort(key=lambda use: (use.slot is None, use.slot or 0, use.batch_name))
+        claims.sort(key=lambda claim: (-claim.priority, claim.name))
+        waiting = []
+        for position, ticket in enumerate(waiting_in(settings.slots_dir), start=1):
+            owner = known.get(ticket.batch_id) or self._batch(ticket.batch_id)
+            asking = None
+            if owner is not None:
+                asking = next((i for i in owner.items if i.id == ticket.item_id), None)
+            waiting.append(
+                Waiter(
+                    position, ticket.priority,
+                    datetime.fromtimestamp(ticket.asked_ns / 1e9, UTC),
+                    ticket.batch_id, owner.name if owner else None,
+                    asking.label if asking else None, ticket.pid,
+                )
+            )  # fmt: skip
+        return HostQueue(
+            host, settings.slots, settings.slots_dir, dict(settings.pools), running, waiting,
+            claims,
+        )  # fmt: skip
+
+    def _batch(self, batch_id: str) -> Batch | None:
+        return self.ctx.repo.get(batch_id)
+
+
+def _claims(batch: Batch, host: str) -> bool:
+    """Whether `batch` has a claim on this host's box now: it runs here."""
+    runner = batch.runner
+    return batch.status is BatchStatus.PROCESSING and (
+        runner is None or (runner.host == host and runner.cluster is None)
+    )
