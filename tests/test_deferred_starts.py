@@ -479,3 +479,16 @@ def test_deleting_the_batch_waited_for_drops_the_start_saying_why(service, scrip
     assert dropped.deferred is None and dropped.status is BatchStatus.LOCKED
     assert dropped.start_note == "did not start: 'Al', which it waited for, was deleted"
     until(lambda: "not started: did not start: 'Al'" in Path(log).read_text(), what="its log")
+
+
+def test_the_host_queue_lists_queued_and_scheduled_batches(service, script, db_path):
+    a = locked(service, script, "Al")
+    b = locked(service, script, "Bo")
+    c = locked(service, script, "Cy")
+    service.queue_start(b.id, after=a.id)
+    service.queue_start(c.id, delay="1h")
+    service.set_priority(c.id, 5)
+    states = {claim["name"]: claim for claim in service.host_queue().as_json()["batches"]}
+    assert states["Bo"]["state"] == "QUEUED (after 'Al')" and states["Bo"]["to_go"] == 1
+    assert states["Cy"]["state"].startswith("SCHEDULED (") and states["Cy"]["priority"] == 5
+    assert "Al" not in states  # LOCKED, not queued: no claim
