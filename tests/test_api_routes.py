@@ -65,7 +65,7 @@ def test_every_body_is_documented_as_its_model() -> None:
         required = schema["paths"][path][method.lower()]["requestBody"].get("required", False)
         assert required is (path not in optional), (method, path)
     tags = {op["tags"][0] for ops in schema["paths"].values() for op in ops.values()}
-    assert tags == {"batches", "items", "runs", "templates", "server"}
+    assert tags == {"batches", "items", "runs", "templates", "server", "queue"}
 
 
 @pytest.mark.parametrize(

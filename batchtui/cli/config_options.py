@@ -10,12 +10,23 @@ from ..core.config_text import retry_words
 from ..core.failures import describe_retry_words
 from ..core.limits import CONCURRENCY_RULE
 from ..core.platforms import PLATFORMS
+from ..core.rates import RATE_RULE, normal_rate
 from .options import ArgumentGroup, Option, assignment, count, number, whole_number
 
 
 def retry_kinds(text: str) -> list[str]:
     """`--retry-on`: failure kinds, comma-separated ('any': every kind, the empty list)."""
     return retry_words(text)  # the form's rule too
+
+
+def rate_text(text: str) -> str:
+    """`--rate 30/min` ('' clears it)."""
+    if not text.strip():
+        return ""
+    try:
+        return normal_rate(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 config_group = ArgumentGroup(
@@ -119,7 +130,27 @@ retries_group = ArgumentGroup(
 )
 """When a failed item runs again, and when a run stops starting items."""
 
-CONFIG_OPTIONS = (config_group, retries_group)
+rates_group = ArgumentGroup(
+    "rate limits",
+    [
+        Option(
+            "--rate",
+            metavar="N/UNIT",
+            type=rate_text,
+            help=f"start at most this many items per s, min or h: {RATE_RULE}; evenly spaced "
+            "(30/min: one every 2 s); '' clears it",
+        ),
+        Option(
+            "--rate-key",
+            metavar="NAME",
+            help='also obey the host-wide rate NAME of settings.toml ([rates] tts = "30/min"), '
+            "shared by every batch that names it; '' clears it",
+        ),
+    ],
+)
+"""How fast items may start (an API's "30 calls a minute")."""
+
+CONFIG_OPTIONS = (config_group, retries_group, rates_group)
 """The config flags, in the order `--help` shows them."""
 
 _CONFIG_KEYS = tuple(option.dest for group in CONFIG_OPTIONS for option in group.options)

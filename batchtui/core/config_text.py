@@ -13,7 +13,7 @@ from typing import Any
 WHOLE_NUMBER_FIELDS = frozenset({"fps", "concurrency", "max_items", "retries", "variants"})
 NUMBER_FIELDS = frozenset({"duration", "timeout", "backoff", "backoff_max"})
 CLEARED_BY_EMPTY = frozenset(
-    {"command", "background", "text_color", "max_failures", "var_defaults"}
+    {"command", "background", "text_color", "max_failures", "var_defaults", "rate", "rate_key"}
 )
 """Fields whose empty text means "none" (the style's colour, no limit, no command)."""
 

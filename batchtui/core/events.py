@@ -79,8 +79,12 @@ class ItemRetrying:
     error: str
     retry_at: datetime
     retry: int
-    """Which retry comes next (1-based), of `retries`."""
+    """Which retry comes next (1-based), of `retries` (a rate-limited wait: the retries used
+    so far, as it uses none)."""
     retries: int
+    note: str | None = None
+    """What the item shows while it waits, when it is not "retry 2/3 at …" (a rate-limited
+    wait)."""
 
 
 EngineEvent = ItemWaiting | ItemStarted | ItemPlaced | ItemProgress | ItemRetrying | ItemFinished

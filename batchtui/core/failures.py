@@ -21,6 +21,9 @@ class FailureKind(StrEnum):
     HOST_LOST = "host_lost"
     SIGNAL = "signal"
     """Killed by a signal (a crash, the OOM killer)."""
+    RATE_LIMITED = "rate_limited"
+    """The item said "later" (exit 75, EX_TEMPFAIL, or a `RETRY-AFTER N` line): it waits and
+    runs again without using one of its retries."""
 
     @property
     def retry_name(self) -> str:
@@ -35,6 +38,7 @@ RETRY_NAMES: dict[FailureKind, str] = {
     FailureKind.ERROR: "exit",
     FailureKind.INVALID_OUTPUT: "invalid_output",
     FailureKind.HOST_LOST: "host_lost",
+    FailureKind.RATE_LIMITED: "rate_limited",
 }
 """The `retry_on` word of each failure kind (a signal and a crash are both 'crash')."""
 
@@ -44,6 +48,7 @@ RETRY_ON: tuple[str, ...] = tuple(dict.fromkeys(RETRY_NAMES.values()))
 RETRY_WORD_HELP: dict[str, str] = {
     "crash": "a signal or an exception",
     "exit": "non-zero",
+    "rate_limited": "exit 75 or RETRY-AFTER: waits, using no retry",
 }
 """What a word covers, where its name alone does not say."""
 
@@ -54,3 +59,16 @@ def describe_retry_words() -> str:
         f"{word} ({RETRY_WORD_HELP[word]})" if word in RETRY_WORD_HELP else word
         for word in RETRY_ON
     )
+
+
+EX_TEMPFAIL = 75
+"""The exit status that says "try again later" (sysexits.h): a rate-limited attempt."""
+
+
+class RateLimited(Exception):
+    """An attempt was told "later": it ends rate-limited, to run again after `retry_after`
+    seconds (None: when the rate limit gives the next token, or after a backoff)."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after

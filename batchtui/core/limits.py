@@ -75,6 +75,14 @@ HISTORY_KEPT = 5
 they ended, so an item that keeps failing run after run costs a bounded size on disk and in
 memory."""
 
+MAX_RATE_WAITS = 20
+"""Times one item may be told "later" (exit 75, a RETRY-AFTER line) in a run: each wait uses
+none of its retries, so this bounds an item that always says "later" (it then fails, "rate
+limited 20 times")."""
+
+MAX_RETRY_AFTER = 3600
+"""The longest wait a RETRY-AFTER line may ask for, in seconds (a longer one waits this)."""
+
 MAX_BACKOFF = 3600
 """Seconds before an item's first automatic retry."""
 

@@ -173,7 +173,8 @@ def apply(
                 "progress": 0.0,
                 "retry_at": event.retry_at,
                 "retries_used": event.retry,
-                "waiting": retry_note(event.retry, event.retries, event.retry_at, event.at),
+                "waiting": event.note
+                or retry_note(event.retry, event.retries, event.retry_at, event.at),
             },
         )
         # Into the history now, with its reason: a kill or a cancel during the wait must not

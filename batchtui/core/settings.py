@@ -18,6 +18,13 @@ gpu = 2                                    # named pools (for pipelines' stages)
 CUDA_VISIBLE_DEVICES = ["0", "1"]          # slot 0 sees "0", slot 1 sees "1"
 ```
 
+and, for host-wide rate limits that batches name (`--rate-key tts`):
+
+```toml
+[rates]
+tts = "30/min"                             # every batch naming tts together: 30 starts a minute
+```
+
 `BATCHTUI_SLOTS` and `BATCHTUI_SLOTS_DIR` override the file. Read afresh at every run start:
 a long-lived process never keeps a stale copy. The slot folder is made absolute where it is
 read (see `_slots_dir`), so every runner counts against the same slots.
@@ -32,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ValidationError
+from .rates import RATE_KEY_PATTERN, RATE_KEY_RULE, Rate, parse_rate
 
 SETTINGS_NAME = "settings.toml"
 MAX_SLOTS = 1024
@@ -57,6 +65,17 @@ class HostSettings:
     list is shorter than the slots)."""
     pools: dict[str, int] = field(default_factory=dict)
     """Named pools and their sizes (the default pool is `slots`)."""
+
+    rates: dict[str, Rate] = field(default_factory=dict)
+    """Host-wide rate limits by name (`[rates]`), one token bucket each, shared by every
+    runner on the host whose batch names it."""
+
+    def rate_for(self, key: str) -> Rate:
+        """The host-wide rate named `key`; ValidationError, one line, when there is none."""
+        rate = self.rates.get(key)
+        if rate is None:
+            raise ValidationError(f"no rate '{key}' in {SETTINGS_NAME}")
+        return rate
 
     def env_for(self, slot: int) -> dict[str, str]:
         """The environment slot `slot` adds to its items' own."""
@@ -147,7 +166,23 @@ def load_host_settings() -> HostSettings:
         slots_dir=_slots_dir(data.get("slots_dir"), path),
         slot_env=slot_env,
         pools=pools,
+        rates=_rates(data.get("rates", {}), path),
     )
+
+
+def _rates(table: object, path: Path) -> dict[str, Rate]:
+    """`[rates]`: NAME = "30/min"."""
+    if not isinstance(table, dict):
+        raise ValidationError(f'{path}: [rates] must be a table of NAME = "N/min"')
+    rates: dict[str, Rate] = {}
+    for name, text in table.items():
+        if not re.fullmatch(RATE_KEY_PATTERN, name):
+            raise ValidationError(f"{path}: [rates] {name!r} is not a rate name ({RATE_KEY_RULE})")
+        try:
+            rates[name] = parse_rate(text if isinstance(text, str) else repr(text))
+        except ValueError as exc:
+            raise ValidationError(f"{path}: [rates] {name}: {exc}") from None
+    return rates
 
 
 _POOL_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")

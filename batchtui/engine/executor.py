@@ -38,6 +38,8 @@ class AttemptResult:
     outcome: Outcome
     reason: str | None = None
     kind: FailureKind | None = None
+    retry_after: float | None = None
+    """Rate-limited: the seconds the item asked to wait (`RETRY-AFTER N`), when it said."""
 
     @classmethod
     def ok(cls) -> AttemptResult:
@@ -46,6 +48,12 @@ class AttemptResult:
     @classmethod
     def failed(cls, reason: str, kind: FailureKind = FailureKind.ERROR) -> AttemptResult:
         return cls(Outcome.FAILED, reason, kind)
+
+    @classmethod
+    def rate_limited(cls, reason: str, retry_after: float | None = None) -> AttemptResult:
+        """The item said "later" (exit 75, a RETRY-AFTER line): it runs again after the wait
+        without using a retry."""
+        return cls(Outcome.FAILED, reason, FailureKind.RATE_LIMITED, retry_after)
 
     @classmethod
     def host_lost(cls, reason: str) -> AttemptResult:
@@ -76,6 +84,8 @@ class Attempt:
     slot: int = 0
     """Which slot the attempt holds: the host slot's number (0..N-1) under a host limit,
     else its worker's number within the batch's concurrency; `{slot}` and `BATCHTUI_SLOT`."""
+    retry_after: float | None = None
+    """Set when the attempt ended rate-limited with a time to wait (`AttemptResult`'s)."""
     deadline: Any = None
     """The attempt's time limit (an anyio CancelScope): running from when the attempt starts
     on its host, not from when it was handed over (time queued on a farm is not the item's)."""

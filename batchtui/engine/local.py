@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core import subreaper
+from ..core.failures import EX_TEMPFAIL, RateLimited
 from ..generators.base import Generator, GeneratorError, LineHandler
 from .executor import Attempt, AttemptResult, FailureKind
 from .fdwatch import FdWatch
@@ -132,7 +133,11 @@ class LocalExecutor:
     async def run(self, attempt: Attempt) -> AttemptResult:
         try:
             await self.generator.generate(attempt.job, _ItemContext(attempt, self))
+        except RateLimited as exc:
+            return AttemptResult.rate_limited(str(exc), exc.retry_after)
         except ExitError as exc:
+            if exc.returncode == EX_TEMPFAIL:  # "try again later"
+                return AttemptResult.rate_limited(str(exc))
             return AttemptResult.failed(
                 str(exc), FailureKind.SIGNAL if exc.signalled else FailureKind.ERROR
             )

@@ -30,12 +30,15 @@ from ..core.events import (
     ItemStarted,
     ItemWaiting,
 )
+from ..core.limits import MAX_RATE_WAITS, MAX_RETRY_AFTER
 from ..core.models import ItemStatus, utcnow
+from ..core.run import local_time
 from ..generators.base import GeneratorError, Job
 from .executor import Attempt, Executor, FailureKind, Outcome
 from .finish import OutputFinisher, cleanup
 from .itemlog import ItemLog
 from .layout import part_name
+from .rates import RateBucket
 from .slots import HostSlots, ordinal
 
 Emit = Callable[[EngineEvent], None]
@@ -58,6 +61,7 @@ class Scheduler:
         concurrency: int,
         slots: HostSlots | None = None,
         priority: int = 0,
+        rates: list[RateBucket] | None = None,
     ) -> None:
         self.executor = executor
         self.finisher = finisher
@@ -65,6 +69,10 @@ class Scheduler:
         self.slots = slots
         self.priority = priority
         """This batch's place among the host's waiting items (higher: served first)."""
+        self.rates = rates or []
+        """The rate limits every attempt's start takes a token from (before a host slot)."""
+        self._rate_waits: dict[str, int] = {}
+        """How many times each item was told "later" this run (`MAX_RATE_WAITS`)."""
         self._queue: deque[Job] = deque()
         self._workers = 0
         self._ids: set[int] = set()
@@ -252,6 +260,15 @@ class Scheduler:
                     self._finished(job, ItemStatus.SUCCEEDED, output=str(job.final_output))
                     self._succeeded(job)
                     continue
+                if self.rates:  # a token first: waiting for one holds no host slot
+                    try:
+                        await self._rate_turn(job)
+                    except anyio.get_cancelled_exc_class():
+                        self._queue.appendleft(job)  # reported "before it started" by `run`
+                        raise
+                    if self._halt is not None:  # stopped early while it waited
+                        self._never_started(job)
+                        continue
                 if self.slots is None:
                     await self._attempt(job, number)
                     continue
@@ -272,6 +289,14 @@ class Scheduler:
         finally:
             self._workers -= 1
             self._ids.discard(number)
+
+    async def _rate_turn(self, job: Job) -> None:
+        """Wait for a token of every rate limit the batch obeys, saying why meanwhile."""
+        for bucket in self.rates:
+            await bucket.take(functools.partial(self._rate_waiting, job))
+
+    def _rate_waiting(self, job: Job, detail: str) -> None:
+        self.emit(ItemWaiting(job.batch_id, job.item_id, detail))
 
     def _waiting(self, job: Job, position: int) -> None:
         assert self.slots is not None
@@ -320,7 +345,13 @@ class Scheduler:
             self._finished(job, ItemStatus.SUCCEEDED, output=str(job.final_output))
             self._succeeded(job)
             return
-        delay = self._retry_delay(job, kind)
+        if kind is FailureKind.RATE_LIMITED:
+            final = await self._rate_limited(job, attempt.retry_after, error, log)
+            if final is None:  # it runs again, using no retry
+                return
+            error, delay = final, None
+        else:
+            delay = self._retry_delay(job, kind)
         if delay is not None:
             retry = job.retries_used + 1
             log.write(
@@ -339,6 +370,54 @@ class Scheduler:
         cleanup(job, log)
         self._finished(job, ItemStatus.FAILED, error=error)
         self._failed_for_good(job)
+
+    async def _rate_limited(
+        self, job: Job, retry_after: float | None, error: str, log: ItemLog
+    ) -> str | None:
+        """An attempt told "later": the rate limits slow down, and the item runs again after
+        the time it asked for (else at the next token, else after a backoff) without using
+        a retry; returns None then, else the reason it fails for good."""
+        config = job.config
+        if (
+            self._cancel_requested
+            or self._halt is not None
+            or (config.retry_on and FailureKind.RATE_LIMITED.retry_name not in config.retry_on)
+        ):
+            return error
+        waits = self._rate_waits.get(job.item_id, 0) + 1
+        if waits > MAX_RATE_WAITS:
+            return _one_line(f"rate limited {MAX_RATE_WAITS} times (last: {error})")
+        self._rate_waits[job.item_id] = waits
+        with anyio.CancelScope(shield=True):  # (a file lock held for a read and a write)
+            for bucket in self.rates:
+                await bucket.hold_off(
+                    retry_after if retry_after is not None else bucket.rate.interval
+                )
+        if retry_after is not None:
+            delay = min(retry_after, MAX_RETRY_AFTER)
+        elif self.rates:
+            delay = 0.0  # the token it takes next is the wait
+        else:
+            delay = config.retry_delay(waits, self._jitter.random())
+        log.write(
+            f"[batchtui: rate limited: {error}; runs again in {delay:.1f}s "
+            f"(wait {waits}/{MAX_RATE_WAITS}, no retry used)]",
+            "batchtui",
+        )
+        cleanup(job, log)
+        now = utcnow()
+        at = now + timedelta(seconds=delay)
+        note = (
+            f"rate limited: runs again at {local_time(at, now)} "
+            f"(wait {waits} of {MAX_RATE_WAITS}, no retry used)"
+        )
+        self.emit(
+            ItemRetrying(
+                job.batch_id, job.item_id, now, error, at, job.retries_used, config.retries, note
+            )
+        )
+        self._wait_to_retry(self._next_attempt(job, job.retries_used, at), delay)
+        return None
 
     def _succeeded(self, job: Job) -> None:
         """A canary that succeeded (ran, or its earlier output was taken over): the others
@@ -384,6 +463,7 @@ class Scheduler:
             if attempt.host is not None:  # it starts here and now (else: once it is placed)
                 deadline.deadline = anyio.current_time() + job.config.timeout
             result = await self.executor.run(attempt)
+            attempt.retry_after = result.retry_after
             if result.outcome is Outcome.OK:
                 try:
                     await self.finisher.verify(job)

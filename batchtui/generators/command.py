@@ -14,6 +14,7 @@ import shutil
 import string
 from pathlib import Path
 
+from ..core.failures import RateLimited
 from ..core.item_vars import VAR_PREFIX, as_text, var_of
 from ..core.models import BatchConfig
 from .base import Context, Generator, GeneratorError, Job
@@ -43,6 +44,7 @@ PLACEHOLDERS: dict[str, str] = {
 }
 
 _PROGRESS_LINE = re.compile(r"^\s*PROGRESS\s+([0-9]*\.?[0-9]+)\s*$")
+_RETRY_AFTER_LINE = re.compile(r"^\s*RETRY-AFTER:?\s+([0-9]*\.?[0-9]+)\s*$", re.IGNORECASE)
 _PERCENT = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*%")
 _FORMATTER = string.Formatter()
 
@@ -235,6 +237,13 @@ def parse_progress(line: str) -> float | None:
     return None
 
 
+def parse_retry_after(line: str) -> float | None:
+    """The seconds a `RETRY-AFTER 20` line asks to wait (the item is rate-limited), else
+    None."""
+    match = _RETRY_AFTER_LINE.match(line)
+    return float(match.group(1)) if match else None
+
+
 class CommandGenerator(Generator):
     """Runs `config.command` per item; success is judged by the output file, not the exit code
     alone."""
@@ -253,10 +262,24 @@ class CommandGenerator(Generator):
             job.make_scratch()
         argv = _render(parsed, job_values(job, ctx.slot))
 
+        retry_after: list[float] = []
+
         def on_line(stream: str, line: str) -> None:
-            if stream == "stdout":
+            seconds = parse_retry_after(line)  # on either stream: it is the item's last word
+            if seconds is not None:
+                retry_after.append(seconds)
+            elif stream == "stdout":
                 fraction = parse_progress(line)
                 if fraction is not None:
                     ctx.progress(fraction)
 
-        await ctx.run(argv, on_line=on_line)
+        try:
+            await ctx.run(argv, on_line=on_line)
+        except GeneratorError as exc:
+            if retry_after:  # (its last words, the RETRY-AFTER line, are said once)
+                said = "RETRY-AFTER" in str(exc).upper()
+                reason = str(exc) if said else f"{exc} (RETRY-AFTER {retry_after[-1]:g})"
+                raise RateLimited(reason, retry_after[-1]) from exc
+            raise
+        if retry_after:  # it said "later", whatever its exit status: its output is not used
+            raise RateLimited(f"asked to retry after {retry_after[-1]:g}s", retry_after[-1])

@@ -19,6 +19,7 @@ from ..engine import LocalExecutor, OutputFinisher, Scheduler
 from ..engine.executor import Executor
 from ..engine.fdwatch import fd_watch
 from ..engine.layout import jobs_for, remove_empty_work, remove_partials
+from ..engine.rates import rate_buckets
 from ..engine.slots import HostSlots
 from ..generators import Generator, get_generator
 from ..store import Repository
@@ -54,6 +55,7 @@ async def run_batch(
                 concurrency=batch.config.concurrency,
                 slots=slots,
                 priority=batch.priority or 0,
+                rates=rate_buckets(batch.config, host),
             )
             lost.append(lambda reason: scheduler.cancel(interrupt=True, reason=reason))
             if batch.cancel_requested:  # cancelled between the hand-over and our first read

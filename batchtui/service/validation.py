@@ -183,6 +183,11 @@ def lock_problems(batch: Batch) -> list[Problem]:
         problems.append(Problem(ProblemCode.GENERATOR, str(exc)))
     else:
         problems.extend(Problem(ProblemCode.GENERATOR, p) for p in generator.check(config))
+    if config.rate_key:  # a host-wide rate must be one this host names
+        try:
+            load_host_settings().rate_for(config.rate_key)
+        except ValidationError as exc:
+            problems.append(Problem(ProblemCode.HOST_SETTINGS, str(exc)))
     problem = folder_problem(Path(config.output_dir))
     if problem:
         problems.append(Problem(ProblemCode.OUTPUT_FOLDER, problem))
@@ -226,7 +231,9 @@ def run_problems(batch: Batch) -> list[Problem]:
     if folder:
         problems.append(Problem(ProblemCode.OUTPUT_FOLDER, folder))
     try:
-        load_host_settings()
+        host = load_host_settings()
+        if batch.config.rate_key:  # (also checked at lock: settings.toml may change since)
+            host.rate_for(batch.config.rate_key)
     except ValidationError as exc:
         problems.append(Problem(ProblemCode.HOST_SETTINGS, str(exc)))
     return problems

@@ -17,6 +17,7 @@ from ..backoff import retry_delay as _retry_delay
 from ..failures import RETRY_ON
 from ..item_vars import VarValue, check_vars
 from ..platforms import DEFAULT_PLATFORM, PLATFORMS, Platform
+from ..rates import RATE_KEY_PATTERN, RATE_KEY_RULE, normal_rate
 
 ValidateMode = Literal["auto", "video", "nonempty", "exists"]
 if TYPE_CHECKING:
@@ -140,6 +141,16 @@ class BatchConfig(BaseModel):
         description="render each item this many times, to pick the best ({variant} is 1..N, "
         "{seed} differs per variant)",
     )
+    rate: str | None = Field(
+        default=None,
+        description="start at most this many items per second, minute or hour (30/min): a "
+        "scheduling setting, not part of the config's hash",
+    )
+    rate_key: str | None = Field(
+        default=None,
+        description="also obey the host-wide rate of this name ([rates] in settings.toml), "
+        "shared by every batch on the host that names it",
+    )
     var_defaults: dict[str, str | int | float] | None = Field(
         default=None,
         description="item variables' values for the items that do not set them ({voice} in a "
@@ -173,6 +184,24 @@ class BatchConfig(BaseModel):
     @classmethod
     def _var_defaults(cls, value: dict[str, VarValue] | None) -> dict[str, VarValue] | None:
         return check_vars(value)
+
+    @field_validator("rate", "rate_key", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        # '' clears it (a form's empty box, `--rate ''`)
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("rate")
+    @classmethod
+    def _rate(cls, value: str | None) -> str | None:
+        return None if value is None else normal_rate(value)
+
+    @field_validator("rate_key")
+    @classmethod
+    def _rate_key(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(RATE_KEY_PATTERN, value):
+            raise ValueError(f"'{value}' is not a rate name ({RATE_KEY_RULE})")
+        return value
 
     @field_validator("retry_on")
     @classmethod

@@ -135,7 +135,7 @@ class BatchListScreen(AppScreen):
             "queue",
             "Queue",
             show=False,
-            tooltip="This host's queue: what runs in which slot, who waits and in what order",
+            tooltip="This host's queue: who runs in which slot, who waits",
         ),
         Binding(
             "slash",

@@ -71,6 +71,8 @@ GROUPS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
             ("max_items", "Max items", "input"),
             ("variants", "Variants", "input"),
             ("timeout", "Timeout s", "input"),
+            ("rate", "Rate", "input"),
+            ("rate_key", "Rate key", "input"),
         ),
     ),
     (
@@ -99,6 +101,8 @@ FIELD_HINTS = {
     "retry_on": "any (or: timeout,exit…)",
     "max_failures": "none (N or N%)",
     "var_defaults": "none (voice=alto seed=7)",
+    "rate": "none (30/min, 2/s)",
+    "rate_key": "none ([rates] name)",
 }
 """What an empty box means."""
 
@@ -350,6 +354,8 @@ SUMMARY_WORDS: dict[str, str] = {
     "max_items": "max {} items",
     "variants": "{} variants",
     "timeout": "timeout {}s",
+    "rate": "{}",
+    "rate_key": "{}",
     "retries": "{} retries",
     "backoff": "backoff {}s",
     "backoff_max": "waits ≤{}s",
