@@ -75,8 +75,7 @@ class ProgressScreen(AppScreen):
             "Priority",
             key_display="]",
             show=False,
-            tooltip="Priority +1 on this host (] up, [ down): served before lower batches "
-            "when items wait for a slot",
+            tooltip="Priority on this host: ] up, [ down (higher: served first)",
         ),
         Binding(
             "left_square_bracket",
