@@ -7,6 +7,7 @@ import inspect
 import pytest
 
 from batchtui.service import BatchService
+from batchtui.service.deferred import Deferrals
 from batchtui.service.delegate import delegate
 from batchtui.service.editing import Editing
 from batchtui.service.follow import Follow
@@ -22,6 +23,7 @@ PARTS = {
     "_runs": Runs,
     "_templating": Templating,
     "_follow": Follow,
+    "_deferrals": Deferrals,
     "_host_queue": HostQueueReads,
     "_pausing": Pausing,
 }

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from ..core import limits
+from ..core import deferral, limits
 from ..core.item_keys import KEY_PATTERN, KEY_RULE, MAX_KEY_CHARS
 from ..core.item_vars import MAX_VAR_CHARS, MAX_VARS, VAR_NAME_PATTERN, VAR_NAME_RULE
 
@@ -226,10 +226,10 @@ class HostPause(BaseModel):
     )
 
 
-class RunRequest(BaseModel):
-    """`POST /v1/batch/{id}/start` and `.../retry` (the body is optional)."""
+class RunChoices(BaseModel):
+    """What `POST /v1/batch/{id}/start` and `.../retry` share."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     cluster: str | None = documented(
         limits.CLUSTER_ADDRESS_PATTERN,
         default=None,
@@ -238,7 +238,39 @@ class RunRequest(BaseModel):
     )
 
 
-class RetryRequest(RunRequest):
+class RunRequest(RunChoices):
+    """`POST /v1/batch/{id}/start` (the body is optional): now, or queued with one of
+    `after`, `at`, `in` (the batch shows QUEUED / SCHEDULED and starts on its own)."""
+
+    after: str | None = Field(
+        default=None,
+        max_length=limits.MAX_NAME_CHARS,
+        description="start once this batch (id or name) ends; a cycle is refused",
+    )
+    after_ok: bool = Field(
+        default=False,
+        description="with `after`: only if that batch ends COMPLETE (otherwise this one "
+        "stays LOCKED with a note saying why)",
+    )
+    at: str | None = Field(
+        default=None,
+        max_length=64,
+        description=f"start at this time: {deferral.AT_RULE}",
+    )
+    delay: str | None = Field(
+        default=None,
+        alias="in",
+        max_length=16,
+        description=f"start after this delay: {deferral.DELAY_RULE}",
+    )
+
+    @property
+    def deferred(self) -> bool:
+        """Whether the start is queued rather than now."""
+        return bool(self.after or self.at or self.delay or self.after_ok)
+
+
+class RetryRequest(RunChoices):
     """`POST /v1/batch/{id}/retry` (the body is optional)."""
 
     items: list[str | int] | None = Field(

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
+from ..core.deferral import QUEUED_ICON
 from ..core.events import (
     EngineEvent,
     ItemFinished,
@@ -60,6 +61,12 @@ def status_text(status: str, paused: PauseMode | None = None) -> str:
     return f"{STATUS_ICONS.get(status, '?')} {status}{pause_mark(paused)}"
 
 
+def shown_status_text(status: str, shown: str, paused: PauseMode | None = None) -> str:
+    """A batch's icon and word as every view shows it (`shown`: its `shown_status`, which
+    says QUEUED / SCHEDULED for a deferred start; `paused`: the pause it is under)."""
+    return status_text(status, paused) if shown == status else f"{QUEUED_ICON} {shown}"
+
+
 def console(out: TextIO | None = None) -> Console:
     """A rich console; when not a terminal, wide enough that pipes and logs never wrap."""
     from rich.console import Console
@@ -75,7 +82,7 @@ def write_batches_table(summaries: list[BatchSummary], out: IO[str]) -> None:
         (
             s.id,
             s.name,
-            status_text(s.status, s.paused),
+            shown_status_text(s.status, s.shown_status, s.paused),
             f"{s.succeeded}/{s.total}",
             s.platform,
             when(s.updated_at),
@@ -147,12 +154,20 @@ def show_batch(batch: Batch, out: IO[str]) -> None:
     config = batch.config
     lines = [
         f"{one_line(batch.name)}  ({batch.id})",
-        f"status    {status_text(batch.status, batch.pause)}",
+        f"status    {shown_status_text(batch.status, batch.shown_status, batch.pause)}",
         f"config    {config.platform} {config.width}x{config.height}, {config.duration:g}s "
         f"@ {config.fps}fps, generator {one_line(config.generator)}, concurrency "
         f"{config.concurrency}, max {config.max_items} items"
         + (f", {config.variants} variants of each" if config.variants > 1 else ""),
     ]
+    waiter = batch.deferred.waiter if batch.deferred else None
+    if waiter is not None:  # who starts it, and where that process logs
+        lines.append(
+            f"waiting   pid {waiter.pid} on {one_line(waiter.host)} starts it"
+            + (f"; log {one_line(waiter.log_path)}" if waiter.log_path else "")
+        )
+    if batch.start_note:  # why a queued start did not happen
+        lines.append(f"note      {one_line(batch.start_note)}")
     if config.command:
         lines.append(f"command   {one_line(config.command)}")
     if config.var_defaults:

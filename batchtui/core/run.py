@@ -272,6 +272,9 @@ class Progress(BaseModel):
     no time): an item waiting to retry has not ended, nor has one ended by an earlier run."""
     running_work: float = 0.0
     """The running items' progress, summed (each 0 to 1): the part of the work in flight."""
+    shown_status: str | None = None
+    """The word every view shows for the batch: its status, or QUEUED (after 'A') /
+    SCHEDULED (02:00) for a deferred start (`core.deferral.shown_status`)."""
     canary: int | None = None
     """The position of the canary while it runs alone (config `canary`: the others start
     when it succeeds); None outside that phase."""
@@ -349,6 +352,7 @@ def progress(batch: Batch, now: datetime) -> Progress:
         running_work=round(running_work, 3),
         canary=_canary(batch),
         paused=batch.pause,
+        shown_status=batch.shown_status,
     )
 
 

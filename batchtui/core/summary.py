@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .deferral import shown_parts, shown_status
 from .pausing import PauseMode, pause_mode
 from .states import BatchStatus, ItemStatus
 
@@ -38,6 +39,20 @@ class BatchSummary(NamedTuple):
     updated_at: datetime | None
     paused: PauseMode | None = None
     """The pause it is under (`core.pausing`), or None."""
+    deferred: dict[str, Any] | None = None
+    """A queued or scheduled start, as stored (`Batch.deferred`); None: none."""
+
+    @property
+    def shown_status(self) -> str:
+        """The word the list shows (`core.deferral.shown_status`: QUEUED / SCHEDULED for a
+        deferred start, else the status)."""
+        return shown_status(self.status, self.deferred)
+
+    @property
+    def shown_parts(self) -> tuple[str, str] | None:
+        """The shown word and what it waits for, apart (`QUEUED`, `after 'A'`), for a
+        deferred start (None otherwise): what a narrow column shows."""
+        return shown_parts(self.status, self.deferred)
 
     @classmethod
     def of(cls, batch: Batch) -> BatchSummary:
@@ -54,6 +69,7 @@ class BatchSummary(NamedTuple):
             created_at=batch.created_at,
             updated_at=batch.updated_at,
             paused=batch.pause,
+            deferred=batch.deferred.raw() if batch.deferred else None,
         )
 
     @classmethod
@@ -83,4 +99,5 @@ class BatchSummary(NamedTuple):
             created_at=datetime.fromisoformat(doc["created_at"]),
             updated_at=datetime.fromisoformat(updated) if updated else None,
             paused=pause_mode(doc["status"], doc.get("paused"), doc.get("host_paused")),
+            deferred=doc.get("deferred") or None,
         )

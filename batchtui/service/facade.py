@@ -29,6 +29,7 @@ from .delegate import delegate
 if TYPE_CHECKING:
     from ..core.models import Batch, BatchItem
     from ..runners.recorder import Listener
+    from .deferred import Deferrals
     from .editing import Editing
     from .follow import Follow
     from .host_queue import HostQueueReads
@@ -97,6 +98,12 @@ class BatchService:
         from .runs import Runs
 
         return Runs(self._ctx)
+
+    @functools.cached_property
+    def _deferrals(self) -> Deferrals:
+        from .deferred import Deferrals
+
+        return Deferrals(self._ctx, self._runs)
 
     @functools.cached_property
     def _host_queue(self) -> HostQueueReads:
@@ -204,6 +211,9 @@ class BatchService:
     pause_host = delegate(lambda s: s._pausing.pause_host)
     resume_host = delegate(lambda s: s._pausing.resume_host)
     host_pause = delegate(lambda s: s._pausing.host_pause)
+    queue_start = delegate(lambda s: s._deferrals.queue)
+    wait_turn = delegate(lambda s: s._deferrals.wait_turn)
+    take_up_deferred = delegate(lambda s: s._deferrals.take_up)
 
     async def start(
         self, ref: str, listener: Listener | None = None, *, cluster: str | None = None
@@ -246,10 +256,12 @@ class BatchService:
         """End PROCESSING batches whose runner is gone: RUNNING items become INTERRUPTED.
 
         Every command asks; with no batch marked running (the usual case) nothing of the
-        run machinery is even imported."""
-        if not self._ctx.repo.any_running():
-            return []
-        return self._runs.recover_orphans()
+        run machinery is even imported. Deferred starts whose waiting process died are taken
+        up here too (`take_up_deferred`): never a batch left QUEUED with nobody waiting."""
+        recovered = self._runs.recover_orphans() if self._ctx.repo.any_running() else []
+        if self._ctx.repo.queued_ids():
+            self._deferrals.take_up()
+        return recovered
 
     # ---------------------------------------------------------------- following
 

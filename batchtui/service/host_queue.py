@@ -131,7 +131,8 @@ class HostQueueReads:
         settings = load_host_settings()
         host = socket.gethostname()
         # Only running batches are read whole: a list of summaries finds them.
-        processing = [s.id for s in self.ctx.repo.summaries() if s.status is BatchStatus.PROCESSING]
+        summaries = self.ctx.repo.summaries()
+        processing = [s.id for s in summaries if s.status is BatchStatus.PROCESSING]
         found = (self.ctx.repo.get(batch_id) for batch_id in processing)
         batches = [b for b in found if b is not None and _claims(b, host)]
         known = {b.id: b for b in batches}
@@ -149,6 +150,13 @@ class HostQueueReads:
                 BatchClaim(batch.id, batch.name, batch.status.value + pause_mark(batch.pause),
                            batch.priority or 0, len(run), to_go)
             )  # fmt: skip
+        for summary in summaries:  # queued and scheduled starts: a claim to come
+            deferred = self.ctx.repo.get(summary.id) if summary.shown_parts else None
+            if deferred is not None and deferred.deferred is not None:
+                claims.append(
+                    BatchClaim(deferred.id, deferred.name, deferred.shown_status,
+                               deferred.priority or 0, 0, len(deferred.items))
+                )  # fmt: skip
         running.sort(key=lambda use: (use.slot is None, use.slot or 0, use.batch_name))
         claims.sort(key=lambda claim: (-claim.priority, claim.name))
         waiting = []

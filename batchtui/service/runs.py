@@ -43,6 +43,7 @@ from ..runners.in_process import run_batch
 from ..runners.recorder import Listener, runner_info
 from .begun import BEGUN_HERE, BegunRuns
 from .context import ServiceContext
+from .deferred import NotQueuedError
 from .refs import resolve_items
 from .validation import run_problems
 
@@ -84,8 +85,13 @@ class Runs:
         log_path: str | None = None,
         cluster: str | None = None,
         only: Collection[str | int] | None = None,
+        queued_by: int | None = None,
     ) -> Batch:
         """Move a batch into PROCESSING for a run by this process (start or retry).
+
+        `queued_by`: the pid of the waiter beginning a queued start; refused
+        (`NotQueuedError`) unless the batch's queued start is still that waiter's. A plain
+        start of a queued batch starts it now (its queued start ends with the move).
 
         `only` (a retry): run exactly these items (ids or 1-based positions), a succeeded
         one too, on purpose; the batch's other items keep what they have.
@@ -108,6 +114,10 @@ class Runs:
         action = "rerun" if only is not None else "retry" if retry else "start"
 
         def change(batch: Batch) -> Batch:
+            if queued_by is not None:
+                waiter = batch.deferred.waiter if batch.deferred else None
+                if waiter is None or waiter.pid != queued_by:
+                    raise NotQueuedError(f"batch '{batch.name}' is no longer queued here")
             if only is not None:  # these items, whatever they are now
                 chosen = {item.id for item in resolve_items(batch, only)}
                 if not chosen:
@@ -325,7 +335,13 @@ class Runs:
         return batch
 
     def cancel(self, ref: str) -> Batch:
-        """Stop a PROCESSING batch: waiting items are cancelled, running ones stopped."""
+        """Stop a PROCESSING batch: waiting items are cancelled, running ones stopped. A
+        LOCKED batch's queued or scheduled start is cancelled instead (it stays LOCKED)."""
+        from .deferred import Deferrals
+
+        unqueued = Deferrals(self.ctx, self).cancel(ref)
+        if unqueued is not None:
+            return unqueued
 
         def change(batch: Batch) -> Batch:
             batch.cancel_requested = True

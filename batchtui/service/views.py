@@ -19,6 +19,7 @@ def batch_json(batch: Batch) -> dict[str, Any]:
         _with_history(item, dumped)
         dumped["label"] = item.label
     data["progress"] = batch.progress().model_dump(mode="json")
+    data["shown_status"] = batch.shown_status  # QUEUED (after 'A'), SCHEDULED (02:00), …
     return data
 
 
@@ -40,10 +41,12 @@ def summary_json(summary: BatchSummary) -> dict[str, Any]:
         "id": summary.id,
         "name": summary.name,
         "status": summary.status.value,
+        "shown_status": summary.shown_status,
         "platform": summary.platform,
         "created_at": summary.created_at.isoformat(),
         "updated_at": summary.updated_at.isoformat() if summary.updated_at else None,
         "paused": summary.paused,
+        **({"deferred": summary.deferred} if summary.deferred else {}),
         "progress": {
             "total": summary.total,
             "succeeded": summary.succeeded,

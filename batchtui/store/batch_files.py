@@ -31,6 +31,9 @@ BATCH_DOC_ID = 1
 TEMP = ".tmp"
 """Beside the batch files: where a batch file is written before it replaces the old one."""
 RUNNING = ".running"
+QUEUED = ".queued"
+"""A marker per LOCKED batch with a deferred start (as `.running/` for runs): what finds the
+starts to take up again after their waiting process died, at every command."""
 """Beside the batch files: an empty marker per batch in PROCESSING."""
 LOCKS = ".locks"
 
@@ -135,6 +138,11 @@ class BatchFiles:
         if running:
             ensure_folders(self.folder.parent, self.folder, marker.parent)
             marker.touch()
+        queued = doc is not None and doc.get("status") == "LOCKED" and bool(doc.get("deferred"))
+        queued_marker = self.folder / QUEUED / batch_id
+        if queued:
+            ensure_folders(self.folder.parent, self.folder, queued_marker.parent)
+            queued_marker.touch()
         if doc is None:
             try:
                 path.unlink()
@@ -159,6 +167,9 @@ class BatchFiles:
         if not running:
             with contextlib.suppress(FileNotFoundError):
                 marker.unlink()
+        if not queued:
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                queued_marker.unlink()
         return None if doc is None else signature_of(path.stat())
 
     def ids(self) -> set[str]:
@@ -170,6 +181,13 @@ class BatchFiles:
         except NotADirectoryError:
             raise StoreError(f"database folder {self.folder} is not a folder") from None
         return {name[:-5] for name in names if is_batch_file_name(name)}
+
+    def queued_ids(self) -> list[str]:
+        """Ids of the batches marked as having a deferred start (one listing)."""
+        try:
+            return sorted(os.listdir(self.folder / QUEUED))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
 
     def running_ids(self) -> list[str]:
         """Ids of the batches marked running (one listing of a small folder)."""

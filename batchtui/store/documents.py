@@ -103,6 +103,8 @@ def index_entry(doc: dict[str, Any], signature: Signature | None) -> dict[str, A
     )
     if summary.paused is not None:  # (only then: entries of batches never paused stay as they were)
         entry["paused"] = summary.paused
+    if summary.deferred:  # a queued or scheduled start: the list shows it
+        entry["deferred"] = summary.deferred
     return entry
 
 
@@ -139,4 +141,5 @@ def summary_of(entry: dict[str, Any]) -> BatchSummary:
         _parse_time(entry["created_at"]),
         _parse_time(updated) if updated else None,
         mode_of(entry.get("paused")),
+        entry.get("deferred"),
     )

@@ -283,6 +283,11 @@ class Repository:
         self._migrate_if_needed()
         return self.batches.running_ids()
 
+    def queued_ids(self) -> list[str]:
+        """Ids of the batches marked as having a deferred start (one listing)."""
+        self._migrate_if_needed()
+        return self.batches.queued_ids()
+
     def check_readable(self) -> None:
         """Raise StoreError if the database exists but cannot be used: its index unreadable
         or its batch folder not a folder (no models, no batch file read: a batch file that

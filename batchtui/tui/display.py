@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
+from ..core.deferral import QUEUED_ICON
 from ..core.pausing import PAUSE_ICON, PAUSE_SHORT, PauseMode, pause_mark
 from ..core.states import BatchStatus, ItemStatus, Phase, phase
 from ..core.symbols import ICONS, RETRY_ICON, WAITING_ICON
@@ -27,17 +28,29 @@ def status(value: BatchStatus | ItemStatus) -> Text:
     return Text(f"{ICONS[value]} {value.value}", style=STYLES[value])
 
 
-def batch_status(value: BatchStatus, paused: PauseMode | None, *, narrow: bool = False) -> Text:
-    """A batch's icon and word, and the pause it is under ('▶ PROCESSING ⏸ PAUSED');
-    `narrow` (a list's cell): a paused run reads '⏸ PAUSED' (or '⏸ FROZEN') instead."""
-    style = f"bold {STYLES[WAITING]}"
+def batch_status(
+    value: BatchStatus, shown: str, paused: PauseMode | None = None, *, narrow: bool = False
+) -> Text:
+    """A batch's icon and word as every view shows it: `shown` is its `shown_status` (QUEUED
+    (after 'A') / SCHEDULED (02:00) for a deferred start, styled as waiting), `paused` the
+    pause it is under ('▶ PROCESSING ⏸ PAUSED'; `narrow`, a list's cell: '⏸ PAUSED' or
+    '⏸ FROZEN' in place of PROCESSING)."""
+    if shown != value.value:
+        return Text(f"{QUEUED_ICON} {shown}", style=STYLES[WAITING])
     if paused is None:
         return status(value)
+    style = f"bold {STYLES[WAITING]}"
     if narrow and value is BatchStatus.PROCESSING:
         return Text(f"{PAUSE_ICON} {PAUSE_SHORT[paused]}", style=style)
     text = status(value)
     text.append(pause_mark(paused) if not narrow else f" {PAUSE_ICON}", style=style)
     return text
+
+
+def waits_for(detail: str) -> Text:
+    """What a queued or scheduled batch waits for (`after 'A'`, `02:00`), as the list shows it
+    where a bar would be (inert: it holds a batch name)."""
+    return Text(one_line(detail), style=STYLES[WAITING])
 
 
 def item_status(item: BatchItem) -> Text:

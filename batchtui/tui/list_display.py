@@ -85,7 +85,13 @@ def visible(
     needle = needle.casefold()
     if not needle:
         return shown
-    return [b for b in shown if needle in b.name.casefold() or needle in b.status.value.casefold()]
+    return [
+        b
+        for b in shown
+        if needle in b.name.casefold()
+        or needle in b.status.value.casefold()
+        or needle in b.shown_status.casefold()  # QUEUED, SCHEDULED
+    ]
 
 
 def batch_row(batch: BatchSummary, now: datetime, *, marked: bool = False) -> tuple[Text, ...]:
@@ -93,11 +99,17 @@ def batch_row(batch: BatchSummary, now: datetime, *, marked: bool = False) -> tu
     name = display.literal(batch.name)
     if marked:
         name = Text.assemble((MARK, "bold"), name, style="bold")
+    deferred = batch.shown_parts  # QUEUED / SCHEDULED: what it waits for in the bar's place
     return (
         name,
-        display.batch_status(batch.status, batch.paused, narrow=True),
+        display.batch_status(
+            batch.status,
+            deferred[0] if deferred else batch.status.value,
+            batch.paused,
+            narrow=True,
+        ),
         Text(f"{batch.succeeded}/{batch.total}"),
-        display.bar(batch.percent / 100, 8),
+        display.waits_for(deferred[1]) if deferred else display.bar(batch.percent / 100, 8),
         Text(PLATFORM_SHORT.get(batch.platform, batch.platform)),
         Text(display.ago(batch.updated_at, now)),
     )

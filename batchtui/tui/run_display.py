@@ -67,7 +67,7 @@ def content_column(spec: Sequence[Column]) -> int:
 
 def head(batch: Batch) -> Text:
     """Status (cancelled, once ended so) and name."""
-    text = Text.assemble(display.batch_status(batch.status, batch.pause))
+    text = Text.assemble(display.batch_status(batch.status, batch.shown_status, batch.pause))
     if batch.cancelled and batch.status is not BatchStatus.PROCESSING:
         text.append(" (cancelled)", style=display.STYLES[batch.status])
     text.append_text(Text.assemble("  ", display.literal(batch.name, 50)))

@@ -44,7 +44,19 @@ def start(
     ref: str, service: Service, body: Annotated[RunRequest, Body(default_factory=RunRequest)]
 ) -> JSONResponse:
     """Hand the batch to a runner process (it goes on whatever happens to the server);
-    `{"cluster": "tcp://HOST:8786"}` runs its items on a Dask cluster."""
+    `{"cluster": "tcp://HOST:8786"}` runs its items on a Dask cluster. `{"after": "A"}`
+    (`"after_ok": true`: only if A ends COMPLETE), `{"at": "02:00"}` or `{"in": "3h"}` queue
+    the start instead: the batch shows QUEUED / SCHEDULED and starts on its own then."""
+    if body.deferred:
+        queued = service.queue_start(
+            ref,
+            after=body.after,
+            after_ok=body.after_ok,
+            at=body.at,
+            delay=body.delay,
+            cluster=body.cluster,
+        )
+        return JSONResponse(batch_json(queued), status_code=202)
     return _handed(service, ref, retry=False, cluster=body.cluster)
 
 

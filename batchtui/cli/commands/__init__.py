@@ -74,7 +74,8 @@ VERBS: tuple[Verb, ...] = (
         "attach:Attach",
     ),
     Verb("_runner", None, "runner:Runner"),  # the detached runner: not listed in --help
-    Verb("cancel", "stop a PROCESSING batch", "cancel:Cancel"),
+    Verb("_waiter", None, "waiter:Waiter"),  # starts a queued start: not listed either
+    Verb("cancel", "stop a PROCESSING batch, or take back a queued start", "cancel:Cancel"),
     Verb(
         "pause",
         "hold a PROCESSING batch: no new item starts (--now: running ones freeze too); "

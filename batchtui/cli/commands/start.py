@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from ...core.actions import require
+from ...core.deferral import AT_RULE, DELAY_RULE
 from ...core.errors import ValidationError
 from ...core.limits import PRIORITY_RULE
 from ...core.settings import SLOTS_HELP
@@ -51,15 +52,46 @@ priority_option = Option(
 )
 
 
+after_option = Option(
+    "--after",
+    metavar="ID",
+    help="start on its own once batch ID ends (shown as QUEUED); chains are fine, a cycle "
+    "is refused; cancel the queued start: batchtui cancel",
+)
+after_ok_option = Option(
+    "--after-ok",
+    action="store_true",
+    help="with --after: start only if that batch ends COMPLETE (otherwise this one stays "
+    "LOCKED, and `show` says why)",
+)
+at_option = Option(
+    "--at",
+    metavar="TIME",
+    help=f"start on its own at TIME (shown as SCHEDULED): {AT_RULE}",
+)
+in_option = Option(
+    "--in", metavar="DELAY", dest="delay", help=f"start on its own after DELAY: {DELAY_RULE}"
+)
+RUN_ARGUMENTS: tuple[Argument, ...] = (
+    batch_ref,
+    json_option,
+    detach_option,
+    cluster_option,
+    priority_option,
+)
+"""What start, retry and resume share."""
+
+
 class Start(BaseCommand):
-    """`start`: every item of a LOCKED batch."""
+    """`start`: every item of a LOCKED batch; or, with --after / --at / --in, queue its start
+    (one of the three; a background process starts it then, as --detach would)."""
 
     arguments: ClassVar[Sequence[Argument]] = (
-        batch_ref,
-        json_option,
-        detach_option,
-        cluster_option,
-        priority_option,
+        *RUN_ARGUMENTS,
+        after_option,
+        after_ok_option,
+        at_option,
+        in_option,
     )
     retry = False
     """Whether only the items that did not succeed (or the `--item`s named) run."""
@@ -71,6 +103,9 @@ class Start(BaseCommand):
     def handle(self, args: argparse.Namespace, ctx: Context) -> int:
         cluster = args.cluster
         only = getattr(args, "items", None)
+        deferring = any(getattr(args, name, None) for name in ("after", "at", "delay"))
+        if deferring or getattr(args, "after_ok", False):
+            return self.queue(args, ctx)
         if args.detach:
             started = ctx.service.start_detached(
                 args.id, retry=self.retry, cluster=cluster, only=only
@@ -93,11 +128,34 @@ class Start(BaseCommand):
             batch = ctx.service.set_priority(batch.id, args.priority)
         return run_here(ctx, batch.id, begun=batch)
 
+    @staticmethod
+    def queue(args: argparse.Namespace, ctx: Context) -> int:
+        """`start --after/--at/--in`: store the queued start and its waiting process."""
+        batch = ctx.service.queue_start(
+            args.id,
+            after=args.after,
+            after_ok=args.after_ok,
+            at=args.at,
+            delay=args.delay,
+            cluster=args.cluster,
+        )
+        if args.priority is not None:  # (once queued: a refused start changes nothing)
+            batch = ctx.service.set_priority(batch.id, args.priority)
+        return ctx.emit(
+            batch_json(batch),
+            lambda: ctx.say(
+                f"'{batch.name}' is {batch.shown_status}: it starts on its own in the "
+                f"background.\n"
+                f"  cancel: batchtui cancel {batch.id}\n"
+                f"  watch:  batchtui attach {batch.id}   (once it runs)"
+            ),
+        )
+
 
 class Retry(Start):
     """`retry` and `resume`: the items that did not succeed, or the `--item`s named."""
 
-    arguments = (*Start.arguments, items_option)
+    arguments = (*RUN_ARGUMENTS, items_option)
     retry = True
 
 

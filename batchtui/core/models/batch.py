@@ -9,6 +9,7 @@ from typing import cast
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import limits
+from ..deferral import shown_status
 from ..pausing import PauseMode, pause_mode
 from ..run import Progress
 from ..run import progress as run_progress
@@ -16,6 +17,7 @@ from ..states import BatchStatus, check_batch_transition
 from ..variants import renumber
 from .clock import utcnow
 from .config import BatchConfig
+from .deferred import Deferred
 from .item import BatchItem
 from .moves import _checked_move
 from .runner import RunnerInfo
@@ -50,6 +52,11 @@ class Batch(BaseModel):
     its flushes (what `pause` waits for); None when it runs freely or no runner runs it."""
     host_paused: PauseMode | None = None
     """The host's pause (`pause --all`) as its runner last read it; None otherwise."""
+    deferred: Deferred | None = None
+    """A start queued after another batch or for a time (only while LOCKED: any status change
+    ends it); shown as QUEUED / SCHEDULED (`shown_status`)."""
+    start_note: str | None = None
+    """Why its queued start did not happen (one line; `show` says it), until it starts."""
     cancelled: bool | None = None
     """True when the last run ended because it was cancelled (None otherwise): a FAILED batch
     that was cancelled says so."""
@@ -59,7 +66,19 @@ class Batch(BaseModel):
             value = _checked_move(
                 self.status, BatchStatus(cast(str, value)), check_batch_transition
             )
+            if value != self.status:
+                # A queued start ends with any move (started, unlocked); a note of why one
+                # did not happen stays until the batch starts.
+                super().__setattr__("deferred", None)
+                if value is BatchStatus.PROCESSING:
+                    super().__setattr__("start_note", None)
         super().__setattr__(name, value)
+
+    @property
+    def shown_status(self) -> str:
+        """The word every view shows: the status, or `QUEUED (after 'A')` /
+        `SCHEDULED (02:00)` for a deferred start (the one rule, `core.deferral`)."""
+        return shown_status(self.status, self.deferred.raw() if self.deferred else None)
 
     def move_to(self, status: BatchStatus) -> None:
         """Change status (a no-op when unchanged); `TransitionError` if the table forbids it."""
