@@ -389,11 +389,17 @@ class HostSlots:
                 while True:
                     line = self.waiting()
                     mine = [n for n, ticket in enumerate(line) if ticket_owner(ticket) == owner]
-                    if not mine:  # removed by hand: take a new one at the end of the line
+                    if not mine:
+                        named = self._named(owner)
+                        if named:  # renamed (a priority change) while the line was read
+                            priority = ticket_priority(named[0])
+                            continue
+                        # Removed by hand: a new ticket, at the end of the line.
                         os.close(fd)
                         fd = self._take_ticket(priority, owner)
                         continue
                     ahead = mine[0]
+                    priority = ticket_priority(line[ahead])
                     if ahead == 0:
                         slot = self.try_acquire()
                         if slot is not None:
