@@ -334,3 +334,29 @@ def test_a_paused_run_killed_is_recovered_as_ever_and_its_retry_starts_paused(db
         if rerun.poll() is None:
             rerun.kill()
     assert BatchService(db_path).get(batch_id).status is BatchStatus.COMPLETE
+
+
+def test_an_item_whose_turn_a_pause_took_back_says_it_waits_no_more(db_path, gated, monkeypatch):
+    """Under a host limit an item waits for a slot (◔ WAITING, 1st in line); a pause gives its
+    turn back: it is PENDING again, not shown as waiting for a slot that it no longer asks for."""
+    monkeypatch.setenv("BATCHTUI_SLOTS", "1")
+    script, starts, release = gated
+    batch_id = locked(db_path, script, 2, concurrency=2)
+    run = started(db_path, batch_id)
+    service = BatchService(db_path)
+    try:
+        until(lambda: len(stamps(starts)) == 1)
+        until(lambda: service.get(batch_id).items[1].waiting is not None)
+        assert "1st in line" in service.get(batch_id).items[1].waiting
+        assert cli(db_path, "pause", batch_id).returncode == 0
+        until(lambda: service.get(batch_id).items[1].waiting is None)
+        assert service.get(batch_id).items[1].status is ItemStatus.PENDING
+        assert json.loads(cli(db_path, "queue", "--json").stdout)["waiting"] == []
+        assert cli(db_path, "resume", batch_id).returncode == 0
+        release.touch()
+        ended(run)
+    finally:
+        release.touch()
+        if run.poll() is None:
+            run.kill()
+    assert service.get(batch_id).status is BatchStatus.COMPLETE

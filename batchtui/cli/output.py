@@ -331,6 +331,12 @@ class RunDisplay:
             self._succeeded += event.status is ItemStatus.SUCCEEDED
         elif isinstance(event, ItemRetrying):
             self._running.pop(item.id, None)
+        if isinstance(event, ItemWaiting) and not event.detail:  # a pause took its turn back
+            self._said_waiting.discard(item.id)
+            task = self._tasks.pop(item.id, None)
+            if task is not None and self._progress is not None:
+                self._progress.remove_task(task)
+            return
         if self._progress is None:
             if isinstance(event, ItemWaiting):
                 if item.id in self._said_waiting:  # its place in line moved: not a new line

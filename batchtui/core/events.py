@@ -12,7 +12,8 @@ from .states import ItemStatus
 @dataclass(frozen=True, slots=True)
 class ItemWaiting:
     """An item has its batch's turn but waits for something else first (a host-wide slot);
-    it stays PENDING, with `detail` saying what it waits for."""
+    it stays PENDING, with `detail` saying what it waits for ('': it waits no more, its turn
+    given back by a pause)."""
 
     batch_id: str
     item_id: str

@@ -161,7 +161,7 @@ def apply(
         if item.status is ItemStatus.RUNNING:
             _write(item, {"progress": event.fraction})
     elif isinstance(event, ItemWaiting):
-        _write(item, {"waiting": event.detail})
+        _write(item, {"waiting": event.detail or None})  # '': it waits no more
         if item.status is ItemStatus.RUNNING:  # its host was lost: it is on no box now
             _write(item, {"worker": None, "host": None})
     elif isinstance(event, ItemRetrying):

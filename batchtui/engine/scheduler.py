@@ -376,6 +376,7 @@ class Scheduler:
                         continue
                 if self._paused is not None:  # paused while it waited for its token
                     self._queue.appendleft(job)
+                    self._no_longer_waits(job)
                     self._keep_alive()
                     break
                 if self.slots is None:
@@ -402,10 +403,15 @@ class Scheduler:
                     self._slot_waits.pop(number, None)
                 if wait.cancelled_caught and not holding:  # paused while it waited
                     self._queue.appendleft(job)
+                    self._no_longer_waits(job)
                     self._keep_alive()
         finally:
             self._workers -= 1
             self._ids.discard(number)
+
+    def _no_longer_waits(self, job: Job) -> None:
+        """A pause took the item's turn back: it is PENDING again, not waiting for anything."""
+        self.emit(ItemWaiting(job.batch_id, job.item_id, ""))
 
     async def _rate_turn(self, job: Job) -> None:
         """Wait for a token of every rate limit the batch obeys, saying why meanwhile."""
