@@ -41,7 +41,13 @@ def runner_log(db_path: Path, batch_id: str, stamp: str) -> Path:
 
 def spawn_runner(db_path: Path, batch_id: str, log_path: Path, cwd: str | None) -> int:
     """Start a detached runner for `batch_id` (begun, waiting to be handed over); its pid."""
-    argv = [sys.executable, "-m", "batchtui", "--db", str(db_path), "_runner", batch_id]
+    return spawn_detached(["_runner", batch_id], db_path, log_path, cwd)
+
+
+def spawn_detached(verb: list[str], db_path: Path, log_path: Path, cwd: str | None) -> int:
+    """Start `batchtui --db DB VERB…` in a session of its own, its output appended to
+    `log_path` (made private), in `cwd` when that folder exists; its pid."""
+    argv = [sys.executable, "-m", "batchtui", "--db", str(db_path), *verb]
     with open(log_path, "ab") as log:
         os.chmod(log_path, 0o600)
         child = subprocess.Popen(

@@ -9,12 +9,9 @@ dies, the next batchtui command on the host starts another (`Deferrals.take_up`)
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from ..core.children import OWN
+from .detached import spawn_detached
 
 POLL = 0.5
 """Seconds between two looks at the store while a waiter waits (a look is one stat, and a
@@ -23,18 +20,5 @@ parse of a batch file only when it changed)."""
 
 def spawn_waiter(db_path: Path, batch_id: str, log_path: Path, cwd: str | None) -> int:
     """Start a waiter for `batch_id` (its deferred start stored); its pid."""
-    argv = [sys.executable, "-m", "batchtui", "--db", str(db_path), "_waiter", batch_id]
-    argv += ["--log", str(log_path)]  # (its run's record names it, however it was started)
-    with open(log_path, "ab") as log:
-        os.chmod(log_path, 0o600)
-        child = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-            cwd=cwd if cwd and os.path.isdir(cwd) else None,
-        )
-    OWN.keep(child)  # collected once ended, so a long-lived starter leaves no zombies
-    return child.pid
+    # (--log: its run's record names the log, however the waiter was started)
+    return spawn_detached(["_waiter", batch_id, "--log", str(log_path)], db_path, log_path, cwd)

@@ -18,6 +18,7 @@ from ..core.models import Batch
 from ..core.pausing import PauseMode, pause_mark
 from ..core.settings import load_host_settings
 from ..core.states import BatchStatus, ItemStatus
+from ..core.symbols import seconds
 from ..engine.host_pause import read_host_pause
 from ..engine.slots import waiting_in
 from .context import ServiceContext
@@ -63,6 +64,19 @@ class BatchClaim:
 
 
 @dataclass(frozen=True)
+class QueueTable:
+    """One table of the queue's view: a title, column names, rows of plain text."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+
+
+def _ago(when: datetime | None, now: datetime) -> str:
+    return seconds((now - when).total_seconds()) if when is not None else "—"
+
+
+@dataclass(frozen=True)
 class HostQueue:
     """The host's queue as it is now."""
 
@@ -84,6 +98,53 @@ class HostQueue:
             return None
         held = {use.slot for use in self.running if use.slot is not None}
         return max(0, self.slots - len(held))
+
+    @property
+    def headline(self) -> str:
+        """One line: the host, its limit and what is free, its pools, whether it is paused."""
+        if self.slots is None:
+            limit = "no host limit (each batch runs its own concurrency)"
+        else:
+            limit = f"{self.slots} slot{'s' if self.slots != 1 else ''}, {self.free} free"
+        pools = "".join(f" · pool {name}: {size}" for name, size in sorted(self.pools.items()))
+        paused = f" · host paused{pause_mark(self.paused)} (resume --all)" if self.paused else ""
+        return f"host {self.host}: {limit}{pools}{paused}"
+
+    def tables(self, now: datetime) -> list[QueueTable]:
+        """The queue as the CLI and the TUI show it: running, waiting, the batches here
+        (plain text cells), always these three in this order."""
+        running = QueueTable(
+            "RUNNING",
+            ("SLOT", "ENV", "BATCH", "ITEM", "FOR"),
+            [
+                (
+                    "—" if use.slot is None else str(use.slot),
+                    " ".join(f"{k}={v}" for k, v in sorted(use.env.items())) or "—",
+                    use.batch_name, use.item, _ago(use.since, now),
+                )
+                for use in self.running
+            ],
+        )  # fmt: skip
+        waiting = QueueTable(
+            "WAITING FOR A SLOT (served in this order)",
+            ("#", "BATCH", "ITEM", "PRIORITY", "WAITING"),
+            [
+                (
+                    str(w.position), w.batch_name or f"{w.batch_id} (another database)",
+                    w.item or "—", str(w.priority), _ago(w.asked_at, now),
+                )
+                for w in self.waiting
+            ],
+        )  # fmt: skip
+        batches = QueueTable(
+            "BATCHES HERE",
+            ("BATCH", "STATE", "PRIORITY", "RUNNING", "TO GO"),
+            [
+                (b.name, b.state, str(b.priority), str(b.running), str(b.to_go))
+                for b in self.batches
+            ],
+        )
+        return [running, waiting, batches]
 
     def as_json(self) -> dict[str, Any]:
         """The queue as the CLI's `--json` and the API answer it."""

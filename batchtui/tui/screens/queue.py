@@ -11,7 +11,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
-from ...core.symbols import seconds
 from ...core.textsafe import one_line
 from ..widgets.app_header import app_header
 from .base import AppScreen
@@ -23,8 +22,8 @@ REFRESH_SECONDS = 1.0
 """How often the view reads the queue again (the slot folder and the running batches)."""
 
 
-def _ago(when: datetime | None, now: datetime) -> str:
-    return seconds((now - when).total_seconds()) if when is not None else "—"
+TABLES = ("running", "waiting", "batches")
+"""The view's tables, in the order the service gives them."""
 
 
 class QueueScreen(AppScreen):
@@ -40,23 +39,13 @@ class QueueScreen(AppScreen):
     def compose(self) -> ComposeResult:
         yield app_header()
         yield Static(id="queue-limit")
-        yield Static("RUNNING", classes="queue-title")
-        yield DataTable(id="queue-running", cursor_type="none", zebra_stripes=True)
-        yield Static("WAITING FOR A SLOT (served in this order)", classes="queue-title")
-        yield DataTable(id="queue-waiting", cursor_type="none", zebra_stripes=True)
-        yield Static("BATCHES HERE", classes="queue-title")
-        yield DataTable(id="queue-batches", cursor_type="none", zebra_stripes=True)
+        for name in TABLES:
+            yield Static(id=f"queue-{name}-title", classes="queue-title")
+            yield DataTable(id=f"queue-{name}", cursor_type="none", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = "host queue"
-        columns = {
-            "#queue-running": ("SLOT", "ENV", "BATCH", "ITEM", "FOR"),
-            "#queue-waiting": ("#", "BATCH", "ITEM", "PRIORITY", "WAITING"),
-            "#queue-batches": ("BATCH", "STATE", "PRIORITY", "RUNNING", "TO GO"),
-        }
-        for selector, names in columns.items():
-            self.query_one(selector, DataTable).add_columns(*names)
         self._read()
         self.set_interval(REFRESH_SECONDS, self._read)
 
@@ -75,41 +64,15 @@ class QueueScreen(AppScreen):
         self._show(worker.result)
 
     def _show(self, queue: Any) -> None:
-        now = datetime.now(UTC)
-        if queue.slots is None:
-            limit = "no host limit (each batch runs its own concurrency)"
-        else:
-            limit = f"{queue.slots} slot{'s' if queue.slots != 1 else ''}, {queue.free} free"
-        pools = "".join(f" · pool {n}: {size}" for n, size in sorted(queue.pools.items()))
-        self.query_one("#queue-limit", Static).update(
-            Text(one_line(f"host {queue.host}: {limit}{pools}"))
-        )
-        running = [
-            (
-                "—" if use.slot is None else str(use.slot),
-                " ".join(f"{k}={v}" for k, v in sorted(use.env.items())) or "—",
-                use.batch_name, use.item, _ago(use.since, now),
-            )
-            for use in queue.running
-        ]  # fmt: skip
-        waiting = [
-            (
-                str(w.position), w.batch_name or f"{w.batch_id} (another database)",
-                w.item or "—", str(w.priority), _ago(w.asked_at, now),
-            )
-            for w in queue.waiting
-        ]  # fmt: skip
-        batches = [
-            (b.name, b.state, str(b.priority), str(b.running), str(b.to_go)) for b in queue.batches
-        ]
-        for selector, rows in (
-            ("#queue-running", running),
-            ("#queue-waiting", waiting),
-            ("#queue-batches", batches),
-        ):
-            table = self.query_one(selector, DataTable)
+        """Draw the service's HostQueue: its headline and its three tables."""
+        self.query_one("#queue-limit", Static).update(Text(one_line(queue.headline)))
+        for name, shown in zip(TABLES, queue.tables(datetime.now(UTC)), strict=True):
+            self.query_one(f"#queue-{name}-title", Static).update(Text(shown.title))
+            table = self.query_one(f"#queue-{name}", DataTable)
+            if not table.columns:
+                table.add_columns(*shown.columns)
             table.clear()
-            for row in rows:  # user text: inert, never markup
+            for row in shown.rows:  # user text: inert, never markup
                 table.add_row(*(Text(one_line(cell)) for cell in row))
 
     def action_back(self) -> None:
