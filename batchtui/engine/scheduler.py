@@ -362,8 +362,7 @@ class Scheduler:
                     self._succeeded(job)
                     continue
                 if self._paused is not None:  # paused meanwhile: it waits here, no slot asked
-                    self._queue.appendleft(job)
-                    self._keep_alive()
+                    self._back_in_queue(job, waited=False)
                     break
                 if self.rates:  # a token first: waiting for one holds no host slot
                     try:
@@ -375,9 +374,7 @@ class Scheduler:
                         self._never_started(job)
                         continue
                 if self._paused is not None:  # paused while it waited for its token
-                    self._queue.appendleft(job)
-                    self._no_longer_waits(job)
-                    self._keep_alive()
+                    self._back_in_queue(job, waited=True)
                     break
                 if self.slots is None:
                     await self._attempt(job, number)
@@ -402,16 +399,18 @@ class Scheduler:
                 finally:
                     self._slot_waits.pop(number, None)
                 if wait.cancelled_caught and not holding:  # paused while it waited
-                    self._queue.appendleft(job)
-                    self._no_longer_waits(job)
-                    self._keep_alive()
+                    self._back_in_queue(job, waited=True)
         finally:
             self._workers -= 1
             self._ids.discard(number)
 
-    def _no_longer_waits(self, job: Job) -> None:
-        """A pause took the item's turn back: it is PENDING again, not waiting for anything."""
-        self.emit(ItemWaiting(job.batch_id, job.item_id, ""))
+    def _back_in_queue(self, job: Job, *, waited: bool) -> None:
+        """A pause took the item's turn back: first in the queue again, the run kept open for
+        it; one that `waited` (for a token, a slot) is PENDING again, waiting for nothing."""
+        self._queue.appendleft(job)
+        if waited:
+            self.emit(ItemWaiting(job.batch_id, job.item_id, ""))
+        self._keep_alive()
 
     async def _rate_turn(self, job: Job) -> None:
         """Wait for a token of every rate limit the batch obeys, saying why meanwhile."""

@@ -115,13 +115,28 @@ class Ticket:
 def waiting_in(folder: Path) -> list[Ticket]:
     """The live tickets in the slot folder `folder`, in serving order, changing nothing
     (a view of the line: a stale ticket is left for a waiter to sweep)."""
-    queue = Path(folder) / QUEUE_FOLDER
+    tickets = (Ticket.parse(n) for n in _line(Path(folder) / QUEUE_FOLDER, sweep=False))
+    return [ticket for ticket in tickets if ticket is not None]
+
+
+def _line(queue: Path, *, sweep: bool) -> list[str]:
+    """The names of the live tickets in `queue`, in serving order; with `sweep`, a ticket
+    nobody holds (its waiter died) is removed as it is found."""
     try:
         names = sorted(n for n in os.listdir(queue) if is_ticket(n))
     except OSError:
         return []
-    tickets = (Ticket.parse(n) for n in names if _held(os.fspath(queue / n)) is not False)
-    return [ticket for ticket in tickets if ticket is not None]
+    live = []
+    for name in names:
+        path = os.fspath(queue / name)
+        held = _held(path)  # (None: another user's, unreadable: its owner removes it)
+        if held is False:
+            if sweep:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+            continue
+        live.append(name)
+    return live
 
 
 def _held(path: str) -> bool | None:
@@ -307,19 +322,7 @@ class HostSlots:
 
     def waiting(self) -> list[str]:
         """The live tickets in serving order (stale ones, whose owner died, are removed)."""
-        try:
-            names = sorted(n for n in os.listdir(self.queue) if is_ticket(n))
-        except FileNotFoundError:
-            return []
-        return [name for name in names if self._alive(name)]
-
-    def _alive(self, name: str) -> bool:
-        path = os.fspath(self.queue / name)
-        held = _held(path)
-        if held is False:
-            with contextlib.suppress(OSError):  # nobody holds it: its owner died while waiting
-                os.unlink(path)
-        return held is not False  # (None: another user's, unreadable: its owner removes it)
+        return _line(self.queue, sweep=True)
 
     def _take_ticket(self, priority: int, owner: str) -> int:
         self._make_queue()
