@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -68,9 +70,28 @@ def started(db: Path, ref: str, *extra: str) -> subprocess.Popen:
     )  # fmt: skip
 
 
-def run_two(db_path: Path, gated_stamp, *b_extra: str) -> list[str]:
-    """Batch A holds the only slot (its item 0 waits at the gate) while both batches' other
-    items line up; then the gate opens: the order the items started in."""
+@dataclass
+class LinedUp:
+    """Two batches on one slot: A's item 0 holds it at the gate, A's items 1 and 2 and then B's
+    0 to 2 wait in line; `runs` are A's and B's runners."""
+
+    service: BatchService
+    a: str
+    b: str
+    runs: list[subprocess.Popen]
+    gate: Path
+    starts: Path
+
+    def open_gate(self) -> list[str]:
+        """Let A's item 0 end; what each runner printed once both have ended."""
+        self.gate.touch()
+        return [run.communicate(timeout=60)[0] for run in self.runs]
+
+
+@contextlib.contextmanager
+def lined_up(db_path: Path, gated_stamp, *b_extra: str) -> Iterator[LinedUp]:
+    """Line both batches up (B started with `b_extra`); afterwards the gate is open and no
+    runner is left behind."""
     script, gate, starts = gated_stamp
     service = BatchService(db_path)
     a, b = locked(service, script, "A"), locked(service, script, "B")
@@ -80,15 +101,22 @@ def run_two(db_path: Path, gated_stamp, *b_extra: str) -> list[str]:
         until(lambda: sum(i.waiting is not None for i in service.get(a).items) == 2)
         runs.append(started(db_path, b, *b_extra))
         until(lambda: sum(i.waiting is not None for i in service.get(b).items) == 3)
-        gate.touch()
-        outputs = [run.communicate(timeout=60)[0] for run in runs]
+        yield LinedUp(service, a, b, runs, gate, starts)
     finally:
+        gate.touch()  # (an orphaned item of A may still wait at it)
         for run in runs:
             if run.poll() is None:
                 run.kill()
-    assert [run.returncode for run in runs] == [0, 0], outputs
-    assert service.get(a).status is service.get(b).status is BatchStatus.COMPLETE
-    return starts.read_text().splitlines()
+
+
+def run_two(db_path: Path, gated_stamp, *b_extra: str) -> list[str]:
+    """The order the items started in, once the gate opens on the two lined-up batches."""
+    with lined_up(db_path, gated_stamp, *b_extra) as line:
+        outputs = line.open_gate()
+    assert [run.returncode for run in line.runs] == [0, 0], outputs
+    service = line.service
+    assert service.get(line.a).status is service.get(line.b).status is BatchStatus.COMPLETE
+    return line.starts.read_text().splitlines()
 
 
 @pytest.mark.slow
@@ -296,15 +324,7 @@ def test_queue_shows_what_runs_in_which_slot_and_who_waits_in_order(
     (config / "settings.toml").write_text(
         '[slots]\ndefault = 1\n[slots.env]\nCUDA_VISIBLE_DEVICES = ["7"]\n'
     )
-    script, gate, starts = gated_stamp
-    service = BatchService(db_path)
-    a, b = locked(service, script, "A"), locked(service, script, "B")
-    runs = [started(db_path, a)]
-    try:
-        until(lambda: starts.exists() and starts.read_text() == "A 0\n")
-        runs.append(started(db_path, b, "--priority", "2"))
-        until(lambda: sum(i.waiting is not None for i in service.get(b).items) == 3)
-        until(lambda: sum(i.waiting is not None for i in service.get(a).items) == 2)
+    with lined_up(db_path, gated_stamp, "--priority", "2") as line:
         shown = run_cli("queue", "--json")
         assert shown.code == 0, shown.err
         import json
@@ -314,23 +334,17 @@ def test_queue_shows_what_runs_in_which_slot_and_who_waits_in_order(
         assert [(r["slot"], r["env"], r["batch"], r["item"]) for r in queue["running"]] == [
             (0, {"CUDA_VISIBLE_DEVICES": "7"}, "A", "1")
         ]
-        line = [(w["position"], w["batch"], w["item"], w["priority"]) for w in queue["waiting"]]
-        assert line == [(1, "B", "1", 2), (2, "B", "2", 2), (3, "B", "3", 2),
+        order = [(w["position"], w["batch"], w["item"], w["priority"]) for w in queue["waiting"]]
+        assert order == [(1, "B", "1", 2), (2, "B", "2", 2), (3, "B", "3", 2),
                         (4, "A", "2", 0), (5, "A", "3", 0)]  # fmt: skip
-        with TestClient(create_app(service)) as client:
+        with TestClient(create_app(line.service)) as client:
             answer = client.get("/v1/queue")
         assert answer.status_code == 200
         assert [w["item"] for w in answer.json()["waiting"]] == ["1", "2", "3", "2", "3"]
         human = run_cli("queue")
         assert "1 slot, 0 free" in human.out and "CUDA_VISIBLE_DEVICES=7" in human.out
         assert human.out.index("WAITING FOR A SLOT") < human.out.index("BATCHES HERE")
-        gate.touch()
-        for run in runs:
-            run.communicate(timeout=60)
-    finally:
-        for run in runs:
-            if run.poll() is None:
-                run.kill()
+        line.open_gate()
     empty = json.loads(run_cli("queue", "--json").out)
     assert (empty["free"], empty["running"], empty["waiting"]) == (1, [], [])
 
@@ -341,27 +355,13 @@ def test_a_priority_changed_while_items_wait_moves_them_at_once(
 ):
     import json
 
-    script, gate, starts = gated_stamp
-    service = BatchService(db_path)
-    a, b = locked(service, script, "A"), locked(service, script, "B")
-    runs = [started(db_path, a)]
-    try:
-        until(lambda: starts.exists() and starts.read_text() == "A 0\n")
-        until(lambda: sum(i.waiting is not None for i in service.get(a).items) == 2)
-        runs.append(started(db_path, b))
-        until(lambda: sum(i.waiting is not None for i in service.get(b).items) == 3)
+    with lined_up(db_path, gated_stamp) as line:
         monkeypatch.setenv("BATCHTUI_SLOTS", "1")  # the runners' limit, for this process too
-        assert run_cli("priority", b, "4").code == 0
-        line = json.loads(run_cli("queue", "--json").out)["waiting"]
-        assert [(w["batch"], w["priority"]) for w in line] == [("B", 4)] * 3 + [("A", 0)] * 2
-        gate.touch()
-        for run in runs:
-            run.communicate(timeout=60)
-    finally:
-        for run in runs:
-            if run.poll() is None:
-                run.kill()
-    assert starts.read_text().splitlines()[:4] == ["A 0", "B 0", "B 1", "B 2"]
+        assert run_cli("priority", line.b, "4").code == 0
+        waiting = json.loads(run_cli("queue", "--json").out)["waiting"]
+        assert [(w["batch"], w["priority"]) for w in waiting] == [("B", 4)] * 3 + [("A", 0)] * 2
+        line.open_gate()
+    assert line.starts.read_text().splitlines()[:4] == ["A 0", "B 0", "B 1", "B 2"]
 
 
 def test_priority_steps_count_from_the_stored_value_and_stay_in_range(db_path):
@@ -382,26 +382,14 @@ def test_a_runner_killed_while_holding_the_slot_and_with_items_in_line_holds_up_
     back with it (the kernel drops the lock), its tickets are swept, the other batch runs."""
     import signal
 
-    script, gate, starts = gated_stamp
-    service = BatchService(db_path)
-    a, b = locked(service, script, "A"), locked(service, script, "B")
-    runs = [started(db_path, a)]
-    try:
-        until(lambda: starts.exists() and starts.read_text() == "A 0\n")
-        until(lambda: sum(i.waiting is not None for i in service.get(a).items) == 2)
-        runs.append(started(db_path, b))
-        until(lambda: sum(i.waiting is not None for i in service.get(b).items) == 3)
-        runs[0].send_signal(signal.SIGKILL)
-        runs[0].wait(timeout=10)
-        out = runs[1].communicate(timeout=60)[0]
-    finally:
-        gate.touch()  # A's item, orphaned, may still wait at the gate
-        for run in runs:
-            if run.poll() is None:
-                run.kill()
-    assert runs[1].returncode == 0, out
-    assert service.get(b).status is BatchStatus.COMPLETE
-    assert [line for line in starts.read_text().splitlines() if line.startswith("B")] == [
+    with lined_up(db_path, gated_stamp) as line:
+        line.runs[0].send_signal(signal.SIGKILL)
+        line.runs[0].wait(timeout=10)
+        out = line.runs[1].communicate(timeout=60)[0]
+    assert line.runs[1].returncode == 0, out
+    assert line.service.get(line.b).status is BatchStatus.COMPLETE
+    starts = line.starts.read_text().splitlines()
+    assert [started for started in starts if started.startswith("B")] == [
         f"B {n}" for n in range(5)
     ]
 
