@@ -94,7 +94,10 @@ def test_a_worker_killed_mid_item_reruns_it_on_the_other(
     farm: Farm, service: BatchService, tmp_path: Path
 ) -> None:
     stamps = tmp_path / "stamps"
-    command = f'sh -c "sleep 1.5; echo {{index}} >> {stamps}; echo ok > {{output}}"'
+    # Long enough that the item seen on w1 is still mid-item when the box goes down, even
+    # when the store places it late (a loaded machine: with 1.5 s it had once already
+    # written its stamp, and then ran again on w2).
+    command = f'sh -c "sleep 4; echo {{index}} >> {stamps}; echo ok > {{output}}"'
     batch_id = make_batch(service, command, 6, concurrency=4)
     victim: dict[str, str] = {}
 
