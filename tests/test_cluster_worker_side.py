@@ -189,15 +189,20 @@ def test_a_killed_keeper_leaves_no_process_of_its_item(
     batch_id = make_batch(service, f"sh {spawn} wait {{output}} {marker}")
     seen: dict[str, object] = {}
 
+    def command_name(pid: int) -> str | None:
+        """A process's name; None once it has ended (a worker's short-lived children end
+        between the listing and the read)."""
+        try:
+            return Path(f"/proc/{pid}/comm").read_text().strip()
+        except FileNotFoundError:
+            return None
+
     async def kill_the_keeper() -> None:
         item_id = service.get(batch_id).items[0].id
         while not marker.exists():
             await anyio.sleep(0.05)
         worker = boxes.farm.procs["w1"].pid
-        keepers = [
-            pid for pid in descendants(worker)
-            if Path(f"/proc/{pid}/comm").read_text().strip() == "batchtui-keeper"
-        ]  # fmt: skip
+        keepers = [pid for pid in descendants(worker) if command_name(pid) == "batchtui-keeper"]
         assert len(keepers) == 1, keepers
         item = tagged(ITEM_ENV, item_id)
         assert item, "the item's processes run"
