@@ -56,6 +56,14 @@ class Job:
     """The item's key (`core.item_keys`), if it has one."""
     variant: int | None = None
     """Which render of its item this is (1..`config.variants`; None: the batch has none)."""
+    stage: str | None = None
+    """The pipeline stage this job makes (`config.stages`), or None: a batch with no stages is
+    one stage, its job the whole item."""
+    inputs: Mapping[str, Path] = field(default_factory=dict)
+    """The verified outputs of the earlier stages, by stage name, in stage order (`{stage.NAME}`
+    in a command); empty for the first stage and for a batch with no stages."""
+    input: Path | None = None
+    """The previous stage's output (`{in}`), or None for the first stage."""
 
     @property
     def label(self) -> str:
