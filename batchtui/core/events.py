@@ -35,6 +35,8 @@ class ItemStarted:
     """Where the attempt runs, when known at its start (a local run: this host)."""
     slot: int | None = None
     """The slot it holds (0..N-1: the host slot, else its worker's number in the batch)."""
+    stage: str | None = None
+    """The pipeline stage this attempt makes (None: a batch with no stages)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,4 +90,30 @@ class ItemRetrying:
     wait)."""
 
 
-EngineEvent = ItemWaiting | ItemStarted | ItemPlaced | ItemProgress | ItemRetrying | ItemFinished
+@dataclass(frozen=True, slots=True)
+class StageEnded:
+    """One stage of an item's pipeline ended: SUCCEEDED (made, or taken from the cache), or
+    FAILED for good (the item's own end follows)."""
+
+    batch_id: str
+    item_id: str
+    stage: str
+    status: ItemStatus
+    at: datetime
+    key: str | None = None
+    """The hash of what made the stage's output (its cache key)."""
+    cached: bool = False
+    """Taken from the cache (verified) instead of made."""
+    output: str | None = None
+    seconds: float | None = None
+    """How long its successful attempt ran (None: cached, or failed)."""
+    attempts: int = 0
+    """The attempts it took in this run (0: cached)."""
+    error: str | None = None
+    progress: float = 0.0
+    """The item's progress once this stage is done (its share of the stages)."""
+
+
+EngineEvent = (
+    ItemWaiting | ItemStarted | ItemPlaced | ItemProgress | ItemRetrying | ItemFinished | StageEnded
+)

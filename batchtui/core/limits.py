@@ -130,3 +130,14 @@ CLUSTER_ADDRESS_PATTERN = (
 
 NON_BLANK_PATTERN = r"\S"
 """Item content: something other than white space (anywhere in it)."""
+
+MAX_STAGES = 12
+"""Stages a pipeline may have (a Short is four or five: script, voice, render, mux)."""
+
+STAGE_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+"""A stage's name: `{stage.NAME}` in a command, the pool and the views say it."""
+
+STAGE_NAME_RULE = "a lower-case letter, then up to 31 lower-case letters, digits or '_'"
+
+POOL_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
+"""A host pool's name (`[slots] gpu = 2` in settings.toml)."""

@@ -23,6 +23,7 @@ from .events import (
     ItemRetrying,
     ItemStarted,
     ItemWaiting,
+    StageEnded,
 )
 from .pausing import PauseMode
 from .states import (
@@ -38,7 +39,7 @@ from .states import (
 )
 
 if TYPE_CHECKING:
-    from .models import Batch, BatchItem, RunnerInfo
+    from .models import Batch, BatchItem, RunnerInfo, StageRecord
 
 
 def retry_note(retry: int, retries: int, at: datetime, now: datetime | None = None) -> str:
@@ -98,6 +99,7 @@ def begin(
         item.error = None
         item.waiting = waiting
         item.progress = 0.0
+        item.stage = item.stages = None  # a pipeline's stages are found again (cached or not)
         item.output_path = None
     batch.move_to(BatchStatus.PROCESSING)
     batch.started_at = now
@@ -126,6 +128,25 @@ def apply(
     # pydantic's __setattr__ per field (13 for a start) cost ~1.3% of a 1,000-item run's
     # instructions. A status change still goes through `move_to` (the transition table).
     if isinstance(event, ItemStarted):
+        if event.stage is not None:
+            _stage_started(item, event)
+        if item.status is ItemStatus.RUNNING and event.stage is not None:
+            # A later stage of a running item: its attempt, slot and host are this one's (the
+            # item's own start stays its first stage's).
+            _write(
+                item,
+                {
+                    "waiting": None,
+                    "attempts": event.attempt,
+                    "error": None,
+                    "log_path": event.log_path,
+                    "job_ref": event.job_ref,
+                    "worker": None,
+                    "host": event.host,
+                    "slot": event.slot,
+                },
+            )
+            return item
         if item.retry_at is not None:  # an automatic retry: the failed attempt is kept
             item.close_attempt()
         item.move_to(ItemStatus.RUNNING)
@@ -183,7 +204,60 @@ def apply(
         item.close_attempt()
     elif isinstance(event, ItemPlaced):
         _write(item, {"worker": event.worker, "host": event.host, "waiting": None})
+    elif isinstance(event, StageEnded):
+        _stage_ended(item, event)
     return item
+
+
+def _stage_record(item: BatchItem, stage: str) -> StageRecord:
+    from .models import StageRecord  # (models import this module: a late import)
+
+    stages = item.stages
+    if stages is None:
+        stages = {}
+        _write(item, {"stages": stages})
+    record = stages.get(stage)
+    if record is None:
+        record = stages[stage] = StageRecord()
+    return record
+
+
+def _stage_started(item: BatchItem, event: ItemStarted) -> None:
+    assert event.stage is not None
+    record = _stage_record(item, event.stage)
+    record.__dict__.update(
+        status=ItemStatus.RUNNING,
+        attempts=record.attempts + 1,
+        started_at=event.at,
+        finished_at=None,
+        error=None,
+        cached=None,
+    )
+    record.__pydantic_fields_set__.update({"status", "attempts", "started_at"})
+    _write(item, {"stage": event.stage})
+
+
+def _stage_ended(item: BatchItem, event: StageEnded) -> None:
+    record = _stage_record(item, event.stage)
+    fields: dict[str, object] = {
+        "status": event.status,
+        "finished_at": event.at,
+        "key": event.key,
+        "cached": event.cached or None,
+        "error": event.error,
+        "seconds": event.seconds,
+        "output": event.output,
+    }
+    if event.cached:
+        fields["attempts"] = 0
+    record.__dict__.update(fields)
+    record.__pydantic_fields_set__.update(fields)
+    _write(item, {"stage": event.stage})
+    if event.status is ItemStatus.SUCCEEDED and item.status in (
+        ItemStatus.RUNNING,
+        ItemStatus.PENDING,
+    ):
+        _write(item, {"progress": event.progress})
 
 
 def _write(item: BatchItem, fields: dict[str, object]) -> None:

@@ -71,6 +71,23 @@ class OutputFinisher:
         log.note(f"[batchtui: SUCCEEDED: {job.final_output}]")
         cleanup(job, log, moved=True)
 
+    def record_stage(self, item_job: Job, job: Job, output: Path, *, cached: bool) -> None:
+        """A manifest line for one stage output of a pipeline item (`item_job`: the item's
+        own job, whose batch folder holds the manifest): its stage, key, file and attempt."""
+        record: dict[str, object] = {
+            "kind": "stage",
+            "item_id": job.item_id,
+            "position": job.index,
+            "stage": job.stage,
+            "key": job.cache_key,
+            "output": str(output),
+            "cached": cached,
+            "attempts": None if cached else job.attempt,
+            "finished_at": utcnow().isoformat(),
+        }
+        with contextlib.suppress(OSError):  # a manifest that cannot be written loses a line
+            self._manifest(item_job).append(record)
+
     async def adopt(self, job: Job) -> bool:
         """Take over an output a previous attempt finished before its runner died.
 

@@ -107,6 +107,9 @@ class Scheduler:
         """Workers waiting for a host slot, by number: a pause takes their turn back."""
         self._unpaused: anyio.Event | None = None
         self._keeping = False
+        self._fed: anyio.Event | None = None
+        """Set once no more jobs will be fed (`feed`): a fed run ends when it is set and its
+        queue is done."""
         self.set_concurrency(concurrency)
 
     @property
@@ -132,8 +135,35 @@ class Scheduler:
         if self._scope is not None:
             self._scope.cancel()
 
-    async def run(self, jobs: list[Job]) -> None:
-        """Run every job; returns when all have ended (or the run was cancelled)."""
+    def feed(self, job: Job) -> None:
+        """One more job for a run started with `fed=True` (a pipeline's later stage: its job
+        comes once the item's earlier stage is done). Stopped meanwhile: it never starts."""
+        if self._tg is None or self._cancel_requested or self._halt is not None:
+            self._never_started(job)
+            return
+        self._batch_id = self._batch_id or job.batch_id
+        with contextlib.suppress(OSError):  # if it can't be made, the item says why
+            os.makedirs(os.path.dirname(job.output), exist_ok=True)
+        now = utcnow()
+        if job.not_before is not None and job.not_before > now:  # a retry a crash left waiting
+            delay = (job.not_before - now).total_seconds()
+            self._wait_to_retry(job, min(delay, job.config.backoff_max))
+            return
+        self._queue.append(job)
+        self._hire()
+
+    def close_feed(self) -> None:
+        """No more jobs will be fed: the run ends once those it has are done."""
+        if self._fed is not None:
+            self._fed.set()
+
+    def stop_early(self, reason: str) -> None:
+        """No new item starts (running ones finish): the queued ones are skipped."""
+        self._stop_early(reason)
+
+    async def run(self, jobs: list[Job], *, fed: bool = False) -> None:
+        """Run every job; returns when all have ended (or the run was cancelled). `fed`: more
+        jobs come through `feed` until `close_feed`."""
         for folder in {os.path.dirname(job.output) for job in jobs}:  # once per run
             with contextlib.suppress(OSError):  # if it can't be made, each item says why
                 os.makedirs(folder, exist_ok=True)
@@ -171,6 +201,9 @@ class Scheduler:
                         delay = (job.not_before - now).total_seconds()
                         self._wait_to_retry(job, min(delay, job.config.backoff_max))
                     self._hire()
+                    if fed:
+                        self._fed = anyio.Event()
+                        tg.start_soon(self._fed.wait)
         finally:
             self._thaw(restore_deadlines=False)
             self._tg = self._scope = None
@@ -448,6 +481,7 @@ class Scheduler:
                 self.executor.host,
                 # On a render farm the slot is the worker's, known only there.
                 slot if self.executor.host is not None else None,
+                job.stage,
             )
         )
         attempt = Attempt(job, log, lambda fraction: self._progress(job, fraction), started)
@@ -650,7 +684,8 @@ class Scheduler:
 
 def _open_log(job: Job, started: datetime) -> ItemLog:
     log = ItemLog(job.log_path)
-    log.note(f"=== attempt {job.attempt} of item {job.label} at {started.isoformat()} ===")
+    stage = f" (stage {job.stage})" if job.stage is not None else ""
+    log.note(f"=== attempt {job.attempt} of item {job.label}{stage} at {started.isoformat()} ===")
     return log
 
 

@@ -64,6 +64,9 @@ class Job:
     in a command); empty for the first stage and for a batch with no stages."""
     input: Path | None = None
     """The previous stage's output (`{in}`), or None for the first stage."""
+    cache_key: str | None = None
+    """The hash of what makes this stage's output (`engine/stage_keys.py`): where it is kept in
+    the stage cache (None: a batch with no stages)."""
 
     @property
     def label(self) -> str:

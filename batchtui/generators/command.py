@@ -43,6 +43,14 @@ PLACEHOLDERS: dict[str, str] = {
     "scratch": "a private folder for temporary files",
 }
 
+STAGE_PREFIX = "stage."
+"""`{stage.NAME}`: an earlier pipeline stage's output."""
+
+STAGE_PLACEHOLDERS: dict[str, str] = {
+    "in": "the previous stage's output (a pipeline stage after the first)",
+    "stage.NAME": "the output of the earlier stage NAME (a pipeline stage)",
+}
+
 _PROGRESS_LINE = re.compile(r"^\s*PROGRESS\s+([0-9]*\.?[0-9]+)\s*$")
 _RETRY_AFTER_LINE = re.compile(r"^\s*RETRY-AFTER:?\s+([0-9]*\.?[0-9]+)\s*$", re.IGNORECASE)
 _PERCENT = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*%")
@@ -69,8 +77,12 @@ def _fields(arg: str) -> list[tuple[str, str | None]]:
         ) from None
 
 
-def template_problems(template: str | None, workdir: str) -> list[str]:
-    """Everything wrong with a command template, as readable one-line problems."""
+def template_problems(
+    template: str | None, workdir: str, earlier: list[str] | None = None
+) -> list[str]:
+    """Everything wrong with a command template, as readable one-line problems. `earlier`:
+    for a pipeline stage, the earlier stages it may take (`{in}` needs one; `{stage.NAME}`
+    must name one of them)."""
     if not template or not template.strip():
         return ["the command generator needs a command template (--command)"]
     try:
@@ -88,7 +100,11 @@ def template_problems(template: str | None, workdir: str) -> list[str]:
         for _, field in fields:
             if field is None:
                 continue
-            if field not in PLACEHOLDERS and var_of(field) is None:
+            if field == "in" or field.startswith(STAGE_PREFIX):
+                problem = _stage_problem(field, earlier)
+                if problem:
+                    problems.append(problem)
+            elif field not in PLACEHOLDERS and var_of(field) is None:
                 problems.append(
                     f"unknown placeholder {{{field}}} (known: "
                     + " ".join(f"{{{name}}}" for name in PLACEHOLDERS)
@@ -106,6 +122,20 @@ def template_problems(template: str | None, workdir: str) -> list[str]:
     return problems
 
 
+def _stage_problem(field: str, earlier: list[str] | None) -> str | None:
+    """Why `{in}` or `{stage.NAME}` cannot be used here, or None."""
+    if earlier is None:
+        return f"{{{field}}} is a pipeline stage's placeholder (this batch has no stages)"
+    if not earlier:
+        return f"{{{field}}}: the first stage has no earlier stage to take"
+    if field == "in":
+        return None
+    name = field[len(STAGE_PREFIX) :]
+    if name not in earlier:
+        return f"{{{field}}}: no earlier stage named '{name}' (earlier: {', '.join(earlier)})"
+    return None
+
+
 def used_vars(template: str | None) -> list[str]:
     """The item variables a command template uses (`{voice}`, `{vars.content}`), in order
     (none when it cannot be parsed: its own problems say why)."""
@@ -119,6 +149,8 @@ def used_vars(template: str | None) -> list[str]:
     for arg in argv:
         for _, field in _safe_fields(arg):
             if field is None or (field in PLACEHOLDERS and not field.startswith(VAR_PREFIX)):
+                continue
+            if field == "in" or field.startswith(STAGE_PREFIX):  # a pipeline's, not a var
                 continue
             name = var_of(field)
             if name is not None and name not in names:
@@ -171,6 +203,11 @@ def _render(parsed: Parsed, values: dict[str, str]) -> list[str]:
     return out
 
 
+def render_argv_parsed(parsed: Parsed, values: dict[str, str]) -> list[str]:
+    """A template parsed once (`parsed_template`) rendered with `values`."""
+    return _render(parsed, values)
+
+
 @functools.lru_cache(maxsize=32)
 def parsed_template(template: str) -> tuple[Parsed, bool]:
     """A template split and parsed once per run, not once per item (with whether it uses
@@ -186,29 +223,43 @@ def job_values(job: Job, slot: int = 0) -> dict[str, str]:
 
     config = job.config
     style = STYLES[config.style or DEFAULT_STYLE]
-    return {
-        "content": job.content,
-        "output": str(job.output),
-        "index": str(job.index),
-        "total": str(job.total),
-        "batch": job.batch_name,
-        "batch_id": job.batch_id,
-        "item_id": job.item_id,
-        "key": job.key or str(job.index),
-        "variant": str(job.variant or 1),
-        "seed": job.seed,
-        "attempt": str(job.attempt),
-        "slot": str(slot),
-        "width": str(config.width),
-        "height": str(config.height),
-        "duration": f"{config.duration:g}",
-        "fps": str(config.fps),
-        "ext": config.output_ext,
-        "style": style.key,
-        "background": config.background or style.top,  # the style's, unless one was set
-        "text_color": config.text_color or style.text,
-        "scratch": str(job.scratch),
-    } | _var_values(job)
+    return (
+        {
+            "content": job.content,
+            "output": str(job.output),
+            "index": str(job.index),
+            "total": str(job.total),
+            "batch": job.batch_name,
+            "batch_id": job.batch_id,
+            "item_id": job.item_id,
+            "key": job.key or str(job.index),
+            "variant": str(job.variant or 1),
+            "seed": job.seed,
+            "attempt": str(job.attempt),
+            "slot": str(slot),
+            "width": str(config.width),
+            "height": str(config.height),
+            "duration": f"{config.duration:g}",
+            "fps": str(config.fps),
+            "ext": config.output_ext,
+            "style": style.key,
+            "background": config.background or style.top,  # the style's, unless one was set
+            "text_color": config.text_color or style.text,
+            "scratch": str(job.scratch),
+        }
+        | _var_values(job)
+        | _stage_values(job)
+    )
+
+
+def _stage_values(job: Job) -> dict[str, str]:
+    """A pipeline stage's inputs: `{in}` (the previous stage's output) and `{stage.NAME}`."""
+    if not job.inputs:
+        return {}
+    values = {f"{STAGE_PREFIX}{name}": str(path) for name, path in job.inputs.items()}
+    if job.input is not None:
+        values["in"] = str(job.input)
+    return values
 
 
 def _var_values(job: Job) -> dict[str, str]:

@@ -30,7 +30,7 @@ from .config import default_output_dir as default_output_dir
 from .config import default_output_ext as default_output_ext
 from .config import generator_change as generator_change
 from .item import HISTORY_KEPT as HISTORY_KEPT
-from .item import AttemptRecord, BatchItem
+from .item import AttemptRecord, BatchItem, StageRecord
 from .runner import RunnerInfo
 
 # Also importable from here, as before the split: VIDEO_EXTENSIONS, RetryOn, ValidateMode,
@@ -50,6 +50,7 @@ __all__ = [
     "ItemStatus",
     "Progress",
     "RunnerInfo",
+    "StageRecord",
     "check_batch_transition",
     "check_item_transition",
     "require",

@@ -18,8 +18,8 @@ from ..failures import RETRY_ON
 from ..item_vars import VarValue, check_vars
 from ..platforms import DEFAULT_PLATFORM, PLATFORMS, Platform
 from ..rates import RATE_KEY_PATTERN, RATE_KEY_RULE, normal_rate
+from .stages import StageConfig, ValidateMode, check_stages
 
-ValidateMode = Literal["auto", "video", "nonempty", "exists"]
 if TYPE_CHECKING:
     RetryOn = str
 else:  # the words derived from the failure kinds, checked (and reported) as a Literal's
@@ -29,7 +29,7 @@ VIDEO_EXTENSIONS = frozenset({"mp4", "mov", "mkv", "webm", "m4v", "avi"})
 DEFAULT_OUTPUT_EXT = "mp4"
 """The output type of a batch whose generator makes videos (the titlecard, most plugins)."""
 
-GENERATOR_OUTPUT_EXT = {"command": "txt"}
+GENERATOR_OUTPUT_EXT = {"command": "txt", "script": "txt", "speech": "wav"}
 """A generator whose outputs are not videos unless the user says so: a command may write
 anything, so its default output is a plain file, checked for being there and not empty (set
 `--ext mp4`, or Output type in the TUI, for a command that renders videos, and they are
@@ -157,6 +157,12 @@ class BatchConfig(BaseModel):
         "command is the item's `voice`, else this default)",
     )
 
+    stages: list[StageConfig] | None = Field(
+        default=None,
+        description="the steps each item is made in, in order (none: one step, the "
+        "generator's); each stage's output is cached by what made it",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _generator_default_ext(cls, data: object) -> object:
@@ -179,6 +185,21 @@ class BatchConfig(BaseModel):
                 if isinstance(text, str):
                     _utf8(text, "text")
         return value
+
+    @model_validator(mode="after")
+    def _pipeline_output(self) -> BatchConfig:
+        # A pipeline's outputs are its last stage's: the batch's output type says so, for
+        # every view and check that reads it.
+        if self.stages:
+            ext = stage_output_ext(self, len(self.stages) - 1)
+            if self.output_ext != ext:
+                self.__dict__["output_ext"] = ext  # (no assignment validation: it is valid)
+        return self
+
+    @field_validator("stages")
+    @classmethod
+    def _stages(cls, value: list[StageConfig] | None) -> list[StageConfig] | None:
+        return check_stages(value)
 
     @field_validator("var_defaults")
     @classmethod
@@ -314,14 +335,56 @@ class BatchConfig(BaseModel):
             | ({"style": self.style} if self.style is not None else {})
             | ({"var_defaults": self.var_defaults} if self.var_defaults else {})
             | ({"variants": self.variants} if self.variants != 1 else {})
+            | ({"stages": [_stage_shape(stage) for stage in self.stages]} if self.stages else {})
         )
-        # (`style`, `var_defaults` and `variants` are new: a config without them hashes as it
-        # did before they existed.)
+        # (`style`, `var_defaults`, `variants` and `stages` are new: a config without them
+        # hashes as it did before they existed.)
 
     def fingerprint(self) -> str:
         """A short stable hash of the render settings: equal hashes, identically made outputs."""
         blob = json.dumps(self.render_fields(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _stage_shape(stage: StageConfig) -> dict[str, object]:
+    """What of a stage decides what its output looks like (its pool, limits and rate do not)."""
+    return stage.model_dump(
+        exclude_none=True, exclude={"timeout", "retries", "pool", "concurrency", "rate"}
+    )
+
+
+def stage_output_ext(config: BatchConfig, index: int) -> str:
+    """The output type of stage `index` of `config`: its own, else its generator's (the last
+    stage's is the batch's output type: `BatchConfig._pipeline_output`)."""
+    assert config.stages is not None
+    stage = config.stages[index]
+    return stage.ext or default_output_ext(stage.program)
+
+
+def for_stage(config: BatchConfig, index: int) -> BatchConfig:
+    """The config stage `index` of `config` runs with: the batch's, with the stage's program,
+    output type, checks, time limit and retries in place (its canary and failure limit are
+    the pipeline's, not the stage's)."""
+    assert config.stages is not None
+    stage = config.stages[index]
+    update: dict[str, object] = {
+        "generator": stage.program,
+        "command": stage.command,
+        "output_ext": stage_output_ext(config, index),
+        "canary": False,
+        "max_failures": None,
+        "rate": stage.rate,
+        "rate_key": None,
+    }
+    if stage.validate_output is not None:
+        update["validate_output"] = stage.validate_output
+    if stage.timeout is not None:
+        update["timeout"] = stage.timeout
+    if stage.retries is not None:
+        update["retries"] = stage.retries
+    if stage.concurrency is not None:
+        update["concurrency"] = stage.concurrency
+    return config.model_copy(update=update)
 
 
 def default_output_dir() -> str:

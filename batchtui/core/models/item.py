@@ -28,6 +28,8 @@ class AttemptRecord(BaseModel):
     worker: str | None = None
     host: str | None = None
     log_path: str | None = None
+    stage: str | None = None
+    """The pipeline stage the attempt made (None: a batch with no stages)."""
     earlier: dict[ItemStatus, int] | None = None
     """On the oldest record kept only: how many attempts before it are no longer kept, by how
     they ended (None: none were dropped)."""
@@ -47,6 +49,25 @@ def bounded(history: list[AttemptRecord]) -> list[AttemptRecord]:
     for status, n in (kept[0].earlier or {}).items():
         counts[status] = counts.get(status, 0) + n
     return [kept[0].model_copy(update={"earlier": counts}), *kept[1:]]
+
+
+class StageRecord(BaseModel):
+    """Where one stage of an item's pipeline is, in its latest run."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: ItemStatus = ItemStatus.PENDING
+    key: str | None = None
+    """The hash of what made its output (its cache key), once it has one."""
+    cached: bool | None = None
+    """True: taken from the cache in its latest run, not made."""
+    attempts: int = 0
+    """Attempts this stage had in the latest run."""
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    seconds: float | None = None
+    error: str | None = None
+    output: str | None = None
 
 
 class BatchItem(BaseModel):
@@ -94,6 +115,11 @@ class BatchItem(BaseModel):
     rerender: bool | None = None
     """True once the user asked for this item again on purpose (`retry --item`, even after it
     succeeded): its next attempts render anew instead of taking over an earlier output."""
+    stage: str | None = None
+    """The pipeline stage it is at (running, waiting for, or where it ended); None: a batch
+    with no stages, or it has not started one."""
+    stages: dict[str, StageRecord] | None = None
+    """Each pipeline stage's state in its latest run, by stage name (None: no stages)."""
     history: list[AttemptRecord] | None = None
     """Its earlier attempts, oldest first (the newest `HISTORY_KEPT` in full, the older ones
     counted on the oldest kept: `earlier_attempts()`; None: none). The last attempt is the
@@ -131,6 +157,7 @@ class BatchItem(BaseModel):
             worker=self.worker,
             host=self.host,
             log_path=self.log_path,
+            stage=self.stage,
         )
 
     def earlier_attempts(self) -> int:
