@@ -3,6 +3,7 @@ processes in their own sessions (see `local_spawn.py`)."""
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
 import traceback
@@ -105,6 +106,13 @@ class LocalExecutor:
         self._workdirs: dict[str, Path] = {}
         self._slot_env = slot_env
         self._slot_envs: dict[int, dict[str, str]] = {}
+
+    def for_stage(self, generator: Generator) -> LocalExecutor:
+        """An executor for one pipeline stage's `generator`, sharing this one's epoll set,
+        environment, program lookups and working folders."""
+        other = copy.copy(self)
+        other.generator = generator
+        return other
 
     def slot_env(self, slot: int) -> dict[str, str]:
         """What an item in slot `slot` adds to the environment: `BATCHTUI_SLOT` and the host

@@ -402,7 +402,7 @@ class Pipeline:
         last = index == len(self.stages) - 1
         if event.status is ItemStatus.SUCCEEDED:
             job = self._stage_job_done(flow, index)
-            output = Path(event.output_path) if last else flow.outputs[stage.name]
+            output = job.final_output if last else flow.outputs[stage.name]
             self._stage_done(flow, job, output, cached=False)
             if not last:
                 assert self._tg is not None

@@ -56,6 +56,10 @@ LOCK_FILE_MODE = 0o644
 FOLDER_MODE = 0o755
 """A slot folder batchtui makes: every user can open the lock files in it."""
 QUEUE_FOLDER = "queue"
+
+POOLS_FOLDER = "pools"
+"""Where a named pool's slots live (`[slots] gpu = 2`: `<slots_dir>/pools/gpu`), taken by the
+pipeline stages that name it."""
 DOORBELL = "doorbell"
 TICKET_SUFFIX = ".ticket"
 

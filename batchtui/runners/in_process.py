@@ -13,7 +13,9 @@ from datetime import datetime
 
 import anyio
 
+from ..core.errors import ValidationError
 from ..core.models import Batch
+from ..core.models.config import for_stage
 from ..core.pausing import stronger
 from ..core.settings import HostSettings, load_host_settings
 from ..engine import LocalExecutor, OutputFinisher, Scheduler
@@ -21,8 +23,12 @@ from ..engine.executor import Executor
 from ..engine.fdwatch import fd_watch
 from ..engine.host_pause import read_host_pause
 from ..engine.layout import jobs_for, remove_empty_work, remove_partials
+from ..engine.pipeline import Pipeline
 from ..engine.rates import rate_buckets
-from ..engine.slots import HostSlots
+from ..engine.run_control import RunControl
+from ..engine.scheduler import Emit
+from ..engine.slots import POOLS_FOLDER, HostSlots
+from ..engine.stage_cache import StageCache, cache_root
 from ..generators import Generator, get_generator
 from ..store import Repository
 from .recorder import Listener, RunRecorder
@@ -35,30 +41,37 @@ async def run_batch(
     clock: Callable[[], datetime],
     listener: Listener | None = None,
     flush_interval: float = 0.25,
-    active: dict[str, Scheduler] | None = None,
+    active: dict[str, RunControl] | None = None,
 ) -> Batch:
     """Run a PROCESSING batch this process owns until it ends; returns the ended batch.
 
     `active` maps batch ids to the schedulers running in this process, for cancel and
     concurrency changes from the same process.
     """
-    generator = get_generator(batch.config.generator)
+    config = batch.config
+    generator = get_generator(config.generator)
     cluster = batch.runner.cluster if batch.runner else None
     host = load_host_settings()  # afresh for every run: a long-lived process sees edits
     recorder = RunRecorder(repo, batch, clock, listener, flush_interval, host.slots_dir)
     try:
         async with _executor(generator, cluster, host) as (executor, lost):
-            # Items on a render farm take the farm's slots, not this host's.
-            slots = HostSlots(host.slots, host.slots_dir) if host.slots and not cluster else None
-            scheduler = Scheduler(
-                executor,
-                OutputFinisher(generator.name),
-                recorder.apply,
-                concurrency=batch.config.concurrency,
-                slots=slots,
-                priority=batch.priority or 0,
-                rates=rate_buckets(batch.config, host),
-            )
+            scheduler: RunControl
+            if config.stages:
+                scheduler = _pipeline(batch, recorder.apply, executor, cluster, host)
+            else:
+                # Items on a render farm take the farm's slots, not this host's.
+                slots = (
+                    HostSlots(host.slots, host.slots_dir) if host.slots and not cluster else None
+                )
+                scheduler = Scheduler(
+                    executor,
+                    OutputFinisher(generator.name),
+                    recorder.apply,
+                    concurrency=config.concurrency,
+                    slots=slots,
+                    priority=batch.priority or 0,
+                    rates=rate_buckets(config, host),
+                )
             lost.append(lambda reason: scheduler.cancel(interrupt=True, reason=reason))
             if batch.cancel_requested:  # cancelled between the hand-over and our first read
                 scheduler.cancel()
@@ -66,7 +79,7 @@ async def run_batch(
                 scheduler.pause(stronger(batch.paused, read_host_pause(host.slots_dir)))
             if active is not None:
                 active[batch.id] = scheduler
-            jobs = jobs_for(batch, generator.output_ext(batch.config))
+            jobs = jobs_for(batch, _output_ext(batch, generator))
             remove_partials(jobs)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(recorder.flush_loop, scheduler)
@@ -81,6 +94,56 @@ async def run_batch(
             batch = recorder.finish()
         remove_empty_work(batch)
     return batch
+
+
+def _output_ext(batch: Batch, generator: Generator) -> str:
+    """The extension of the batch's outputs (a pipeline's: its last stage's)."""
+    if batch.config.stages:
+        return batch.config.output_ext
+    return generator.output_ext(batch.config)
+
+
+def _pipeline(
+    batch: Batch, emit: Emit, executor: Executor, cluster: str | None, host: HostSettings
+) -> Pipeline:
+    """The stages of `batch` as a pipeline: a scheduler each, with the stage's generator,
+    host pool (on this host: its slots; on a farm: the workers' resource), concurrency and
+    rate."""
+    config = batch.config
+    assert config.stages
+    names = [stage.program for stage in config.stages]
+
+    def make(index: int, emit: Emit, finisher: OutputFinisher) -> Scheduler:
+        assert config.stages
+        stage, stage_config = config.stages[index], for_stage(config, index)
+        slots = None
+        if not cluster:
+            if stage.pool is not None:
+                count = host.pools.get(stage.pool)
+                if count is None:  # (checked at lock and start: settings.toml changed since)
+                    raise ValidationError(
+                        f"stage '{stage.name}': pool '{stage.pool}' is not one this host names"
+                    )
+                slots = HostSlots(count, host.slots_dir / POOLS_FOLDER / stage.pool)
+            elif host.slots:
+                slots = HostSlots(host.slots, host.slots_dir)
+        rates = rate_buckets(stage_config, host)
+        if index == 0:  # the batch's own rate paces its items' starts
+            rates = [*rate_buckets(config, host), *rates]
+        stage_executor = executor
+        if isinstance(executor, LocalExecutor):  # (a farm's tasks find their stage's program)
+            stage_executor = executor.for_stage(get_generator(stage.program))
+        return Scheduler(
+            stage_executor,
+            finisher,
+            emit,
+            concurrency=stage_config.concurrency,
+            slots=slots,
+            priority=batch.priority or 0,
+            rates=rates,
+        )
+
+    return Pipeline(config, emit, make, StageCache(cache_root(config.output_dir)), names)
 
 
 @contextlib.asynccontextmanager

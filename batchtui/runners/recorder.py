@@ -30,7 +30,7 @@ from ..core.models import Batch, BatchStatus, RunnerInfo
 from ..core.pausing import PauseMode, mode_of, stronger
 from ..engine.host_pause import host_pause_stamp, read_host_pause
 from ..engine.liveness import process_token
-from ..engine.scheduler import Scheduler
+from ..engine.run_control import RunControl
 from ..store import Repository
 from ..store.repository import stored_form
 
@@ -188,7 +188,7 @@ class RunRecorder:
         self.dirty = False
         return self._document()
 
-    def _apply(self, stored: Stored | None, scheduler: Scheduler | None) -> None:
+    def _apply(self, stored: Stored | None, scheduler: RunControl | None) -> None:
         """Act on what the store said: lost ownership, a cancel request, a new limit, a
         pause or resume."""
         if stored is None:
@@ -224,7 +224,7 @@ class RunRecorder:
         self._last_write = anyio.current_time()
         self._interval = min(5.0, max(self.flush_interval, 20 * cost))
 
-    async def _flush(self, scheduler: Scheduler) -> None:
+    async def _flush(self, scheduler: RunControl) -> None:
         """One coalesced write, done in a worker thread so the event loop keeps running items.
 
         A database another process holds locked (past the lock timeout) costs this flush, not
@@ -261,7 +261,7 @@ class RunRecorder:
             and (runner.get("pid"), runner.get("host")) == (mine.pid, mine.host)
         )
 
-    async def flush_loop(self, scheduler: Scheduler) -> None:
+    async def flush_loop(self, scheduler: RunControl) -> None:
         """Flush while the run lasts: when dirty, every interval; a heartbeat anyway."""
         while True:
             await anyio.sleep(self._interval)

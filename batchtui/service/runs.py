@@ -48,7 +48,7 @@ from .refs import resolve_items
 from .validation import run_problems
 
 if TYPE_CHECKING:
-    from ..engine import Scheduler
+    from ..engine.run_control import RunControl
 
 STALE_RUNNER = timedelta(minutes=5)
 
@@ -67,7 +67,7 @@ class Runs:
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        self.active: dict[str, Scheduler] = {}
+        self.active: dict[str, RunControl] = {}
         """Runs this process drives now, by batch id."""
         self.beginning: BegunRuns = BEGUN_HERE
         """Runs begun here and not yet active or handed over (shared process-wide)."""

@@ -177,12 +177,7 @@ def lock_problems(batch: Batch) -> list[Problem]:
     workdir = workdir_problem(config.workdir)
     if workdir:
         problems.append(Problem(ProblemCode.WORKDIR, workdir))
-    try:
-        generator = get_generator(config.generator)
-    except ValidationError as exc:
-        problems.append(Problem(ProblemCode.GENERATOR, str(exc)))
-    else:
-        problems.extend(Problem(ProblemCode.GENERATOR, p) for p in generator.check(config))
+    problems.extend(generator_problems(config))
     if config.rate_key:  # a host-wide rate must be one this host names
         try:
             load_host_settings().rate_for(config.rate_key)
@@ -195,17 +190,66 @@ def lock_problems(batch: Batch) -> list[Problem]:
     return problems
 
 
+def generator_problems(config: BatchConfig) -> list[Problem]:
+    """What the generator (or each pipeline stage's program, and its pool) says against
+    `config`, one line each."""
+    if not config.stages:
+        try:
+            generator = get_generator(config.generator)
+        except ValidationError as exc:
+            return [Problem(ProblemCode.GENERATOR, str(exc))]
+        return [Problem(ProblemCode.GENERATOR, p) for p in generator.check(config)]
+    from ..core.models.config import for_stage
+    from ..generators.command import template_problems
+
+    problems: list[Problem] = []
+    pools: dict[str, int] | None = None
+    for index, stage in enumerate(config.stages):
+        earlier = [s.name for s in config.stages[:index]]
+        said = f"stage '{stage.name}': "
+        if stage.command is not None:
+            found = template_problems(stage.command, config.workdir, earlier)
+        else:
+            try:
+                found = get_generator(stage.program).check(for_stage(config, index))
+            except ValidationError as exc:
+                found = [str(exc)]
+        problems.extend(Problem(ProblemCode.GENERATOR, said + p) for p in found)
+        if stage.pool is not None:
+            if pools is None:
+                try:
+                    pools = load_host_settings().pools
+                except ValidationError as exc:
+                    problems.append(Problem(ProblemCode.HOST_SETTINGS, str(exc)))
+                    pools = {}
+            if stage.pool not in pools:
+                problems.append(
+                    Problem(
+                        ProblemCode.HOST_SETTINGS,
+                        f"{said}pool '{stage.pool}' is not one this host names (add "
+                        f"[slots] {stage.pool} = N to settings.toml)",
+                    )
+                )
+    return problems
+
+
 def missing_vars(batch: Batch) -> list[str]:
     """One line for each variable the command uses that some items lack (with no default),
     naming those items by position."""
     config = batch.config
-    if config.generator != "command":
+    templates: list[str | None]
+    if config.stages:
+        templates = [stage.command for stage in config.stages]
+    elif config.generator == "command":
+        templates = [config.command]
+    else:
         return []
     from ..generators.command import used_vars
 
     defaults = config.var_defaults or {}
     lines = []
-    for name in used_vars(config.command):
+    names = [name for template in templates for name in used_vars(template)]
+    for name in dict.fromkeys(names):
         if name in defaults:
             continue
         lacking = [item.position for item in batch.items if name not in (item.vars or {})]
@@ -225,8 +269,7 @@ def run_problems(batch: Batch) -> list[Problem]:
     workdir = workdir_problem(batch.config.workdir)
     if workdir:  # what the generator would say about its tools follows from it
         return [Problem(ProblemCode.WORKDIR, workdir)]
-    generator = get_generator(batch.config.generator)
-    problems = [Problem(ProblemCode.GENERATOR, p) for p in generator.check(batch.config)]
+    problems = generator_problems(batch.config)
     folder = folder_problem(Path(batch.config.output_dir))
     if folder:
         problems.append(Problem(ProblemCode.OUTPUT_FOLDER, folder))
