@@ -255,3 +255,27 @@ def test_a_changed_last_stage_takes_the_earlier_ones_from_the_cache(
     )
     # Measured, not asserted as a time: printed for the note.
     print(f"first run {first_run:.2f}s, last stage changed {second_run:.2f}s")
+
+
+def test_a_whole_item_comes_from_the_cache_into_a_new_batch_folder(
+    tmp_path: Path, stamp: Path
+) -> None:
+    """Another batch on the same output folder, same recipe: nothing runs, every output is
+    put in its own (new) folder from the cache, and deleting the first batch keeps the cache."""
+    write_pools(tmp_path, cpu=2, gpu=1)
+    db = tmp_path / "db.json"
+    service = BatchService(Repository(db))
+    ref = locked(service, tmp_path, three_stages(stamp, (0, 0, 0)), 2)
+    start(db, ref)
+    (tmp_path / "stamps.jsonl").unlink()
+    service.delete(ref, remove_outputs=True)
+    again = locked(service, tmp_path, three_stages(stamp, (0, 0, 0)), 2)
+    start(db, again)
+    batch = service.get(again)
+    assert batch.status is BatchStatus.COMPLETE, [i.error for i in batch.items]
+    assert stamps(tmp_path) == []
+    assert [Path(i.output_path).read_text() for i in batch.items] == [
+        "[script:i1][script:i1][render:i1][mux:i1]",
+        "[script:i2][script:i2][render:i2][mux:i2]",
+    ]
+    assert all(item.stages and item.stages["mux"].cached for item in batch.items)

@@ -7,10 +7,13 @@ import argparse
 from typing import Any
 
 from ..core.config_text import retry_words
+from ..core.errors import ValidationError
 from ..core.failures import describe_retry_words
+from ..core.item_lines import read_text
 from ..core.limits import CONCURRENCY_RULE
 from ..core.platforms import PLATFORMS
 from ..core.rates import RATE_RULE, normal_rate
+from ..core.stages_text import parse_stages
 from .options import ArgumentGroup, Option, assignment, count, number, whole_number
 
 
@@ -27,6 +30,17 @@ def rate_text(text: str) -> str:
         return normal_rate(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def stages_file(path: str) -> list[dict[str, Any]] | str:
+    """`--stages FILE` (or `none`: the stages cleared, said as '')."""
+    if path.strip().lower() in ("", "none"):
+        return ""
+    try:
+        stages = parse_stages(read_text(path), path)
+    except (ValidationError, ValueError) as exc:  # unreadable, or not stages
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return stages if stages is not None else ""
 
 
 config_group = ArgumentGroup(
@@ -87,6 +101,14 @@ config_group = ArgumentGroup(
             action="append",
             help="the value of item variable NAME ({NAME} in a command) for the items that "
             "set none; repeat for more (replaces the defaults the batch had)",
+        ),
+        Option(
+            "--stages",
+            metavar="FILE",
+            type=stages_file,
+            help="make items in stages: a TOML file of [[stages]] tables (name, command or "
+            "generator, ext, pool, retries, timeout, rate, concurrency, inputs) or JSON; "
+            "'none' clears them (see: batchtui stages --example)",
         ),
         Option(
             "--validate",
@@ -164,6 +186,8 @@ def config_fields(args: argparse.Namespace) -> dict[str, Any]:
     }
     if str(fields.get("max_failures", "")).lower() == "none":
         fields["max_failures"] = None
+    if fields.get("stages") == "":
+        fields["stages"] = None
     if "var_defaults" in fields:
         fields["var_defaults"] = dict(fields["var_defaults"]) or None
     return fields

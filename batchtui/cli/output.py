@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # rich loads when something is drawn with it, not for every c
     from rich.progress import Progress, TaskID
     from rich.text import Text
 
-    from ..core.models import Batch, BatchItem
+    from ..core.models import Batch, BatchConfig, BatchItem
     from ..core.run import Progress as BatchProgress
 
 STATUS_ICONS = ICONS
@@ -103,7 +103,7 @@ def write_items_table(items: list[BatchItem], out: IO[str]) -> None:
         state = _state(item)
         result = (_waiting(item) if waiting else item.error or item.output_path) or ""
         took = seconds(item.duration_seconds) if item.started_at else ""
-        row = [item.label, *((item.key or "",) if keyed else ()), state, str(item.attempts)]
+        row = [item.label, *((item.key or "",) if keyed else ()), state, str(item.tries)]
         row += [item.content, took]
         if farm:
             row.append(item.worker or "")
@@ -156,7 +156,7 @@ def show_batch(batch: Batch, out: IO[str]) -> None:
         f"{one_line(batch.name)}  ({batch.id})",
         f"status    {shown_status_text(batch.status, batch.shown_status, batch.pause)}",
         f"config    {config.platform} {config.width}x{config.height}, {config.duration:g}s "
-        f"@ {config.fps}fps, generator {one_line(config.generator)}, concurrency "
+        f"@ {config.fps}fps, {_made_by(config)}, concurrency "
         f"{config.concurrency}, max {config.max_items} items"
         + (f", {config.variants} variants of each" if config.variants > 1 else ""),
     ]
@@ -168,7 +168,12 @@ def show_batch(batch: Batch, out: IO[str]) -> None:
         )
     if batch.start_note:  # why a queued start did not happen
         lines.append(f"note      {one_line(batch.start_note)}")
-    if config.command:
+    if config.stages:
+        for stage in config.stages:
+            how = stage.command if stage.command is not None else f"generator {stage.program}"
+            where = f" [pool {stage.pool}]" if stage.pool else ""
+            lines.append(f"stage     {stage.name}{where}: {one_line(how, 100)}")
+    elif config.command:
         lines.append(f"command   {one_line(config.command)}")
     if config.var_defaults:
         lines.append(f"defaults  {one_line(vars_text(config.var_defaults))}")
@@ -200,6 +205,13 @@ def show_batch(batch: Batch, out: IO[str]) -> None:
                     out.write(f"  {label:<9} {line}\n")
     else:
         out.write(f'\nno items yet: batchtui add {batch.id} "a prompt" …\n')
+
+
+def _made_by(config: BatchConfig) -> str:
+    """'generator titlecard', or a pipeline's 'stages script → voice → card'."""
+    if config.stages:
+        return "stages " + " → ".join(stage.name for stage in config.stages)
+    return f"generator {one_line(config.generator)}"
 
 
 def vars_text(values: Mapping[str, object]) -> str:
@@ -437,6 +449,8 @@ class RunDisplay:
             line += f"  → {one_line(item.output_path)}"
         elif item.error:
             line += f"  — {one_line(item.error, 120)}"
+        elif item.status is ItemStatus.RUNNING and item.stage:
+            line += f"  — {item.stage}"
         return line
 
     def _line(self, item: BatchItem) -> Text:
@@ -450,4 +464,6 @@ class RunDisplay:
             text.append(f"  → {one_line(item.output_path)}")
         elif item.error:
             text.append(f"  — {one_line(item.error, 120)}", style="red")
+        elif item.status is ItemStatus.RUNNING and item.stage:
+            text.append(f"  — {item.stage}", style="dim")
         return text

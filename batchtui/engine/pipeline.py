@@ -507,6 +507,7 @@ class Pipeline:
 def _place_copy(source: Path, target: Path) -> None:
     """`target` becomes a file with `source`'s bytes: a hard link when the file system allows
     (no space used), else a copy; written beside it and renamed, so it is whole or absent."""
+    target.parent.mkdir(parents=True, exist_ok=True)  # (the batch's first output, maybe)
     temporary = target.with_name(f".{target.name}.from-cache")
     with contextlib.suppress(FileNotFoundError):
         temporary.unlink()

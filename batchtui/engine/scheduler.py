@@ -459,8 +459,7 @@ class Scheduler:
             ItemWaiting(
                 job.batch_id,
                 job.item_id,
-                f"waiting for a host slot, {ordinal(position)} in line "
-                f"(this host runs {self.slots.count} at once)",
+                f"waiting for a host slot, {ordinal(position)} in line ({self.slots.limit_text})",
             )
         )
 

@@ -195,8 +195,10 @@ class HostSlots:
     and given back costs no open or close) and knows which slots this process holds.
     """
 
-    def __init__(self, count: int, folder: Path) -> None:
+    def __init__(self, count: int, folder: Path, pool: str | None = None) -> None:
         self.count = count
+        self.pool = pool
+        """The named pool these slots are (`[slots] gpu = 2`), or None: the host's own."""
         self.folder = Path(os.path.abspath(folder))
         self.queue = self.folder / QUEUE_FOLDER
         self._paths = [os.fspath(self.folder / f"slot-{n}.lock") for n in range(count)]
@@ -230,6 +232,12 @@ class HostSlots:
             ) from None
         with contextlib.suppress(OSError):  # the umask must not keep other users out
             os.chmod(self.queue, stat.S_IMODE(os.stat(self.folder).st_mode))
+
+    @property
+    def limit_text(self) -> str:
+        """'this host runs 2 at once', or for a named pool 'pool gpu runs 1 at once'."""
+        who = f"pool {self.pool}" if self.pool else "this host"
+        return f"{who} runs {self.count} at once"
 
     def check(self) -> None:
         """Make every slot's lock file that is missing and the queue folder, and open each

@@ -124,7 +124,7 @@ def _pipeline(
                     raise ValidationError(
                         f"stage '{stage.name}': pool '{stage.pool}' is not one this host names"
                     )
-                slots = HostSlots(count, host.slots_dir / POOLS_FOLDER / stage.pool)
+                slots = HostSlots(count, host.slots_dir / POOLS_FOLDER / stage.pool, stage.pool)
             elif host.slots:
                 slots = HostSlots(host.slots, host.slots_dir)
         rates = rate_buckets(stage_config, host)

@@ -36,6 +36,7 @@ VERBS: tuple[Verb, ...] = (
     Verb("create", "create a DRAFT batch", "create:Create"),
     Verb("list", "list batches: the newest ones (--all: every one)", "list:List"),
     Verb("show", "show a batch and its items", "show:Show"),
+    Verb("stages", "a pipeline's stages and where each item is in them", "stages:Stages"),
     Verb("delete", "delete a batch (outputs are kept unless --outputs)", "delete:Delete"),
     Verb("add", "add items (DRAFT): one per argument, or one per line of --file", "add:Add"),
     Verb("edit", "replace one item's content (DRAFT)", "edit:Edit"),

@@ -160,6 +160,17 @@ class BatchItem(BaseModel):
             stage=self.stage,
         )
 
+    @property
+    def tries(self) -> int:
+        """How many tries a person counts: its attempts, or in a pipeline the most any one
+        stage took in its latest run (every stage's attempt is one of the item's: a clean
+        three-stage item made three)."""
+        if not self.stages:
+            return self.attempts
+        return max(record.attempts for record in self.stages.values()) or (
+            1 if self.status is ItemStatus.SUCCEEDED else 0
+        )
+
     def earlier_attempts(self) -> int:
         """Attempts older than the history keeps, counted only."""
         first = self.history[0] if self.history else None
