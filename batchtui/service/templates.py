@@ -417,7 +417,7 @@ def dumps(template: Template) -> str:
 
     data = template.model_dump(exclude={"name"}, exclude_defaults=True)
     if "config" in data:  # TOML has no null: an unset field is an absent one
-        data["config"] = {k: v for k, v in data["config"].items() if v is not None}
+        data["config"] = _no_nulls(data["config"])
         if not data["config"]:
             del data["config"]
     for parameter in data.get("parameters", {}).values():
@@ -429,6 +429,16 @@ def dumps(template: Template) -> str:
         raise ValidationError(
             f"template '{template.name}' cannot be written as TOML: {exc}"
         ) from None
+
+
+def _no_nulls(value: Any) -> Any:
+    """`value` with every None left out, in nested tables and lists too (a stage's unset
+    fields)."""
+    if isinstance(value, dict):
+        return {k: _no_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_no_nulls(v) for v in value if v is not None]
+    return value
 
 
 def from_document(data: dict[str, Any]) -> Template:
