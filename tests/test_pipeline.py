@@ -44,7 +44,9 @@ def stamp(make_script, tmp_path: Path) -> Path:
             os.write(fd, (json.dumps([stage, item, what, time.time()]) + "\\n").encode())
             os.close(fd)
         stamp("start")
-        while os.path.exists(os.path.join(folder, "hold-" + stage)):
+        while os.path.exists(os.path.join(folder, "hold-" + stage)) or os.path.exists(
+            os.path.join(folder, f"hold-{{stage}}-{{item}}")
+        ):
             time.sleep(0.01)
         time.sleep(float(seconds))
         counter = os.path.join(folder, f"fail-{{stage}}-{{item}}")
@@ -200,17 +202,28 @@ def test_a_stage_failing_for_good_names_the_stage(tmp_path: Path, stamp: Path) -
 
 
 def test_a_killed_runner_resumes_at_the_stage_it_was_in(tmp_path: Path, stamp: Path) -> None:
+    """kill -9 while items 2 and 3 render (item 1 is done): a retry runs their render and mux
+    only — no script again, nothing of item 1."""
     write_pools(tmp_path, cpu=2, gpu=1)
     db = tmp_path / "db.json"
     service = BatchService(Repository(db))
     ref = locked(service, tmp_path, three_stages(stamp, (0, 0, 0)), 3)
-    (tmp_path / "hold-render").write_text("")
+    for item in ("i2", "i3"):
+        (tmp_path / f"hold-render-{item}").write_text("")
     runner = start(db, ref, wait=False)
-    until(lambda: len(ran(tmp_path, "render")) >= 1 and len(intervals(tmp_path, "script")) == 3)
+    until(lambda: "i1" in ran(tmp_path, "mux") and len(ran(tmp_path, "render")) >= 2)
+    until(lambda: service.get(ref).items[0].status is ItemStatus.SUCCEEDED)
     runner.send_signal(signal.SIGKILL)
     runner.wait(timeout=10)
-    (tmp_path / "hold-render").unlink()
-    # The held render (its process group) goes with its runner's recovery; retry resumes.
+    # Any command notices the dead runner and stops what it left running (the held renders).
+    listed = subprocess.run(
+        [sys.executable, "-m", "batchtui", "--db", str(db), "list"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    for item in ("i2", "i3"):
+        (tmp_path / f"hold-render-{item}").unlink()
+    before = len(stamps(tmp_path))
     out = subprocess.run(
         [sys.executable, "-m", "batchtui", "--db", str(db), "retry", ref],
         capture_output=True, text=True, timeout=120,
@@ -218,10 +231,14 @@ def test_a_killed_runner_resumes_at_the_stage_it_was_in(tmp_path: Path, stamp: P
     assert out.returncode == 0, out.stdout + out.stderr
     batch = service.get(ref)
     assert batch.status is BatchStatus.COMPLETE, [i.error for i in batch.items]
-    assert sorted(ran(tmp_path, "script")) == ["i1", "i2", "i3"]  # never again
-    assert sorted(set(ran(tmp_path, "render"))) == ["i1", "i2", "i3"]
-    assert sorted(ran(tmp_path, "mux")) == ["i1", "i2", "i3"]
-    assert all(item.stages is not None and item.stages["script"].cached for item in batch.items)
+    # What the retry ran, counted from the stamps: stages 2 and 3 of items 2 and 3, once.
+    retry_starts = sorted(
+        (stage, item) for stage, item, what, _ in stamps(tmp_path)[before:] if what == "start"
+    )
+    assert retry_starts == [("mux", "i2"), ("mux", "i3"), ("render", "i2"), ("render", "i3")]
+    for item in batch.items[1:]:
+        assert item.stages is not None and item.stages["script"].cached
+        assert not item.stages["render"].cached and not item.stages["mux"].cached
 
 
 def test_a_changed_last_stage_takes_the_earlier_ones_from_the_cache(
@@ -279,3 +296,79 @@ def test_a_whole_item_comes_from_the_cache_into_a_new_batch_folder(
         "[script:i2][script:i2][render:i2][mux:i2]",
     ]
     assert all(item.stages and item.stages["mux"].cached for item in batch.items)
+
+
+def test_the_canary_goes_through_every_stage_before_the_others_start(
+    tmp_path: Path, stamp: Path
+) -> None:
+    write_pools(tmp_path, cpu=2, gpu=1)
+    db = tmp_path / "db.json"
+    service = BatchService(Repository(db))
+    ref = locked(service, tmp_path, three_stages(stamp, (0, 0.05, 0)), 3, canary=True)
+    start(db, ref)
+    assert service.get(ref).status is BatchStatus.COMPLETE
+    seen = [(stage, item, what) for stage, item, what, _ in stamps(tmp_path)]
+    canary_done = seen.index(("mux", "i1", "end"))
+    assert all(item == "i1" for _, item, _ in seen[: canary_done + 1])
+    assert {item for _, item, _ in seen[canary_done + 1 :]} == {"i2", "i3"}
+
+
+def test_a_failed_canary_skips_the_others(tmp_path: Path, stamp: Path) -> None:
+    write_pools(tmp_path, cpu=2, gpu=1)
+    db = tmp_path / "db.json"
+    service = BatchService(Repository(db))
+    ref = locked(service, tmp_path, three_stages(stamp, (0, 0, 0)), 3, canary=True)
+    (tmp_path / "fail-render-i1").write_text("9")
+    start(db, ref)
+    batch = service.get(ref)
+    assert [item.status for item in batch.items] == [
+        ItemStatus.FAILED, ItemStatus.SKIPPED, ItemStatus.SKIPPED,
+    ]  # fmt: skip
+    assert batch.items[1].error == "skipped: the canary, item 1, failed"
+    assert set(ran(tmp_path, "script")) == {"i1"}
+
+
+def test_max_failures_lets_no_new_item_in_and_those_inside_finish(
+    tmp_path: Path, stamp: Path
+) -> None:
+    write_pools(tmp_path, cpu=2, gpu=1)
+    db = tmp_path / "db.json"
+    service = BatchService(Repository(db))
+    stages = three_stages(stamp, (0, 0, 0))
+    stages[0]["concurrency"] = 1  # items enter one at a time
+    ref = locked(service, tmp_path, stages, 4, max_failures="1")
+    (tmp_path / "hold-render-i1").write_text("")
+    (tmp_path / "fail-script-i2").write_text("9")
+    runner = start(db, ref, wait=False)
+    until(lambda: service.get(ref).items[1].status is ItemStatus.FAILED)
+    (tmp_path / "hold-render-i1").unlink()
+    runner.communicate(timeout=60)
+    batch = service.get(ref)
+    statuses = [item.status for item in batch.items]
+    assert statuses == [
+        ItemStatus.SUCCEEDED, ItemStatus.FAILED, ItemStatus.SKIPPED, ItemStatus.SKIPPED,
+    ]  # fmt: skip
+    assert batch.items[2].error == "skipped: 1 items failed (max failures 1)"
+    assert "i3" not in ran(tmp_path, "script") and "i4" not in ran(tmp_path, "script")
+
+
+def test_a_cancel_stops_every_stage(tmp_path: Path, stamp: Path) -> None:
+    write_pools(tmp_path, cpu=2, gpu=1)
+    db = tmp_path / "db.json"
+    service = BatchService(Repository(db))
+    ref = locked(service, tmp_path, three_stages(stamp, (0, 0, 0)), 4)
+    (tmp_path / "hold-render").write_text("")
+    runner = start(db, ref, wait=False)
+    until(lambda: len(ran(tmp_path, "render")) == 1 and len(ran(tmp_path, "script")) == 4)
+    out = subprocess.run(
+        [sys.executable, "-m", "batchtui", "--db", str(db), "cancel", ref],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    runner.communicate(timeout=60)
+    batch = service.get(ref)
+    assert batch.status.value in ("FAILED", "PARTIAL")
+    assert all(item.status is ItemStatus.CANCELLED for item in batch.items), [
+        (item.status, item.error) for item in batch.items
+    ]
+    assert ran(tmp_path, "mux") == []

@@ -413,7 +413,9 @@ class Pipeline:
             self.emit(event)
             self._came_through(flow)
             return
-        error = f"{stage.name}: {event.error}" if event.error else None
+        error = event.error
+        if error and (event.status is ItemStatus.FAILED or flow.started is not None):
+            error = f"{stage.name}: {error}"  # where it failed, or was stopped
         if event.status is ItemStatus.FAILED:
             self.emit(
                 StageEnded(
