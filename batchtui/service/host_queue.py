@@ -20,7 +20,7 @@ from ..core.settings import load_host_settings
 from ..core.states import BatchStatus, ItemStatus
 from ..core.symbols import seconds
 from ..engine.host_pause import read_host_pause
-from ..engine.slots import waiting_in
+from ..engine.slots import POOLS_FOLDER, waiting_in
 from .context import ServiceContext
 
 
@@ -35,6 +35,8 @@ class SlotUse:
     item: str
     """The item's label (`3`, `3.v2`)."""
     since: datetime | None
+    pool: str | None = None
+    """The named pool of the slot (a pipeline stage's `pool`), None: the host's own."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class Waiter:
     """None: a batch of another database (or user) sharing the slots."""
     item: str | None
     pid: int
+    pool: str | None = None
+    """The named pool it waits for, None: the host's own slots."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,13 @@ class QueueTable:
     title: str
     columns: tuple[str, ...]
     rows: list[tuple[str, ...]]
+
+
+def _slot_text(slot: int | None, pool: str | None) -> str:
+    """A slot as the view names it: `0`, or a pool's `gpu 0`."""
+    if slot is None:
+        return "—"
+    return f"{pool} {slot}" if pool else str(slot)
 
 
 def _ago(when: datetime | None, now: datetime) -> str:
@@ -118,7 +129,7 @@ class HostQueue:
             ("SLOT", "ENV", "BATCH", "ITEM", "FOR"),
             [
                 (
-                    "—" if use.slot is None else str(use.slot),
+                    _slot_text(use.slot, use.pool),
                     " ".join(f"{k}={v}" for k, v in sorted(use.env.items())) or "—",
                     use.batch_name, use.item, _ago(use.since, now),
                 )
@@ -131,7 +142,8 @@ class HostQueue:
             [
                 (
                     str(w.position), w.batch_name or f"{w.batch_id} (another database)",
-                    w.item or "—", str(w.priority), _ago(w.asked_at, now),
+                    (w.item or "—") + (f" (pool {w.pool})" if w.pool else ""),
+                    str(w.priority), _ago(w.asked_at, now),
                 )
                 for w in self.waiting
             ],
@@ -157,7 +169,8 @@ class HostQueue:
             "paused": self.paused,
             "running": [
                 {
-                    "slot": use.slot, "env": use.env, "batch_id": use.batch_id,
+                    "slot": use.slot, "pool": use.pool, "env": use.env,
+                    "batch_id": use.batch_id,
                     "batch": use.batch_name, "item": use.item,
                     "since": use.since.isoformat() if use.since else None,
                 }
@@ -167,7 +180,7 @@ class HostQueue:
                 {
                     "position": w.position, "priority": w.priority,
                     "asked_at": w.asked_at.isoformat(), "batch_id": w.batch_id,
-                    "batch": w.batch_name, "item": w.item, "pid": w.pid,
+                    "batch": w.batch_name, "item": w.item, "pid": w.pid, "pool": w.pool,
                 }
                 for w in self.waiting
             ],
@@ -200,11 +213,14 @@ class HostQueueReads:
         running: list[SlotUse] = []
         claims: list[BatchClaim] = []
         for batch in batches:
-            run = [i for i in batch.items if i.status is ItemStatus.RUNNING]
+            # (A pipeline's item between two stages is RUNNING but holds no slot: it waits.)
+            run = [i for i in batch.items if i.status is ItemStatus.RUNNING and not i.waiting]
+            pools = {stage.name: stage.pool for stage in batch.config.stages or []}
             for item in run:
                 env = settings.env_for(item.slot) if item.slot is not None else {}
+                pool = pools.get(item.stage) if item.stage else None
                 running.append(
-                    SlotUse(item.slot, env, batch.id, batch.name, item.label, item.started_at)
+                    SlotUse(item.slot, env, batch.id, batch.name, item.label, item.started_at, pool)
                 )
             to_go = sum(i.status is ItemStatus.PENDING for i in batch.items)
             claims.append(
@@ -221,7 +237,20 @@ class HostQueueReads:
         running.sort(key=lambda use: (use.slot is None, use.slot or 0, use.batch_name))
         claims.sort(key=lambda claim: (-claim.priority, claim.name))
         waiting = []
-        for position, ticket in enumerate(waiting_in(settings.slots_dir), start=1):
+        lines = [(None, settings.slots_dir)] + [
+            (name, settings.slots_dir / POOLS_FOLDER / name) for name in sorted(settings.pools)
+        ]
+        for pool, folder in lines:
+            waiting.extend(self._line(pool, folder, known))
+        return HostQueue(
+            host, settings.slots, settings.slots_dir, dict(settings.pools), running, waiting,
+            claims, read_host_pause(settings.slots_dir),
+        )  # fmt: skip
+
+    def _line(self, pool: str | None, folder: Path, known: dict[str, Batch]) -> list[Waiter]:
+        """Who waits for the slots in `folder` (a pool's, or the host's), in serving order."""
+        waiting = []
+        for position, ticket in enumerate(waiting_in(folder), start=1):
             owner = known.get(ticket.batch_id) or self._batch(ticket.batch_id)
             asking = None
             if owner is not None:
@@ -231,13 +260,10 @@ class HostQueueReads:
                     position, ticket.priority,
                     datetime.fromtimestamp(ticket.asked_ns / 1e9, UTC),
                     ticket.batch_id, owner.name if owner else None,
-                    asking.label if asking else None, ticket.pid,
+                    asking.label if asking else None, ticket.pid, pool,
                 )
             )  # fmt: skip
-        return HostQueue(
-            host, settings.slots, settings.slots_dir, dict(settings.pools), running, waiting,
-            claims, read_host_pause(settings.slots_dir),
-        )  # fmt: skip
+        return waiting
 
     def _batch(self, batch_id: str) -> Batch | None:
         return self.ctx.repo.get(batch_id)
