@@ -372,3 +372,41 @@ def test_a_cancel_stops_every_stage(tmp_path: Path, stamp: Path) -> None:
         (item.status, item.error) for item in batch.items
     ]
     assert ran(tmp_path, "mux") == []
+
+
+def test_the_api_takes_stages_and_says_where_each_item_is(tmp_path: Path, stamp: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from batchtui.api.app import create_app
+
+    write_pools(tmp_path, cpu=2, gpu=1)
+    db = tmp_path / "db.json"
+    service = BatchService(Repository(db))
+    with TestClient(create_app(service)) as http:
+        made = http.post(
+            "/v1/batch/",
+            json={
+                "name": "Api",
+                "config": {"stages": three_stages(stamp, (0, 0, 0)),
+                           "output_dir": str(tmp_path / "out")},
+                "items": ["i1", "i2"],
+            },
+        )  # fmt: skip
+        assert made.status_code == 201, made.text
+        ref = made.json()["id"]
+        assert [s["name"] for s in made.json()["config"]["stages"]] == ["script", "render", "mux"]
+        bad = http.patch(f"/v1/batch/{ref}/config", json={"stages": [{"name": "x"}]})
+        assert bad.status_code == 422 and "needs a generator or a command" in bad.text
+        assert http.post(f"/v1/batch/{ref}/lock").status_code == 200
+    start(db, ref)
+    with TestClient(create_app(BatchService(Repository(db)))) as http:
+        batch = http.get(f"/v1/batch/{ref}").json()
+        item = batch["items"][0]
+        assert item["stage"] == "mux"
+        assert set(item["stages"]) == {"script", "render", "mux"}
+        assert item["stages"]["render"]["status"] == "SUCCEEDED"
+        assert len(item["stages"]["render"]["key"]) == 64
+        progress = http.get(f"/v1/batch/{ref}/progress").json()
+        assert progress["stages"]["render"] == {"made": 2, "cached": 0, "running": 0, "failed": 0}
+        events = http.get(f"/v1/batch/{ref}/events").text
+        assert '"stage":"mux"' in events and '"stages":{' in events

@@ -68,6 +68,7 @@ def _state(item: BatchItem) -> tuple[Any, ...]:
         item.label,
         item.key,
         item.vars,
+        item.stage,
     )
 
 
@@ -94,6 +95,12 @@ def _item_data(item: BatchItem) -> dict[str, Any]:
         "error": item.error,
         "waiting": item.waiting,
         "output_path": item.output_path,
+        "stage": item.stage,
+        "stages": {
+            name: record.model_dump(mode="json", exclude_none=True)
+            for name, record in (item.stages or {}).items()
+        }
+        or None,
     }
 
 

@@ -202,6 +202,9 @@ def apply(
         # Into the history now, with its reason: a kill or a cancel during the wait must not
         # lose it (the item's own fields say what happened next).
         item.close_attempt()
+        if item.stage is not None and item.stages and item.stage in item.stages:
+            record = item.stages[item.stage]  # its stage waits to be tried again
+            record.__dict__.update(status=ItemStatus.PENDING, error=event.error)
     elif isinstance(event, ItemPlaced):
         _write(item, {"worker": event.worker, "host": event.host, "waiting": None})
     elif isinstance(event, StageEnded):
@@ -313,6 +316,15 @@ def end(batch: Batch, now: datetime, reason: str) -> Batch:
 # ---------------------------------------------------------------------------- progress
 
 
+class StageCounts(BaseModel):
+    """Where a batch's items are in one pipeline stage."""
+
+    made: int = 0
+    cached: int = 0
+    running: int = 0
+    failed: int = 0
+
+
 class Progress(BaseModel):
     """A batch's progress and every fact derived from it that a client shows (never stored)."""
 
@@ -354,6 +366,9 @@ class Progress(BaseModel):
     when it succeeds); None outside that phase."""
     paused: PauseMode | None = None
     """The pause the batch is under (`core.pausing`: its own or, while it runs, the host's)."""
+    stages: dict[str, StageCounts] | None = None
+    """A pipeline's stages in order, each with how many items it made, took from the cache,
+    runs now and failed in (None: the batch has no stages)."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -427,7 +442,29 @@ def progress(batch: Batch, now: datetime) -> Progress:
         canary=_canary(batch),
         paused=batch.pause,
         shown_status=batch.shown_status,
+        stages=_stage_counts(batch),
     )
+
+
+def _stage_counts(batch: Batch) -> dict[str, StageCounts] | None:
+    if not batch.config.stages:
+        return None
+    counts = {stage.name: StageCounts() for stage in batch.config.stages}
+    for item in batch.items:
+        for name, record in (item.stages or {}).items():
+            count = counts.get(name)
+            if count is None:
+                continue
+            if record.status is ItemStatus.SUCCEEDED:
+                if record.cached:
+                    count.cached += 1
+                else:
+                    count.made += 1
+            elif record.status is ItemStatus.RUNNING and item.status is ItemStatus.RUNNING:
+                count.running += 1
+            elif record.status is ItemStatus.FAILED:
+                count.failed += 1
+    return counts
 
 
 def _canary(batch: Batch) -> int | None:
