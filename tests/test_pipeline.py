@@ -410,3 +410,37 @@ def test_the_api_takes_stages_and_says_where_each_item_is(tmp_path: Path, stamp:
         assert progress["stages"]["render"] == {"made": 2, "cached": 0, "running": 0, "failed": 0}
         events = http.get(f"/v1/batch/{ref}/events").text
         assert '"stage":"mux"' in events and '"stages":{' in events
+
+
+def test_an_item_asked_for_again_makes_every_stage_anew(tmp_path: Path, stamp: Path) -> None:
+    write_pools(tmp_path, cpu=2, gpu=1)
+    db = tmp_path / "db.json"
+    service = BatchService(Repository(db))
+    ref = locked(service, tmp_path, three_stages(stamp, (0, 0, 0)), 2)
+    start(db, ref)
+    (tmp_path / "stamps.jsonl").unlink()
+    out = subprocess.run(
+        [sys.executable, "-m", "batchtui", "--db", str(db), "retry", ref, "--item", "2"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert sorted((s, i) for s, i, what, _ in stamps(tmp_path) if what == "start") == [
+        ("mux", "i2"), ("render", "i2"), ("script", "i2"),
+    ]  # fmt: skip
+    item = service.get(ref).items[1]
+    assert item.stages is not None and not any(r.cached for r in item.stages.values())
+
+
+def test_unlocking_a_failed_pipeline_forgets_where_its_items_were(
+    tmp_path: Path, stamp: Path
+) -> None:
+    write_pools(tmp_path, cpu=2, gpu=1)
+    db = tmp_path / "db.json"
+    service = BatchService(Repository(db))
+    ref = locked(service, tmp_path, three_stages(stamp, (0, 0, 0)), 1)
+    (tmp_path / "fail-script-i1").write_text("9")
+    start(db, ref)
+    assert service.get(ref).items[0].stage == "script"
+    batch = service.unlock(ref)
+    assert batch.status is BatchStatus.DRAFT
+    assert batch.items[0].stage is None and batch.items[0].stages is None

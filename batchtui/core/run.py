@@ -84,23 +84,28 @@ def begin(
     items keep what they have. `TransitionError` if a move is not allowed.
     """
     for item in todo:
-        waiting = None
+        # Plain field writes (`_write`), as `apply` does: a start writes these for every item.
+        fields: dict[str, object] = {
+            "error": None,
+            "progress": 0.0,
+            "output_path": None,
+            "stage": None,  # a pipeline's stages are found again (cached or not)
+            "stages": None,
+        }
         if item.retry_at is None or again:
             item.close_attempt()
-            item.retries_used = None
-            item.retry_at = None
+            fields.update(retries_used=None, retry_at=None, waiting=None)
             if again:
-                item.rerender = True
+                fields["rerender"] = True
         else:
             # Believed only up to one longest wait from now (the clock may have gone back).
-            item.retry_at = capped_retry_at(item.retry_at, now, batch.config.backoff_max)
-            waiting = retry_note(item.retries_used or 1, batch.config.retries, item.retry_at, now)
+            retry_at = capped_retry_at(item.retry_at, now, batch.config.backoff_max)
+            fields["retry_at"] = retry_at
+            fields["waiting"] = retry_note(
+                item.retries_used or 1, batch.config.retries, retry_at, now
+            )
         item.move_to(ItemStatus.PENDING)
-        item.error = None
-        item.waiting = waiting
-        item.progress = 0.0
-        item.stage = item.stages = None  # a pipeline's stages are found again (cached or not)
-        item.output_path = None
+        _write(item, fields)
     batch.move_to(BatchStatus.PROCESSING)
     batch.started_at = now
     batch.finished_at = None

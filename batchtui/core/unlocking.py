@@ -40,4 +40,5 @@ def back_to_draft(batch: Batch) -> Batch:
             item.retries_used = None
             item.started_at = None
             item.finished_at = None
+            item.stage = item.stages = None
     return batch
