@@ -444,3 +444,35 @@ def test_unlocking_a_failed_pipeline_forgets_where_its_items_were(
     batch = service.unlock(ref)
     assert batch.status is BatchStatus.DRAFT
     assert batch.items[0].stage is None and batch.items[0].stages is None
+
+
+def test_a_stage_of_any_length_is_checked_for_size_not_the_batch_duration(
+    tmp_path: Path,
+) -> None:
+    """A narrated card lasts as long as its voice: `any_length` checks its size and the
+    platform's longest, not the batch's duration (which still holds for other stages)."""
+    from batchtui.generators.media import ffmpeg_exe
+
+    db = tmp_path / "db.json"
+    service = BatchService(Repository(db))
+    clip = (
+        f"{ffmpeg_exe()} -y -loglevel error -f lavfi -i color=c=navy:s=1080x1920:d=1.3:r=30 "
+        "-pix_fmt yuv420p {output}"
+    )
+
+    def run(any_length: bool) -> object:
+        stage = {"name": "card", "command": clip, "ext": "mp4", "any_length": any_length}
+        batch = service.create(
+            f"L{int(any_length)}", generator="command", command="true {output}",
+            stages=[stage], output_dir=str(tmp_path / "out"), duration=5,
+        )  # fmt: skip
+        service.add_items(batch.id, ["a"])
+        service.lock(batch.id)
+        start(db, batch.id)
+        return service.get(batch.id).items[0]
+
+    fixed = run(False)
+    assert fixed.status is ItemStatus.FAILED
+    assert "card: output lasts 1.30s, the batch is locked to 5s" in fixed.error
+    free = run(True)
+    assert free.status is ItemStatus.SUCCEEDED, free.error

@@ -76,10 +76,21 @@ class StageFinisher(OutputFinisher):
     """An earlier stage's finisher: a verified output goes into the stage cache (not into the
     batch folder), and a manifest line says which key it has."""
 
-    def __init__(self, name: str, cache: StageCache, record: Callable[[Job, Path], None]) -> None:
+    def __init__(
+        self,
+        name: str,
+        cache: StageCache,
+        record: Callable[[Job, Path], None],
+        *,
+        any_length: bool = False,
+    ) -> None:
         super().__init__(name)
         self.cache = cache
         self._record_stage = record
+        self.any_length = any_length
+
+    async def verify(self, job: Job) -> None:
+        await verify_output(job.output, job.config, any_length=self.any_length)
 
     def put_in_place(
         self,
@@ -109,9 +120,13 @@ class LastStageFinisher(OutputFinisher):
     """The last stage's finisher: the output into its place as always, then linked into the
     stage cache (no copy), so another run of the same recipe finds it."""
 
-    def __init__(self, name: str, cache: StageCache) -> None:
+    def __init__(self, name: str, cache: StageCache, *, any_length: bool = False) -> None:
         super().__init__(name)
         self.cache = cache
+        self.any_length = any_length
+
+    async def verify(self, job: Job) -> None:
+        await verify_output(job.output, job.config, any_length=self.any_length)
 
     def put_in_place(
         self,
@@ -151,13 +166,20 @@ class Pipeline:
         self.configs = [for_stage(config, index) for index in range(len(self.stages))]
         """Each stage's config, made once: the finisher's manifest knows a run by it."""
         last = len(self.stages) - 1
-        self.last_finisher = LastStageFinisher(generator_names[last], cache)
+        self.last_finisher = LastStageFinisher(
+            generator_names[last], cache, any_length=bool(self.stages[last].any_length)
+        )
         self.schedulers: list[Scheduler] = []
         for index in range(len(self.stages)):
             finisher: OutputFinisher = (
                 self.last_finisher
                 if index == last
-                else StageFinisher(generator_names[index], cache, self._stage_made)
+                else StageFinisher(
+                    generator_names[index],
+                    cache,
+                    self._stage_made,
+                    any_length=bool(self.stages[index].any_length),
+                )
             )
             self.schedulers.append(make_scheduler(index, self._emitter(index), finisher))
         self._flows: dict[str, _Flow] = {}
@@ -173,6 +195,8 @@ class Pipeline:
         self._stopped: str | None = None
         """Why the run was interrupted (not a user's cancel), if it was."""
         self._concurrency = config.concurrency
+        self._checks = anyio.CapacityLimiter(max(2, os.cpu_count() or 2))
+        """Cached outputs verified at once (a video's check runs a probe)."""
 
     # ---------------------------------------------------------------- control (the runner's)
 
@@ -301,15 +325,21 @@ class Pipeline:
         path = self.cache.lookup(job.cache_key, job.config.output_ext)
         if path is None:
             return None
-        with anyio.move_on_after(job.config.timeout):
-            try:
-                await verify_output(path, job.config)
-            except GeneratorError:
-                with contextlib.suppress(OSError):
-                    path.unlink()
-                return None
-            return path
+        # A few checks at a time: a retry of 1,000 video items must not start 1,000 probes.
+        async with self._checks:
+            with anyio.move_on_after(job.config.timeout):
+                try:
+                    stage = self.stages[self._index(job)]
+                    await verify_output(path, job.config, any_length=bool(stage.any_length))
+                except GeneratorError:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                    return None
+                return path
         return None
+
+    def _index(self, job: Job) -> int:
+        return next(i for i, stage in enumerate(self.stages) if stage.name == job.stage)
 
     async def _adopt_last(self, flow: _Flow, job: Job, found: Path) -> None:
         """The whole item from the cache: its output into place (a link, else a copy)."""

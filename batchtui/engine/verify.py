@@ -28,8 +28,10 @@ def duration_tolerance(config: BatchConfig) -> float:
     return max(2.0 / config.fps, 0.1)
 
 
-async def verify_output(path: Path, config: BatchConfig) -> None:
-    """Raise GeneratorError unless `path` is a valid output for `config`."""
+async def verify_output(path: Path, config: BatchConfig, *, any_length: bool = False) -> None:
+    """Raise GeneratorError unless `path` is a valid output for `config`. `any_length`: a
+    video may last any length up to its platform's longest (a pipeline stage whose length
+    follows its input, a narrated card)."""
     try:
         size = os.stat(path).st_size
     except FileNotFoundError:
@@ -53,6 +55,14 @@ async def verify_output(path: Path, config: BatchConfig) -> None:
             f"output is {info.width}x{info.height}, the batch is locked to "
             f"{config.width}x{config.height}"
         )
+    if any_length:
+        longest = config.preset.max_duration
+        if info.duration > longest + duration_tolerance(config):
+            raise GeneratorError(
+                f"output lasts {info.duration:.2f}s, longer than {config.preset.label} allows "
+                f"({longest:g}s)"
+            )
+        return
     if abs(info.duration - config.duration) > duration_tolerance(config):
         raise GeneratorError(
             f"output lasts {info.duration:.2f}s, the batch is locked to {config.duration:g}s"

@@ -42,6 +42,11 @@ class StageConfig(BaseModel):
     validate_output: ValidateMode | None = Field(
         default=None, alias="validate", description="how its output is checked (default auto)"
     )
+    any_length: bool | None = Field(
+        default=None,
+        description="its videos may last any length (a narrated card lasts as long as its "
+        "voice): checked for size and the platform's longest, not the batch's duration",
+    )
     timeout: float | None = Field(default=None, gt=0, le=limits.MAX_TIMEOUT)
     retries: int | None = Field(default=None, ge=0, le=limits.MAX_RETRIES)
     pool: str | None = Field(
