@@ -57,6 +57,7 @@ def test_every_body_is_documented_as_its_model() -> None:
         ("POST", "/v1/batch/{ref}/pause"): "PauseRequest",
         ("POST", "/v1/host/pause"): "PauseRequest",
         ("POST", "/v1/templates"): "SaveTemplate",
+        ("POST", "/v1/cache/prune"): "PruneCache",
     }
     assert bodies[("PATCH", "/v1/batch/{ref}/config")]["type"] == "object"
     optional = {"/v1/batch/{ref}/config", "/v1/batch/{ref}/duplicate"} | {
@@ -69,7 +70,7 @@ def test_every_body_is_documented_as_its_model() -> None:
         required = schema["paths"][path][method.lower()]["requestBody"].get("required", False)
         assert required is (path not in optional), (method, path)
     tags = {op["tags"][0] for ops in schema["paths"].values() for op in ops.values()}
-    assert tags == {"batches", "items", "runs", "templates", "server", "queue"}
+    assert tags == {"batches", "items", "runs", "templates", "server", "queue", "cache"}
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ own, and cached by what made it. Real runner processes; every stage's program wr
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -476,3 +477,54 @@ def test_a_stage_of_any_length_is_checked_for_size_not_the_batch_duration(
     assert "card: output lasts 1.30s, the batch is locked to 5s" in fixed.error
     free = run(True)
     assert free.status is ItemStatus.SUCCEEDED, free.error
+
+
+def test_the_cache_is_listed_and_pruned_least_recently_used_first(
+    tmp_path: Path, stamp: Path
+) -> None:
+    """`batchtui cache` and the API say how big the cache is; a prune by size removes the
+    least recently used entries first and never anything that is not an entry."""
+    from fastapi.testclient import TestClient
+
+    from batchtui.api.app import create_app
+
+    write_pools(tmp_path, cpu=2, gpu=1)
+    db = tmp_path / "db.json"
+    service = BatchService(Repository(db))
+    ref = locked(service, tmp_path, three_stages(stamp, (0, 0, 0)), 2)
+    start(db, ref)
+    root = tmp_path / "out" / ".cache" / "stages"
+    stray = root / "ab" / "notes.txt"
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_text("mine")
+    entries = sorted(p for p in root.rglob("*") if p.is_file() and p != stray)
+    assert len(entries) == 6  # 2 items x 3 stages
+    for age, path in enumerate(entries):  # the first is the least recently used
+        os.utime(path, (1_000_000 + age, 1_000_000 + age))
+    newest = entries[-1]
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "batchtui", "--db", str(db), "cache", *args],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    listed = cli("--json")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)[0]["entries"] == 6
+    assert cli("--prune").returncode == 2
+    assert cli("--prune", "--max-size", "lots").returncode == 2
+    size = newest.stat().st_size
+    pruned = cli("--prune", "--max-size", str(size))
+    assert pruned.returncode == 0, pruned.stderr
+    assert "removed 5 outputs" in pruned.stdout
+    assert sorted(p for p in root.rglob("*") if p.is_file()) == sorted([newest, stray])
+    with TestClient(create_app(BatchService(Repository(db)))) as http:
+        assert http.get("/v1/cache").json()[0]["entries"] == 1
+        bad = http.post("/v1/cache/prune", json={"older": "soon"})
+        assert bad.status_code == 422 and "is not an age" in bad.text
+        gone = http.post("/v1/cache/prune", json={"older": "1d"}).json()
+        assert gone[0]["removed"] == 1 and gone[0]["left"] == 0
+    assert stray.read_text() == "mine"
+    # The batch's own outputs are not the cache's: they are all still there.
+    assert all(Path(item.output_path).exists() for item in service.get(ref).items)

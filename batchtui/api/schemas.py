@@ -177,6 +177,16 @@ class Priority(BaseModel):
     )
 
 
+class PruneCache(BaseModel):
+    """`POST /v1/cache/prune`: what to remove from the stage caches (one of the two, or
+    both): entries not used for `older` (`30d`, `12h`), then the least recently used until
+    each cache is at most `max_size` (`20G`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    older: str | None = Field(default=None, max_length=32, examples=["30d"])
+    max_size: str | None = Field(default=None, max_length=32, examples=["20G"])
+
+
 class ImportManifest(BaseModel):
     """`POST /v1/imports/`: a batch re-made from the text of a batch folder's manifest."""
 

@@ -8,12 +8,41 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import stat
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 CACHE_FOLDER = ".cache"
 STAGES_FOLDER = "stages"
+
+_ENTRY = re.compile(r"^([0-9a-f]{64})\.([A-Za-z0-9]{1,8})$")
+"""An entry's name: its key and extension (nothing else in the folder is ever touched)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One kept stage output."""
+
+    path: Path
+    key: str
+    ext: str
+    size: int
+    used: float
+    """When it was last made or taken (its modification time, touched at each use)."""
+
+
+@dataclass
+class PruneResult:
+    """What a prune removed."""
+
+    removed: list[Entry] = field(default_factory=list)
+
+    @property
+    def freed(self) -> int:
+        return sum(entry.size for entry in self.removed)
 
 
 def cache_root(output_dir: str) -> Path:
@@ -80,3 +109,78 @@ class StageCache:
         except OSError:
             return None
         return target
+
+    def entries(self) -> list[Entry]:
+        """Every entry, least recently used first (regular files named as entries only: a
+        link, a folder or a stray file is neither listed nor ever removed)."""
+        found: list[Entry] = []
+        try:
+            shards = [d for d in os.scandir(self.root) if _is_shard(d)]
+        except OSError:
+            return []
+        for shard in shards:
+            try:
+                names = list(os.scandir(shard.path))
+            except OSError:
+                continue
+            for entry in names:
+                match = _ENTRY.match(entry.name)
+                if match is None or not match.group(1).startswith(shard.name):
+                    continue
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if stat.S_ISREG(info.st_mode):
+                    found.append(
+                        Entry(Path(entry.path), match.group(1), match.group(2), info.st_size,
+                              info.st_mtime)
+                    )  # fmt: skip
+        found.sort(key=lambda entry: entry.used)
+        return found
+
+    def prune(self, *, older_than: float | None = None, max_size: int | None = None) -> PruneResult:
+        """Remove the entries not used for `older_than` seconds, then the least recently used
+        until what is left is at most `max_size` bytes."""
+        result = PruneResult()
+        entries = self.entries()
+        now = time.time()
+        kept: list[Entry] = []
+        for entry in entries:
+            stale = older_than is not None and now - entry.used > older_than
+            if stale and _remove(entry):
+                result.removed.append(entry)
+                continue
+            kept.append(entry)
+        if max_size is not None:
+            total = sum(entry.size for entry in kept)
+            for entry in kept:  # least recently used first
+                if total <= max_size:
+                    break
+                if _remove(entry):
+                    result.removed.append(entry)
+                    total -= entry.size
+        for shard in {entry.path.parent for entry in result.removed}:
+            with contextlib.suppress(OSError):
+                shard.rmdir()  # (only when empty)
+        return result
+
+
+def _is_shard(entry: os.DirEntry[str]) -> bool:
+    return (
+        len(entry.name) == 2
+        and all(c in "0123456789abcdef" for c in entry.name)
+        and entry.is_dir(follow_symlinks=False)
+    )
+
+
+def _remove(entry: Entry) -> bool:
+    """Remove one entry unless it changed since it was listed (used again meanwhile)."""
+    try:
+        info = os.lstat(entry.path)
+        if not stat.S_ISREG(info.st_mode) or info.st_mtime != entry.used:
+            return False
+        entry.path.unlink()
+    except OSError:
+        return False
+    return True

@@ -29,6 +29,7 @@ from .delegate import delegate
 if TYPE_CHECKING:
     from ..core.models import Batch, BatchItem
     from ..runners.recorder import Listener
+    from .cache import CacheUses
     from .deferred import Deferrals
     from .editing import Editing
     from .follow import Follow
@@ -106,6 +107,12 @@ class BatchService:
         return Deferrals(self._ctx, self._runs)
 
     @functools.cached_property
+    def _cache(self) -> CacheUses:
+        from .cache import CacheUses
+
+        return CacheUses(self._ctx)
+
+    @functools.cached_property
     def _host_queue(self) -> HostQueueReads:
         from .host_queue import HostQueueReads
 
@@ -140,6 +147,8 @@ class BatchService:
     version = delegate(lambda s: s._reads.version)
     get = delegate(lambda s: s._reads.get)
     host_queue = delegate(lambda s: s._host_queue.host_queue)
+    caches = delegate(lambda s: s._cache.caches)
+    prune_caches = delegate(lambda s: s._cache.prune_caches)
     find_by_id = delegate(lambda s: s._reads.find_by_id)
     failed = delegate(lambda s: s._reads.failed)
     outputs = delegate(lambda s: s._reads.outputs)

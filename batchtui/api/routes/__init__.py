@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import batches, health, imports, items, pausing, queue, runs, templates
+from . import batches, cache, health, imports, items, pausing, queue, runs, templates
 
 ROUTERS: tuple[APIRouter, ...] = (
     runs.router,
@@ -16,5 +16,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     items.router,
     templates.router,
     queue.router,
+    cache.router,
     health.router,
 )

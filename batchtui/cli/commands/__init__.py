@@ -99,6 +99,11 @@ VERBS: tuple[Verb, ...] = (
         "this host's box: what runs in which slot (and its GPU), who waits and in what order",
         "queue:Queue",
     ),
+    Verb(
+        "cache",
+        "the pipelines' stage caches: their size, and --prune --older 30d / --max-size 20G",
+        "cache:Cache",
+    ),
     Verb("progress", "counts, percent, elapsed and ETA", "progress:Progress"),
     Verb("failed", "items that did not succeed, with reasons", "failed:Failed"),
     Verb("log", "print an item's log (--attempt N: one attempt's; --follow it)", "log:Log"),
