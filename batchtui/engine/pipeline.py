@@ -157,6 +157,7 @@ class Pipeline:
         make_scheduler: MakeScheduler,
         cache: StageCache,
         generator_names: list[str],
+        versions: list[str] | None = None,
     ) -> None:
         assert config.stages
         self.config = config
@@ -164,6 +165,8 @@ class Pipeline:
         self.emit = emit
         self.cache = cache
         self.configs = [for_stage(config, index) for index in range(len(self.stages))]
+        self.versions = versions or ["1"] * len(self.stages)
+        """Each stage's generator version (in its cache key)."""
         """Each stage's config, made once: the finisher's manifest knows a run by it."""
         last = len(self.stages) - 1
         self.last_finisher = LastStageFinisher(
@@ -299,7 +302,8 @@ class Pipeline:
             retries_used=base.retries_used if first else 0,
         )
         keys = {name: flow.keys[name] for name in inputs}
-        return dataclasses.replace(job, cache_key=stage_key(stage, config, job, keys))
+        key = stage_key(stage, config, job, keys, self.versions[index])
+        return dataclasses.replace(job, cache_key=key)
 
     async def _advance(self, flow: _Flow) -> None:
         """Take the item's next stages from the cache while they are there; queue the first

@@ -33,10 +33,15 @@ _DRAWING_FIELDS = (
 
 
 def stage_key(
-    stage: StageConfig, config: BatchConfig, job: Job, input_keys: Mapping[str, str]
+    stage: StageConfig,
+    config: BatchConfig,
+    job: Job,
+    input_keys: Mapping[str, str],
+    version: str = "1",
 ) -> str:
     """The key of `stage`'s output for `job` (whose `config` is the stage's own), given the
-    keys of the earlier stages' outputs it takes (by stage name)."""
+    keys of the earlier stages' outputs it takes (by stage name) and the version of the
+    stage's generator (`Generator.version`)."""
     recipe: dict[str, object] = {
         "v": KEY_VERSION,
         "ext": config.output_ext,
@@ -52,6 +57,7 @@ def stage_key(
     else:
         fields = config.render_fields()
         recipe["generator"] = stage.program
+        recipe["version"] = version
         recipe["drawing"] = {name: fields.get(name) for name in _DRAWING_FIELDS}
         recipe["item"] = (job.index, job.total)  # a generator may draw the item's number
     blob = json.dumps(recipe, sort_keys=True, separators=(",", ":"), default=str)

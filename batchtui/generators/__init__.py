@@ -8,12 +8,18 @@ from importlib.metadata import entry_points
 from ..core.errors import ValidationError
 from .base import Context, Generator, GeneratorError, Job
 from .command import CommandGenerator
+from .mux import MuxGenerator
+from .script import ScriptGenerator
+from .speech import SpeechGenerator
 from .titlecard import TitlecardGenerator
 
 ENTRY_POINT_GROUP = "batchtui.generators"
 BUILTIN: dict[str, type[Generator]] = {
     TitlecardGenerator.name: TitlecardGenerator,
     CommandGenerator.name: CommandGenerator,
+    ScriptGenerator.name: ScriptGenerator,
+    SpeechGenerator.name: SpeechGenerator,
+    MuxGenerator.name: MuxGenerator,
 }
 
 

@@ -148,6 +148,9 @@ class Generator(ABC):
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
+    version: ClassVar[str] = "1"
+    """Changed when what the generator makes from the same settings changes: a pipeline's
+    cached outputs of its older version are then not taken (`engine/stage_keys.py`)."""
 
     def check(self, config: BatchConfig) -> list[str]:
         """Problems that must block locking a batch with this config (empty when fine)."""

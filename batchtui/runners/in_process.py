@@ -112,6 +112,7 @@ def _pipeline(
     config = batch.config
     assert config.stages
     names = [stage.program for stage in config.stages]
+    versions = [get_generator(name).version for name in names]
 
     def make(index: int, emit: Emit, finisher: OutputFinisher) -> Scheduler:
         assert config.stages
@@ -143,7 +144,8 @@ def _pipeline(
             rates=rates,
         )
 
-    return Pipeline(config, emit, make, StageCache(cache_root(config.output_dir)), names)
+    cache = StageCache(cache_root(config.output_dir))
+    return Pipeline(config, emit, make, cache, names, versions)
 
 
 @contextlib.asynccontextmanager
