@@ -37,7 +37,7 @@ from ..core.events import (
     StageEnded,
 )
 from ..core.models import BatchConfig, ItemStatus, utcnow
-from ..core.models.config import for_stage
+from ..core.models.config import any_length, for_stage
 from ..core.models.stages import StageConfig
 from ..core.pausing import PauseMode
 from ..core.run import retry_note
@@ -170,7 +170,7 @@ class Pipeline:
         """Each stage's config, made once: the finisher's manifest knows a run by it."""
         last = len(self.stages) - 1
         self.last_finisher = LastStageFinisher(
-            generator_names[last], cache, any_length=bool(self.stages[last].any_length)
+            generator_names[last], cache, any_length=any_length(config, last)
         )
         self.schedulers: list[Scheduler] = []
         for index in range(len(self.stages)):
@@ -181,7 +181,7 @@ class Pipeline:
                     generator_names[index],
                     cache,
                     self._stage_made,
-                    any_length=bool(self.stages[index].any_length),
+                    any_length=any_length(config, index),
                 )
             )
             self.schedulers.append(make_scheduler(index, self._emitter(index), finisher))
@@ -333,8 +333,8 @@ class Pipeline:
         async with self._checks:
             with anyio.move_on_after(job.config.timeout):
                 try:
-                    stage = self.stages[self._index(job)]
-                    await verify_output(path, job.config, any_length=bool(stage.any_length))
+                    free = any_length(self.config, self._index(job))
+                    await verify_output(path, job.config, any_length=free)
                 except GeneratorError:
                     with contextlib.suppress(OSError):
                         path.unlink()

@@ -7,10 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.item_vars import VarValue, as_text
+from ..core.models.config import AUDIO_EXTENSIONS
 from .base import GeneratorError, Job
 
 TEXT_TYPES = (".txt", ".md")
-AUDIO_TYPES = (".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".opus")
+AUDIO_TYPES = tuple(f".{ext}" for ext in sorted(AUDIO_EXTENSIONS))
 VIDEO_TYPES = (".mp4", ".mov", ".mkv", ".m4v", ".webm")
 
 

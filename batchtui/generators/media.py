@@ -98,3 +98,20 @@ async def probe_video(path: Path, *, timeout: float = PROBE_SECONDS) -> VideoInf
     if "Invalid data found" in text or "moov atom not found" in text:
         raise ProbeError("not a readable video (invalid or truncated data)")
     return parse_probe(text)
+
+
+def media_seconds(path: Path, *, timeout: float = PROBE_SECONDS) -> float | None:
+    """How long any media file (audio too) lasts, as `ffmpeg -i` says; None when it cannot
+    tell. Blocking: for a worker thread."""
+    argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)]
+    try:
+        done = subprocess.run(
+            argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = _DURATION.search(done.stderr.decode("utf-8", "replace"))
+    if found is None:
+        return None
+    hours, minutes, seconds = found.groups()
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)

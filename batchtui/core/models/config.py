@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 else:  # the words derived from the failure kinds, checked (and reported) as a Literal's
     RetryOn = Literal[RETRY_ON]
 VIDEO_EXTENSIONS = frozenset({"mp4", "mov", "mkv", "webm", "m4v", "avi"})
+AUDIO_EXTENSIONS = frozenset({"wav", "mp3", "m4a", "aac", "flac", "ogg", "opus"})
 
 DEFAULT_OUTPUT_EXT = "mp4"
 """The output type of a batch whose generator makes videos (the titlecard, most plugins)."""
@@ -359,6 +360,18 @@ def stage_output_ext(config: BatchConfig, index: int) -> str:
     assert config.stages is not None
     stage = config.stages[index]
     return stage.ext or default_output_ext(stage.program)
+
+
+def any_length(config: BatchConfig, index: int) -> bool:
+    """Whether stage `index`'s videos may last any length: as it says, else when it takes a
+    voice (an earlier stage's audio): a video made from a voice lasts as long as the voice."""
+    assert config.stages is not None
+    stage = config.stages[index]
+    if stage.any_length is not None:
+        return stage.any_length
+    earlier = config.stages[:index]
+    taken = [s for s in earlier if stage.inputs is None or s.name in stage.inputs]
+    return any(stage_output_ext(config, config.stages.index(s)) in AUDIO_EXTENSIONS for s in taken)
 
 
 def for_stage(config: BatchConfig, index: int) -> BatchConfig:

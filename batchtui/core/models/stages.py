@@ -45,7 +45,8 @@ class StageConfig(BaseModel):
     any_length: bool | None = Field(
         default=None,
         description="its videos may last any length (a narrated card lasts as long as its "
-        "voice): checked for size and the platform's longest, not the batch's duration",
+        "voice): checked for size and the platform's longest, not the batch's duration "
+        "(default: when it takes an earlier stage's audio)",
     )
     timeout: float | None = Field(default=None, gt=0, le=limits.MAX_TIMEOUT)
     retries: int | None = Field(default=None, ge=0, le=limits.MAX_RETRIES)

@@ -31,6 +31,8 @@ it is fitted first (the subtitle then takes all the headline left, and the headl
 back what the subtitle leaves unused)."""
 SUBTITLE_SCALE = 0.55
 """A subtitle's largest size, as a fraction of the headline's size on the same card."""
+CAPTION_SHARE = 0.3
+"""The part of the band between header and counter a narrated card leaves for captions."""
 SUBTITLE_ALPHA = 0.82
 """How opaque the subtitle's ink is: the headline's colour, a little dimmer."""
 
@@ -48,8 +50,13 @@ def draw_card(spec: CardSpec, fonts: Fonts | None = None, *, wrap: Wrap = balanc
         texts = (clean_text(spec.batch_name), _headline_text(spec), _subtitle_text(spec))
         require_glyphs(texts, setter)
         background, text_rgb, region = _draw_background(spec, setter)
+        band = None
+        if spec.captions:  # the band's lower part is the captions'
+            top, bottom = region
+            split = bottom - round((bottom - top) * CAPTION_SHARE)
+            region, band = (top, split), (split, bottom)
         headline = _draw_headline(spec, setter, text_rgb, region, wrap)
-    return Card(background=background, headline=headline)
+    return Card(background=background, headline=headline, caption_band=band)
 
 
 def _headline_text(spec: CardSpec) -> str:

@@ -28,6 +28,8 @@ class CardSpec:
     text_color: str | None = None
     subtitle: str | None = None
     """A second, smaller line under the headline (the fact under the question); None: none."""
+    captions: bool = False
+    """Leave the lower part of the headline's band free for captions (a narrated card)."""
 
 
 @dataclass
@@ -37,6 +39,8 @@ class Card:
 
     background: Image.Image
     headline: Image.Image
+    caption_band: tuple[int, int] | None = None
+    """Where captions go (top and bottom, in pixels) on a card drawn with `captions`."""
 
     def poster(self) -> Image.Image:
         """The finished card (RGB): the headline over the background, the video's thumbnail."""

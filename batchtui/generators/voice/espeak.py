@@ -73,6 +73,8 @@ class Word:
     text: str
     start: float
     end: float
+    spaced: bool = True
+    """Whether a space comes before it in the text (not in '3,000', said as '3' ',000')."""
 
 
 @dataclass(frozen=True)
@@ -198,12 +200,17 @@ def _words(text: str, events: list[tuple[int, int, int]], total: float) -> tuple
             continue
         merged.append(event)
     words = []
-    for index, (position, length, at_ms) in enumerate(merged):
+    for index, (position, _length, at_ms) in enumerate(merged):
         start = at_ms / 1000.0
-        end = merged[index + 1][2] / 1000.0 if index + 1 < len(merged) else total
-        piece = text[max(0, position - 1) : max(0, position - 1) + max(1, length)].strip()
+        following = merged[index + 1] if index + 1 < len(merged) else None
+        end = following[2] / 1000.0 if following else total
+        # The word with what follows it up to the next one (its punctuation: "blue?").
+        stop = following[0] - 1 if following and following[0] > position else len(text)
+        begin = max(0, position - 1)
+        piece = text[begin:stop].strip()
         if piece:
-            words.append(Word(piece, start, max(start, end)))
+            spaced = begin == 0 or text[begin - 1].isspace()
+            words.append(Word(piece, start, max(start, end), spaced))
     return tuple(words)
 
 
