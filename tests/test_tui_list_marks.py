@@ -258,3 +258,22 @@ def test_refusals_give_one_reason_per_state_so_the_question_stays_short():
         "batch 'Done 1' is COMPLETE; cancelling needs …",
         "batch 'Draft' is DRAFT; cancelling needs …",
     ]
+
+
+async def test_shift_e_makes_the_narrated_example_a_four_stage_pipeline(db_path):
+    service = BatchService(Repository(db_path))
+    app = make_app(service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(lambda: app.screen.checked)
+        await pilot.press("e")  # the title-card example says the narrated one is a key away
+        await wait_until(lambda: len(service.summaries()) == 1)
+        assert any("E: a narrated one" in n.message for n in app._notifications)
+        await pilot.press("E")
+        await wait_until(lambda: len(service.summaries()) == 2)
+        narrated = next(s for s in service.summaries() if s.name == "Ocean Facts")
+        batch = service.get(narrated.id)
+        assert [stage.name for stage in batch.config.stages or []] == [
+            "script", "voice", "card", "mux",
+        ]  # fmt: skip
+        assert len(batch.items) == 3 and batch.config.output_ext == "mp4"
+        assert service.lock_problems(batch.id) == []

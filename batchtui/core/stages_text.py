@@ -9,17 +9,29 @@ import tomllib
 from typing import Any
 
 EXAMPLE = """\
-[[stages]]
-name = "script"
-command = "python write.py {content} {output}"
-pool = "cpu"
+# A narrated Short in four stages, all built in (no download, no key):
+#   batchtui create Shorts --stages narrated.toml
+# Each item's content is its narration (or give it a `script` variable); `voice` (en-us,
+# en-gb, fr, de, es, ja, …) and `wpm` variables change the voice; `loudness` the target.
 
 [[stages]]
-name = "render"
-command = "blender -b scene.blend -P render.py -- {in} {output}"
-ext = "mp4"
-pool = "gpu"
+name = "script"                  # the narration text
+generator = "script"
+
+[[stages]]
+name = "voice"                   # spoken offline (eSpeak NG)
+generator = "speech"
+
+[[stages]]
+name = "card"                    # the title card with captions timed to the voice
+generator = "titlecard"
+
+[[stages]]
+name = "mux"                     # card and voice, loudness-normalised to -14 LUFS
+generator = "mux"
 """
+"""A pipeline that works on a fresh install: what `batchtui stages --example` prints and the
+TUI's narrated example (E) makes."""
 
 
 def parse_stages(text: str, source: str = "stages") -> list[dict[str, Any]] | None:

@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 
 EXAMPLE_NAME = "Space Facts"
 EXAMPLE_ITEMS = ("Why is space dark?", "What are black holes?", "How stars die")
+NARRATED_NAME = "Ocean Facts"
+NARRATED_ITEMS = (
+    "The ocean holds about 97 percent of the water on Earth.",
+    "Octopuses have three hearts, and their blood is blue.",
+    "Sound travels about four times faster in water than in air.",
+)
 
 
 def new_batch(app: BatchtuiApp) -> None:
@@ -44,17 +50,25 @@ def new_batch(app: BatchtuiApp) -> None:
     app.push_screen(NewBatchScreen(templates, taken), created)
 
 
-def example_batch(app: BatchtuiApp) -> None:
-    """Make the example batch (no dialog) and select it where the screen can."""
-    batch = app.safe(app.service.create, EXAMPLE_NAME, platform="youtube_shorts")
+def example_batch(app: BatchtuiApp, *, narrated: bool = False) -> None:
+    """Make the example batch (no dialog) and select it where the screen can: title cards,
+    or (`narrated`) the built-in narrated pipeline — a voice, captions, loudness."""
+    from ...core.stages_text import EXAMPLE, parse_stages
+
+    name = NARRATED_NAME if narrated else EXAMPLE_NAME
+    items = NARRATED_ITEMS if narrated else EXAMPLE_ITEMS
+    extra = {"stages": parse_stages(EXAMPLE)} if narrated else {}
+    batch = app.safe(app.service.create, name, platform="youtube_shorts", **extra)
     if batch is None:
         return
-    app.safe(app.service.add_items, batch.id, list(EXAMPLE_ITEMS))
-    made = f"Created '{EXAMPLE_NAME}' with {len(EXAMPLE_ITEMS)} items — l to lock, s to start"
+    app.safe(app.service.add_items, batch.id, list(items))
+    made = f"Created '{name}' with {len(items)} items — l to lock, s to start"
+    if not narrated:
+        made += " (E: a narrated one, with a voice and captions)"
     # A second one is made too (names need not be unique), but never silently: the note the
     # CLI's `create` prints for a name already taken.
-    others = [i for i in app.safe(app.service.same_name, EXAMPLE_NAME) or [] if i != batch.id]
-    note = same_name_note(EXAMPLE_NAME, others)
+    others = [i for i in app.safe(app.service.same_name, name) or [] if i != batch.id]
+    note = same_name_note(name, others)
     if note:
         app.notify(f"{made}. Note: {note}.", severity="warning", markup=False, timeout=8)
     else:

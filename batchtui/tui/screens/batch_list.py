@@ -35,6 +35,7 @@ one prompt or topic each, all generated the same way.
 
   n   create a batch and add your items
   e   create the example "Space Facts" (three items, ready to lock)
+  E   create a narrated example: a voice, captions, four stages
   ?   help: every key, and how batches work
   q   quit"""
 
@@ -151,6 +152,13 @@ class BatchListScreen(AppScreen):
             "Example",
             show=False,
             tooltip='Create the example batch "Space Facts" with three items',
+        ),
+        Binding(
+            "E",
+            "narrated_example",
+            "Narrated example",
+            show=False,
+            tooltip='Create "Ocean Facts": narrated Shorts (a voice, captions, loudness)',
         ),
         Binding(
             "D",
@@ -346,6 +354,9 @@ class BatchListScreen(AppScreen):
 
     def action_example_shown(self) -> None:
         batches.example_batch(self.bt)
+
+    def action_narrated_example(self) -> None:
+        batches.example_batch(self.bt, narrated=True)
 
     def action_open(self) -> None:
         # A priority binding (the footer shows "⏎ Open" over the table's own enter) runs
