@@ -28,7 +28,7 @@ CREATE_FIELDS = {
     "platform", "generator", "command", "duration", "fps", "concurrency", "max_items",
     "timeout", "output_dir", "workdir", "output_ext", "style", "background", "text_color",
     "validate_output", "retries", "backoff", "backoff_max", "retry_on", "max_failures",
-    "canary", "var_defaults", "variants", "rate", "rate_key",
+    "canary", "var_defaults", "variants", "rate", "rate_key", "stages",
 }  # fmt: skip
 """Every config field `batchtui create --help` offers."""
 

@@ -19,6 +19,7 @@ from .tui_support import (
     item,
     make_app,
     make_service,
+    mid_pipeline,
     mid_run,
     opening,
     partial,
@@ -158,6 +159,23 @@ def test_item_detail(snap_compare, db_path):
         app,
         terminal_size=SIZE,
         run_before=opening(ended.id, progress=True),
+        press=["down", "enter"],
+    )
+
+
+def test_progress_of_a_pipeline(snap_compare, db_path):
+    running = mid_pipeline()
+    app = app_for(db_path, running)
+    assert snap_compare(app, terminal_size=SIZE, run_before=opening(running.id, progress=True))
+
+
+def test_item_detail_of_a_pipeline_item(snap_compare, db_path):
+    running = mid_pipeline()
+    app = app_for(db_path, running)
+    assert snap_compare(
+        app,
+        terminal_size=SIZE,
+        run_before=opening(running.id, progress=True),
         press=["down", "enter"],
     )
 

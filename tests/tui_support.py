@@ -286,3 +286,35 @@ async def type_text(pilot, text: str) -> None:
     """Type `text` key by key, as a person would."""
     for char in text:
         await pilot.press(char if char != " " else "space")
+
+
+def mid_pipeline() -> Batch:
+    """Ocean Facts, the narrated pipeline mid-run: one done, one in its card stage (script and
+    voice from the cache), one waiting for the gpu pool's slot between stages, one failed at
+    its voice."""
+    from batchtui.core.models import StageRecord
+    from batchtui.core.stages_text import EXAMPLE, parse_stages
+
+    done = ran(1, "The ocean holds 97% of Earth's water.", ItemStatus.SUCCEEDED, seconds=9.4,
+               slug="the-ocean-holds-97-of-earth-s-water")  # fmt: skip
+    carding = ran(2, "Octopuses have three hearts.", ItemStatus.RUNNING, started=6, progress=0.6)
+    waiting = ran(3, "Sound is faster in water.", ItemStatus.RUNNING, started=4, progress=0.5)
+    waiting.waiting = "card: waiting for a host slot, 1st in line (pool gpu runs 1 at once)"
+    failed = ran(4, "Whales sing for hours.", ItemStatus.FAILED, seconds=0.4,
+                 error="voice: no eSpeak voice named 'whale' (try en-us, en-gb, fr)")  # fmt: skip
+    made = StageRecord(status=ItemStatus.SUCCEEDED, attempts=1, seconds=0.1, key="3f" * 32)
+    cached = StageRecord(status=ItemStatus.SUCCEEDED, cached=True, key="9a" * 32)
+    done.stage = "mux"
+    done.stages = {n: made for n in ("script", "voice", "card", "mux")}
+    carding.stage = "card"
+    carding.stages = {"script": cached, "voice": cached,
+                      "card": StageRecord(status=ItemStatus.RUNNING, attempts=1)}  # fmt: skip
+    waiting.stage = "card"
+    waiting.stages = {"script": made, "voice": made}
+    failed.stage = "voice"
+    failed.stages = {"script": made, "voice": StageRecord(
+        status=ItemStatus.FAILED, attempts=1, error="no eSpeak voice named 'whale'")}  # fmt: skip
+    return batch(
+        1, "Ocean Facts", BatchStatus.PROCESSING, [done, carding, waiting, failed],
+        stages=parse_stages(EXAMPLE),
+    )  # fmt: skip

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import json
 import tomllib
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models.stages import StageConfig
 
 EXAMPLE = """\
 # A narrated Short in four stages, all built in (no download, no key):
@@ -59,3 +63,17 @@ def parse_stages(text: str, source: str = "stages") -> list[dict[str, Any]] | No
     if not isinstance(data, list) or not all(isinstance(stage, dict) for stage in data):
         raise ValueError(f"{source}: stages must be a list of tables, one per stage")
     return data or None
+
+
+def stages_toml(stages: Sequence[StageConfig] | None) -> str:
+    """`stages` as the TOML `parse_stages` reads back (`validate` by its short name, unset
+    fields left out); with none, the example to start from."""
+    if not stages:
+        return EXAMPLE
+    import tomli_w
+
+    blocks = []
+    for stage in stages:  # as [[stages]] tables, one key a line: what people write
+        fields = {k: v for k, v in stage.model_dump(by_alias=True).items() if v is not None}
+        blocks.append("[[stages]]\n" + "".join(tomli_w.dumps({k: v}) for k, v in fields.items()))
+    return "\n".join(blocks)

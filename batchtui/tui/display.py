@@ -7,6 +7,7 @@ Everything returns `rich.text.Text`, never a markup string, so user content such
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -125,9 +126,10 @@ def item_seconds(item: BatchItem, now: datetime) -> float | None:
     return max(0.0, (end - item.started_at).total_seconds())
 
 
-def item_result(item: BatchItem, limit: int | None = None) -> Text:
+def item_result(item: BatchItem, limit: int | None = None, stages: Sequence[str] = ()) -> Text:
     """The output file name of a success, the one-line error of a failure, what a waiting
-    item waits for (a retry: when, and after what), else ''."""
+    item waits for (a retry: when, and after what), a pipeline's running item the stage it is
+    at (`▸ render 2/4`, of the batch's `stages`), else ''."""
     if phase(item) in (Phase.WAITING, Phase.RETRYING):
         waits_for = item.waiting or ""
         if item.retry_at is not None and item.error:
@@ -137,4 +139,16 @@ def item_result(item: BatchItem, limit: int | None = None) -> Text:
         return Text(one_line(item.error, limit), style=STYLES[ERROR])
     if item.output_path:
         return Text(one_line(os.path.basename(item.output_path), limit))
+    if item.status is ItemStatus.RUNNING and item.stage is not None:  # a pipeline's item
+        return Text(
+            one_line(f"▸ {item.stage}{stage_place(item, stages)}", limit), style=STYLES[NOTE]
+        )
     return Text("")
+
+
+def stage_place(item: BatchItem, stages: Sequence[str]) -> str:
+    """' 2/4': which of the batch's `stages` the item is at (nothing when they are not
+    given)."""
+    if item.stage is None or item.stage not in stages:
+        return ""
+    return f" {list(stages).index(item.stage) + 1}/{len(stages)}"

@@ -192,10 +192,16 @@ def full_result(item: BatchItem, retries: int, now: datetime) -> Text | None:
 
 
 def item_row(
-    item: BatchItem, now: datetime, retries: int = 0, *, keyed: bool = False
+    item: BatchItem,
+    now: datetime,
+    retries: int = 0,
+    *,
+    keyed: bool = False,
+    stages: Sequence[str] = (),
 ) -> tuple[Text, ...]:
     """An item's cells, one per column of `COLUMNS` (`retries`: the batch's retry budget,
-    for a waiting retry's 'retry 2/3 in 12s'; `keyed`: with the key column of `columns`)."""
+    for a waiting retry's 'retry 2/3 in 12s'; `keyed`: with the key column of `columns`;
+    `stages`: a pipeline's stage names, for a running item's '▸ render 2/4')."""
     running = item.status is ItemStatus.RUNNING
     fraction = 1.0 if item.status is ItemStatus.SUCCEEDED else item.progress
     key = (display.literal(item.key or "", 80),) if keyed else ()
@@ -203,9 +209,9 @@ def item_row(
         display.item_status(item),
         Text(item.label),
         *key,
-        Text(str(item.attempts)),
+        Text(str(item.tries)),
         display.bar(fraction, 4) if (running or item.progress) else Text(""),
         Text(seconds(took) if (took := display.item_seconds(item, now)) else ""),
         display.literal(item.content),
-        retry_schedule(item, retries, now) or display.item_result(item),
+        retry_schedule(item, retries, now) or display.item_result(item, stages=stages),
     )

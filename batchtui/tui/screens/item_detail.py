@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from ...core.item_vars import as_text
 from ...core.models import Batch, BatchItem
-from ...core.states import TERMINAL_ITEM, Phase, phase
+from ...core.states import TERMINAL_ITEM, ItemStatus, Phase, phase
 from ...core.symbols import seconds
 from ...core.textsafe import inert
 from ...service.item_files import item_address
@@ -47,6 +47,8 @@ class ItemDetailScreen(ModalScreen[None]):
         for name, value in (item.vars or {}).items():  # whole here (cut in the tables)
             facts.add_row(Text(inert(name)), Text(inert(as_text(value))))
         facts.add_row("Attempts", str(item.attempts))
+        if item.stage is not None:
+            facts.add_row("Stage", Text(inert(item.stage)))
         facts.add_row("Started", _when(item.started_at))
         facts.add_row("Finished", _when(item.finished_at))
         took = display.item_seconds(item, self.app.service.clock())  # type: ignore[attr-defined]
@@ -60,6 +62,8 @@ class ItemDetailScreen(ModalScreen[None]):
         facts.add_row("Log", Text(inert(item.log_path or "not started yet")))
         if phase(item) is Phase.RETRYING:
             facts.add_row("Retry", Text(inert(item.waiting or ""), style=STYLES[RETRY]))
+        for name, how in stage_lines(self.current, item):  # a pipeline's stages
+            facts.add_row(Text(f"▸ {name}"), how)
         # Each attempt, when there was more than one: when, where, how it ended.
         if item.earlier_attempts():  # older than the history keeps: counted only
             facts.add_row("Earlier", Text(f"{item.earlier_attempts()} attempts, not kept"))
@@ -68,6 +72,8 @@ class ItemDetailScreen(ModalScreen[None]):
                 record.started_at.astimezone().strftime("%H:%M:%S") if record.started_at else "—"
             )
             line = f"{record.status.value} at {started}"
+            if record.stage:
+                line += f" ({record.stage})"
             if record.worker:
                 line += f" on {record.worker}"
             if record.error:
@@ -113,6 +119,35 @@ class ItemDetailScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def stage_lines(batch: Batch, item: BatchItem) -> list[tuple[str, Text]]:
+    """One line per stage of a pipeline batch: how it went for the item (made in 12.3s in N
+    attempts, from the cache, failed: why, running, not reached), its key's start and its
+    output."""
+    lines: list[tuple[str, Text]] = []
+    for stage in batch.config.stages or []:
+        record = (item.stages or {}).get(stage.name)
+        if record is None:
+            lines.append((stage.name, Text("not reached", style="dim")))
+            continue
+        if record.cached:
+            said, style = "from the cache", ""
+        elif record.status is ItemStatus.SUCCEEDED:
+            tries = f" in {record.attempts} attempts" if record.attempts > 1 else ""
+            said, style = f"made in {seconds(record.seconds)}{tries}", ""
+        elif record.status is ItemStatus.FAILED:
+            said, style = f"failed: {record.error or ''}", STYLES[ERROR]
+        elif record.status is ItemStatus.PENDING:
+            said, style = f"waits to be tried again: {record.error or ''}", STYLES[RETRY]
+        else:
+            said, style = "running", ""
+        if record.key:
+            said += f" · key {record.key[:12]}"
+        if record.output:
+            said += f" · {record.output}"
+        lines.append((stage.name, Text(inert(str(said)), style=style)))
+    return lines
 
 
 def _when(moment) -> str:

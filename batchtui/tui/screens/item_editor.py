@@ -108,6 +108,13 @@ class ItemEditorScreen(AppScreen):
             tooltip="Move the selected (or marked) items down",
         ),
         Binding("i", "import", "Import", tooltip="Import items from a text file (one a line)"),
+        Binding(
+            "S",
+            "stages",
+            "Stages",
+            show=False,
+            tooltip="The batch's pipeline stages as TOML: see or change them (ctrl+s saves)",
+        ),
         Binding("l", "lock", "Lock", tooltip="Validate and lock the config (DRAFT → LOCKED)"),
         # `u` undoes a delete while the batch is a DRAFT; a LOCKED batch has no deletes to
         # undo, and there it unlocks (the key each state offers is in the footer).
@@ -516,6 +523,40 @@ class ItemEditorScreen(AppScreen):
             self._saved(outcome)
         elif isinstance(outcome, ConfigForm.Refused):
             self._refused(outcome)
+
+    @on(ConfigForm.EditStages)
+    def _edit_stages(self, message: ConfigForm.EditStages) -> None:
+        self.action_stages()
+
+    def action_stages(self) -> None:
+        """The stages as TOML in a dialog; saved all at once (ctrl+s), or nothing."""
+        from ...core.stages_text import parse_stages, stages_toml
+        from .stages_dialog import StagesDialog
+
+        batch = self.current
+        if batch is None:
+            return
+
+        def save(text: str) -> str | None:
+            try:
+                stages = parse_stages(text, "stages")
+                self.bt.service.update_config(batch.id, stages=stages)
+            except ValueError as exc:
+                return str(exc)
+            except BatchtuiError as exc:
+                return str(exc).removeprefix("invalid config: ")
+            return None
+
+        def done(saved: bool | None) -> None:
+            if saved:
+                self.reload()
+                self.notify("saved the stages", timeout=2, markup=False)
+
+        read_only = not allowed("edit", batch.status)
+        has = bool(batch.config.stages)  # else the example is offered, saved as shown
+        text = stages_toml(batch.config.stages)
+        dialog = StagesDialog(batch.name, text, save, read_only=read_only, has=has)
+        self.app.push_screen(dialog, done)
 
     @on(ConfigForm.Refused)
     def _refused(self, message: ConfigForm.Refused) -> None:

@@ -311,7 +311,8 @@ class ProgressScreen(AppScreen):
         retries = self.current.config.retries if self.current is not None else 0
         spec = self._columns
         keyed = any(column.key == "key" for column in spec)
-        row = run_display.item_row(item, self.bt.clock(), retries, keyed=keyed)
+        stages = [s.name for s in (self.current.config.stages or [])] if self.current else []
+        row = run_display.item_row(item, self.bt.clock(), retries, keyed=keyed, stages=stages)
         if item.id in self.marked:  # a mark the eye finds without colour: a leading '*'
             content = run_display.content_column(spec)
             row = (*row[:content], Text("* ", style="bold") + row[content], *row[content + 1 :])

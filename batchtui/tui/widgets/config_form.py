@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Collapsible, Input, Label, Select, Static
+from textual.widgets import Button, Collapsible, Input, Label, Select, Static
 
 from ...core.actions import allowed
 from ...core.config_text import text_of, value_of
@@ -45,6 +45,7 @@ GROUPS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
             ("platform", "Platform", "select"),
             ("generator", "Generator", "select"),
             ("command", "Command", "input"),
+            ("stages", "Stages", "stages"),
             ("var_defaults", "Var defaults", "input"),
             ("style", "Style", "select"),
             ("output_ext", "Ext", "input"),
@@ -148,6 +149,16 @@ class ConfigForm(VerticalScroll):
             return self.form
 
     @dataclass
+    class EditStages(Message):
+        """The user asked to see or change the batch's stages (enter on the Stages row)."""
+
+        form: ConfigForm
+
+        @property
+        def control(self) -> ConfigForm:
+            return self.form
+
+    @dataclass
     class Refused(Message):
         """A field was not saved: the reasons, each one line a person can act on."""
 
@@ -179,7 +190,10 @@ class ConfigForm(VerticalScroll):
                         yield self._widget(field, widget)
                     yield Static(id=f"e-{field}", classes="field-error", markup=False)
 
-    def _widget(self, field: str, kind: str) -> Input | Select[str]:
+    def _widget(self, field: str, kind: str) -> Input | Select[str] | Button:
+        if kind == "stages":  # a pipeline is many lines: edited in a dialog of its own
+            button = Button("none: one step · enter: edit", id=f"f-{field}", compact=True)
+            return button
         if kind == "input":
             return Input(
                 id=f"f-{field}",
@@ -224,10 +238,18 @@ class ConfigForm(VerticalScroll):
             self.query_one(f"#f-{field}", Select).value = text_of(getattr(config, field))
         style = self.query_one("#f-style", Select)
         style.value = config.style if config.style else Select.NULL
-        self.query_one("#row-command").display = config.generator == "command"
-        self.query_one("#row-style").display = config.generator == "titlecard"
+        stages = config.stages or []
+        self.query_one("#row-command").display = config.generator == "command" and not stages
+        self.query_one("#row-style").display = config.generator == "titlecard" or any(
+            stage.program == "titlecard" for stage in stages
+        )
+        self.query_one("#row-generator").display = not stages  # a pipeline's are its stages'
+        said = " → ".join(stage.name for stage in stages) if stages else "none: one step"
+        verb = "edit" if self.editable else "view"
+        self.query_one("#f-stages", Button).label = Content(f"{one_line(said, 40)} · {verb}")
         for widget in self.query("Input, Select"):
             widget.disabled = not self.editable
+        # (The stages button opens them read-only once locked: it is never disabled.)
         # Concurrency may change in any state but a running one (that is on the progress screen).
         self.query_one("#f-concurrency", Input).disabled = batch.status not in (
             BatchStatus.DRAFT,
@@ -321,6 +343,11 @@ class ConfigForm(VerticalScroll):
     @on(Input.Blurred)
     def _blurred(self, event: Input.Blurred) -> None:
         self._save_and_tell(event.input.id.removeprefix("f-"), event.value)  # type: ignore[union-attr]
+
+    @on(Button.Pressed, "#f-stages")
+    def _edit_stages(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(self.EditStages(self))
 
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:
