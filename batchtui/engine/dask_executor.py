@@ -47,7 +47,7 @@ from .cluster import (
 )
 from .dask_slot import run_in_render_slot
 from .dask_task import end_of_run, run_attempt
-from .executor import Attempt, AttemptResult, FailureKind
+from .executor import Attempt, AttemptResult, Executor, FailureKind
 from .layout import remove_partials
 from .transfer import fetch_output
 
@@ -81,6 +81,8 @@ class _Pool:
     name: str
     capacity: int
     workers: list[str] | None = None
+    named: bool = False
+    """A pipeline stage's pool: the workers' resource of that name, and no other place."""
 
 
 @dataclass
@@ -224,7 +226,13 @@ class DaskExecutor:
         live.changed.set()
         live.changed = anyio.Event()
 
-    async def run(self, attempt: Attempt) -> AttemptResult:
+    def for_pool(self, pool: str | None) -> Executor:
+        """This executor for a pipeline stage whose attempts take one unit of the workers'
+        resource `pool` (`dask worker --resources gpu=1`); None: placed as items are."""
+        return self if pool is None else _PoolView(self, pool)
+
+    async def run(self, attempt: Attempt, *, named: str | None = None) -> AttemptResult:
+        """Run one attempt on the farm (`named`: on the workers offering that resource)."""
         client = self.client
         assert client is not None and self.info is not None, "open the executor first"
         job = attempt.job
@@ -237,11 +245,15 @@ class DaskExecutor:
                 key += secrets.token_hex(3)
                 keys.append(key)
                 self._live[key] = live
-                live.pool = pool = await self._choose_pool()
-                self._busy[pool.name] += 1
+                live.pool = pool = await (
+                    self._choose_pool() if named is None else self._named_pool(named)
+                )
+                self._busy[pool.name] = self._busy.get(pool.name, 0) + 1
                 try:
+                    # Render slots and named pools are resources: their tasks leave the
+                    # worker's thread pool (the resource bounds them); threads are slots.
                     future = client.submit(
-                        run_in_render_slot if pool.name == RESOURCE else run_attempt,
+                        run_attempt if pool.name == THREADS else run_in_render_slot,
                         job,
                         self.topic,
                         probe,
@@ -250,7 +262,7 @@ class DaskExecutor:
                         key=key,
                         pure=False,
                         retries=0,
-                        resources={RESOURCE: 1} if pool.name == RESOURCE else None,
+                        resources=None if pool.name == THREADS else {pool.name: 1},
                         workers=pool.workers,
                         allow_other_workers=False,
                     )
@@ -345,6 +357,11 @@ class DaskExecutor:
             for live in {id(v): v for v in self._live.values()}.values():
                 live.attempt.log.write(f"[batchtui: {line}]", "batchtui")
 
+    async def _named_pool(self, name: str) -> _Pool:
+        """The workers' resource `name` (a pipeline stage's pool): every worker offering it."""
+        workers = await self._look() or {}
+        return _Pool(name, sum(_resource(w, name) for w in workers.values()), named=True)
+
     async def _choose_pool(self) -> _Pool:
         """The pool this attempt goes to: every worker is used, each with as many slots as its
         `render` says, or as its threads when it declares none; the attempt takes the pool
@@ -369,7 +386,8 @@ class DaskExecutor:
             if _usable(live.pool, workers):
                 since = None
                 continue
-            if _pools(workers):  # others can take it (joined, or of the other kind)
+            named = live.pool is not None and live.pool.named
+            if not named and _pools(workers):  # others can take it (joined, or the other kind)
                 live.move = True
                 scope.cancel()
                 return
@@ -383,15 +401,29 @@ class DaskExecutor:
                     if live.placements
                     else ""
                 )
+                if named:
+                    assert live.pool is not None
+                    none = (
+                        f"no worker on the farm at {self.address} offers {live.pool.name} "
+                        f"(start one with --resources {live.pool.name}=1)"
+                    )
+                    said = f"no worker offers {live.pool.name}; waits up to {NO_WORKER_WAIT:g} s"
+                else:
+                    none = f"no worker is left on the farm at {self.address}"
+                    said = f"no worker left on the farm; waits up to {NO_WORKER_WAIT:g} s"
                 attempt.log.write(
-                    f"[batchtui: {lost}no worker is left on the farm at {self.address}; "
-                    f"waiting up to {NO_WORKER_WAIT:g} s for one to join]",
+                    f"[batchtui: {lost}{none}; waiting up to {NO_WORKER_WAIT:g} s for one to join]",
                     "batchtui",
                 )
-                attempt.waiting(f"no worker left on the farm; waits up to {NO_WORKER_WAIT:g} s")
+                attempt.waiting(said)
             elif anyio.current_time() - since >= NO_WORKER_WAIT:
+                what = (
+                    f"offering {live.pool.name}"
+                    if live.pool is not None and live.pool.named
+                    else "was left"
+                )
                 live.gave_up = (
-                    f"no worker was left on the farm at {self.address} for {NO_WORKER_WAIT:g} s"
+                    f"no worker {what} on the farm at {self.address} for {NO_WORKER_WAIT:g} s"
                 )
                 scope.cancel()
                 return
@@ -493,8 +525,13 @@ async def _scheduler_answers_within(client: Any, seconds: float) -> bool:
 
 def _render(worker: Any) -> int:
     """The `render` slots a worker (its identity) declares; 0 when none."""
+    return _resource(worker, RESOURCE)
+
+
+def _resource(worker: Any, name: str) -> int:
+    """How much of the resource `name` a worker (its identity) declares; 0 when none."""
     try:
-        return int((worker.get("resources") or {}).get(RESOURCE) or 0)
+        return int((worker.get("resources") or {}).get(name) or 0)
     except (AttributeError, TypeError, ValueError):
         return 0
 
@@ -515,6 +552,8 @@ def _usable(pool: _Pool | None, workers: dict[str, Any]) -> int:
     """How many of `workers` the attempt's `pool` lets its task run on."""
     if pool is None:
         return len(workers)
+    if pool.named:
+        return sum(1 for w in workers.values() if _resource(w, pool.name) > 0)
     if pool.name == RESOURCE:
         return sum(1 for w in workers.values() if _render(w) > 0)
     return sum(1 for address in pool.workers or () if address in workers)
@@ -522,3 +561,23 @@ def _usable(pool: _Pool | None, workers: dict[str, Any]) -> int:
 
 def _places(live: _Live) -> str:
     return ", ".join(f"{worker} on {host}" for worker, host in live.placements) or "none"
+
+
+class _PoolView:
+    """A `DaskExecutor` as one pipeline stage sees it: its attempts take a unit of the
+    workers' resource `pool` (the stage's host pool, on a farm)."""
+
+    def __init__(self, farm: DaskExecutor, pool: str) -> None:
+        self.farm = farm
+        self.pool = pool
+
+    @property
+    def where(self) -> str:
+        return self.farm.where
+
+    @property
+    def host(self) -> str | None:
+        return self.farm.host
+
+    async def run(self, attempt: Attempt) -> AttemptResult:
+        return await self.farm.run(attempt, named=self.pool)

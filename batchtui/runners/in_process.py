@@ -134,6 +134,11 @@ def _pipeline(
         stage_executor = executor
         if isinstance(executor, LocalExecutor):  # (a farm's tasks find their stage's program)
             stage_executor = executor.for_stage(get_generator(stage.program))
+        elif cluster and stage.pool is not None:  # a pool on a farm: the workers' resource
+            from ..engine.dask_executor import DaskExecutor
+
+            assert isinstance(executor, DaskExecutor)
+            stage_executor = executor.for_pool(stage.pool)
         return Scheduler(
             stage_executor,
             finisher,

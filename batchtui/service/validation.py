@@ -203,7 +203,6 @@ def generator_problems(config: BatchConfig) -> list[Problem]:
     from ..generators.command import template_problems
 
     problems: list[Problem] = []
-    pools: dict[str, int] | None = None
     for index, stage in enumerate(config.stages):
         earlier = [s.name for s in config.stages[:index]]
         said = f"stage '{stage.name}': "
@@ -215,22 +214,26 @@ def generator_problems(config: BatchConfig) -> list[Problem]:
             except ValidationError as exc:
                 found = [str(exc)]
         problems.extend(Problem(ProblemCode.GENERATOR, said + p) for p in found)
-        if stage.pool is not None:
-            if pools is None:
-                try:
-                    pools = load_host_settings().pools
-                except ValidationError as exc:
-                    problems.append(Problem(ProblemCode.HOST_SETTINGS, str(exc)))
-                    pools = {}
-            if stage.pool not in pools:
-                problems.append(
-                    Problem(
-                        ProblemCode.HOST_SETTINGS,
-                        f"{said}pool '{stage.pool}' is not one this host names (add "
-                        f"[slots] {stage.pool} = N to settings.toml)",
-                    )
-                )
     return problems
+
+
+def pool_problems(config: BatchConfig) -> list[str]:
+    """For a run on this host: the pipeline stages' pools this host's settings do not name
+    (on a render farm a pool is the workers' resource instead, and needs no setting here)."""
+    named = [stage for stage in config.stages or [] if stage.pool is not None]
+    if not named:
+        return []
+    try:
+        pools = load_host_settings().pools
+    except ValidationError as exc:
+        return [str(exc)]
+    return [
+        f"stage '{stage.name}': pool '{stage.pool}' is not one this host names (add "
+        f"[slots] {stage.pool} = N to settings.toml; on a render farm, start a worker with "
+        f"--resources {stage.pool}=1)"
+        for stage in named
+        if stage.pool not in pools
+    ]
 
 
 def missing_vars(batch: Batch) -> list[str]:
