@@ -7,6 +7,7 @@ import inspect
 import pytest
 
 from batchtui.service import BatchService
+from batchtui.service.cache import CacheUses
 from batchtui.service.deferred import Deferrals
 from batchtui.service.delegate import delegate
 from batchtui.service.editing import Editing
@@ -26,6 +27,7 @@ PARTS = {
     "_deferrals": Deferrals,
     "_host_queue": HostQueueReads,
     "_pausing": Pausing,
+    "_cache": CacheUses,
 }
 
 
