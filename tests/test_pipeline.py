@@ -409,6 +409,10 @@ def test_the_api_takes_stages_and_says_where_each_item_is(tmp_path: Path, stamp:
         assert len(item["stages"]["render"]["key"]) == 64
         progress = http.get(f"/v1/batch/{ref}/progress").json()
         assert progress["stages"]["render"] == {"made": 2, "cached": 0, "running": 0, "failed": 0}
+        schema = http.get("/openapi.json").json()["components"]["schemas"]
+        documented = set(schema["StageConfig"]["properties"])
+        assert all(set(stage) <= documented for stage in batch["config"]["stages"])
+        assert set(item["stages"]["render"]) <= set(schema["StageRecord"]["properties"])
         events = http.get(f"/v1/batch/{ref}/events").text
         assert '"stage":"mux"' in events and '"stages":{' in events
 

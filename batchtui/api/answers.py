@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.models import StageRecord
+from ..core.models.stages import StageConfig
 from ..core.states import BatchStatus, ItemStatus
 
 
@@ -35,6 +37,22 @@ class ItemAnswer(BaseModel):
     attempts: int
     error: str | None
     output_path: str | None
+    stage: str | None = Field(
+        description="a pipeline's item: the stage it is at, or where it ended (null: no stages)"
+    )
+    stages: dict[str, StageRecord] | None = Field(
+        description="each stage's state in its latest run, by name: status, cache key, from "
+        "the cache or made, attempts, seconds, error, output (null: no stages)"
+    )
+
+
+class ConfigAnswer(BaseModel):
+    """A batch's config (every field `create` takes; the pipeline's stages named here)."""
+
+    model_config = ConfigDict(extra="allow")
+    stages: list[StageConfig] | None = Field(
+        description="the steps each item is made in, in order (null: one step, the generator)"
+    )
 
 
 class BatchAnswer(BaseModel):
@@ -44,6 +62,7 @@ class BatchAnswer(BaseModel):
     id: str
     name: str
     status: BatchStatus
+    config: ConfigAnswer
     items: list[ItemAnswer]
 
 

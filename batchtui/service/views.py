@@ -13,6 +13,10 @@ if TYPE_CHECKING:
 def batch_json(batch: Batch) -> dict[str, Any]:
     """A batch as JSON, with its derived progress (and each item's every attempt)."""
     data = batch.model_dump(mode="json")
+    if batch.config.stages:  # each stage as a stages file says it (`validate`, not the field)
+        data["config"]["stages"] = [
+            stage.model_dump(mode="json", by_alias=True) for stage in batch.config.stages
+        ]
     # The pause it is under, its own or (while it runs) the host's: what every view shows.
     data["paused"] = batch.pause
     for item, dumped in zip(batch.items, data["items"], strict=True):

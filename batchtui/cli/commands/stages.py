@@ -41,7 +41,9 @@ def _document(batch: Batch) -> dict:
     stages = batch.config.stages or []
     return {
         "batch_id": batch.id,
-        "stages": [stage.model_dump(mode="json", exclude_none=True) for stage in stages],
+        "stages": [
+            stage.model_dump(mode="json", exclude_none=True, by_alias=True) for stage in stages
+        ],
         "items": [
             {
                 "position": item.position,
