@@ -18,7 +18,7 @@ from .terminal import Terminal
 
 pytestmark = pytest.mark.slow
 
-TAB, ENTER, ESC, UP = b"\t", b"\r", b"\x1b", b"\x1b[A"
+TAB, ENTER, ESC, HOME = b"\t", b"\r", b"\x1b", b"\x1b[H"
 
 
 def _value_colour(term: Terminal, label: str) -> str:
@@ -53,7 +53,7 @@ def test_a_command_batch_typed_in_the_form_completes(db_path: Path, tmp_path: Pa
             raise AssertionError(f"tab never reached the generator:\n{term.text()}")
         term.send(ENTER)
         term.wait_for("titlecard", settle=0.2)
-        term.send(UP + ENTER)  # the list: command, titlecard
+        term.send(HOME + ENTER)  # the list, by name: command first (then mux, …, titlecard)
         # The command's own default output type, and the working folder in sight.
         screen = term.wait_for("Ext          txt", settle=0.3)
         assert f"Workdir      {str(tmp_path)[:20]}" in screen

@@ -452,9 +452,10 @@ def progress(batch: Batch, now: datetime) -> Progress:
 
 
 def _stage_counts(batch: Batch) -> dict[str, StageCounts] | None:
-    if not batch.config.stages:
+    stages = getattr(getattr(batch, "config", None), "stages", None)  # (none: malformed)
+    if not stages:
         return None
-    counts = {stage.name: StageCounts() for stage in batch.config.stages}
+    counts = {stage.name: StageCounts() for stage in stages}
     for item in batch.items:
         for name, record in (item.stages or {}).items():
             count = counts.get(name)

@@ -13,9 +13,10 @@ if TYPE_CHECKING:
 def batch_json(batch: Batch) -> dict[str, Any]:
     """A batch as JSON, with its derived progress (and each item's every attempt)."""
     data = batch.model_dump(mode="json")
-    if batch.config.stages:  # each stage as a stages file says it (`validate`, not the field)
+    stages = getattr(getattr(batch, "config", None), "stages", None)  # (a malformed batch
+    if stages:  # has no config) each stage as a stages file says it: `validate`, not the field
         data["config"]["stages"] = [
-            stage.model_dump(mode="json", by_alias=True) for stage in batch.config.stages
+            stage.model_dump(mode="json", by_alias=True) for stage in stages
         ]
     # The pause it is under, its own or (while it runs) the host's: what every view shows.
     data["paused"] = batch.pause

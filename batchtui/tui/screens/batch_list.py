@@ -108,7 +108,7 @@ class BatchListScreen(AppScreen):
             "e",
             "example_shown",
             "Example",
-            tooltip='Create the example batch "Space Facts" with three items',
+            tooltip='The example "Space Facts" (three items); E: a narrated one',
         ),
         *marks.mark_bindings("r R c x D", "batch shown"),
         Binding(
@@ -151,12 +151,12 @@ class BatchListScreen(AppScreen):
             "example",
             "Example",
             show=False,
-            tooltip='Create the example batch "Space Facts" with three items',
+            tooltip='The example "Space Facts" (three items); E: a narrated one',
         ),
         Binding(
             "E",
             "narrated_example",
-            "Narrated example",
+            "Example",  # help shows one line per word: this key is in e's
             show=False,
             tooltip='Create "Ocean Facts": narrated Shorts (a voice, captions, loudness)',
         ),

@@ -113,7 +113,7 @@ class ItemEditorScreen(AppScreen):
             "stages",
             "Stages",
             show=False,
-            tooltip="The batch's pipeline stages as TOML: see or change them (ctrl+s saves)",
+            tooltip="The pipeline's stages, as TOML",
         ),
         Binding("l", "lock", "Lock", tooltip="Validate and lock the config (DRAFT → LOCKED)"),
         # `u` undoes a delete while the batch is a DRAFT; a LOCKED batch has no deletes to
