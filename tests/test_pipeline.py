@@ -64,6 +64,14 @@ def stamp(make_script, tmp_path: Path) -> Path:
     )
 
 
+def batchtui(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """One `batchtui` command on the test's database, as a person types it."""
+    return subprocess.run(
+        [sys.executable, "-m", "batchtui", "--db", str(db), *args],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
 def stamps(folder: Path) -> list[tuple[str, str, str, float]]:
     path = folder / "stamps.jsonl"
     if not path.exists():
@@ -205,7 +213,7 @@ def test_a_stage_failing_for_good_names_the_stage(tmp_path: Path, stamp: Path) -
 def test_a_killed_runner_resumes_at_the_stage_it_was_in(tmp_path: Path, stamp: Path) -> None:
     """kill -9 while items 2 and 3 render (item 1 is done): a retry runs their render and mux
     only — no script again, nothing of item 1."""
-    write_pools(tmp_path, cpu=2, gpu=1)
+    write_pools(tmp_path, cpu=2, gpu=3)  # (held renders must not keep item 1 from its own)
     db = tmp_path / "db.json"
     service = BatchService(Repository(db))
     ref = locked(service, tmp_path, three_stages(stamp, (0, 0, 0)), 3)
@@ -217,18 +225,12 @@ def test_a_killed_runner_resumes_at_the_stage_it_was_in(tmp_path: Path, stamp: P
     runner.send_signal(signal.SIGKILL)
     runner.wait(timeout=10)
     # Any command notices the dead runner and stops what it left running (the held renders).
-    listed = subprocess.run(
-        [sys.executable, "-m", "batchtui", "--db", str(db), "list"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    listed = batchtui(db, "list")
     assert listed.returncode == 0, listed.stderr
     for item in ("i2", "i3"):
         (tmp_path / f"hold-render-{item}").unlink()
     before = len(stamps(tmp_path))
-    out = subprocess.run(
-        [sys.executable, "-m", "batchtui", "--db", str(db), "retry", ref],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    out = batchtui(db, "retry", ref)
     assert out.returncode == 0, out.stdout + out.stderr
     batch = service.get(ref)
     assert batch.status is BatchStatus.COMPLETE, [i.error for i in batch.items]
@@ -361,10 +363,7 @@ def test_a_cancel_stops_every_stage(tmp_path: Path, stamp: Path) -> None:
     (tmp_path / "hold-render").write_text("")
     runner = start(db, ref, wait=False)
     until(lambda: len(ran(tmp_path, "render")) == 1 and len(ran(tmp_path, "script")) == 4)
-    out = subprocess.run(
-        [sys.executable, "-m", "batchtui", "--db", str(db), "cancel", ref],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    out = batchtui(db, "cancel", ref)
     assert out.returncode == 0, out.stderr
     runner.communicate(timeout=60)
     batch = service.get(ref)
@@ -424,10 +423,7 @@ def test_an_item_asked_for_again_makes_every_stage_anew(tmp_path: Path, stamp: P
     ref = locked(service, tmp_path, three_stages(stamp, (0, 0, 0)), 2)
     start(db, ref)
     (tmp_path / "stamps.jsonl").unlink()
-    out = subprocess.run(
-        [sys.executable, "-m", "batchtui", "--db", str(db), "retry", ref, "--item", "2"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    out = batchtui(db, "retry", ref, "--item", "2")
     assert out.returncode == 0, out.stdout + out.stderr
     assert sorted((s, i) for s, i, what, _ in stamps(tmp_path) if what == "start") == [
         ("mux", "i2"), ("render", "i2"), ("script", "i2"),
@@ -508,10 +504,7 @@ def test_the_cache_is_listed_and_pruned_least_recently_used_first(
     newest = entries[-1]
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "batchtui", "--db", str(db), "cache", *args],
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+        return batchtui(db, "cache", *args)
 
     listed = cli("--json")
     assert listed.returncode == 0, listed.stderr

@@ -42,11 +42,12 @@ from ..core.models.stages import StageConfig
 from ..core.pausing import PauseMode
 from ..core.run import retry_note
 from ..generators.base import GeneratorError, Job
-from .finish import OutputFinisher, cleanup
+from .finish import OutputFinisher
 from .itemlog import ItemLog
-from .layout import WORK_FOLDER, part_name
+from .layout import part_name
 from .scheduler import Emit, Scheduler
 from .stage_cache import StageCache
+from .stage_finish import LastStageFinisher, StageFinisher
 from .stage_keys import stage_key
 from .verify import verify_output
 
@@ -70,80 +71,6 @@ class _Flow:
     made: bool = False
     """A stage's job was made for it in this run (the first one takes the item's stored
     retry time and count)."""
-
-
-class StageFinisher(OutputFinisher):
-    """An earlier stage's finisher: a verified output goes into the stage cache (not into the
-    batch folder), and a manifest line says which key it has."""
-
-    def __init__(
-        self,
-        name: str,
-        cache: StageCache,
-        record: Callable[[Job, Path], None],
-        *,
-        any_length: bool = False,
-    ) -> None:
-        super().__init__(name)
-        self.cache = cache
-        self._record_stage = record
-        self.any_length = any_length
-
-    async def verify(self, job: Job) -> None:
-        await verify_output(job.output, job.config, any_length=self.any_length)
-
-    def put_in_place(
-        self,
-        job: Job,
-        started: datetime,
-        log: ItemLog,
-        *,
-        worker: str | None = None,
-        host: str | None = None,
-    ) -> None:
-        assert job.cache_key is not None
-        try:
-            kept = self.cache.store(job.output, job.cache_key, job.config.output_ext)
-        except OSError as exc:
-            raise GeneratorError(
-                f"could not keep the output in the stage cache: {exc.strerror or exc}"
-            ) from None
-        log.note(f"[batchtui: stage {job.stage} done: {kept}]")
-        self._record_stage(job, kept)
-        cleanup(job, log)
-
-    async def adopt(self, job: Job) -> bool:
-        return False  # the pipeline asks the cache before a stage's job is queued
-
-
-class LastStageFinisher(OutputFinisher):
-    """The last stage's finisher: the output into its place as always, then linked into the
-    stage cache (no copy), so another run of the same recipe finds it."""
-
-    def __init__(self, name: str, cache: StageCache, *, any_length: bool = False) -> None:
-        super().__init__(name)
-        self.cache = cache
-        self.any_length = any_length
-
-    async def verify(self, job: Job) -> None:
-        await verify_output(job.output, job.config, any_length=self.any_length)
-
-    def put_in_place(
-        self,
-        job: Job,
-        started: datetime,
-        log: ItemLog,
-        *,
-        worker: str | None = None,
-        host: str | None = None,
-    ) -> None:
-        super().put_in_place(job, started, log, worker=worker, host=host)
-        if job.cache_key is not None:
-            with contextlib.suppress(OSError):  # a cache that cannot take it: made next time
-                self.cache.link(job.final_output, job.cache_key, job.config.output_ext)
-
-    async def adopt(self, job: Job) -> bool:
-        return False
 
 
 class Pipeline:
@@ -554,4 +481,4 @@ def _place_copy(source: Path, target: Path) -> None:
     os.replace(temporary, target)
 
 
-__all__ = ["WORK_FOLDER", "LastStageFinisher", "Pipeline", "StageFinisher"]
+__all__ = ["Pipeline"]

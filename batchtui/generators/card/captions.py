@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
+from ..voice.words import Word as TimedWord
 from .colours import RGB
 from .fonts import Fonts
 from .text import clean_text
@@ -27,17 +28,6 @@ FAINT = 0.32
 SIZE_SHARE = 0.058
 """The caption size as a fraction of the frame's shorter side."""
 SENTENCE_ENDS = tuple(".?!…。？！")
-
-
-@dataclass(frozen=True)
-class TimedWord:
-    """A word of the narration and when it is spoken (seconds)."""
-
-    text: str
-    start: float
-    end: float
-    spaced: bool = True
-    """Whether a space comes before it (not in '3,000', which a voice says in two)."""
 
 
 @dataclass(frozen=True)

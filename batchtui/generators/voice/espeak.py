@@ -14,6 +14,8 @@ import ctypes
 import threading
 from dataclasses import dataclass
 
+from .words import Word
+
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _CHARS_UTF8 = 1
 _POS_CHARACTER = 1
@@ -64,17 +66,6 @@ _CALLBACK = ctypes.CFUNCTYPE(
 
 class VoiceError(Exception):
     """Speech could not be made (no library, an unknown voice), said in one line."""
-
-
-@dataclass(frozen=True)
-class Word:
-    """One spoken word: its text and where it starts and ends in the audio (seconds)."""
-
-    text: str
-    start: float
-    end: float
-    spaced: bool = True
-    """Whether a space comes before it in the text (not in '3,000', said as '3' ',000')."""
 
 
 @dataclass(frozen=True)
