@@ -4,6 +4,7 @@ bundled ffmpeg, the eSpeak NG of the wheel."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -89,10 +90,19 @@ def test_the_narrated_example_makes_spoken_captioned_shorts(tmp_path: Path) -> N
         assert difference > 1.0  # it moves
         # Captions: white words in the band under the headline (kept free for them).
         assert white_share(one, 0.56, 0.74) > 0.002, item.position
+        # The card's poster is the item's (the mux makes none): beside it, in the manifest.
+        with Image.open(video.with_name(video.stem + ".poster.png")) as poster:
+            assert poster.size == (1080, 1920)
         assert (
             item.stages is not None
             and [r.status for r in item.stages.values()] == [ItemStatus.SUCCEEDED] * 4
         )
+    manifest = Path(batch.items[0].output_path).parent / "manifest.jsonl"
+    records = [json.loads(line) for line in manifest.read_text().splitlines()]
+    outputs = [r for r in records if r["kind"] == "output"]
+    assert sorted(r["poster"] for r in outputs) == sorted(
+        Path(i.output_path).stem + ".poster.png" for i in batch.items
+    )
     # Each video lasts as long as its own voice: three texts, three lengths.
     assert len({round(length, 1) for length in lengths}) == 3
     assert all(2.0 < length < 12.0 for length in lengths)

@@ -525,3 +525,30 @@ def test_the_cache_is_listed_and_pruned_least_recently_used_first(
     assert stray.read_text() == "mine"
     # The batch's own outputs are not the cache's: they are all still there.
     assert all(Path(item.output_path).exists() for item in service.get(ref).items)
+
+
+def test_log_attempt_n_finds_a_stages_attempt_and_a_variants(tmp_path: Path, stamp: Path) -> None:
+    """Each stage's attempt is one of the item's: `log --attempt N` finds its part (the header
+    names the stage; before, the header did not match and the part came back empty)."""
+    from batchtui.service.item_logs import HEADER, attempt_part
+
+    write_pools(tmp_path, cpu=2, gpu=1)
+    db = tmp_path / "db.json"
+    service = BatchService(Repository(db))
+    ref = locked(service, tmp_path, three_stages(stamp, (0, 0, 0), retries=1), 1, backoff=0.01)
+    (tmp_path / "fail-render-i1").write_text("1")  # render fails once: attempts 2 and 3
+    start(db, ref)
+    item = service.get(ref).items[0]
+    assert item.attempts == 4 and [r.stage for r in item.attempt_history()][-2:] == [
+        "render", "mux",
+    ]  # fmt: skip
+    failed_render = batchtui(db, "log", ref, "1", "--attempt", "2")
+    assert failed_render.returncode == 0, failed_render.stderr
+    assert "(stage render)" in failed_render.stdout and "render failed on purpose" in (
+        failed_render.stdout
+    )
+    assert "(stage mux)" not in failed_render.stdout
+    assert HEADER.match("=== attempt 3 of item 2.v3 at 2026-12-05T02:00:00+00:00 ===")
+    assert attempt_part("=== attempt 1 of item 2.v3 at t ===\nx\n", 1) == (
+        "=== attempt 1 of item 2.v3 at t ===\nx\n"
+    )

@@ -41,7 +41,7 @@ from ..core.models.config import any_length, for_stage
 from ..core.models.stages import StageConfig
 from ..core.pausing import PauseMode
 from ..core.run import retry_note
-from ..generators.base import GeneratorError, Job
+from ..generators.base import POSTER, GeneratorError, Job, sidecar
 from .finish import OutputFinisher
 from .itemlog import ItemLog
 from .layout import part_name
@@ -277,6 +277,8 @@ class Pipeline:
         final = job.final_output
         try:
             _place_copy(found, final)
+            if os.path.exists(sidecar(found, POSTER)):  # its poster comes with it
+                _place_copy(sidecar(found, POSTER), sidecar(final, POSTER))
         except OSError:
             flow.stage = len(self.stages) - 1
             self.schedulers[-1].feed(dataclasses.replace(job, rerender=True))
@@ -284,6 +286,7 @@ class Pipeline:
         log = ItemLog(job.log_path)
         log.write(f"[batchtui: stage {job.stage}: taken from the cache ({found})]", "batchtui")
         log.close()
+        self.last_finisher.record_adopted(job, log)
         self._stage_done(flow, job, final, cached=True)
         flow.ended = True
         self._ended(flow)

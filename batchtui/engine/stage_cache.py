@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..generators.base import POSTER, sidecar
+
 CACHE_FOLDER = ".cache"
 STAGES_FOLDER = "stages"
 
@@ -75,10 +77,15 @@ class StageCache:
         return path
 
     def store(self, source: Path, key: str, ext: str) -> Path:
-        """Move a verified output into the cache (atomically: whole or absent); an entry that
-        is there already is kept and `source` removed. OSError if it cannot be kept."""
+        """Move a verified output into the cache (atomically: whole or absent), with its
+        poster when it has one; an entry that is there already is kept and `source`
+        removed. OSError if it cannot be kept."""
         target = self.path(key, ext)
         target.parent.mkdir(parents=True, exist_ok=True)
+        poster = sidecar(source, POSTER)
+        if os.path.exists(poster):  # (before the entry: an entry found has its poster)
+            with contextlib.suppress(OSError):
+                os.replace(poster, sidecar(target, POSTER))
         if self.lookup(key, ext) is not None:
             with contextlib.suppress(OSError):
                 source.unlink()
@@ -101,6 +108,10 @@ class StageCache:
             return target
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
+            poster = sidecar(final, POSTER)
+            if os.path.exists(poster):
+                with contextlib.suppress(OSError):
+                    _link_over(poster, sidecar(target, POSTER))
             temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
             with contextlib.suppress(FileNotFoundError):
                 temporary.unlink()
@@ -175,7 +186,8 @@ def _is_shard(entry: os.DirEntry[str]) -> bool:
 
 
 def _remove(entry: Entry) -> bool:
-    """Remove one entry unless it changed since it was listed (used again meanwhile)."""
+    """Remove one entry (and its poster) unless it changed since it was listed (used again
+    meanwhile)."""
     try:
         info = os.lstat(entry.path)
         if not stat.S_ISREG(info.st_mode) or info.st_mtime != entry.used:
@@ -183,4 +195,15 @@ def _remove(entry: Entry) -> bool:
         entry.path.unlink()
     except OSError:
         return False
+    with contextlib.suppress(OSError):
+        sidecar(entry.path, POSTER).unlink()
     return True
+
+
+def _link_over(source: Path, target: Path) -> None:
+    """`target` as a hard link to `source`, replacing what was there."""
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    os.link(source, temporary)
+    os.replace(temporary, target)

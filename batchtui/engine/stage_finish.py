@@ -5,11 +5,14 @@ linked into the cache; both let a stage's videos last any length when it says so
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from ..generators.base import GeneratorError, Job
+from ..core.models import utcnow
+from ..generators.base import POSTER, GeneratorError, Job, sidecar
 from .finish import OutputFinisher, cleanup
 from .itemlog import ItemLog
 from .stage_cache import StageCache
@@ -81,7 +84,26 @@ class LastStageFinisher(_StageFinisher):
         worker: str | None = None,
         host: str | None = None,
     ) -> None:
+        poster = job.poster
+        if not os.path.exists(poster):  # the card's poster (a mux makes none) is the item's
+            for earlier in reversed(list(job.inputs.values())):
+                theirs = sidecar(earlier, POSTER)
+                if os.path.exists(theirs):
+                    with contextlib.suppress(OSError):
+                        shutil.copyfile(theirs, poster)
+                    break
         super().put_in_place(job, started, log, worker=worker, host=host)
         if job.cache_key is not None:
             with contextlib.suppress(OSError):  # a cache that cannot take it: made next time
                 self.cache.link(job.final_output, job.cache_key, job.config.output_ext)
+
+    def record_adopted(self, job: Job, log: ItemLog) -> None:
+        """The manifest's output line for an item whose every stage came from the cache (its
+        output was put in place from there): as a made one's, marked `cached`."""
+        with contextlib.suppress(OSError):
+            manifest = self._manifest(job)
+            record = self._record(job, utcnow(), log, manifest.run["config_hash"])
+            if os.path.exists(sidecar(job.final_output, POSTER)):
+                record["poster"] = sidecar(job.final_output, POSTER).name
+            record["cached"] = True
+            manifest.append(record)

@@ -1,7 +1,8 @@
 """An item's log as text: the whole file, or one attempt's part of it.
 
 Every attempt of an item appends to the same file (the engine's `ItemLog`), each after a
-header line `=== attempt N of item P at … ===`; an attempt that logged nothing has no header
+header line `=== attempt N of item P at … ===` (`… of item P (stage S) at …` in a pipeline); an
+attempt that logged nothing has no header
 (its file may not even exist). The CLI's `log` verb and the API read logs through here.
 """
 
@@ -18,8 +19,9 @@ from .recorded import open_recorded
 if TYPE_CHECKING:
     from ..core.models import BatchItem
 
-HEADER = re.compile(r"^=== attempt (\d+) of item \d+ at .*===$")
-"""The line the engine writes before each attempt's own lines."""
+HEADER = re.compile(r"^=== attempt (\d+) of item [0-9.v]+(?: \(stage [a-z0-9_]+\))? at .*===$")
+"""The line the engine writes before each attempt's own lines (a variant's item is `3.v2`, a
+pipeline's attempt names its stage: `=== attempt 3 of item 1 (stage card) at … ===`)."""
 
 
 @dataclass(frozen=True)

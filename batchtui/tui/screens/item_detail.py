@@ -46,7 +46,10 @@ class ItemDetailScreen(ModalScreen[None]):
             facts.add_row("Key", Text(inert(item.key)))
         for name, value in (item.vars or {}).items():  # whole here (cut in the tables)
             facts.add_row(Text(inert(name)), Text(inert(as_text(value))))
-        facts.add_row("Attempts", str(item.attempts))
+        tried = str(item.attempts)
+        if item.stages:  # every stage's attempt is one of the item's
+            tried += f" over {len(item.stages)} stage{'s' * (len(item.stages) != 1)}"
+        facts.add_row("Attempts", tried)
         if item.stage is not None:
             facts.add_row("Stage", Text(inert(item.stage)))
         facts.add_row("Started", _when(item.started_at))
