@@ -47,8 +47,9 @@ class ItemDetailScreen(ModalScreen[None]):
         for name, value in (item.vars or {}).items():  # whole here (cut in the tables)
             facts.add_row(Text(inert(name)), Text(inert(as_text(value))))
         tried = str(item.attempts)
-        if item.stages:  # every stage's attempt is one of the item's
-            tried += f" over {len(item.stages)} stage{'s' * (len(item.stages) != 1)}"
+        ran = sum(1 for record in (item.stages or {}).values() if record.attempts)
+        if ran:  # every stage's attempt is one of the item's (a cached stage made none)
+            tried += f" over {ran} stage{'s' * (ran != 1)}"
         facts.add_row("Attempts", tried)
         if item.stage is not None:
             facts.add_row("Stage", Text(inert(item.stage)))
