@@ -71,6 +71,8 @@ class _Flow:
     made: bool = False
     """A stage's job was made for it in this run (the first one takes the item's stored
     retry time and count)."""
+    fed: Job | None = None
+    """The job of the stage it is in, as it was queued (its key and output names)."""
 
 
 class Pipeline:
@@ -92,12 +94,14 @@ class Pipeline:
         self.emit = emit
         self.cache = cache
         self.configs = [for_stage(config, index) for index in range(len(self.stages))]
+        """Each stage's config, made once: the finisher's manifest knows a run by it."""
         self.versions = versions or ["1"] * len(self.stages)
         """Each stage's generator version (in its cache key)."""
-        """Each stage's config, made once: the finisher's manifest knows a run by it."""
+        self.free = [any_length(config, index) for index in range(len(self.stages))]
+        """Whether each stage's videos may last any length (`any_length`)."""
         last = len(self.stages) - 1
         self.last_finisher = LastStageFinisher(
-            generator_names[last], cache, any_length=any_length(config, last)
+            generator_names[last], cache, any_length=self.free[last]
         )
         self.schedulers: list[Scheduler] = []
         for index in range(len(self.stages)):
@@ -108,7 +112,7 @@ class Pipeline:
                     generator_names[index],
                     cache,
                     self._stage_made,
-                    any_length=any_length(config, index),
+                    any_length=self.free[index],
                 )
             )
             self.schedulers.append(make_scheduler(index, self._emitter(index), finisher))
@@ -238,11 +242,12 @@ class Pipeline:
         while flow.stage < len(self.stages) and not self._cancelled:
             index = flow.stage
             job = self._stage_job(flow, index)
-            found = None if job.rerender else await self._cached(job)
+            found = None if job.rerender else await self._cached(job, index)
             if found is None:
                 if index == 0 and self._halt is not None:
                     self._skip(flow)
                     return
+                flow.fed = job
                 self.schedulers[index].feed(job)
                 return
             if index == len(self.stages) - 1:
@@ -250,7 +255,7 @@ class Pipeline:
                 return
             self._stage_done(flow, job, found, cached=True)
 
-    async def _cached(self, job: Job) -> Path | None:
+    async def _cached(self, job: Job, index: int) -> Path | None:
         """The stage's output from the cache, verified (a damaged entry is dropped)."""
         assert job.cache_key is not None
         path = self.cache.lookup(job.cache_key, job.config.output_ext)
@@ -260,17 +265,13 @@ class Pipeline:
         async with self._checks:
             with anyio.move_on_after(job.config.timeout):
                 try:
-                    free = any_length(self.config, self._index(job))
-                    await verify_output(path, job.config, any_length=free)
+                    await verify_output(path, job.config, any_length=self.free[index])
                 except GeneratorError:
                     with contextlib.suppress(OSError):
                         path.unlink()
                     return None
                 return path
         return None
-
-    def _index(self, job: Job) -> int:
-        return next(i for i, stage in enumerate(self.stages) if stage.name == job.stage)
 
     async def _adopt_last(self, flow: _Flow, job: Job, found: Path) -> None:
         """The whole item from the cache: its output into place (a link, else a copy)."""
@@ -281,7 +282,8 @@ class Pipeline:
                 _place_copy(sidecar(found, POSTER), sidecar(final, POSTER))
         except OSError:
             flow.stage = len(self.stages) - 1
-            self.schedulers[-1].feed(dataclasses.replace(job, rerender=True))
+            flow.fed = dataclasses.replace(job, rerender=True)
+            self.schedulers[-1].feed(flow.fed)
             return
         log = ItemLog(job.log_path)
         log.write(f"[batchtui: stage {job.stage}: taken from the cache ({found})]", "batchtui")
@@ -365,7 +367,8 @@ class Pipeline:
         stage = self.stages[index]
         last = index == len(self.stages) - 1
         if event.status is ItemStatus.SUCCEEDED:
-            job = self._stage_job_done(flow, index)
+            job = flow.fed  # (a retry's attempt has other part names: the same key and place)
+            assert job is not None and job.stage == stage.name
             output = job.final_output if last else flow.outputs[stage.name]
             self._stage_done(flow, job, output, cached=False)
             if not last:
@@ -396,14 +399,6 @@ class Pipeline:
         self.emit(dataclasses.replace(event, error=error))
         if event.status is ItemStatus.FAILED:
             self._failed_for_good(flow)
-
-    def _stage_job_done(self, flow: _Flow, index: int) -> Job:
-        """The job of stage `index` as it ran, for its key (made again: the same inputs)."""
-        saved = flow.outputs.pop(self.stages[index].name, None)
-        job = self._stage_job(flow, index)
-        if saved is not None:
-            flow.outputs[self.stages[index].name] = saved
-        return job
 
     def _ended(self, flow: _Flow) -> None:
         self._open -= 1
