@@ -9,6 +9,7 @@ from textual.widgets import Input
 from batchtui.service import BatchService
 from batchtui.store import Repository
 from batchtui.tui.screens.item_editor import ItemEditorScreen
+from batchtui.tui.widgets.config_form import ConfigForm
 
 from .tui_support import make_app, type_text
 
@@ -146,4 +147,21 @@ async def test_variable_defaults_are_typed_as_name_value_pairs(db_path):
             if service.get("Form").config.var_defaults is None:
                 break
             await pilot.pause(0.05)
+        assert service.get("Form").config.var_defaults is None
+
+
+async def test_a_save_compares_with_the_batch_as_stored_not_the_forms_copy(db_path):
+    """Clearing a box whose stored value another save changed since the form last filled
+    (a loaded machine refills late) still saves: 'unchanged' is judged against the store."""
+    service = BatchService(Repository(db_path))
+    service.create("Form", generator="command", command="python3 x.py {voice} {output}")
+    app = make_app(service)
+    async with app.run_test(size=(100, 30)) as pilot:
+        editor = await _editor(db_path, pilot, app)
+        form = editor.query_one(ConfigForm)
+        assert form.current is not None and form.current.config.var_defaults is None
+        assert isinstance(form.save("var_defaults", "voice=alto"), ConfigForm.Saved)
+        assert service.get("Form").config.var_defaults == {"voice": "alto"}
+        outcome = form.save("var_defaults", "")  # before any refill: the copy still says None
+        assert isinstance(outcome, ConfigForm.Saved)
         assert service.get("Form").config.var_defaults is None

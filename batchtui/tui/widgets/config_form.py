@@ -300,7 +300,11 @@ class ConfigForm(VerticalScroll):
             value = value_of(field, raw)
         except ValueError as exc:
             return self._refused(field, [f"{FIELD_LABELS.get(field, field)}: {exc}"])
-        if value == getattr(batch.config, field):  # the same value written another way ("5.0")
+        try:  # compared with the batch as stored now: the form's copy may predate a save
+            stored = self.service.get(batch.id).config
+        except BatchtuiError as exc:  # deleted by another client meanwhile, a busy database
+            return self._refused(field, [str(exc)])
+        if value == getattr(stored, field):  # the same value written another way ("5.0")
             return self._saved(field, raw)
         try:
             if field == "concurrency":
