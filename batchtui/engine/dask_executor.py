@@ -15,6 +15,13 @@ other versions gets no item. When none of an attempt's workers is left, it is se
 others; with no worker left at all it waits (shown WAITING, its clock stopped) for up to
 `NO_WORKER_WAIT`, then ends as host lost.
 
+A pipeline stage with a pool (`pool = "gpu"`) sees the farm through `for_pool`: each of its
+attempts is one task that takes one unit of the workers' Dask resource of that name
+(`dask worker --resources gpu=1`), placed by the Dask scheduler on whichever worker offers it
+(and out of its thread pool, as a `render` slot is). With no worker offering it, the attempt
+waits the same way, said ("no worker offers gpu; start one with --resources gpu=1"). A stage
+with no pool is placed as an item of a batch without stages is.
+
 Lines, progress and placements arrive live as structured events on the run's topic. Cancelling
 (a user's cancel, a timeout) releases the task; the task sees it and stops the item's process
 group on its worker, and the coordinator waits for its word that every process has ended.
@@ -248,12 +255,15 @@ class DaskExecutor:
                 live.pool = pool = await (
                     self._choose_pool() if named is None else self._named_pool(named)
                 )
-                self._busy[pool.name] = self._busy.get(pool.name, 0) + 1
+                # Render slots and named pools are resources: their tasks leave the worker's
+                # thread pool (the resource bounds them); threads are slots. (A stage's pool
+                # may itself be called 'threads' or 'render': `named` tells them apart.)
+                held = pool.named or pool.name == RESOURCE
+                busy = f"pool:{pool.name}" if pool.named else pool.name
+                self._busy[busy] = self._busy.get(busy, 0) + 1
                 try:
-                    # Render slots and named pools are resources: their tasks leave the
-                    # worker's thread pool (the resource bounds them); threads are slots.
                     future = client.submit(
-                        run_attempt if pool.name == THREADS else run_in_render_slot,
+                        run_in_render_slot if held else run_attempt,
                         job,
                         self.topic,
                         probe,
@@ -262,13 +272,13 @@ class DaskExecutor:
                         key=key,
                         pure=False,
                         retries=0,
-                        resources=None if pool.name == THREADS else {pool.name: 1},
+                        resources={pool.name: 1} if held else None,
                         workers=pool.workers,
                         allow_other_workers=False,
                     )
                     result, failure = await self._outcome(future, live)
                 finally:
-                    self._busy[pool.name] -= 1
+                    self._busy[busy] -= 1
                 if live.move or live.gave_up is not None:
                     with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
                         await client.cancel([future])
@@ -352,7 +362,10 @@ class DaskExecutor:
             self._refused[address] = line
             with contextlib.suppress(Exception):
                 assert client.scheduler is not None
-                await client.scheduler.set_resources(resources={RESOURCE: 0}, worker=address)
+                # Every resource it offers (a pipeline stage's pool too) goes to 0.
+                offered = (seen.get(address) or {}).get("resources") or {}
+                zeroed = {**dict.fromkeys(offered, 0), RESOURCE: 0}
+                await client.scheduler.set_resources(resources=zeroed, worker=address)
             logging.getLogger(__name__).warning("batchtui: %s", line)
             for live in {id(v): v for v in self._live.values()}.values():
                 live.attempt.log.write(f"[batchtui: {line}]", "batchtui")
@@ -407,7 +420,10 @@ class DaskExecutor:
                         f"no worker on the farm at {self.address} offers {live.pool.name} "
                         f"(start one with --resources {live.pool.name}=1)"
                     )
-                    said = f"no worker offers {live.pool.name}; waits up to {NO_WORKER_WAIT:g} s"
+                    said = (
+                        f"no worker offers {live.pool.name}; start one with --resources "
+                        f"{live.pool.name}=1 (waits up to {NO_WORKER_WAIT:g} s)"
+                    )
                 else:
                     none = f"no worker is left on the farm at {self.address}"
                     said = f"no worker left on the farm; waits up to {NO_WORKER_WAIT:g} s"

@@ -124,7 +124,7 @@ class Deferrals:
                     f"batch '{batch.name}' is already {batch.shown_status}; cancel that first: "
                     f"batchtui cancel {batch.id}"
                 )
-            self._check_startable(batch)
+            self._check_startable(batch, on_farm=address is not None)
             after_name = self._check_after(tx, batch, after_id, after_ok) if after_id else None
             batch.deferred = Deferred(
                 after=after_id,
@@ -141,13 +141,14 @@ class Deferrals:
         return self.ctx.find(batch.id)
 
     @staticmethod
-    def _check_startable(batch: Batch) -> None:
-        """What `begin` would refuse now, refused when the start is queued instead of later."""
+    def _check_startable(batch: Batch, *, on_farm: bool) -> None:
+        """What `begin` would refuse now, refused when the start is queued instead of later
+        (`on_farm`: the run goes to a render farm, whose workers' resources are its pools)."""
         if batch.config_hash != batch.config.fingerprint():
             raise ValidationError(
                 f"batch '{batch.name}' config changed since it was locked; unlock and lock it"
             )
-        problems = run_problems(batch)
+        problems = run_problems(batch, on_farm=on_farm)
         if problems:
             raise ValidationError(f"cannot run '{batch.name}': {'; '.join(problems)}")
 

@@ -45,7 +45,7 @@ from .begun import BEGUN_HERE, BegunRuns
 from .context import ServiceContext
 from .deferred import NotQueuedError
 from .refs import resolve_items
-from .validation import pool_problems, run_problems
+from .validation import run_problems
 
 if TYPE_CHECKING:
     from ..engine.run_control import RunControl
@@ -131,7 +131,7 @@ class Runs:
                 raise ValidationError(
                     f"batch '{batch.name}' config changed since it was locked; unlock and lock it"
                 )
-            problems = run_problems(batch)
+            problems = run_problems(batch, on_farm=address is not None)
             if problems:
                 raise ValidationError(f"cannot run '{batch.name}': {'; '.join(problems)}")
             if address is None:  # on this host: its slot folder must be usable
@@ -139,9 +139,6 @@ class Runs:
                     check_host_slots()
                 except ValidationError as exc:
                     raise ValidationError(f"cannot run '{batch.name}': {exc}", [str(exc)]) from None
-                unknown = pool_problems(batch.config)  # (a farm's are its workers' resources)
-                if unknown:
-                    raise ValidationError(f"cannot run '{batch.name}': {unknown[0]}", unknown)
             now = self.ctx.clock()
             runner = runner_info(now, detached=detached, log_path=log_path, cluster=address)
             return fold.begin(batch, todo, now, runner, again=only is not None)

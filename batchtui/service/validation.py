@@ -217,20 +217,24 @@ def generator_problems(config: BatchConfig) -> list[Problem]:
     return problems
 
 
-def pool_problems(config: BatchConfig) -> list[str]:
-    """For a run on this host: the pipeline stages' pools this host's settings do not name
-    (on a render farm a pool is the workers' resource instead, and needs no setting here)."""
+def pool_problems(config: BatchConfig) -> list[Problem]:
+    """For a run on this host: the pipeline stages' pools this host's settings do not name.
+    Not asked at lock (any well-formed name locks) nor for a run on a render farm, where a
+    pool is the workers' Dask resource of that name and needs no setting here."""
     named = [stage for stage in config.stages or [] if stage.pool is not None]
     if not named:
         return []
     try:
         pools = load_host_settings().pools
     except ValidationError as exc:
-        return [str(exc)]
+        return [Problem(ProblemCode.HOST_SETTINGS, str(exc))]
     return [
-        f"stage '{stage.name}': pool '{stage.pool}' is not one this host names (add "
-        f"[slots] {stage.pool} = N to settings.toml; on a render farm, start a worker with "
-        f"--resources {stage.pool}=1)"
+        Problem(
+            ProblemCode.HOST_SETTINGS,
+            f"stage '{stage.name}': pool '{stage.pool}' is not one this host names (add "
+            f"[slots] {stage.pool} = N to settings.toml; or run it on a render farm whose "
+            f"workers offer it: --resources {stage.pool}=1)",
+        )
         for stage in named
         if stage.pool not in pools
     ]
@@ -266,9 +270,9 @@ def missing_vars(batch: Batch) -> list[str]:
     return lines
 
 
-def run_problems(batch: Batch) -> list[Problem]:
+def run_problems(batch: Batch, *, on_farm: bool = False) -> list[Problem]:
     """Every reason a run of this batch cannot start now (the generator, the output folder,
-    the host settings)."""
+    the host settings; for a run on this host, not `on_farm`, its stages' pools)."""
     workdir = workdir_problem(batch.config.workdir)
     if workdir:  # what the generator would say about its tools follows from it
         return [Problem(ProblemCode.WORKDIR, workdir)]
@@ -282,6 +286,9 @@ def run_problems(batch: Batch) -> list[Problem]:
             host.rate_for(batch.config.rate_key)
     except ValidationError as exc:
         problems.append(Problem(ProblemCode.HOST_SETTINGS, str(exc)))
+        return problems  # (the pools would say the same again)
+    if not on_farm:
+        problems.extend(pool_problems(batch.config))
     return problems
 
 
