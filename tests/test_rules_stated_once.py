@@ -68,6 +68,11 @@ def test_a_models_errors_are_one_line() -> None:
     with pytest.raises(pydantic.ValidationError) as info:
         Batch.model_validate({"id": "x"})
     assert model_error_line(info.value, "document").startswith("name: Field required")
+    # A caller's own key (extra, so named in the error) holds a newline: shown, not obeyed.
+    with pytest.raises(pydantic.ValidationError) as info:
+        BatchConfig.model_validate({"stages": [{"name": "a", "command": "x", "\n\x1b[2J": 1}]})
+    line = model_error_line(info.value)
+    assert "\n" not in line and "\x1b" not in line and "stages.0.⏎␛[2J: Extra inputs" in line
 
 
 def test_every_client_words_a_models_errors_alike(tmp_path: Path, run_cli, db_path) -> None:

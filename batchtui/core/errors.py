@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from .textsafe import one_line
+
 
 class BatchtuiError(Exception):
     """Base of every error batchtui reports to a user (never a crash, always one line)."""
@@ -102,7 +104,8 @@ def model_error_line(exc: _ModelErrors, where: str = "value") -> str:
 
 
 def _problem(error: Mapping[str, Any], where: str) -> str:
-    place = ".".join(str(part) for part in error.get("loc", ())) or where
+    # A field's name may be the caller's (an extra key): shown inertly, on the one line.
+    place = one_line(".".join(str(part) for part in error.get("loc", ())), 60) or where
     message = str(error.get("msg", "invalid"))
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
