@@ -6,11 +6,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..core.config_text import retry_words
+from ..core.config_text import retry_words, value_of
 from ..core.errors import ValidationError
 from ..core.failures import describe_retry_words
 from ..core.item_lines import read_text
 from ..core.limits import CONCURRENCY_RULE
+from ..core.notify_rules import EVENTS, event_words
 from ..core.platforms import PLATFORMS
 from ..core.rates import RATE_RULE, normal_rate
 from ..core.stages_text import parse_stages
@@ -172,7 +173,72 @@ rates_group = ArgumentGroup(
 )
 """How fast items may start (an API's "30 calls a minute")."""
 
-CONFIG_OPTIONS = (config_group, retries_group, rates_group)
+
+def addresses(text: str) -> list[str]:
+    """`--webhook URL` / `--notify URL` (repeatable; 'none': none, not even the host's)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty address (say none for none)")
+    return value_of("webhooks", text) or []
+
+
+def event_list(text: str) -> list[str]:
+    """`--events started,ended` ('none': none)."""
+    try:
+        return event_words(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+news_group = ArgumentGroup(
+    "news of a run (unset: the host's [notify] in settings.toml)",
+    [
+        Option(
+            "--webhook",
+            dest="webhooks",
+            metavar="URL",
+            type=addresses,
+            action="append",
+            help="POST each event's JSON here, signed the Standard Webhooks way with a secret "
+            "of settings.toml's [secrets]; repeat for more; 'none': none (not the host's)",
+        ),
+        Option(
+            "--webhook-secret",
+            metavar="NAME",
+            help="which [secrets] entry signs the webhooks (default: default; '' resets)",
+        ),
+        Option(
+            "--notify",
+            metavar="URL",
+            type=addresses,
+            action="append",
+            help="tell people through Apprise: ntfy://topic, discord://…, mailto://…; repeat "
+            "for more; 'none': none",
+        ),
+        Option(
+            "--on-end",
+            metavar="COMMAND",
+            help="run this when a run ends (argv, no shell: {batch} {name} {status} {items} "
+            "{succeeded} {failed} {skipped} {elapsed} {cost} {output_dir}; the event's JSON "
+            "on its stdin); 'none': no hook; '' resets to the host's",
+        ),
+        Option(
+            "--hook-timeout",
+            type=number,
+            metavar="SECONDS",
+            help="kill the on_end hook after this long (default 60)",
+        ),
+        Option(
+            "--events",
+            type=event_list,
+            metavar="LIST",
+            help=f"what is announced, comma-separated: {', '.join(EVENTS)} (every item's "
+            "end); default started,failed,ended; 'none': nothing",
+        ),
+    ],
+)
+"""Who hears of a run, and of what (not part of the config's hash)."""
+
+CONFIG_OPTIONS = (config_group, retries_group, rates_group, news_group)
 """The config flags, in the order `--help` shows them."""
 
 _CONFIG_KEYS = tuple(option.dest for group in CONFIG_OPTIONS for option in group.options)
@@ -190,4 +256,11 @@ def config_fields(args: argparse.Namespace) -> dict[str, Any]:
         fields["stages"] = None
     if "var_defaults" in fields:
         fields["var_defaults"] = dict(fields["var_defaults"]) or None
+    for key in ("webhooks", "notify"):  # each flag's addresses, in order ('none' gives [])
+        if key in fields:
+            fields[key] = [url for urls in fields[key] for url in urls]
+    if "on_end" in fields:
+        fields["on_end"] = value_of("on_end", fields["on_end"])
+    if fields.get("webhook_secret") == "":
+        fields["webhook_secret"] = None
     return fields

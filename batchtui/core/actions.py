@@ -40,6 +40,9 @@ ACTIONS: dict[str, frozenset[BatchStatus]] = {
     "concurrency": frozenset({BatchStatus.DRAFT, BatchStatus.LOCKED, BatchStatus.PROCESSING}),
     # A queue setting, kept for the next run: any time.
     "priority": frozenset(BatchStatus),
+    # Who hears of a run (webhooks, notify, on_end…): any time, a running one's too (its
+    # runner reads them at each event); never part of what the lock froze.
+    "announce": frozenset(BatchStatus),
 }
 """Each user operation, and the batch states that allow it."""
 
@@ -66,6 +69,7 @@ _ACTION_WORDS = {
     "delete": "deleting",
     "concurrency": "changing concurrency",
     "priority": "changing priority",
+    "announce": "changing who hears of its runs",
 }
 
 

@@ -11,11 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 WHOLE_NUMBER_FIELDS = frozenset({"fps", "concurrency", "max_items", "retries", "variants"})
-NUMBER_FIELDS = frozenset({"duration", "timeout", "backoff", "backoff_max"})
+NUMBER_FIELDS = frozenset({"duration", "timeout", "backoff", "backoff_max", "hook_timeout"})
 CLEARED_BY_EMPTY = frozenset(
-    {"command", "background", "text_color", "max_failures", "var_defaults", "rate", "rate_key"}
+    {
+        *("command", "background", "text_color", "max_failures", "var_defaults", "rate"),
+        *("rate_key", "on_end", "hook_timeout", "webhooks", "webhook_secret", "notify", "events"),
+    }
 )
-"""Fields whose empty text means "none" (the style's colour, no limit, no command)."""
+"""Fields whose empty text means "none" (the style's colour, no limit, no command; for the
+announcing fields: the host's default)."""
+ADDRESS_FIELDS = frozenset({"webhooks", "notify"})
+"""Lists of addresses, written apart by spaces (an address may hold a comma)."""
+NONE_WORD = "none"
+"""What says "none at all" where empty says "the host's default" (the announcing fields)."""
 
 YES = frozenset({"yes", "y", "on", "true", "1"})
 NO = frozenset({"no", "n", "off", "false", "0"})
@@ -48,6 +56,16 @@ def value_of(field: str, text: str) -> Any:
             raise ValueError(f"'{text}' is not a number") from None
     if field == "retry_on":
         return retry_words(text)
+    if field in ADDRESS_FIELDS:
+        if stripped.lower() == NONE_WORD:
+            return []
+        return [word.rstrip(",") for word in stripped.split() if word.rstrip(",")]
+    if field == "events":
+        from .notify_rules import event_words
+
+        return event_words(stripped)
+    if field == "on_end" and stripped.lower() == NONE_WORD:
+        return ""
     if field == "var_defaults":
         return assignments(text)
     if field == "canary":
@@ -78,11 +96,16 @@ def assignments(text: str) -> dict[str, str]:
     return values
 
 
-def text_of(value: Any) -> str:
+def text_of(value: Any, field: str | None = None) -> str:
     """How a box shows a config value: nothing for none, '5' for 5.0, kinds comma-separated
-    ('' for every kind)."""
+    ('' for every kind); `field`'s own form where it has one (addresses apart by spaces, and
+    'none' for an announcing field said to be none rather than left to the host)."""
     if value is None:
         return ""
+    if field in ADDRESS_FIELDS and isinstance(value, list):
+        return " ".join(value) if value else NONE_WORD
+    if field in ("events", "on_end") and value in ([], ""):
+        return NONE_WORD
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):

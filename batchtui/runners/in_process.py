@@ -14,6 +14,7 @@ from datetime import datetime
 import anyio
 
 from ..core.errors import ValidationError
+from ..core.events import EngineEvent
 from ..core.models import Batch
 from ..core.models.config import for_stage
 from ..core.pausing import stronger
@@ -31,6 +32,7 @@ from ..engine.slots import POOLS_FOLDER, HostSlots
 from ..engine.stage_cache import StageCache, cache_root
 from ..generators import Generator, get_generator
 from ..store import Repository
+from .notify.run_news import RunNews
 from .recorder import Listener, RunRecorder
 
 
@@ -52,7 +54,13 @@ async def run_batch(
     generator = get_generator(config.generator)
     cluster = batch.runner.cluster if batch.runner else None
     host = load_host_settings()  # afresh for every run: a long-lived process sees edits
-    recorder = RunRecorder(repo, batch, clock, listener, flush_interval, host.slots_dir)
+    news = RunNews(repo.path, batch, clock)
+    if news.host is not None:
+        listener = _both(listener, news.heard)
+    recorder = RunRecorder(
+        repo, batch, clock, listener, flush_interval, host.slots_dir, on_final=news.ending
+    )
+    news.started(batch)
     try:
         async with _executor(generator, cluster, host) as (executor, lost):
             scheduler: RunControl
@@ -92,8 +100,21 @@ async def run_batch(
             active.pop(batch.id, None)
         with anyio.CancelScope(shield=True):
             batch = recorder.finish()
+        news.ended()
         remove_empty_work(batch)
     return batch
+
+
+def _both(first: Listener | None, second: Listener) -> Listener:
+    """A listener that tells `first` (when there is one), then `second`."""
+    if first is None:
+        return second
+
+    def both(event: EngineEvent, batch: Batch) -> None:
+        first(event, batch)
+        second(event, batch)
+
+    return both
 
 
 def _output_ext(batch: Batch, generator: Generator) -> str:

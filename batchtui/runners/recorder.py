@@ -27,6 +27,7 @@ from ..core import run
 from ..core.errors import BusyError, StoreError
 from ..core.events import EngineEvent
 from ..core.models import Batch, BatchStatus, RunnerInfo
+from ..core.notify_rules import NEWS_FIELDS
 from ..core.pausing import PauseMode, mode_of, stronger
 from ..engine.host_pause import host_pause_stamp, read_host_pause
 from ..engine.liveness import process_token
@@ -93,8 +94,12 @@ class RunRecorder:
         listener: Listener | None = None,
         flush_interval: float = 0.25,
         host_pause_dir: Path | None = None,
+        on_final: Callable[[Batch], None] | None = None,
     ) -> None:
         self.repo = repo
+        self.on_final = on_final
+        """Called with the ended batch inside the final write, once ownership is confirmed and
+        before the write (the run's end announced durably with it)."""
         self.host_pause_dir = host_pause_dir
         """The slot folder, whose `paused` flag pauses every run on the host (None: none)."""
         self.batch = batch
@@ -149,10 +154,20 @@ class RunRecorder:
             concurrency = stored.get("config", {}).get("concurrency")
             if not isinstance(concurrency, int):
                 concurrency = None
+            news = _stored_news(stored)  # who hears of the run: others may change it
+            if news != {key: doc["config"].get(key) for key in NEWS_FIELDS}:
+                for key in NEWS_FIELDS:
+                    doc["config"].pop(key, None)
+                doc["config"].update({k: v for k, v in news.items() if v is not None})
+                # (validated where it was saved; a plain swap of the config, whole)
+                self.batch.config = self.batch.config.model_copy(update=news)
             if not final:
                 doc["cancel_requested"] = doc["cancel_requested"] or cancel
+            elif self.on_final is not None:
+                self.on_final(self.batch)
             if concurrency is not None:
                 doc["config"]["concurrency"] = concurrency
+
             priority = stored.get("priority")
             if not isinstance(priority, int) or isinstance(priority, bool):
                 priority = 0
@@ -287,3 +302,10 @@ class RunRecorder:
                 time.sleep(min(2.0, 0.1 * 2**attempt))
         self._apply(stored, None)
         return self.batch
+
+
+def _stored_news(stored: dict) -> dict[str, object]:
+    """The fields saying who hears of the run, as the stored document has them."""
+    config = stored.get("config")
+    config = config if isinstance(config, dict) else {}
+    return {key: config.get(key) for key in NEWS_FIELDS}

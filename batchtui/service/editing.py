@@ -18,6 +18,7 @@ from ..core.item_keys import check_key, first_repeat
 from ..core.item_vars import VAR_NAME_RULE, VarValue, check_vars, is_var_name
 from ..core.limits import MAX_COPY_BASE_CHARS
 from ..core.models import Batch, BatchConfig, BatchItem, BatchStatus, generator_change
+from ..core.notify_rules import NEWS_FIELDS
 from ..core.problems import Problem
 from ..core.unlocking import back_to_draft
 from ..core.variants import expand, series_items
@@ -148,7 +149,8 @@ class Editing:
         return self.ctx.mutate(ref, "edit", change)
 
     def update_config(self, ref: str, /, **fields: Any) -> Batch:
-        """Change config fields of a DRAFT batch (validated as a whole)."""
+        """Change config fields of a DRAFT batch (validated as a whole); who hears of its
+        runs (`NEWS_FIELDS`) alone may change in any state."""
 
         def change(batch: Batch) -> Batch:
             change = generator_change(batch.config, fields)  # its output type, unless chosen
@@ -162,7 +164,8 @@ class Editing:
             batch.config = config
             return batch
 
-        return self.ctx.mutate(ref, "edit", change)
+        action = "announce" if fields and set(fields) <= NEWS_FIELDS else "edit"
+        return self.ctx.mutate(ref, action, change)
 
     def add_items(
         self,

@@ -29,6 +29,7 @@ from .delegate import delegate
 if TYPE_CHECKING:
     from ..core.models import Batch, BatchItem
     from ..runners.recorder import Listener
+    from .announcing import Announcing
     from .cache import CacheUses
     from .deferred import Deferrals
     from .editing import Editing
@@ -113,6 +114,12 @@ class BatchService:
         return CacheUses(self._ctx)
 
     @functools.cached_property
+    def _announcing(self) -> Announcing:
+        from .announcing import Announcing
+
+        return Announcing(self._ctx)
+
+    @functools.cached_property
     def _host_queue(self) -> HostQueueReads:
         from .host_queue import HostQueueReads
 
@@ -149,6 +156,11 @@ class BatchService:
     host_queue = delegate(lambda s: s._host_queue.host_queue)
     caches = delegate(lambda s: s._cache.caches)
     prune_caches = delegate(lambda s: s._cache.prune_caches)
+    deliver_outbox = delegate(lambda s: s._announcing.deliver_outbox)
+    notify_test = delegate(lambda s: s._announcing.notify_test)
+    deliveries = delegate(lambda s: s._announcing.deliveries)
+    resend_deliveries = delegate(lambda s: s._announcing.resend_deliveries)
+    new_webhook_secret = delegate(lambda s: s._announcing.new_webhook_secret)
     find_by_id = delegate(lambda s: s._reads.find_by_id)
     failed = delegate(lambda s: s._reads.failed)
     outputs = delegate(lambda s: s._reads.outputs)
@@ -266,10 +278,17 @@ class BatchService:
 
         Every command asks; with no batch marked running (the usual case) nothing of the
         run machinery is even imported. Deferred starts whose waiting process died are taken
-        up here too (`take_up_deferred`): never a batch left QUEUED with nobody waiting."""
+        up here too (`take_up_deferred`): never a batch left QUEUED with nobody waiting; and
+        news in the outbox with no courier delivering it gets one."""
         recovered = self._runs.recover_orphans() if self._ctx.repo.any_running() else []
         if self._ctx.repo.queued_ids():
             self._deferrals.take_up()
+        from ..runners.notify.outbox import outbox_folder, pending  # (stdlib only: cheap)
+
+        if pending(outbox_folder(self._ctx.repo.path)):  # news a dead runner left undelivered
+            from ..runners.notify.courier_start import ensure_courier
+
+            ensure_courier(self._ctx.repo.path)
         return recovered
 
     # ---------------------------------------------------------------- following

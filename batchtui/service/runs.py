@@ -40,6 +40,7 @@ from ..engine.liveness import kill_batch_processes, same_process_alive
 from ..engine.slots import check_host_slots, reprioritise_in
 from ..runners.detached import runner_log, spawn_runner
 from ..runners.in_process import run_batch
+from ..runners.notify.announce import announce
 from ..runners.recorder import Listener, runner_info
 from .begun import BEGUN_HERE, BegunRuns
 from .context import ServiceContext
@@ -408,6 +409,7 @@ class Runs:
         if not snapshot:
             return []
         recovered = []
+        logs: dict[str, str | None] = {}
         with self.ctx.repo.transaction() as tx:
             for stale in snapshot:
                 try:
@@ -420,7 +422,10 @@ class Runs:
                     # Every process of the batch the dead runner left behind: also those of
                     # items it started but had not recorded RUNNING before it died.
                     kill_batch_processes(batch.id)
+                logs[batch.id] = batch.runner.log_path if batch.runner else None
                 fold.end(batch, now, "its runner stopped (killed, crashed or rebooted)")
                 tx.save(batch)
                 recovered.append(batch)
+        for batch in recovered:  # the end its runner did not live to announce (same id)
+            announce(self.ctx.repo.path, batch, "ended", now, replace=True, log_path=logs[batch.id])
         return recovered

@@ -76,6 +76,7 @@ VERBS: tuple[Verb, ...] = (
     ),
     Verb("_runner", None, "runner:Runner"),  # the detached runner: not listed in --help
     Verb("_waiter", None, "waiter:Waiter"),  # starts a queued start: not listed either
+    Verb("_courier", None, "courier:Courier"),  # delivers the outbox: not listed either
     Verb("cancel", "stop a PROCESSING batch, or take back a queued start", "cancel:Cancel"),
     Verb(
         "pause",
@@ -103,6 +104,12 @@ VERBS: tuple[Verb, ...] = (
         "cache",
         "the pipelines' stage caches: their size, and --prune --older 30d / --max-size 20G",
         "cache:Cache",
+    ),
+    Verb(
+        "notify",
+        "where runs announce their news: test each target, list deliveries not yet made, "
+        "resend given-up ones, make a webhook secret",
+        "notify:Notify",
     ),
     Verb("progress", "counts, percent, elapsed and ETA", "progress:Progress"),
     Verb("failed", "items that did not succeed, with reasons", "failed:Failed"),

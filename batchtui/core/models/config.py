@@ -16,6 +16,15 @@ from .. import limits
 from ..backoff import retry_delay as _retry_delay
 from ..failures import RETRY_ON
 from ..item_vars import VarValue, check_vars
+from ..notify_rules import (
+    MAX_HOOK_TIMEOUT,
+    MAX_TARGETS,
+    check_events,
+    hook_problems,
+    people_url_problem,
+    secret_name_problem,
+    webhook_url_problem,
+)
 from ..platforms import DEFAULT_PLATFORM, PLATFORMS, Platform
 from ..rates import RATE_KEY_PATTERN, RATE_KEY_RULE, normal_rate
 from .stages import StageConfig, ValidateMode, check_stages
@@ -164,6 +173,44 @@ class BatchConfig(BaseModel):
         "generator's); each stage's output is cached by what made it",
     )
 
+    # What a run tells the world (issue 31). None: the host's default ([notify] in
+    # settings.toml); "none" said for a list is [], for the hook "". Never hashed: how a run
+    # is announced does not change what it makes.
+    on_end: str | None = Field(
+        default=None,
+        description="a command run when a run ends (argv: {batch} {status} {name} {items} "
+        "{succeeded} {failed} {skipped} {elapsed} {cost} {output_dir}; the event's JSON on its "
+        "stdin; never through a shell); '' for none; null: the host's",
+    )
+    hook_timeout: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_HOOK_TIMEOUT,
+        description="seconds the on_end hook may run before it is killed (default 60)",
+    )
+    webhooks: list[str] | None = Field(
+        default=None,
+        max_length=MAX_TARGETS,
+        description="http(s) addresses sent each event as JSON, signed the Standard Webhooks "
+        "way with a secret of settings.toml; [] for none; null: the host's",
+    )
+    webhook_secret: str | None = Field(
+        default=None,
+        description="the name of the secret in settings.toml's [secrets] that signs webhooks "
+        "(default: 'default'); the secret itself is never stored in a batch",
+    )
+    notify: list[str] | None = Field(
+        default=None,
+        max_length=MAX_TARGETS,
+        description="where people are told, as Apprise addresses (ntfy://topic, "
+        "discord://…, mailto://…); [] for none; null: the host's",
+    )
+    events: list[str] | None = Field(
+        default=None,
+        description="what is announced: started, failed (an item for good), ended, item "
+        "(every item's end); null: the host's, else started, failed and ended",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _generator_default_ext(cls, data: object) -> object:
@@ -223,6 +270,49 @@ class BatchConfig(BaseModel):
     def _rate_key(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(RATE_KEY_PATTERN, value):
             raise ValueError(f"'{value}' is not a rate name ({RATE_KEY_RULE})")
+        return value
+
+    @field_validator("webhooks")
+    @classmethod
+    def _webhooks(cls, value: list[str] | None) -> list[str] | None:
+        for url in value or []:
+            problem = webhook_url_problem(url)
+            if problem:
+                raise ValueError(problem)
+        return None if value is None else list(dict.fromkeys(value))
+
+    @field_validator("notify")
+    @classmethod
+    def _notify(cls, value: list[str] | None) -> list[str] | None:
+        for url in value or []:
+            problem = people_url_problem(url)
+            if problem:
+                raise ValueError(problem)
+        return None if value is None else list(dict.fromkeys(value))
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else check_events(value)
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _secret_name(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None  # '' clears it: the default secret
+        if isinstance(value, str):
+            problem = secret_name_problem(value)
+            if problem:
+                raise ValueError(problem)
+        return value
+
+    @field_validator("on_end")
+    @classmethod
+    def _hook(cls, value: str | None) -> str | None:
+        if value:
+            problems = hook_problems(value)
+            if problems:
+                raise ValueError(problems[0])
         return value
 
     @field_validator("retry_on")

@@ -1,0 +1,13 @@
+"""How one try of a delivery went."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Outcome(NamedTuple):
+    """`ok`: delivered; `detail`: one line for the log; `final`: not worth another try."""
+
+    ok: bool
+    detail: str
+    final: bool = False
