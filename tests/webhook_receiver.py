@@ -44,7 +44,7 @@ def receiver(answers: list[int] | None = None) -> Iterator[Receiver]:
     state = Receiver(url="", answers=list(answers or []))
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (the standard library's name)
+        def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length)
             with state.lock:
