@@ -58,6 +58,7 @@ def test_every_body_is_documented_as_its_model() -> None:
         ("POST", "/v1/host/pause"): "PauseRequest",
         ("POST", "/v1/templates"): "SaveTemplate",
         ("POST", "/v1/cache/prune"): "PruneCache",
+        ("POST", "/v1/notify/test"): "NotifyTest",
     }
     assert bodies[("PATCH", "/v1/batch/{ref}/config")]["type"] == "object"
     optional = {"/v1/batch/{ref}/config", "/v1/batch/{ref}/duplicate"} | {
@@ -65,12 +66,13 @@ def test_every_body_is_documented_as_its_model() -> None:
         "/v1/batch/{ref}/retry",
         "/v1/batch/{ref}/pause",
         "/v1/host/pause",
+        "/v1/notify/test",
     }
     for (method, path), _ in bodies.items():
         required = schema["paths"][path][method.lower()]["requestBody"].get("required", False)
         assert required is (path not in optional), (method, path)
     tags = {op["tags"][0] for ops in schema["paths"].values() for op in ops.values()}
-    assert tags == {"batches", "items", "runs", "templates", "server", "queue", "cache"}
+    assert tags == {"batches", "items", "runs", "templates", "server", "queue", "cache", "notify"}
 
 
 @pytest.mark.parametrize(

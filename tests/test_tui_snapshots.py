@@ -317,6 +317,35 @@ def test_config_form_retries_open(snap_compare, db_path):
     assert snap_compare(app, terminal_size=SIZE, run_before=open_retries)
 
 
+def test_config_form_news_open_on_a_locked_batch(snap_compare, db_path):
+    """Who hears of a run, open on a LOCKED batch: its boxes editable (they may change in
+    any state), the rest read-only; a webhook, a notification address, the hook, and events
+    said to be none."""
+    done = batch(
+        8,
+        "Notes",
+        BatchStatus.LOCKED,
+        [item(1, "hello world")],
+        generator="command",
+        command="python3 write.py {content} {output}",
+        webhooks=["https://hooks.example.com/batchtui?k=1"],
+        notify=["ntfy://renders"],
+        on_end="notify-send {name} {status}",
+        events=[],
+    )
+
+    async def open_news(pilot) -> None:
+        await opening(done.id)(pilot)
+        from textual.widgets import Collapsible
+
+        pilot.app.screen.query_one("#group-basics", Collapsible).collapsed = True
+        pilot.app.screen.query_one("#group-news", Collapsible).collapsed = False
+        await pilot.pause()
+
+    app = app_for(db_path, done)
+    assert snap_compare(app, terminal_size=SIZE, run_before=open_news)
+
+
 def series_draft():
     """A draft whose items have keys and variables (a long one cut with '…')."""
     return batch(

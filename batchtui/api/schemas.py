@@ -187,6 +187,13 @@ class PruneCache(BaseModel):
     max_size: str | None = Field(default=None, max_length=32, examples=["20G"])
 
 
+class NotifyTest(BaseModel):
+    """`POST /v1/notify/test`: send a test event to a batch's targets (none: the host's)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    batch: str | None = Field(default=None, max_length=200, description="a batch's id or name")
+
+
 class ImportManifest(BaseModel):
     """`POST /v1/imports/`: a batch re-made from the text of a batch folder's manifest."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import batches, cache, health, imports, items, pausing, queue, runs, templates
+from . import batches, cache, health, imports, items, notify, pausing, queue, runs, templates
 
 ROUTERS: tuple[APIRouter, ...] = (
     runs.router,
@@ -17,5 +17,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     templates.router,
     queue.router,
     cache.router,
+    notify.router,
     health.router,
 )

@@ -23,6 +23,7 @@ from ...core.actions import allowed
 from ...core.config_text import text_of, value_of
 from ...core.errors import BatchtuiError, ValidationError
 from ...core.limits import MAX_NAME_CHARS
+from ...core.notify_rules import NEWS_FIELDS
 from ...core.platforms import PLATFORMS
 from ...core.states import BatchStatus
 from ...core.styles import STYLES
@@ -88,6 +89,18 @@ GROUPS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
             ("canary", "Canary", "select"),
         ),
     ),
+    (
+        "news",
+        "News of a run",
+        (
+            ("webhooks", "Webhooks", "input"),
+            ("webhook_secret", "Secret name", "input"),
+            ("notify", "Notify", "input"),
+            ("on_end", "On end", "input"),
+            ("hook_timeout", "Hook timeout", "input"),
+            ("events", "Events", "input"),
+        ),
+    ),
 )
 
 FIELD_LABELS = {field: label for _, _, fields in GROUPS for field, label, _ in fields}
@@ -104,6 +117,12 @@ FIELD_HINTS = {
     "var_defaults": "none (voice=alto seed=7)",
     "rate": "none (30/min, 2/s)",
     "rate_key": "none ([rates] name)",
+    "webhooks": "the host's (https://… ; none)",
+    "webhook_secret": "default ([secrets] name)",
+    "notify": "the host's (ntfy://topic … ; none)",
+    "on_end": "the host's (cmd {name} {status}; none)",
+    "hook_timeout": "60",
+    "events": "the host's (started,failed,ended,item)",
 }
 """What an empty box means."""
 
@@ -249,6 +268,8 @@ class ConfigForm(VerticalScroll):
         self.query_one("#f-stages", Button).label = Content(f"{one_line(said, 40)} · {verb}")
         for widget in self.query("Input, Select"):
             widget.disabled = not self.editable
+        for field in NEWS_FIELDS:  # who hears of a run may change in any state
+            self.query_one(f"#f-{field}", Input).disabled = not allowed("announce", batch.status)
         # (The stages button opens them read-only once locked: it is never disabled.)
         # Concurrency may change in any state but a running one (that is on the progress screen).
         self.query_one("#f-concurrency", Input).disabled = batch.status not in (
@@ -284,6 +305,8 @@ class ConfigForm(VerticalScroll):
         if batch is None or raw == self._shown.get(field):
             return None
         action = "concurrency" if field == "concurrency" else "edit"  # also while LOCKED
+        if field in NEWS_FIELDS:
+            action = "announce"  # in any state
         if not allowed(action, batch.status):
             reason = f"the batch is {batch.status.value} now: unlock (u) to edit"
             return self._refused(field, [reason])
@@ -371,7 +394,7 @@ def _texts(batch: Batch) -> dict[str, str]:
     texts = {"name": batch.name}
     for field in INPUT_FIELDS:
         if field != "name":
-            texts[field] = text_of(getattr(config, field))
+            texts[field] = text_of(getattr(config, field), field)
     return texts
 
 
@@ -393,6 +416,10 @@ SUMMARY_WORDS: dict[str, str] = {
     "retry_on": "on {}",
     "max_failures": "stop at {}",
     "canary": "canary",
+    "webhooks": "webhooks",
+    "notify": "notify",
+    "on_end": "hook",
+    "events": "{}",
 }
 """How a group's title says a value that is not the default (short: the pane is narrow)."""
 
@@ -409,5 +436,8 @@ def _summary(config: BatchConfig, group: str) -> str:
             value = getattr(config, field)
             if value == defaults[field].get_default(call_default_factory=True):
                 continue
-            said.append(words.format(text_of(value)))
+            if value in ([], "") and field in NEWS_FIELDS:  # said to be none, not the host's
+                said.append(f"no {words.format('events')}")
+                continue
+            said.append(words.format(text_of(value, field)))
     return ", ".join(dict.fromkeys(said))
