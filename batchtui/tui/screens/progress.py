@@ -18,6 +18,8 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from ...core.actions import allowed
+from ...core.config_text import value_of
+from ...core.errors import BatchtuiError
 from ...core.models import Batch, BatchItem, BatchStatus, ItemStatus
 from ...core.pausing import pause_meaning, pause_word
 from ...core.states import DID_NOT_SUCCEED, TERMINAL_ITEM, Phase, phase
@@ -99,6 +101,13 @@ class ProgressScreen(AppScreen):
             key_display="[",
             show=False,
             tooltip="Priority -1 on this host",
+        ),
+        Binding(
+            "N",
+            "news",
+            "News",
+            show=False,
+            tooltip="Who hears of this batch's runs: webhooks, notifications, the on_end hook",
         ),
         Binding("f", "filter('failed')", "Failed", tooltip="Show failed items only (again: all)"),
         Binding("o", "filter('outputs')", "Outputs", tooltip="Show outputs only (again: all)"),
@@ -422,6 +431,37 @@ class ProgressScreen(AppScreen):
         if batch is not None:
             self.notify(f"Priority {batch.priority or 0} on this host")
             self.show(batch)
+
+    def action_news(self) -> None:
+        """Who hears of the batch's runs, in a dialog: saved all at once, or nothing."""
+        from .news_dialog import NEWS_LABELS, NewsDialog
+
+        batch = self.current
+        if batch is None:
+            return
+        service = self.bt.service
+
+        def save(texts: dict[str, str]) -> str | None:
+            fields: dict[str, object] = {}
+            for field, text in texts.items():
+                if text == dialog.before[field]:
+                    continue
+                try:
+                    fields[field] = value_of(field, text)
+                except ValueError as exc:
+                    return f"{NEWS_LABELS[field]}: {exc}"
+            try:
+                service.update_config(batch.id, **fields)
+            except BatchtuiError as exc:
+                return str(exc).removeprefix("invalid config: ")
+            return None
+
+        def done(saved: bool | None) -> None:
+            if saved:
+                self.notify("saved who hears of its runs", timeout=2, markup=False)
+
+        dialog = NewsDialog(batch.name, batch.config, save)
+        self.app.push_screen(dialog, done)
 
     def action_filter(self, which: str) -> None:
         self.filter = "all" if self.filter == which else which

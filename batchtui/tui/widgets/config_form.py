@@ -28,6 +28,7 @@ from ...core.platforms import PLATFORMS
 from ...core.states import BatchStatus
 from ...core.styles import STYLES
 from ...core.textsafe import one_line
+from .line_input import LineInput
 
 if TYPE_CHECKING:
     from ...core.models import Batch, BatchConfig
@@ -214,7 +215,7 @@ class ConfigForm(VerticalScroll):
             button = Button("none: one step · enter: edit", id=f"f-{field}", compact=True)
             return button
         if kind == "input":
-            return Input(
+            return LineInput(  # its keys in their order: `ab⌫c` in one read is 'ac'
                 id=f"f-{field}",
                 compact=True,
                 placeholder=FIELD_HINTS.get(field, ""),
