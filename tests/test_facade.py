@@ -7,6 +7,7 @@ import inspect
 import pytest
 
 from batchtui.service import BatchService
+from batchtui.service.announcing import Announcing
 from batchtui.service.cache import CacheUses
 from batchtui.service.deferred import Deferrals
 from batchtui.service.delegate import delegate
@@ -28,6 +29,7 @@ PARTS = {
     "_host_queue": HostQueueReads,
     "_pausing": Pausing,
     "_cache": CacheUses,
+    "_announcing": Announcing,
 }
 
 

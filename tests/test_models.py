@@ -144,6 +144,7 @@ EXPECTED_ACTIONS = {
     "pause": {BatchStatus.PROCESSING},
     # A paused run goes on; an ended batch is retried (resume's meaning before pause).
     "resume": {BatchStatus.PROCESSING, BatchStatus.PARTIAL, BatchStatus.FAILED},
+    "announce": set(BatchStatus),  # who hears of a run: not frozen, never hashed
 }
 
 

@@ -127,13 +127,13 @@ def test_no_code_sets_a_status_around_the_table():
 # --------------------------------------------------------- one table, every door
 
 EXPECTED = {
-    BatchStatus.DRAFT: {"edit", "lock", "delete", "concurrency", "priority"},
-    BatchStatus.LOCKED: {"unlock", "start", "delete", "concurrency", "priority"},
-    BatchStatus.PROCESSING: {"cancel", "concurrency", "priority", "pause", "resume"},
-    BatchStatus.COMPLETE: {"rerun", "delete", "priority"},
+    BatchStatus.DRAFT: {"edit", "lock", "delete", "concurrency", "priority", "announce"},
+    BatchStatus.LOCKED: {"unlock", "start", "delete", "concurrency", "priority", "announce"},
+    BatchStatus.PROCESSING: {"cancel", "concurrency", "priority", "pause", "resume", "announce"},
+    BatchStatus.COMPLETE: {"rerun", "delete", "priority", "announce"},
     # `resume` of an ended batch is a retry (and drops a pause kept from a crashed run).
-    BatchStatus.PARTIAL: {"retry", "rerun", "delete", "priority", "resume"},
-    BatchStatus.FAILED: {"retry", "rerun", "delete", "unlock", "priority", "resume"},
+    BatchStatus.PARTIAL: {"retry", "rerun", "delete", "priority", "resume", "announce"},
+    BatchStatus.FAILED: {"retry", "rerun", "delete", "unlock", "priority", "resume", "announce"},
 }
 """What a user may do in each state, written out once more by hand: the table must say it."""
 
@@ -200,6 +200,7 @@ CLI_VERBS = {
     "priority": ["priority", "{id}", "2"],
     "pause": ["pause", "{id}"],
     "resume": ["resume", "{id}"],
+    "announce": ["config", "{id}", "--events", "ended"],
 }
 
 
@@ -237,6 +238,7 @@ SERVICE_CALLS = {
     "priority": lambda s, ref: s.set_priority(ref, 2),
     "pause": lambda s, ref: s.pause(ref),
     "resume": lambda s, ref: s.resume(ref),
+    "announce": lambda s, ref: s.update_config(ref, events=["ended"]),
 }
 
 
