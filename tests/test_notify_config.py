@@ -208,3 +208,18 @@ def test_settings_without_notify_are_the_defaults(settings):
     host = load_notify_settings()
     assert host == NotifySettings(path=host.path)
     assert host.events == ("started", "failed", "ended") and host.attempts == 8
+
+
+def test_a_receivers_retry_after_is_obeyed_and_gone_is_final(settings, db_path, monkeypatch):
+    settings(f'[notify]\nbackoff = 0.01\n\n[secrets]\ndefault = "{SECRET}"\n')
+    monkeypatch.setattr("batchtui.runners.notify.announce.ensure_courier", lambda db: None)
+    service = BatchService(Repository(db_path))
+    with receiver([(429, {"Retry-After": "1"})]) as slow, receiver([410]) as gone:
+        batch = service.create("News", webhooks=[slow.url, gone.url], events=["started"])
+        assert announce(db_path, batch, "started", batch.created_at) == 2
+        assert run_courier(db_path) == 2
+        assert len(slow.got) == 2 and slow.got[1].at - slow.got[0].at >= 1.0  # not sooner
+        assert len(gone.got) == 1  # 410 Gone: never tried again
+    given_up = [json.loads(p.read_text()) for p in failed(outbox_folder(db_path))]
+    assert [d["target"] for d in given_up] == [gone.url]
+    assert given_up[0]["last_error"] == "HTTP 410: the receiver is gone"

@@ -23,7 +23,7 @@ class Received:
 @dataclass
 class Receiver:
     url: str
-    answers: list[int] = field(default_factory=list)
+    answers: list[int | tuple[int, dict[str, str]]] = field(default_factory=list)
     got: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -39,8 +39,9 @@ class Receiver:
 
 
 @contextmanager
-def receiver(answers: list[int] | None = None) -> Iterator[Receiver]:
-    """A receiver listening on a free port of 127.0.0.1 while the block runs."""
+def receiver(answers: list[int | tuple[int, dict[str, str]]] | None = None) -> Iterator[Receiver]:
+    """A receiver listening on a free port of 127.0.0.1 while the block runs; `answers`: the
+    status (and headers) of its first answers, in order."""
     state = Receiver(url="", answers=list(answers or []))
 
     class Handler(BaseHTTPRequestHandler):
@@ -56,8 +57,11 @@ def receiver(answers: list[int] | None = None) -> Iterator[Receiver]:
                         time.time(),
                     )
                 )
-                status = state.answers.pop(0) if state.answers else 200
+                answer = state.answers.pop(0) if state.answers else 200
+            status, headers = answer if isinstance(answer, tuple) else (answer, {})
             self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.send_header("content-length", "2")
             self.end_headers()
             self.wfile.write(b"ok")

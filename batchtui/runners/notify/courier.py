@@ -135,6 +135,8 @@ def _try(db_path: Path, path: Path, delivery: Delivery) -> bool:
         then = "; given up (batchtui notify pending shows it)"
     else:
         delay = retry_delay(delivery.backoff, LONGEST_WAIT, delivery.tries, random.random())
+        if outcome.wait is not None:  # the receiver said when (429, 503): not before that
+            delay = max(delay, outcome.wait)
         delivery.next_at = time.time() + delay
         save(path, delivery)
         then = f"; again in {delay:.1f} s"

@@ -54,6 +54,34 @@ def send(delivery: Delivery, secret: str) -> Outcome:
         return Outcome(
             False, f"no answer: {type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         )
-    if 200 <= answer.status_code < 300:
-        return Outcome(True, f"HTTP {answer.status_code}")
-    return Outcome(False, f"HTTP {answer.status_code}")
+    code = answer.status_code
+    if 200 <= code < 300:
+        return Outcome(True, f"HTTP {code}")
+    if code == 410:  # Gone: the receiver says this address takes no more (Standard Webhooks)
+        return Outcome(False, "HTTP 410: the receiver is gone", final=True)
+    wait = retry_after(answer.headers.get("retry-after"))
+    said = f"HTTP {code}" + (f" (retry after {wait:g} s)" if wait is not None else "")
+    return Outcome(False, said, wait=wait)
+
+
+LONGEST_RETRY_AFTER = 3600.0
+"""A receiver's Retry-After is believed up to an hour."""
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (seconds, or an HTTP date); None when absent or not
+    one of those."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), LONGEST_RETRY_AFTER)
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return min(max(0.0, (when - datetime.now(UTC)).total_seconds()), LONGEST_RETRY_AFTER)
