@@ -4,6 +4,7 @@ people's notifications, the on_end hook), tried and looked after."""
 from __future__ import annotations
 
 import argparse
+import time
 
 from ...core.errors import ValidationError
 from ..context import Context
@@ -49,11 +50,12 @@ class Notify(BaseCommand):
                     ctx.say("nothing waiting: every announcement was delivered")
                 for one in waiting:
                     d = one.as_json()
-                    state = (
-                        "given up"
-                        if one.given_up
-                        else f"try {d['tries'] + 1} of {d['attempts']} next"
-                    )
+                    if one.given_up:
+                        state = f"given up after {d['tries']} tries"
+                    else:
+                        left = max(0.0, (d["next_at"] or 0) - time.time())
+                        when = f"in {left:.0f} s" if left >= 1 else "now"
+                        state = f"try {d['tries'] + 1} of {d['attempts']} {when}"
                     why = f" (last: {d['last_error']})" if d["last_error"] else ""
                     ctx.say(
                         f"{d['type']} of {d['batch_id']} → {d['kind']} {d['target']}: {state}{why}"
