@@ -29,7 +29,7 @@ CREATE_FIELDS = {
     "timeout", "output_dir", "workdir", "output_ext", "style", "background", "text_color",
     "validate_output", "retries", "backoff", "backoff_max", "retry_on", "max_failures",
     "canary", "var_defaults", "variants", "rate", "rate_key", "stages",
-    "webhooks", "webhook_secret", "notify", "on_end", "hook_timeout", "events",
+    "webhooks", "webhook_secret", "notify", "on_end", "hook_timeout", "events", "budget",
 }  # fmt: skip
 """Every config field `batchtui create --help` offers."""
 

@@ -165,3 +165,20 @@ async def test_a_save_compares_with_the_batch_as_stored_not_the_forms_copy(db_pa
         outcome = form.save("var_defaults", "")  # before any refill: the copy still says None
         assert isinstance(outcome, ConfigForm.Saved)
         assert service.get("Form").config.var_defaults is None
+
+
+async def test_a_stale_read_of_the_watcher_does_not_put_an_old_value_back(db_path):
+    """The watcher's read from before a save, arriving after it, leaves the saved text in
+    the box (it put the old one back: clearing it then saved nothing, the box already empty)."""
+    service = BatchService(Repository(db_path))
+    service.create("Form", generator="command", command="python3 x.py {voice} {output}")
+    app = make_app(service)
+    async with app.run_test(size=(100, 30)) as pilot:
+        editor = await _editor(db_path, pilot, app)
+        stale = service.get("Form")  # as the watcher read it before the save
+        await _set(pilot, editor, "var_defaults", "voice=alto")
+        assert service.get("Form").config.var_defaults == {"voice": "alto"}
+        editor.reload(stored=stale)
+        assert editor.query_one("#f-var_defaults", Input).value == "voice=alto"
+        await _set(pilot, editor, "var_defaults", "")
+        assert service.get("Form").config.var_defaults is None

@@ -4,6 +4,7 @@ a command line gives."""
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 from ..core.config_text import retry_words, value_of
@@ -21,6 +22,19 @@ from .options import ArgumentGroup, Option, assignment, count, number, whole_num
 def retry_kinds(text: str) -> list[str]:
     """`--retry-on`: failure kinds, comma-separated ('any': every kind, the empty list)."""
     return retry_words(text)  # the form's rule too
+
+
+def budget_amount(text: str) -> float | str:
+    """`--budget 5.00` (a positive finite amount; 'none' resets, said as '')."""
+    if text.strip().lower() in ("none", ""):
+        return ""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an amount (like 5.00)") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"a budget is an amount above 0, not '{text}'")
+    return value
 
 
 def rate_text(text: str) -> str:
@@ -144,6 +158,14 @@ retries_group = ArgumentGroup(
             "are SKIPPED, for retry ('none' resets)",
         ),
         Option(
+            "--budget",
+            metavar="AMOUNT",
+            type=budget_amount,
+            help="once what items spent (their COST lines) and what the running ones are "
+            "expected to spend reach AMOUNT, start no more: the rest are SKIPPED; 'none' "
+            "resets (changeable in any state: retry --budget raises it)",
+        ),
+        Option(
             "--canary",
             action=argparse.BooleanOptionalAction,
             default=None,
@@ -254,6 +276,8 @@ def config_fields(args: argparse.Namespace) -> dict[str, Any]:
         fields["max_failures"] = None
     if fields.get("stages") == "":
         fields["stages"] = None
+    if fields.get("budget") == "":
+        fields["budget"] = None
     if "var_defaults" in fields:
         fields["var_defaults"] = dict(fields["var_defaults"]) or None
     for key in ("webhooks", "notify"):  # each flag's addresses, in order ('none' gives [])

@@ -40,8 +40,8 @@ ACTIONS: dict[str, frozenset[BatchStatus]] = {
     "concurrency": frozenset({BatchStatus.DRAFT, BatchStatus.LOCKED, BatchStatus.PROCESSING}),
     # A queue setting, kept for the next run: any time.
     "priority": frozenset(BatchStatus),
-    # Who hears of a run (webhooks, notify, on_end…): any time, a running one's too (its
-    # runner reads them at each event); never part of what the lock froze.
+    # Who hears of a run (webhooks, notify, on_end…) and its budget: any time, a running
+    # one's too (its runner reads them as it goes); never part of what the lock froze.
     "announce": frozenset(BatchStatus),
 }
 """Each user operation, and the batch states that allow it."""
@@ -69,7 +69,7 @@ _ACTION_WORDS = {
     "delete": "deleting",
     "concurrency": "changing concurrency",
     "priority": "changing priority",
-    "announce": "changing who hears of its runs",
+    "announce": "changing who hears of its runs or its budget",
 }
 
 

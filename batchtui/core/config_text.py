@@ -11,11 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 WHOLE_NUMBER_FIELDS = frozenset({"fps", "concurrency", "max_items", "retries", "variants"})
-NUMBER_FIELDS = frozenset({"duration", "timeout", "backoff", "backoff_max", "hook_timeout"})
+NUMBER_FIELDS = frozenset(
+    {"duration", "timeout", "backoff", "backoff_max", "hook_timeout", "budget"}
+)
 CLEARED_BY_EMPTY = frozenset(
     {
         *("command", "background", "text_color", "max_failures", "var_defaults", "rate"),
         *("rate_key", "on_end", "hook_timeout", "webhooks", "webhook_secret", "notify", "events"),
+        "budget",
     }
 )
 """Fields whose empty text means "none" (the style's colour, no limit, no command; for the
@@ -41,7 +44,7 @@ def value_of(field: str, text: str) -> Any:
     the field) when it is not one."""
     stripped = text.strip()
     if field in CLEARED_BY_EMPTY and (
-        not stripped or (field == "max_failures" and stripped.lower() == "none")
+        not stripped or (field in ("max_failures", "budget") and stripped.lower() == "none")
     ):
         return None
     if field in WHOLE_NUMBER_FIELDS:

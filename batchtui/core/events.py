@@ -60,6 +60,16 @@ class ItemProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemCost:
+    """An item's attempt reported money spent (a `COST 0.12` line): added to its attempt's
+    cost, the item's and the batch's."""
+
+    batch_id: str
+    item_id: str
+    amount: float
+
+
+@dataclass(frozen=True, slots=True)
 class ItemFinished:
     """An item ended: SUCCEEDED with an output, or FAILED/CANCELLED with a one-line error."""
 
@@ -115,5 +125,12 @@ class StageEnded:
 
 
 EngineEvent = (
-    ItemWaiting | ItemStarted | ItemPlaced | ItemProgress | ItemRetrying | ItemFinished | StageEnded
+    ItemWaiting
+    | ItemStarted
+    | ItemPlaced
+    | ItemProgress
+    | ItemCost
+    | ItemRetrying
+    | ItemFinished
+    | StageEnded
 )

@@ -141,3 +141,6 @@ STAGE_NAME_RULE = "a lower-case letter, then up to 31 lower-case letters, digits
 
 POOL_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
 """A host pool's name (`[slots] gpu = 2` in settings.toml)."""
+
+MAX_BUDGET = 1_000_000_000.0
+"""The largest `--budget` (in whatever unit the items' COST lines use)."""

@@ -17,6 +17,7 @@ from pydantic import BaseModel, computed_field
 from .backoff import capped_retry_at
 from .events import (
     EngineEvent,
+    ItemCost,
     ItemFinished,
     ItemPlaced,
     ItemProgress,
@@ -25,6 +26,7 @@ from .events import (
     ItemWaiting,
     StageEnded,
 )
+from .forecast import Forecast
 from .pausing import PauseMode
 from .states import (
     DID_NOT_SUCCEED,
@@ -107,6 +109,7 @@ def begin(
         item.move_to(ItemStatus.PENDING)
         _write(item, fields)
     batch.move_to(BatchStatus.PROCESSING)
+    batch.forecast = None  # this run's is made by its own canary
     batch.started_at = now
     batch.finished_at = None
     batch.cancel_requested = False
@@ -158,6 +161,7 @@ def apply(
         _write(
             item,
             {
+                "attempt_cost": None,
                 "waiting": None,
                 "attempts": event.attempt,
                 "started_at": event.at,
@@ -183,6 +187,14 @@ def apply(
             fields["output_path"] = event.output_path
             fields["progress"] = 1.0
         _write(item, fields)
+    elif isinstance(event, ItemCost):
+        _write(
+            item,
+            {
+                "cost": round((item.cost or 0.0) + event.amount, 6),
+                "attempt_cost": round((item.attempt_cost or 0.0) + event.amount, 6),
+            },
+        )
     elif isinstance(event, ItemProgress):
         if item.status is ItemStatus.RUNNING:
             _write(item, {"progress": event.fraction})
@@ -374,6 +386,14 @@ class Progress(BaseModel):
     stages: dict[str, StageCounts] | None = None
     """A pipeline's stages in order, each with how many items it made, took from the cache,
     runs now and failed in (None: the batch has no stages)."""
+    cost: float | None = None
+    """What the items' attempts reported they spent, every run together (`COST` lines; None:
+    none reported)."""
+    budget: float | None = None
+    """The spending limit of its runs (`--budget`; None: none)."""
+    forecast: Forecast | None = None
+    """The whole run's time and cost projected from its canary (`--canary`), once it
+    succeeded."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -390,8 +410,11 @@ def progress(batch: Batch, now: datetime) -> Progress:
     good_work = 0.0
     never_started = finished_in_run = 0
     running_work = 0.0
+    cost: float | None = None
     for item in batch.items:
         status = item.status
+        if item.cost is not None:
+            cost = (cost or 0.0) + item.cost
         counts[status] += 1
         if status is ItemStatus.PENDING:  # only a PENDING item has a phase of its own
             phases[phase(item)] += 1
@@ -448,6 +471,9 @@ def progress(batch: Batch, now: datetime) -> Progress:
         paused=batch.pause,
         shown_status=batch.shown_status,
         stages=_stage_counts(batch),
+        cost=None if cost is None else round(cost, 6),
+        budget=batch.config.budget,
+        forecast=batch.forecast,
     )
 
 

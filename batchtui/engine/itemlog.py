@@ -7,9 +7,12 @@ lines are kept in memory to explain a failure in one line.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import re
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -40,6 +43,9 @@ class ItemLog:
         self._pending: list[str] = []
         self._unwritable = False
         self._flushed = 0.0
+        self.on_cost: Callable[[float], None] | None = None
+        """Told each amount a `COST 0.12` line reports (the attempt's money spent)."""
+        self._bad_cost_said = False
 
     @property
     def exists(self) -> bool:
@@ -123,8 +129,11 @@ class ItemLog:
         return line
 
     def write(self, line: str, stream: str = "") -> None:
-        """Log one line (kept in the tail even once the file cap is reached)."""
+        """Log one line (kept in the tail even once the file cap is reached); a `COST` line
+        is counted too, whatever the cap (`on_cost`)."""
         line = self.remember(line, stream)
+        if self.on_cost is not None and line[:12].lstrip().startswith("COST"):
+            self._cost(line)
         if self.truncated or self._unwritable:
             return
         if self._handle is None and self._open() is None:
@@ -177,3 +186,28 @@ class ItemLog:
                 if line.strip():
                     return line.strip()
         return None
+
+    def _cost(self, line: str) -> None:
+        assert self.on_cost is not None
+        amount = parse_cost(line)
+        if amount is not None:
+            self.on_cost(amount)
+        elif COST_LINE.match(line) and not self._bad_cost_said:  # COST and a word: said once
+            self._bad_cost_said = True
+            self.note(f"[batchtui: not counted: {line.strip()[:60]!r} (COST needs an amount ≥ 0)]")
+
+
+COST_LINE = re.compile(r"^\s*COST\s+(\S+)\s*$")
+"""`COST 0.12`: money an item's attempt spent, on a line of its own (stdout or stderr)."""
+
+
+def parse_cost(line: str) -> float | None:
+    """The amount a `COST 0.12` line reports (finite, ≥ 0), else None."""
+    match = COST_LINE.match(line)
+    if not match:
+        return None
+    try:
+        amount = float(match.group(1))
+    except ValueError:
+        return None
+    return amount if math.isfinite(amount) and amount >= 0 else None

@@ -43,6 +43,9 @@ class _ItemContext:
         for line in text.splitlines() or [""]:
             self.attempt.log.write(line, "batchtui")
 
+    def cost(self, amount: float) -> None:
+        self.attempt.log.write(f"COST {float(amount)!r}", "batchtui")  # counted as it is logged
+
     async def run(
         self,
         argv: list[str],

@@ -23,6 +23,7 @@ from anyio.abc import TaskGroup
 
 from ..core.events import (
     EngineEvent,
+    ItemCost,
     ItemFinished,
     ItemPlaced,
     ItemProgress,
@@ -107,6 +108,9 @@ class Scheduler:
         """Workers waiting for a host slot, by number: a pause takes their turn back."""
         self._unpaused: anyio.Event | None = None
         self._keeping = False
+        self.gate: Callable[[], str | None] | None = None
+        """Asked before each new item starts: a reason to start no more (the rest are
+        SKIPPED, as after too many failures), or None."""
         self._fed: anyio.Event | None = None
         """Set once no more jobs will be fed (`feed`): a fed run ends when it is set and its
         queue is done."""
@@ -387,6 +391,10 @@ class Scheduler:
                 and self._halt is None
                 and self._paused is None
             ):
+                stop = self.gate() if self.gate is not None else None
+                if stop is not None:  # a limit of the run's own (its budget) is reached
+                    self._stop_early(stop)
+                    break
                 job = self._queue.popleft()
                 # Only a retried item can have a finished output its last runner never recorded
                 # (and one asked for again on purpose wants a new one).
@@ -469,6 +477,7 @@ class Scheduler:
         # small local syscalls, done right here: measured, a worker-thread trip per item cost
         # more than the work (GIL hand-offs: 1,000 no-ops took 1.5 s instead of 0.95 s).
         log = _open_log(job, started)
+        log.on_cost = functools.partial(self._cost, job)
         self.emit(
             ItemStarted(
                 job.batch_id,
@@ -666,6 +675,9 @@ class Scheduler:
             attempt.deadline.deadline = math.inf
         job = attempt.job
         self.emit(ItemWaiting(job.batch_id, job.item_id, detail))
+
+    def _cost(self, job: Job, amount: float) -> None:
+        self.emit(ItemCost(job.batch_id, job.item_id, amount))
 
     def _progress(self, job: Job, fraction: float) -> None:
         self.emit(ItemProgress(job.batch_id, job.item_id, fraction))

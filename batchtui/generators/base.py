@@ -125,6 +125,9 @@ class Context(Protocol):
     def log(self, text: str) -> None:
         """Append a line to the item's log file."""
 
+    def cost(self, amount: float) -> None:
+        """Report money this attempt spent (added up; as a `COST` line a command prints)."""
+
     async def run(
         self,
         argv: list[str],

@@ -32,6 +32,7 @@ from ..engine.slots import POOLS_FOLDER, HostSlots
 from ..engine.stage_cache import StageCache, cache_root
 from ..generators import Generator, get_generator
 from ..store import Repository
+from .money import RunMoney
 from .notify.run_news import RunNews
 from .recorder import Listener, RunRecorder
 
@@ -57,6 +58,8 @@ async def run_batch(
     news = RunNews(repo.path, batch, clock)
     if news.host is not None:
         listener = _both(listener, news.heard)
+    money = RunMoney(batch, host.slots if host.slots and not cluster else None, clock)
+    listener = _both(listener, money.heard)
     recorder = RunRecorder(
         repo, batch, clock, listener, flush_interval, host.slots_dir, on_final=news.ending
     )
@@ -88,6 +91,10 @@ async def run_batch(
             if active is not None:
                 active[batch.id] = scheduler
             jobs = jobs_for(batch, _output_ext(batch, generator))
+            if config.canary and jobs:
+                money.canary = min(jobs, key=lambda job: job.index).item_id
+            first = scheduler.schedulers[0] if isinstance(scheduler, Pipeline) else scheduler
+            first.gate = money.gate  # no new item past the budget
             remove_partials(jobs)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(recorder.flush_loop, scheduler)

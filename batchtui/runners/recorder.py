@@ -27,7 +27,7 @@ from ..core import run
 from ..core.errors import BusyError, StoreError
 from ..core.events import EngineEvent
 from ..core.models import Batch, BatchStatus, RunnerInfo
-from ..core.notify_rules import NEWS_FIELDS
+from ..core.notify_rules import ANY_STATE_FIELDS
 from ..core.pausing import PauseMode, mode_of, stronger
 from ..engine.host_pause import host_pause_stamp, read_host_pause
 from ..engine.liveness import process_token
@@ -155,8 +155,8 @@ class RunRecorder:
             if not isinstance(concurrency, int):
                 concurrency = None
             news = _stored_news(stored)  # who hears of the run: others may change it
-            if news != {key: doc["config"].get(key) for key in NEWS_FIELDS}:
-                for key in NEWS_FIELDS:
+            if news != {key: doc["config"].get(key) for key in ANY_STATE_FIELDS}:
+                for key in ANY_STATE_FIELDS:
                     doc["config"].pop(key, None)
                 doc["config"].update({k: v for k, v in news.items() if v is not None})
                 # (validated where it was saved; a plain swap of the config, whole)
@@ -308,4 +308,4 @@ def _stored_news(stored: dict) -> dict[str, object]:
     """The fields saying who hears of the run, as the stored document has them."""
     config = stored.get("config")
     config = config if isinstance(config, dict) else {}
-    return {key: config.get(key) for key in NEWS_FIELDS}
+    return {key: config.get(key) for key in ANY_STATE_FIELDS}

@@ -18,7 +18,7 @@ from ..core.item_keys import check_key, first_repeat
 from ..core.item_vars import VAR_NAME_RULE, VarValue, check_vars, is_var_name
 from ..core.limits import MAX_COPY_BASE_CHARS
 from ..core.models import Batch, BatchConfig, BatchItem, BatchStatus, generator_change
-from ..core.notify_rules import NEWS_FIELDS
+from ..core.notify_rules import ANY_STATE_FIELDS
 from ..core.problems import Problem
 from ..core.unlocking import back_to_draft
 from ..core.variants import expand, series_items
@@ -150,7 +150,7 @@ class Editing:
 
     def update_config(self, ref: str, /, **fields: Any) -> Batch:
         """Change config fields of a DRAFT batch (validated as a whole); who hears of its
-        runs (`NEWS_FIELDS`) alone may change in any state."""
+        runs and its budget (`ANY_STATE_FIELDS`) alone may change in any state."""
 
         def change(batch: Batch) -> Batch:
             change = generator_change(batch.config, fields)  # its output type, unless chosen
@@ -164,7 +164,7 @@ class Editing:
             batch.config = config
             return batch
 
-        action = "announce" if fields and set(fields) <= NEWS_FIELDS else "edit"
+        action = "announce" if fields and set(fields) <= ANY_STATE_FIELDS else "edit"
         return self.ctx.mutate(ref, action, change)
 
     def add_items(

@@ -9,10 +9,11 @@ from typing import ClassVar
 
 from ...core.actions import require
 from ...core.deferral import AT_RULE, DELAY_RULE
-from ...core.errors import ValidationError
+from ...core.errors import BatchtuiError, ValidationError
 from ...core.limits import PRIORITY_RULE
 from ...core.settings import SLOTS_HELP
 from ...core.states import BatchStatus
+from ..config_options import budget_amount
 from ..context import Context
 from ..options import Argument, Option, batch_ref, json_option, whole_number
 from ..output import batch_json
@@ -72,12 +73,21 @@ at_option = Option(
 in_option = Option(
     "--in", metavar="DELAY", dest="delay", help=f"start on its own after DELAY: {DELAY_RULE}"
 )
+budget_option = Option(
+    "--budget",
+    metavar="AMOUNT",
+    type=budget_amount,
+    help="once what items spent (their COST lines) and what the running ones are expected to "
+    "spend reach AMOUNT, start no more: the rest are SKIPPED; kept (a retry may raise it); "
+    "'none' lifts it",
+)
 RUN_ARGUMENTS: tuple[Argument, ...] = (
     batch_ref,
     json_option,
     detach_option,
     cluster_option,
     priority_option,
+    budget_option,
 )
 """What start, retry and resume share."""
 
@@ -101,6 +111,19 @@ class Start(BaseCommand):
         parser.epilog = SLOTS_HELP
 
     def handle(self, args: argparse.Namespace, ctx: Context) -> int:
+        if getattr(args, "budget", None) is None:
+            return self._handle(args, ctx)
+        # The run reads its budget as it starts: set first, and put back if the start is
+        # refused (a refused start changes nothing).
+        before = ctx.service.get(args.id).config.budget
+        batch = ctx.service.update_config(args.id, budget=args.budget or None)
+        try:
+            return self._handle(args, ctx)
+        except BatchtuiError:
+            ctx.service.update_config(batch.id, budget=before)
+            raise
+
+    def _handle(self, args: argparse.Namespace, ctx: Context) -> int:
         cluster = args.cluster
         only = getattr(args, "items", None)
         deferring = any(getattr(args, name, None) for name in ("after", "at", "delay"))

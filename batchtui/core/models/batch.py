@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import limits
 from ..deferral import shown_status
+from ..forecast import Forecast
 from ..pausing import PauseMode, pause_mode
 from ..run import Progress
 from ..run import progress as run_progress
@@ -57,6 +58,9 @@ class Batch(BaseModel):
     ends it); shown as QUEUED / SCHEDULED (`shown_status`)."""
     start_note: str | None = None
     """Why its queued start did not happen (one line; `show` says it), until it starts."""
+    forecast: Forecast | None = None
+    """The run's time and cost projected from its canary, once it succeeded (None: no canary,
+    or not yet); a new run starts without one."""
     cancelled: bool | None = None
     """True when the last run ended because it was cancelled (None otherwise): a FAILED batch
     that was cancelled says so."""

@@ -144,6 +144,14 @@ class BatchConfig(BaseModel):
         description="stop starting items once this many (N, or N% of the run) failed for good",
     )
     canary: bool = Field(default=False, description="run the first item alone first")
+    budget: float | None = Field(
+        default=None,
+        gt=0,
+        le=limits.MAX_BUDGET,
+        description="stop starting items once what they spent (COST lines) and what the "
+        "running ones are expected to spend reach this: the rest are SKIPPED; a run "
+        "setting, not part of the config's hash",
+    )
     variants: int = Field(
         default=1,
         ge=1,
@@ -253,6 +261,13 @@ class BatchConfig(BaseModel):
     @classmethod
     def _var_defaults(cls, value: dict[str, VarValue] | None) -> dict[str, VarValue] | None:
         return check_vars(value)
+
+    @field_validator("budget")
+    @classmethod
+    def _finite_budget(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("a budget is a finite amount")
+        return value
 
     @field_validator("rate", "rate_key", mode="before")
     @classmethod

@@ -30,6 +30,8 @@ class AttemptRecord(BaseModel):
     log_path: str | None = None
     stage: str | None = None
     """The pipeline stage the attempt made (None: a batch with no stages)."""
+    cost: float | None = None
+    """What the attempt reported it spent (`COST` lines; None: nothing reported)."""
     earlier: dict[ItemStatus, int] | None = None
     """On the oldest record kept only: how many attempts before it are no longer kept, by how
     they ended (None: none were dropped)."""
@@ -120,6 +122,11 @@ class BatchItem(BaseModel):
     with no stages, or it has not started one."""
     stages: dict[str, StageRecord] | None = None
     """Each pipeline stage's state in its latest run, by stage name (None: no stages)."""
+    cost: float | None = None
+    """What every attempt of the item reported it spent, together (`COST` lines, across runs:
+    a retry costs too; None: none reported)."""
+    attempt_cost: float | None = None
+    """What its latest attempt reported it spent (None: nothing)."""
     history: list[AttemptRecord] | None = None
     """Its earlier attempts, oldest first (the newest `HISTORY_KEPT` in full, the older ones
     counted on the oldest kept: `earlier_attempts()`; None: none). The last attempt is the
@@ -158,6 +165,7 @@ class BatchItem(BaseModel):
             host=self.host,
             log_path=self.log_path,
             stage=self.stage,
+            cost=self.attempt_cost,
         )
 
     @property

@@ -206,6 +206,14 @@ class ItemEditorScreen(AppScreen):
             return
         if batch == self.current and not fill_form:
             return  # the store changed elsewhere (another batch)
+        if (
+            stored is not None
+            and self.current is not None
+            and stored.updated_at < self.current.updated_at
+        ):
+            # The watcher's read from before a save of ours that was shown since: refilling
+            # from it would put the old value back in the box (a clear then saved nothing).
+            return
         self.current = batch
         if allowed("edit", batch.status):  # a deleted item is no longer marked
             self.marked &= {item.id for item in batch.items}

@@ -23,7 +23,7 @@ from ...core.actions import allowed
 from ...core.config_text import text_of, value_of
 from ...core.errors import BatchtuiError, ValidationError
 from ...core.limits import MAX_NAME_CHARS
-from ...core.notify_rules import NEWS_FIELDS
+from ...core.notify_rules import ANY_STATE_FIELDS, NEWS_FIELDS
 from ...core.platforms import PLATFORMS
 from ...core.states import BatchStatus
 from ...core.styles import STYLES
@@ -87,6 +87,7 @@ GROUPS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
             ("backoff_max", "Backoff max", "input"),
             ("retry_on", "Retry on", "input"),
             ("max_failures", "Max failures", "input"),
+            ("budget", "Budget", "input"),
             ("canary", "Canary", "select"),
         ),
     ),
@@ -115,6 +116,7 @@ FIELD_HINTS = {
     "text_color": "the style's",
     "retry_on": "any (or: timeout,exit…)",
     "max_failures": "none (N or N%)",
+    "budget": "none (5.00: COST lines' sum)",
     "var_defaults": "none (voice=alto seed=7)",
     "rate": "none (30/min, 2/s)",
     "rate_key": "none ([rates] name)",
@@ -269,7 +271,7 @@ class ConfigForm(VerticalScroll):
         self.query_one("#f-stages", Button).label = Content(f"{one_line(said, 40)} · {verb}")
         for widget in self.query("Input, Select"):
             widget.disabled = not self.editable
-        for field in NEWS_FIELDS:  # who hears of a run may change in any state
+        for field in ANY_STATE_FIELDS:  # who hears of a run, the budget: in any state
             self.query_one(f"#f-{field}", Input).disabled = not allowed("announce", batch.status)
         # (The stages button opens them read-only once locked: it is never disabled.)
         # Concurrency may change in any state but a running one (that is on the progress screen).
@@ -306,7 +308,7 @@ class ConfigForm(VerticalScroll):
         if batch is None or raw == self._shown.get(field):
             return None
         action = "concurrency" if field == "concurrency" else "edit"  # also while LOCKED
-        if field in NEWS_FIELDS:
+        if field in ANY_STATE_FIELDS:
             action = "announce"  # in any state
         if not allowed(action, batch.status):
             reason = f"the batch is {batch.status.value} now: unlock (u) to edit"
@@ -416,6 +418,7 @@ SUMMARY_WORDS: dict[str, str] = {
     "backoff_max": "waits ≤{}s",
     "retry_on": "on {}",
     "max_failures": "stop at {}",
+    "budget": "budget {}",
     "canary": "canary",
     "webhooks": "webhooks",
     "notify": "notify",
