@@ -19,6 +19,7 @@ from ..core.events import (
     ItemStarted,
     ItemWaiting,
 )
+from ..core.forecast import forecast_words, money_words
 from ..core.pausing import PauseMode, pause_mark, pause_meaning
 from ..core.states import BatchStatus, ItemStatus, Phase, phase
 from ..core.summary import BatchSummary
@@ -97,6 +98,7 @@ def write_items_table(items: list[BatchItem], out: IO[str]) -> None:
     """Items as an aligned table (fast for tens of thousands: no per-cell layout)."""
     farm = any(item.worker for item in items)  # a render-farm run says where each item ran
     keyed = any(item.key for item in items)  # items with keys show them
+    costs = any(item.cost is not None for item in items)  # what each spent, once one did
     rows = []
     for item in items:
         waiting = _waits(item)
@@ -105,6 +107,8 @@ def write_items_table(items: list[BatchItem], out: IO[str]) -> None:
         took = seconds(item.duration_seconds) if item.started_at else ""
         row = [item.label, *((item.key or "",) if keyed else ()), state, str(item.tries)]
         row += [item.content, took]
+        if costs:
+            row.append(f"{item.cost:.2f}" if item.cost is not None else "")
         if farm:
             row.append(item.worker or "")
         rows.append((*row, result))
@@ -115,6 +119,7 @@ def write_items_table(items: list[BatchItem], out: IO[str]) -> None:
         "TRY",
         "CONTENT",
         "TIME",
+        *(("COST",) if costs else ()),
         *(("WORKER",) if farm else ()),
         "RESULT",
     )
@@ -233,6 +238,8 @@ def history_lines(item: BatchItem, limit: int = 6) -> list[str]:
                 took = (record.finished_at - record.started_at).total_seconds()
                 where = f", {record.worker}" if record.worker else ""
                 text += f" ({seconds(max(0.0, took))}{where})"
+        if record.cost is not None:
+            text += f" cost {record.cost:.2f}"
         if record.error:
             text += f": {one_line(record.error, 80)}"
         parts.append(text)
@@ -251,6 +258,11 @@ def progress_line(progress: BatchProgress) -> str:
         line += f", elapsed {seconds(progress.elapsed)}"
     if progress.status is BatchStatus.PROCESSING:
         line += f", ETA {seconds(progress.eta)}"
+    money = money_words(progress.cost, progress.budget)
+    if money:
+        line += f", {money}"
+    if progress.forecast is not None and progress.status is BatchStatus.PROCESSING:
+        line += f" — {forecast_words(progress.forecast)}"
     if progress.paused is not None:
         line += f" —{pause_mark(progress.paused)}: {pause_meaning(progress.paused)}"
     return line

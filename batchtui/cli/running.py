@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from ..core.errors import EXIT_OK, EXIT_RUN_FAILED
+from ..core.forecast import money_words
 from ..core.states import BatchStatus
 from .output import RunDisplay, batch_json
 
@@ -66,9 +67,10 @@ def report_end(ctx: Context, ended: Batch, interrupted_by: signal.Signals | None
     progress = ended.progress()
 
     def human() -> None:
+        money = money_words(progress.cost, progress.budget)
         ctx.say(
             f"{ended.status.value}: {progress.succeeded}/{progress.total} succeeded"
-            f" in {progress.elapsed or 0:.1f}s"
+            f" in {progress.elapsed or 0:.1f}s" + (f", {money}" if money else "")
         )
         if ended.status is not BatchStatus.COMPLETE:
             ctx.say(

@@ -59,3 +59,13 @@ def forecast_words(forecast: Forecast) -> str:
     )
     cost = f", cost {forecast.cost:.2f}" if forecast.cost is not None else ""
     return f"forecast: about {length} in all{cost} (from the canary, {forecast.slots} at once)"
+
+
+def money_words(cost: float | None, budget: float | None) -> str:
+    """'cost 0.90 of budget 2.00' / 'cost 0.90' / 'budget 2.00' ('' when neither is known):
+    how every view says a batch's spending."""
+    if cost is None and budget is None:
+        return ""
+    if budget is None:
+        return f"cost {cost:.2f}"
+    return f"cost {cost or 0:.2f} of budget {budget:.2f}"

@@ -158,6 +158,8 @@ class OutputFinisher:
             "log": str(job.log_path) if log.exists else None,  # a quiet success has none
             "config_hash": config_hash,
         }
+        if log.cost is not None:  # what the attempt that made it spent (its COST lines)
+            record["cost"] = log.cost
         if job.vars:
             record["vars"] = dict(job.vars)
         if job.key is not None:

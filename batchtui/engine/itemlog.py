@@ -43,6 +43,8 @@ class ItemLog:
         self._pending: list[str] = []
         self._unwritable = False
         self._flushed = 0.0
+        self.cost: float | None = None
+        """What this attempt's `COST` lines add up to (None: it reported none)."""
         self.on_cost: Callable[[float], None] | None = None
         """Told each amount a `COST 0.12` line reports (the attempt's money spent)."""
         self._bad_cost_said = False
@@ -191,6 +193,7 @@ class ItemLog:
         assert self.on_cost is not None
         amount = parse_cost(line)
         if amount is not None:
+            self.cost = round((self.cost or 0.0) + amount, 6)
             self.on_cost(amount)
         elif COST_LINE.match(line) and not self._bad_cost_said:  # COST and a word: said once
             self._bad_cost_said = True

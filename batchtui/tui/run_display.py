@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from ..core.actions import allowed
+from ..core.forecast import forecast_words, money_words
 from ..core.pausing import pause_mark, pause_meaning
 from ..core.states import BatchStatus, ItemStatus, Phase, phase
 from ..core.symbols import RETRY_ICON, seconds
@@ -110,7 +111,13 @@ def timing(batch: Batch, progress: Progress) -> str:
         line += f" · ETA {seconds(progress.eta)}"
     if progress.rate is not None:  # None until an item of this run ended: no made-up pace
         line += f" · {progress.rate:.1f} items/min"
-    return line + f" · concurrency {batch.config.concurrency}"
+    line += f" · concurrency {batch.config.concurrency}"
+    money = money_words(progress.cost, progress.budget)
+    if money:
+        line += f" · {money}"
+    if progress.forecast is not None and batch.status is BatchStatus.PROCESSING:
+        line += f" · {forecast_words(progress.forecast)}"
+    return line
 
 
 def next_step(batch: Batch) -> Text:

@@ -51,6 +51,8 @@ class ItemDetailScreen(ModalScreen[None]):
         if ran:  # every stage's attempt is one of the item's (a cached stage made none)
             tried += f" over {ran} stage{'s' * (ran != 1)}"
         facts.add_row("Attempts", tried)
+        if item.cost is not None:  # every attempt's, retries and earlier runs included
+            facts.add_row("Cost", f"{item.cost:.2f}")
         if item.stage is not None:
             facts.add_row("Stage", Text(inert(item.stage)))
         facts.add_row("Started", _when(item.started_at))
@@ -80,6 +82,8 @@ class ItemDetailScreen(ModalScreen[None]):
                 line += f" ({record.stage})"
             if record.worker:
                 line += f" on {record.worker}"
+            if record.cost is not None:
+                line += f", cost {record.cost:.2f}"
             if record.error:
                 line += f": {record.error}"
             facts.add_row(f"Attempt {record.attempt}", Text(inert(line)))
