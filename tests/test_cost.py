@@ -124,3 +124,40 @@ def test_the_canarys_forecast_is_within_a_fifth_of_the_real_run(db_path, paid):
     assert progress.elapsed is not None
     assert abs(forecast.seconds - progress.elapsed) <= 0.2 * progress.elapsed
     assert forecast.cost == pytest.approx(progress.cost) == pytest.approx(1.0)
+
+
+def test_confirm_forecast_waits_for_a_yes_after_the_canary(db_path, paid):
+    import time
+
+    batch_id = make(db_path, paid, [f"item{n}" for n in range(4)], "--canary")
+    not_yet = batchtui(db_path, "confirm", "Paid")
+    assert not_yet.returncode == 2 and "starting" not in not_yet.stderr
+    started = batchtui(db_path, "start", "Paid", "--confirm-forecast", "--detach")
+    assert started.returncode == 0, started.stderr
+    service = BatchService(Repository(db_path))
+    deadline = time.monotonic() + 60
+    while not service.get(batch_id).awaiting_confirm:
+        assert time.monotonic() < deadline, "the run never asked for a yes"
+        time.sleep(0.02)
+    batch = service.get(batch_id)
+    assert [item.status for item in batch.items] == [ItemStatus.SUCCEEDED] + [
+        ItemStatus.PENDING
+    ] * 3  # nothing else started: it waits
+    said = batchtui(db_path, "progress", "Paid")
+    assert "forecast: about" in said.stdout and "cost 0.40" in said.stdout
+    assert f"waiting for a yes: batchtui confirm {batch_id}" in said.stdout
+    yes = batchtui(db_path, "confirm", "Paid")
+    assert yes.returncode == 0, yes.stderr
+    while service.get(batch_id).status is BatchStatus.PROCESSING:
+        assert time.monotonic() < deadline, "the run did not go on after the yes"
+        time.sleep(0.02)
+    batch = service.get(batch_id)
+    assert batch.status is BatchStatus.COMPLETE and not batch.awaiting_confirm
+    assert batchtui(db_path, "confirm", "Paid").returncode == 2  # nothing waits now
+
+
+def test_confirm_forecast_without_a_canary_is_refused_in_one_line(db_path, paid):
+    make(db_path, paid, ["one"])
+    refused = batchtui(db_path, "start", "Paid", "--confirm-forecast")
+    assert refused.returncode == 2 and "confirm_forecast needs canary" in refused.stderr
+    assert BatchService(Repository(db_path)).get("Paid").config.confirm_forecast is False

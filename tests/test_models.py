@@ -145,6 +145,7 @@ EXPECTED_ACTIONS = {
     # A paused run goes on; an ended batch is retried (resume's meaning before pause).
     "resume": {BatchStatus.PROCESSING, BatchStatus.PARTIAL, BatchStatus.FAILED},
     "announce": set(BatchStatus),  # who hears of a run: not frozen, never hashed
+    "confirm": {BatchStatus.PROCESSING},  # a yes to the canary's forecast
 }
 
 

@@ -48,6 +48,7 @@ ADDED_SINCE_V1 = (
     "max_failures",
     "canary",
     "variants",
+    "confirm_forecast",
 )
 
 

@@ -129,7 +129,9 @@ def test_no_code_sets_a_status_around_the_table():
 EXPECTED = {
     BatchStatus.DRAFT: {"edit", "lock", "delete", "concurrency", "priority", "announce"},
     BatchStatus.LOCKED: {"unlock", "start", "delete", "concurrency", "priority", "announce"},
-    BatchStatus.PROCESSING: {"cancel", "concurrency", "priority", "pause", "resume", "announce"},
+    BatchStatus.PROCESSING: {
+        *("cancel", "concurrency", "priority", "pause", "resume", "announce", "confirm"),
+    },
     BatchStatus.COMPLETE: {"rerun", "delete", "priority", "announce"},
     # `resume` of an ended batch is a retry (and drops a pause kept from a crashed run).
     BatchStatus.PARTIAL: {"retry", "rerun", "delete", "priority", "resume", "announce"},
@@ -152,7 +154,14 @@ def _item_status(status: BatchStatus) -> ItemStatus:
     }.get(status, ItemStatus.PENDING)
 
 
-def stored_batch(db_path: Path, status: BatchStatus, script: Path, *, paused: bool = False) -> str:
+def stored_batch(
+    db_path: Path,
+    status: BatchStatus,
+    script: Path,
+    *,
+    paused: bool = False,
+    awaiting: bool = False,
+) -> str:
     """A batch in `status` as a real lifecycle would leave it (two items; in PARTIAL one
     succeeded), owned by this process when PROCESSING (`paused`: its run paused, and its
     runner obeying)."""
@@ -181,6 +190,7 @@ def stored_batch(db_path: Path, status: BatchStatus, script: Path, *, paused: bo
         else None,
         paused="drain" if paused else None,
         holding="drain" if paused and status is BatchStatus.PROCESSING else None,
+        awaiting_confirm=True if awaiting and status is BatchStatus.PROCESSING else None,
     )
     with Repository(db_path).transaction() as tx:
         tx.save(batch)
@@ -201,6 +211,7 @@ CLI_VERBS = {
     "pause": ["pause", "{id}"],
     "resume": ["resume", "{id}"],
     "announce": ["config", "{id}", "--events", "ended"],
+    "confirm": ["confirm", "{id}"],
 }
 
 
@@ -215,7 +226,9 @@ def test_the_cli_refuses_exactly_what_the_table_forbids(
     run_cli, db_path, quick_script, status, action
 ):
     # A run is resumed once paused (resuming one that runs freely is refused: test_pause).
-    batch_id = stored_batch(db_path, status, quick_script, paused=action == "resume")
+    batch_id = stored_batch(
+        db_path, status, quick_script, paused=action == "resume", awaiting=action == "confirm"
+    )
     before = file_bytes(db_path)
     result = run_cli(*[part.format(id=batch_id) for part in CLI_VERBS[action]])
     refused = result.code == 2  # a refusal; an allowed action here succeeds (or ends a run)
@@ -239,13 +252,16 @@ SERVICE_CALLS = {
     "pause": lambda s, ref: s.pause(ref),
     "resume": lambda s, ref: s.resume(ref),
     "announce": lambda s, ref: s.update_config(ref, events=["ended"]),
+    "confirm": lambda s, ref: s.confirm(ref),
 }
 
 
 @pytest.mark.parametrize("status", list(BatchStatus))
 @pytest.mark.parametrize("action", list(ACTIONS))
 def test_the_service_refuses_exactly_what_the_table_forbids(db_path, quick_script, status, action):
-    batch_id = stored_batch(db_path, status, quick_script, paused=action == "resume")
+    batch_id = stored_batch(
+        db_path, status, quick_script, paused=action == "resume", awaiting=action == "confirm"
+    )
     service = BatchService(db_path)
     try:
         SERVICE_CALLS[action](service, batch_id)

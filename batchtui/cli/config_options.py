@@ -171,6 +171,13 @@ retries_group = ArgumentGroup(
             default=None,
             help="run the first item alone; the others start only if it succeeds",
         ),
+        Option(
+            "--confirm-forecast",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="with --canary: once it succeeded, wait for a yes to the forecast of the "
+            "whole run's time and cost (batchtui confirm ID, A in the TUI); cancel is the no",
+        ),
     ],
 )
 """When a failed item runs again, and when a run stops starting items."""

@@ -263,6 +263,8 @@ def progress_line(progress: BatchProgress) -> str:
         line += f", {money}"
     if progress.forecast is not None and progress.status is BatchStatus.PROCESSING:
         line += f" — {forecast_words(progress.forecast)}"
+        if progress.awaiting_confirm:
+            line += f"; waiting for a yes: batchtui confirm {progress.batch_id}"
     if progress.paused is not None:
         line += f" —{pause_mark(progress.paused)}: {pause_meaning(progress.paused)}"
     return line

@@ -40,6 +40,8 @@ ACTIONS: dict[str, frozenset[BatchStatus]] = {
     "concurrency": frozenset({BatchStatus.DRAFT, BatchStatus.LOCKED, BatchStatus.PROCESSING}),
     # A queue setting, kept for the next run: any time.
     "priority": frozenset(BatchStatus),
+    # A yes to the canary's forecast (the run waits for it: `confirm_forecast`).
+    "confirm": frozenset({BatchStatus.PROCESSING}),
     # Who hears of a run (webhooks, notify, on_end…) and its budget: any time, a running
     # one's too (its runner reads them as it goes); never part of what the lock froze.
     "announce": frozenset(BatchStatus),
@@ -70,6 +72,7 @@ _ACTION_WORDS = {
     "concurrency": "changing concurrency",
     "priority": "changing priority",
     "announce": "changing who hears of its runs or its budget",
+    "confirm": "confirming a forecast",
 }
 
 

@@ -71,7 +71,7 @@ def value_of(field: str, text: str) -> Any:
         return ""
     if field == "var_defaults":
         return assignments(text)
-    if field == "canary":
+    if field in ("canary", "confirm_forecast"):
         if stripped.lower() in YES:
             return True
         if stripped.lower() in NO:

@@ -49,16 +49,28 @@ def project(
     )
 
 
+def _length(seconds: float) -> str:
+    whole = round(seconds)
+    minutes, secs = divmod(whole, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
 def forecast_words(forecast: Forecast) -> str:
     """'forecast: about 4m10s in all, cost 1.20 (from the canary, 3 at once)'."""
-    seconds = round(forecast.seconds)
-    minutes, secs = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    length = (
-        f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
-    )
     cost = f", cost {forecast.cost:.2f}" if forecast.cost is not None else ""
-    return f"forecast: about {length} in all{cost} (from the canary, {forecast.slots} at once)"
+    return (
+        f"forecast: about {_length(forecast.seconds)} in all{cost} "
+        f"(from the canary, {forecast.slots} at once)"
+    )
+
+
+def forecast_short(forecast: Forecast) -> str:
+    """'forecast ~4m10s, 1.20': the forecast where a line has little room."""
+    cost = f", {forecast.cost:.2f}" if forecast.cost is not None else ""
+    return f"forecast ~{_length(forecast.seconds)}{cost}"
 
 
 def money_words(cost: float | None, budget: float | None) -> str:

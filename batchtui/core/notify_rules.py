@@ -38,7 +38,7 @@ NEWS_FIELDS = frozenset(
     {"on_end", "hook_timeout", "webhooks", "webhook_secret", "notify", "events"}
 )
 """The config fields that say who hears of a run: changeable in any state (not hashed)."""
-RUN_LIMIT_FIELDS = frozenset({"budget"})
+RUN_LIMIT_FIELDS = frozenset({"budget", "confirm_forecast"})
 """Config fields that limit a run and may change in any state (`retry --budget` raises it;
 a running batch's runner takes a change at its next write)."""
 ANY_STATE_FIELDS = NEWS_FIELDS | RUN_LIMIT_FIELDS

@@ -19,6 +19,7 @@ class ProblemCode(StrEnum):
     HOST_SETTINGS = "host_settings"
     ITEM_VARS = "item_vars"
     ITEM_KEYS = "item_keys"
+    RUN_OPTIONS = "run_options"
 
 
 class Problem(str):

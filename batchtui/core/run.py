@@ -323,6 +323,7 @@ def end(batch: Batch, now: datetime, reason: str) -> Batch:
     batch.finished_at = now
     batch.updated_at = now
     batch.runner = None
+    batch.awaiting_confirm = batch.confirmed = None  # (a yes is for the run that asked)
     batch.cancelled = True if batch.cancel_requested else None
     batch.cancel_requested = False
     # No runner holds it now (a pause asked for is kept: `paused`).
@@ -394,6 +395,8 @@ class Progress(BaseModel):
     forecast: Forecast | None = None
     """The whole run's time and cost projected from its canary (`--canary`), once it
     succeeded."""
+    awaiting_confirm: bool = False
+    """Its run waits for a yes to the forecast before the others start (`confirm`)."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -474,6 +477,7 @@ def progress(batch: Batch, now: datetime) -> Progress:
         cost=None if cost is None else round(cost, 6),
         budget=batch.config.budget,
         forecast=batch.forecast,
+        awaiting_confirm=bool(batch.awaiting_confirm),
     )
 
 

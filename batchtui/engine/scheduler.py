@@ -108,6 +108,9 @@ class Scheduler:
         """Workers waiting for a host slot, by number: a pause takes their turn back."""
         self._unpaused: anyio.Event | None = None
         self._keeping = False
+        self._held_for: str | None = None
+        """Why no new item starts for now (`hold`), or None."""
+        self._released: anyio.Event | None = None
         self.gate: Callable[[], str | None] | None = None
         """Asked before each new item starts: a reason to start no more (the rest are
         SKIPPED, as after too many failures), or None."""
@@ -160,6 +163,29 @@ class Scheduler:
         """No more jobs will be fed: the run ends once those it has are done."""
         if self._fed is not None:
             self._fed.set()
+
+    def hold(self, reason: str) -> None:
+        """No new item starts until `release` (running ones go on); the run stays open for
+        the items left (a forecast waiting for a person's yes)."""
+        self._held_for = reason
+        if self._released is None and self._tg is not None:
+            self._released = anyio.Event()
+            self._tg.start_soon(self._released.wait)
+
+    def release(self) -> None:
+        """Let items start again after `hold`."""
+        if self._held_for is None:
+            return
+        self._held_for = None
+        if self._released is not None:
+            self._released.set()
+            self._released = None
+        self._hire()
+
+    @property
+    def held_for(self) -> str | None:
+        """Why no new item starts for now (`hold`), or None."""
+        return self._held_for
 
     def stop_early(self, reason: str) -> None:
         """No new item starts (running ones finish): the queued ones are skipped."""
@@ -235,7 +261,7 @@ class Scheduler:
         """Whether a queued job may start now: while the canary has not succeeded, only the
         canary may (it is queued first when its retry is due); nothing else starts while it
         waits out a backoff."""
-        if not self._queue:
+        if not self._queue or self._held_for is not None:
             return False
         return self._canary is None or self._queue[0].item_id == self._canary
 
@@ -376,6 +402,9 @@ class Scheduler:
         self._halt = reason
         while self._queue:
             self._never_started(self._queue.popleft())
+        if self._released is not None:  # held: nothing is left to wait for
+            self._released.set()
+            self._released = None
         if self._unpaused is not None:  # nothing left to hold the run open for
             self._unpaused.set()
         for scope in list(self._delayed.values()):

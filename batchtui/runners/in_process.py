@@ -8,6 +8,7 @@ client (the TUI, the API server) never does; it starts a runner and watches the 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
@@ -60,8 +61,16 @@ async def run_batch(
         listener = _both(listener, news.heard)
     money = RunMoney(batch, host.slots if host.slots and not cluster else None, clock)
     listener = _both(listener, money.heard)
+    held: list[Scheduler] = []  # the scheduler a forecast's hold is on, once known
     recorder = RunRecorder(
-        repo, batch, clock, listener, flush_interval, host.slots_dir, on_final=news.ending
+        repo,
+        batch,
+        clock,
+        listener,
+        flush_interval,
+        host.slots_dir,
+        on_final=news.ending,
+        on_confirmed=lambda: _release(held),
     )
     news.started(batch)
     try:
@@ -95,6 +104,8 @@ async def run_batch(
                 money.canary = min(jobs, key=lambda job: job.index).item_id
             first = scheduler.schedulers[0] if isinstance(scheduler, Pipeline) else scheduler
             first.gate = money.gate  # no new item past the budget
+            held.append(first)
+            money.on_hold = functools.partial(first.hold, "waiting for a yes to the forecast")
             remove_partials(jobs)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(recorder.flush_loop, scheduler)
@@ -110,6 +121,12 @@ async def run_batch(
         news.ended()
         remove_empty_work(batch)
     return batch
+
+
+def _release(held: list[Scheduler]) -> None:
+    """A yes to the forecast: the items held back start."""
+    for scheduler in held:
+        scheduler.release()
 
 
 def _both(first: Listener | None, second: Listener) -> Listener:

@@ -33,6 +33,8 @@ class RunMoney:
         """Each running item's attempt, and what it spent so far."""
         self.canary: str | None = None
         """The canary's item id (set by the runner once it knows its jobs)."""
+        self.on_hold: Callable[[], None] | None = None
+        """Holds the run's new items back (a forecast waits for a yes: `confirm_forecast`)."""
         self.run_items = 0
 
     @property
@@ -58,6 +60,10 @@ class RunMoney:
                 and event.item_id == self.canary
             ):
                 self._forecast(batch, event.item_id, spent)
+                left = any(item.status is ItemStatus.PENDING for item in batch.items)
+                if batch.config.confirm_forecast and left and self.on_hold is not None:
+                    batch.awaiting_confirm = True  # said at the next write
+                    self.on_hold()
 
     def gate(self) -> str | None:
         """Why no new item may start (the budget is reached), or None."""

@@ -75,6 +75,8 @@ class Stored(NamedTuple):
     priority: int
     paused: PauseMode | None
     host_paused: PauseMode | None
+    confirmed: bool = False
+    """A yes to the forecast this run waits for, given since (taken: cleared in the write)."""
 
 
 class RunRecorder:
@@ -95,8 +97,11 @@ class RunRecorder:
         flush_interval: float = 0.25,
         host_pause_dir: Path | None = None,
         on_final: Callable[[Batch], None] | None = None,
+        on_confirmed: Callable[[], None] | None = None,
     ) -> None:
         self.repo = repo
+        self.on_confirmed = on_confirmed
+        """Called (on the event loop) when a yes to the forecast came."""
         self.on_final = on_final
         """Called with the ended batch inside the final write, once ownership is confirmed and
         before the write (the run's end announced durably with it)."""
@@ -175,6 +180,11 @@ class RunRecorder:
                 doc["priority"] = priority
             else:
                 doc.pop("priority", None)
+            confirmed = bool(stored.get("confirmed")) and bool(self.batch.awaiting_confirm)
+            doc.pop("confirmed", None)  # a yes is taken once
+            if confirmed:
+                self.batch.awaiting_confirm = None
+                doc.pop("awaiting_confirm", None)
             paused = mode_of(stored.get("paused"))  # asked by others: theirs to change
             if paused:
                 doc["paused"] = paused
@@ -183,7 +193,7 @@ class RunRecorder:
             tx.save_raw(doc)
         host = read_host_pause(self.host_pause_dir) if self.host_pause_dir else None
         self._seen = self._outside()
-        return Stored(cancel, concurrency, priority, paused, host)
+        return Stored(cancel, concurrency, priority, paused, host, confirmed)
 
     def _outside(self) -> tuple[object, ...]:
         """A cheap fingerprint of what others change: the batch file and the host's flag."""
@@ -213,7 +223,9 @@ class RunRecorder:
             if scheduler is not None:
                 scheduler.cancel(interrupt=True)
             return
-        cancel, concurrency, priority, paused, host_paused = stored
+        cancel, concurrency, priority, paused, host_paused, confirmed = stored
+        if confirmed and self.on_confirmed is not None and scheduler is not None:
+            self.on_confirmed()
         self.batch.paused = paused
         if scheduler is not None:
             if not cancel:

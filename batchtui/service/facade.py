@@ -226,6 +226,7 @@ class BatchService:
     set_concurrency = delegate(lambda s: s._runs.set_concurrency)
     set_priority = delegate(lambda s: s._runs.set_priority)
     cancel = delegate(lambda s: s._runs.cancel)
+    confirm = delegate(lambda s: s._runs.confirm)
     pause = delegate(lambda s: s._pausing.pause)
     resume = delegate(lambda s: s._pausing.resume)
     toggle_pause = delegate(lambda s: s._pausing.toggle)

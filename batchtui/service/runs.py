@@ -335,6 +335,21 @@ class Runs:
                 reprioritise_in(host.slots_dir, batch.id, value)
         return batch
 
+    def confirm(self, ref: str) -> Batch:
+        """Say yes to the forecast a run waits on (`confirm_forecast`, after its canary): the
+        other items start (its runner takes the yes at its next write). `cancel` is the no."""
+
+        def change(batch: Batch) -> Batch:
+            if not batch.awaiting_confirm:
+                raise ValidationError(
+                    f"batch '{batch.name}' is not waiting for a yes: a run waits after its "
+                    "canary only with --confirm-forecast"
+                )
+            batch.confirmed = True
+            return batch
+
+        return self.ctx.mutate(ref, "confirm", change)
+
     def cancel(self, ref: str) -> Batch:
         """Stop a PROCESSING batch: waiting items are cancelled, running ones stopped. A
         LOCKED batch's queued or scheduled start is cancelled instead (it stays LOCKED)."""

@@ -280,6 +280,14 @@ def run_problems(batch: Batch, *, on_farm: bool = False) -> list[Problem]:
     folder = folder_problem(Path(batch.config.output_dir))
     if folder:
         problems.append(Problem(ProblemCode.OUTPUT_FOLDER, folder))
+    if batch.config.confirm_forecast and not batch.config.canary:
+        problems.append(
+            Problem(
+                ProblemCode.RUN_OPTIONS,
+                "confirm_forecast needs canary: the forecast comes from the canary "
+                "(--canary, or --no-confirm-forecast)",
+            )
+        )
     try:
         host = load_host_settings()
         if batch.config.rate_key:  # (also checked at lock: settings.toml may change since)

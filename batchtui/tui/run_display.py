@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from ..core.actions import allowed
-from ..core.forecast import forecast_words, money_words
+from ..core.forecast import forecast_short, forecast_words, money_words
 from ..core.pausing import pause_mark, pause_meaning
 from ..core.states import BatchStatus, ItemStatus, Phase, phase
 from ..core.symbols import RETRY_ICON, seconds
@@ -116,7 +116,7 @@ def timing(batch: Batch, progress: Progress) -> str:
     if money:
         line += f" · {money}"
     if progress.forecast is not None and batch.status is BatchStatus.PROCESSING:
-        line += f" · {forecast_words(progress.forecast)}"
+        line += f" · {forecast_short(progress.forecast)}"
     return line
 
 
@@ -146,6 +146,12 @@ def next_step(batch: Batch) -> Text:
     if batch.status is BatchStatus.PROCESSING:
         if batch.cancel_requested:
             return Text("Cancelling: stopping running items …", style="yellow")
+        if batch.awaiting_confirm and progress.forecast is not None:
+            return Text.assemble(
+                ("Waiting for a yes", f"bold {STYLES[WAITING]}"),
+                f": {forecast_words(progress.forecast).removeprefix('forecast: ')}"
+                " · A yes · c cancel",
+            )
         if batch.pause is not None:
             go_on = "p resume" if batch.paused is not None else "the host is paused: resume --all"
             return Text.assemble(

@@ -86,6 +86,18 @@ def cancel(ref: str, service: Service) -> JSONResponse:
     return JSONResponse(batch_json(service.cancel(ref)), status_code=202)
 
 
+@router.post(
+    "/confirm",
+    status_code=202,
+    response_model=None,
+    responses=answer(202, BatchAnswer, "the batch, its runner told to go on"),
+)
+def confirm(ref: str, service: Service) -> JSONResponse:
+    """Yes to the forecast the run waits on after its canary (`confirm_forecast`): the other
+    items start. 422 when it waits for none; cancel is the no."""
+    return JSONResponse(batch_json(service.confirm(ref)), status_code=202)
+
+
 @router.get(
     "/failed",
     response_model=None,

@@ -79,6 +79,11 @@ VERBS: tuple[Verb, ...] = (
     Verb("_courier", None, "courier:Courier"),  # delivers the outbox: not listed either
     Verb("cancel", "stop a PROCESSING batch, or take back a queued start", "cancel:Cancel"),
     Verb(
+        "confirm",
+        "yes to the forecast a run waits on after its canary (--confirm-forecast)",
+        "confirm:Confirm",
+    ),
+    Verb(
         "pause",
         "hold a PROCESSING batch: no new item starts (--now: running ones freeze too); "
         "--all: every batch on this host",

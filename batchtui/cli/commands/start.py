@@ -81,6 +81,13 @@ budget_option = Option(
     "spend reach AMOUNT, start no more: the rest are SKIPPED; kept (a retry may raise it); "
     "'none' lifts it",
 )
+confirm_option = Option(
+    "--confirm-forecast",
+    action=argparse.BooleanOptionalAction,
+    default=None,
+    help="with a canary: once it succeeded, wait for a yes to the forecast of the whole run's "
+    "time and cost (batchtui confirm ID); kept",
+)
 RUN_ARGUMENTS: tuple[Argument, ...] = (
     batch_ref,
     json_option,
@@ -88,6 +95,7 @@ RUN_ARGUMENTS: tuple[Argument, ...] = (
     cluster_option,
     priority_option,
     budget_option,
+    confirm_option,
 )
 """What start, retry and resume share."""
 
@@ -111,16 +119,22 @@ class Start(BaseCommand):
         parser.epilog = SLOTS_HELP
 
     def handle(self, args: argparse.Namespace, ctx: Context) -> int:
-        if getattr(args, "budget", None) is None:
+        fields: dict[str, object] = {}
+        if getattr(args, "budget", None) is not None:
+            fields["budget"] = args.budget or None  # ('': none)
+        if getattr(args, "confirm_forecast", None) is not None:
+            fields["confirm_forecast"] = args.confirm_forecast
+        if not fields:
             return self._handle(args, ctx)
-        # The run reads its budget as it starts: set first, and put back if the start is
-        # refused (a refused start changes nothing).
-        before = ctx.service.get(args.id).config.budget
-        batch = ctx.service.update_config(args.id, budget=args.budget or None)
+        # The run reads these as it starts: set first, and put back if the start is refused
+        # (a refused start changes nothing).
+        config = ctx.service.get(args.id).config
+        before = {name: getattr(config, name) for name in fields}
+        batch = ctx.service.update_config(args.id, **fields)
         try:
             return self._handle(args, ctx)
         except BatchtuiError:
-            ctx.service.update_config(batch.id, budget=before)
+            ctx.service.update_config(batch.id, **before)
             raise
 
     def _handle(self, args: argparse.Namespace, ctx: Context) -> int:

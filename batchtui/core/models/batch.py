@@ -61,6 +61,10 @@ class Batch(BaseModel):
     forecast: Forecast | None = None
     """The run's time and cost projected from its canary, once it succeeded (None: no canary,
     or not yet); a new run starts without one."""
+    awaiting_confirm: bool | None = None
+    """True while its run waits for a yes to the canary's forecast (`confirm_forecast`)."""
+    confirmed: bool | None = None
+    """A yes given (`confirm`), for its runner to take (it clears it)."""
     cancelled: bool | None = None
     """True when the last run ended because it was cancelled (None otherwise): a FAILED batch
     that was cancelled says so."""

@@ -144,6 +144,12 @@ class BatchConfig(BaseModel):
         description="stop starting items once this many (N, or N% of the run) failed for good",
     )
     canary: bool = Field(default=False, description="run the first item alone first")
+    confirm_forecast: bool = Field(
+        default=False,
+        description="with canary: once the canary succeeded, wait for a yes (batchtui "
+        "confirm, the API, the TUI) to the forecast of the whole run's time and cost before "
+        "the others start; cancel is the no",
+    )
     budget: float | None = Field(
         default=None,
         gt=0,

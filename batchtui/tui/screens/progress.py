@@ -45,6 +45,7 @@ PROGRESS_ACTIONS = {
     "priority": "priority",
     "rerun_item": "rerun",
     "toggle_pause": "pause",
+    "confirm_forecast": "confirm",
 }
 """Each key action of the screen, and the batch action (`core.actions`) that decides it."""
 
@@ -101,6 +102,12 @@ class ProgressScreen(AppScreen):
             key_display="[",
             show=False,
             tooltip="Priority -1 on this host",
+        ),
+        Binding(
+            "A",
+            "confirm_forecast",
+            "Accept forecast",
+            tooltip="Yes to the canary's forecast of time and cost: the other items start",
         ),
         Binding(
             "N",
@@ -188,7 +195,7 @@ class ProgressScreen(AppScreen):
         self.filter = "all"
         self._stamp: object = None
         self._index: dict[str, BatchItem] = {}
-        self._bindings_for: BatchStatus | None = None
+        self._bindings_for: tuple[BatchStatus, bool] | None = None
         self._shown = -1
         self._columns: tuple[Column, ...] = run_display.COLUMNS
         """The item table's columns as last laid out (`#` as wide as the labels, a key's)."""
@@ -284,8 +291,9 @@ class ProgressScreen(AppScreen):
         else:
             self._render_rows()
         self._follow_selected_log()
-        if batch.status is not self._bindings_for:  # what the keys offer depends on it alone
-            self._bindings_for = batch.status
+        offers = (batch.status, bool(batch.awaiting_confirm))
+        if offers != self._bindings_for:  # what the keys offer depends on these alone
+            self._bindings_for = offers
             self.refresh_bindings()  # re-laying the footer each tick cost more than the rows
 
     def _render_summary(self) -> None:
@@ -392,12 +400,20 @@ class ProgressScreen(AppScreen):
         needs = PROGRESS_ACTIONS.get(action)
         if needs is None:
             return True
+        if action == "confirm_forecast":  # only while the run waits for a yes
+            return self.current is not None and bool(self.current.awaiting_confirm)
         return self.current is not None and allowed(needs, self.current.status)
 
     # -------------------------------------------------------------- actions
 
     def action_retry(self) -> None:
         runs.request_start(self.bt, self.batch_id, retry=True)
+
+    def action_confirm_forecast(self) -> None:
+        batch = self.bt.safe(self.bt.service.confirm, self.batch_id)
+        if batch is not None:
+            self.notify("Yes to the forecast: the other items start")
+            self.show(batch)
 
     def action_cancel(self) -> None:
         if self.current is not None:

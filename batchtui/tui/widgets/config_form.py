@@ -89,6 +89,7 @@ GROUPS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
             ("max_failures", "Max failures", "input"),
             ("budget", "Budget", "input"),
             ("canary", "Canary", "select"),
+            ("confirm_forecast", "Confirm", "select"),
         ),
     ),
     (
@@ -230,6 +231,7 @@ class ConfigForm(VerticalScroll):
             "validate_output": [(mode, mode) for mode in VALIDATE_MODES],
             # Words, not a checkbox: its state must read without colour (NO_COLOR).
             "canary": [("no", "no"), ("yes: item 1 first", "yes")],
+            "confirm_forecast": [("no", "no"), ("yes: after the canary", "yes")],
         }[field]
         return Select(
             options,
@@ -256,7 +258,7 @@ class ConfigForm(VerticalScroll):
                 continue
             box.value = text
             self._shown[field] = text
-        for field in ("platform", "generator", "validate_output", "canary"):
+        for field in ("platform", "generator", "validate_output", "canary", "confirm_forecast"):
             self.query_one(f"#f-{field}", Select).value = text_of(getattr(config, field))
         style = self.query_one("#f-style", Select)
         style.value = config.style if config.style else Select.NULL
@@ -272,7 +274,7 @@ class ConfigForm(VerticalScroll):
         for widget in self.query("Input, Select"):
             widget.disabled = not self.editable
         for field in ANY_STATE_FIELDS:  # who hears of a run, the budget: in any state
-            self.query_one(f"#f-{field}", Input).disabled = not allowed("announce", batch.status)
+            self.query_one(f"#f-{field}").disabled = not allowed("announce", batch.status)
         # (The stages button opens them read-only once locked: it is never disabled.)
         # Concurrency may change in any state but a running one (that is on the progress screen).
         self.query_one("#f-concurrency", Input).disabled = batch.status not in (
@@ -420,6 +422,7 @@ SUMMARY_WORDS: dict[str, str] = {
     "max_failures": "stop at {}",
     "budget": "budget {}",
     "canary": "canary",
+    "confirm_forecast": "confirm",
     "webhooks": "webhooks",
     "notify": "notify",
     "on_end": "hook",
