@@ -223,3 +223,26 @@ def test_a_receivers_retry_after_is_obeyed_and_gone_is_final(settings, db_path, 
     given_up = [json.loads(p.read_text()) for p in failed(outbox_folder(db_path))]
     assert [d["target"] for d in given_up] == [gone.url]
     assert given_up[0]["last_error"] == "HTTP 410: the receiver is gone"
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ({"on_end": "echo \x00"}, "on_end has a control character"),
+        ({"on_end": "x {name!r}"}, "{name} takes no format or conversion"),
+        ({"on_end": "x {status:>10}"}, "{status} takes no format or conversion"),
+        ({"budget": True}, "an amount, not true or false"),
+        ({"hook_timeout": True}, "an amount, not true or false"),
+        ({"webhooks": ["http://a\nb"]}, "no spaces or control characters"),
+        ({"webhooks": ["http://a:99999/"]}, "is not a web address"),
+    ],
+)
+def test_hostile_values_are_refused_by_the_config_itself(db_path, fields, said):
+    """What the API's PATCH …/config and every client hand the config: refused in one line."""
+    from batchtui.core.errors import ValidationError
+
+    service = BatchService(Repository(db_path))
+    batch = service.create("News")
+    with pytest.raises(ValidationError) as info:
+        service.update_config(batch.id, **fields)
+    assert said in str(info.value) and "\n" not in str(info.value)

@@ -120,6 +120,8 @@ def hook_problems(template: str) -> list[str]:
     import shlex
     import string
 
+    if any((ord(char) < 0x20 and char != "\t") or ord(char) == 0x7F for char in template):
+        return ["on_end has a control character (a command is one line of text)"]
     try:
         argv = shlex.split(template)
     except ValueError as exc:
@@ -129,12 +131,17 @@ def hook_problems(template: str) -> list[str]:
     problems: list[str] = []
     for number, arg in enumerate(argv):
         try:
-            fields = [field for _, field, _, _ in string.Formatter().parse(arg)]
+            parsed = [(field, spec, conv) for _, field, spec, conv in string.Formatter().parse(arg)]
         except ValueError as exc:
             problems.append(f"on_end: bad placeholder in '{arg}': {exc} (write {{{{ for a brace)")
             continue
-        for field in fields:
+        for field, spec, conversion in parsed:
             if field is None:
+                continue
+            if spec or conversion:
+                problems.append(
+                    f"on_end: {{{field}}} takes no format or conversion (write {{{field}}})"
+                )
                 continue
             if number == 0:
                 problems.append("on_end: the program (first word) cannot be a placeholder")

@@ -268,6 +268,13 @@ class BatchConfig(BaseModel):
     def _var_defaults(cls, value: dict[str, VarValue] | None) -> dict[str, VarValue] | None:
         return check_vars(value)
 
+    @field_validator("budget", "hook_timeout", mode="before")
+    @classmethod
+    def _not_a_truth(cls, value: object) -> object:
+        if isinstance(value, bool):  # `true` is not 1.00
+            raise ValueError("an amount, not true or false")
+        return value
+
     @field_validator("budget")
     @classmethod
     def _finite_budget(cls, value: float | None) -> float | None:
