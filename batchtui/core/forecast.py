@@ -8,6 +8,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from .symbols import seconds
+
 
 class Forecast(BaseModel):
     """The whole run projected from its canary."""
@@ -49,20 +51,11 @@ def project(
     )
 
 
-def _length(seconds: float) -> str:
-    whole = round(seconds)
-    minutes, secs = divmod(whole, 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
-
-
 def forecast_words(forecast: Forecast) -> str:
     """'forecast: about 4m10s in all, cost 1.20 (from the canary, 3 at once)'."""
     cost = f", cost {forecast.cost:.2f}" if forecast.cost is not None else ""
     return (
-        f"forecast: about {_length(forecast.seconds)} in all{cost} "
+        f"forecast: about {seconds(forecast.seconds)} in all{cost} "
         f"(from the canary, {forecast.slots} at once)"
     )
 
@@ -70,7 +63,7 @@ def forecast_words(forecast: Forecast) -> str:
 def forecast_short(forecast: Forecast) -> str:
     """'forecast ~4m10s, 1.20': the forecast where a line has little room."""
     cost = f", {forecast.cost:.2f}" if forecast.cost is not None else ""
-    return f"forecast ~{_length(forecast.seconds)}{cost}"
+    return f"forecast ~{seconds(forecast.seconds)}{cost}"
 
 
 def money_words(cost: float | None, budget: float | None) -> str:

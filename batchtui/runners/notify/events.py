@@ -13,6 +13,7 @@ from typing import Any
 from ...core.models import Batch, BatchItem
 from ...core.notify_rules import EVENT_TYPES
 from ...core.states import ItemStatus
+from ...core.symbols import seconds
 from ...core.textsafe import one_line
 
 CONTENT_CHARS = 200
@@ -91,17 +92,6 @@ def body(batch: Batch, event: str, now: datetime, item: BatchItem | None = None)
     return {"type": EVENT_TYPES[event], "timestamp": now.astimezone(UTC).isoformat(), "data": data}
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    seconds = round(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
-
-
 def words(event_body: dict[str, Any]) -> tuple[str, str]:
     """The title and message a person reads for `event_body` (one line each, inert)."""
     data = event_body.get("data", {})
@@ -115,7 +105,7 @@ def words(event_body: dict[str, Any]) -> tuple[str, str]:
         for word in ("failed", "skipped", "cancelled", "interrupted"):
             if counts.get(word):
                 parts.append(f"{counts[word]} {word}")
-        message = ", ".join(parts) + f" in {_duration(batch.get('elapsed'))}"
+        message = ", ".join(parts) + f" in {seconds(batch.get('elapsed'))}"
         if batch.get("cost") is not None:
             message += f", cost {batch['cost']:.2f}"
         message += f" → {batch.get('output_dir')}"
