@@ -161,3 +161,33 @@ def test_confirm_forecast_without_a_canary_is_refused_in_one_line(db_path, paid)
     refused = batchtui(db_path, "start", "Paid", "--confirm-forecast")
     assert refused.returncode == 2 and "confirm_forecast needs canary" in refused.stderr
     assert BatchService(Repository(db_path)).get("Paid").config.confirm_forecast is False
+
+
+def test_costs_on_a_render_farm_and_across_a_pipelines_stages(tmp_path, db_path):
+    """On a real farm (`dask scheduler`, a worker) each stage's COST lines reach the
+    coordinator with its log lines: an item of three stages, each printing COST 0.05, cost
+    0.15."""
+    pytest.importorskip("distributed")
+    from .farm import Farm
+
+    farm = Farm(tmp_path / "farm-logs")
+    try:
+        farm.start_scheduler()
+        farm.add_worker("w1")
+        farm.wait_for_workers(1)
+        step = "sh -c 'echo COST 0.05; echo $0 > \"$1\"' {name} {output}"
+        stages = [{"name": n, "command": step.replace("{name}", n)} for n in ("a", "b", "c")]
+        service = BatchService(Repository(db_path))
+        batch = service.create(
+            "Farmed", generator="command", command="true {output}", stages=stages,
+            output_dir=str(tmp_path / "out"),
+        )  # fmt: skip
+        service.add_items(batch.id, ["one", "two"])
+        service.lock(batch.id)
+        ran = batchtui(db_path, "start", batch.id, "--cluster", farm.address)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+    finally:
+        farm.stop()
+    batch = BatchService(Repository(db_path)).get(batch.id)
+    assert [item.cost for item in batch.items] == [pytest.approx(0.15)] * 2
+    assert batch.progress().cost == pytest.approx(0.3)
