@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from ..core import deferral, limits
 from ..core.item_keys import KEY_PATTERN, KEY_RULE, MAX_KEY_CHARS
@@ -255,7 +262,41 @@ class RunChoices(BaseModel):
     )
 
 
-class RunRequest(RunChoices):
+class RunSettings(RunChoices):
+    """A run's own settings a start or retry may set (kept on the batch; a refused start
+    changes nothing)."""
+
+    budget: float | None = Field(
+        default=None,
+        gt=0,
+        le=limits.MAX_BUDGET,
+        description="stop starting items once what they spent (COST lines) and what the "
+        "running ones are expected to spend reach this (the rest SKIPPED); kept: a retry "
+        "may raise it",
+    )
+    confirm_forecast: bool | None = Field(
+        default=None,
+        description="with a canary: wait for a yes (POST …/confirm) to the forecast of the "
+        "whole run's time and cost before the others start",
+    )
+
+    @field_validator("budget", mode="before")
+    @classmethod
+    def _an_amount(cls, value: object) -> object:
+        if isinstance(value, bool):  # `true` is not 1.00
+            raise ValueError("an amount, not true or false")
+        return value
+
+    def settings(self) -> dict[str, object]:
+        """The run settings the body gives (those it leaves out: as they are)."""
+        return {
+            name: getattr(self, name)
+            for name in ("budget", "confirm_forecast")
+            if name in self.model_fields_set
+        }
+
+
+class RunRequest(RunSettings):
     """`POST /v1/batch/{id}/start` (the body is optional): now, or queued with one of
     `after`, `at`, `in` (the batch shows QUEUED / SCHEDULED and starts on its own)."""
 
@@ -287,7 +328,7 @@ class RunRequest(RunChoices):
         return bool(self.after or self.at or self.delay or self.after_ok)
 
 
-class RetryRequest(RunChoices):
+class RetryRequest(RunSettings):
     """`POST /v1/batch/{id}/retry` (the body is optional)."""
 
     items: list[str | int] | None = Field(

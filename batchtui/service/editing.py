@@ -3,11 +3,13 @@ delete. Each validates before it changes anything."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..core.actions import require
 from ..core.errors import (
+    BatchtuiError,
     BusyError,
     MalformedBatchError,
     OutputsKeptError,
@@ -18,7 +20,7 @@ from ..core.item_keys import check_key, first_repeat
 from ..core.item_vars import VAR_NAME_RULE, VarValue, check_vars, is_var_name
 from ..core.limits import MAX_COPY_BASE_CHARS
 from ..core.models import Batch, BatchConfig, BatchItem, BatchStatus, generator_change
-from ..core.notify_rules import ANY_STATE_FIELDS
+from ..core.notify_rules import ANY_STATE_FIELDS, RUN_LIMIT_FIELDS
 from ..core.problems import Problem
 from ..core.unlocking import back_to_draft
 from ..core.variants import expand, series_items
@@ -166,6 +168,28 @@ class Editing:
 
         action = "announce" if fields and set(fields) <= ANY_STATE_FIELDS else "edit"
         return self.ctx.mutate(ref, action, change)
+
+    @contextlib.contextmanager
+    def run_settings(self, ref: str, **fields: Any) -> Iterator[None]:
+        """Set a run's own settings (`RUN_LIMIT_FIELDS`: its budget, its yes to a forecast)
+        for the start or retry the block makes; put back as they were if the block is
+        refused (a refused start changes nothing). Only the fields given are set (None: the
+        budget lifted)."""
+        given = dict(fields)
+        unknown = set(given) - RUN_LIMIT_FIELDS
+        if unknown:
+            raise ValidationError(f"not a run setting: {', '.join(sorted(unknown))}")
+        if not given:
+            yield
+            return
+        config = self.ctx.find(ref).config
+        before = {name: getattr(config, name) for name in given}
+        batch = self.update_config(ref, **given)
+        try:
+            yield
+        except BatchtuiError:
+            self.update_config(batch.id, **before)
+            raise
 
     def add_items(
         self,

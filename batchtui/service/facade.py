@@ -177,6 +177,7 @@ class BatchService:
     delete = delegate(lambda s: s._editing.delete)
     rename = delegate(lambda s: s._editing.rename)
     update_config = delegate(lambda s: s._editing.update_config)
+    run_settings = delegate(lambda s: s._editing.run_settings)
     add_items = delegate(lambda s: s._editing.add_items)
     edit_item = delegate(lambda s: s._editing.edit_item)
     remove_item = delegate(lambda s: s._editing.remove_item)

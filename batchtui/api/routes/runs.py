@@ -46,18 +46,20 @@ def start(
     """Hand the batch to a runner process (it goes on whatever happens to the server);
     `{"cluster": "tcp://HOST:8786"}` runs its items on a Dask cluster. `{"after": "A"}`
     (`"after_ok": true`: only if A ends COMPLETE), `{"at": "02:00"}` or `{"in": "3h"}` queue
-    the start instead: the batch shows QUEUED / SCHEDULED and starts on its own then."""
-    if body.deferred:
-        queued = service.queue_start(
-            ref,
-            after=body.after,
-            after_ok=body.after_ok,
-            at=body.at,
-            delay=body.delay,
-            cluster=body.cluster,
-        )
-        return JSONResponse(batch_json(queued), status_code=202)
-    return _handed(service, ref, retry=False, cluster=body.cluster)
+    the start instead: the batch shows QUEUED / SCHEDULED and starts on its own then.
+    `{"budget": 5.0}` and `{"confirm_forecast": true}` set the run's own settings (kept)."""
+    with service.run_settings(ref, **body.settings()):  # (put back if the start is refused)
+        if body.deferred:
+            queued = service.queue_start(
+                ref,
+                after=body.after,
+                after_ok=body.after_ok,
+                at=body.at,
+                delay=body.delay,
+                cluster=body.cluster,
+            )
+            return JSONResponse(batch_json(queued), status_code=202)
+        return _handed(service, ref, retry=False, cluster=body.cluster)
 
 
 @router.post(
@@ -72,7 +74,8 @@ def retry(
     """Run again only the items that did not succeed, in a runner process (optionally on
     a Dask cluster, as for start); `{"items": [2]}` runs exactly item 2 again, even after
     it succeeded."""
-    return _handed(service, ref, retry=True, cluster=body.cluster, only=body.items)
+    with service.run_settings(ref, **body.settings()):  # (put back if the retry is refused)
+        return _handed(service, ref, retry=True, cluster=body.cluster, only=body.items)
 
 
 @router.post(

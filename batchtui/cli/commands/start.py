@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from ...core.actions import require
 from ...core.deferral import AT_RULE, DELAY_RULE
-from ...core.errors import BatchtuiError, ValidationError
+from ...core.errors import ValidationError
 from ...core.limits import PRIORITY_RULE
 from ...core.settings import SLOTS_HELP
 from ...core.states import BatchStatus
@@ -119,23 +119,13 @@ class Start(BaseCommand):
         parser.epilog = SLOTS_HELP
 
     def handle(self, args: argparse.Namespace, ctx: Context) -> int:
-        fields: dict[str, object] = {}
+        settings: dict[str, object] = {}
         if getattr(args, "budget", None) is not None:
-            fields["budget"] = args.budget or None  # ('': none)
+            settings["budget"] = args.budget or None  # ('': none)
         if getattr(args, "confirm_forecast", None) is not None:
-            fields["confirm_forecast"] = args.confirm_forecast
-        if not fields:
+            settings["confirm_forecast"] = args.confirm_forecast
+        with ctx.service.run_settings(args.id, **settings):
             return self._handle(args, ctx)
-        # The run reads these as it starts: set first, and put back if the start is refused
-        # (a refused start changes nothing).
-        config = ctx.service.get(args.id).config
-        before = {name: getattr(config, name) for name in fields}
-        batch = ctx.service.update_config(args.id, **fields)
-        try:
-            return self._handle(args, ctx)
-        except BatchtuiError:
-            ctx.service.update_config(batch.id, **before)
-            raise
 
     def _handle(self, args: argparse.Namespace, ctx: Context) -> int:
         cluster = args.cluster
