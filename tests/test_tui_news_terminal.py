@@ -85,3 +85,26 @@ def test_a_boxs_editing_keys_act_in_the_order_they_came(db_path: Path) -> None:
         term.send(b"\r")
         term.wait_for("saved who hears of its runs")
         assert news_of(db_path, batch_id)[0] == ["https://pasted.examplev/w"]
+
+
+def test_ctrl_t_tests_the_saved_targets_and_says_who_answered(db_path, tmp_path):
+    import base64
+
+    from .webhook_receiver import receiver
+
+    config = tmp_path / "config"
+    config.mkdir()
+    secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    (config / "settings.toml").write_text(f'[secrets]\ndefault = "{secret}"\n')
+    (config / "settings.toml").chmod(0o600)
+    batch_id = finished(db_path)
+    with receiver() as hooks:
+        service = BatchService(Repository(db_path))
+        service.update_config(batch_id, webhooks=[hooks.url + "/t", "http://127.0.0.1:1/down"])
+        with Terminal.batchtui(db_path, env={"BATCHTUI_CONFIG_DIR": str(config)}) as term:
+            open_dialog(term)
+            term.send(b"\x14")  # ctrl+t
+            term.wait_for("/t: answered")
+            term.wait_for("/down: no: no answer")
+            assert "News of 'Shorts'" in term.text()  # the dialog stays
+        assert len(hooks.got) == 1 and b"batchtui.test" in hooks.got[0].body

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -37,6 +37,8 @@ NEWS_LABELS = {field: label for field, label, _ in NEWS_BOXES}
 
 Save = Callable[[dict[str, str]], str | None]
 """Saves the boxes' texts (by field); returns why not (one line), or None once saved."""
+Test = Callable[[], str]
+"""Sends a test event to the targets as saved; says who answered, in one line."""
 
 
 class NewsDialog(Dialog[bool]):
@@ -48,10 +50,17 @@ class NewsDialog(Dialog[bool]):
     NewsDialog .news-row Label { width: 14; }
     NewsDialog .news-row Input { width: 1fr; }
     """
-    BINDINGS = [Binding("ctrl+s", "confirm", "Save", show=False, priority=True)]
+    BINDINGS = [
+        Binding("ctrl+s", "confirm", "Save", show=False, priority=True),
+        Binding("ctrl+t", "test", "Test", show=False, priority=True),
+    ]
 
-    def __init__(self, name: str, config: BatchConfig, save: Save) -> None:
+    def __init__(
+        self, name: str, config: BatchConfig, save: Save, test: Test | None = None
+    ) -> None:
         super().__init__()
+        self.test = test
+        """Sends a test event to the saved targets; one line on who answered."""
         self.batch_name = name
         self.before = {field: text_of(getattr(config, field), field) for field, _, _ in NEWS_BOXES}
         self.save = save
@@ -74,6 +83,8 @@ class NewsDialog(Dialog[bool]):
             yield Static(Text(""), id="news-error", classes="dialog-detail")
             with Horizontal(classes="dialog-buttons"):
                 yield key_button("Save", TYPING_CONFIRM_KEYS, "ok", "primary")
+                if self.test is not None:
+                    yield key_button("Test saved", "^t", "test")
                 yield key_button("Cancel", TYPING_CANCEL_KEYS, "cancel")
 
     def on_mount(self) -> None:
@@ -110,9 +121,29 @@ class NewsDialog(Dialog[bool]):
     def _changed(self, event: Input.Changed) -> None:
         self.query_one("#news-error", Static).update(Text(""))
 
+    def action_test(self) -> None:
+        """Send a test event to the targets as saved (a slow receiver does not hold the
+        screen: it runs in a thread, and says who answered when it is done)."""
+        if self.test is None or self.answered:
+            return
+        self.query_one("#news-error", Static).update(Text("testing the saved targets …"))
+        self._run_test()
+
+    @work(thread=True, exclusive=True, group="news-test")
+    def _run_test(self) -> None:
+        assert self.test is not None
+        said = self.test()
+        self.app.call_from_thread(self._said, said)
+
+    def _said(self, said: str) -> None:
+        if not self.answered:
+            self.query_one("#news-error", Static).update(Text(one_line(said, 300)))
+
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "ok":
             self.action_confirm()
+        elif event.button.id == "test":
+            self.action_test()
         else:
             self.action_cancel()

@@ -476,7 +476,20 @@ class ProgressScreen(AppScreen):
             if saved:
                 self.notify("saved who hears of its runs", timeout=2, markup=False)
 
-        dialog = NewsDialog(batch.name, batch.config, save)
+        def test() -> str:
+            try:
+                answers, hook = service.notify_test(batch.id)
+            except BatchtuiError as exc:
+                return str(exc)
+            if not answers:
+                return "no webhook or notification target to test" + (
+                    " (the on_end hook is not run by a test)" if hook else ""
+                )
+            return " · ".join(
+                f"{a.target}: {'answered' if a.ok else 'no: ' + a.detail}" for a in answers
+            )
+
+        dialog = NewsDialog(batch.name, batch.config, save, test)
         self.app.push_screen(dialog, done)
 
     def action_filter(self, which: str) -> None:
