@@ -475,7 +475,7 @@ def progress(batch: Batch, now: datetime) -> Progress:
         shown_status=batch.shown_status,
         stages=_stage_counts(batch),
         cost=None if cost is None else round(cost, 6),
-        budget=batch.config.budget,
+        budget=getattr(getattr(batch, "config", None), "budget", None),  # (none: malformed)
         forecast=batch.forecast,
         awaiting_confirm=bool(batch.awaiting_confirm),
     )
