@@ -145,9 +145,14 @@ def test_one_rule_gives_the_shown_word_from_the_stored_deferral():
         shown_status(BatchStatus.LOCKED, after | {"after_ok": True})
         == "QUEUED (after 'Series A', if COMPLETE)"
     )
-    at = datetime.now(UTC) + timedelta(hours=1)
-    assert shown_status(BatchStatus.LOCKED, {"at": at.isoformat()}) == (
-        f"SCHEDULED ({at.astimezone():%H:%M:%S})"
+    # Seconds are shown only when the time has them (02:00, not 02:00:00).
+    hour = (datetime.now(UTC) + timedelta(hours=1)).replace(minute=35, second=0, microsecond=0)
+    assert shown_status(BatchStatus.LOCKED, {"at": hour.isoformat()}) == (
+        f"SCHEDULED ({hour.astimezone():%H:%M})"
+    )
+    odd = hour.replace(second=7)
+    assert shown_status(BatchStatus.LOCKED, {"at": odd.isoformat()}) == (
+        f"SCHEDULED ({odd.astimezone():%H:%M:%S})"
     )
     assert shown_status(BatchStatus.LOCKED, None) == "LOCKED"
     assert shown_status(BatchStatus.PROCESSING, after) == "PROCESSING"  # only a LOCKED one
