@@ -67,8 +67,13 @@ async def test_new_batch_to_complete_by_keys_alone(db_path):
         await pilot.pause()
         assert isinstance(app.screen, ProgressScreen)
         progress = app.screen
-        runner = service.get("Cats").runner
-        assert runner is not None and runner.detached and runner.pid != os.getpid()
+        begun = service.get("Cats")
+        if begun.runner is not None:  # still running: its owner is a runner process
+            assert begun.runner.detached and begun.runner.pid != os.getpid()
+        else:  # a loaded machine: it has already ended; its items name who ran them
+            owners = {item.job_ref for item in begun.items}
+            assert len(owners) == 1 and owners != {f"pid {os.getpid()}"}
+            assert owners.pop().startswith("pid ")
         await wait_until(
             lambda: progress.current and progress.current.status is BatchStatus.COMPLETE, limit=60
         )
