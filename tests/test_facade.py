@@ -16,6 +16,7 @@ from batchtui.service.follow import Follow
 from batchtui.service.host_queue import HostQueueReads
 from batchtui.service.pausing import Pausing
 from batchtui.service.reads import Reads
+from batchtui.service.reviewing import Reviewing
 from batchtui.service.runs import Runs
 from batchtui.service.templating import Templating
 
@@ -30,6 +31,7 @@ PARTS = {
     "_pausing": Pausing,
     "_cache": CacheUses,
     "_announcing": Announcing,
+    "_reviewing": Reviewing,
 }
 
 

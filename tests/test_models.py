@@ -146,6 +146,8 @@ EXPECTED_ACTIONS = {
     "resume": {BatchStatus.PROCESSING, BatchStatus.PARTIAL, BatchStatus.FAILED},
     "announce": set(BatchStatus),  # who hears of a run: not frozen, never hashed
     "confirm": {BatchStatus.PROCESSING},  # a yes to the canary's forecast
+    # A verdict on an output: where an item can have succeeded (a run's end, or mid-run).
+    "review": {BatchStatus.PROCESSING, BatchStatus.COMPLETE, BatchStatus.PARTIAL},
 }
 
 

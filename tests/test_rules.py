@@ -131,10 +131,11 @@ EXPECTED = {
     BatchStatus.LOCKED: {"unlock", "start", "delete", "concurrency", "priority", "announce"},
     BatchStatus.PROCESSING: {
         *("cancel", "concurrency", "priority", "pause", "resume", "announce", "confirm"),
+        "review",
     },
-    BatchStatus.COMPLETE: {"rerun", "delete", "priority", "announce"},
+    BatchStatus.COMPLETE: {"rerun", "delete", "priority", "announce", "review"},
     # `resume` of an ended batch is a retry (and drops a pause kept from a crashed run).
-    BatchStatus.PARTIAL: {"retry", "rerun", "delete", "priority", "resume", "announce"},
+    BatchStatus.PARTIAL: {"retry", "rerun", "delete", "priority", "resume", "announce", "review"},
     BatchStatus.FAILED: {"retry", "rerun", "delete", "unlock", "priority", "resume", "announce"},
 }
 """What a user may do in each state, written out once more by hand: the table must say it."""
@@ -161,6 +162,7 @@ def stored_batch(
     *,
     paused: bool = False,
     awaiting: bool = False,
+    reviewing: bool = False,
 ) -> str:
     """A batch in `status` as a real lifecycle would leave it (two items; in PARTIAL one
     succeeded), owned by this process when PROCESSING (`paused`: its run paused, and its
@@ -171,10 +173,14 @@ def stored_batch(
         BatchItem(id="item0000001", position=1, content="one", status=_item_status(status)),
         BatchItem(id="item0000002", position=2, content="two", status=_item_status(status)),
     ]
-    if status is BatchStatus.PARTIAL:
+    if status is BatchStatus.PARTIAL or (reviewing and status is BatchStatus.PROCESSING):
+        # (`reviewing`: a running batch whose first item has already succeeded)
         items[0] = BatchItem(
             id="item0000001", position=1, content="one", status=ItemStatus.SUCCEEDED
         )
+    for item in items:
+        if item.status is ItemStatus.SUCCEEDED:
+            item.output_path = f"/nonexistent/{item.position}.txt"
     batch = Batch(id=f"batch{status.value.lower():0>7}"[:12], name=status.value, config=config)
     batch = Batch(
         id=batch.id,
@@ -212,6 +218,7 @@ CLI_VERBS = {
     "resume": ["resume", "{id}"],
     "announce": ["config", "{id}", "--events", "ended"],
     "confirm": ["confirm", "{id}"],
+    "review": ["review", "{id}", "1", "approve"],
 }
 
 
@@ -227,7 +234,12 @@ def test_the_cli_refuses_exactly_what_the_table_forbids(
 ):
     # A run is resumed once paused (resuming one that runs freely is refused: test_pause).
     batch_id = stored_batch(
-        db_path, status, quick_script, paused=action == "resume", awaiting=action == "confirm"
+        db_path,
+        status,
+        quick_script,
+        paused=action == "resume",
+        awaiting=action == "confirm",
+        reviewing=action == "review",
     )
     before = file_bytes(db_path)
     result = run_cli(*[part.format(id=batch_id) for part in CLI_VERBS[action]])
@@ -253,6 +265,7 @@ SERVICE_CALLS = {
     "resume": lambda s, ref: s.resume(ref),
     "announce": lambda s, ref: s.update_config(ref, events=["ended"]),
     "confirm": lambda s, ref: s.confirm(ref),
+    "review": lambda s, ref: s.review(ref, [1], "reject", "too dark"),
 }
 
 
@@ -260,7 +273,12 @@ SERVICE_CALLS = {
 @pytest.mark.parametrize("action", list(ACTIONS))
 def test_the_service_refuses_exactly_what_the_table_forbids(db_path, quick_script, status, action):
     batch_id = stored_batch(
-        db_path, status, quick_script, paused=action == "resume", awaiting=action == "confirm"
+        db_path,
+        status,
+        quick_script,
+        paused=action == "resume",
+        awaiting=action == "confirm",
+        reviewing=action == "review",
     )
     service = BatchService(db_path)
     try:

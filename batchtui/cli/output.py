@@ -21,6 +21,7 @@ from ..core.events import (
 )
 from ..core.forecast import forecast_words, money_words
 from ..core.pausing import PauseMode, pause_mark, pause_meaning
+from ..core.review import ReviewCounts, review_state
 from ..core.states import BatchStatus, ItemStatus, Phase, phase
 from ..core.summary import BatchSummary
 from ..core.symbols import ICONS, RETRY_ICON, WAITING_ICON, seconds
@@ -99,6 +100,7 @@ def write_items_table(items: list[BatchItem], out: IO[str]) -> None:
     farm = any(item.worker for item in items)  # a render-farm run says where each item ran
     keyed = any(item.key for item in items)  # items with keys show them
     costs = any(item.cost is not None for item in items)  # what each spent, once one did
+    reviewed = any(item.review is not None for item in items)  # once one was looked at
     rows = []
     for item in items:
         waiting = _waits(item)
@@ -111,6 +113,8 @@ def write_items_table(items: list[BatchItem], out: IO[str]) -> None:
             row.append(f"{item.cost:.2f}" if item.cost is not None else "")
         if farm:
             row.append(item.worker or "")
+        if reviewed:
+            row.append(_review_cell(item))
         rows.append((*row, result))
     headers = (
         "#",
@@ -121,12 +125,23 @@ def write_items_table(items: list[BatchItem], out: IO[str]) -> None:
         "TIME",
         *(("COST",) if costs else ()),
         *(("WORKER",) if farm else ()),
+        *(("REVIEW",) if reviewed else ()),
         "RESULT",
     )
     shift = int(keyed)
     write_table(
         out, headers, rows, flexible=3 + shift, right=frozenset({0, 2 + shift, 4 + shift}), cap=80
     )
+
+
+def _review_cell(item: BatchItem) -> str:
+    """An item's review, in a table: approved / rejected: note / to review (or nothing)."""
+    state = review_state(item)
+    if state is None:
+        return ""
+    if state == "rejected" and item.review is not None and item.review.note:
+        return f"rejected: {one_line(item.review.note, 30)}"
+    return state.replace("_", " ")
 
 
 def _waits(item: BatchItem) -> bool:
@@ -267,6 +282,8 @@ def progress_line(progress: BatchProgress) -> str:
             line += f"; waiting for a yes: batchtui confirm {progress.batch_id}"
     if progress.paused is not None:
         line += f" —{pause_mark(progress.paused)}: {pause_meaning(progress.paused)}"
+    if progress.review is not None:
+        line += f" — {ReviewCounts(**progress.review).words()}"
     return line
 
 

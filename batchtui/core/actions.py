@@ -45,6 +45,9 @@ ACTIONS: dict[str, frozenset[BatchStatus]] = {
     # Who hears of a run (webhooks, notify, on_end…) and its budget: any time, a running
     # one's too (its runner reads them as it goes); never part of what the lock froze.
     "announce": frozenset(BatchStatus),
+    # A verdict on a succeeded item's output: where one can have succeeded, mid-run too (the
+    # runner keeps the people's reviews as it writes). A FAILED batch has no success.
+    "review": frozenset({BatchStatus.PROCESSING, *ENDED_BATCH} - {BatchStatus.FAILED}),
 }
 """Each user operation, and the batch states that allow it."""
 
@@ -73,6 +76,7 @@ _ACTION_WORDS = {
     "priority": "changing priority",
     "announce": "changing who hears of its runs or its budget",
     "confirm": "confirming a forecast",
+    "review": "reviewing outputs",
 }
 
 

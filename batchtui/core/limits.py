@@ -144,3 +144,6 @@ POOL_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
 
 MAX_BUDGET = 1_000_000_000.0
 """The largest `--budget` (in whatever unit the items' COST lines use)."""
+
+MAX_NOTE_CHARS = 500
+"""A review note's longest (one line: why an output was rejected)."""

@@ -28,6 +28,7 @@ from .events import (
 )
 from .forecast import Forecast
 from .pausing import PauseMode
+from .review import review_state
 from .states import (
     DID_NOT_SUCCEED,
     ENDED_BATCH,
@@ -397,6 +398,9 @@ class Progress(BaseModel):
     succeeded."""
     awaiting_confirm: bool = False
     """Its run waits for a yes to the forecast before the others start (`confirm`)."""
+    review: dict[str, int] | None = None
+    """How its outputs stand in review: approved, rejected, to_review (None: no output yet;
+    `core.review`)."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -414,8 +418,13 @@ def progress(batch: Batch, now: datetime) -> Progress:
     never_started = finished_in_run = 0
     running_work = 0.0
     cost: float | None = None
+    looked = {"approved": 0, "rejected": 0, "to_review": 0}
     for item in batch.items:
         status = item.status
+        if status is ItemStatus.SUCCEEDED:
+            state = review_state(item)
+            if state is not None:
+                looked[state] += 1
         if item.cost is not None:
             cost = (cost or 0.0) + item.cost
         counts[status] += 1
@@ -476,6 +485,7 @@ def progress(batch: Batch, now: datetime) -> Progress:
         stages=_stage_counts(batch),
         cost=None if cost is None else round(cost, 6),
         budget=getattr(getattr(batch, "config", None), "budget", None),  # (none: malformed)
+        review=looked if any(looked.values()) else None,
         forecast=batch.forecast,
         awaiting_confirm=bool(batch.awaiting_confirm),
     )

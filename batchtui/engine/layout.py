@@ -146,6 +146,7 @@ def jobs_for(batch: Batch, ext: str) -> list[Job]:
                 vars=item.vars or {},
                 key=item.key,
                 variant=item.variant,
+                take=item.take or 1,
             )
         )
     return jobs

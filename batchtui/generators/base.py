@@ -17,7 +17,8 @@ from typing import ClassVar, Protocol
 
 from ..core.item_vars import VarValue, as_text
 from ..core.models import BatchConfig
-from ..core.variants import derived_seed
+from ..core.review import take_seed
+from ..core.variants import SEED_RANGE, derived_seed
 
 
 class GeneratorError(Exception):
@@ -56,6 +57,9 @@ class Job:
     """The item's key (`core.item_keys`), if it has one."""
     variant: int | None = None
     """Which render of its item this is (1..`config.variants`; None: the batch has none)."""
+    take: int = 1
+    """Which take of the item this is: 1, then 2, 3… each time a rejected output is made
+    again (`core.review`); a later take has a seed of its own."""
     stage: str | None = None
     """The pipeline stage this job makes (`config.stages`), or None: a batch with no stages is
     one stage, its job the whole item."""
@@ -78,11 +82,18 @@ class Job:
         """`{seed}`: the item's own `seed` variable, else the config's `seed` default, else a
         number derived from its key (or number and content) and its variant
         (`core.variants.derived_seed`): each item and variant differs, and a re-made series gets
-        the same ones."""
+        the same ones. A later take (`take` > 1) has another (`core.review.take_seed`)."""
         own = self.vars.get("seed", (self.config.var_defaults or {}).get("seed"))
         if own is not None:
-            return as_text(own)
-        return str(derived_seed(self.key, self.index, self.content, self.variant or 1))
+            text = as_text(own)
+            if self.take <= 1:
+                return text
+            # A later take of a rejected output: another seed, a number's next one.
+            if isinstance(own, int) or text.isdigit():
+                return str(take_seed(int(text), self.take, SEED_RANGE))
+            return f"{text}-take{self.take}"
+        derived = derived_seed(self.key, self.index, self.content, self.variant or 1)
+        return str(take_seed(derived, self.take, SEED_RANGE))
 
     @property
     def poster(self) -> Path:

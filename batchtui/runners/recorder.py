@@ -166,6 +166,7 @@ class RunRecorder:
                 doc["config"].update({k: v for k, v in news.items() if v is not None})
                 # (validated where it was saved; a plain swap of the config, whole)
                 self.batch.config = self.batch.config.model_copy(update=news)
+            _keep_reviews(stored, doc)
             if not final:
                 doc["cancel_requested"] = doc["cancel_requested"] or cancel
             elif self.on_final is not None:
@@ -321,3 +322,19 @@ def _stored_news(stored: dict) -> dict[str, object]:
     config = stored.get("config")
     config = config if isinstance(config, dict) else {}
     return {key: config.get(key) for key in ANY_STATE_FIELDS}
+
+
+def _keep_reviews(stored: dict, doc: dict) -> None:
+    """Reviews are the people's (`core.review`): whatever the stored items say wins over this
+    runner's copy, so a verdict given mid-run is never written over."""
+    given = {
+        item.get("id"): item["review"]
+        for item in stored.get("items") or ()
+        if isinstance(item, dict) and item.get("review") is not None
+    }
+    for item in doc["items"]:
+        review = given.get(item["id"])
+        if review is not None:
+            item["review"] = review
+        elif "review" in item:
+            del item["review"]

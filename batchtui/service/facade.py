@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .host_queue import HostQueueReads
     from .pausing import Pausing
     from .reads import Reads
+    from .reviewing import Reviewing
     from .runs import Runs
     from .templating import Templating
 
@@ -120,6 +121,12 @@ class BatchService:
         return Announcing(self._ctx)
 
     @functools.cached_property
+    def _reviewing(self) -> Reviewing:
+        from .reviewing import Reviewing
+
+        return Reviewing(self._ctx)
+
+    @functools.cached_property
     def _host_queue(self) -> HostQueueReads:
         from .host_queue import HostQueueReads
 
@@ -168,6 +175,10 @@ class BatchService:
     item_log = delegate(lambda s: s._reads.item_log)
     output_folder = delegate(lambda s: s._reads.output_folder)
     generator_names = delegate(lambda s: s._reads.generator_names)
+    review = delegate(lambda s: s._reviewing.review)
+    review_counts = delegate(lambda s: s._reviewing.review_counts)
+    approved = delegate(lambda s: s._reviewing.approved)
+    export = delegate(lambda s: s._reviewing.export)
 
     # ---------------------------------------------------------------- editing
 
@@ -252,10 +263,12 @@ class BatchService:
         *,
         cluster: str | None = None,
         only: Collection[str | int] | None = None,
+        rejected: bool = False,
     ) -> Batch:
         """Run again, driven by this process, only the items that did not succeed (`only`:
-        exactly these items, even succeeded ones)."""
-        batch = self.begin(ref, retry=True, cluster=cluster, only=only)
+        exactly these items, even succeeded ones; `rejected`: the items whose output was
+        rejected, each as a new take)."""
+        batch = self.begin(ref, retry=True, cluster=cluster, only=only, rejected=rejected)
         return await self.run(batch.id, listener, begun=batch)
 
     # Asked of every service on the way out: a process that never ran anything here has no

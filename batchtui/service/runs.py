@@ -34,6 +34,7 @@ from ..core.limits import (
     PRIORITY_RULE,
 )
 from ..core.models import Batch, BatchStatus, RunnerInfo
+from ..core.review import rejected_items
 from ..core.settings import load_host_settings
 from ..engine.cluster import cluster_address, preflight
 from ..engine.liveness import kill_batch_processes, same_process_alive
@@ -46,6 +47,7 @@ from .begun import BEGUN_HERE, BegunRuns
 from .context import ServiceContext
 from .deferred import NotQueuedError
 from .refs import resolve_items
+from .reviewing import keep_take, put_back
 from .validation import run_problems
 
 if TYPE_CHECKING:
@@ -87,6 +89,7 @@ class Runs:
         cluster: str | None = None,
         only: Collection[str | int] | None = None,
         queued_by: int | None = None,
+        rejected: bool = False,
     ) -> Batch:
         """Move a batch into PROCESSING for a run by this process (start or retry).
 
@@ -95,7 +98,9 @@ class Runs:
         start of a queued batch starts it now (its queued start ends with the move).
 
         `only` (a retry): run exactly these items (ids or 1-based positions), a succeeded
-        one too, on purpose; the batch's other items keep what they have.
+        one too, on purpose; the batch's other items keep what they have. `rejected` (a
+        retry): the items whose output was rejected, each as its next take (its output kept
+        as `NN-topic.v1.mp4` until the new one is approved: `core.review`).
 
         Exactly one process wins this (it happens under the database lock); any other is told
         who owns the batch. A detached run is begun here and then handed to its runner.
@@ -110,16 +115,25 @@ class Runs:
             require(self.ctx.find(ref), "retry" if retry else "start")
             preflight(address)
 
-        if only is not None and not retry:
+        if (only is not None or rejected) and not retry:
             raise ValidationError("only a retry runs chosen items")
-        action = "rerun" if only is not None else "retry" if retry else "start"
+        if only is not None and rejected:
+            raise ValidationError("--rejected chooses the items: name no --item with it")
+        action = "rerun" if only is not None or rejected else "retry" if retry else "start"
+        moved: list[tuple[str, str]] = []  # a retake's kept outputs: put back if refused
 
         def change(batch: Batch) -> Batch:
             if queued_by is not None:
                 waiter = batch.deferred.waiter if batch.deferred else None
                 if waiter is None or waiter.pid != queued_by:
                     raise NotQueuedError(f"batch '{batch.name}' is no longer queued here")
-            if only is not None:  # these items, whatever they are now
+            if rejected:
+                todo = rejected_items(batch.items)
+                if not todo:
+                    raise ValidationError(
+                        f"batch '{batch.name}' has no rejected output to make again"
+                    )
+            elif only is not None:  # these items, whatever they are now
                 chosen = {item.id for item in resolve_items(batch, only)}
                 if not chosen:
                     raise ValidationError("no item chosen to run again")
@@ -142,21 +156,31 @@ class Runs:
                     raise ValidationError(f"cannot run '{batch.name}': {exc}", [str(exc)]) from None
             now = self.ctx.clock()
             runner = runner_info(now, detached=detached, log_path=log_path, cluster=address)
-            return fold.begin(batch, todo, now, runner, again=only is not None)
+            if rejected:  # last: nothing above refused, so the outputs may move aside
+                for item in todo:
+                    moved.extend(keep_take(item))
+            return fold.begin(batch, todo, now, runner, again=only is not None or rejected)
 
         try:
             begun = self.ctx.mutate(ref, action, change)
-        except TransitionError:
-            current = self.ctx.find(ref)
-            if current.status is BatchStatus.PROCESSING and current.runner is not None:
-                raise TransitionError(
-                    f"batch '{current.name}' is already being processed by "
-                    f"{current.runner.describe(self.ctx.clock())} — watch it: batchtui attach "
-                    f"{current.id}; stop it: batchtui cancel {current.id}"
-                ) from None
+        except BaseException as exc:
+            put_back(moved)
+            if isinstance(exc, TransitionError):
+                self._refused_transition(ref)
             raise
         self.beginning.add(begun.id)
         return begun
+
+    def _refused_transition(self, ref: str) -> None:
+        """A start found the batch in a state it cannot leave: when a runner has it, say who
+        (raises); else nothing to add to the refusal."""
+        current = self.ctx.find(ref)
+        if current.status is BatchStatus.PROCESSING and current.runner is not None:
+            raise TransitionError(
+                f"batch '{current.name}' is already being processed by "
+                f"{current.runner.describe(self.ctx.clock())} — watch it: batchtui attach "
+                f"{current.id}; stop it: batchtui cancel {current.id}"
+            ) from None
 
     def start_detached(
         self,
@@ -165,6 +189,7 @@ class Runs:
         retry: bool = False,
         cluster: str | None = None,
         only: Collection[str | int] | None = None,
+        rejected: bool = False,
     ) -> Detached:
         """Begin a run of `ref` (a start, or a retry; `only` as for `begin`) and hand it to a
         new background runner, which outlives this process; returns at once."""
@@ -179,6 +204,7 @@ class Runs:
             log_path=str(log_path),
             cluster=cluster,
             only=only,
+            rejected=rejected,
         )
         try:
             try:

@@ -119,7 +119,22 @@ VERBS: tuple[Verb, ...] = (
     Verb("progress", "counts, percent, elapsed and ETA", "progress:Progress"),
     Verb("failed", "items that did not succeed, with reasons", "failed:Failed"),
     Verb("log", "print an item's log (--attempt N: one attempt's; --follow it)", "log:Log"),
-    Verb("outputs", "output files of succeeded items", "outputs:Outputs"),
+    Verb(
+        "outputs",
+        "output files of succeeded items (--approved: the approved ones)",
+        "outputs:Outputs",
+    ),
+    Verb(
+        "review",
+        "approve or reject succeeded items' outputs (--note why); retry --rejected makes the "
+        "rejected ones again",
+        "review:Review",
+    ),
+    Verb(
+        "export",
+        "hand the approved outputs to a folder: hard links, posters and their manifest lines",
+        "export:Export",
+    ),
     Verb("generators", "list generators and command placeholders", "generators:Generators"),
     Verb("platforms", "list platform presets", "platforms:Platforms"),
     Verb("styles", "list the titlecard's style presets", "styles:Styles"),

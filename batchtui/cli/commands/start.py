@@ -130,12 +130,13 @@ class Start(BaseCommand):
     def _handle(self, args: argparse.Namespace, ctx: Context) -> int:
         cluster = args.cluster
         only = getattr(args, "items", None)
+        rejected = bool(getattr(args, "rejected", False))
         deferring = any(getattr(args, name, None) for name in ("after", "at", "delay"))
         if deferring or getattr(args, "after_ok", False):
             return self.queue(args, ctx)
         if args.detach:
             started = ctx.service.start_detached(
-                args.id, retry=self.retry, cluster=cluster, only=only
+                args.id, retry=self.retry, cluster=cluster, only=only, rejected=rejected
             )
             batch = started.batch
             if args.priority is not None:  # (once started: a refused start changes nothing)
@@ -150,7 +151,9 @@ class Start(BaseCommand):
                     f"  log:   {started.log_path}"
                 ),
             )
-        batch = ctx.service.begin(args.id, retry=self.retry, cluster=cluster, only=only)
+        batch = ctx.service.begin(
+            args.id, retry=self.retry, cluster=cluster, only=only, rejected=rejected
+        )
         if args.priority is not None:  # before its first item asks for a slot
             batch = ctx.service.set_priority(batch.id, args.priority)
         return run_here(ctx, batch.id, begun=batch)
@@ -179,10 +182,20 @@ class Start(BaseCommand):
         )
 
 
-class Retry(Start):
-    """`retry` and `resume`: the items that did not succeed, or the `--item`s named."""
+rejected_option = Option(
+    "--rejected",
+    action="store_true",
+    help="make the items whose output was rejected (batchtui review) again, each as a new "
+    "take with a new {seed}; the rejected output is kept as NN-topic.v1.mp4 until the new one "
+    "is approved",
+)
 
-    arguments = (*RUN_ARGUMENTS, items_option)
+
+class Retry(Start):
+    """`retry` and `resume`: the items that did not succeed, or the `--item`s named, or the
+    rejected ones (`--rejected`)."""
+
+    arguments = (*RUN_ARGUMENTS, items_option, rejected_option)
     retry = True
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ..item_keys import check_key
 from ..item_vars import VarValue, check_vars
 from ..limits import HISTORY_KEPT
+from ..review import Review, Take
 from ..states import ItemStatus, check_item_transition
 from .clock import utcnow
 from .moves import _checked_move
@@ -127,6 +128,14 @@ class BatchItem(BaseModel):
     a retry costs too; None: none reported)."""
     attempt_cost: float | None = None
     """What its latest attempt reported it spent (None: nothing)."""
+    review: Review | None = None
+    """What a person said of its output (approved, or rejected with a note; None: to review
+    once it has one). People's, never the runner's (`core.review`)."""
+    take: int | None = None
+    """Which take of the item its output is (None: the first); a rejected output made again is
+    the next."""
+    takes: list[Take] | None = None
+    """Its earlier, rejected outputs, kept as `NN-topic.v1.mp4` (oldest first; None: none)."""
     history: list[AttemptRecord] | None = None
     """Its earlier attempts, oldest first (the newest `HISTORY_KEPT` in full, the older ones
     counted on the oldest kept: `earlier_attempts()`; None: none). The last attempt is the
