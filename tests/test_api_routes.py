@@ -48,6 +48,7 @@ def test_every_body_is_documented_as_its_model() -> None:
         ("POST", "/v1/batch/{ref}/items"): "AddItems",
         ("POST", "/v1/imports"): "ImportManifest",
         ("PATCH", "/v1/batch/{ref}/items/{item}"): "EditItem",
+        ("POST", "/v1/batch/{ref}/items/{item}/review"): "ReviewBody",
         ("PATCH", "/v1/batch/{ref}/config"): "",  # free config fields: an object
         ("PUT", "/v1/batch/{ref}/concurrency"): "Concurrency",
         ("PUT", "/v1/batch/{ref}/priority"): "Priority",

@@ -9,12 +9,13 @@ client may read as `batchtui show --json` shows them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.models import StageRecord
 from ..core.models.stages import StageConfig
+from ..core.review import Review
 from ..core.states import BatchStatus, ItemStatus
 
 
@@ -37,6 +38,12 @@ class ItemAnswer(BaseModel):
     attempts: int
     error: str | None
     output_path: str | None
+    review_state: Literal["approved", "rejected", "to_review"] | None = Field(
+        description="how its output stands in review (null: no output to review)"
+    )
+    review: Review | None = Field(
+        default=None, description="the verdict on its output: approved or rejected, the note"
+    )
     stage: str | None = Field(
         description="a pipeline's item: the stage it is at, or where it ended (null: no stages)"
     )

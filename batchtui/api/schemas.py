@@ -137,6 +137,21 @@ class AddItems(BaseModel):
         return self
 
 
+class ReviewBody(BaseModel):
+    """`POST /v1/batch/{id}/items/{item}/review`: a verdict on the item's output."""
+
+    model_config = ConfigDict(extra="forbid")
+    verdict: Literal["approve", "reject", "approved", "rejected"] = Field(
+        description="approve the output, or reject it (retry with `rejected: true` makes the "
+        "rejected ones again, each as a new take)"
+    )
+    note: str | None = Field(
+        default=None,
+        max_length=limits.MAX_NOTE_CHARS,
+        description="why, in one line (a rejection's reason)",
+    )
+
+
 class EditItem(BaseModel):
     """`PATCH /v1/batch/{id}/items/{item}`: any of `content`, `vars`, `key` (at least one)."""
 
@@ -338,6 +353,12 @@ class RetryRequest(RunSettings):
         description="run exactly these items again (positions, keys, variants such as `3.v2` "
         "or item ids; an item with variants: all of them), succeeded ones too; default: every "
         "item that did not succeed",
+    )
+    rejected: bool = Field(
+        default=False,
+        description="make the items whose output was rejected again, each as a new take with "
+        "a new seed (the rejected output is kept as `NN-topic.v1.ext` until the new one is "
+        "approved); not with `items`",
     )
 
 

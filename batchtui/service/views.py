@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..core.review import review_state
+
 if TYPE_CHECKING:
     from ..core.models import Batch, BatchItem
     from ..core.summary import BatchSummary
@@ -23,6 +25,7 @@ def batch_json(batch: Batch) -> dict[str, Any]:
     for item, dumped in zip(batch.items, data["items"], strict=True):
         _with_history(item, dumped)
         dumped["label"] = item.label
+        dumped["review_state"] = review_state(item)
     data["progress"] = batch.progress().model_dump(mode="json")
     data["shown_status"] = batch.shown_status  # QUEUED (after 'A'), SCHEDULED (02:00), …
     return data
@@ -31,7 +34,8 @@ def batch_json(batch: Batch) -> dict[str, Any]:
 def item_json(item: BatchItem) -> dict[str, Any]:
     """One item as JSON, `history` holding every attempt (the latest too), and `label`: how a
     person names it (`3`, or `3.v2` for a variant)."""
-    return _with_history(item, item.model_dump(mode="json") | {"label": item.label})
+    extra = {"label": item.label, "review_state": review_state(item)}
+    return _with_history(item, item.model_dump(mode="json") | extra)
 
 
 def _with_history(item: BatchItem, dumped: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from ..deps import Service
 from ..errors import ERROR_RESPONSES
 from ..files import file_response
 from ..routing import ResourceRouter
-from ..schemas import AddItems, EditItem
+from ..schemas import AddItems, EditItem, ReviewBody
 
 router = ResourceRouter(prefix="/v1/batch/{ref}/items", tags=["items"], responses=ERROR_RESPONSES)
 
@@ -62,6 +62,19 @@ def edit_item(ref: str, item: str, body: EditItem, service: Service) -> dict[str
 def remove_item(ref: str, item: str, service: Service) -> dict[str, Any]:
     """Remove one item (DRAFT only)."""
     return item_json(service.remove_item(ref, item))
+
+
+@router.post(
+    "/{item}/review",
+    response_model=None,
+    responses=answer(200, ItemAnswer, "the item as reviewed"),
+)
+def review_item(ref: str, item: str, body: ReviewBody, service: Service) -> dict[str, Any]:
+    """Approve or reject a succeeded item's output, with an optional one-line note (`item`
+    as for PATCH; an item with variants: each of them). 422 for an item with no output to
+    review."""
+    reviewed = service.review(ref, [item], body.verdict, body.note)
+    return item_json(reviewed[0])
 
 
 @router.get("/{item}/log", response_class=PlainTextResponse)

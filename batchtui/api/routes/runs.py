@@ -73,9 +73,11 @@ def retry(
 ) -> JSONResponse:
     """Run again only the items that did not succeed, in a runner process (optionally on
     a Dask cluster, as for start); `{"items": [2]}` runs exactly item 2 again, even after
-    it succeeded."""
+    it succeeded; `{"rejected": true}` makes the rejected outputs again as new takes."""
     with service.run_settings(ref, **body.settings()):  # (put back if the retry is refused)
-        return _handed(service, ref, retry=True, cluster=body.cluster, only=body.items)
+        return _handed(
+            service, ref, retry=True, cluster=body.cluster, only=body.items, rejected=body.rejected
+        )
 
 
 @router.post(
@@ -116,9 +118,11 @@ def failed(ref: str, service: Service) -> list[dict[str, Any]]:
     response_model=None,
     responses=answer(200, list[ItemAnswer], "the succeeded items, with their output files"),
 )
-def outputs(ref: str, service: Service) -> list[dict[str, Any]]:
-    """Succeeded items with their output files."""
-    return [item_json(i) for i in service.outputs(ref)]
+def outputs(ref: str, service: Service, approved: bool = False) -> list[dict[str, Any]]:
+    """Succeeded items with their output files (`approved=true`: only those approved in
+    review)."""
+    chosen = service.approved(ref) if approved else service.outputs(ref)
+    return [item_json(i) for i in chosen]
 
 
 @router.get("/events", response_class=StreamingResponse)
@@ -144,9 +148,10 @@ def _handed(
     retry: bool,
     cluster: str | None = None,
     only: list[str | int] | None = None,
+    rejected: bool = False,
 ) -> JSONResponse:
     """The batch as handed to a detached runner, with where that runner logs."""
-    handed = service.start_detached(ref, retry=retry, cluster=cluster, only=only)
+    handed = service.start_detached(ref, retry=retry, cluster=cluster, only=only, rejected=rejected)
     data = batch_json(handed.batch)
     data["runner_log"] = str(handed.log_path)
     return JSONResponse(data, status_code=202)
