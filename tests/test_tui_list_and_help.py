@@ -136,10 +136,10 @@ async def test_help_fits_80x24_and_wraps_as_prose(db_path, opened):
         body = app.screen.query_one("#help-body")
         # All of it in view: nothing below the fold — but the end of the concepts: the list's
         # help is two lines longer (issue 26 added its marks and "run again" keys, issue 29
-        # the host's queue), the progress screen's five (issue 29's priority, issue 31's
-        # news and its yes to a forecast), the editor's one (issue 30's stages): ↑/↓ scroll
-        # them in.
-        assert body.max_scroll_y <= {"list": 2, "progress": 5, "editor": 1}.get(opened, 0)
+        # the host's queue), the progress screen's seven (issue 29's priority, issue 31's
+        # news and its yes to a forecast, issue 32's review keys), the editor's one (issue
+        # 30's stages): ↑/↓ scroll them in.
+        assert body.max_scroll_y <= {"list": 2, "progress": 7, "editor": 1}.get(opened, 0)
         assert app.screen.focused is body  # and were it longer, ↑/↓ would scroll it
         # Prose wrapped to the dialog: every line but the last fills most of its width (hard
         # line breaks wrapped raggedly: a long line, then a stub of two words).

@@ -24,6 +24,7 @@ from .tui_support import (
     opening,
     partial,
     ran,
+    reviewed,
     store,
     waiting_for_slots,
 )
@@ -160,6 +161,34 @@ def test_item_detail(snap_compare, db_path):
         terminal_size=SIZE,
         run_before=opening(ended.id, progress=True),
         press=["down", "enter"],
+    )
+
+
+def test_progress_of_a_reviewed_series(snap_compare, db_path):
+    looked = reviewed()
+    app = app_for(db_path, looked)
+    assert snap_compare(app, terminal_size=SIZE, run_before=opening(looked.id, progress=True))
+
+
+def test_item_detail_of_a_second_take(snap_compare, db_path):
+    looked = reviewed()
+    app = app_for(db_path, looked)
+    assert snap_compare(
+        app,
+        terminal_size=SIZE,
+        run_before=opening(looked.id, progress=True),
+        press=["end", "enter"],
+    )
+
+
+def test_reject_asks_why(snap_compare, db_path):
+    looked = reviewed()
+    app = app_for(db_path, looked)
+    assert snap_compare(
+        app,
+        terminal_size=SIZE,
+        run_before=opening(looked.id, progress=True),
+        press=["end", "x", *"wrong font"],
     )
 
 

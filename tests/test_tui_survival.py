@@ -154,7 +154,11 @@ async def test_a_held_database_lock_neither_freezes_the_tui_nor_kills_the_run(
         screen = app.screen
         await wait_until(lambda: len(list((tmp_path / "pids").iterdir())) == 2, limit=30)
         await wait_until(
-            lambda: [i.status for i in screen.current.items] == [ItemStatus.RUNNING] * 2, limit=10
+            lambda: (
+                screen.current is not None
+                and [i.status for i in screen.current.items] == [ItemStatus.RUNNING] * 2
+            ),
+            limit=10,
         )
         # Another process holds the index and the other batch (what a user acts on here).
         other_lock = db_path.parent / "batchtui.batches" / ".locks" / f"{other.id}.lock"

@@ -318,3 +318,31 @@ def mid_pipeline() -> Batch:
         1, "Ocean Facts", BatchStatus.PROCESSING, [done, carding, waiting, failed],
         stages=parse_stages(EXAMPLE),
     )  # fmt: skip
+
+
+def reviewed() -> Batch:
+    """Space Facts COMPLETE and half looked at: one approved, one rejected with a note (a
+    second take, its first kept), one to review."""
+    from batchtui.core.review import Review, Take, Verdict
+
+    done = batch(
+        1,
+        "Space Facts",
+        BatchStatus.COMPLETE,
+        [ran(i + 1, t, ItemStatus.SUCCEEDED, slug=f"fact-{i + 1}") for i, t in enumerate(SPACE)],
+    )
+    first, second, _ = done.items
+    first.review = Review(verdict=Verdict.APPROVED, at=NOW, output=first.output_path)
+    second.review = Review(
+        verdict=Verdict.REJECTED, note="too dark, [b]and[/b] the voice is off", at=NOW,
+        output=second.output_path,
+    )  # fmt: skip
+    done.items[2].take = 2
+    done.items[2].takes = [
+        Take(
+            take=1,
+            output=f"{OUT}/space-facts-b00001/03-fact-3.v1.mp4",
+            review=Review(verdict=Verdict.REJECTED, note="blurry", at=NOW),
+        )
+    ]
+    return done

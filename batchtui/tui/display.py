@@ -15,6 +15,7 @@ from rich.text import Text
 
 from ..core.deferral import QUEUED_ICON
 from ..core.pausing import PAUSE_ICON, PAUSE_SHORT, PauseMode, pause_mark
+from ..core.review import review_state
 from ..core.states import BatchStatus, ItemStatus, Phase, phase
 from ..core.symbols import ICONS, RETRY_ICON, WAITING_ICON
 from ..core.textsafe import one_line
@@ -138,7 +139,17 @@ def item_result(item: BatchItem, limit: int | None = None, stages: Sequence[str]
     if item.error:
         return Text(one_line(item.error, limit), style=STYLES[ERROR])
     if item.output_path:
-        return Text(one_line(os.path.basename(item.output_path), limit))
+        name = os.path.basename(item.output_path)
+        # A verdict given is said first (a glyph for the eye, a word for a screen reader).
+        review = item.review if review_state(item) in ("approved", "rejected") else None
+        if review is not None and review.verdict == "approved":
+            return Text.assemble(
+                ("✔ approved ", STYLES[BatchStatus.COMPLETE]), one_line(name, limit)
+            )
+        if review is not None:
+            why = f": {one_line(review.note, 30)}" if review.note else ""
+            return Text(one_line(f"✘ rejected{why} · {name}", limit), style=STYLES[ERROR])
+        return Text(one_line(name, limit))
     if item.status is ItemStatus.RUNNING and item.stage is not None:  # a pipeline's item
         return Text(
             one_line(f"▸ {item.stage}{stage_place(item, stages)}", limit), style=STYLES[NOTE]

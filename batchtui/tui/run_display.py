@@ -14,6 +14,7 @@ from rich.text import Text
 from ..core.actions import allowed
 from ..core.forecast import forecast_short, forecast_words, money_words
 from ..core.pausing import pause_mark, pause_meaning
+from ..core.review import ReviewCounts
 from ..core.states import BatchStatus, ItemStatus, Phase, phase
 from ..core.symbols import RETRY_ICON, seconds
 from ..core.textsafe import one_line
@@ -101,6 +102,9 @@ def counts(progress: Progress) -> Text:
     note = f"({progress.ran}/{progress.total} finished"
     note += f", {never} never started)" if never else ")"
     text.append(note, style=STYLES[NOTE])
+    looked = _review_words(progress)
+    if looked:
+        text.append(f" · {looked}")
     return text
 
 
@@ -120,6 +124,14 @@ def timing(batch: Batch, progress: Progress) -> str:
     return line
 
 
+def _review_words(progress: Progress) -> str:
+    """'7 approved · 2 rejected · 1 to review', once a verdict was given ('' before)."""
+    review = progress.review
+    if not review or not (review["approved"] or review["rejected"]):
+        return ""
+    return ReviewCounts(**review).words()
+
+
 def next_step(batch: Batch) -> Text:
     """What the batch's state means, and the keys that take it on from there."""
     progress = batch.progress()
@@ -128,10 +140,22 @@ def next_step(batch: Batch) -> Text:
         outputs = [item.output_path for item in batch.items if item.output_path]
         if outputs:
             folder = str(Path(outputs[0]).parent)
+        review = progress.review or {}
+        if review.get("rejected"):
+            return Text.assemble(
+                ("✔ COMPLETE", f"bold {STYLES[BatchStatus.COMPLETE]}"),
+                f" — {review['rejected']} rejected · r: make them again · a/x: approve/reject",
+            )
+        if review.get("approved") and not review.get("to_review"):
+            return Text.assemble(
+                ("✔ COMPLETE", f"bold {STYLES[BatchStatus.COMPLETE]}"),
+                f" — every output approved · hand them on: batchtui export {batch.id} DIR",
+            )
         return Text.assemble(
             ("✔ COMPLETE", f"bold {STYLES[BatchStatus.COMPLETE]}"),
             f" — {progress.total} outputs in ",
-            Text(one_line(folder, 50)),
+            Text(one_line(folder, 36)),
+            " · a/x: approve/reject",
         )
     if allowed("retry", batch.status):  # ended, and not every item succeeded
         style = f"bold {STYLES[batch.status]}"

@@ -41,6 +41,7 @@ def start_background(
     cluster: str | None = None,
     only: list[str] | None = None,
     one_of_many: bool = False,
+    rejected: bool = False,
 ) -> bool:
     """Hand the batch to a detached runner that outlives the app (its items on the Dask
     scheduler `cluster`, or here; `only`: exactly these items again); follow it here; unless
@@ -53,7 +54,9 @@ def start_background(
 
         def check_and_start() -> None:
             try:
-                started = service.start_detached(batch_id, retry=retry, cluster=cluster, only=only)
+                started = service.start_detached(
+                    batch_id, retry=retry, cluster=cluster, only=only, rejected=rejected
+                )
             except BatchtuiError as exc:
                 app.call_from_thread(report, app, exc)
             else:
@@ -61,7 +64,9 @@ def start_background(
 
         app.run_worker(check_and_start, thread=True, group="start")
         return False
-    started = app.safe(service.start_detached, batch_id, retry=retry, cluster=cluster, only=only)
+    started = app.safe(
+        service.start_detached, batch_id, retry=retry, cluster=cluster, only=only, rejected=rejected
+    )
     if started is None:
         return False
     _started(app, started, batch_id, one_of_many=one_of_many)

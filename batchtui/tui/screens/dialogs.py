@@ -68,8 +68,11 @@ class PromptScreen(Dialog[str | None]):
         hint: str = "",
         max_length: int = 0,
         ok: str = "OK",
+        allow_empty: bool = False,
     ):
         super().__init__()
+        self.allow_empty = allow_empty
+        """An empty answer is an answer ('' , not a refusal): an optional note."""
         self.title_text = title
         self.placeholder = placeholder
         self.value = value
@@ -101,6 +104,8 @@ class PromptScreen(Dialog[str | None]):
         typed, self._typed = self._typed, None
         value = typed if typed is not None else self.query_one(Input).value
         if not value.strip():
+            if self.allow_empty:
+                return ""
             self.query_one("#prompt-error", Static).update(Text("Type something, or escape."))
             return None
         return value

@@ -12,11 +12,13 @@ from textual.widgets import Static
 
 from ...core.item_vars import as_text
 from ...core.models import Batch, BatchItem
-from ...core.states import TERMINAL_ITEM, ItemStatus, Phase, phase
+from ...core.review import review_state
+from ...core.states import TERMINAL_ITEM, BatchStatus, ItemStatus, Phase, phase
 from ...core.symbols import seconds
 from ...core.textsafe import inert
 from ...service.item_files import item_address
 from .. import display
+from ..flows import review
 from ..palette import ERROR, RETRY, STYLES
 from ..widgets.log_search import LogSearch
 from ..widgets.log_tail import LogTail
@@ -29,6 +31,8 @@ class ItemDetailScreen(ModalScreen[None]):
         Binding("escape,q,enter", "close", "Close"),
         Binding("L,v", "full_log", "Full log", tooltip="The whole log, full screen, following"),
         Binding("o", "play", "Open video", tooltip="Play or download its video (batchtui web)"),
+        Binding("a", "approve", "Approve", tooltip="Approve its output"),
+        Binding("x", "reject", "Reject", tooltip="Reject its output, with a note"),
     ]
 
     def __init__(self, batch: Batch, item: BatchItem) -> None:
@@ -63,6 +67,15 @@ class ItemDetailScreen(ModalScreen[None]):
             where = f"worker {item.worker} on {item.host}" if item.worker else str(item.host)
             facts.add_row("Ran on", Text(inert(where)))
         facts.add_row("Output", Text(inert(item.output_path or "—")))
+        looked = review_state(item)
+        if looked is not None:
+            facts.add_row("Review", review_text(item, looked))
+        if item.take:
+            facts.add_row("Take", str(item.take))
+        for take in item.takes or ():  # earlier, rejected takes: kept until one is approved
+            why = f": {take.review.note}" if take.review and take.review.note else ""
+            where = "let go" if take.gone else take.output
+            facts.add_row(f"Take {take.take}", Text(inert(f"rejected{why} · {where}")))
         if item.error:
             facts.add_row("Error", Text(inert(item.error), style=STYLES[ERROR]))
         facts.add_row("Log", Text(inert(item.log_path or "not started yet")))
@@ -110,6 +123,12 @@ class ItemDetailScreen(ModalScreen[None]):
         log.follow(self.item.log_path, ended=self.item.status in TERMINAL_ITEM)
         log.focus()
         self.set_interval(0.3, log.poll)
+
+    def action_approve(self) -> None:
+        review.approve(self.app, self.current.id, [self.item.id], then=self.dismiss)  # type: ignore[arg-type]
+
+    def action_reject(self) -> None:
+        review.reject(self.app, self.current.id, [self.item.id], then=self.dismiss)  # type: ignore[arg-type]
 
     def action_full_log(self) -> None:
         from .log_view import LogScreen
@@ -160,3 +179,13 @@ def stage_lines(batch: Batch, item: BatchItem) -> list[tuple[str, Text]]:
 
 def _when(moment) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z") if moment else "—"
+
+
+def review_text(item: BatchItem, state: str) -> Text:
+    """An item's review in words: approved / rejected: why / to review (a to look at)."""
+    if state == "approved":
+        return Text("✔ approved", style=STYLES[BatchStatus.COMPLETE])
+    if state == "rejected":
+        note = item.review.note if item.review is not None else None
+        return Text(inert(f"✘ rejected: {note}" if note else "✘ rejected"), style=STYLES[ERROR])
+    return Text("to review · a approve · x reject")

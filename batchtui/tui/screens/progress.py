@@ -22,10 +22,11 @@ from ...core.config_text import value_of
 from ...core.errors import BatchtuiError
 from ...core.models import Batch, BatchItem, BatchStatus, ItemStatus
 from ...core.pausing import pause_meaning, pause_word
+from ...core.review import rejected_items
 from ...core.states import DID_NOT_SUCCEED, TERMINAL_ITEM, Phase, phase
 from ...core.textsafe import one_line
 from .. import desktop, marks, run_display
-from ..flows import runs
+from ..flows import review, runs
 from ..key_order import after_keys_in_flight
 from ..messages import BatchChanged, RunEnded
 from ..widgets.app_header import app_header
@@ -46,6 +47,8 @@ PROGRESS_ACTIONS = {
     "rerun_item": "rerun",
     "toggle_pause": "pause",
     "confirm_forecast": "confirm",
+    "approve": "review",
+    "reject": "review",
 }
 """Each key action of the screen, and the batch action (`core.actions`) that decides it."""
 
@@ -173,6 +176,20 @@ class ProgressScreen(AppScreen):
             tooltip="Mark every item shown (again: clear the marks)",
         ),
         Binding(
+            "a",
+            "approve",
+            "Review",
+            show=False,
+            tooltip="a approves the output, x rejects it with a note (marked items too)",
+        ),
+        Binding(
+            "x",
+            "reject",
+            "Review",  # help shows one line per word: this key is in a's
+            show=False,
+            tooltip="Reject the output, with a note",
+        ),
+        Binding(
             "y",
             "copy_output",
             "Output",
@@ -195,7 +212,7 @@ class ProgressScreen(AppScreen):
         self.filter = "all"
         self._stamp: object = None
         self._index: dict[str, BatchItem] = {}
-        self._bindings_for: tuple[BatchStatus, bool] | None = None
+        self._bindings_for: tuple[BatchStatus, bool, bool] | None = None
         self._shown = -1
         self._columns: tuple[Column, ...] = run_display.COLUMNS
         """The item table's columns as last laid out (`#` as wide as the labels, a key's)."""
@@ -291,7 +308,7 @@ class ProgressScreen(AppScreen):
         else:
             self._render_rows()
         self._follow_selected_log()
-        offers = (batch.status, bool(batch.awaiting_confirm))
+        offers = (batch.status, bool(batch.awaiting_confirm), bool(rejected_items(batch.items)))
         if offers != self._bindings_for:  # what the keys offer depends on these alone
             self._bindings_for = offers
             self.refresh_bindings()  # re-laying the footer each tick cost more than the rows
@@ -402,12 +419,58 @@ class ProgressScreen(AppScreen):
             return True
         if action == "confirm_forecast":  # only while the run waits for a yes
             return self.current is not None and bool(self.current.awaiting_confirm)
+        if action == "retry" and self.current is not None and self._has_rejected():
+            return allowed("rerun", self.current.status)  # r makes the rejected again
         return self.current is not None and allowed(needs, self.current.status)
+
+    def _has_rejected(self) -> bool:
+        assert self.current is not None
+        return bool(rejected_items(self.current.items))
 
     # -------------------------------------------------------------- actions
 
     def action_retry(self) -> None:
+        # What did not succeed goes first; once every item succeeded, r makes the rejected
+        # outputs again (each a new take).
+        stored = self.bt.batch(self.batch_id)
+        if (
+            stored is not None
+            and not allowed("retry", stored.status)
+            and rejected_items(stored.items)
+        ):
+            review.retake_rejected(self.bt, self.batch_id)
+            return
         runs.request_start(self.bt, self.batch_id, retry=True)
+
+    def _review_targets(self) -> list[str]:
+        """The marked items, else the one under the cursor."""
+        if self.marked and self.current is not None:
+            return [item.id for item in self.current.items if item.id in self.marked]
+        item_id = self.selected_item_id()
+        return [item_id] if item_id is not None else []
+
+    def action_approve(self) -> None:
+        # After the keys of the same read (`G` then `a`) have moved the cursor.
+        after_keys_in_flight(self.focused or self, self._approve)
+
+    def _approve(self) -> None:
+        targets = self._review_targets()
+        if targets:
+            review.approve(self.bt, self.batch_id, targets, then=self._reviewed)
+
+    def action_reject(self) -> None:
+        after_keys_in_flight(self.focused or self, self._reject)
+
+    def _reject(self) -> None:
+        targets = self._review_targets()
+        if targets:
+            review.reject(self.bt, self.batch_id, targets, then=self._reviewed)
+
+    def _reviewed(self) -> None:
+        batch = self.bt.batch(self.batch_id)
+        self.marked = set()
+        if batch is not None:
+            self.show(batch, None)
 
     def action_confirm_forecast(self) -> None:
         batch = self.bt.safe(self.bt.service.confirm, self.batch_id)
