@@ -51,7 +51,10 @@ def ui_app(service: BatchService) -> BatchtuiApp:
     service.check_readable()  # refuse an unreadable database here, in one line
     import gc
 
+    from .tui import graphics
     from .tui.app import BatchtuiApp  # Textual only loads for the UI
+
+    graphics.choose()  # the terminal is asked before Textual reads the keyboard
 
     collect = gc.isenabled()
     gc.disable()

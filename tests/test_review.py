@@ -14,8 +14,8 @@ import pytest
 
 from batchtui.core.errors import ValidationError
 from batchtui.core.models import BatchItem
+from batchtui.core.models.review import Review
 from batchtui.core.review import (
-    Review,
     Verdict,
     check_note,
     kept_name,

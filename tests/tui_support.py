@@ -323,7 +323,8 @@ def mid_pipeline() -> Batch:
 def reviewed() -> Batch:
     """Space Facts COMPLETE and half looked at: one approved, one rejected with a note (a
     second take, its first kept), one to review."""
-    from batchtui.core.review import Review, Take, Verdict
+    from batchtui.core.models.review import Review, Take
+    from batchtui.core.review import Verdict
 
     done = batch(
         1,

@@ -14,8 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.models import StageRecord
+from ..core.models.review import Review
 from ..core.models.stages import StageConfig
-from ..core.review import Review
 from ..core.states import BatchStatus, ItemStatus
 
 

@@ -14,12 +14,9 @@ were given meanwhile (`runners.recorder`). No I/O here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from pathlib import PurePath
 from typing import TYPE_CHECKING
-
-from pydantic import BaseModel, ConfigDict
 
 from .errors import ValidationError
 from .limits import MAX_NOTE_CHARS
@@ -41,32 +38,6 @@ class Verdict(StrEnum):
 
 VERDICT_WORDS = {"approve": Verdict.APPROVED, "reject": Verdict.REJECTED}
 """The verbs people type (`review ID 3 approve`), to their verdicts."""
-
-
-class Review(BaseModel):
-    """A verdict on one output of an item."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    verdict: Verdict
-    note: str | None = None
-    """Why (one line; a rejection's reason, say)."""
-    at: datetime
-    output: str | None = None
-    """The output it was given on (a new output is to review again)."""
-
-
-class Take(BaseModel):
-    """An earlier output of an item, kept after it was rejected and made again."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    take: int
-    output: str
-    """Where it is kept (`NN-topic.v1.mp4`)."""
-    review: Review | None = None
-    gone: bool = False
-    """Its file was let go (a later take was approved)."""
 
 
 def check_note(note: str | None) -> str | None:
@@ -153,6 +124,8 @@ def begin_take(item: BatchItem) -> tuple[str, str]:
     (with its review) and it becomes the next take, to review once made. Returns (where the
     output is, where it is to be kept); moving the file is the caller's."""
     assert item.output_path is not None and item.review is not None
+    from .models.review import Take  # (pydantic: not on the UI's first-frame path)
+
     number = item.take or 1
     kept = kept_name(item.output_path, number, variant=item.variant)
     item.takes = [*(item.takes or []), Take(take=number, output=kept, review=item.review)]

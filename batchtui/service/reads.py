@@ -94,6 +94,15 @@ class Reads:
         or a unique id prefix (`refs.resolve_item`)."""
         return resolve_item(self.get(ref), item_ref)
 
+    def picture(self, item: BatchItem) -> Path | None:
+        """An image that shows the item's output: its poster, a frame of its video (taken
+        once, kept in the output folder's `.cache/thumbs`), or the output itself when it is
+        an image; None when there is nothing to show. Blocking (a frame takes ffmpeg): call it
+        off an event loop."""
+        from .pictures import picture_of
+
+        return picture_of(item)
+
     def item_log(self, ref: str, item_ref: str | int, attempt: int | None = None) -> ItemLog:
         """An item's log: every attempt's, or `attempt`'s alone (see `item_logs`)."""
         from .item_logs import item_log

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from ..core.errors import StoreError, ValidationError
 from ..core.models import Batch, BatchItem
+from ..core.models.review import Review
 from ..core.review import (
     VERDICT_WORDS,
-    Review,
     ReviewCounts,
     Verdict,
     begin_take,

@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ..item_keys import check_key
 from ..item_vars import VarValue, check_vars
 from ..limits import HISTORY_KEPT
-from ..review import Review, Take
 from ..states import ItemStatus, check_item_transition
 from .clock import utcnow
 from .moves import _checked_move
+from .review import Review, Take
 
 
 class AttemptRecord(BaseModel):

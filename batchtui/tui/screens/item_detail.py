@@ -6,7 +6,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -17,11 +17,13 @@ from ...core.states import TERMINAL_ITEM, BatchStatus, ItemStatus, Phase, phase
 from ...core.symbols import seconds
 from ...core.textsafe import inert
 from ...service.item_files import item_address
+from ...service.pictures import may_have_picture
 from .. import display
 from ..flows import review
 from ..palette import ERROR, RETRY, STYLES
 from ..widgets.log_search import LogSearch
 from ..widgets.log_tail import LogTail
+from ..widgets.picture import Picture
 
 
 class ItemDetailScreen(ModalScreen[None]):
@@ -105,9 +107,12 @@ class ItemDetailScreen(ModalScreen[None]):
                 Text(f"Item {item.label} of {len(self.current.items)}", style="bold"),
                 classes="dialog-title",
             )
-            with VerticalScroll(id="detail-facts"):
-                yield Static(Text(inert(item.content, keep_newlines=True)), id="detail-content")
-                yield Static(facts)
+            with Horizontal(id="detail-top"):
+                with VerticalScroll(id="detail-facts"):
+                    yield Static(Text(inert(item.content, keep_newlines=True)), id="detail-content")
+                    yield Static(facts)
+                if may_have_picture(item):  # what it looks like: its poster, a frame
+                    yield Picture(id="detail-picture")
             # The log's end, where the error is; it has the focus, so ↑/↓/pgup scroll it.
             yield LogTail(id="detail-log")
             yield LogSearch("detail-log")
@@ -119,6 +124,9 @@ class ItemDetailScreen(ModalScreen[None]):
             )
 
     def on_mount(self) -> None:
+        if may_have_picture(self.item):
+            find = self.app.service.picture  # type: ignore[attr-defined]
+            self.query_one(Picture).show(self.item, find)
         log = self.query_one(LogTail)
         log.follow(self.item.log_path, ended=self.item.status in TERMINAL_ITEM)
         log.focus()

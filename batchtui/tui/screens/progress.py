@@ -176,6 +176,12 @@ class ProgressScreen(AppScreen):
             tooltip="Mark every item shown (again: clear the marks)",
         ),
         Binding(
+            "v",
+            "contact_sheet",
+            "Pictures",
+            tooltip="The contact sheet: every output as a picture, to look over and review",
+        ),
+        Binding(
             "a",
             "approve",
             "Review",
@@ -448,6 +454,13 @@ class ProgressScreen(AppScreen):
             return [item.id for item in self.current.items if item.id in self.marked]
         item_id = self.selected_item_id()
         return [item_id] if item_id is not None else []
+
+    def action_contact_sheet(self) -> None:
+        from .contact_sheet import ContactSheetScreen
+
+        stored = self.bt.batch(self.batch_id)
+        if stored is not None:
+            self.app.push_screen(ContactSheetScreen(stored))
 
     def action_approve(self) -> None:
         # After the keys of the same read (`G` then `a`) have moved the cursor.

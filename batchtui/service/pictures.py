@@ -1,0 +1,85 @@
+"""The picture of an item, for the eyes: its poster, else a frame of its video (taken once and
+kept), else the output itself when it is an image. Blocking: clients call it off their event
+loop. The paths come from the item's record, never from a request."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+
+from ..core.models import BatchItem
+from ..generators.base import POSTER, sidecar
+from ..generators.media import ffmpeg_exe
+
+IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "webp", "gif", "bmp"})
+VIDEO_EXTENSIONS = frozenset({"mp4", "mov", "webm", "mkv", "m4v", "avi"})
+FRAME_AT = 1.0
+"""Where a video without a poster is looked at (seconds; its first frame when shorter)."""
+FRAME_WIDTH = 360
+FRAME_SECONDS = 20.0
+THUMBS = Path(".cache") / "thumbs"
+"""Frames taken from videos are kept here, inside the batch's output folder."""
+
+
+def may_have_picture(item: BatchItem) -> bool:
+    """Whether the item's output is a kind a picture can show (an image, a video), before
+    looking at any file."""
+    if not item.output_path:
+        return False
+    ext = Path(item.output_path).suffix.lower().lstrip(".")
+    return ext in IMAGE_EXTENSIONS or ext in VIDEO_EXTENSIONS
+
+
+def picture_of(item: BatchItem) -> Path | None:
+    """An image file that shows the item's output, or None (no output yet, or nothing to
+    show: a text file, a video ffmpeg cannot read)."""
+    if not item.output_path:
+        return None
+    output = Path(item.output_path)
+    poster = sidecar(output, POSTER)
+    if poster.is_file():
+        return poster
+    ext = output.suffix.lower().lstrip(".")
+    if ext in IMAGE_EXTENSIONS and output.is_file():
+        return output
+    if ext in VIDEO_EXTENSIONS and output.is_file():
+        return _frame(output)
+    return None
+
+
+def _frame(video: Path) -> Path | None:
+    """A frame of `video`, taken once per version of the file (its size and time name it)."""
+    try:
+        stat = video.stat()
+    except OSError:
+        return None
+    stamp = f"{video.name}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()
+    name = f"{video.stem}-{hashlib.sha256(stamp).hexdigest()[:12]}.png"
+    folder = video.parent / THUMBS
+    frame = folder / name
+    if frame.is_file():
+        return frame
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    part = folder / f".{name}.{os.getpid()}.part.png"
+    for at in (FRAME_AT, 0.0):  # a clip shorter than FRAME_AT: its first frame
+        argv = [
+            ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+            "-ss", f"{at:g}", "-i", str(video), "-frames:v", "1",
+            "-vf", f"scale={FRAME_WIDTH}:-2", str(part),
+        ]  # fmt: skip
+        try:
+            subprocess.run(argv, capture_output=True, timeout=FRAME_SECONDS, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            break
+        if part.is_file() and part.stat().st_size:
+            os.replace(part, frame)
+            return frame
+    with contextlib.suppress(OSError):
+        part.unlink()
+    return None
