@@ -490,3 +490,48 @@ def test_a_key_typed_as_the_page_loads_is_not_lost(browser, web_server, db_path)
         ],
     )
     assert made[0]["progress"]["total"] == 3
+
+
+def test_the_contact_sheet_shows_real_pictures_and_an_item_plays(
+    browser, web_server, db_path, tmp_path
+):
+    """A titlecard series reviewed in part: its sheet page shows each output's real picture
+    (decoded by the browser), its reviews, and links to the item's page, which plays the
+    video; nothing is asked of another host."""
+    made = cli_json(
+        db_path, "create", "Cards", "--duration", "1", "--output", str(tmp_path / "out")
+    )
+    cli_json(db_path, "add", made["id"], "Honey never spoils", "Octopus hearts")
+    cli_json(db_path, "lock", made["id"])
+    subprocess.run(
+        [sys.executable, "-m", "batchtui", "--db", str(db_path), "start", made["id"]],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    cli_json(db_path, "review", made["id"], "2", "reject", "--note", "<b>too</b> dark")
+    web = web_server()
+    page = browser.new_page(viewport={"width": 1000, "height": 800})
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{web.base}/sheets/{made['id']}/")
+    page.wait_for_function(
+        "Array.from(document.images).length == 2 && "
+        "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"
+    )
+    sizes = page.evaluate("Array.from(document.images).map(i => [i.naturalWidth, i.naturalHeight])")
+    assert all(height > width > 100 for width, height in sizes)  # 9:16 posters, decoded
+    text = page.inner_text("body")
+    assert "0 approved · 1 rejected · 1 to review" in text and "✘ rejected" in text
+    page.screenshot(path=str(tmp_path / "sheet.png"))
+    page.locator("figure a").nth(1).click()
+    page.wait_for_selector("video")
+    assert "rejected: <b>too</b> dark" in page.inner_text("p.review")  # as text, not markup
+    playing = page.evaluate(
+        """() => new Promise(done => {
+            const v = document.querySelector('video');
+            v.muted = true;
+            v.addEventListener('loadeddata', () => done([v.videoWidth, v.videoHeight]));
+            v.load();
+        })"""
+    )
+    assert playing == [1080, 1920]
+    assert requested and all(url.startswith(web.base + "/") for url in requested)

@@ -17,9 +17,11 @@ batchtui's own (web_page/app_index.html): it fetches nothing from another host a
 terminal the keyboard at once.
 
 An item's files are served behind the same guard, at `/items/BATCH/ITEM/` (a page that plays
-the video with its poster, with download links) and `/items/BATCH/ITEM/output` or `/poster`
-(`?download=1`: as an attachment). Only the files the item's record names are served: the
-address names a batch and an item by id, never a path.
+the video with its poster, with download links) and `/items/BATCH/ITEM/output`, `/poster` or
+`/picture` (what shows it: its poster, a frame of its video) (`?download=1`: as an
+attachment); a batch's contact sheet (every output's picture, each linking to its page) at
+`/sheets/BATCH/`. Only the files the item's record names are served: the address names a batch
+and an item by id, never a path.
 """
 
 from __future__ import annotations
@@ -39,9 +41,11 @@ from aiohttp.typedefs import Middleware
 from textual_serve.server import Server
 
 from ..core.item_vars import as_text
-from ..core.models import BatchItem
+from ..core.models import Batch, BatchItem
+from ..core.review import review_counts, review_state
 from ..service import BatchService
 from ..service.item_files import KINDS, item_address, item_files
+from ..service.pictures import picture_of
 from .listening import is_loopback
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -125,6 +129,11 @@ def _item_page(item: BatchItem, files: dict[str, Path], batch_id: str) -> str:
 
     title = html.escape(item.content.splitlines()[0] if item.content.strip() else item.id)
     parts = [f"<h1>Item {html.escape(item.label)}: {title}</h1>"]
+    looked = review_state(item)
+    if looked is not None:
+        note = item.review.note if item.review is not None and item.review.note else ""
+        said = looked.replace("_", " ") + (f": {note}" if note else "")
+        parts.append(f'<p class="review {looked}">{html.escape(said)}</p>')
     # Its key and variables: user text, escaped like the title (never markup).
     named = [("key", item.key)] if item.key else []
     named += [(name, as_text(value)) for name, value in (item.vars or {}).items()]
@@ -143,16 +152,50 @@ def _item_page(item: BatchItem, files: dict[str, Path], batch_id: str) -> str:
     for kind, path in files.items():
         name = html.escape(path.name)
         parts.append(f'<p><a href="{url(kind, True)}" download="{name}">download {name}</a></p>')
-    style = (
-        "body{background:#0c181f;color:#eee;font-family:monospace;margin:2em}"
-        "video,img{max-width:100%;max-height:75vh}a{color:#8cf}"
-        "dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{color:#8cf}"
-        "dd{margin:0;white-space:pre-wrap;overflow-wrap:anywhere}"
-    )
+    return _page(title, "".join(parts))
+
+
+_STYLE = (
+    "body{background:#0c181f;color:#eee;font-family:monospace;margin:2em}"
+    "video,img{max-width:100%;max-height:75vh}a{color:#8cf}"
+    "dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{color:#8cf}"
+    "dd{margin:0;white-space:pre-wrap;overflow-wrap:anywhere}"
+    ".approved{color:#5d5}.rejected{color:#f77}"
+    ".sheet{display:grid;grid-template-columns:repeat(auto-fill,minmax(11em,1fr));gap:1em}"
+    ".sheet figure{margin:0}.sheet img{width:100%;aspect-ratio:9/16;object-fit:cover;"
+    "background:#222;max-height:none}.sheet figcaption{overflow-wrap:anywhere}"
+)
+
+
+def _page(title: str, body: str) -> str:
     return (
         f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{style}</style></head><body>{''.join(parts)}</body></html>"
+        f"<style>{_STYLE}</style></head><body>{body}</body></html>"
     )
+
+
+def _sheet_page(batch: Batch) -> str:
+    """A batch's contact sheet: each output's picture, a link to its page (which plays it),
+    its review."""
+    title = html.escape(batch.name)
+    counts = review_counts(batch.items).words() or "no output yet"
+    tiles = []
+    for item in batch.items:
+        if not item.output_path:
+            continue
+        page = html.escape(item_address(batch.id, item.id))
+        picture = html.escape(item_address(batch.id, item.id, "picture"))
+        looked = review_state(item) or ""
+        words = html.escape(item.content.splitlines()[0] if item.content.strip() else item.id)
+        mark = {"approved": "✔ approved · ", "rejected": "✘ rejected · "}.get(looked, "")
+        tiles.append(
+            f'<figure><a href="{page}"><img loading="lazy" alt="{words}" src="{picture}"></a>'
+            f'<figcaption><b>{html.escape(item.label)}</b> <span class="{looked}">'
+            f"{mark}</span>{words}</figcaption></figure>"
+        )
+    body = f"<h1>{title}</h1><p>{html.escape(counts)}</p>"
+    body += f'<div class="sheet">{"".join(tiles)}</div>' if tiles else "<p>No outputs yet.</p>"
+    return _page(title, body)
 
 
 class WebServer(Server):
@@ -174,7 +217,15 @@ class WebServer(Server):
         app.middlewares.append(guard(self.token, self.cookie))
         app.router.add_get("/items/{batch}/{item}/", self.handle_item_page)
         app.router.add_get("/items/{batch}/{item}/{kind}", self.handle_item_file)
+        app.router.add_get("/sheets/{batch}/", self.handle_sheet)
         return app
+
+    async def handle_sheet(self, request: web.Request) -> web.StreamResponse:
+        """A batch's contact sheet: its outputs' pictures, each linking to its item's page."""
+        batch = await asyncio.to_thread(self.service.find_by_id, request.match_info["batch"])
+        if batch is None:
+            raise web.HTTPNotFound(text="batchtui web: no such batch\n")
+        return web.Response(text=_sheet_page(batch), content_type="text/html")
 
     async def _item(self, request: web.Request) -> tuple[BatchItem, dict[str, Path]]:
         """The item the address names (exact ids) and its recorded files; 404 if none."""
@@ -196,7 +247,10 @@ class WebServer(Server):
         kind = request.match_info["kind"]
         if kind not in KINDS:
             raise web.HTTPNotFound(text=f"batchtui web: an item has no {kind!r}\n")
-        _, files = await self._item(request)
+        item, files = await self._item(request)
+        if kind == "picture":  # what shows it: its poster, a frame (taken once), an image
+            found = await asyncio.to_thread(picture_of, item)
+            files = {"picture": found} if found is not None else {}
         if kind not in files:
             raise web.HTTPNotFound(text=f"batchtui web: this item has no {kind} file yet\n")
         path = files[kind]

@@ -10,8 +10,9 @@ from urllib.parse import quote
 from ..core.models import BatchItem
 from ..generators.base import POSTER, sidecar
 
-KINDS = ("output", "poster")
-"""The files an item can have, by the name a client asks for them."""
+KINDS = ("output", "poster", "picture")
+"""The files an item can have, by the name a client asks for them (`picture`: what shows it,
+`service.pictures.picture_of`: its poster, a frame of its video, or an image output)."""
 
 
 def item_files(item: BatchItem) -> dict[str, Path]:
@@ -21,6 +22,11 @@ def item_files(item: BatchItem) -> dict[str, Path]:
     output = Path(item.output_path)
     found = {"output": output, "poster": sidecar(output, POSTER)}
     return {kind: path for kind, path in found.items() if path.is_file()}
+
+
+def sheet_address(batch_id: str) -> str:
+    """Where `batchtui web` serves a batch's contact sheet (its outputs' pictures)."""
+    return f"/sheets/{quote(batch_id, safe='')}/"
 
 
 def item_address(batch_id: str, item_id: str, kind: str = "") -> str:

@@ -95,6 +95,12 @@ class ContactSheetScreen(AppScreen):
         ),
         Binding("x", "reject", "Review", show=False, tooltip="Reject the output, with a note"),
         Binding("space", "toggle_mark", "Mark", tooltip="Mark for a review of several at once"),
+        Binding(
+            "o",
+            "in_browser",
+            "Browser",
+            tooltip="Under batchtui web: the sheet in a browser tab, real images, videos play",
+        ),
         Binding("escape", "back", "Back", tooltip="Back to the progress (marks: cleared first)"),
         Binding("left,h", "move(-1, 0)", "Move", show=False, priority=True),
         Binding("right,l", "move(1, 0)", "Move", show=False, priority=True),
@@ -259,6 +265,16 @@ class ContactSheetScreen(AppScreen):
         tile.set_class(tile.item.id in self.marked, "-marked")
         self._say_counts()
         self.action_move(1, 0)
+
+    def action_in_browser(self) -> None:
+        from ...service.item_files import sheet_address
+
+        if not self.app.is_web:
+            self.notify(
+                "real images in a browser: open this batch under batchtui web", markup=False
+            )
+            return
+        self.app.open_url(sheet_address(self.batch_id), new_tab=True)
 
     def action_back(self) -> None:
         if self.marked:
