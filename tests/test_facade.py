@@ -15,6 +15,7 @@ from batchtui.service.editing import Editing
 from batchtui.service.follow import Follow
 from batchtui.service.host_queue import HostQueueReads
 from batchtui.service.pausing import Pausing
+from batchtui.service.quality import Quality
 from batchtui.service.reads import Reads
 from batchtui.service.reviewing import Reviewing
 from batchtui.service.runs import Runs
@@ -32,6 +33,7 @@ PARTS = {
     "_cache": CacheUses,
     "_announcing": Announcing,
     "_reviewing": Reviewing,
+    "_quality": Quality,
 }
 
 

@@ -14,6 +14,7 @@ from ..core.item_lines import read_text
 from ..core.limits import CONCURRENCY_RULE
 from ..core.notify_rules import EVENTS, event_words
 from ..core.platforms import PLATFORMS
+from ..core.qa import QA_CHECKS, check_names
 from ..core.rates import RATE_RULE, normal_rate
 from ..core.stages_text import parse_stages
 from .options import ArgumentGroup, Option, assignment, count, number, whole_number
@@ -267,7 +268,58 @@ news_group = ArgumentGroup(
 )
 """Who hears of a run, and of what (not part of the config's hash)."""
 
-CONFIG_OPTIONS = (config_group, retries_group, rates_group, news_group)
+
+def qa_checks(text: str) -> list[str]:
+    """`--qa black,frozen,loudness` ('none': no checks, said as [])."""
+    words = [word.strip() for word in text.split(",") if word.strip()]
+    if [word.lower() for word in words] in (["none"], []):
+        return []
+    try:
+        return check_names(words)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def loudness_target(text: str) -> float:
+    """`--qa-loudness -14` (LUFS, from -70 to 0)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a loudness in LUFS (like -14)") from None
+    if not math.isfinite(value) or not -70 <= value <= 0:
+        raise argparse.ArgumentTypeError(f"a loudness target is from -70 to 0 LUFS, not '{text}'")
+    return value
+
+
+qa_group = ArgumentGroup(
+    "QA across the series",
+    [
+        Option(
+            "--qa",
+            metavar="CHECKS",
+            type=qa_checks,
+            help="checks every output must pass, comma-separated: "
+            + ", ".join(QA_CHECKS)
+            + " (ffmpeg's blackdetect, freezedetect, ebur128; a failed one fails the attempt "
+            "as qa, which --retry-on can name); 'none' clears them",
+        ),
+        Option(
+            "--qa-loudness",
+            metavar="LUFS",
+            type=loudness_target,
+            help="the series' loudness target for the loudness check (default -14)",
+        ),
+        Option(
+            "--qa-tolerance",
+            metavar="LU",
+            type=number,
+            help="how far an output's loudness may be from the target (default 1)",
+        ),
+    ],
+)
+"""What an output must pass beyond being valid (part of the config's hash)."""
+
+CONFIG_OPTIONS = (config_group, retries_group, qa_group, rates_group, news_group)
 """The config flags, in the order `--help` shows them."""
 
 _CONFIG_KEYS = tuple(option.dest for group in CONFIG_OPTIONS for option in group.options)
@@ -285,6 +337,8 @@ def config_fields(args: argparse.Namespace) -> dict[str, Any]:
         fields["stages"] = None
     if fields.get("budget") == "":
         fields["budget"] = None
+    if fields.get("qa") == []:
+        fields["qa"] = None
     if "var_defaults" in fields:
         fields["var_defaults"] = dict(fields["var_defaults"]) or None
     for key in ("webhooks", "notify"):  # each flag's addresses, in order ('none' gives [])

@@ -21,6 +21,9 @@ class FailureKind(StrEnum):
     HOST_LOST = "host_lost"
     SIGNAL = "signal"
     """Killed by a signal (a crash, the OOM killer)."""
+    QA = "qa"
+    """The output is valid but failed a QA check of the config's `qa` (black, frozen,
+    silent, clipped, loudness, first frame)."""
     RATE_LIMITED = "rate_limited"
     """The item said "later" (exit 75, EX_TEMPFAIL, or a `RETRY-AFTER N` line): it waits and
     runs again without using one of its retries."""
@@ -37,6 +40,7 @@ RETRY_NAMES: dict[FailureKind, str] = {
     FailureKind.SIGNAL: "crash",
     FailureKind.ERROR: "exit",
     FailureKind.INVALID_OUTPUT: "invalid_output",
+    FailureKind.QA: "qa",
     FailureKind.HOST_LOST: "host_lost",
     FailureKind.RATE_LIMITED: "rate_limited",
 }
@@ -49,6 +53,7 @@ RETRY_WORD_HELP: dict[str, str] = {
     "crash": "a signal or an exception",
     "exit": "non-zero",
     "rate_limited": "exit 75 or RETRY-AFTER: waits, using no retry",
+    "qa": "a QA check of the config's qa failed",
 }
 """What a word covers, where its name alone does not say."""
 

@@ -16,6 +16,7 @@ from ..core.models import BatchConfig, utcnow
 from ..generators.base import SIDECARS, GeneratorError, Job, sidecar
 from .itemlog import ItemLog
 from .layout import Manifest, read_manifest
+from .qa_probe import check_qa
 from .verify import verify_output
 
 
@@ -41,8 +42,10 @@ class OutputFinisher:
         self._adoptable.clear()
 
     async def verify(self, job: Job) -> None:
-        """Raise GeneratorError unless the attempt's output is valid for the locked config."""
+        """Raise GeneratorError unless the attempt's output is valid for the locked config
+        (QaFailed: valid, but it failed the config's QA checks)."""
         await verify_output(job.output, job.config)
+        await check_qa(job.output, job.config)
 
     def put_in_place(
         self,

@@ -41,6 +41,7 @@ from .finish import OutputFinisher, cleanup
 from .freeze import freeze_batch, thaw_batch
 from .itemlog import ItemLog
 from .layout import part_name
+from .qa_probe import QaFailed
 from .rates import RateBucket
 from .slots import HostSlots, ordinal
 
@@ -664,6 +665,8 @@ class Scheduler:
             if result.outcome is Outcome.OK:
                 try:
                     await self.finisher.verify(job)
+                except QaFailed as exc:  # valid, but not what the series' QA accepts
+                    result = result.failed(str(exc), FailureKind.QA)
                 except GeneratorError as exc:
                     result = result.failed(str(exc), FailureKind.INVALID_OUTPUT)
         if deadline.cancelled_caught:

@@ -15,6 +15,7 @@ from ..core.models import utcnow
 from ..generators.base import POSTER, GeneratorError, Job, sidecar
 from .finish import OutputFinisher, cleanup
 from .itemlog import ItemLog
+from .qa_probe import check_qa
 from .stage_cache import StageCache
 from .verify import verify_output
 
@@ -74,6 +75,10 @@ class StageFinisher(_StageFinisher):
 class LastStageFinisher(_StageFinisher):
     """The last stage's finisher: the output into its place as always, then linked into the
     stage cache (no copy), so another run of the same recipe finds it."""
+
+    async def verify(self, job: Job) -> None:
+        await super().verify(job)
+        await check_qa(job.output, job.config)  # the series' QA: of what the item made only
 
     def put_in_place(
         self,

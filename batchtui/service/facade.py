@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .follow import Follow
     from .host_queue import HostQueueReads
     from .pausing import Pausing
+    from .quality import Quality
     from .reads import Reads
     from .reviewing import Reviewing
     from .runs import Runs
@@ -127,6 +128,12 @@ class BatchService:
         return Reviewing(self._ctx)
 
     @functools.cached_property
+    def _quality(self) -> Quality:
+        from .quality import Quality
+
+        return Quality(self._ctx)
+
+    @functools.cached_property
     def _host_queue(self) -> HostQueueReads:
         from .host_queue import HostQueueReads
 
@@ -180,6 +187,7 @@ class BatchService:
     review_counts = delegate(lambda s: s._reviewing.review_counts)
     approved = delegate(lambda s: s._reviewing.approved)
     export = delegate(lambda s: s._reviewing.export)
+    qa_report = delegate(lambda s: s._quality.qa_report)
 
     # ---------------------------------------------------------------- editing
 

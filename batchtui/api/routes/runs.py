@@ -125,6 +125,15 @@ def outputs(ref: str, service: Service, approved: bool = False) -> list[dict[str
     return [item_json(i) for i in chosen]
 
 
+@router.get("/qa", response_model=None)
+def qa(ref: str, service: Service) -> dict[str, Any]:
+    """The batch's video outputs measured now with ffmpeg's filters (its `qa` checks, else
+    black, frozen and first_frame): each one's findings (`passed`, `findings`: check and reason,
+    `stats`) and the series' spread (duration, loudness: min, median, max; fps, codecs,
+    sizes). Measurements are kept per version of each file, so asking again is quick."""
+    return service.qa_report(ref).as_json()
+
+
 @router.get("/events", response_class=StreamingResponse)
 def events(ref: str, request: Request, service: Service) -> StreamingResponse:
     """Server-Sent Events: `item` (status, progress; which item it is: `item_id`, `label`

@@ -131,6 +131,12 @@ VERBS: tuple[Verb, ...] = (
         "review:Review",
     ),
     Verb(
+        "qa",
+        "measure a batch's outputs with ffmpeg's filters: black, frozen, silent, clipped, "
+        "loudness, a blank first frame; and the series' spread",
+        "qa:Qa",
+    ),
+    Verb(
         "export",
         "hand the approved outputs to a folder: hard links, posters and their manifest lines",
         "export:Export",

@@ -26,6 +26,7 @@ from ..notify_rules import (
     webhook_url_problem,
 )
 from ..platforms import DEFAULT_PLATFORM, PLATFORMS, Platform
+from ..qa import DEFAULT_TARGET, DEFAULT_TOLERANCE, QA_WORDS, check_names
 from ..rates import RATE_KEY_PATTERN, RATE_KEY_RULE, normal_rate
 from .stages import StageConfig, ValidateMode, check_stages
 
@@ -142,6 +143,24 @@ class BatchConfig(BaseModel):
         default=None,
         pattern=limits.MAX_FAILURES_PATTERN,
         description="stop starting items once this many (N, or N% of the run) failed for good",
+    )
+    qa: list[str] | None = Field(
+        default=None,
+        description="QA checks every output must pass, with ffmpeg's filters: "
+        + "; ".join(f"{name}: {words}" for name, words in QA_WORDS.items())
+        + " (a failed check fails the attempt with the kind qa, which retry_on can name)",
+    )
+    qa_loudness: float = Field(
+        default=DEFAULT_TARGET,
+        ge=-70,
+        le=0,
+        description="the series' loudness target for the loudness check (LUFS)",
+    )
+    qa_tolerance: float = Field(
+        default=DEFAULT_TOLERANCE,
+        gt=0,
+        le=20,
+        description="how far an output's loudness may be from the target (LU)",
     )
     canary: bool = Field(default=False, description="run the first item alone first")
     confirm_forecast: bool = Field(
@@ -343,6 +362,13 @@ class BatchConfig(BaseModel):
                 raise ValueError(problems[0])
         return value
 
+    @field_validator("qa")
+    @classmethod
+    def _qa_checks(cls, value: list[str] | None) -> list[str] | None:
+        if not value:
+            return None
+        return check_names(value)
+
     @field_validator("retry_on")
     @classmethod
     def _unique_retry_on(cls, value: list[str]) -> list[str]:
@@ -455,9 +481,14 @@ class BatchConfig(BaseModel):
             | ({"var_defaults": self.var_defaults} if self.var_defaults else {})
             | ({"variants": self.variants} if self.variants != 1 else {})
             | ({"stages": [_stage_shape(stage) for stage in self.stages]} if self.stages else {})
+            | (
+                {"qa": self.qa, "qa_loudness": self.qa_loudness, "qa_tolerance": self.qa_tolerance}
+                if self.qa
+                else {}
+            )
         )
-        # (`style`, `var_defaults`, `variants` and `stages` are new: a config without them
-        # hashes as it did before they existed.)
+        # (`style`, `var_defaults`, `variants`, `stages` and `qa` are new: a config without
+        # them hashes as it did before they existed. QA is part of what a valid output is.)
 
     def fingerprint(self) -> str:
         """A short stable hash of the render settings: equal hashes, identically made outputs."""
