@@ -109,8 +109,10 @@ _YMAX = re.compile(r"lavfi\.signalstats\.YMAX=(\d+(?:\.\d+)?)")
 
 
 def _float(text: str) -> float | None:
+    """A measured number; None for ffmpeg's -inf and nan (silence: nothing to measure), which
+    JSON cannot carry either."""
     value = float(text)
-    return None if math.isnan(value) else value
+    return value if math.isfinite(value) else None
 
 
 def parse_stream_info(text: str) -> dict[str, Any]:

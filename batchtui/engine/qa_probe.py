@@ -112,10 +112,16 @@ async def measure(
     async def run(name: str, argv: list[str]) -> None:
         texts[name] = await _run(argv, timeout)
 
-    async with anyio.create_task_group() as group:
-        group.start_soon(run, "main", measure_argv(path, wanted))
-        if "first_frame" in wanted:
-            group.start_soon(run, "first", first_frame_argv(path))
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(run, "main", measure_argv(path, wanted))
+            if "first_frame" in wanted:
+                group.start_soon(run, "first", first_frame_argv(path))
+    except BaseExceptionGroup as failed:  # one pass's error is the measurement's
+        errors = [e for e in failed.exceptions if isinstance(e, QaError)]
+        if errors:
+            raise errors[0] from None
+        raise
     return parse_measurement(texts["main"], texts["first"])
 
 
