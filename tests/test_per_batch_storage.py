@@ -49,6 +49,8 @@ ADDED_SINCE_V1 = (
     "canary",
     "variants",
     "confirm_forecast",
+    "qa_loudness",
+    "qa_tolerance",
 )
 
 

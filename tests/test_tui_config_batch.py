@@ -30,7 +30,7 @@ CREATE_FIELDS = {
     "validate_output", "retries", "backoff", "backoff_max", "retry_on", "max_failures",
     "canary", "var_defaults", "variants", "rate", "rate_key", "stages",
     "webhooks", "webhook_secret", "notify", "on_end", "hook_timeout", "events", "budget",
-    "confirm_forecast",
+    "confirm_forecast", "qa", "qa_loudness", "qa_tolerance",
 }  # fmt: skip
 """Every config field `batchtui create --help` offers."""
 

@@ -13,12 +13,14 @@ from typing import Any
 WHOLE_NUMBER_FIELDS = frozenset({"fps", "concurrency", "max_items", "retries", "variants"})
 NUMBER_FIELDS = frozenset(
     {"duration", "timeout", "backoff", "backoff_max", "hook_timeout", "budget"}
+    | {"qa_loudness", "qa_tolerance"}
 )
 CLEARED_BY_EMPTY = frozenset(
     {
         *("command", "background", "text_color", "max_failures", "var_defaults", "rate"),
         *("rate_key", "on_end", "hook_timeout", "webhooks", "webhook_secret", "notify", "events"),
         "budget",
+        "qa",
     }
 )
 """Fields whose empty text means "none" (the style's colour, no limit, no command; for the
@@ -59,6 +61,9 @@ def value_of(field: str, text: str) -> Any:
             raise ValueError(f"'{text}' is not a number") from None
     if field == "retry_on":
         return retry_words(text)
+    if field == "qa":  # checked where it is saved (the config's rule: one line)
+        words = [part.strip().lower() for part in stripped.split(",") if part.strip()]
+        return None if words in ([], [NONE_WORD]) else words
     if field in ADDRESS_FIELDS:
         if stripped.lower() == NONE_WORD:
             return []

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from .textsafe import one_line
+
 EVENTS = ("started", "failed", "ended", "item")
 """What can be announced: the run started, an item failed for good, the run ended, and every
 item's end (`item`, off by default: a long series would send one per item)."""
@@ -110,7 +112,7 @@ def people_url_problem(url: str) -> str | None:
 def secret_name_problem(name: str) -> str | None:
     """Why `name` cannot name a secret of `[secrets]`, or None."""
     if not SECRET_NAME.fullmatch(name):
-        return f"'{name}' is not a secret's name ({SECRET_NAME_RULE})"
+        return f"{one_line(name, 64)!r} is not a secret's name ({SECRET_NAME_RULE})"
     return None
 
 

@@ -144,7 +144,7 @@ def next_step(batch: Batch) -> Text:
         if review.get("rejected"):
             return Text.assemble(
                 ("✔ COMPLETE", f"bold {STYLES[BatchStatus.COMPLETE]}"),
-                f" — {review['rejected']} rejected · r: make them again · a/x: approve/reject",
+                f" — {review['rejected']} rejected · r: make them again · v pictures · a/x",
             )
         if review.get("approved") and not review.get("to_review"):
             return Text.assemble(
@@ -154,8 +154,8 @@ def next_step(batch: Batch) -> Text:
         return Text.assemble(
             ("✔ COMPLETE", f"bold {STYLES[BatchStatus.COMPLETE]}"),
             f" — {progress.total} outputs in ",
-            Text(one_line(folder, 36)),
-            " · a/x: approve/reject",
+            Text(one_line(folder, 24)),
+            " · v pictures · a/x review",
         )
     if allowed("retry", batch.status):  # ended, and not every item succeeded
         style = f"bold {STYLES[batch.status]}"

@@ -179,6 +179,7 @@ class ProgressScreen(AppScreen):
             "v",
             "contact_sheet",
             "Pictures",
+            show=False,  # the footer is full at 80 columns: the COMPLETE line says it
             tooltip="The contact sheet: every output as a picture, to look over and review",
         ),
         Binding(
