@@ -247,3 +247,40 @@ def test_the_series_spread_in_words_and_as_json():
     assert MediaStats.from_dict(
         json.loads(json.dumps(MediaStats(black_spans=((0, 1),)).to_dict()))
     ) == MediaStats(black_spans=((0, 1),))
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_the_tui_panel_says_what_qa_found(db_path, clips):
+    from batchtui.core.models import BatchStatus, ItemStatus
+    from batchtui.tui.screens.qa_panel import QaPanel
+
+    from .helpers import wait_until
+    from .tui_support import batch, item, make_app, make_service, store
+
+    done = batch(
+        1, "Clips", BatchStatus.COMPLETE,
+        [
+            item(1, "clean", ItemStatus.SUCCEEDED, output_path=str(clips["clean"])),
+            item(2, "black", ItemStatus.SUCCEEDED, output_path=str(clips["black"])),
+        ],
+        qa=["black", "loudness"],
+    )  # fmt: skip
+    store(db_path, done)
+    app = make_app(make_service(db_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_progress(done.id)
+        await pilot.pause()
+        await pilot.press("Q")
+        await pilot.pause()
+        panel = app.screen
+        assert isinstance(panel, QaPanel)
+        await wait_until(lambda: bool(panel.lines), limit=30)
+        said = [line.plain for line in panel.lines]
+        assert said[0] == "checks: black, loudness"
+        assert said[1].startswith("✔") and "clean" in said[1]
+        assert said[2].startswith("✖") and "black from 0.0 s to 4.0 s" in said[2]
+        assert said[-1] == "1/2 passed"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "ProgressScreen"

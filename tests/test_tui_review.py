@@ -19,7 +19,7 @@ from batchtui.tui.screens.progress import ProgressScreen
 from .helpers import wait_until
 from .tui_support import make_app, type_text
 
-pytestmark = [pytest.mark.anyio]
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]  # a real runner per test
 
 
 @pytest.fixture

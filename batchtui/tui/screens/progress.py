@@ -183,6 +183,13 @@ class ProgressScreen(AppScreen):
             tooltip="The contact sheet: every output as a picture, to look over and review",
         ),
         Binding(
+            "Q",
+            "qa",
+            "Pictures",  # help shows one line per word: this key is in v's
+            show=False,
+            tooltip="QA: every output measured (black, frozen, loudness…) and the spread",
+        ),
+        Binding(
             "a",
             "approve",
             "Review",
@@ -462,6 +469,12 @@ class ProgressScreen(AppScreen):
         stored = self.bt.batch(self.batch_id)
         if stored is not None:
             self.app.push_screen(ContactSheetScreen(stored))
+
+    def action_qa(self) -> None:
+        from .qa_panel import QaPanel
+
+        if self.current is not None:
+            self.app.push_screen(QaPanel(self.batch_id, self.current.name))
 
     def action_approve(self) -> None:
         # After the keys of the same read (`G` then `a`) have moved the cursor.
