@@ -180,7 +180,7 @@ class ProgressScreen(AppScreen):
             "contact_sheet",
             "Pictures",
             show=False,  # the footer is full at 80 columns: the COMPLETE line says it
-            tooltip="The contact sheet: every output as a picture, to look over and review",
+            tooltip="Every output as a picture; Q measures them (QA)",
         ),
         Binding(
             "Q",
@@ -194,7 +194,7 @@ class ProgressScreen(AppScreen):
             "approve",
             "Review",
             show=False,
-            tooltip="a approves the output, x rejects it with a note (marked items too)",
+            tooltip="a approves the output, x rejects it (marked items too)",
         ),
         Binding(
             "x",
