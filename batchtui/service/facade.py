@@ -181,6 +181,7 @@ class BatchService:
     item = delegate(lambda s: s._reads.item)
     item_log = delegate(lambda s: s._reads.item_log)
     picture = delegate(lambda s: s._reads.picture)
+    thumbnail = delegate(lambda s: s._reads.thumbnail)
     output_folder = delegate(lambda s: s._reads.output_folder)
     generator_names = delegate(lambda s: s._reads.generator_names)
     review = delegate(lambda s: s._reviewing.review)

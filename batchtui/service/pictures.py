@@ -24,6 +24,46 @@ THUMBS = Path(".cache") / "thumbs"
 """Frames taken from videos are kept here, inside the batch's output folder."""
 
 
+THUMB_BOX = (270, 480)
+"""The size a contact sheet's thumbnails are kept at (a 9:16 poster's quarter: sharp enough
+for a sixel or Kitty tile, a few KB on disk, decoded in a millisecond)."""
+
+
+def thumbnail_of(item: BatchItem, box: tuple[int, int] = THUMB_BOX) -> Path | None:
+    """A small copy of the item's picture (`picture_of`), made once per version of it and
+    kept in `.cache/thumbs/` beside the outputs; the picture itself when it is small already
+    or the copy cannot be written. Blocking."""
+    picture = picture_of(item)
+    if picture is None:
+        return None
+    try:
+        stat = picture.stat()
+    except OSError:
+        return None
+    stamp = f"{picture.name}\0{stat.st_size}\0{stat.st_mtime_ns}\0{box}".encode()
+    name = f"{picture.stem}-{hashlib.sha256(stamp).hexdigest()[:12]}-small.png"
+    folder = Path(item.output_path or picture).parent / THUMBS
+    small = folder / name
+    if small.is_file():
+        return small
+    from PIL import Image
+
+    try:
+        with Image.open(picture) as opened:
+            if opened.width <= box[0] and opened.height <= box[1]:
+                return picture
+            opened.draft("RGB", box)
+            copy = opened.convert("RGB")
+        copy.thumbnail(box)
+        folder.mkdir(parents=True, exist_ok=True)
+        part = folder / f".{name}.{os.getpid()}.part.png"
+        copy.save(part)
+        os.replace(part, small)
+    except (OSError, ValueError, SyntaxError):
+        return picture
+    return small
+
+
 def may_have_picture(item: BatchItem) -> bool:
     """Whether the item's output is a kind a picture can show (an image, a video), before
     looking at any file."""

@@ -103,6 +103,13 @@ class Reads:
 
         return picture_of(item)
 
+    def thumbnail(self, item: BatchItem) -> Path | None:
+        """A small copy of the item's picture (`picture`), made once and kept beside it: what
+        a contact sheet shows. Blocking."""
+        from .pictures import thumbnail_of
+
+        return thumbnail_of(item)
+
     def item_log(self, ref: str, item_ref: str | int, attempt: int | None = None) -> ItemLog:
         """An item's log: every attempt's, or `attempt`'s alone (see `item_logs`)."""
         from .item_logs import item_log

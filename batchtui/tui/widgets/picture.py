@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.containers import Container
 from textual.widgets import Static
 
-from ..graphics import picture_class
+from ..graphics import choose, picture_class
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -29,18 +29,28 @@ if TYPE_CHECKING:
 LARGEST = (540, 960)
 """The biggest a kept copy is (a 9:16 poster at 540x960: sharp enough for any tile)."""
 KEPT = 160
-"""How many scaled pictures are kept in memory (each at most LARGEST: ~1.5 MB)."""
+"""How many scaled pictures are kept in memory (each at most LARGEST: ~1.5 MB; in half cells
+HALF_CELLS: ~55 KB)."""
+
+
+HALF_CELLS = (96, 192)
+"""Enough for half-cell blocks (two pixels a cell: a 20x12-cell picture is 20x24 pixels)."""
+
+
+def _box() -> tuple[int, int]:
+    """How big a kept copy need be for the way this terminal draws."""
+    return HALF_CELLS if choose() == "halfcell" else LARGEST
 
 
 @functools.lru_cache(maxsize=KEPT)
-def _scaled(path: str, mtime_ns: int, size: int) -> PILImage:
-    """`path` decoded and scaled down to LARGEST (kept per version of the file)."""
+def _scaled(path: str, mtime_ns: int, size: int, box: tuple[int, int]) -> PILImage:
+    """`path` decoded and scaled down into `box` (kept per version of the file)."""
     from PIL import Image
 
     with Image.open(path) as opened:
-        opened.draft("RGB", LARGEST)  # a JPEG decodes at a fraction of its size: faster
+        opened.draft("RGB", box)  # a JPEG decodes at a fraction of its size: faster
         picture = opened.convert("RGB")
-    picture.thumbnail(LARGEST)
+    picture.thumbnail(box)
     return picture
 
 
@@ -48,7 +58,7 @@ def load_picture(path: Path) -> PILImage | None:
     """The kept, scaled copy of the image at `path` (None: unreadable). Blocking."""
     try:
         stat = path.stat()
-        return _scaled(str(path), stat.st_mtime_ns, stat.st_size)
+        return _scaled(str(path), stat.st_mtime_ns, stat.st_size, _box())
     except (OSError, ValueError, SyntaxError):  # not an image Pillow can read
         return None
 
