@@ -88,6 +88,9 @@ def test_review_round_trip_by_the_cli(run_cli, finished, stamps, tmp_path):
     assert shown["progress"]["review"] == {"approved": 2, "rejected": 2, "to_review": 0}
     table = run_cli("show", finished).out
     assert "rejected: too dark" in table and "2 approved · 2 rejected · 0 to review" in table
+    (listed,) = json.loads(run_cli("list", "--json").out)  # the list counts them too
+    assert listed["review"] == {"approved": 2, "rejected": 2, "to_review": 0}
+    assert "2 approved · 2 rejected · 0 to review" in run_cli("list").out
 
     old = {n: Path(items[n]["output_path"]) for n in (2, 3)}
     old_text = {n: path.read_text() for n, path in old.items()}

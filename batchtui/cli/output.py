@@ -80,18 +80,21 @@ def console(out: TextIO | None = None) -> Console:
 
 def write_batches_table(summaries: list[BatchSummary], out: IO[str]) -> None:
     """Batches as an aligned table, one line each."""
+    reviewed = any(s.review for s in summaries)  # a column once a batch was reviewed
     rows = [
         (
             s.id,
             s.name,
             shown_status_text(s.status, s.shown_status, s.paused),
             f"{s.succeeded}/{s.total}",
+            *((ReviewCounts(*s.review).words() if s.review else "",) if reviewed else ()),
             s.platform,
             when(s.updated_at),
         )
         for s in summaries
     ]
-    headers = ("ID", "NAME", "STATUS", "ITEMS", "PLATFORM", "UPDATED")
+    headers = ("ID", "NAME", "STATUS", "ITEMS", *(("REVIEW",) if reviewed else ()))
+    headers += ("PLATFORM", "UPDATED")
     write_table(out, headers, rows, flexible=1, right=frozenset({3}), cap=40)
 
 

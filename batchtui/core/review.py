@@ -62,6 +62,22 @@ def review_state(item: BatchItem) -> str | None:
     return review.verdict.value
 
 
+def stored_review_state(item: dict) -> str | None:
+    """`review_state` of an item as stored (a raw document's item: what a list reads without
+    validating every batch); the same rule."""
+    output = item.get("output_path")
+    if item.get("status") != ItemStatus.SUCCEEDED.value or not output:
+        return None
+    review = item.get("review")
+    if not isinstance(review, dict):
+        return "to_review"
+    given_on = review.get("output")
+    if given_on is not None and given_on != output:
+        return "to_review"
+    verdict = review.get("verdict")
+    return verdict if verdict in ("approved", "rejected") else "to_review"
+
+
 def reviewable_problem(item: BatchItem) -> str | None:
     """Why the item's output cannot be reviewed now (None: it can)."""
     if item.status is not ItemStatus.SUCCEEDED:

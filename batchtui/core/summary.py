@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .deferral import shown_parts, shown_status
 from .pausing import PauseMode, pause_mode
+from .review import stored_review_state
 from .states import BatchStatus, ItemStatus
 
 if TYPE_CHECKING:
@@ -41,6 +42,9 @@ class BatchSummary(NamedTuple):
     """The pause it is under (`core.pausing`), or None."""
     deferred: dict[str, Any] | None = None
     """A queued or scheduled start, as stored (`Batch.deferred`); None: none."""
+    review: tuple[int, int, int] | None = None
+    """Its outputs in review: (approved, rejected, to review), once a verdict was given
+    (None before: most batches are never reviewed)."""
 
     @property
     def shown_status(self) -> str:
@@ -70,6 +74,7 @@ class BatchSummary(NamedTuple):
             updated_at=batch.updated_at,
             paused=batch.pause,
             deferred=batch.deferred.raw() if batch.deferred else None,
+            review=_looked(progress.review),
         )
 
     @classmethod
@@ -79,11 +84,15 @@ class BatchSummary(NamedTuple):
         items = doc["items"]
         succeeded = 0
         work = 0.0
+        looked = {"approved": 0, "rejected": 0, "to_review": 0}
         for item in items:
             state = item["status"]
             if state == _SUCCEEDED:
                 succeeded += 1
                 work += 1.0
+                review = stored_review_state(item)
+                if review is not None:
+                    looked[review] += 1
             elif state == _RUNNING:
                 work += float(item.get("progress") or 0.0)
         total = len(items)
@@ -100,4 +109,12 @@ class BatchSummary(NamedTuple):
             updated_at=datetime.fromisoformat(updated) if updated else None,
             paused=pause_mode(doc["status"], doc.get("paused"), doc.get("host_paused")),
             deferred=doc.get("deferred") or None,
+            review=_looked(looked),
         )
+
+
+def _looked(counts: dict[str, int] | None) -> tuple[int, int, int] | None:
+    """Review counts as a summary keeps them: once a verdict was given, else None."""
+    if not counts or not (counts["approved"] or counts["rejected"]):
+        return None
+    return (counts["approved"], counts["rejected"], counts["to_review"])

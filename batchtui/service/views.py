@@ -61,4 +61,13 @@ def summary_json(summary: BatchSummary) -> dict[str, Any]:
             "succeeded": summary.succeeded,
             "percent": summary.percent,
         },
+        **(
+            {
+                "review": dict(
+                    zip(("approved", "rejected", "to_review"), summary.review, strict=True)
+                )
+            }
+            if summary.review
+            else {}
+        ),
     }

@@ -105,6 +105,8 @@ def index_entry(doc: dict[str, Any], signature: Signature | None) -> dict[str, A
         entry["paused"] = summary.paused
     if summary.deferred:  # a queued or scheduled start: the list shows it
         entry["deferred"] = summary.deferred
+    if summary.review is not None:  # once a verdict was given: the list counts them
+        entry["review"] = list(summary.review)
     return entry
 
 
@@ -142,4 +144,12 @@ def summary_of(entry: dict[str, Any]) -> BatchSummary:
         _parse_time(updated) if updated else None,
         mode_of(entry.get("paused")),
         entry.get("deferred"),
+        _review_counts(entry.get("review")),
     )
+
+
+def _review_counts(value: Any) -> tuple[int, int, int] | None:
+    """An entry's review counts (anything else, from a hand-edited index: none)."""
+    if isinstance(value, list) and len(value) == 3 and all(type(n) is int for n in value):
+        return (value[0], value[1], value[2])
+    return None
