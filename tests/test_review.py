@@ -170,6 +170,19 @@ def test_bad_reviews_are_refused_in_one_line_and_change_nothing(run_cli, finishe
     assert file_bytes(db_path) == before
 
 
+def test_a_kept_take_never_writes_over_a_file(run_cli, finished, db_path):
+    assert run_cli("review", finished, "2", "reject").code == 0
+    output = Path(_show(run_cli, finished)["items"][1]["output_path"])
+    taken = output.with_name(output.stem + ".v1" + output.suffix)
+    taken.write_text("someone's own file")
+    before, text = file_bytes(db_path), output.read_text()
+    refused = run_cli("retry", finished, "--rejected")
+    assert refused.code == 2 and "that name is taken" in refused.err
+    assert refused.err.count("\n") == 1
+    assert taken.read_text() == "someone's own file" and output.read_text() == text
+    assert file_bytes(db_path) == before
+
+
 def test_a_note_is_one_inert_line(run_cli, finished):
     result = run_cli("review", finished, "1", "reject", "--note", "[b]bold[/b]\nsecond\x1b[31m")
     assert result.code == 0, result.err

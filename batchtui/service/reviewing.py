@@ -64,8 +64,12 @@ def keep_take(item: BatchItem) -> list[tuple[str, str]]:
                 item.takes[-1].gone = True  # type: ignore[index]
             continue
         try:
-            if os.path.lexists(new):
-                raise FileExistsError(f"{new} exists already")
+            if os.path.lexists(new):  # never written over: someone's file
+                put_back(done)
+                raise ValidationError(
+                    f"cannot keep {old} as {new}: that name is taken (not written over); "
+                    "move it away, then retry --rejected"
+                )
             os.rename(old, new)
         except OSError as exc:
             put_back(done)
