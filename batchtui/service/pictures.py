@@ -36,12 +36,9 @@ def thumbnail_of(item: BatchItem, box: tuple[int, int] = THUMB_BOX) -> Path | No
     picture = picture_of(item)
     if picture is None:
         return None
-    try:
-        stat = picture.stat()
-    except OSError:
+    name = _kept_name(picture, f"{box}", "-small.png")
+    if name is None:
         return None
-    stamp = f"{picture.name}\0{stat.st_size}\0{stat.st_mtime_ns}\0{box}".encode()
-    name = f"{picture.stem}-{hashlib.sha256(stamp).hexdigest()[:12]}-small.png"
     folder = Path(item.output_path or picture).parent / THUMBS
     small = folder / name
     if small.is_file():
@@ -92,12 +89,9 @@ def picture_of(item: BatchItem) -> Path | None:
 
 def _frame(video: Path) -> Path | None:
     """A frame of `video`, taken once per version of the file (its size and time name it)."""
-    try:
-        stat = video.stat()
-    except OSError:
+    name = _kept_name(video, "", ".png")
+    if name is None:
         return None
-    stamp = f"{video.name}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()
-    name = f"{video.stem}-{hashlib.sha256(stamp).hexdigest()[:12]}.png"
     folder = video.parent / THUMBS
     frame = folder / name
     if frame.is_file():
@@ -123,3 +117,14 @@ def _frame(video: Path) -> Path | None:
     with contextlib.suppress(OSError):
         part.unlink()
     return None
+
+
+def _kept_name(source: Path, extra: str, suffix: str) -> str | None:
+    """The name of something made from `source` and kept: its stem and a hash of its name,
+    size and time (a new version of the file: a new name), `extra` and `suffix`."""
+    try:
+        stat = source.stat()
+    except OSError:
+        return None
+    stamp = f"{source.name}\0{stat.st_size}\0{stat.st_mtime_ns}\0{extra}".encode()
+    return f"{source.stem}-{hashlib.sha256(stamp).hexdigest()[:12]}{suffix}"

@@ -209,9 +209,11 @@ class ContactSheetScreen(AppScreen):
     def _changed(self, message: BatchChanged) -> None:
         if message.batch_id != self.batch_id or message.snapshot.deleted:
             return
-        batch = message.snapshot.batch
-        if batch is None:
-            return
+        if message.snapshot.batch is not None:
+            self._show_batch(message.snapshot.batch)
+
+    def _show_batch(self, batch: Batch) -> None:
+        """The batch as stored now: each tile's label (its review) and the counts."""
         self.current = batch
         for item in batch.items:
             tiles = self.query(f"#tile-{item.id}")
@@ -292,12 +294,9 @@ class ContactSheetScreen(AppScreen):
             tile.remove_class("-marked")
         self.marked = set()
         if stored is not None:
-            self.current = stored
-            for item in stored.items:
-                tiles = self.query(f"#tile-{item.id}")
-                if tiles:
-                    tiles.first(Tile).refresh_item(item)
-        self._say_counts()
+            self._show_batch(stored)
+        else:
+            self._say_counts()
 
     def action_toggle_mark(self) -> None:
         tiles = self._tiles()
