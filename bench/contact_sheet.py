@@ -28,7 +28,6 @@ from batchtui.tui import graphics
 
 db, which = sys.argv[1], sys.argv[2]
 graphics.choose()  # (no terminal here: half cells, as over SSH)
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 painted = []
 
@@ -72,7 +71,7 @@ async def main():
             all_pictures = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"first_frame": first_frame, "first_picture": first_picture,
-                      "all": all_pictures, "peak_mb": peak / 1024, "grew_mb": (peak - base) / 1024}))
+                      "all": all_pictures, "peak_mb": peak / 1024}))
 
 asyncio.run(main())
 """
@@ -132,12 +131,10 @@ def main(items: int, rounds: int) -> None:
         print(f"  contact sheet: first frame {sheet['first_frame'].text()}, first picture "
               f"{sheet['first_picture'].text()}, every picture {sheet['all'].text()}, peak "
               f"memory {sheet['peak_mb'].text(' MB', 0)}")  # fmt: skip
-        ratio = sheet["first_frame"].ratio_to(lst["first_frame"])
-        print(f"  sheet/list first frame: {sheet['first_frame'].median / lst['first_frame'].median:.2f}x "
-              f"(rounds {ratio.low:.2f}–{ratio.high:.2f}x)")  # fmt: skip
-        memory = sheet["peak_mb"].ratio_to(lst["peak_mb"])
-        print(f"  sheet/list peak memory: {sheet['peak_mb'].median / lst['peak_mb'].median:.2f}x "
-              f"(rounds {memory.low:.2f}–{memory.high:.2f}x)")  # fmt: skip
+        for key, words in (("first_frame", "first frame"), ("peak_mb", "peak memory")):
+            ratio = sheet[key].ratio_to(lst[key])
+            median = sheet[key].median / lst[key].median
+            print(f"  sheet/list {words}: {median:.2f}x (rounds {ratio.low:.2f}–{ratio.high:.2f}x)")
 
 
 if __name__ == "__main__":
