@@ -6,6 +6,7 @@ series' spread. The parsers are also checked on ffmpeg's own words."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -74,7 +75,7 @@ def test_each_bad_clip_is_caught_with_its_reason_and_a_clean_one_passes(clips):
     (black,) = [f.reason for f in found["black"] if f.check == "black"]
     assert black == "black from 0.0 s to 4.0 s"
     (frozen,) = [f.reason for f in found["frozen"]]
-    assert frozen.startswith("frozen from 0.0 s to 4.0 s")
+    assert re.fullmatch(r"frozen from 0\.[0-3] s to 4\.0 s", frozen)  # (x264's first frames)
     assert [f.reason for f in found["silent"] if f.check == "silent"] == [
         "silent: mean volume -91.0 dB"
     ]

@@ -185,6 +185,48 @@ def test_a_terminal_is_asked_once_in_one_round_trip(reply, chosen):
     assert heard.startswith(b"\x1b_G") and heard.endswith(b"\x1b[c")  # both at once
 
 
+def test_keys_typed_before_the_question_are_never_read(tmp_path):
+    """A key already typed means no question: the key stays for the app."""
+    leader, follower = pty.openpty()
+    try:
+        os.write(leader, b"e")
+        assert graphics.ask_terminal(follower, follower, wait=0.3) == "halfcell"
+        assert os.read(follower, 16) == b"e"  # still there, unread
+        os.set_blocking(leader, False)
+        try:
+            asked = os.read(leader, 64)
+        except BlockingIOError:
+            asked = b""
+        assert b"\x1b[c" not in asked  # nothing was asked
+    finally:
+        os.close(leader)
+        os.close(follower)
+
+
+def test_keys_typed_with_the_answer_are_given_back(monkeypatch):
+    """Bytes that came with the answer and are not part of it are keys: they are handed back
+    (TIOCSTI, which a kernel may refuse: then only those few milliseconds' keys are lost)."""
+    given: list[bytes] = []
+    monkeypatch.setattr(graphics, "_give_back", lambda fd, typed: given.append(typed))
+    leader, follower = pty.openpty()
+
+    def terminal() -> None:
+        heard = b""
+        while b"\x1b[c" not in heard:
+            heard += os.read(leader, 1024)
+        os.write(leader, b"x\x1b_Gi=31;OK\x1b\\\x1b[?62;4;22cy")  # keys around both answers
+
+    playing = threading.Thread(target=terminal, daemon=True)
+    playing.start()
+    try:
+        assert graphics.ask_terminal(follower, follower, wait=0.3) == "kitty"
+    finally:
+        playing.join(2)
+        os.close(leader)
+        os.close(follower)
+    assert given in ([b"xy"], [b"x"])  # (y may come in a read of its own, after the answer)
+
+
 def test_the_variable_chooses_before_any_question(monkeypatch):
     monkeypatch.setattr(graphics, "_chosen", None)
     monkeypatch.setenv(graphics.ENV, "sixel")

@@ -36,8 +36,9 @@ BLACK_PIXEL = 0.10
 FROZEN_SECONDS = 2.0
 """The shortest frozen stretch that fails `frozen`: a held card or a still shot longer than
 this is a render that stopped moving."""
-FROZEN_NOISE_DB = -60
-"""freezedetect's noise tolerance: a slow zoom or drift (the titlecard's) changes more."""
+FROZEN_NOISE = 0.0002
+"""freezedetect's noise tolerance (about -74 dB). Its default, 0.001, calls a 60 s titlecard's
+slow drift frozen; a still encoded by x264 reads frozen up to 0.00015: measured both ways."""
 SILENT_DB = -50.0
 """A mean volume below this is silence (digital silence is -91 dB)."""
 CLIP_DBTP = -0.1

@@ -14,7 +14,7 @@ from ..core.models import BatchConfig
 from ..core.qa import (
     BLACK_PIXEL,
     BLACK_SECONDS,
-    FROZEN_NOISE_DB,
+    FROZEN_NOISE,
     FROZEN_SECONDS,
     MediaStats,
     check_names,
@@ -64,7 +64,7 @@ def measure_argv(path: Path, checks: Collection[str]) -> list[str]:
     if "black" in chosen:
         video.append(f"blackdetect=d={BLACK_SECONDS}:pix_th={BLACK_PIXEL:.2f}")
     if "frozen" in chosen:
-        video.append(f"freezedetect=n={FROZEN_NOISE_DB}dB:d={FROZEN_SECONDS:g}")
+        video.append(f"freezedetect=n={FROZEN_NOISE:g}:d={FROZEN_SECONDS:g}")
     argv = [ffmpeg_exe(), "-hide_banner", "-nostats", "-nostdin", "-i", str(path)]
     if video:
         argv += ["-map", "0:v:0?", "-vf", ",".join(video)]

@@ -31,7 +31,7 @@ ENV = "BATCHTUI_GRAPHICS"
 _QUERY = "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\" + "\x1b[c"
 _KITTY_OK = re.compile(rb"\x1b_Gi=31;OK")
 _DA1 = re.compile(rb"\x1b\[\?([0-9;]*)c")
-_WAIT = 0.5
+_WAIT = 0.3
 """The longest wait for the DA1 answer (a terminal answers in milliseconds; a slow link)."""
 
 _chosen: Graphics | None = None
@@ -48,7 +48,11 @@ def from_answer(answer: bytes) -> Graphics:
 
 
 def ask_terminal(fd_in: int, fd_out: int, wait: float = _WAIT) -> Graphics:
-    """Ask the terminal on (fd_in, fd_out) in one round trip; halfcell when it does not say."""
+    """Ask the terminal on (fd_in, fd_out) in one round trip; halfcell when it does not say.
+
+    Keys come first: with keys already typed (a person quick off the mark, a script) nothing
+    is asked, since the answer would be read along with them. Whatever else arrives with
+    the answer is handed back to the terminal's input (TIOCSTI, where the kernel allows it)."""
     import termios
     import tty
 
@@ -59,6 +63,8 @@ def ask_terminal(fd_in: int, fd_out: int, wait: float = _WAIT) -> Graphics:
     answer = b""
     try:
         tty.setcbreak(fd_in, termios.TCSANOW)
+        if select.select([fd_in], [], [], 0)[0]:  # keys typed already: theirs, not ours
+            return "halfcell"
         os.write(fd_out, _QUERY.encode())
         deadline = time.monotonic() + wait
         while not _DA1.search(answer):
@@ -73,7 +79,24 @@ def ask_terminal(fd_in: int, fd_out: int, wait: float = _WAIT) -> Graphics:
         return "halfcell"
     finally:
         termios.tcsetattr(fd_in, termios.TCSADRAIN, saved)
+    _give_back(fd_in, _ANSWERS.sub(b"", answer))
     return from_answer(answer)
+
+
+_ANSWERS = re.compile(rb"\x1b_G[^\x1b]*\x1b\\|\x1b\[\?[0-9;]*c")
+
+
+def _give_back(fd: int, typed: bytes) -> None:
+    """Put keys read along with the answer back in the terminal's input (lost where the
+    kernel refuses TIOCSTI: keys typed within the few milliseconds of the round trip)."""
+    if not typed:
+        return
+    import fcntl
+    import termios
+
+    with contextlib.suppress(OSError):
+        for byte in typed:
+            fcntl.ioctl(fd, termios.TIOCSTI, bytes([byte]))
 
 
 def choose() -> Graphics:
