@@ -112,13 +112,13 @@ def choose() -> Graphics:
         _chosen = ask_terminal(sys.stdin.fileno(), sys.stdout.fileno())
     else:
         _chosen = "halfcell"
-    _load_textual_image()
     return _chosen
 
 
 def _load_textual_image() -> None:
     """Import textual-image without its own questions to the terminal (it asks when its
-    standard output is a terminal): the answer is ours already."""
+    standard output is a terminal, which would race Textual for the answer once the app
+    runs): the answer is ours already. Safe at any time: nothing is written meanwhile."""
     if "textual_image.widget" in sys.modules:
         return
     real = sys.__stdout__
@@ -152,6 +152,7 @@ def _cell_size() -> Any:
 def picture_class() -> Any:
     """The textual-image widget class for this terminal (`choose` first, before the app)."""
     graphics = choose()
+    _load_textual_image()  # on first use: not on the way to the first frame (13 ms)
     from textual_image import widget
 
     if graphics == "kitty":
