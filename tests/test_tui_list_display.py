@@ -61,3 +61,13 @@ def test_a_row_fills_every_column_with_inert_text():
     assert len(row) == len(list_display.COLUMNS)
     assert row[0].plain == "[bold]x[/bold]"  # shown as typed, never as markup
     assert (row[2].plain, row[4].plain) == ("1/4", "TikTok")
+
+
+def test_a_reviewed_batch_shows_its_review_where_the_finished_bar_was():
+    done = summary("Cards", BatchStatus.COMPLETE, 0)._replace(review=(7, 2, 1))
+    cell = list_display.batch_row(done, T0)[3]
+    assert cell.plain == "✔7 ✘2 ?1"
+    running = done._replace(status=BatchStatus.PROCESSING)  # mid-run: the bar stays
+    assert "✔" not in list_display.batch_row(running, T0)[3].plain
+    never = summary("Plain", BatchStatus.COMPLETE, 0)  # never reviewed: the bar
+    assert "✔" not in list_display.batch_row(never, T0)[3].plain

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from ..core.states import BatchStatus
 from . import display
+from .palette import ERROR, STYLES
 from .widgets.fitted_table import Column
 
 if TYPE_CHECKING:
@@ -109,7 +110,21 @@ def batch_row(batch: BatchSummary, now: datetime, *, marked: bool = False) -> tu
             narrow=True,
         ),
         Text(f"{batch.succeeded}/{batch.total}"),
-        display.waits_for(deferred[1]) if deferred else display.bar(batch.percent / 100, 8),
+        display.waits_for(deferred[1]) if deferred else _progress_cell(batch),
         Text(PLATFORM_SHORT.get(batch.platform, batch.platform)),
         Text(display.ago(batch.updated_at, now)),
+    )
+
+
+def _progress_cell(batch: BatchSummary) -> Text:
+    """The bar; once a batch that has ended was reviewed, its outputs in review instead:
+    `✔7 ✘2 ?1` (approved, rejected, to review), what is left to do with it."""
+    if batch.review is None or batch.status is BatchStatus.PROCESSING:
+        return display.bar(batch.percent / 100, 8)
+    approved, rejected, to_review = batch.review
+    return Text.assemble(
+        (f"✔{approved}", STYLES[BatchStatus.COMPLETE]),
+        " ",
+        (f"✘{rejected}", STYLES[ERROR] if rejected else ""),
+        f" ?{to_review}",
     )
