@@ -35,6 +35,7 @@ from tests.tui_support import (  # noqa: E402
     mid_run,
     opening,
     partial,
+    reviewed,
     store,
     waiting_for_slots,
 )
@@ -76,6 +77,45 @@ def shoot(
     return target
 
 
+def contact_sheet(name: str) -> Path:
+    """The contact sheet of six outputs with posters of their own (drawn here)."""
+    from PIL import Image, ImageDraw
+
+    from batchtui.core.models import ItemStatus
+    from batchtui.tui.screens.contact_sheet import ContactSheetScreen
+
+    topics = ["Honey", "Octopus", "Tardigrades", "Mantis", "Eels", "Crows"]
+    colours = ["#c0392b", "#2980b9", "#27ae60", "#8e44ad", "#d35400", "#16a085"]
+    with tempfile.TemporaryDirectory(prefix="batchtui-shots-") as folder:
+        items = []
+        for n, (topic, colour) in enumerate(zip(topics, colours, strict=True), start=1):
+            output = Path(folder) / f"{n:02d}-{topic.lower()}.mp4"
+            output.write_bytes(b"stands for a video")
+            poster = Image.new("RGB", (270, 480), colour)
+            draw = ImageDraw.Draw(poster)
+            draw.rectangle((30, 180 + 20 * n, 240, 240 + 20 * n), fill="white")
+            draw.ellipse((110, 60, 160, 110), fill="black")
+            poster.save(output.with_name(output.stem + ".poster.png"))
+            items.append(item(n, f"{topic} facts", ItemStatus.SUCCEEDED, output_path=str(output)))
+        series = batch(1, "Nature", BatchStatus.COMPLETE, items)
+        db_path = Path(folder) / "batchtui.json"
+        store(db_path, series)
+        app = make_app(make_service(db_path))
+
+        async def run_before(pilot) -> None:
+            pilot.app.push_screen(ContactSheetScreen(series))
+            for _ in range(500):  # until every picture is in (a thread loads them)
+                await pilot.pause(0.01)
+                if getattr(pilot.app.screen, "loaded", 0) == len(items):
+                    break
+            await pilot.pause()
+
+        svg = take_svg_screenshot(app=app, terminal_size=SIZE, run_before=run_before)
+    target = OUT / name
+    target.write_text(svg, encoding="utf-8")
+    return target
+
+
 def main() -> int:
     OUT.mkdir(exist_ok=True)
     shots = [
@@ -109,6 +149,12 @@ def main() -> int:
             run_before=opening(partial().id, progress=True),
             press=["R"],
         ),
+        shoot(
+            "progress-reviewed.svg",
+            [reviewed()],
+            run_before=opening(reviewed().id, progress=True),
+        ),
+        contact_sheet("contact-sheet.svg"),
     ]
     for path in shots:
         print(path.relative_to(ROOT))
