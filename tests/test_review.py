@@ -285,3 +285,24 @@ def test_a_note_is_checked():
     assert check_note("") is None and check_note(None) is None
     with pytest.raises(ValidationError):
         check_note("x" * 501)
+
+
+def test_an_export_never_writes_over_a_file_that_appears_meanwhile(
+    run_cli, finished, tmp_path, monkeypatch
+):
+    """Between the check for taken names and the links, a file of the same name appears (a
+    second client): the export stops, that file is untouched, what was placed goes again."""
+    assert run_cli("review", finished, "1", "2", "approve").code == 0
+    target = tmp_path / "out-race"
+    real_link = os.link
+
+    def racing(source, dest, *args, **kwargs):
+        if str(dest).endswith("02-two.txt"):
+            Path(dest).write_text("someone else's")
+        return real_link(source, dest, *args, **kwargs)
+
+    monkeypatch.setattr(os, "link", racing)
+    raced = run_cli("export", finished, str(target))
+    assert raced.code != 0 and raced.err.count("\n") == 1
+    assert (target / "02-two.txt").read_text() == "someone else's"
+    assert not (target / "01-one.txt").exists() and not (target / "manifest.jsonl").exists()

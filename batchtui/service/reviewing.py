@@ -4,6 +4,7 @@ exported as hard links with their manifest lines), and the file moves of a retak
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -49,7 +50,8 @@ def verdict_of(word: str | Verdict) -> Verdict:
 def keep_take(item: BatchItem) -> list[tuple[str, str]]:
     """Move a rejected item's output (and its poster) aside as its kept take, and make the
     item its next take (`core.review.begin_take`); the moves made, (from, to), for
-    `put_back`. A kept name that is taken already is never overwritten (StoreError)."""
+    `put_back`. A kept name that is taken already is never overwritten (ValidationError;
+    StoreError when a move fails)."""
     source, kept = begin_take(item)
     moves = [(source, kept)]
     moves += [
@@ -206,8 +208,10 @@ class Reviewing:
                 try:
                     os.link(source, dest)
                     linked += 1
-                except OSError:  # another file system (or links refused): a copy
-                    shutil.copy2(source, dest)
+                except OSError as exc:
+                    if exc.errno not in _NO_LINK:  # a name taken since the check: never over
+                        raise
+                    _copy_new(source, dest)  # another file system, or links refused
                 done.append(dest)
             part = manifest.with_name(f".{manifest.name}.part")
             part.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
@@ -219,6 +223,18 @@ class Reviewing:
             raise StoreError(f"cannot export to {target}: {exc.strerror or exc}") from None
         outputs = [dest for (source, dest) in plan if not source.name.endswith(SIDECARS)]
         return Exported(target, outputs, linked, manifest)
+
+
+_NO_LINK = frozenset({errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES})
+"""Why a hard link can fail where a copy still works."""
+
+
+def _copy_new(source: Path, dest: Path) -> None:
+    """Copy `source` to a `dest` that must not exist (FileExistsError otherwise: a file that
+    appeared meanwhile is never written over)."""
+    with open(source, "rb") as reading, open(dest, "xb") as writing:
+        shutil.copyfileobj(reading, writing)
+    shutil.copystat(source, dest)
 
 
 def _manifest_lines(ctx: ServiceContext, batch: Batch, items: list[BatchItem]) -> Iterator[dict]:
