@@ -185,7 +185,6 @@ class BatchService:
     output_folder = delegate(lambda s: s._reads.output_folder)
     generator_names = delegate(lambda s: s._reads.generator_names)
     review = delegate(lambda s: s._reviewing.review)
-    review_counts = delegate(lambda s: s._reviewing.review_counts)
     approved = delegate(lambda s: s._reviewing.approved)
     export = delegate(lambda s: s._reviewing.export)
     qa_report = delegate(lambda s: s._quality.qa_report)

@@ -10,12 +10,11 @@ import os
 import subprocess
 from pathlib import Path
 
-from ..core.models import BatchItem
+from ..core.models import VIDEO_EXTENSIONS, BatchItem
 from ..generators.base import POSTER, sidecar
 from ..generators.media import ffmpeg_exe
 
 IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "webp", "gif", "bmp"})
-VIDEO_EXTENSIONS = frozenset({"mp4", "mov", "webm", "mkv", "m4v", "avi"})
 FRAME_AT = 1.0
 """Where a video without a poster is looked at (seconds; its first frame when shorter)."""
 FRAME_WIDTH = 360

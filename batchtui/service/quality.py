@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 
 from ..core.errors import ValidationError
-from ..core.models import Batch, BatchItem
+from ..core.models import VIDEO_EXTENSIONS, Batch, BatchItem
 from ..core.qa import (
     PICTURE_CHECKS,
     MediaStats,
@@ -27,7 +27,6 @@ from ..core.qa import (
 )
 from ..engine.qa_probe import QaError, measure
 from .context import ServiceContext
-from .pictures import VIDEO_EXTENSIONS
 
 KEPT = Path(".cache") / "qa"
 AT_ONCE = 4

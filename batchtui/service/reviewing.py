@@ -17,11 +17,9 @@ from ..core.models import Batch, BatchItem
 from ..core.models.review import Review
 from ..core.review import (
     VERDICT_WORDS,
-    ReviewCounts,
     Verdict,
     begin_take,
     check_note,
-    review_counts,
     review_state,
     reviewable_problem,
 )
@@ -124,9 +122,7 @@ class Reviewing:
         let_go: list[str] = []
 
         def change(batch: Batch) -> list[BatchItem]:
-            chosen = resolve_items(batch, items)
-            if not chosen:
-                raise ValidationError("name at least one item to review")
+            chosen = resolve_items(batch, items)  # (an unknown item: NotFoundError)
             problems = [p for p in (reviewable_problem(item) for item in chosen) if p]
             if problems:
                 more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -151,10 +147,6 @@ class Reviewing:
                 with contextlib.suppress(OSError):
                     os.unlink(name)
         return reviewed
-
-    def review_counts(self, ref: str) -> ReviewCounts:
-        """'7 approved · 2 rejected · 1 to review' of a batch, as counts."""
-        return review_counts(self.ctx.find(ref).items)
 
     def approved(self, ref: str) -> list[BatchItem]:
         """The items whose output is approved, in order."""

@@ -9,7 +9,6 @@ screen, so a contact sheet opened again (or an item detail over it) decodes noth
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,7 +74,6 @@ class Picture(Container):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._showing: str | None = None
-        self._lock = threading.Lock()
 
     def compose(self) -> ComposeResult:
         image = picture_class()(classes="picture-image")
@@ -122,11 +120,6 @@ class Picture(Container):
         image.image = picture  # type: ignore[attr-defined]
         image.display = True
         self._say("")
-
-    def say(self, words: str) -> None:
-        """Say `words` where the picture goes (loading, or why there is none)."""
-        self.query_one(".picture-image").display = False
-        self._say(words)
 
     def _say(self, words: str) -> None:
         note = self.query_one(".picture-note", Static)
