@@ -263,3 +263,29 @@ def test_a_webhook_added_while_the_batch_runs_hears_of_its_end(db_path, settings
         (tmp_path / "hold").unlink()
         got = hooks.wait_for(1)
     assert json.loads(got[0].body)["data"]["batch"]["status"] == "COMPLETE"
+
+
+def test_every_item_end_is_announced_with_its_own_item_when_asked(db_path, settings, job):
+    """`item` events: one per item's end, each carrying that item (found by id among many)."""
+    contents = [f"item{n}" for n in range(12)] + ["bad"]
+    with receiver() as hooks:
+        made = batchtui(
+            db_path, "create", "News", "--generator", "command", "--command",
+            f"{sys.executable} {job} {{content}} {{output}}", "--webhook", hooks.url,
+            "--events", "item,failed", "--concurrency", "3", "--max-items", "20",
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        assert batchtui(db_path, "add", "News", *contents).returncode == 0
+        assert batchtui(db_path, "lock", "News").returncode == 0
+        assert batchtui(db_path, "start", "News").returncode == 1  # PARTIAL
+        hooks.wait_for(len(contents) + 1)
+        until(lambda: not pending(outbox_folder(db_path)))
+        bodies = [json.loads(r.body) for r in hooks.got]
+    ended = {
+        b["data"]["item"]["content"]: b["data"]["item"] for b in bodies if b["type"] == "item.ended"
+    }
+    assert sorted(ended) == sorted(contents)
+    assert {content: item["status"] for content, item in ended.items()} == {
+        c: "FAILED" if c == "bad" else "SUCCEEDED" for c in contents
+    }
+    assert [b["data"]["item"]["content"] for b in bodies if b["type"] == "item.failed"] == ["bad"]
