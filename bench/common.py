@@ -180,3 +180,29 @@ def cpu_timed(
     finally:
         os.unlink(where)
     return CpuSample(wall, cpu, children)
+
+
+def python_timed(code: str, args: Sequence[str]) -> CpuSample:
+    """`python -c CODE ARGS` (ARGS as sys.argv[1:]), with its own CPU time and its children's."""
+    with tempfile.NamedTemporaryFile(prefix="bench-cpu-", delete=False) as handle:
+        where = handle.name
+    probe = (
+        "import atexit, os, sys, time\n"
+        "def _cpu():\n"
+        "    times = os.times()\n"
+        "    children = times.children_user + times.children_system\n"
+        "    with open(os.environ['BENCH_CPU_FILE'], 'w') as out:\n"
+        "        out.write(f'{time.process_time()} {children}')\n"
+        "atexit.register(_cpu)\n" + code
+    )
+    try:
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-c", probe, *args],
+            check=True, stdout=subprocess.DEVNULL, env=child_env({"BENCH_CPU_FILE": where}),
+        )  # fmt: skip
+        wall = time.perf_counter() - start
+        cpu, children = (float(x) for x in Path(where).read_text().split())
+    finally:
+        os.unlink(where)
+    return CpuSample(wall, cpu, children)
