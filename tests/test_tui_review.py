@@ -104,3 +104,27 @@ async def test_escape_in_the_note_rejects_nothing(db_path, finished):
         await pilot.pause()
         assert app.screen is progress
         assert all(item.review is None for item in service.get(finished).items)
+
+
+async def test_a_note_pasted_in_several_lines_is_kept_whole(db_path, finished):
+    """A bracketed paste of several lines goes into the one-line note joined by spaces (the
+    box used to keep the first line and drop the rest unseen)."""
+    from textual import events
+
+    service = BatchService(Repository(db_path), flush_interval=0.02)
+    app = make_app(service, poll_interval=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_progress(finished)
+        await pilot.pause()
+        progress = app.screen
+        await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, PromptScreen)
+        app.post_message(events.Paste("too dark\r\n\r\n  and the voice\nis wrong\n"))
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is progress
+        first = service.get(finished).items[0]
+        assert review_state(first) == "rejected"
+        assert first.review.note == "too dark and the voice is wrong"

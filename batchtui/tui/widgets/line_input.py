@@ -77,6 +77,22 @@ class LineInput(Input):
         self._leaving = False
         super()._on_focus(event)
 
+    def _on_paste(self, event: events.Paste) -> None:
+        """A paste goes in whole: several lines are joined by a space (a plain Input keeps
+        only the first line, so the rest of a pasted note or name was lost unseen)."""
+        lines = event.text.splitlines()
+        if len(lines) < 2:
+            return  # one line: Input's own paste
+        event.prevent_default()
+        event.stop()
+        text = " ".join(line.strip() for line in lines if line.strip())
+        if text:
+            selection = self.selection
+            if selection.is_empty:
+                self.insert_text_at_cursor(text)
+            else:
+                self.replace(text, *selection)
+
     async def on_line_end(self) -> None:
         """What a line end does: submit (`Input.Submitted`), as enter does."""
         await self.action_submit()
