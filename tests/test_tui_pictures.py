@@ -136,6 +136,36 @@ async def test_the_sheet_is_moved_and_reviewed_by_keys(db_path, series):
         assert app.screen.__class__.__name__ == "ProgressScreen"
 
 
+@pytest.mark.anyio
+async def test_a_tile_without_a_picture_still_says_whose_it_is(db_path, series):
+    """Outputs with nothing to draw (text files): each tile says its number, its review, its
+    content and that there is no picture, wrapped over the tile (one line cut the content)."""
+    for found in Path("out").glob("*.poster.png"):
+        found.unlink()
+    for found in Path("out").glob("*.mp4"):
+        found.write_text("a text output")
+        found.rename(found.with_suffix(".txt"))
+    texts = [
+        i.model_copy(update={"output_path": i.output_path.replace(".mp4", ".txt")})
+        for i in series.items
+    ]
+    store(db_path, series.model_copy(update={"items": texts}))
+    service = BatchService(Repository(db_path))
+    BatchService(Repository(db_path)).review(series.id, ["3"], "rejected", "too long")
+    app = make_app(service)
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_progress(series.id)
+        await pilot.pause()
+        await pilot.press("v")
+        await _settled_sheet(pilot)
+        labels = [str(tile.query_one(".tile-label").render()) for tile in app.screen.query("Tile")]
+        rendered = [" ".join(label.split()) for label in labels]
+        assert rendered[2] == "3 ✘ rejected Tardigrades facts (no picture)"
+        assert rendered[0] == "1 Honey facts (no picture)"
+        heights = {tile.query_one(".tile-label").size.height for tile in app.screen.query("Tile")}
+        assert min(heights) > 1  # the label has the tile: its words wrap
+
+
 # ------------------------------------------------------------ the terminal's answer
 
 

@@ -75,13 +75,15 @@ class Tile(Vertical, can_focus=True):
     def put(self, picture: Any) -> None:
         """Show `picture` (a scaled PIL image), or say there is none."""
         image = self.query_one(".tile-image")
+        label = self.query_one(".tile-label", Static)
         if picture is None:
             self.note = "no picture"
+            label.styles.height = "1fr"  # the tile is the label's: its words wrap, all seen
         else:
             image.image = picture  # type: ignore[attr-defined]
             image.display = True
             self.note = ""
-        self.query_one(".tile-label", Static).update(self._label())
+        label.update(self._label())
 
     def _label(self) -> Text:
         item = self.item
@@ -94,9 +96,9 @@ class Tile(Vertical, can_focus=True):
         if state in mark:
             glyph, style = mark[state]
             text.append(f"{glyph} {state} ", style=style)
-        if self.note:
-            text.append(f"({self.note}) ", style="dim")
         text.append(one_line(item.content, 40))
+        if self.note:
+            text.append(f" ({self.note})", style="dim")
         return text
 
     def refresh_item(self, item: BatchItem) -> None:
