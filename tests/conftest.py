@@ -16,6 +16,8 @@ import pytest
 
 from batchtui.cli.main import main as cli_main
 from batchtui.generators import BUILTIN
+from batchtui.generators.card.coverage import MissingGlyphs
+from batchtui.generators.card.fonts import emoji_font_path
 from batchtui.service import BatchService
 from batchtui.store import Repository
 
@@ -29,8 +31,8 @@ REQUIRED_IN_CI = (
     "tests/test_cluster_placement.py::test_an_older_scheduler_is_one_line_in_the_cli_and_the_api",
 )
 """Tests that skip when the machine lacks something (Chromium, the colour emoji font, an older
-Dask). CI
-installs those, so there (`CI=true`) a skip of one of them is a failure, never a quiet pass."""
+Dask). CI installs those, so there (`CI=true`) a skip of one of them is a failure, never a quiet
+pass. Likewise a card test that draws emoji skips without the colour emoji font, except in CI."""
 
 
 def in_ci() -> bool:
@@ -53,6 +55,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
         reason = str(reason).removeprefix("Skipped: ")
         report.outcome = "failed"
         report.longrepr = f"{item.nodeid} must run in CI (CI is set), but it skipped: {reason}"
+    elif (
+        report.failed
+        and call.excinfo is not None
+        and call.excinfo.errisinstance(MissingGlyphs)
+        and not in_ci()
+        and emoji_font_path() is None
+    ):
+        # A card with emoji needs the colour emoji font, which this machine lacks (CI
+        # installs it, and there this stays a failure): a skip that says what to install.
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {call.excinfo.value}")
 
 
 ENV_PREFIX = "BATCHTUI_"
