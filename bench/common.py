@@ -164,42 +164,39 @@ def cpu_timed(
     profile: Path | None = None,
 ) -> CpuSample:  # fmt: skip
     """`python -m batchtui ARGS` (of the tree on PYTHONPATH in `env`), with its CPU time."""
-    with tempfile.NamedTemporaryFile(prefix="bench-cpu-", delete=False) as handle:
-        where = handle.name
-    extra = {**(env or {}), "BENCH_CPU_FILE": where}
+    extra = dict(env or {})
     if profile is not None:
         extra["BENCH_PROFILE"] = str(profile)
-    try:
-        start = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-c", _CPU_PROBE, *args],
-            check=True, stdout=subprocess.DEVNULL, env=child_env(extra), cwd=cwd,
-        )  # fmt: skip
-        wall = time.perf_counter() - start
-        cpu, children = (float(x) for x in Path(where).read_text().split())
-    finally:
-        os.unlink(where)
-    return CpuSample(wall, cpu, children)
+    return _probed(_CPU_PROBE, args, extra, cwd)
+
+
+_EXIT_PROBE = """
+import atexit, os, sys, time
+def _cpu():
+    times = os.times()
+    children = times.children_user + times.children_system
+    with open(os.environ["BENCH_CPU_FILE"], "w") as out:
+        out.write(f"{time.process_time()} {children}")
+atexit.register(_cpu)
+"""
 
 
 def python_timed(code: str, args: Sequence[str]) -> CpuSample:
     """`python -c CODE ARGS` (ARGS as sys.argv[1:]), with its own CPU time and its children's."""
+    return _probed(_EXIT_PROBE + code, args, {}, None)
+
+
+def _probed(code: str, args: Sequence[str], env: dict, cwd: Path | None) -> CpuSample:
+    """`python -c CODE ARGS`, where CODE writes its CPU time and its children's to the file
+    named by BENCH_CPU_FILE: the wall time and both."""
     with tempfile.NamedTemporaryFile(prefix="bench-cpu-", delete=False) as handle:
         where = handle.name
-    probe = (
-        "import atexit, os, sys, time\n"
-        "def _cpu():\n"
-        "    times = os.times()\n"
-        "    children = times.children_user + times.children_system\n"
-        "    with open(os.environ['BENCH_CPU_FILE'], 'w') as out:\n"
-        "        out.write(f'{time.process_time()} {children}')\n"
-        "atexit.register(_cpu)\n" + code
-    )
     try:
         start = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-c", probe, *args],
-            check=True, stdout=subprocess.DEVNULL, env=child_env({"BENCH_CPU_FILE": where}),
+            [sys.executable, "-c", code, *args],
+            check=True, stdout=subprocess.DEVNULL,
+            env=child_env({**env, "BENCH_CPU_FILE": where}), cwd=cwd,
         )  # fmt: skip
         wall = time.perf_counter() - start
         cpu, children = (float(x) for x in Path(where).read_text().split())

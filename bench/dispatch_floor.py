@@ -24,12 +24,8 @@ from __future__ import annotations
 import sys
 import textwrap
 
-from common import CpuSample, Spread, cpu_timed, python_timed, timed, workspace
-
-from batchtui.service import BatchService
-from batchtui.store import Repository
-
-CONCURRENCY = 3
+from common import CpuSample, Spread, python_timed, timed, workspace
+from dispatch import CONCURRENCY, batchtui_run
 
 # The bare loop: the runner's per-item system calls, in the runner's order, on asyncio.
 BARE_LOOP = textwrap.dedent(
@@ -95,25 +91,6 @@ BARE_LOOP = textwrap.dedent(
     asyncio.run(main())
     """
 )
-
-
-def batchtui_run(n: int) -> CpuSample:
-    with workspace("floor-batchtui") as folder:
-        db = folder / "db.json"
-        service = BatchService(Repository(db))
-        batch = service.create(
-            "noop",
-            generator="command",
-            command="touch {output}",
-            output_ext="txt",
-            validate_output="exists",
-            concurrency=CONCURRENCY,
-            max_items=n,
-            output_dir=str(folder / "out"),
-        )
-        service.add_items(batch.id, [f"item {i}" for i in range(n)])
-        service.lock(batch.id)
-        return cpu_timed(["--db", str(db), "start", batch.id])
 
 
 def bare_run(n: int, imports: str) -> CpuSample:
