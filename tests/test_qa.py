@@ -166,6 +166,23 @@ def test_a_clean_titlecard_series_passes_and_qa_reports_its_spread(run_cli, out_
     assert answer.status_code == 200 and answer.json()["passed"] == 2
 
 
+def test_qa_of_a_batch_with_no_video_says_so(run_cli, out_dir):
+    """Text outputs: QA has nothing to measure, and says that rather than '0 outputs'."""
+    created = run_cli(
+        "create", "Notes", "--generator", "command", "--command", "touch {output}",
+        "--ext", "txt", "--validate", "exists", "--output", str(out_dir), "--json",
+    )  # fmt: skip
+    batch_id = json.loads(created.out)["id"]
+    run_cli("add", batch_id, "one", "two")
+    run_cli("lock", batch_id)
+    assert run_cli("start", batch_id).code == 0
+    said = run_cli("qa", batch_id)
+    assert said.code == 0
+    assert (
+        said.out.strip() == "'Notes': no video output to measure (2 outputs, none of them a video)"
+    )
+
+
 # ------------------------------------------------------------ ffmpeg's own words
 
 BLACK = "[blackdetect @ 0x55] black_start:0 black_end:2.96667 black_duration:2.96667\n"

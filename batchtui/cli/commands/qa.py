@@ -38,7 +38,13 @@ class Qa(BaseCommand):
                 chosen = "its qa checks"
             else:
                 chosen = "the picture checks (the batch chose none; --checks names others)"
-            ctx.say(f"'{one_line(batch.name, 60)}': {len(report.items)} outputs, {chosen}:")
+            name = one_line(batch.name, 60)
+            if not report.items:
+                others = sum(1 for item in batch.items if item.output_path)
+                why = f" ({others} outputs, none of them a video)" if others else ""
+                ctx.say(f"'{name}': no video output to measure{why}")
+                return
+            ctx.say(f"'{name}': {len(report.items)} video outputs, {chosen}:")
             for name in report.checks:
                 ctx.say(f"  {name}: {QA_WORDS[name]}")
             for entry in report.items:
