@@ -92,4 +92,11 @@ def test_bad_reviews_are_refused_with_a_clear_error(client, db_path, make_script
     assert nothing.status_code == 422 and "no rejected output" in nothing.text
     both = client.post(f"/v1/batch/{batch_id}/retry", json={"rejected": True, "items": [1]})
     assert both.status_code == 422
+    for truthy in ("yes", 1, "true"):  # a yes is `true`, never something that reads as one
+        vague = client.post(f"/v1/batch/{batch_id}/retry", json={"rejected": truthy})
+        assert (
+            vague.status_code == 422 and "rejected: Input should be a valid boolean" in vague.text
+        )
+    vague = client.post(f"/v1/batch/{batch_id}/retry", json={"confirm_forecast": "yes"})
+    assert vague.status_code == 422 and "confirm_forecast" in vague.text
     assert all(item.review is None for item in service.get(batch_id).items)

@@ -291,6 +291,7 @@ class RunSettings(RunChoices):
     )
     confirm_forecast: bool | None = Field(
         default=None,
+        strict=True,  # true or false: "yes" or 1 is not a yes
         description="with a canary: wait for a yes (POST …/confirm) to the forecast of the "
         "whole run's time and cost before the others start",
     )
@@ -322,6 +323,7 @@ class RunRequest(RunSettings):
     )
     after_ok: bool = Field(
         default=False,
+        strict=True,
         description="with `after`: only if that batch ends COMPLETE (otherwise this one "
         "stays LOCKED with a note saying why)",
     )
@@ -356,6 +358,7 @@ class RetryRequest(RunSettings):
     )
     rejected: bool = Field(
         default=False,
+        strict=True,
         description="make the items whose output was rejected again, each as a new take with "
         "a new seed (the rejected output is kept as `NN-topic.v1.ext` until the new one is "
         "approved); not with `items`",
