@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from batchtui.core.review import (
     kept_name,
     review_counts,
     review_state,
+    stored_review_state,
     take_seed,
 )
 from batchtui.core.states import ItemStatus
@@ -265,6 +266,41 @@ def test_a_review_belongs_to_the_output_it_was_given_on():
     counts = review_counts([item, _item(status=ItemStatus.PENDING)])
     assert counts.words() == "0 approved · 0 rejected · 1 to review"
     assert review_counts([]).words() == ""
+
+
+def test_an_output_made_again_under_the_same_name_is_to_review_again(run_cli, finished):
+    """`retry --item` renders again into the same name: the verdict given on the old output
+    does not carry over to the new one (nor to the list's counts, outputs or export)."""
+    assert run_cli("review", finished, "1", "reject", "--note", "p1").code == 0
+    assert run_cli("review", finished, "2", "approve").code == 0
+    assert run_cli("retry", finished, "--item", "1", "--item", "2").code == 0
+    items = _show(run_cli, finished)["items"]
+    assert [item["review_state"] for item in items[:2]] == ["to_review", "to_review"]
+    assert run_cli("outputs", finished, "--approved").out.strip() == "no approved outputs yet"
+    rejected = run_cli("retry", finished, "--rejected")
+    assert rejected.code == 2 and "no rejected output" in rejected.err
+    shown = run_cli("show", finished).out
+    assert "0 approved · 0 rejected · 4 to review" in shown
+
+
+def test_a_stored_verdict_older_than_its_output_is_to_review():
+    given = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    stored = {
+        "status": "SUCCEEDED",
+        "output_path": "/o/01-x.txt",
+        "finished_at": "2026-12-05T12:00:05Z",
+        "review": {"verdict": "approved", "at": given.isoformat(), "output": "/o/01-x.txt"},
+    }
+    assert stored_review_state(stored) == "to_review"
+    stored["finished_at"] = "2026-12-05T11:59:00Z"
+    assert stored_review_state(stored) == "approved"
+    item = _item(
+        status=ItemStatus.SUCCEEDED,
+        output_path="/o/01-x.txt",
+        finished_at=given + timedelta(seconds=5),
+        review=Review(verdict=Verdict.APPROVED, at=given, output="/o/01-x.txt"),
+    )
+    assert review_state(item) == "to_review"
 
 
 def test_kept_names_never_meet_a_variants_name():

@@ -14,6 +14,7 @@ were given meanwhile (`runners.recorder`). No I/O here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from pathlib import PurePath
 from typing import TYPE_CHECKING
@@ -53,13 +54,26 @@ def check_note(note: str | None) -> str | None:
 
 def review_state(item: BatchItem) -> str | None:
     """'approved', 'rejected' or 'to_review' for an item with an output to look at; None for
-    one with nothing to review (not succeeded)."""
+    one with nothing to review (not succeeded). A verdict holds for the output it was given
+    on: one made since (another name, or the same name finished later) is to review."""
     if item.status is not ItemStatus.SUCCEEDED or not item.output_path:
         return None
     review = item.review
     if review is None or (review.output is not None and review.output != item.output_path):
         return "to_review"
+    if item.finished_at is not None and item.finished_at > review.at:
+        return "to_review"  # made again since (`retry --item`: the same name, a new output)
     return review.verdict.value
+
+
+def _later(finished: object, reviewed: object) -> bool:
+    """Whether a stored output's end is after its stored verdict (both ISO times)."""
+    if not isinstance(finished, str) or not isinstance(reviewed, str):
+        return False
+    try:
+        return datetime.fromisoformat(finished) > datetime.fromisoformat(reviewed)
+    except (ValueError, TypeError):  # unreadable, or one without a zone: no claim
+        return False
 
 
 def stored_review_state(item: dict) -> str | None:
@@ -73,6 +87,8 @@ def stored_review_state(item: dict) -> str | None:
         return "to_review"
     given_on = review.get("output")
     if given_on is not None and given_on != output:
+        return "to_review"
+    if _later(item.get("finished_at"), review.get("at")):
         return "to_review"
     verdict = review.get("verdict")
     return verdict if verdict in ("approved", "rejected") else "to_review"
