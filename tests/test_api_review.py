@@ -97,6 +97,9 @@ def test_bad_reviews_are_refused_with_a_clear_error(client, db_path, make_script
         assert (
             vague.status_code == 422 and "rejected: Input should be a valid boolean" in vague.text
         )
+    for item in (True, 1.0):  # true is not item 1
+        vague = client.post(f"/v1/batch/{batch_id}/retry", json={"items": [item]})
+        assert vague.status_code == 422 and "items.0" in vague.text
     vague = client.post(f"/v1/batch/{batch_id}/retry", json={"confirm_forecast": "yes"})
     assert vague.status_code == 422 and "confirm_forecast" in vague.text
     assert all(item.review is None for item in service.get(batch_id).items)

@@ -303,6 +303,25 @@ def test_a_stored_verdict_older_than_its_output_is_to_review():
     assert review_state(item) == "to_review"
 
 
+def test_export_never_writes_through_a_link_nor_into_no_folder(run_cli, finished, tmp_path):
+    """A link at a name export would write, even a link to nothing, is a name taken; an empty
+    folder name is refused (it meant the current folder); one verdict per command."""
+    assert run_cli("review", finished, "1", "approve").code == 0
+    folder = tmp_path / "handed"
+    folder.mkdir()
+    (folder / "manifest.jsonl").symlink_to(tmp_path / "victim")
+    refused = run_cli("export", finished, str(folder))
+    assert refused.code == 2 and "manifest.jsonl exists already" in refused.err
+    assert not (tmp_path / "victim").exists() and len(list(folder.iterdir())) == 1
+    empty = run_cli("export", finished, "")
+    assert empty.code == 2 and "give the folder to export into" in empty.err
+    two = run_cli("review", finished, "2", "approve", "3", "reject")
+    assert two.code == 2 and "one verdict per command" in two.err
+    assert [item["review_state"] for item in _show(run_cli, finished)["items"]] == [
+        "approved", "to_review", "to_review", "to_review",
+    ]  # fmt: skip
+
+
 def test_kept_names_never_meet_a_variants_name():
     assert kept_name("/o/03-topic.mp4", 1, variant=None) == "/o/03-topic.v1.mp4"
     assert kept_name("/o/03-topic.mp4", 2, variant=None) == "/o/03-topic.v2.mp4"

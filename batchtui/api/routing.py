@@ -14,8 +14,9 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.routing import APIRoute
+from starlette.requests import ClientDisconnect
 
 from .errors import ApiError
 
@@ -39,7 +40,10 @@ class _DecodedRequest(Request):
 async def _as_json(request: Request) -> Request:
     """`request` with its body decoded as JSON, labelled so; a body that is not JSON is noted
     (for `refuse_malformed_body`) and handed on as no body at all."""
-    raw = await request.body()
+    try:
+        raw = await request.body()
+    except ClientDisconnect:  # the client left mid-body: nobody to answer, nothing to log
+        raise HTTPException(400, "the client left before its request body was sent") from None
     if not raw:
         return request  # no body: the endpoint's default, or "body: Field required"
     try:

@@ -17,6 +17,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictInt,
+    StrictStr,
     field_validator,
     model_validator,
 )
@@ -348,7 +350,7 @@ class RunRequest(RunSettings):
 class RetryRequest(RunSettings):
     """`POST /v1/batch/{id}/retry` (the body is optional)."""
 
-    items: list[str | int] | None = Field(
+    items: list[StrictStr | StrictInt] | None = Field(  # true is not item 1
         default=None,
         min_length=1,
         max_length=limits.MAX_CHOSEN_ITEMS,

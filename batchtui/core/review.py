@@ -46,6 +46,10 @@ def check_note(note: str | None) -> str | None:
     `ValidationError` (one line) for a longer one."""
     if note is None:
         return None
+    try:
+        note.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8, passed on by a command line
+        raise ValidationError("a review note must be UTF-8 text") from None
     text = one_line(note).strip()
     if len(text) > MAX_NOTE_CHARS:
         raise ValidationError(f"a review note holds at most {MAX_NOTE_CHARS} characters")

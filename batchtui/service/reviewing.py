@@ -166,6 +166,8 @@ class Reviewing:
         if not chosen:
             what = "approved output" if approved_only else "output"
             raise ValidationError(f"batch '{batch.name}' has no {what} to export")
+        if not str(folder).strip():
+            raise ValidationError("give the folder to export into")
         target = Path(folder).expanduser()
         if target.exists() and not target.is_dir():
             raise ValidationError(f"{target} is a file, not a folder")
@@ -181,8 +183,9 @@ class Reviewing:
                 if extra.is_file():
                     plan.append((extra, target / extra.name))
         manifest = target / MANIFEST_NAME
-        clash = [dest for _, dest in plan if dest.exists()]
-        if manifest.exists():
+        # lexists: a link there, even one to nothing, is a name taken (never written through)
+        clash = [dest for _, dest in plan if os.path.lexists(dest)]
+        if os.path.lexists(manifest):
             clash.append(manifest)
         if clash:
             raise ValidationError(
@@ -205,9 +208,10 @@ class Reviewing:
                         raise
                     _copy_new(source, dest)  # another file system, or links refused
                 done.append(dest)
-            part = manifest.with_name(f".{manifest.name}.part")
-            part.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
-            os.replace(part, manifest)
+            # Created, never replaced: a name taken since the check is an error.
+            with open(manifest, "x", encoding="utf-8") as handle:
+                done.append(manifest)
+                handle.write("".join(json.dumps(line) + "\n" for line in lines))
         except OSError as exc:
             for path in done:  # nothing half-written: what was placed goes again
                 with contextlib.suppress(OSError):

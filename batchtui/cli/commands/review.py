@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import argparse
 
-from ...core.review import review_counts, review_state
+from ...core.errors import ValidationError
+from ...core.review import VERDICT_WORDS, Verdict, review_counts, review_state
 from ...core.textsafe import one_line
 from ..context import Context
 from ..options import Option, batch_ref, json_option
@@ -17,19 +18,28 @@ class Review(BaseCommand):
     arguments = (
         batch_ref,
         Option(
-            "words",
-            nargs="+",
-            metavar="ITEM… approve|reject",
-            help="one or more items (positions, keys, ids, variants like 3.v2), then approve "
-            "or reject",
+            "items",
+            nargs="*",  # (none: the service says an item is needed, in its words)
+            metavar="ITEM",
+            help="one or more items (positions, keys, ids, variants like 3.v2)",
+        ),
+        Option(
+            "verdict",
+            metavar="approve|reject",
+            help="the one verdict for them all (one per command)",
         ),
         Option("--note", "-m", metavar="TEXT", help="why (one line; a rejection's reason)"),
         json_option,
     )
 
     def handle(self, args: argparse.Namespace, ctx: Context) -> int:
-        *items, verdict = args.words
-        reviewed = ctx.service.review(args.id, items, verdict, args.note)
+        verdicts = [word for word in args.items if word.lower() in {*VERDICT_WORDS, *Verdict}]
+        if verdicts:  # `1 approve 2 reject`: a second verdict read as an item
+            raise ValidationError(
+                f"one verdict per command ('{one_line(verdicts[0], 20)}' is among the items): "
+                "review ID 1 approve, then review ID 2 reject"
+            )
+        reviewed = ctx.service.review(args.id, args.items, args.verdict, args.note)
         batch = ctx.service.get(args.id)
         counts = review_counts(batch.items)
         data = {
