@@ -52,7 +52,8 @@ def opening(batch_id: str, *, progress: bool = False):
 
 def config(**fields) -> BatchConfig:
     fields.setdefault("output_dir", OUT)
-    fields.setdefault("workdir", "/render")
+    # A folder every machine has: a missing one is a lock problem the editor would show.
+    fields.setdefault("workdir", "/")
     return BatchConfig(**fields)
 
 
