@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 
+from ...core.errors import ValidationError
 from ...core.qa import QA_CHECKS, QA_WORDS
 from ...core.textsafe import one_line
 from ..config_options import qa_checks
@@ -28,6 +29,8 @@ class Qa(BaseCommand):
     )
 
     def handle(self, args: argparse.Namespace, ctx: Context) -> int:
+        if args.checks is not None and not args.checks:  # `--checks ''`: not the defaults
+            raise ValidationError(f"--checks names at least one check: {', '.join(QA_CHECKS)}")
         report = ctx.service.qa_report(args.id, args.checks or None)
 
         def human() -> None:
