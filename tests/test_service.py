@@ -97,6 +97,21 @@ def test_create_too_long_name_refused(
     assert new_batch(service, "x" * 200).name == "x" * 200
 
 
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [("bad \udcff byte", "bad \\xff byte"), ("\ud800 lone", "\\ud800 lone")],
+    ids=["undecodable-byte", "lone-surrogate"],
+)
+def test_a_name_that_is_not_utf8_text_is_refused_in_its_own_words(
+    service: BatchService, db_path: Path, fake_generator: type[FakeGenerator], name, shown
+) -> None:
+    """A byte from a command line and a lone surrogate from JSON alike (the second crashed)."""
+    with pytest.raises(ValidationError) as refused:
+        new_batch(service, name)
+    assert str(refused.value) == f"batch name '{shown}' is not valid UTF-8 text"
+    assert file_bytes(db_path) is None
+
+
 def test_create_unknown_generator_refused(service: BatchService, db_path: Path) -> None:
     with pytest.raises(ValidationError, match="unknown generator 'nope'"):
         service.create("X", generator="nope")

@@ -15,6 +15,8 @@ import math
 import re
 from collections.abc import Mapping
 
+from .textsafe import not_utf8
+
 MAX_VAR_CHARS = 4096
 """The longest value a variable may hold (it becomes one argument of a command)."""
 MAX_VARS = 64
@@ -50,10 +52,8 @@ def check_var(name: object, value: object) -> tuple[str, VarValue]:
             raise ValueError(f"variable {name} is over {MAX_VAR_CHARS:,} characters")
         if _CONTROL.search(value):
             raise ValueError(f"variable {name} holds a control character (a line break, a tab…)")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError(f"variable {name} is not valid UTF-8 text") from None
+        if not_utf8(value) is not None:
+            raise ValueError(f"variable {name} is not valid UTF-8 text")
     return name, value
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from .errors import ValidationError
 from .limits import MAX_NOTE_CHARS
 from .states import ItemStatus
-from .textsafe import one_line
+from .textsafe import not_utf8, one_line
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -46,10 +46,8 @@ def check_note(note: str | None) -> str | None:
     `ValidationError` (one line) for a longer one."""
     if note is None:
         return None
-    try:
-        note.encode("utf-8")
-    except UnicodeEncodeError:  # bytes that are not UTF-8, passed on by a command line
-        raise ValidationError("a review note must be UTF-8 text") from None
+    if not_utf8(note) is not None:  # bytes that are not UTF-8, passed on by a command line
+        raise ValidationError("a review note must be UTF-8 text")
     text = one_line(note).strip()
     if len(text) > MAX_NOTE_CHARS:
         raise ValidationError(f"a review note holds at most {MAX_NOTE_CHARS} characters")

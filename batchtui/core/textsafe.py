@@ -57,6 +57,20 @@ def inert(text: str, *, keep_newlines: bool = False) -> str:
     return text
 
 
+def not_utf8(text: str) -> str | None:
+    """None when `text` is UTF-8 text; else `text` shown with its stray bytes escaped (`\\xff`),
+    for the error that refuses it. Bytes that are not UTF-8 (a file name, an argument) arrive
+    as surrogate escapes, which neither JSON nor a child's argv can carry."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:  # escaped bytes, as shown back: \xff
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a lone surrogate from JSON ("\ud800"), not a byte
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return None
+
+
 def one_line(text: str, limit: int | None = None) -> str:
     """`text` made inert on a single line, shortened with '…' past `limit` characters."""
     line = inert(text)

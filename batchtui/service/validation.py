@@ -26,6 +26,7 @@ from ..core.limits import (
 from ..core.models import BatchConfig
 from ..core.problems import Problem, ProblemCode
 from ..core.settings import load_host_settings
+from ..core.textsafe import not_utf8
 from ..generators import get_generator
 
 if TYPE_CHECKING:
@@ -45,11 +46,9 @@ def clean_name(name: str) -> str:
     name = " ".join(name.split())
     if not name:
         raise ValidationError("batch name is blank")
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        raise ValidationError(f"batch name '{shown}' is not valid UTF-8 text") from None
+    shown = not_utf8(name)
+    if shown is not None:
+        raise ValidationError(f"batch name '{shown}' is not valid UTF-8 text")
     if len(name) > MAX_NAME_CHARS:
         raise ValidationError(
             f"batch name is too long ({len(name)} characters; at most {MAX_NAME_CHARS})"
@@ -79,10 +78,8 @@ def check_content(content: str) -> None:
             f"item content is too long ({len(content):,} characters; at most "
             f"{MAX_CONTENT_CHARS:,} characters and {MAX_CONTENT_BYTES // 1024} KiB)"
         )
-    try:
-        content.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationError("item content is not valid text (unpaired surrogate)") from None
+    if not_utf8(content) is not None:
+        raise ValidationError("item content is not valid text (unpaired surrogate)")
 
 
 def folder_problem(folder: Path) -> str | None:

@@ -28,6 +28,7 @@ from ..notify_rules import (
 from ..platforms import DEFAULT_PLATFORM, PLATFORMS, Platform
 from ..qa import DEFAULT_TARGET, DEFAULT_TOLERANCE, QA_WORDS, check_names
 from ..rates import RATE_KEY_PATTERN, RATE_KEY_RULE, normal_rate
+from ..textsafe import not_utf8
 from .stages import StageConfig, ValidateMode, check_stages
 
 if TYPE_CHECKING:
@@ -89,13 +90,10 @@ _OWN_UTF8_CHECK = frozenset({"output_dir", "workdir", "command"})
 
 
 def _utf8(value: str, what: str, hint: str = "") -> str:
-    # A file name (or argument) with bytes that are not UTF-8 arrives with surrogate escapes:
-    # JSON cannot store it, so it is refused here with a message instead of at the write.
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        raise ValueError(f"{what} '{shown}' is not valid UTF-8{hint}") from None
+    # Refused here with a message instead of at the write (JSON cannot store it).
+    shown = not_utf8(value)
+    if shown is not None:
+        raise ValueError(f"{what} '{shown}' is not valid UTF-8{hint}")
     return value
 
 
