@@ -58,14 +58,42 @@ def review_state(item: BatchItem) -> str | None:
     """'approved', 'rejected' or 'to_review' for an item with an output to look at; None for
     one with nothing to review (not succeeded). A verdict holds for the output it was given
     on: one made since (another name, or the same name finished later) is to review."""
-    if item.status is not ItemStatus.SUCCEEDED or not item.output_path:
-        return None
     review = item.review
-    if review is None or (review.output is not None and review.output != item.output_path):
+    return _state(
+        item.status is ItemStatus.SUCCEEDED,
+        item.output_path,
+        review.verdict.value if review else None,
+        review.output if review else None,
+        review is not None and item.finished_at is not None and item.finished_at > review.at,
+    )
+
+
+def stored_review_state(item: dict) -> str | None:
+    """`review_state` of an item as stored (a raw document's item: what a list reads without
+    validating every batch); the same rule."""
+    review = item.get("review")
+    if not isinstance(review, dict):
+        review = {}
+    return _state(
+        item.get("status") == ItemStatus.SUCCEEDED.value,
+        item.get("output_path"),
+        review.get("verdict"),
+        review.get("output"),
+        _later(item.get("finished_at"), review.get("at")),
+    )
+
+
+def _state(
+    succeeded: bool, output: object, verdict: object, given_on: object, made_since: bool
+) -> str | None:
+    """The one rule of `review_state`, on plain values."""
+    if not succeeded or not output:
+        return None
+    if verdict not in ("approved", "rejected"):  # none given
         return "to_review"
-    if item.finished_at is not None and item.finished_at > review.at:
-        return "to_review"  # made again since (`retry --item`: the same name, a new output)
-    return review.verdict.value
+    if (given_on is not None and given_on != output) or made_since:
+        return "to_review"  # a new output (`retry --item`: the same name, finished later)
+    return str(verdict)
 
 
 def _later(finished: object, reviewed: object) -> bool:
@@ -76,24 +104,6 @@ def _later(finished: object, reviewed: object) -> bool:
         return datetime.fromisoformat(finished) > datetime.fromisoformat(reviewed)
     except (ValueError, TypeError):  # unreadable, or one without a zone: no claim
         return False
-
-
-def stored_review_state(item: dict) -> str | None:
-    """`review_state` of an item as stored (a raw document's item: what a list reads without
-    validating every batch); the same rule."""
-    output = item.get("output_path")
-    if item.get("status") != ItemStatus.SUCCEEDED.value or not output:
-        return None
-    review = item.get("review")
-    if not isinstance(review, dict):
-        return "to_review"
-    given_on = review.get("output")
-    if given_on is not None and given_on != output:
-        return "to_review"
-    if _later(item.get("finished_at"), review.get("at")):
-        return "to_review"
-    verdict = review.get("verdict")
-    return verdict if verdict in ("approved", "rejected") else "to_review"
 
 
 def reviewable_problem(item: BatchItem) -> str | None:
