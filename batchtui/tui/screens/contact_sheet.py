@@ -202,7 +202,9 @@ class ContactSheetScreen(AppScreen):
             return
         self.loaded += 1
         tiles = self.query(f"#tile-{item_id}")
-        if not tiles:  # not mounted yet: it takes its picture as it mounts
+        if not tiles or not tiles.first(Tile).query(".tile-image"):
+            # Not mounted yet, or added with its parts not made yet (a put then found no
+            # picture widget to fill): it takes its picture as it mounts, after its parts.
             self.waiting[item_id] = picture
             return
         tiles.first(Tile).put(picture)
